@@ -1,0 +1,87 @@
+package io.kvstore.core.tier;
+
+import java.nio.ByteBuffer;
+
+/**
+ * One storage tier of the store. A tier stores whole pages ({@code spec/2-page-format.md}: 64-byte
+ * header + payload) under their 128-bit key, bounded by a capacity in bytes that it never exceeds,
+ * and chooses what to evict with an {@code EvictionPolicy}.
+ *
+ * <p>Contract, checked for every implementation by {@code TierContractTest}:
+ *
+ * <ul>
+ *   <li>Thread-safe.
+ *   <li>A stored page is returned byte for byte until it is deleted, replaced or evicted; a get
+ *       returns the exact bytes put, or a miss — never other bytes.
+ *   <li>{@link #usedBytes()} never exceeds {@link #capacityBytes()}.
+ *   <li>A page evicted to make room is first handed to the {@link EvictionListener}.
+ *   <li>A pinned page is never evicted or reused while pinned.
+ * </ul>
+ */
+public interface Tier extends AutoCloseable {
+
+  /** Returned by {@link #get} and {@link #length} on a miss. */
+  int MISS = -1;
+
+  /** Which tier this is. */
+  TierKind kind();
+
+  /** The bound on {@link #usedBytes()}. */
+  long capacityBytes();
+
+  /** Bytes taken now by stored pages, as the tier accounts them against its capacity. */
+  long usedBytes();
+
+  /** Number of pages stored now. */
+  long pageCount();
+
+  /** The largest page (header + payload) this tier can hold. */
+  int maxPageBytes();
+
+  /** Sets who is told of evicted pages (default: {@link EvictionListener#DROP}). */
+  void setEvictionListener(EvictionListener listener);
+
+  /**
+   * Stores the page {@code src[position, limit)} (header + payload, already verified by the caller),
+   * under the key in its header, replacing any page with that key. Evicts other pages if needed.
+   * Does not move {@code src}'s position.
+   *
+   * @return false if the tier cannot take the page (larger than {@link #maxPageBytes()}, or no room
+   *     can be made because everything evictable is pinned); nothing is changed then
+   */
+  boolean put(ByteBuffer src);
+
+  /**
+   * Copies the page into {@code dst} at its position, advancing the position by the page length.
+   *
+   * @return the page length, or {@link #MISS}
+   * @throws IllegalArgumentException if {@code dst.remaining()} is smaller than the page; nothing is
+   *     copied then
+   */
+  int get(long keyHi, long keyLo, ByteBuffer dst);
+
+  /**
+   * A zero-copy pinned view of the page, or {@code null} on a miss or if this tier cannot pin (the
+   * SSD tier cannot).
+   */
+  PinnedPage pin(long keyHi, long keyLo);
+
+  /** Length of the page (header + payload), or {@link #MISS}. */
+  int length(long keyHi, long keyLo);
+
+  /** Whether the tier holds the key now. */
+  default boolean contains(long keyHi, long keyLo) {
+    return length(keyHi, keyLo) != MISS;
+  }
+
+  /**
+   * Removes the page (without telling the eviction listener).
+   *
+   * @return whether it was present
+   */
+  boolean delete(long keyHi, long keyLo);
+
+  /** Frees the tier's resources; pages of volatile tiers are gone, the SSD tier's stay on disk. */
+  @Override
+  void close();
+}

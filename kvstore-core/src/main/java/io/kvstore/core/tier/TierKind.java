@@ -1,0 +1,16 @@
+package io.kvstore.core.tier;
+
+/** The tiers of the store, fastest first. The ordinal is the tier's position in the chain. */
+public enum TierKind {
+  /** Fixed-size frames behind {@code MemoryHandle}s from a {@code DeviceMemory} backend. */
+  HOT,
+  /** Size-classed slots in large off-heap slabs. */
+  DRAM,
+  /** RocksDB with BlobDB; survives restarts. */
+  SSD;
+
+  /** Bit of this tier in a "tiers present" mask (as kept by the block index). */
+  public int bit() {
+    return 1 << ordinal();
+  }
+}
