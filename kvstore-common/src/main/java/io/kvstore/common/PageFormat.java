@@ -46,17 +46,29 @@ public final class PageFormat {
   /** The format version this code writes and reads. */
   public static final short VERSION = 1;
 
+  /** Offset of the magic (u32). */
   public static final int MAGIC_OFFSET = 0;
+  /** Offset of the format version (u16). */
   public static final int VERSION_OFFSET = 4;
+  /** Offset of the flags (u16, reserved: written as 0, ignored by version 1 readers). */
   public static final int FLAGS_OFFSET = 6;
+  /** Offset of the key's {@code hi} half (u64). */
   public static final int KEY_HI_OFFSET = 8;
+  /** Offset of the key's {@code lo} half (u64). */
   public static final int KEY_LO_OFFSET = 16;
+  /** Offset of the parent key's {@code hi} half (u64); 0 with lo 0 for a first block. */
   public static final int PARENT_HI_OFFSET = 24;
+  /** Offset of the parent key's {@code lo} half (u64). */
   public static final int PARENT_LO_OFFSET = 32;
+  /** Offset of the namespace id (u64), see {@link Namespace#id()}. */
   public static final int NAMESPACE_ID_OFFSET = 40;
+  /** Offset of the token count (u32). */
   public static final int TOKEN_COUNT_OFFSET = 48;
+  /** Offset of the payload length (u32). */
   public static final int PAYLOAD_LENGTH_OFFSET = 52;
+  /** Offset of the payload's CRC32C (u32). */
   public static final int PAYLOAD_CRC_OFFSET = 56;
+  /** Offset of the header's CRC32C (u32), which covers bytes 0..59. */
   public static final int HEADER_CRC_OFFSET = 60;
   /** Length of the fixed header; the payload starts here. */
   public static final int HEADER_LENGTH = 64;
@@ -66,11 +78,17 @@ public final class PageFormat {
 
   /** Result of {@link #verify}: the page is well formed and both checksums match. */
   public static final int OK = 0;
+  /** Fewer than {@link #HEADER_LENGTH} bytes are available. */
   public static final int ERR_TOO_SHORT = 1;
+  /** The first four bytes are not 'KVPG'. */
   public static final int ERR_BAD_MAGIC = 2;
+  /** The version is not {@link #VERSION}. */
   public static final int ERR_BAD_VERSION = 3;
+  /** The header checksum does not match: no header field may be trusted. */
   public static final int ERR_HEADER_CRC = 4;
+  /** The payload length is out of bounds or disagrees with the page's length. */
   public static final int ERR_LENGTH = 5;
+  /** The payload checksum does not match. */
   public static final int ERR_PAYLOAD_CRC = 6;
 
   private PageFormat() {}
@@ -133,6 +151,12 @@ public final class PageFormat {
   /**
    * Checks only the header (magic, version, header checksum, payload length within the format's
    * bound and within {@code available} bytes): enough to trust the key and the length fields.
+   *
+   * @param available the bytes present from {@code offset}: a page whose header claims more
+   *     payload than that fails with {@link #ERR_LENGTH}, so a caller can then read the payload
+   *     without running past its data
+   * @return {@link #OK} or one of {@link #ERR_TOO_SHORT}, {@link #ERR_BAD_MAGIC}, {@link
+   *     #ERR_BAD_VERSION}, {@link #ERR_HEADER_CRC}, {@link #ERR_LENGTH}
    */
   public static int verifyHeader(ByteBuffer buf, int offset, int available) {
     if (available < HEADER_LENGTH) {
@@ -148,7 +172,9 @@ public final class PageFormat {
       return ERR_HEADER_CRC;
     }
     int payloadLength = getIntLE(buf, offset + PAYLOAD_LENGTH_OFFSET);
-    if (payloadLength < 0 || payloadLength > MAX_PAYLOAD_LENGTH) {
+    if (payloadLength < 0
+        || payloadLength > MAX_PAYLOAD_LENGTH
+        || payloadLength > available - HEADER_LENGTH) {
       return ERR_LENGTH;
     }
     return OK;
@@ -176,36 +202,59 @@ public final class PageFormat {
     }
   }
 
+  /** The format version field (u16). */
+  public static int version(ByteBuffer buf, int offset) {
+    return getShortLE(buf, offset + VERSION_OFFSET) & 0xFFFF;
+  }
+
+  /** The flags field (u16); reserved in version 1. */
+  public static int flags(ByteBuffer buf, int offset) {
+    return getShortLE(buf, offset + FLAGS_OFFSET) & 0xFFFF;
+  }
+
+  /** The key's {@code hi} half; trust it only after {@link #verifyHeader} returned OK. */
   public static long keyHi(ByteBuffer buf, int offset) {
     return getLongLE(buf, offset + KEY_HI_OFFSET);
   }
 
+  /** The key's {@code lo} half; trust it only after {@link #verifyHeader} returned OK. */
   public static long keyLo(ByteBuffer buf, int offset) {
     return getLongLE(buf, offset + KEY_LO_OFFSET);
   }
 
+  /** The parent key's {@code hi} half (0 with lo 0: the root parent). */
   public static long parentHi(ByteBuffer buf, int offset) {
     return getLongLE(buf, offset + PARENT_HI_OFFSET);
   }
 
+  /** The parent key's {@code lo} half. */
   public static long parentLo(ByteBuffer buf, int offset) {
     return getLongLE(buf, offset + PARENT_LO_OFFSET);
   }
 
+  /** The namespace id the page was written under. */
   public static long namespaceId(ByteBuffer buf, int offset) {
     return getLongLE(buf, offset + NAMESPACE_ID_OFFSET);
   }
 
+  /** The number of tokens whose KV the payload holds. */
   public static int tokenCount(ByteBuffer buf, int offset) {
     return getIntLE(buf, offset + TOKEN_COUNT_OFFSET);
   }
 
+  /** The payload length; trust it only after {@link #verifyHeader} returned OK. */
   public static int payloadLength(ByteBuffer buf, int offset) {
     return getIntLE(buf, offset + PAYLOAD_LENGTH_OFFSET);
   }
 
+  /** The stored payload CRC32C. */
   public static int payloadCrc(ByteBuffer buf, int offset) {
     return getIntLE(buf, offset + PAYLOAD_CRC_OFFSET);
+  }
+
+  /** The stored header CRC32C. */
+  public static int headerCrc(ByteBuffer buf, int offset) {
+    return getIntLE(buf, offset + HEADER_CRC_OFFSET);
   }
 
   /** CRC32C (Castagnoli) of {@code buf[offset, offset + length)}, without moving the buffer. */
