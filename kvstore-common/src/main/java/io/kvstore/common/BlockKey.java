@@ -35,9 +35,40 @@ public record BlockKey(long hi, long lo) implements Comparable<BlockKey> {
     if (hex == null || hex.length() != 32) {
       throw new IllegalArgumentException("a block key is 32 hex digits, got: " + hex);
     }
+    for (int i = 0; i < 32; i++) {
+      // parseUnsignedLong alone would also take a leading '+'
+      if (Character.digit(hex.charAt(i), 16) < 0) {
+        throw new IllegalArgumentException("a block key is 32 hex digits, got: " + hex);
+      }
+    }
     return new BlockKey(
         Long.parseUnsignedLong(hex.substring(0, 16), 16),
         Long.parseUnsignedLong(hex.substring(16), 16));
+  }
+
+  /** The key's 16 bytes as spec/1-block-key.md defines them: {@code hi} then {@code lo}, big-endian. */
+  public byte[] toBytes() {
+    byte[] b = new byte[16];
+    for (int i = 0; i < 8; i++) {
+      b[i] = (byte) (hi >>> (56 - 8 * i));
+      b[8 + i] = (byte) (lo >>> (56 - 8 * i));
+    }
+    return b;
+  }
+
+  /** The key whose 16 bytes (see {@link #toBytes()}) start at {@code bytes[offset]}. */
+  public static BlockKey fromBytes(byte[] bytes, int offset) {
+    if (offset < 0 || offset > bytes.length - 16) {
+      throw new IllegalArgumentException(
+          "a block key is 16 bytes; offset " + offset + " in an array of " + bytes.length);
+    }
+    long h = 0;
+    long l = 0;
+    for (int i = 0; i < 8; i++) {
+      h = h << 8 | (bytes[offset + i] & 0xFFL);
+      l = l << 8 | (bytes[offset + 8 + i] & 0xFFL);
+    }
+    return new BlockKey(h, l);
   }
 
   @Override
