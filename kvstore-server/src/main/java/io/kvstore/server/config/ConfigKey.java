@@ -88,6 +88,11 @@ public enum ConfigKey {
   IO_THREADS("io.threads", Values.integerForm(0, 4096),
       "Netty I/O threads; 0 lets Netty choose (twice the available cores).",
       (b, v) -> b.ioThreads(Values.parseInt(v, 0, 4096)), c -> Integer.toString(c.ioThreads())),
+  /** {@link ServerConfig#handshakeTimeoutSeconds()}. */
+  HANDSHAKE_TIMEOUT_SECONDS("handshake.timeout.seconds", Values.integerForm(1, 3_600),
+      "How long a new connection may take to complete its HELLO before it is closed.",
+      (b, v) -> b.handshakeTimeoutSeconds(Values.parseInt(v, 1, 3_600)),
+      c -> Integer.toString(c.handshakeTimeoutSeconds())),
   /** {@link ServerConfig#shutdownGraceSeconds()}. */
   SHUTDOWN_GRACE_SECONDS("shutdown.grace.seconds", Values.integerForm(0, 86_400),
       "On SIGTERM or Ctrl-C, how long to wait for in-flight requests before closing connections.",

@@ -50,6 +50,8 @@ public final class ServerConfig {
   public static final int MAX_CONNECTIONS_DEFAULT = 1024;
   /** Netty I/O threads; 0 lets Netty choose (twice the cores). */
   public static final int IO_THREADS_DEFAULT = 0;
+  /** How long a new connection may take to complete its HELLO before it is closed. */
+  public static final int HANDSHAKE_TIMEOUT_SECONDS_DEFAULT = 10;
   /** How long a shutdown waits for in-flight requests before closing connections. */
   public static final int SHUTDOWN_GRACE_SECONDS_DEFAULT = 30;
   /** Auth grants: none, so authentication is off. */
@@ -76,6 +78,7 @@ public final class ServerConfig {
   private final long maxInflightBytes;
   private final int maxConnections;
   private final int ioThreads;
+  private final int handshakeTimeoutSeconds;
   private final int shutdownGraceSeconds;
   private final AuthGrants authGrants;
 
@@ -98,6 +101,7 @@ public final class ServerConfig {
     maxInflightBytes = b.maxInflightBytes;
     maxConnections = b.maxConnections;
     ioThreads = b.ioThreads;
+    handshakeTimeoutSeconds = b.handshakeTimeoutSeconds;
     shutdownGraceSeconds = b.shutdownGraceSeconds;
     authGrants = b.authGrants;
   }
@@ -207,6 +211,11 @@ public final class ServerConfig {
     return ioThreads;
   }
 
+  /** How long a new connection may take to complete its HELLO, in seconds. */
+  public int handshakeTimeoutSeconds() {
+    return handshakeTimeoutSeconds;
+  }
+
   /** How long a shutdown waits for in-flight requests, in seconds. */
   public int shutdownGraceSeconds() {
     return shutdownGraceSeconds;
@@ -226,7 +235,8 @@ public final class ServerConfig {
         + ", syncWrites=" + syncWrites + ", prefetchThreads=" + prefetchThreads
         + ", maxFrameBytes=" + maxFrameBytes + ", maxBatch=" + maxBatch
         + ", maxInflightBytes=" + maxInflightBytes + ", maxConnections=" + maxConnections
-        + ", ioThreads=" + ioThreads + ", shutdownGraceSeconds=" + shutdownGraceSeconds
+        + ", ioThreads=" + ioThreads + ", handshakeTimeoutSeconds=" + handshakeTimeoutSeconds
+        + ", shutdownGraceSeconds=" + shutdownGraceSeconds
         + ", authGrants=" + authGrants + "}";
   }
 
@@ -253,6 +263,7 @@ public final class ServerConfig {
     private long maxInflightBytes = MAX_INFLIGHT_BYTES_DEFAULT;
     private int maxConnections = MAX_CONNECTIONS_DEFAULT;
     private int ioThreads = IO_THREADS_DEFAULT;
+    private int handshakeTimeoutSeconds = HANDSHAKE_TIMEOUT_SECONDS_DEFAULT;
     private int shutdownGraceSeconds = SHUTDOWN_GRACE_SECONDS_DEFAULT;
     private AuthGrants authGrants = AUTH_GRANTS_DEFAULT;
 
@@ -366,6 +377,12 @@ public final class ServerConfig {
       return this;
     }
 
+    /** Sets {@link ServerConfig#handshakeTimeoutSeconds()}. @param v the value @return this */
+    public Builder handshakeTimeoutSeconds(int v) {
+      handshakeTimeoutSeconds = v;
+      return this;
+    }
+
     /** Sets {@link ServerConfig#shutdownGraceSeconds()}. @param v the value @return this */
     public Builder shutdownGraceSeconds(int v) {
       shutdownGraceSeconds = v;
@@ -402,6 +419,7 @@ public final class ServerConfig {
       requireRange("max.inflight.bytes", maxInflightBytes, 1, Long.MAX_VALUE);
       requireRange("max.connections", maxConnections, 1, 1 << 20);
       requireRange("io.threads", ioThreads, 0, 4096);
+      requireRange("handshake.timeout.seconds", handshakeTimeoutSeconds, 1, 3_600);
       requireRange("shutdown.grace.seconds", shutdownGraceSeconds, 0, 86_400);
       if (port != 0 && port == metricsPort && host.equals(metricsHost)) {
         throw new IllegalArgumentException(

@@ -117,8 +117,9 @@ public final class ServerMetrics {
   /**
    * Counts one error reply.
    *
-   * @param code the protocol error code's name, e.g. {@code frame_too_large}; keep the set small
-   *     and fixed, since each distinct code becomes a time series
+   * @param code the protocol error code's name as in {@code spec/3-wire-protocol.md}, e.g.
+   *     {@code FRAME_TOO_LARGE}; keep the set small and fixed, since each distinct code becomes a
+   *     time series
    */
   public void recordError(String code) {
     errors.labels(code).inc();

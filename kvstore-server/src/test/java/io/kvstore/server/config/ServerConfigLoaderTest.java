@@ -46,6 +46,7 @@ class ServerConfigLoaderTest {
     SAMPLES.put(ConfigKey.MAX_INFLIGHT_BYTES, new String[] {"64MiB", "128MiB", "512MiB"});
     SAMPLES.put(ConfigKey.MAX_CONNECTIONS, new String[] {"11", "12", "13"});
     SAMPLES.put(ConfigKey.IO_THREADS, new String[] {"1", "2", "3"});
+    SAMPLES.put(ConfigKey.HANDSHAKE_TIMEOUT_SECONDS, new String[] {"1", "2", "3"});
     SAMPLES.put(ConfigKey.SHUTDOWN_GRACE_SECONDS, new String[] {"1", "2", "3"});
   }
 
@@ -96,6 +97,7 @@ class ServerConfigLoaderTest {
     assertEquals(256L << 20, c.maxInflightBytes());
     assertEquals(1024, c.maxConnections());
     assertEquals(0, c.ioThreads());
+    assertEquals(10, c.handshakeTimeoutSeconds());
     assertEquals(30, c.shutdownGraceSeconds());
     assertFalse(c.authGrants().enabled());
     for (ConfigKey k : ConfigKey.values()) {
@@ -250,6 +252,7 @@ class ServerConfigLoaderTest {
     bad.put(ConfigKey.MAX_INFLIGHT_BYTES, "0");
     bad.put(ConfigKey.MAX_CONNECTIONS, "99999999999");
     bad.put(ConfigKey.IO_THREADS, "4097");
+    bad.put(ConfigKey.HANDSHAKE_TIMEOUT_SECONDS, "0");
     bad.put(ConfigKey.SHUTDOWN_GRACE_SECONDS, "2.5");
     assertEquals(ConfigKey.values().length, bad.size());
     for (Map.Entry<ConfigKey, String> b : bad.entrySet()) {

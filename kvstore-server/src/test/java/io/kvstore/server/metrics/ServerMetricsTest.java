@@ -34,15 +34,15 @@ class ServerMetricsTest {
     m.connectionOpened();
     m.connectionOpened();
     m.connectionClosed();
-    m.recordError("frame_too_large");
-    m.recordError("frame_too_large");
-    m.recordError("unauthorized");
+    m.recordError("FRAME_TOO_LARGE");
+    m.recordError("FRAME_TOO_LARGE");
+    m.recordError("AUTH_FAILED");
     m.addBytesIn(100);
     m.addBytesIn(28);
     m.addBytesOut(4096);
     assertEquals(2, m.connections());
     assertEquals(3, m.connectionsAccepted());
-    assertEquals(2, m.errors("frame_too_large"));
+    assertEquals(2, m.errors("FRAME_TOO_LARGE"));
     assertEquals(0, m.errors("never_seen"));
     assertEquals(128, m.bytesIn());
     assertEquals(4096, m.bytesOut());
@@ -51,8 +51,8 @@ class ServerMetricsTest {
     assertTrue(text.contains("# TYPE kvstore_connections_accepted_total counter\n"
         + "kvstore_connections_accepted_total 3\n"), text);
     assertTrue(text.contains("# TYPE kvstore_errors_total counter\n"
-        + "kvstore_errors_total{code=\"frame_too_large\"} 2\n"
-        + "kvstore_errors_total{code=\"unauthorized\"} 1\n"), text);
+        + "kvstore_errors_total{code=\"AUTH_FAILED\"} 1\n"
+        + "kvstore_errors_total{code=\"FRAME_TOO_LARGE\"} 2\n"), text);
     assertTrue(text.contains("kvstore_bytes_in_total 128\n"), text);
     assertTrue(text.contains("kvstore_bytes_out_total 4096\n"), text);
   }
