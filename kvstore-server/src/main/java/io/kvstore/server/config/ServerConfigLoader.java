@@ -43,7 +43,8 @@ public final class ServerConfigLoader {
   /** Flag of auth grants, repeatable: {@code --auth-token NAME=TOKEN:NAMESPACES}. */
   public static final String AUTH_TOKEN_FLAG = "--auth-token";
   /** {@code KVSTORE_*} variables that are not settings but are read by the launcher or the loader. */
-  public static final Set<String> OTHER_KNOWN_ENV = Set.of(CONFIG_FILE_ENV, "KVSTORE_JAVA_OPTS");
+  public static final Set<String> OTHER_KNOWN_ENV =
+      Set.of(CONFIG_FILE_ENV, "KVSTORE_JAVA_OPTS", "KVSTORE_REBUILD");
 
   private Path configFile;
   private Map<String, String> environment = Map.of();

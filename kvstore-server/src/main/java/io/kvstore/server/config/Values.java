@@ -39,7 +39,9 @@ final class Values {
   }
 
   static String sizeForm(long min, long max) {
-    return Sizes.EXPECTED_FORM + ", from " + Sizes.format(min) + " to " + Sizes.format(max);
+    return max == Long.MAX_VALUE
+        ? Sizes.EXPECTED_FORM + ", at least " + Sizes.format(min)
+        : Sizes.EXPECTED_FORM + ", from " + Sizes.format(min) + " to " + Sizes.format(max);
   }
 
   static boolean parseBoolean(String raw) {
