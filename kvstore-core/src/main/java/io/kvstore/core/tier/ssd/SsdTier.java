@@ -9,14 +9,11 @@ import io.kvstore.core.tier.PinnedPage;
 import io.kvstore.core.tier.Tier;
 import io.kvstore.core.tier.TierKind;
 import java.nio.ByteBuffer;
-import java.util.Arrays;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.IntPredicate;
-import org.agrona.BufferUtil;
-import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 
 /**
@@ -69,19 +66,17 @@ public final class SsdTier implements Tier {
   private final ThreadLocal<RocksPageStore.ReadSlot> readSlots =
       ThreadLocal.withInitial(RocksPageStore.ReadSlot::new);
   private final ThreadLocal<VictimList> victimLists = ThreadLocal.withInitial(VictimList::new);
-  private final ReentrantLock evictScratchLock = new ReentrantLock();
   private final LongAdder hits = new LongAdder();
   private final LongAdder misses = new LongAdder();
   private final LongAdder evictions = new LongAdder();
   private final LongAdder corruptions = new LongAdder();
   private final ReconcileReport reconcileReport;
+  private final EvictionHandOver handOver;
   /** The id a put must not evict (the page it replaces); guarded by {@link #lock}. */
   private int protectedId = PageDirectory.NONE;
   private final IntPredicate notProtected = id -> id != protectedId;
   private volatile long usedBytes;
   private volatile EvictionListener listener = EvictionListener.DROP;
-  private ByteBuffer evictScratch;
-  private ByteBuffer evictView;
   private boolean closed;
 
   /** Opens the tier without a block index. */
@@ -103,6 +98,7 @@ public final class SsdTier implements Tier {
     this.directory = new PageDirectory(config.maxPages);
     this.policy = config.policyFactory.apply(config.maxPages);
     this.store = RocksPageStore.open(config);
+    this.handOver = new EvictionHandOver(store, config.maxPageBytes);
     try {
       for (int i = 0; i < STRIPES; i++) {
         stripes[i] = new ReentrantLock();
@@ -313,7 +309,9 @@ public final class SsdTier implements Tier {
         }
         EvictionListener l = listener;
         if (l != EvictionListener.DROP) {
-          handOver(l, hi, lo, victims.len[i]);
+          if (!handOver.handOver(l, hi, lo, victims.len[i], readSlots.get())) {
+            corruptions.increment();
+          }
         }
         store.delete(writeSlots[s], hi, lo);
         if (index != null) {
@@ -333,34 +331,6 @@ public final class SsdTier implements Tier {
     victims.clear();
     if (failure != null) {
       throw failure;
-    }
-  }
-
-  /** Reads the victim into the tier's scratch buffer and gives the listener a read-only view. */
-  private void handOver(EvictionListener l, long hi, long lo, int len) throws RocksDBException {
-    evictScratchLock.lock();
-    try {
-      if (evictScratch == null || evictScratch.capacity() < len) {
-        if (evictScratch != null) {
-          BufferUtil.free(evictScratch);
-        }
-        // Grow to at least 1 MiB at once so a run of small pages does not reallocate each time.
-        evictScratch = ByteBuffer.allocateDirect(Math.max(len, Math.min(1 << 20, config.maxPageBytes)));
-        evictView = evictScratch.asReadOnlyBuffer();
-      }
-      evictScratch.clear().limit(len);
-      int n = store.get(readSlots.get(), hi, lo, evictScratch);
-      if (n == RocksDB.NOT_FOUND) {
-        return;
-      }
-      if (n == len && pageOk(evictScratch, 0, len, hi, lo)) {
-        evictView.limit(len).position(0);
-        l.onEvict(hi, lo, evictView);
-      } else {
-        corruptions.increment();
-      }
-    } finally {
-      evictScratchLock.unlock();
     }
   }
 
@@ -439,7 +409,7 @@ public final class SsdTier implements Tier {
     }
   }
 
-  private static boolean pageOk(ByteBuffer buf, int pos, int len, long hi, long lo) {
+  static boolean pageOk(ByteBuffer buf, int pos, int len, long hi, long lo) {
     return PageFormat.verify(buf, pos, len) == PageFormat.OK
         && PageFormat.keyHi(buf, pos) == hi
         && PageFormat.keyLo(buf, pos) == lo;
@@ -521,15 +491,8 @@ public final class SsdTier implements Tier {
         slot.close();
       }
     }
-    evictScratchLock.lock();
-    try {
-      if (evictScratch != null) {
-        BufferUtil.free(evictScratch);
-        evictScratch = null;
-        evictView = null;
-      }
-    } finally {
-      evictScratchLock.unlock();
+    if (handOver != null) {
+      handOver.close();
     }
     store.close();
   }
@@ -581,29 +544,5 @@ public final class SsdTier implements Tier {
   /** Deletes the stored value of a key, leaving directory and meta as they are. */
   void deleteRawPageForTest(long hi, long lo) throws RocksDBException {
     store.deleteRawPage(hi, lo);
-  }
-
-  /** Victim keys chosen by one put; reused per thread so eviction allocates nothing. */
-  private static final class VictimList {
-    long[] hi = new long[16];
-    long[] lo = new long[16];
-    int[] len = new int[16];
-    int size;
-
-    void add(long h, long l, int length) {
-      if (size == hi.length) {
-        hi = Arrays.copyOf(hi, size * 2);
-        lo = Arrays.copyOf(lo, size * 2);
-        len = Arrays.copyOf(len, size * 2);
-      }
-      hi[size] = h;
-      lo[size] = l;
-      len[size] = length;
-      size++;
-    }
-
-    void clear() {
-      size = 0;
-    }
   }
 }
