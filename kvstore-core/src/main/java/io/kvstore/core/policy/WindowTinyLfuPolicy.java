@@ -23,14 +23,16 @@ import java.util.function.IntPredicate;
  * AdmissionPolicy keyed by the block hash (SeenTwiceAdmission), which the tier consults before
  * inserting.
  *
- * Pull model. The tier asks for a victim only when it is full, so evict() performs the duel that
- * Caffeine runs after a write: while the main space is below its share, window overflow is admitted
- * to probation without a duel; once it is full, overflow waits in a CANDIDATES segment and each
- * evict() settles the oldest candidate against the probation LRU. The segment sizes are shares of
- * the id capacity (a tier whose byte bound fills before its ids just sees an SLRU main).
+ * Pull model. The tier asks for a victim only when it is full, just before it inserts, so evict()
+ * runs the duel that Caffeine runs after a write: when the window is at its share, its LRU entry is
+ * the candidate that the coming insert would push out, and it duels the main space's victim (the
+ * probation LRU, else the protected LRU). If the candidate wins, the victim goes and the candidate
+ * moves to probation; otherwise the candidate goes. Either way the window has room for the insert.
+ * While the tier is not full, window overflow simply moves to probation. The segment sizes are
+ * shares of the id capacity.
  *
  * Pinned entries: if the loser of the duel may not be evicted, the winner goes if it may; otherwise
- * the least recent evictable entry of candidates, probation, protected, window (in that order).
+ * the least recent evictable entry of probation, protected, window (in that order).
  */
 
 /** Window TinyLFU: an LRU window in front of a segmented-LRU main space guarded by TinyLFU. */
@@ -39,18 +41,15 @@ public final class WindowTinyLfuPolicy implements EvictionPolicy {
   private static final int NIL = IdDeque.NIL;
   private static final byte NONE = 0;
   private static final byte WINDOW = 1;
-  private static final byte CANDIDATE = 2;
-  private static final byte PROBATION = 3;
-  private static final byte PROTECTED = 4;
+  private static final byte PROBATION = 2;
+  private static final byte PROTECTED = 3;
 
   private final int capacity;
   private final int windowMax;
-  private final int mainMax;
   private final int protectedMax;
   private final byte[] segment;
   private final int[] gen;
   private final IdDeque window;
-  private final IdDeque candidates;
   private final IdDeque probation;
   private final IdDeque protectedList;
   private final IdDeque[] fallbackOrder;
@@ -79,17 +78,15 @@ public final class WindowTinyLfuPolicy implements EvictionPolicy {
     }
     this.capacity = capacity;
     windowMax = Math.max(1, (int) (capacity * windowShare));
-    mainMax = capacity - windowMax;
-    protectedMax = (int) (mainMax * protectedShare);
+    protectedMax = (int) ((capacity - windowMax) * protectedShare);
     segment = new byte[capacity];
     gen = new int[capacity];
     int[] prev = new int[capacity];
     int[] next = new int[capacity];
     window = new IdDeque(prev, next);
-    candidates = new IdDeque(prev, next);
     probation = new IdDeque(prev, next);
     protectedList = new IdDeque(prev, next);
-    fallbackOrder = new IdDeque[] {candidates, probation, protectedList, window};
+    fallbackOrder = new IdDeque[] {probation, protectedList, window};
     sketch = new FrequencySketch(capacity);
   }
 
@@ -109,15 +106,11 @@ public final class WindowTinyLfuPolicy implements EvictionPolicy {
     segment[id] = WINDOW;
     window.pushHead(id);
     if (window.size() > windowMax) {
+      // The tier is still filling up (it did not ask for a victim): no duel, just move over.
       int overflow = window.tail();
       window.unlink(overflow);
-      if (probation.size() + protectedList.size() < mainMax) {
-        segment[overflow] = PROBATION;
-        probation.pushHead(overflow);
-      } else {
-        segment[overflow] = CANDIDATE;
-        candidates.pushHead(overflow);
-      }
+      segment[overflow] = PROBATION;
+      probation.pushHead(overflow);
     }
   }
 
@@ -134,7 +127,7 @@ public final class WindowTinyLfuPolicy implements EvictionPolicy {
         protectedList.moveToHead(id);
         break;
       default:
-        // A hit in probation (or on a waiting candidate) earns the protected segment.
+        // A hit in probation earns the protected segment.
         unlink(id);
         segment[id] = PROTECTED;
         protectedList.pushHead(id);
@@ -167,27 +160,21 @@ public final class WindowTinyLfuPolicy implements EvictionPolicy {
   }
 
   private int chooseVictim(IntPredicate evictable) {
-    int candidate = candidates.tail();
-    if (candidate != NIL) {
-      int mainVictim = !probation.isEmpty() ? probation.tail() : protectedList.tail();
-      if (mainVictim == NIL) {
-        if (evictable.test(candidate)) {
-          return candidate;
+    int candidate = window.size() >= windowMax ? window.tail() : NIL;
+    int mainVictim = !probation.isEmpty() ? probation.tail() : protectedList.tail();
+    if (candidate != NIL && mainVictim != NIL) {
+      boolean admit = sketch.frequency(item(candidate)) > sketch.frequency(item(mainVictim));
+      int loser = admit ? mainVictim : candidate;
+      int winner = admit ? candidate : mainVictim;
+      int victim = evictable.test(loser) ? loser : evictable.test(winner) ? winner : NIL;
+      if (victim != NIL) {
+        if (victim == mainVictim) {
+          // The candidate takes the victim's place in the main space.
+          window.unlink(candidate);
+          segment[candidate] = PROBATION;
+          probation.pushHead(candidate);
         }
-      } else {
-        boolean admit = sketch.frequency(item(candidate)) > sketch.frequency(item(mainVictim));
-        int loser = admit ? mainVictim : candidate;
-        int winner = admit ? candidate : mainVictim;
-        int victim = evictable.test(loser) ? loser : evictable.test(winner) ? winner : NIL;
-        if (victim != NIL) {
-          if (victim == mainVictim) {
-            // The candidate takes the victim's place in the main space.
-            candidates.unlink(candidate);
-            segment[candidate] = PROBATION;
-            probation.pushHead(candidate);
-          }
-          return victim;
-        }
+        return victim;
       }
     }
     // No duel to settle, or both duellists pinned: the least recent evictable entry.
@@ -204,7 +191,6 @@ public final class WindowTinyLfuPolicy implements EvictionPolicy {
   public void reset() {
     Arrays.fill(segment, NONE);
     window.clear();
-    candidates.clear();
     probation.clear();
     protectedList.clear();
     sketch.clear();
@@ -212,7 +198,7 @@ public final class WindowTinyLfuPolicy implements EvictionPolicy {
 
   /** Number of tracked entries. */
   public int size() {
-    return window.size() + candidates.size() + probation.size() + protectedList.size();
+    return window.size() + probation.size() + protectedList.size();
   }
 
   /** Whether {@code id} is tracked. */
@@ -235,9 +221,6 @@ public final class WindowTinyLfuPolicy implements EvictionPolicy {
     switch (segment[id]) {
       case WINDOW:
         window.unlink(id);
-        break;
-      case CANDIDATE:
-        candidates.unlink(id);
         break;
       case PROBATION:
         probation.unlink(id);
