@@ -4,8 +4,8 @@ import io.kvstore.core.tier.PinnedPage;
 import java.nio.ByteBuffer;
 
 /**
- * A pin on a hot-tier page: either on the frame itself (zero copy, {@code frame >= 0}) or on a
- * staging buffer the frame was copied into when the backend's frames are not host-visible.
+ * A pin on a hot-tier frame, with a view either over the frame itself (zero copy) or over a staging
+ * buffer the frame was copied into when the backend's frames are not host-visible.
  */
 final class HotPinnedPage implements PinnedPage {
 
@@ -27,12 +27,12 @@ final class HotPinnedPage implements PinnedPage {
     return view;
   }
 
-  /** The pinned frame, or -1 for a staged copy. */
+  /** The pinned frame. */
   int frame() {
     return frame;
   }
 
-  /** The staging buffer holding the copy, or null for a frame pin. */
+  /** The staging buffer holding the copy, or null for a zero-copy pin. */
   ByteBuffer staging() {
     return staging;
   }

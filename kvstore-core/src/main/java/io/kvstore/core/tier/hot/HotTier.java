@@ -353,12 +353,12 @@ public final class HotTier implements Tier {
       if (staging == null) {
         return null;
       }
-      // The copy is made under the lock, so the frame needs no pin of its own.
       staging.clear();
       memory.copyOut(frame, pageLength, staging);
-      outstandingPins++;
+      // The frame stays pinned too: a pinned page is neither evicted nor reused, staged or not.
+      pinFrame(frame);
       policy.onAccess(frame);
-      return new HotPinnedPage(this, -1, staging, staging.slice(0, pageLength).asReadOnlyBuffer());
+      return new HotPinnedPage(this, frame, staging, staging.slice(0, pageLength).asReadOnlyBuffer());
     } finally {
       lock.unlock();
     }
@@ -400,13 +400,10 @@ public final class HotTier implements Tier {
       if (!page.markReleased()) {
         return;
       }
-      if (page.frame() >= 0) {
-        unpinLocked(page.frame());
-      } else {
+      if (page.staging() != null) {
         idleStaging.push(page.staging());
-        outstandingPins--;
-        closeMemoryIfDone();
       }
+      unpinLocked(page.frame());
     } finally {
       lock.unlock();
     }
