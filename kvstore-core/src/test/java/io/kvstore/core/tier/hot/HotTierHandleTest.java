@@ -9,14 +9,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvstore.common.PageFormat;
 import io.kvstore.core.policy.EvictionPolicy;
-import io.kvstore.core.policy.LruPolicy;
 import io.kvstore.core.tier.PinnedPage;
+import io.kvstore.core.tier.RecordingPolicy;
 import io.kvstore.core.tier.Tier;
 import io.kvstore.core.tier.TestPages;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.IntPredicate;
 import org.junit.jupiter.api.Test;
 
 /** Hot-tier behaviour beyond the tier contract: handles, staleness, retired frames, parents. */
@@ -112,7 +111,7 @@ class HotTierHandleTest {
   @Test
   void shouldPassResidentParentToPolicy() {
     List<int[]> inserts = new ArrayList<>();
-    try (HotTier tier = HotTier.create(4 * FRAME, FRAME, capacity -> recording(capacity, inserts))) {
+    try (HotTier tier = HotTier.create(4 * FRAME, FRAME, capacity -> new RecordingPolicy(capacity, inserts))) {
       assertTrue(tier.put(TestPages.page(0, 10, 0, 0, 1, 100)));
       assertTrue(tier.put(TestPages.page(0, 11, 0, 10, 1, 100)));
       assertTrue(tier.put(TestPages.page(0, 12, 0, 99, 1, 100)));
@@ -129,41 +128,5 @@ class HotTierHandleTest {
       copy.put(pin.buffer().duplicate()).flip();
       return copy;
     }
-  }
-
-  static EvictionPolicy recording(int capacity, List<int[]> inserts) {
-    LruPolicy lru = new LruPolicy(capacity);
-    return new EvictionPolicy() {
-      @Override
-      public String name() {
-        return "recording";
-      }
-
-      @Override
-      public void onInsert(int id, int parentId) {
-        inserts.add(new int[] {id, parentId});
-        lru.onInsert(id, parentId);
-      }
-
-      @Override
-      public void onAccess(int id) {
-        lru.onAccess(id);
-      }
-
-      @Override
-      public void onRemove(int id) {
-        lru.onRemove(id);
-      }
-
-      @Override
-      public int evict(IntPredicate evictable) {
-        return lru.evict(evictable);
-      }
-
-      @Override
-      public void reset() {
-        lru.reset();
-      }
-    };
   }
 }
