@@ -9,6 +9,7 @@ import io.kvstore.core.tier.EvictionListener;
 import io.kvstore.core.tier.PinnedPage;
 import io.kvstore.core.tier.Tier;
 import io.kvstore.core.tier.TierKind;
+import io.kvstore.core.tier.internal.PageChecks;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Objects;
@@ -167,7 +168,7 @@ public final class DramTier implements Tier {
   @Override
   public boolean put(ByteBuffer src) {
     int position = src.position();
-    int pageLength = checkPage(src);
+    int pageLength = PageChecks.wholePageLength(src);
     if (pageLength > maxPageBytes) {
       return false;
     }
@@ -534,21 +535,5 @@ public final class DramTier implements Tier {
     if (closed) {
       throw new IllegalStateException("DRAM tier is closed");
     }
-  }
-
-  /** The page length of {@code src[position, limit)}, after checking it is a whole page. */
-  private static int checkPage(ByteBuffer src) {
-    int pageLength = src.remaining();
-    if (pageLength < PageFormat.HEADER_LENGTH) {
-      throw new IllegalArgumentException(
-          "a page is at least " + PageFormat.HEADER_LENGTH + " bytes, got " + pageLength);
-    }
-    int payloadLength = PageFormat.payloadLength(src, src.position());
-    if (payloadLength != pageLength - PageFormat.HEADER_LENGTH) {
-      throw new IllegalArgumentException(
-          "page header says " + payloadLength + " payload bytes, buffer holds "
-              + (pageLength - PageFormat.HEADER_LENGTH));
-    }
-    return pageLength;
   }
 }

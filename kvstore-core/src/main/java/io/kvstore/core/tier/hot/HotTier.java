@@ -11,8 +11,8 @@ import io.kvstore.core.tier.EvictionListener;
 import io.kvstore.core.tier.PinnedPage;
 import io.kvstore.core.tier.Tier;
 import io.kvstore.core.tier.TierKind;
+import io.kvstore.core.tier.internal.PageChecks;
 import java.nio.ByteBuffer;
-import java.util.ArrayDeque;
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntFunction;
@@ -60,16 +60,13 @@ public final class HotTier implements Tier {
   private final int[] pins;
   private final byte[] state;
   private final int[] freeFrames;
-  private final ArrayDeque<ByteBuffer> idleStaging = new ArrayDeque<>();
-  private final int maxStaging;
+  private final StagingPool stagingPool;
   private final ReentrantLock lock = new ReentrantLock();
   private final IntPredicate evictable = this::isEvictable;
 
   private volatile EvictionListener listener = EvictionListener.DROP;
   private int freeCount;
   private int usedFrames;
-  private int stagingAllocated;
-  private ByteBuffer evictionStaging;
   private int outstandingPins;
   private int excludedFrame = -1;
   private boolean closed;
@@ -116,12 +113,9 @@ public final class HotTier implements Tier {
     if (memory.frameBytes() < PageFormat.HEADER_LENGTH) {
       throw new IllegalArgumentException("frames smaller than a page header: " + memory.frameBytes());
     }
-    if (maxStagingBuffers < 0) {
-      throw new IllegalArgumentException("staging buffers must not be negative: " + maxStagingBuffers);
-    }
     this.frameCount = memory.frameCount();
     this.frameBytes = memory.frameBytes();
-    this.maxStaging = maxStagingBuffers;
+    this.stagingPool = new StagingPool(memory, maxStagingBuffers);
     this.policy = Objects.requireNonNull(policyFactory.apply(frameCount), "policy");
     this.index = new KeySlotTable(frameCount);
     this.keyHi = new long[frameCount];
@@ -190,7 +184,7 @@ public final class HotTier implements Tier {
   @Override
   public boolean put(ByteBuffer src) {
     int position = src.position();
-    int pageLength = checkPage(src);
+    int pageLength = PageChecks.wholePageLength(src);
     if (pageLength > frameBytes) {
       return false;
     }
@@ -231,12 +225,32 @@ public final class HotTier implements Tier {
 
   @Override
   public int get(long keyHi, long keyLo, ByteBuffer dst) {
-    return read(handle(keyHi, keyLo), dst);
+    int frame;
+    int pageLength;
+    lock.lock();
+    try {
+      ensureOpen();
+      frame = index.get(keyHi, keyLo);
+      if (frame == KeySlotTable.MISSING) {
+        return MISS;
+      }
+      pageLength = beginRead(frame, dst);
+    } finally {
+      lock.unlock();
+    }
+    return finishRead(frame, pageLength, dst);
   }
 
   @Override
   public PinnedPage pin(long keyHi, long keyLo) {
-    return pin(handle(keyHi, keyLo));
+    lock.lock();
+    try {
+      ensureOpen();
+      int frame = index.get(keyHi, keyLo);
+      return frame == KeySlotTable.MISSING ? null : pinLocked(frame);
+    } finally {
+      lock.unlock();
+    }
   }
 
   @Override
@@ -301,7 +315,7 @@ public final class HotTier implements Tier {
    * @throws IllegalArgumentException if {@code dst} has less room than the page; nothing is copied
    */
   public int read(long handle, ByteBuffer dst) {
-    int frame;
+    int frame = MemoryHandle.frame(handle);
     int pageLength;
     lock.lock();
     try {
@@ -309,23 +323,11 @@ public final class HotTier implements Tier {
       if (!isCurrent(handle)) {
         return MISS;
       }
-      frame = MemoryHandle.frame(handle);
-      pageLength = length[frame];
-      if (dst.remaining() < pageLength) {
-        throw new IllegalArgumentException(
-            "destination has " + dst.remaining() + " bytes, the page needs " + pageLength);
-      }
-      pinFrame(frame);
-      policy.onAccess(frame);
+      pageLength = beginRead(frame, dst);
     } finally {
       lock.unlock();
     }
-    try {
-      memory.copyOut(frame, pageLength, dst);
-    } finally {
-      unpinFrame(frame);
-    }
-    return pageLength;
+    return finishRead(frame, pageLength, dst);
   }
 
   /**
@@ -338,27 +340,7 @@ public final class HotTier implements Tier {
     lock.lock();
     try {
       ensureOpen();
-      if (!isCurrent(handle)) {
-        return null;
-      }
-      int frame = MemoryHandle.frame(handle);
-      int pageLength = length[frame];
-      ByteBuffer view = memory.hostView(frame);
-      if (view != null) {
-        pinFrame(frame);
-        policy.onAccess(frame);
-        return new HotPinnedPage(this, frame, null, view.slice(0, pageLength).asReadOnlyBuffer());
-      }
-      ByteBuffer staging = takeStaging();
-      if (staging == null) {
-        return null;
-      }
-      staging.clear();
-      memory.copyOut(frame, pageLength, staging);
-      // The frame stays pinned too: a pinned page is neither evicted nor reused, staged or not.
-      pinFrame(frame);
-      policy.onAccess(frame);
-      return new HotPinnedPage(this, frame, staging, staging.slice(0, pageLength).asReadOnlyBuffer());
+      return isCurrent(handle) ? pinLocked(MemoryHandle.frame(handle)) : null;
     } finally {
       lock.unlock();
     }
@@ -401,12 +383,53 @@ public final class HotTier implements Tier {
         return;
       }
       if (page.staging() != null) {
-        idleStaging.push(page.staging());
+        stagingPool.give(page.staging());
       }
       unpinLocked(page.frame());
     } finally {
       lock.unlock();
     }
+  }
+
+  /** Under the lock: checks room in {@code dst}, pins the frame, records the access; the length. */
+  private int beginRead(int frame, ByteBuffer dst) {
+    int pageLength = length[frame];
+    if (dst.remaining() < pageLength) {
+      throw new IllegalArgumentException(
+          "destination has " + dst.remaining() + " bytes, the page needs " + pageLength);
+    }
+    pinFrame(frame);
+    policy.onAccess(frame);
+    return pageLength;
+  }
+
+  /** Outside the lock: copies the pinned frame (nothing writes it while pinned), then unpins. */
+  private int finishRead(int frame, int pageLength, ByteBuffer dst) {
+    try {
+      memory.copyOut(frame, pageLength, dst);
+    } finally {
+      unpinFrame(frame);
+    }
+    return pageLength;
+  }
+
+  /** Under the lock: a pin on a live frame, zero-copy or staged; null if no staging buffer is free. */
+  private PinnedPage pinLocked(int frame) {
+    int pageLength = length[frame];
+    ByteBuffer view = memory.hostView(frame);
+    ByteBuffer staging = null;
+    if (view == null) {
+      staging = stagingPool.take();
+      if (staging == null) {
+        return null;
+      }
+      memory.copyOut(frame, pageLength, staging);
+      view = staging;
+    }
+    // A staged copy keeps its frame pinned too: a pinned page is never evicted nor reused.
+    pinFrame(frame);
+    policy.onAccess(frame);
+    return new HotPinnedPage(this, frame, staging, view.slice(0, pageLength).asReadOnlyBuffer());
   }
 
   private void pinFrame(int frame) {
@@ -477,22 +500,9 @@ public final class HotTier implements Tier {
       current.onEvict(hi, lo, view.slice(0, pageLength).asReadOnlyBuffer());
       return;
     }
-    if (evictionStaging == null) {
-      // Kept apart from the pin pool, so an eviction never waits for, or competes with, pins.
-      evictionStaging = memory.allocateStaging();
-    }
-    evictionStaging.clear();
-    memory.copyOut(frame, pageLength, evictionStaging);
-    current.onEvict(hi, lo, evictionStaging.slice(0, pageLength).asReadOnlyBuffer());
-  }
-
-  private ByteBuffer takeStaging() {
-    ByteBuffer staging = idleStaging.poll();
-    if (staging == null && stagingAllocated < maxStaging) {
-      staging = memory.allocateStaging();
-      stagingAllocated++;
-    }
-    return staging;
+    ByteBuffer staging = stagingPool.forEviction();
+    memory.copyOut(frame, pageLength, staging);
+    current.onEvict(hi, lo, staging.slice(0, pageLength).asReadOnlyBuffer());
   }
 
   /** The frame's page left the index: retire it if pinned, else free it. */
@@ -538,21 +548,5 @@ public final class HotTier implements Tier {
     if (closed) {
       throw new IllegalStateException("hot tier is closed");
     }
-  }
-
-  /** The page length of {@code src[position, limit)}, after checking it is a whole page. */
-  static int checkPage(ByteBuffer src) {
-    int pageLength = src.remaining();
-    if (pageLength < PageFormat.HEADER_LENGTH) {
-      throw new IllegalArgumentException(
-          "a page is at least " + PageFormat.HEADER_LENGTH + " bytes, got " + pageLength);
-    }
-    int payloadLength = PageFormat.payloadLength(src, src.position());
-    if (payloadLength != pageLength - PageFormat.HEADER_LENGTH) {
-      throw new IllegalArgumentException(
-          "page header says " + payloadLength + " payload bytes, buffer holds "
-              + (pageLength - PageFormat.HEADER_LENGTH));
-    }
-    return pageLength;
   }
 }
