@@ -46,7 +46,7 @@ public final class SizeClasses {
         break;
       }
       long next = Math.max(size + (long) SLOT_ALIGNMENT, (long) Math.ceil(size * factor));
-      size = (int) Math.min(align(next), largest);
+      size = Math.min(align(next), largest);
     }
     return new SizeClasses(Arrays.copyOf(out, count));
   }
