@@ -1,0 +1,389 @@
+package io.kvstore.core.index;
+
+import io.kvstore.core.tier.TierKind;
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.function.LongSupplier;
+import net.openhft.chronicle.map.ChronicleMap;
+import net.openhft.chronicle.map.ExternalMapQueryContext;
+import net.openhft.chronicle.map.MapEntry;
+import net.openhft.chronicle.map.MapSegmentContext;
+import net.openhft.chronicle.values.Values;
+
+/**
+ * The block index: for every block the store knows, which tiers hold it, its page length, access
+ * statistics and its parent key. Kept off-heap in a Chronicle Map persisted in the data directory,
+ * so it costs no Java heap at 100M blocks and a restarted daemon knows its SSD contents at once.
+ *
+ * <p>Keys and values are Chronicle value interfaces ({@link IndexKey}, {@link IndexRecord}) of fixed
+ * size; every operation reuses one key and one record instance per thread, and read-modify-write
+ * operations run inside a Chronicle query context under the entry's segment update lock, so
+ * concurrent updates of one key are not lost.
+ *
+ * <p>Crash safety: a clean {@link #close()} leaves a marker file; opening a map file without it (the
+ * process died with the map open, possibly holding segment locks) runs Chronicle's recovery first.
+ * Entries written by a process killed mid-update can be stale: the store reconciles the SSD bits
+ * against RocksDB on open ({@code SsdTier}), and the volatile tiers' bits are cleared with {@link
+ * #clearVolatileTiers()} since those tiers start empty.
+ *
+ * <p>Thread-safe.
+ */
+public final class BlockIndex implements AutoCloseable {
+
+  /** Name of the map file inside the data directory. */
+  public static final String FILE_NAME = "block-index.cm3";
+  /** Present while the map file is closed cleanly; removed while it is open. */
+  public static final String CLEAN_MARKER_NAME = "block-index.clean";
+
+  private static final int VOLATILE_TIERS = TierKind.HOT.bit() | TierKind.DRAM.bit();
+
+  private final ChronicleMap<IndexKey, IndexRecord> map;
+  private final Path file;
+  private final Path cleanMarker;
+  private final long maxEntries;
+  private final LongSupplier clockMs;
+  private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
+  private final boolean recovered;
+  private volatile boolean closed;
+
+  /** One reusable key and record per thread, so no operation allocates. */
+  private static final class Scratch {
+    final IndexKey key = Values.newHeapInstance(IndexKey.class);
+    final IndexRecord record = Values.newHeapInstance(IndexRecord.class);
+
+    IndexKey key(long hi, long lo) {
+      key.setHi(hi);
+      key.setLo(lo);
+      return key;
+    }
+  }
+
+  private BlockIndex(
+      ChronicleMap<IndexKey, IndexRecord> map,
+      Path file,
+      Path cleanMarker,
+      long maxEntries,
+      LongSupplier clockMs,
+      boolean recovered) {
+    this.map = map;
+    this.file = file;
+    this.cleanMarker = cleanMarker;
+    this.maxEntries = maxEntries;
+    this.clockMs = clockMs;
+    this.recovered = recovered;
+  }
+
+  /** Opens (or creates) the index in {@code dataDir}, sized for {@code maxEntries}, wall clock. */
+  public static BlockIndex open(Path dataDir, long maxEntries) {
+    return open(dataDir, maxEntries, System::currentTimeMillis);
+  }
+
+  /**
+   * Opens (or creates) the index in {@code dataDir}, sized for {@code maxEntries} entries.
+   *
+   * @param clockMs the time source for access and insert times (epoch ms)
+   * @throws IllegalArgumentException if {@code maxEntries} is not positive
+   * @throws UncheckedIOException if the directory cannot be created or the map file opened
+   */
+  public static BlockIndex open(Path dataDir, long maxEntries, LongSupplier clockMs) {
+    if (maxEntries <= 0) {
+      throw new IllegalArgumentException("maxEntries must be positive: " + maxEntries);
+    }
+    Path file = dataDir.resolve(FILE_NAME);
+    Path marker = dataDir.resolve(CLEAN_MARKER_NAME);
+    try {
+      Files.createDirectories(dataDir);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create the index directory " + dataDir, e);
+    }
+    if (!Files.isWritable(dataDir)) {
+      throw new UncheckedIOException(
+          new IOException("the index directory is not writable: " + dataDir));
+    }
+    boolean exists = Files.exists(file);
+    boolean recover = exists && !Files.exists(marker);
+    File f = file.toFile();
+    ChronicleMap<IndexKey, IndexRecord> map;
+    try {
+      var builder =
+          ChronicleMap.of(IndexKey.class, IndexRecord.class)
+              .name("kvstore-block-index")
+              .entries(maxEntries);
+      // Without the marker the last process died with the map open: its segment locks may still
+      // be held and an entry may be half written. Recovery clears both.
+      map = recover ? builder.recoverPersistedTo(f, true) : builder.createPersistedTo(f);
+      Files.deleteIfExists(marker);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot open the block index " + file, e);
+    }
+    return new BlockIndex(map, file, marker, maxEntries, clockMs, recover);
+  }
+
+  /** Whether opening ran Chronicle's recovery (the previous process did not close the index). */
+  public boolean recovered() {
+    return recovered;
+  }
+
+  /** The entry bound this index was sized for. */
+  public long maxEntries() {
+    return maxEntries;
+  }
+
+  /** The map file. */
+  public Path file() {
+    return file;
+  }
+
+  /**
+   * Records that {@code tier} now holds the block, with its page length and parent; creates the
+   * entry (insert time = access time = now, access count 0) if the block is new.
+   *
+   * @throws IllegalStateException if the index is full (more entries than it was sized for)
+   */
+  public void markPresent(
+      long hi, long lo, TierKind tier, int pageLength, long parentHi, long parentLo) {
+    if (pageLength < 0) {
+      throw new IllegalArgumentException("negative page length: " + pageLength);
+    }
+    Scratch s = scratch.get();
+    IndexRecord r = s.record;
+    try (ExternalMapQueryContext<IndexKey, IndexRecord, ?> c = map.queryContext(s.key(hi, lo))) {
+      c.updateLock().lock();
+      MapEntry<IndexKey, IndexRecord> e = c.entry();
+      if (e != null) {
+        e.value().getUsing(r);
+        r.setTiers(r.getTiers() | tier.bit());
+        r.setPageLength(pageLength);
+        r.setParentHi(parentHi);
+        r.setParentLo(parentLo);
+        c.replaceValue(e, c.wrapValueAsData(r));
+      } else {
+        long now = clockMs.getAsLong();
+        r.setTiers(tier.bit());
+        r.setPageLength(pageLength);
+        r.setAccessCount(0);
+        r.setLastAccessMs(now);
+        r.setParentHi(parentHi);
+        r.setParentLo(parentLo);
+        r.setInsertTimeMs(now);
+        c.insert(c.absentEntry(), c.wrapValueAsData(r));
+      }
+    } catch (IllegalStateException e) {
+      throw new IllegalStateException(
+          "the block index is full (sized for " + maxEntries + " entries): " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Records that {@code tier} no longer holds the block; removes the entry when no tier does.
+   *
+   * @return whether the entry had the tier's bit set
+   */
+  public boolean markAbsent(long hi, long lo, TierKind tier) {
+    Scratch s = scratch.get();
+    IndexRecord r = s.record;
+    try (ExternalMapQueryContext<IndexKey, IndexRecord, ?> c = map.queryContext(s.key(hi, lo))) {
+      c.updateLock().lock();
+      MapEntry<IndexKey, IndexRecord> e = c.entry();
+      if (e == null) {
+        return false;
+      }
+      e.value().getUsing(r);
+      int tiers = r.getTiers();
+      if ((tiers & tier.bit()) == 0) {
+        return false;
+      }
+      tiers &= ~tier.bit();
+      if (tiers == 0) {
+        c.remove(e);
+      } else {
+        r.setTiers(tiers);
+        c.replaceValue(e, c.wrapValueAsData(r));
+      }
+      return true;
+    }
+  }
+
+  /**
+   * Counts an access and sets the last access time to now.
+   *
+   * @return whether the block is in the index
+   */
+  public boolean recordAccess(long hi, long lo) {
+    Scratch s = scratch.get();
+    IndexRecord r = s.record;
+    try (ExternalMapQueryContext<IndexKey, IndexRecord, ?> c = map.queryContext(s.key(hi, lo))) {
+      c.updateLock().lock();
+      MapEntry<IndexKey, IndexRecord> e = c.entry();
+      if (e == null) {
+        return false;
+      }
+      e.value().getUsing(r);
+      r.setAccessCount(r.getAccessCount() + 1);
+      r.setLastAccessMs(clockMs.getAsLong());
+      c.replaceValue(e, c.wrapValueAsData(r));
+      return true;
+    }
+  }
+
+  /**
+   * Copies the entry of the block into {@code out}.
+   *
+   * @return whether the block is in the index ({@code out} is untouched otherwise)
+   */
+  public boolean get(long hi, long lo, IndexEntry out) {
+    Scratch s = scratch.get();
+    IndexRecord r = map.getUsing(s.key(hi, lo), s.record);
+    if (r == null) {
+      return false;
+    }
+    out.copyFrom(hi, lo, r);
+    return true;
+  }
+
+  /** Tiers holding the block as a mask of {@link TierKind#bit()}; 0 if it is not indexed. */
+  public int tiers(long hi, long lo) {
+    Scratch s = scratch.get();
+    IndexRecord r = map.getUsing(s.key(hi, lo), s.record);
+    return r == null ? 0 : r.getTiers();
+  }
+
+  /**
+   * Removes the block's entry whatever tiers it names.
+   *
+   * @return whether it was present
+   */
+  public boolean remove(long hi, long lo) {
+    Scratch s = scratch.get();
+    try (ExternalMapQueryContext<IndexKey, IndexRecord, ?> c = map.queryContext(s.key(hi, lo))) {
+      c.updateLock().lock();
+      MapEntry<IndexKey, IndexRecord> e = c.entry();
+      if (e == null) {
+        return false;
+      }
+      c.remove(e);
+      return true;
+    }
+  }
+
+  /** Number of entries. */
+  public long size() {
+    return map.longSize();
+  }
+
+  /**
+   * Calls {@code visitor} for every entry, one segment at a time (entries added or removed
+   * concurrently may or may not be seen). The visitor must not call back into this index.
+   */
+  public void forEach(IndexVisitor visitor) {
+    IndexEntry holder = new IndexEntry();
+    IndexKey key = Values.newHeapInstance(IndexKey.class);
+    IndexRecord record = Values.newHeapInstance(IndexRecord.class);
+    map.forEachEntry(
+        e -> {
+          e.key().getUsing(key);
+          e.value().getUsing(record);
+          holder.copyFrom(key.getHi(), key.getLo(), record);
+          visitor.visit(holder);
+        });
+  }
+
+  /**
+   * Clears the bits of the volatile tiers (hot, DRAM), removing entries left with no tier. Run on
+   * open: those tiers are empty after a restart.
+   *
+   * @return the number of entries changed or removed
+   */
+  public long clearVolatileTiers() {
+    return retainTiers(~VOLATILE_TIERS);
+  }
+
+  /**
+   * Clears from every entry the tier bits not in {@code keepMask}, removing entries left with no
+   * tier.
+   *
+   * @return the number of entries changed or removed
+   */
+  public long retainTiers(int keepMask) {
+    IndexRecord record = Values.newHeapInstance(IndexRecord.class);
+    long[] changed = new long[1];
+    for (int i = 0; i < map.segments(); i++) {
+      try (MapSegmentContext<IndexKey, IndexRecord, ?> c = map.segmentContext(i)) {
+        c.forEachSegmentEntry(
+            e -> {
+              e.value().getUsing(record);
+              int tiers = record.getTiers();
+              int kept = tiers & keepMask;
+              if (kept == tiers) {
+                return;
+              }
+              changed[0]++;
+              if (kept == 0) {
+                e.doRemove();
+              } else {
+                record.setTiers(kept);
+                e.doReplaceValue(e.context().wrapValueAsData(record));
+              }
+            });
+      }
+    }
+    return changed[0];
+  }
+
+  /**
+   * Clears {@code tier}'s bit from every entry that has it but whose key fails {@code present},
+   * removing entries left with no tier: the repair of "dangling" entries after a crash, when the
+   * tier itself (e.g. RocksDB) is the authority on what it holds. Works in place, segment by
+   * segment, so it needs no memory per entry. {@code present} must not call back into this index.
+   *
+   * @return the number of entries repaired
+   */
+  public long retainPresent(TierKind tier, KeyPredicate present) {
+    IndexKey key = Values.newHeapInstance(IndexKey.class);
+    IndexRecord record = Values.newHeapInstance(IndexRecord.class);
+    int bit = tier.bit();
+    long[] changed = new long[1];
+    for (int i = 0; i < map.segments(); i++) {
+      try (MapSegmentContext<IndexKey, IndexRecord, ?> c = map.segmentContext(i)) {
+        c.forEachSegmentEntry(
+            e -> {
+              e.value().getUsing(record);
+              int tiers = record.getTiers();
+              if ((tiers & bit) == 0) {
+                return;
+              }
+              e.key().getUsing(key);
+              if (present.test(key.getHi(), key.getLo())) {
+                return;
+              }
+              changed[0]++;
+              if ((tiers & ~bit) == 0) {
+                e.doRemove();
+              } else {
+                record.setTiers(tiers & ~bit);
+                e.doReplaceValue(e.context().wrapValueAsData(record));
+              }
+            });
+      }
+    }
+    return changed[0];
+  }
+
+  /** Closes the map file and leaves the clean-close marker. Idempotent. */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    map.close();
+    try {
+      Files.createFile(cleanMarker);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write the index's clean-close marker " + cleanMarker, e);
+    }
+  }
+}

@@ -1,0 +1,89 @@
+package io.kvstore.core.index;
+
+import io.kvstore.core.tier.TierKind;
+
+/**
+ * A reusable, mutable copy of one block index entry, filled by {@link BlockIndex#get} and handed to
+ * {@link IndexVisitor}s. Callers keep one per thread so reading the index makes no object.
+ */
+public final class IndexEntry {
+
+  long keyHi;
+  long keyLo;
+  int tiers;
+  int pageLength;
+  long accessCount;
+  long lastAccessMs;
+  long parentHi;
+  long parentLo;
+  long insertTimeMs;
+
+  /** High 64 bits of the block key. */
+  public long keyHi() {
+    return keyHi;
+  }
+
+  /** Low 64 bits of the block key. */
+  public long keyLo() {
+    return keyLo;
+  }
+
+  /** The tiers holding the block, as a mask of {@link TierKind#bit()}. */
+  public int tiers() {
+    return tiers;
+  }
+
+  /** Whether {@code tier} holds the block. */
+  public boolean isIn(TierKind tier) {
+    return (tiers & tier.bit()) != 0;
+  }
+
+  /** Page length (header + payload) in bytes. */
+  public int pageLength() {
+    return pageLength;
+  }
+
+  /** Number of accesses recorded by {@link BlockIndex#recordAccess}. */
+  public long accessCount() {
+    return accessCount;
+  }
+
+  /** Time of the last recorded access (or of the insert), epoch ms. */
+  public long lastAccessMs() {
+    return lastAccessMs;
+  }
+
+  /** High 64 bits of the parent block key ({@code 0, 0} for the first block of a chain). */
+  public long parentHi() {
+    return parentHi;
+  }
+
+  /** Low 64 bits of the parent block key. */
+  public long parentLo() {
+    return parentLo;
+  }
+
+  /** Time the entry was created, epoch ms. */
+  public long insertTimeMs() {
+    return insertTimeMs;
+  }
+
+  void copyFrom(long hi, long lo, IndexRecord r) {
+    keyHi = hi;
+    keyLo = lo;
+    tiers = r.getTiers();
+    pageLength = r.getPageLength();
+    accessCount = r.getAccessCount();
+    lastAccessMs = r.getLastAccessMs();
+    parentHi = r.getParentHi();
+    parentLo = r.getParentLo();
+    insertTimeMs = r.getInsertTimeMs();
+  }
+
+  @Override
+  public String toString() {
+    return String.format(
+        "IndexEntry{key=%016x%016x, tiers=%s, pageLength=%d, accessCount=%d}",
+        keyHi, keyLo, Integer.toBinaryString(tiers), pageLength, accessCount);
+  }
+}

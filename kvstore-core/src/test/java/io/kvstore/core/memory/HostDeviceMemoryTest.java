@@ -1,0 +1,94 @@
+package io.kvstore.core.memory;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.management.BufferPoolMXBean;
+import java.lang.management.ManagementFactory;
+import java.nio.BufferOverflowException;
+import java.nio.ByteBuffer;
+import org.agrona.BufferUtil;
+import org.junit.jupiter.api.Test;
+
+class HostDeviceMemoryTest {
+
+  @Test
+  void shouldAlignRegionsAndFreeThemOnClose() {
+    long before = directBytes();
+    OffHeapRegion region = new OffHeapRegion(10_000, 4096);
+    assertEquals(0, BufferUtil.address(region.byteBuffer()) % 4096);
+    assertEquals(10_000, region.capacity());
+    assertTrue(directBytes() >= before + 10_000);
+    region.close();
+    region.close();
+    assertTrue(region.isClosed());
+    assertEquals(before, directBytes());
+  }
+
+  @Test
+  void shouldCopyFramesInAndOutAndExposeAlignedViews() {
+    // Freed explicitly: other tests measure the direct pool and must not see it shrink under them.
+    ByteBuffer dst = ByteBuffer.allocateDirect(1000);
+    try (HostDeviceMemory memory = new HostDeviceMemory(5, 1000)) {
+      assertEquals(5 * 1024, memory.allocatedBytes());
+      for (int frame = 0; frame < 5; frame++) {
+        ByteBuffer src = ByteBuffer.allocate(1000);
+        for (int i = 0; i < 1000; i++) {
+          src.put(i, (byte) (frame * 31 + i));
+        }
+        src.position(10);
+        memory.copyIn(frame, src);
+        assertEquals(10, src.position(), "copyIn must not move the source");
+      }
+      for (int frame = 0; frame < 5; frame++) {
+        dst.clear().position(7);
+        memory.copyOut(frame, 990, dst);
+        assertEquals(997, dst.position());
+        ByteBuffer view = memory.hostView(frame);
+        assertEquals(1000, view.capacity());
+        assertEquals(0, BufferUtil.address(view) % 64, "frames start on cache lines");
+        for (int i = 0; i < 990; i++) {
+          byte expected = (byte) (frame * 31 + 10 + i);
+          assertEquals(expected, dst.get(7 + i));
+          assertEquals(expected, view.get(i));
+        }
+      }
+    } finally {
+      BufferUtil.free(dst);
+    }
+  }
+
+  @Test
+  void shouldRejectOutOfRangeAccessAndUseAfterClose() {
+    HostDeviceMemory memory = new HostDeviceMemory(2, 128);
+    assertThrows(IndexOutOfBoundsException.class, () -> memory.copyIn(2, ByteBuffer.allocate(1)));
+    assertThrows(IndexOutOfBoundsException.class, () -> memory.copyIn(0, ByteBuffer.allocate(129)));
+    assertThrows(IndexOutOfBoundsException.class, () -> memory.copyOut(-1, 1, ByteBuffer.allocate(1)));
+    assertThrows(BufferOverflowException.class, () -> memory.copyOut(0, 100, ByteBuffer.allocate(99)));
+    ByteBuffer staging = memory.allocateStaging();
+    assertEquals(128, staging.capacity());
+    memory.close();
+    assertThrows(IllegalStateException.class, () -> memory.copyOut(0, 1, ByteBuffer.allocate(1)));
+    assertThrows(IllegalStateException.class, memory::allocateStaging);
+    assertFalse(memory.name().isEmpty());
+  }
+
+  @Test
+  void shouldRejectBadSizes() {
+    assertThrows(IllegalArgumentException.class, () -> new HostDeviceMemory(0, 128));
+    assertThrows(IllegalArgumentException.class, () -> new HostDeviceMemory(1, 0));
+    assertThrows(IllegalArgumentException.class, () -> new OffHeapRegion(100, 3));
+    assertThrows(IllegalArgumentException.class, () -> new OffHeapRegion(0, 64));
+  }
+
+  private static long directBytes() {
+    for (BufferPoolMXBean pool : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class)) {
+      if (pool.getName().equals("direct")) {
+        return pool.getMemoryUsed();
+      }
+    }
+    throw new IllegalStateException("no direct buffer pool");
+  }
+}

@@ -1,0 +1,344 @@
+package io.kvstore.core.tier.ssd;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kvstore.common.PageFormat;
+import io.kvstore.core.tier.Tier;
+import io.kvstore.core.tier.TierKind;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SsdTierTest {
+
+  @TempDir Path dir;
+
+  private SsdTier open(long capacity) {
+    return new SsdTier(SsdTierConfig.builder(dir, capacity).maxPages(10_000).build());
+  }
+
+  private static int read(Tier tier, long hi, long lo, ByteBuffer dst) {
+    return tier.get(hi, lo, dst);
+  }
+
+  @Test
+  void shouldRoundTripExactBytesOfSmallAndLargePages() {
+    try (SsdTier tier = open(64L << 20)) {
+      assertEquals(TierKind.SSD, tier.kind());
+      for (int payload : new int[] {0, 100, 4096, 2 << 20}) {
+        ByteBuffer page = Pages.page(payload + 1, 7, payload);
+        assertTrue(tier.put(page));
+        assertEquals(0, page.position(), "put must not move the source position");
+        assertEquals(page.capacity(), tier.length(payload + 1, 7));
+        ByteBuffer dst = ByteBuffer.allocateDirect(page.capacity() + 10);
+        dst.position(5);
+        assertEquals(page.capacity(), read(tier, payload + 1, 7, dst));
+        assertEquals(5 + page.capacity(), dst.position());
+        assertTrue(Pages.sameBytes(page, dst, 5, page.capacity()));
+        ByteBuffer heap = ByteBuffer.allocate(page.capacity());
+        assertEquals(page.capacity(), read(tier, payload + 1, 7, heap));
+        assertTrue(Pages.sameBytes(page, heap, 0, page.capacity()));
+      }
+      assertEquals(4, tier.pageCount());
+      assertEquals(4 * 64 + 100 + 4096 + (2 << 20), tier.usedBytes());
+      assertEquals(0, tier.corruptions());
+    }
+  }
+
+  @Test
+  void shouldAcceptHeapPages() {
+    try (SsdTier tier = open(1 << 20)) {
+      ByteBuffer page = Pages.heapPage(1, 2, 5000, 3);
+      assertTrue(tier.put(page));
+      ByteBuffer dst = ByteBuffer.allocate(page.capacity());
+      assertEquals(page.capacity(), tier.get(1, 2, dst));
+      assertArrayEquals(page.array(), dst.array());
+    }
+  }
+
+  @Test
+  void shouldMissUnknownKeysAndNeverPin() {
+    try (SsdTier tier = open(1 << 20)) {
+      assertEquals(Tier.MISS, tier.get(1, 1, ByteBuffer.allocateDirect(100)));
+      assertEquals(Tier.MISS, tier.length(1, 1));
+      assertFalse(tier.contains(1, 1));
+      tier.put(Pages.page(1, 1, 10));
+      assertNull(tier.pin(1, 1));
+      assertEquals(1, tier.misses());
+    }
+  }
+
+  @Test
+  void shouldReplaceAndDeletePages() {
+    try (SsdTier tier = open(1 << 20)) {
+      tier.put(Pages.page(1, 1, 0, 0, 1000, 1));
+      ByteBuffer v2 = Pages.page(1, 1, 0, 0, 3000, 2);
+      assertTrue(tier.put(v2));
+      assertEquals(1, tier.pageCount());
+      assertEquals(v2.capacity(), tier.usedBytes());
+      ByteBuffer dst = ByteBuffer.allocateDirect(v2.capacity());
+      assertEquals(v2.capacity(), tier.get(1, 1, dst));
+      assertTrue(Pages.sameBytes(v2, dst, 0, v2.capacity()));
+      assertTrue(tier.delete(1, 1));
+      assertFalse(tier.delete(1, 1));
+      assertEquals(0, tier.pageCount());
+      assertEquals(0, tier.usedBytes());
+      assertEquals(Tier.MISS, tier.get(1, 1, dst.clear()));
+    }
+  }
+
+  @Test
+  void shouldRefuseAPageLargerThanTheTierAllowsAndChangeNothing() {
+    try (SsdTier tier =
+        new SsdTier(SsdTierConfig.builder(dir, 1 << 20).maxPageBytes(10_000).build())) {
+      tier.put(Pages.page(1, 1, 100));
+      assertFalse(tier.put(Pages.page(2, 2, 20_000)));
+      assertFalse(tier.contains(2, 2));
+      assertEquals(1, tier.pageCount());
+      assertEquals(164, tier.usedBytes());
+    }
+    try (SsdTier tier = new SsdTier(SsdTierConfig.builder(dir.resolve("small"), 1000).build())) {
+      assertFalse(tier.put(Pages.page(3, 3, 2000)));
+      assertEquals(0, tier.pageCount());
+    }
+  }
+
+  @Test
+  void shouldRejectATooSmallDestinationWithoutCopying() {
+    try (SsdTier tier = open(1 << 20)) {
+      tier.put(Pages.page(1, 1, 1000));
+      ByteBuffer dst = ByteBuffer.allocateDirect(500);
+      assertThrows(IllegalArgumentException.class, () -> tier.get(1, 1, dst));
+      assertEquals(0, dst.position());
+      assertThrows(
+          IllegalArgumentException.class, () -> tier.put(ByteBuffer.allocateDirect(100)));
+    }
+  }
+
+  @Test
+  void shouldRestoreEveryPageAfterReopen() {
+    Map<Long, ByteBuffer> pages = new HashMap<>();
+    long used = 0;
+    try (SsdTier tier = open(64L << 20)) {
+      for (long k = 1; k <= 60; k++) {
+        ByteBuffer page = Pages.page(k, k * 3, k - 1, (k - 1) * 3, (int) (k * 997), k);
+        assertTrue(tier.put(page));
+        pages.put(k, page);
+        used += page.capacity();
+      }
+      tier.delete(60, 180);
+      used -= pages.remove(60L).capacity();
+    }
+    try (SsdTier tier = open(64L << 20)) {
+      assertEquals(59, tier.pageCount());
+      assertEquals(used, tier.usedBytes());
+      assertEquals(59, tier.reconcileReport().pagesLoaded());
+      assertEquals(used, tier.reconcileReport().bytesLoaded());
+      for (Map.Entry<Long, ByteBuffer> e : pages.entrySet()) {
+        long k = e.getKey();
+        ByteBuffer dst = ByteBuffer.allocateDirect(e.getValue().capacity());
+        assertEquals(dst.capacity(), tier.get(k, k * 3, dst));
+        assertTrue(Pages.sameBytes(e.getValue(), dst, 0, dst.capacity()));
+      }
+      assertFalse(tier.contains(60, 180));
+      assertEquals(0, tier.corruptions());
+    }
+  }
+
+  @Test
+  void shouldEvictToFitWhenReopenedWithLessCapacity() {
+    try (SsdTier tier = open(1 << 20)) {
+      for (long k = 1; k <= 10; k++) {
+        tier.put(Pages.page(k, k, 10_000 - 64));
+      }
+    }
+    try (SsdTier tier = open(50_000)) {
+      assertEquals(5, tier.pageCount());
+      assertEquals(50_000, tier.usedBytes());
+      assertEquals(5, tier.reconcileReport().evictedToFit());
+    }
+  }
+
+  @Test
+  void shouldMissAndRemoveAPageWhosePayloadWasCorrupted() throws Exception {
+    try (SsdTier tier = open(1 << 20)) {
+      ByteBuffer page = Pages.page(9, 9, 5000);
+      tier.put(page);
+      tier.put(Pages.page(10, 10, 100));
+      byte[] bad = new byte[page.capacity()];
+      page.get(0, bad);
+      bad[3000] ^= 0x40;
+      tier.writeRawPageForTest(9, 9, bad);
+      assertEquals(Tier.MISS, tier.get(9, 9, ByteBuffer.allocateDirect(page.capacity())));
+      assertEquals(1, tier.corruptions());
+      assertFalse(tier.contains(9, 9));
+      assertEquals(1, tier.pageCount());
+      assertEquals(164, tier.usedBytes());
+      assertEquals(Tier.MISS, tier.get(9, 9, ByteBuffer.allocateDirect(page.capacity())));
+      assertEquals(1, tier.corruptions());
+    }
+    try (SsdTier tier = open(1 << 20)) {
+      assertFalse(tier.contains(9, 9), "the bad page must stay removed after reopen");
+      assertEquals(1, tier.pageCount());
+    }
+  }
+
+  @Test
+  void shouldMissAPageStoredUnderAnotherKeyOrWithAnotherLength() throws Exception {
+    try (SsdTier tier = open(1 << 20)) {
+      tier.put(Pages.page(1, 1, 1000));
+      tier.put(Pages.page(2, 2, 1000));
+      tier.put(Pages.page(3, 3, 1000));
+      // A valid page, but of key (7, 7), stored under (1, 1).
+      ByteBuffer other = Pages.page(7, 7, 1000);
+      byte[] raw = new byte[other.capacity()];
+      other.get(0, raw);
+      tier.writeRawPageForTest(1, 1, raw);
+      assertEquals(Tier.MISS, tier.get(1, 1, ByteBuffer.allocateDirect(2000)));
+      // A valid page of the right key but a different length than recorded.
+      ByteBuffer longer = Pages.page(2, 2, 1500);
+      raw = new byte[longer.capacity()];
+      longer.get(0, raw);
+      tier.writeRawPageForTest(2, 2, raw);
+      assertEquals(Tier.MISS, tier.get(2, 2, ByteBuffer.allocateDirect(1064)));
+      // The value vanished under the tier.
+      tier.deleteRawPageForTest(3, 3);
+      assertEquals(Tier.MISS, tier.get(3, 3, ByteBuffer.allocateDirect(2000)));
+      assertEquals(3, tier.corruptions());
+      assertEquals(0, tier.pageCount());
+      assertEquals(0, tier.usedBytes());
+    }
+  }
+
+  @Test
+  void shouldNeverExceedCapacityAndServeOnlyExactBytesUnderRandomPuts() {
+    long capacity = 1 << 20;
+    SplittableRandom rnd = new SplittableRandom(42);
+    Map<Long, ByteBuffer> last = new HashMap<>();
+    try (SsdTier tier = open(capacity)) {
+      for (int i = 0; i < 600; i++) {
+        long k = 1 + rnd.nextInt(200);
+        int op = rnd.nextInt(10);
+        if (op < 7) {
+          ByteBuffer page = Pages.page(k, k, 0, 0, rnd.nextInt(60_000), i);
+          assertTrue(tier.put(page));
+          last.put(k, page);
+        } else if (op < 8) {
+          tier.delete(k, k);
+          last.remove(k);
+        } else {
+          ByteBuffer dst = ByteBuffer.allocateDirect(70_000);
+          int n = tier.get(k, k, dst);
+          if (n != Tier.MISS) {
+            assertTrue(Pages.sameBytes(last.get(k), dst, 0, n), "wrong bytes for key " + k);
+          }
+        }
+        assertTrue(tier.usedBytes() <= capacity, "usedBytes " + tier.usedBytes());
+      }
+      long sum = 0;
+      long count = 0;
+      for (long k = 1; k <= 200; k++) {
+        int len = tier.length(k, k);
+        if (len != Tier.MISS) {
+          sum += len;
+          count++;
+          ByteBuffer dst = ByteBuffer.allocateDirect(len);
+          assertEquals(len, tier.get(k, k, dst));
+          assertTrue(Pages.sameBytes(last.get(k), dst, 0, len));
+        }
+      }
+      assertEquals(sum, tier.usedBytes());
+      assertEquals(count, tier.pageCount());
+      assertTrue(tier.evictions() > 0, "the workload is meant to overflow the tier");
+      assertEquals(0, tier.corruptions());
+    }
+  }
+
+  @Test
+  void shouldHandEvictedPagesToTheListenerLeastRecentlyUsedFirst() {
+    List<Long> evicted = new ArrayList<>();
+    Map<Long, ByteBuffer> pages = new HashMap<>();
+    try (SsdTier tier = open(3 * 10_000)) {
+      tier.setEvictionListener(
+          (hi, lo, page) -> {
+            assertTrue(page.isReadOnly());
+            assertEquals(0, page.position());
+            assertTrue(Pages.sameBytes(pages.get(hi), page, 0, page.remaining()));
+            evicted.add(hi);
+          });
+      for (long k = 1; k <= 3; k++) {
+        pages.put(k, Pages.page(k, k, 10_000 - 64));
+        tier.put(pages.get(k));
+      }
+      tier.get(1, 1, ByteBuffer.allocateDirect(10_000));
+      for (long k = 4; k <= 5; k++) {
+        pages.put(k, Pages.page(k, k, 10_000 - 64));
+        tier.put(pages.get(k));
+      }
+      assertEquals(List.of(2L, 3L), evicted);
+      assertEquals(2, tier.evictions());
+      assertTrue(tier.contains(1, 1));
+      assertEquals(30_000, tier.usedBytes());
+    }
+  }
+
+  @Test
+  void shouldBoundThePageCountByMaxPages() {
+    try (SsdTier tier =
+        new SsdTier(SsdTierConfig.builder(dir, 1 << 20).maxPages(4).build())) {
+      for (long k = 1; k <= 10; k++) {
+        assertTrue(tier.put(Pages.page(k, k, 10)));
+      }
+      assertEquals(4, tier.pageCount());
+      assertEquals(4 * 74, tier.usedBytes());
+      assertTrue(tier.contains(10, 10));
+    }
+  }
+
+  @Test
+  void shouldExplainADataDirectoryInUse() {
+    try (SsdTier tier = open(1 << 20)) {
+      SsdStorageException e = assertThrows(SsdStorageException.class, () -> open(1 << 20));
+      assertTrue(e.getMessage().contains("in use"), e.getMessage());
+      assertTrue(tier.put(Pages.page(1, 1, 10)), "the first tier must be unharmed");
+    }
+  }
+
+  @Test
+  void shouldExplainADataDirectoryThatIsNotADirectory() throws Exception {
+    Path file = Files.createFile(dir.resolve("plain-file"));
+    SsdStorageException e =
+        assertThrows(
+            SsdStorageException.class,
+            () -> new SsdTier(SsdTierConfig.builder(file, 1 << 20).build()));
+    assertTrue(e.getMessage().contains(file.toString()), e.getMessage());
+  }
+
+  @Test
+  void shouldRefuseUseAfterClose() {
+    SsdTier tier = open(1 << 20);
+    tier.close();
+    tier.close();
+    assertThrows(IllegalStateException.class, () -> tier.put(Pages.page(1, 1, 10)));
+    assertThrows(
+        IllegalStateException.class, () -> tier.get(1, 1, ByteBuffer.allocateDirect(100)));
+  }
+
+  @Test
+  void shouldVerifyPagesByTheirHeader() {
+    ByteBuffer page = Pages.page(5, 6, 100);
+    assertEquals(PageFormat.OK, PageFormat.verify(page, 0, page.capacity()));
+  }
+}
