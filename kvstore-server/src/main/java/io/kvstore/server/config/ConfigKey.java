@@ -48,13 +48,14 @@ public enum ConfigKey {
       (b, v) -> b.maxPageBytes((int) Values.parseBytes(v, 65, ServerConfig.PAGE_BYTES_LIMIT)),
       c -> Sizes.format(c.maxPageBytes())),
   /** {@link ServerConfig#evictionPolicy()}. */
-  EVICTION_POLICY("eviction.policy", Values.NAME_FORM,
-      "Eviction policy of every tier, by the name the store knows it (e.g. lru).",
-      (b, v) -> b.evictionPolicy(Values.parseName(v)), ServerConfig::evictionPolicy),
+  EVICTION_POLICY("eviction.policy", Values.policyForm(),
+      "Eviction policy of every tier (lru, prefix-lru: a block goes after the blocks that extend"
+          + " it, w-tinylfu: frequency-aware).",
+      (b, v) -> b.evictionPolicy(Values.parsePolicy(v)), ServerConfig::evictionPolicy),
   /** {@link ServerConfig#ssdAdmission()}. */
   SSD_ADMISSION("ssd.admission", Values.NAME_FORM,
-      "Which pages evicted from DRAM are written to SSD, by the name the store knows the policy"
-          + " (e.g. always).",
+      "Which pages evicted from DRAM are written to SSD (always, or seen-twice: only pages whose"
+          + " key was seen at least twice, to save flash writes); checked by the store.",
       (b, v) -> b.ssdAdmission(Values.parseName(v)), ServerConfig::ssdAdmission),
   /** {@link ServerConfig#syncWrites()}. */
   SYNC_WRITES("sync.writes", Values.BOOLEAN_FORM,

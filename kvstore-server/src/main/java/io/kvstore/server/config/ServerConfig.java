@@ -1,6 +1,7 @@
 package io.kvstore.server.config;
 
 import io.kvstore.common.PageFormat;
+import io.kvstore.core.policy.Policies;
 import java.nio.file.Path;
 import java.util.Objects;
 
@@ -32,8 +33,8 @@ public final class ServerConfig {
   public static final long SSD_BYTES_DEFAULT = 16L << 30;
   /** Largest page (header and payload): a 2 MiB payload plus the 64-byte header. */
   public static final int MAX_PAGE_BYTES_DEFAULT = (2 << 20) + PageFormat.HEADER_LENGTH;
-  /** Eviction policy name, as the store knows it. */
-  public static final String EVICTION_POLICY_DEFAULT = "lru";
+  /** Eviction policy name: the store's own default, chosen by trace replay (see bench/README.md). */
+  public static final String EVICTION_POLICY_DEFAULT = Policies.DEFAULT;
   /** SSD admission policy name, as the store knows it. */
   public static final String SSD_ADMISSION_DEFAULT = "always";
   /** Whether SSD writes are synced before a put is acknowledged. */
@@ -411,7 +412,10 @@ public final class ServerConfig {
       requireRange("dram.bytes", dramBytes, 0, Long.MAX_VALUE);
       requireRange("ssd.bytes", ssdBytes, 0, Long.MAX_VALUE);
       requireRange("max.page.bytes", maxPageBytes, PageFormat.HEADER_LENGTH + 1, PAGE_BYTES_LIMIT);
-      requireName("eviction.policy", evictionPolicy);
+      if (!Policies.names().contains(evictionPolicy)) {
+        throw new IllegalArgumentException("eviction.policy is '" + evictionPolicy + "'; expected one of "
+            + String.join(", ", Policies.names()));
+      }
       requireName("ssd.admission", ssdAdmission);
       requireRange("prefetch.threads", prefetchThreads, 1, 1024);
       requireRange("max.frame.bytes", maxFrameBytes, 1, Integer.MAX_VALUE);

@@ -1,5 +1,6 @@
 package io.kvstore.server.config;
 
+import io.kvstore.core.policy.Policies;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -73,6 +74,18 @@ final class Values {
     } catch (InvalidPathException e) {
       throw new IllegalArgumentException("expected " + PATH_FORM + ": " + e.getMessage(), e);
     }
+  }
+
+  static String policyForm() {
+    return "one of " + String.join(", ", Policies.names());
+  }
+
+  static String parsePolicy(String raw) {
+    String s = raw.strip();
+    if (!Policies.names().contains(s)) {
+      throw new IllegalArgumentException("expected " + policyForm());
+    }
+    return s;
   }
 
   static String parseName(String raw) {

@@ -37,7 +37,7 @@ class ServerConfigLoaderTest {
     SAMPLES.put(ConfigKey.DRAM_BYTES, new String[] {"2GiB", "3GiB", "4GiB"});
     SAMPLES.put(ConfigKey.SSD_BYTES, new String[] {"1TiB", "2TiB", "3TiB"});
     SAMPLES.put(ConfigKey.MAX_PAGE_BYTES, new String[] {"1MiB", "2MiB", "3MiB"});
-    SAMPLES.put(ConfigKey.EVICTION_POLICY, new String[] {"fifo", "clock", "prefix-lru"});
+    SAMPLES.put(ConfigKey.EVICTION_POLICY, new String[] {"lru", "w-tinylfu", "prefix-lru"});
     SAMPLES.put(ConfigKey.SSD_ADMISSION, new String[] {"never", "second_hit", "always-x"});
     SAMPLES.put(ConfigKey.SYNC_WRITES, new String[] {"true", "false", "true"});
     SAMPLES.put(ConfigKey.PREFETCH_THREADS, new String[] {"3", "4", "5"});
@@ -88,7 +88,7 @@ class ServerConfigLoaderTest {
     assertEquals(1L << 30, c.dramBytes());
     assertEquals(16L << 30, c.ssdBytes());
     assertEquals((2 << 20) + 64, c.maxPageBytes());
-    assertEquals("lru", c.evictionPolicy());
+    assertEquals("prefix-lru", c.evictionPolicy());
     assertEquals("always", c.ssdAdmission());
     assertFalse(c.syncWrites());
     assertEquals(2, c.prefetchThreads());
@@ -298,6 +298,14 @@ class ServerConfigLoaderTest {
         e.getMessage());
     assertEquals(9000, loader().flag(ConfigKey.PORT, "9000").flag(ConfigKey.METRICS_PORT, "9000")
         .flag(ConfigKey.METRICS_HOST, "127.0.0.2").load().config().port());
+  }
+
+  @Test
+  void shouldListTheValidEvictionPolicies() {
+    ConfigException e = assertThrows(ConfigException.class,
+        () -> loader().flag(ConfigKey.EVICTION_POLICY, "fifo").load());
+    assertEquals("Invalid configuration: bad value 'fifo' for eviction.policy (from flag"
+        + " --eviction-policy): expected one of lru, prefix-lru, w-tinylfu", e.getMessage());
   }
 
   @Test
