@@ -1,0 +1,110 @@
+package io.kvstore.core.store;
+
+import io.kvstore.core.index.BlockIndex;
+import io.kvstore.core.policy.AdmissionPolicy;
+import io.kvstore.core.policy.EvictionPolicy;
+import io.kvstore.core.policy.Policies;
+import io.kvstore.core.policy.SeenTwiceAdmission;
+import io.kvstore.core.tier.Tier;
+import io.kvstore.core.tier.dram.DramTier;
+import io.kvstore.core.tier.hot.HotTier;
+import io.kvstore.core.tier.ssd.SsdTier;
+import io.kvstore.core.tier.ssd.SsdTierConfig;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.IntFunction;
+
+/** Opens the tiers, the block index and the policies a {@link TieredStoreBuilder} describes. */
+final class StoreFactory {
+
+  /** Page size assumed when sizing id spaces from a capacity in bytes. */
+  private static final long ASSUMED_PAGE_BYTES = 64L << 10;
+
+  private StoreFactory() {}
+
+  static TieredStore open(TieredStoreBuilder b) {
+    Policies.create(b.policy, 1); // fail fast, naming the valid policies, before opening anything
+    IntFunction<EvictionPolicy> policy = capacity -> Policies.create(b.policy, capacity);
+    long ssdPages = Math.max(1, Math.min(SsdTierConfig.MAX_PAGES_LIMIT, b.ssdBytes / ASSUMED_PAGE_BYTES));
+    AdmissionPolicy admission = admission(b.ssdAdmission, ssdPages);
+
+    List<AutoCloseable> opened = new ArrayList<>();
+    List<Tier> tiers = new ArrayList<>();
+    BlockIndex index = null;
+    try {
+      if (b.hotBytes > 0) {
+        int frame = b.hotFrameBytes > 0 ? b.hotFrameBytes : b.maxPageBytes;
+        HotTier hot = HotTier.create(b.hotBytes, frame, policy);
+        opened.add(hot);
+        tiers.add(hot);
+      }
+      if (b.dramBytes > 0) {
+        DramTier dram = DramTier.builder(b.dramBytes, b.maxPageBytes).policy(policy).build();
+        opened.add(dram);
+        tiers.add(dram);
+      }
+      SsdTier ssd = null;
+      if (b.ssdBytes > 0) {
+        Files.createDirectories(b.dataDir);
+        long entries = b.indexMaxEntries > 0 ? b.indexMaxEntries : Math.max(1024, 2 * ssdPages);
+        index = BlockIndex.open(b.dataDir.resolve("index"), entries);
+        opened.add(index);
+        // The memory tiers are empty after a restart: whatever the index says of them is stale.
+        index.clearVolatileTiers();
+        ssd =
+            new SsdTier(
+                SsdTierConfig.builder(b.dataDir.resolve("ssd"), b.ssdBytes)
+                    .maxPageBytes(Math.max(b.maxPageBytes, SsdTierConfig.DEFAULT_MAX_PAGE_BYTES))
+                    .maxPages((int) ssdPages)
+                    .syncWrites(b.syncWrites)
+                    .policyFactory(policy)
+                    .build(),
+                index);
+        opened.add(ssd);
+        tiers.add(ssd);
+      }
+      SsdTier ssdTier = ssd;
+      BlockIndex idx = index;
+      return new TieredStore(
+          tiers,
+          admission,
+          b.prefetchThreads,
+          ssdTier == null ? null : ssdTier::corruptions,
+          idx);
+    } catch (IOException e) {
+      UncheckedIOException failure =
+          new UncheckedIOException("cannot create the data directory " + b.dataDir, e);
+      closeAll(opened, failure);
+      throw failure;
+    } catch (RuntimeException e) {
+      closeAll(opened, e);
+      throw e;
+    }
+  }
+
+  private static AdmissionPolicy admission(String name, long expectedKeys) {
+    switch (name) {
+      case "always":
+        return AdmissionPolicy.ALWAYS;
+      case "seen-twice":
+        return new SeenTwiceAdmission((int) Math.min(Integer.MAX_VALUE, Math.max(1024, expectedKeys)));
+      default:
+        throw new IllegalArgumentException(
+            "unknown SSD admission policy '" + name + "'; valid: always, seen-twice");
+    }
+  }
+
+  /** Closes what was opened before a failure, newest first, keeping the failure as the cause. */
+  private static void closeAll(List<AutoCloseable> opened, RuntimeException failure) {
+    for (int i = opened.size() - 1; i >= 0; i--) {
+      try {
+        opened.get(i).close();
+      } catch (Exception e) {
+        failure.addSuppressed(e);
+      }
+    }
+  }
+}

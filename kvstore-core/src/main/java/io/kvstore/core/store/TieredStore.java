@@ -1,0 +1,647 @@
+package io.kvstore.core.store;
+
+import io.kvstore.common.BlockKey;
+import io.kvstore.common.PageFormat;
+import io.kvstore.core.index.BlockIndex;
+import io.kvstore.core.policy.AdmissionPolicy;
+import io.kvstore.core.tier.PinnedPage;
+import io.kvstore.core.tier.Tier;
+import io.kvstore.core.tier.TierKind;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The embedded tiered block store: pages (header + payload, {@code spec/2-page-format.md}) kept in
+ * a chain of tiers, fastest first (hot frames → off-heap DRAM → SSD), behind one eviction policy per
+ * tier. Built by {@link TieredStoreBuilder} ({@link #builder()}).
+ *
+ * <h2>Semantics</h2>
+ *
+ * <ul>
+ *   <li>A put is visible to every later get until the page is evicted from every tier or deleted. A
+ *       get returns the exact bytes put, or a miss: never other bytes.
+ *   <li>A put goes to the fastest tier that can hold the page; any older copy of the key in another
+ *       tier is removed first.
+ *   <li>When a tier evicts a page to make room it is written back to the next tier (demotion; into
+ *       the SSD tier only if the admission policy admits it). The last tier drops what it evicts.
+ *   <li>A hit below the fastest tier promotes the page into the fastest tier (a copy: the lower tier
+ *       keeps its copy, so demoting it again costs no flash write if it is still there).
+ *   <li>Pages read from the SSD tier are checked against their CRCs; a page that fails is a miss,
+ *       is removed, and is counted in {@link StoreStats#corruptions()}.
+ * </ul>
+ *
+ * <h2>Concurrency</h2>
+ *
+ * Thread-safe. Moves of one key across tiers (put, delete, promotion, demotion) are ordered by a
+ * striped per-key lock ({@link KeyLocks}); a get from the fastest tier takes no store lock.
+ */
+public final class TieredStore implements AutoCloseable {
+
+  private final Tier[] tiers;
+  private final AdmissionPolicy ssdAdmission;
+  private final KeyLocks locks = new KeyLocks(1024);
+  private final StagingPool staging;
+  private final ThreadPoolExecutor prefetchExecutor;
+  private final BlockIndex index;
+  private final int maxPageBytes;
+
+  private final LongAdder gets = new LongAdder();
+  private final LongAdder misses = new LongAdder();
+  private final LongAdder puts = new LongAdder();
+  private final LongAdder putBytes = new LongAdder();
+  private final LongAdder putRejects = new LongAdder();
+  private final LongAdder deletes = new LongAdder();
+  private final LongAdder prefetchRequests = new LongAdder();
+  private final LongAdder prefetchedPages = new LongAdder();
+  private final LongAdder[] hits;
+  private final LongAdder[] hitBytes;
+  private final LongAdder[] evictions;
+  private final LongAdder[] promotions;
+  private final LongAdder[] demotions;
+  private final LongAdder[] admissionRejects;
+  private final CorruptionCounter corruptionCounter;
+  private volatile boolean closed;
+
+  /** Reads the SSD tier's corruption count (the tier checks CRCs and removes bad pages). */
+  @FunctionalInterface
+  interface CorruptionCounter {
+    long corruptions();
+  }
+
+  /**
+   * @param tiers the tiers, fastest first; the store owns and closes them
+   * @param index the block index, which the store keeps up to date for the memory tiers (the SSD
+   *     tier keeps its own bits) and closes after the tiers; null for a memory-only store
+   */
+  TieredStore(
+      List<Tier> tiers,
+      AdmissionPolicy ssdAdmission,
+      int prefetchThreads,
+      CorruptionCounter corruptionCounter,
+      BlockIndex index) {
+    if (tiers.isEmpty()) {
+      throw new IllegalArgumentException("a store needs at least one tier");
+    }
+    this.tiers = tiers.toArray(new Tier[0]);
+    this.ssdAdmission = ssdAdmission;
+    this.corruptionCounter = corruptionCounter;
+    this.index = index;
+    int n = this.tiers.length;
+    hits = adders(n);
+    hitBytes = adders(n);
+    evictions = adders(n);
+    promotions = adders(n);
+    demotions = adders(n);
+    admissionRejects = adders(n);
+    int max = 0;
+    for (Tier t : this.tiers) {
+      max = Math.max(max, t.maxPageBytes());
+    }
+    maxPageBytes = max;
+    for (int i = 0; i < n; i++) {
+      final int t = i;
+      this.tiers[i].setEvictionListener((hi, lo, page) -> demote(t, hi, lo, page));
+    }
+    staging = new StagingPool(Math.max(2, prefetchThreads + 2), maxPageBytes);
+    AtomicInteger threadNo = new AtomicInteger();
+    prefetchExecutor =
+        new ThreadPoolExecutor(
+            prefetchThreads,
+            prefetchThreads,
+            0L,
+            TimeUnit.MILLISECONDS,
+            new ArrayBlockingQueue<>(1024),
+            r -> {
+              Thread th = new Thread(r, "kvstore-prefetch-" + threadNo.incrementAndGet());
+              th.setDaemon(true);
+              return th;
+            });
+  }
+
+  /** A builder with documented defaults. */
+  public static TieredStoreBuilder builder() {
+    return new TieredStoreBuilder();
+  }
+
+  /** The largest page (header + payload) any tier of this store can hold. */
+  public int maxPageBytes() {
+    return maxPageBytes;
+  }
+
+  /**
+   * Stores the page {@code page[position, limit)} (header + payload). Verifies the page first. Does
+   * not move {@code page}'s position.
+   *
+   * @return true if stored; false if no tier can take it (larger than {@link #maxPageBytes()}, or
+   *     every tier that could is full of pinned pages)
+   * @throws BadPageException if the page is malformed or a checksum does not match
+   */
+  public boolean put(ByteBuffer page) {
+    ensureOpen();
+    int pos = page.position();
+    int len = page.remaining();
+    int rc = PageFormat.verify(page, pos, len);
+    if (rc != PageFormat.OK) {
+      throw new BadPageException(rc);
+    }
+    long hi = PageFormat.keyHi(page, pos);
+    long lo = PageFormat.keyLo(page, pos);
+    ssdAdmission.record(hi, lo);
+    ReentrantLock lock = locks.lockFor(hi, lo);
+    lock.lock();
+    try {
+      int target = firstTierFitting(len, 0);
+      // Remove every other copy first: an older version must never be found behind the new one.
+      for (int t = 0; t < tiers.length; t++) {
+        if (t != target) {
+          deleteFrom(t, hi, lo);
+        }
+      }
+      while (target >= 0) {
+        if (tiers[target].put(page)) {
+          indexPresent(target, hi, lo, page);
+          puts.increment();
+          putBytes.add(len);
+          return true;
+        }
+        deleteFrom(target, hi, lo);
+        target = firstTierFitting(len, target + 1);
+      }
+      putRejects.increment();
+      return false;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Convenience put that builds the page header: copies {@code payload[position, limit)} into a new
+   * page. Engines on the hot path build pages in their own buffers and call {@link #put(ByteBuffer)}.
+   */
+  public boolean put(
+      BlockKey key, BlockKey parent, long namespaceId, int tokenCount, ByteBuffer payload) {
+    int payloadLength = payload.remaining();
+    ByteBuffer page = ByteBuffer.allocateDirect(PageFormat.pageLength(payloadLength));
+    page.position(PageFormat.HEADER_LENGTH);
+    page.put(payload.duplicate());
+    page.clear();
+    PageFormat.writeHeader(
+        page, 0, key.hi(), key.lo(), parent.hi(), parent.lo(), namespaceId, tokenCount, payloadLength);
+    return put(page);
+  }
+
+  /**
+   * Copies the page (header + payload) into {@code dst} at its position, advancing the position.
+   *
+   * @return the page length, or -1 on a miss
+   * @throws IllegalArgumentException if {@code dst} has less room than the page (nothing copied)
+   */
+  public int get(long keyHi, long keyLo, ByteBuffer dst) {
+    ensureOpen();
+    gets.increment();
+    int start = dst.position();
+    int n = tiers[0].get(keyHi, keyLo, dst);
+    if (n != Tier.MISS) {
+      hit(0, n, keyHi, keyLo);
+      return n;
+    }
+    if (tiers.length == 1) {
+      misses.increment();
+      return -1;
+    }
+    ReentrantLock lock = locks.lockFor(keyHi, keyLo);
+    lock.lock();
+    try {
+      for (int t = 0; t < tiers.length; t++) {
+        n = tiers[t].get(keyHi, keyLo, dst);
+        if (n != Tier.MISS) {
+          hit(t, n, keyHi, keyLo);
+          if (t > 0) {
+            promote(t, dst.duplicate().limit(start + n).position(start));
+          }
+          return n;
+        }
+      }
+    } finally {
+      lock.unlock();
+    }
+    misses.increment();
+    return -1;
+  }
+
+  /** {@link #get(long, long, ByteBuffer)} for a {@link BlockKey}. */
+  public int get(BlockKey key, ByteBuffer dst) {
+    return get(key.hi(), key.lo(), dst);
+  }
+
+  /**
+   * A zero-copy, read-only view of the page, pinned in memory until closed; {@code null} on a miss.
+   * A page found only on SSD is first promoted into memory. The caller must close the view.
+   */
+  public PinnedPage getPinned(long keyHi, long keyLo) {
+    ensureOpen();
+    gets.increment();
+    PinnedPage p = tiers[0].pin(keyHi, keyLo);
+    if (p != null) {
+      hit(0, p.buffer().remaining(), keyHi, keyLo);
+      return p;
+    }
+    ReentrantLock lock = locks.lockFor(keyHi, keyLo);
+    lock.lock();
+    try {
+      for (int t = 0; t < tiers.length; t++) {
+        p = tiers[t].pin(keyHi, keyLo);
+        if (p != null) {
+          hit(t, p.buffer().remaining(), keyHi, keyLo);
+          return p;
+        }
+        if (tiers[t].contains(keyHi, keyLo)) {
+          // A tier that cannot pin (SSD): bring the page up into the fastest tier, pin it there.
+          p = stageUpAndPin(t, keyHi, keyLo);
+          if (p != null) {
+            return p;
+          }
+        }
+      }
+    } finally {
+      lock.unlock();
+    }
+    misses.increment();
+    return null;
+  }
+
+  /** Length of the page (header + payload) in whichever tier holds it, or -1. */
+  public int length(long keyHi, long keyLo) {
+    ensureOpen();
+    for (Tier t : tiers) {
+      int n = t.length(keyHi, keyLo);
+      if (n != Tier.MISS) {
+        return n;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * How many leading keys of a chain the store holds.
+   *
+   * @param keys the keys as {@code hi, lo} pairs: key i is {@code keys[2i], keys[2i+1]}
+   * @param count number of keys
+   * @param perTierOut if not null, of length ≥ 3: {@code perTierOut[TierKind.ordinal()]} is set to
+   *     how many blocks of the leading run were found in that tier
+   * @return the length of the leading run of keys present in any tier
+   */
+  public int lookupPrefix(long[] keys, int count, int[] perTierOut) {
+    ensureOpen();
+    if (count < 0 || 2L * count > keys.length) {
+      throw new IllegalArgumentException(
+          "count " + count + " does not fit a key array of " + keys.length + " longs");
+    }
+    if (perTierOut != null) {
+      for (int i = 0; i < TierKind.values().length; i++) {
+        perTierOut[i] = 0;
+      }
+    }
+    int run = 0;
+    outer:
+    for (; run < count; run++) {
+      long hi = keys[2 * run];
+      long lo = keys[2 * run + 1];
+      for (Tier t : tiers) {
+        if (t.contains(hi, lo)) {
+          if (perTierOut != null) {
+            perTierOut[t.kind().ordinal()]++;
+          }
+          continue outer;
+        }
+      }
+      break;
+    }
+    return run;
+  }
+
+  /**
+   * Promotes the given keys into memory ahead of need, in order, in the background, until the
+   * deadline passes. The returned future completes with how many of the keys are in a memory tier
+   * when the work ends (a prefix may be reported short if the deadline cut it).
+   *
+   * @param deadlineNanos an absolute {@link System#nanoTime()} deadline
+   */
+  public CompletableFuture<Integer> prefetch(long[] keys, int count, long deadlineNanos) {
+    ensureOpen();
+    if (count < 0 || 2L * count > keys.length) {
+      throw new IllegalArgumentException(
+          "count " + count + " does not fit a key array of " + keys.length + " longs");
+    }
+    prefetchRequests.increment();
+    long[] copy = java.util.Arrays.copyOf(keys, 2 * count);
+    CompletableFuture<Integer> result = new CompletableFuture<>();
+    try {
+      prefetchExecutor.execute(
+          () -> {
+            try {
+              result.complete(prefetchNow(copy, count, deadlineNanos));
+            } catch (Throwable e) {
+              result.completeExceptionally(e);
+            }
+          });
+    } catch (RejectedExecutionException e) {
+      result.completeExceptionally(
+          new RejectedExecutionException("prefetch queue is full (1024 requests); retry later", e));
+    }
+    return result;
+  }
+
+  private int prefetchNow(long[] keys, int count, long deadlineNanos) throws InterruptedException {
+    int inMemory = 0;
+    for (int i = 0; i < count && !closed; i++) {
+      if (System.nanoTime() - deadlineNanos > 0) {
+        break;
+      }
+      long hi = keys[2 * i];
+      long lo = keys[2 * i + 1];
+      int where = tierHolding(hi, lo);
+      if (where < 0) {
+        continue;
+      }
+      if (tiers[where].kind() != TierKind.SSD) {
+        inMemory++;
+        continue;
+      }
+      ReentrantLock lock = locks.lockFor(hi, lo);
+      lock.lock();
+      try {
+        ByteBuffer buf = staging.acquire();
+        try {
+          int n = tiers[where].get(hi, lo, buf);
+          if (n != Tier.MISS && promote(where, buf.flip())) {
+            prefetchedPages.increment();
+            inMemory++;
+          }
+        } finally {
+          staging.release(buf);
+        }
+      } finally {
+        lock.unlock();
+      }
+    }
+    return inMemory;
+  }
+
+  /**
+   * Removes the key from every tier.
+   *
+   * @return whether any tier held it
+   */
+  public boolean delete(long keyHi, long keyLo) {
+    ensureOpen();
+    ReentrantLock lock = locks.lockFor(keyHi, keyLo);
+    lock.lock();
+    try {
+      boolean any = false;
+      for (int t = 0; t < tiers.length; t++) {
+        any |= deleteFrom(t, keyHi, keyLo);
+      }
+      if (any) {
+        deletes.increment();
+      }
+      return any;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** A snapshot of counters and gauges. */
+  public StoreStats stats() {
+    List<StoreStats.TierStats> ts = new ArrayList<>(tiers.length);
+    for (int i = 0; i < tiers.length; i++) {
+      Tier t = tiers[i];
+      ts.add(
+          new StoreStats.TierStats(
+              t.kind(),
+              t.capacityBytes(),
+              t.usedBytes(),
+              t.pageCount(),
+              hits[i].sum(),
+              hitBytes[i].sum(),
+              evictions[i].sum(),
+              promotions[i].sum(),
+              demotions[i].sum(),
+              admissionRejects[i].sum()));
+    }
+    return new StoreStats(
+        gets.sum(),
+        misses.sum(),
+        puts.sum(),
+        putBytes.sum(),
+        putRejects.sum(),
+        deletes.sum(),
+        corruptionCounter == null ? 0 : corruptionCounter.corruptions(),
+        prefetchRequests.sum(),
+        prefetchedPages.sum(),
+        List.copyOf(ts));
+  }
+
+  /**
+   * Stops prefetching, then closes the tiers (memory tiers free their memory; the SSD tier flushes
+   * and keeps its pages on disk) and the block index. Idempotent.
+   */
+  @Override
+  public void close() {
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+    }
+    prefetchExecutor.shutdown();
+    try {
+      if (!prefetchExecutor.awaitTermination(30, TimeUnit.SECONDS)) {
+        prefetchExecutor.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      prefetchExecutor.shutdownNow();
+      Thread.currentThread().interrupt();
+    }
+    RuntimeException failure = null;
+    for (Tier t : tiers) {
+      try {
+        t.close();
+      } catch (RuntimeException e) {
+        failure = addSuppressed(failure, e);
+      }
+    }
+    staging.close();
+    if (index != null) {
+      try {
+        index.close();
+      } catch (RuntimeException e) {
+        failure = addSuppressed(failure, e);
+      }
+    }
+    if (failure != null) {
+      throw failure;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  /** Called by tier {@code t} (under its lock) for each page it evicts: write it back one down. */
+  private void demote(int t, long hi, long lo, ByteBuffer page) {
+    evictions[t].increment();
+    indexAbsent(t, hi, lo);
+    int next = t + 1;
+    if (next >= tiers.length || page.remaining() > tiers[next].maxPageBytes()) {
+      return;
+    }
+    ReentrantLock lock = locks.lockFor(hi, lo);
+    if (!lock.tryLock()) {
+      // Another thread is replacing, deleting or promoting this key: this copy is stale or
+      // redundant, and waiting here would invert the lock order (see KeyLocks).
+      return;
+    }
+    try {
+      if (tiers[next].kind() == TierKind.SSD && !ssdAdmission.admit(hi, lo)) {
+        admissionRejects[next].increment();
+        return;
+      }
+      if (tiers[next].put(page)) {
+        indexPresent(next, hi, lo, page);
+        demotions[next].increment();
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Copies a page found in tier {@code from} into the fastest tier that takes it. */
+  private boolean promote(int from, ByteBuffer page) {
+    int target = firstTierFitting(page.remaining(), 0);
+    while (target >= 0 && target < from) {
+      if (tiers[target].put(page)) {
+        indexPresent(target, PageFormat.keyHi(page, page.position()), PageFormat.keyLo(page, page.position()), page);
+        promotions[target].increment();
+        return true;
+      }
+      target = firstTierFitting(page.remaining(), target + 1);
+    }
+    return false;
+  }
+
+  private PinnedPage stageUpAndPin(int from, long hi, long lo) {
+    ByteBuffer buf;
+    try {
+      buf = staging.acquire();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    }
+    try {
+      int n = tiers[from].get(hi, lo, buf);
+      if (n == Tier.MISS) {
+        return null;
+      }
+      hit(from, n, hi, lo);
+      buf.flip();
+      for (int t = 0; t < from; t++) {
+        if (n <= tiers[t].maxPageBytes() && tiers[t].put(buf)) {
+          indexPresent(t, hi, lo, buf);
+          promotions[t].increment();
+          PinnedPage p = tiers[t].pin(hi, lo);
+          if (p != null) {
+            return p;
+          }
+        }
+      }
+      return null;
+    } finally {
+      staging.release(buf);
+    }
+  }
+
+  /** Deletes the key from tier {@code t} and clears its index bit; whether the tier held it. */
+  private boolean deleteFrom(int t, long hi, long lo) {
+    if (!tiers[t].delete(hi, lo)) {
+      return false;
+    }
+    indexAbsent(t, hi, lo);
+    return true;
+  }
+
+  /** Records in the index that memory tier {@code t} now holds the page (SSD keeps its own bit). */
+  private void indexPresent(int t, long hi, long lo, ByteBuffer page) {
+    if (index != null && tiers[t].kind() != TierKind.SSD) {
+      int pos = page.position();
+      index.markPresent(
+          hi,
+          lo,
+          tiers[t].kind(),
+          page.remaining(),
+          PageFormat.parentHi(page, pos),
+          PageFormat.parentLo(page, pos));
+    }
+  }
+
+  private void indexAbsent(int t, long hi, long lo) {
+    if (index != null && tiers[t].kind() != TierKind.SSD) {
+      index.markAbsent(hi, lo, tiers[t].kind());
+    }
+  }
+
+  private int tierHolding(long hi, long lo) {
+    for (int t = 0; t < tiers.length; t++) {
+      if (tiers[t].contains(hi, lo)) {
+        return t;
+      }
+    }
+    return -1;
+  }
+
+  private int firstTierFitting(int length, int from) {
+    for (int t = from; t < tiers.length; t++) {
+      if (length <= tiers[t].maxPageBytes()) {
+        return t;
+      }
+    }
+    return -1;
+  }
+
+  private void hit(int t, int bytes, long hi, long lo) {
+    hits[t].increment();
+    hitBytes[t].add(bytes);
+    if (index != null) {
+      index.recordAccess(hi, lo);
+    }
+  }
+
+  private void ensureOpen() {
+    if (closed) {
+      throw new IllegalStateException("the store is closed");
+    }
+  }
+
+  private static LongAdder[] adders(int n) {
+    LongAdder[] a = new LongAdder[n];
+    for (int i = 0; i < n; i++) {
+      a[i] = new LongAdder();
+    }
+    return a;
+  }
+
+  private static RuntimeException addSuppressed(RuntimeException first, RuntimeException next) {
+    if (first == null) {
+      return next;
+    }
+    first.addSuppressed(next);
+    return first;
+  }
+}

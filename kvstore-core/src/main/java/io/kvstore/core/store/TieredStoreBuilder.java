@@ -1,0 +1,150 @@
+package io.kvstore.core.store;
+
+import io.kvstore.common.PageFormat;
+import java.nio.file.Path;
+
+/**
+ * Builds a {@link TieredStore}. Every setting has a documented default sized for a laptop; a tier
+ * whose capacity is 0 is left out of the chain (at least one tier must remain).
+ *
+ * <pre>{@code
+ * try (TieredStore store = TieredStore.builder()
+ *     .dataDir(Path.of("kvstore-data"))
+ *     .dramBytes(8L << 30)
+ *     .ssdBytes(200L << 30)
+ *     .build()) {
+ *   store.put(page);
+ * }
+ * }</pre>
+ */
+public final class TieredStoreBuilder {
+
+  /** Default data directory (SSD tier and block index), relative to the working directory. */
+  public static final String DATA_DIR_DEFAULT = "kvstore-data";
+  /** Default largest page, header included: a 2 MiB payload + the 64-byte header. */
+  public static final int MAX_PAGE_BYTES_DEFAULT = (2 << 20) + PageFormat.HEADER_LENGTH;
+  /** Default hot-tier capacity: 64 MiB of fixed-size frames. */
+  public static final long HOT_BYTES_DEFAULT = 64L << 20;
+  /** Default DRAM-tier capacity: 1 GiB of off-heap slabs. */
+  public static final long DRAM_BYTES_DEFAULT = 1L << 30;
+  /** Default SSD-tier capacity: 16 GiB. */
+  public static final long SSD_BYTES_DEFAULT = 16L << 30;
+  /** Default eviction policy of every tier. */
+  public static final String POLICY_DEFAULT = "lru";
+  /** Default SSD admission policy: admit every demoted page. */
+  public static final String SSD_ADMISSION_DEFAULT = "always";
+  /** Default number of background prefetch threads. */
+  public static final int PREFETCH_THREADS_DEFAULT = 1;
+  /** Default: SSD writes go through RocksDB's WAL without fsync (survive a process crash). */
+  public static final boolean SYNC_WRITES_DEFAULT = false;
+
+  Path dataDir = Path.of(DATA_DIR_DEFAULT);
+  int maxPageBytes = MAX_PAGE_BYTES_DEFAULT;
+  int hotFrameBytes = -1;
+  long hotBytes = HOT_BYTES_DEFAULT;
+  long dramBytes = DRAM_BYTES_DEFAULT;
+  long ssdBytes = SSD_BYTES_DEFAULT;
+  String policy = POLICY_DEFAULT;
+  String ssdAdmission = SSD_ADMISSION_DEFAULT;
+  int prefetchThreads = PREFETCH_THREADS_DEFAULT;
+  boolean syncWrites = SYNC_WRITES_DEFAULT;
+  long indexMaxEntries = -1;
+
+  TieredStoreBuilder() {}
+
+  /** Directory of the SSD tier and the block index (created if missing). */
+  public TieredStoreBuilder dataDir(Path dir) {
+    this.dataDir = dir;
+    return this;
+  }
+
+  /** Largest page, header included, that the store accepts. */
+  public TieredStoreBuilder maxPageBytes(int bytes) {
+    this.maxPageBytes = bytes;
+    return this;
+  }
+
+  /** Size of one hot-tier frame (default: {@link #maxPageBytes}); larger pages skip the hot tier. */
+  public TieredStoreBuilder hotFrameBytes(int bytes) {
+    this.hotFrameBytes = bytes;
+    return this;
+  }
+
+  /** Hot-tier capacity in bytes; 0 leaves the tier out. */
+  public TieredStoreBuilder hotBytes(long bytes) {
+    this.hotBytes = bytes;
+    return this;
+  }
+
+  /** DRAM-tier capacity in bytes; 0 leaves the tier out. */
+  public TieredStoreBuilder dramBytes(long bytes) {
+    this.dramBytes = bytes;
+    return this;
+  }
+
+  /** SSD-tier capacity in bytes; 0 leaves the tier out (the store is then memory only). */
+  public TieredStoreBuilder ssdBytes(long bytes) {
+    this.ssdBytes = bytes;
+    return this;
+  }
+
+  /** Eviction policy of every tier, by name (see {@code Policies}). */
+  public TieredStoreBuilder policy(String name) {
+    this.policy = name;
+    return this;
+  }
+
+  /** SSD admission policy, by name: {@code always} or {@code seen-twice}. */
+  public TieredStoreBuilder ssdAdmission(String name) {
+    this.ssdAdmission = name;
+    return this;
+  }
+
+  /** Background prefetch threads (at least 1). */
+  public TieredStoreBuilder prefetchThreads(int threads) {
+    this.prefetchThreads = threads;
+    return this;
+  }
+
+  /** fsync SSD writes (survive a machine crash, not only a process crash); slower puts. */
+  public TieredStoreBuilder syncWrites(boolean sync) {
+    this.syncWrites = sync;
+    return this;
+  }
+
+  /** Capacity of the block index in entries (default: enough for the SSD tier of 64 KiB pages). */
+  public TieredStoreBuilder indexMaxEntries(long entries) {
+    this.indexMaxEntries = entries;
+    return this;
+  }
+
+  /** Opens the store. */
+  public TieredStore build() {
+    validate();
+    return StoreFactory.open(this);
+  }
+
+  private void validate() {
+    if (dataDir == null) {
+      throw new IllegalArgumentException("dataDir must be set");
+    }
+    if (maxPageBytes <= PageFormat.HEADER_LENGTH
+        || maxPageBytes > PageFormat.MAX_PAYLOAD_LENGTH + PageFormat.HEADER_LENGTH) {
+      throw new IllegalArgumentException(
+          "maxPageBytes must be in (64, " + (PageFormat.MAX_PAYLOAD_LENGTH + 64) + "]: " + maxPageBytes);
+    }
+    if (hotBytes < 0 || dramBytes < 0 || ssdBytes < 0) {
+      throw new IllegalArgumentException(
+          "tier capacities must be >= 0: hot=" + hotBytes + " dram=" + dramBytes + " ssd=" + ssdBytes);
+    }
+    if (hotBytes == 0 && dramBytes == 0 && ssdBytes == 0) {
+      throw new IllegalArgumentException("at least one tier needs a capacity > 0");
+    }
+    if (prefetchThreads < 1) {
+      throw new IllegalArgumentException("prefetchThreads must be >= 1: " + prefetchThreads);
+    }
+    if (hotFrameBytes != -1 && hotFrameBytes <= PageFormat.HEADER_LENGTH) {
+      throw new IllegalArgumentException("hotFrameBytes must exceed the 64-byte header: " + hotFrameBytes);
+    }
+  }
+}
