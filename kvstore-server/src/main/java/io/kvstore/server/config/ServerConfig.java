@@ -2,6 +2,7 @@ package io.kvstore.server.config;
 
 import io.kvstore.common.PageFormat;
 import io.kvstore.core.policy.Policies;
+import io.kvstore.core.store.TieredStoreBuilder;
 import java.nio.file.Path;
 import java.util.Objects;
 
@@ -9,6 +10,9 @@ import java.util.Objects;
  * The daemon's settings, immutable. Every setting has a {@code *_DEFAULT} constant; units are in
  * the names. Where each setting can be set (file key, environment variable, flag) is listed by
  * {@link ConfigKey} and documented in {@code docs/configuration.md}.
+ *
+ * <p>The store's settings default to the store's own defaults ({@code TieredStoreBuilder}), so
+ * the daemon and an embedded store start alike.
  *
  * <p>Built by {@link ServerConfigLoader} from defaults, a file, the environment and flags, or by
  * {@link #builder()} in code (tests, embedding).
@@ -24,23 +28,23 @@ public final class ServerConfig {
   /** TCP port of the metrics HTTP server (the Prometheus exporter default range); 0 turns it off. */
   public static final int METRICS_PORT_DEFAULT = 9464;
   /** Data directory (SSD tier, index), relative to the daemon's working directory. */
-  public static final Path DATA_DIR_DEFAULT = Path.of("kvstore-data");
+  public static final Path DATA_DIR_DEFAULT = Path.of(TieredStoreBuilder.DATA_DIR_DEFAULT);
   /** Capacity of the hot tier. */
-  public static final long HOT_BYTES_DEFAULT = 64L << 20;
+  public static final long HOT_BYTES_DEFAULT = TieredStoreBuilder.HOT_BYTES_DEFAULT;
   /** Capacity of the DRAM tier: fits a laptop. */
-  public static final long DRAM_BYTES_DEFAULT = 1L << 30;
+  public static final long DRAM_BYTES_DEFAULT = TieredStoreBuilder.DRAM_BYTES_DEFAULT;
   /** Capacity of the SSD tier: fits a laptop's free disk. */
-  public static final long SSD_BYTES_DEFAULT = 16L << 30;
+  public static final long SSD_BYTES_DEFAULT = TieredStoreBuilder.SSD_BYTES_DEFAULT;
   /** Largest page (header and payload): a 2 MiB payload plus the 64-byte header. */
-  public static final int MAX_PAGE_BYTES_DEFAULT = (2 << 20) + PageFormat.HEADER_LENGTH;
-  /** Eviction policy name: the store's own default, chosen by trace replay (see bench/README.md). */
-  public static final String EVICTION_POLICY_DEFAULT = Policies.DEFAULT;
+  public static final int MAX_PAGE_BYTES_DEFAULT = TieredStoreBuilder.MAX_PAGE_BYTES_DEFAULT;
+  /** Eviction policy name (see {@code Policies}). */
+  public static final String EVICTION_POLICY_DEFAULT = TieredStoreBuilder.POLICY_DEFAULT;
   /** SSD admission policy name, as the store knows it. */
-  public static final String SSD_ADMISSION_DEFAULT = "always";
+  public static final String SSD_ADMISSION_DEFAULT = TieredStoreBuilder.SSD_ADMISSION_DEFAULT;
   /** Whether SSD writes are synced before a put is acknowledged. */
-  public static final boolean SYNC_WRITES_DEFAULT = false;
+  public static final boolean SYNC_WRITES_DEFAULT = TieredStoreBuilder.SYNC_WRITES_DEFAULT;
   /** Threads that run prefetches (SSD reads ahead of need). */
-  public static final int PREFETCH_THREADS_DEFAULT = 2;
+  public static final int PREFETCH_THREADS_DEFAULT = TieredStoreBuilder.PREFETCH_THREADS_DEFAULT;
   /** Largest protocol frame accepted. */
   public static final int MAX_FRAME_BYTES_DEFAULT = 64 << 20;
   /** Most keys or pages in one request. */

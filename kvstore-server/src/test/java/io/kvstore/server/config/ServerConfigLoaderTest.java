@@ -37,7 +37,7 @@ class ServerConfigLoaderTest {
     SAMPLES.put(ConfigKey.DRAM_BYTES, new String[] {"2GiB", "3GiB", "4GiB"});
     SAMPLES.put(ConfigKey.SSD_BYTES, new String[] {"1TiB", "2TiB", "3TiB"});
     SAMPLES.put(ConfigKey.MAX_PAGE_BYTES, new String[] {"1MiB", "2MiB", "3MiB"});
-    SAMPLES.put(ConfigKey.EVICTION_POLICY, new String[] {"lru", "w-tinylfu", "prefix-lru"});
+    SAMPLES.put(ConfigKey.EVICTION_POLICY, new String[] {"prefix-lru", "w-tinylfu", "lru"});
     SAMPLES.put(ConfigKey.SSD_ADMISSION, new String[] {"never", "second_hit", "always-x"});
     SAMPLES.put(ConfigKey.SYNC_WRITES, new String[] {"true", "false", "true"});
     SAMPLES.put(ConfigKey.PREFETCH_THREADS, new String[] {"3", "4", "5"});
@@ -88,10 +88,10 @@ class ServerConfigLoaderTest {
     assertEquals(1L << 30, c.dramBytes());
     assertEquals(16L << 30, c.ssdBytes());
     assertEquals((2 << 20) + 64, c.maxPageBytes());
-    assertEquals("prefix-lru", c.evictionPolicy());
+    assertEquals("lru", c.evictionPolicy());
     assertEquals("always", c.ssdAdmission());
     assertFalse(c.syncWrites());
-    assertEquals(2, c.prefetchThreads());
+    assertEquals(1, c.prefetchThreads());
     assertEquals(64 << 20, c.maxFrameBytes());
     assertEquals(256, c.maxBatch());
     assertEquals(256L << 20, c.maxInflightBytes());
