@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.ServiceConfigurationError;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -170,11 +171,18 @@ public final class KvStoreServerCommand implements Callable<Integer> {
     } catch (ConfigException e) {
       return badConfig(e);
     }
-    KvStoreDaemon d;
+    NetworkServerFactory factory;
     try {
-      NetworkServerFactory factory = networkFactory != null
+      factory = networkFactory != null
           ? networkFactory
           : NetworkServerFactory.load(KvStoreServerCommand.class.getClassLoader());
+    } catch (IllegalStateException | ServiceConfigurationError e) {
+      // A packaging problem, not a bug: the message says it all, a stack trace would bury it.
+      running.countDown();
+      return cannotStart(e);
+    }
+    KvStoreDaemon d;
+    try {
       logStart(loaded);
       d = new KvStoreDaemon(loaded.config(), factory);
       daemon = d;
@@ -187,9 +195,7 @@ public final class KvStoreServerCommand implements Callable<Integer> {
       return badConfig(e);
     } catch (Exception e) {
       LOG.error("could not start", e);
-      spec.commandLine().getErr().println("kvstore-server: could not start: " + e.getMessage());
-      spec.commandLine().getErr().flush();
-      return EXIT_FAILED;
+      return cannotStart(e);
     } finally {
       running.countDown();
     }
@@ -216,6 +222,12 @@ public final class KvStoreServerCommand implements Callable<Integer> {
     }
     authTokens.forEach(loader::authTokenFlag);
     return loader.load();
+  }
+
+  private int cannotStart(Throwable e) {
+    spec.commandLine().getErr().println("kvstore-server: could not start: " + e.getMessage());
+    spec.commandLine().getErr().flush();
+    return EXIT_FAILED;
   }
 
   private int badConfig(ConfigException e) {
