@@ -93,6 +93,59 @@ public final class PutFlyweight extends Flyweight {
     return frame;
   }
 
+  /**
+   * Encodes a PUT whose page {@code i} is the 64-byte page header at {@code pageHeaders[headersOffset
+   * + 64 i, +64)} followed by the payload {@code payloads[from + i]} (position to limit). Headers
+   * are copied (64 bytes each); payloads are wrapped, not copied, and must not change until the
+   * write has completed. Lets a caller send pages whose payload lives apart from its header (the
+   * SDK's token API writes headers for payloads the engine hands it).
+   */
+  public static ByteBuf encode(
+      ByteBufAllocator alloc,
+      long requestId,
+      byte[] pageHeaders,
+      int headersOffset,
+      ByteBuffer[] payloads,
+      int from,
+      int count) {
+    if (from < 0 || count < 0 || from + count > payloads.length) {
+      throw new IndexOutOfBoundsException(
+          "payloads [" + from + ", " + from + "+" + count + ") of " + payloads.length);
+    }
+    if (headersOffset < 0
+        || headersOffset + (long) PageFormat.HEADER_LENGTH * count > pageHeaders.length) {
+      throw new IndexOutOfBoundsException("page headers too short for " + count + " pages");
+    }
+    long total = 0;
+    for (int i = from; i < from + count; i++) {
+      total += PageFormat.HEADER_LENGTH + (long) payloads[i].remaining();
+    }
+    long frameLength = frameLength(count, total);
+    if (frameLength > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("PUT of " + frameLength + " bytes does not fit a frame");
+    }
+    int perPage = PAGE_LENGTH_PREFIX + PageFormat.HEADER_LENGTH;
+    ByteBuf prefixes = alloc.buffer(PAGES_OFFSET + perPage * count);
+    FrameDescriptor.writeHeader(prefixes, (int) frameLength, Opcode.PUT, 0, requestId);
+    prefixes.writeIntLE(count);
+    prefixes.writeIntLE(0);
+    for (int i = 0; i < count; i++) {
+      prefixes.writeIntLE(PageFormat.HEADER_LENGTH + payloads[from + i].remaining());
+      prefixes.writeBytes(
+          pageHeaders, headersOffset + PageFormat.HEADER_LENGTH * i, PageFormat.HEADER_LENGTH);
+    }
+    CompositeByteBuf frame = alloc.compositeBuffer(2 * count + 2);
+    frame.addComponent(true, prefixes.retainedSlice(0, PAGES_OFFSET));
+    for (int i = 0; i < count; i++) {
+      frame.addComponent(true, prefixes.retainedSlice(PAGES_OFFSET + perPage * i, perPage));
+      if (payloads[from + i].hasRemaining()) {
+        frame.addComponent(true, Unpooled.wrappedBuffer(payloads[from + i].duplicate()));
+      }
+    }
+    prefixes.release();
+    return frame;
+  }
+
   static String check(ByteBuf buf, int index, int length) {
     if (length < PAGES_OFFSET) {
       return "PUT shorter than " + PAGES_OFFSET + " bytes";
