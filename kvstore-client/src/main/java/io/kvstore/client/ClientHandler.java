@@ -34,7 +34,6 @@ final class ClientHandler extends ChannelDuplexHandler {
   private final String peer;
   private long nextRequestId = 1;
   private KvStoreException closeReason;
-  private long lateFrames;
 
   ClientHandler(String peer) {
     this.peer = peer;
@@ -112,8 +111,7 @@ final class ClientHandler extends ChannelDuplexHandler {
     }
     PendingRequest<?> request = pending.get(id);
     if (request == null) {
-      lateFrames++; // the answer to a request that already timed out
-      return;
+      return; // the answer to a request that already timed out: dropped, buffers untouched
     }
     try {
       if (request.onFrame(frame, opcode, flyweights)) {
@@ -178,10 +176,5 @@ final class ClientHandler extends ChannelDuplexHandler {
     for (PendingRequest<?> request : all) {
       request.fail(new KvStoreException(reason.code(), reason.getMessage(), reason));
     }
-  }
-
-  /** Responses that arrived for no pending request (after a timeout). */
-  long lateFrames() {
-    return lateFrames;
   }
 }

@@ -81,11 +81,6 @@ final class Connection {
     return inFlightRequests.get();
   }
 
-  /** Bytes in flight. */
-  long inFlightBytes() {
-    return inFlightBytes.get();
-  }
-
   /** Reserves room for a request of {@code bytes}; false when the connection is full. */
   boolean tryReserve(long bytes) {
     long limit = Math.min(limits.maxInFlightBytes(), clientMaxInFlightBytes);
@@ -110,10 +105,5 @@ final class Connection {
   /** Closes the channel; pending requests fail with CONNECTION_CLOSED. */
   ChannelFuture close() {
     return channel.close();
-  }
-
-  /** The channel (tests inspect its transport). */
-  Channel channel() {
-    return channel;
   }
 }

@@ -1,8 +1,12 @@
 package io.kvstore.client;
 
 import io.kvstore.client.protocol.ErrorCode;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Supplier;
@@ -40,9 +44,9 @@ final class ConnectionPool {
     }
     try {
       CompletableFuture.allOf(all).get(timeoutNanos, TimeUnit.NANOSECONDS);
-    } catch (java.util.concurrent.ExecutionException e) {
+    } catch (ExecutionException e) {
       throw KvStoreClient.asKvStoreException(e.getCause());
-    } catch (java.util.concurrent.TimeoutException e) {
+    } catch (TimeoutException e) {
       throw new KvStoreException(ErrorCode.CLIENT_TIMEOUT, "no handshake within "
           + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms");
     } catch (InterruptedException e) {
@@ -139,8 +143,8 @@ final class ConnectionPool {
   }
 
   /** The connections now ready (a snapshot, for stats and tests). */
-  java.util.List<Connection> readyConnections() {
-    java.util.List<Connection> list = new java.util.ArrayList<>();
+  List<Connection> readyConnections() {
+    List<Connection> list = new ArrayList<>();
     for (int i = 0; i < ready.length(); i++) {
       Connection c = ready.get(i);
       if (c != null && c.isReady()) {

@@ -1,6 +1,7 @@
 package io.kvstore.client;
 
 import io.kvstore.client.protocol.ErrorCode;
+import io.kvstore.client.protocol.FrameDecoder;
 import io.kvstore.client.protocol.FrameDescriptor;
 import io.kvstore.client.protocol.PutFlyweight;
 import io.kvstore.common.BlockKey;
@@ -12,8 +13,10 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.util.concurrent.EventExecutor;
-import io.kvstore.client.protocol.FrameDecoder;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -259,7 +262,7 @@ public final class KvStoreClient implements AutoCloseable {
     if (blocks == 0) {
       return CompletableFuture.completedFuture(0);
     }
-    ByteBuffer[] targets = dsts.length == blocks ? dsts : java.util.Arrays.copyOf(dsts, blocks);
+    ByteBuffer[] targets = dsts.length == blocks ? dsts : Arrays.copyOf(dsts, blocks);
     return getAsync(keys.keysOf(tokens, blocks), targets, true)
         .thenApply(r -> r.leadingRun() * keys.tokensPerBlock());
   }
@@ -346,7 +349,7 @@ public final class KvStoreClient implements AutoCloseable {
    */
   private CompletableFuture<PutResult> putChunks(int[] lengths, PutFactory factory) {
     int[] statuses = new int[lengths.length];
-    java.util.List<CompletableFuture<Void>> parts = new java.util.ArrayList<>();
+    List<CompletableFuture<Void>> parts = new ArrayList<>();
     int from = 0;
     while (from < lengths.length) {
       if (lengths[from] > limits.maxPageLength()

@@ -130,8 +130,9 @@ public final class KvStoreClientBuilder {
   }
 
   /**
-   * Whether PUT is retried too (default false: a PUT is not retried unless asked, as a retried PUT
-   * may overwrite a page a later PUT already replaced).
+   * Whether PUT is retried too (default false). Re-storing a page is harmless (same key, same
+   * bytes), but a PUT carries up to a frame of page bytes, and re-sending it after a timeout or
+   * OVERLOADED doubles the load on a daemon that is already slow; the engine can recompute instead.
    */
   public KvStoreClientBuilder retryPuts(boolean retryPuts) {
     this.retryPuts = retryPuts;

@@ -1,7 +1,6 @@
 package io.kvstore.client;
 
 import io.kvstore.client.protocol.ErrorCode;
-import java.util.Arrays;
 
 /** The answer to a PUT: a status per page, {@link ErrorCode#OK} when stored. */
 public final class PutResult {
@@ -47,9 +46,5 @@ public final class PutResult {
       s.append(i == 0 ? "" : ", ").append(ErrorCode.name(statuses[i]));
     }
     return s.append("]]").toString();
-  }
-
-  int[] statuses() {
-    return Arrays.copyOf(statuses, statuses.length);
   }
 }

@@ -47,7 +47,7 @@ class KvStoreClientTest {
         .namespaceId(NAMESPACE)
         .connections(2)
         .ioThreads(1)
-        .requestTimeout(Duration.ofMillis(500))
+        .requestTimeout(Duration.ofSeconds(5))
         .retryBackoff(Duration.ofMillis(1))
         .reconnectDelay(Duration.ofMillis(1));
   }
@@ -159,7 +159,9 @@ class KvStoreClientTest {
 
   @Test
   void shouldPipelineManyRequestsOnOneConnection() {
-    KvStoreClient client = connect(builder().connections(1));
+    // No retries and a long timeout: every request must be answered on the one connection.
+    KvStoreClient client =
+        connect(builder().connections(1).maxRetries(0).requestTimeout(Duration.ofSeconds(30)));
     daemon.putPage(page(1, 1, NAMESPACE, 64, 1));
     List<CompletableFuture<?>> futures = new ArrayList<>();
     for (int i = 0; i < 200; i++) {
@@ -174,7 +176,7 @@ class KvStoreClientTest {
 
   @Test
   void shouldTimeOutARequestThatGetsNoAnswer() {
-    KvStoreClient client = connect(builder().maxRetries(0).requestTimeout(Duration.ofMillis(100)));
+    KvStoreClient client = connect(builder().maxRetries(0).requestTimeout(Duration.ofMillis(300)));
     daemon.faults.put(Opcode.LOOKUP, FakeDaemon.Fault.SILENT);
     KvStoreException e = assertThrows(KvStoreException.class, () -> client.lookup(new long[] {1, 1}));
     assertEquals(ErrorCode.CLIENT_TIMEOUT, e.code());
@@ -183,27 +185,28 @@ class KvStoreClientTest {
 
   @Test
   void shouldRetryAnIdempotentRequestAfterATimeout() {
-    KvStoreClient client = connect(builder().maxRetries(1).requestTimeout(Duration.ofMillis(100)));
+    KvStoreClient client = connect(builder().maxRetries(3).requestTimeout(Duration.ofMillis(300)));
     daemon.putPage(page(1, 1, NAMESPACE, 64, 1));
     daemon.faults.put(Opcode.GET, FakeDaemon.Fault.SILENT);
     GetResult got = client.get(new long[] {1, 1}, new ByteBuffer[] {ByteBuffer.allocate(128)});
     assertEquals(1, got.found());
-    assertEquals(2, daemon.received(Opcode.GET));
+    assertTrue(daemon.received(Opcode.GET) >= 2, "the silent GET was sent again");
   }
 
   @Test
   void shouldNotRetryAPutUnlessConfigured() {
-    KvStoreClient client = connect(builder().maxRetries(2).requestTimeout(Duration.ofMillis(100)));
+    KvStoreClient client = connect(builder().maxRetries(2).requestTimeout(Duration.ofMillis(300)));
     daemon.faults.put(Opcode.PUT, FakeDaemon.Fault.SILENT);
     KvStoreException e = assertThrows(KvStoreException.class,
         () -> client.put(new ByteBuffer[] {page(1, 1, NAMESPACE, 10, 1)}));
     assertEquals(ErrorCode.CLIENT_TIMEOUT, e.code());
     assertEquals(1, daemon.received(Opcode.PUT));
 
-    KvStoreClient retrying = connect(builder().retryPuts(true).requestTimeout(Duration.ofMillis(100)));
+    KvStoreClient retrying = connect(
+        builder().retryPuts(true).maxRetries(3).requestTimeout(Duration.ofMillis(300)));
     daemon.faults.put(Opcode.PUT, FakeDaemon.Fault.SILENT);
     assertTrue(retrying.put(new ByteBuffer[] {page(1, 1, NAMESPACE, 10, 1)}).allStored());
-    assertEquals(3, daemon.received(Opcode.PUT));
+    assertTrue(daemon.received(Opcode.PUT) >= 3, "the silent PUT was sent again");
   }
 
   @Test
