@@ -33,7 +33,7 @@ final class StagingPool implements AutoCloseable {
           throw new IllegalStateException("store is closed");
         }
         if (allocated < all.length) {
-          b = BufferUtil.allocateDirectAligned(bufferBytes, 64);
+          b = ByteBuffer.allocateDirect(bufferBytes);
           all[allocated++] = b;
         }
       }

@@ -20,15 +20,14 @@ import java.util.function.IntFunction;
 /** Opens the tiers, the block index and the policies a {@link TieredStoreBuilder} describes. */
 final class StoreFactory {
 
-  /** Page size assumed when sizing id spaces from a capacity in bytes. */
-  private static final long ASSUMED_PAGE_BYTES = 64L << 10;
-
   private StoreFactory() {}
 
   static TieredStore open(TieredStoreBuilder b) {
     Policies.create(b.policy, 1); // fail fast, naming the valid policies, before opening anything
     IntFunction<EvictionPolicy> policy = capacity -> Policies.create(b.policy, capacity);
-    long ssdPages = Math.max(1, Math.min(SsdTierConfig.MAX_PAGES_LIMIT, b.ssdBytes / ASSUMED_PAGE_BYTES));
+    long wanted =
+        b.ssdMaxPages > 0 ? b.ssdMaxPages : b.ssdBytes / TieredStoreBuilder.ASSUMED_PAGE_BYTES_DEFAULT;
+    long ssdPages = Math.max(1, Math.min(SsdTierConfig.MAX_PAGES_LIMIT, wanted));
     AdmissionPolicy admission = admission(b.ssdAdmission, ssdPages);
 
     List<AutoCloseable> opened = new ArrayList<>();

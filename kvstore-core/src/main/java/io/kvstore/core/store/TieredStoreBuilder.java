@@ -35,6 +35,11 @@ public final class TieredStoreBuilder {
   public static final String SSD_ADMISSION_DEFAULT = "always";
   /** Default number of background prefetch threads. */
   public static final int PREFETCH_THREADS_DEFAULT = 1;
+  /**
+   * Page size assumed, by default, to size the SSD tier's id space and the block index from the SSD
+   * capacity: 16 KiB (so 16 GiB of SSD tracks up to 1M pages).
+   */
+  public static final long ASSUMED_PAGE_BYTES_DEFAULT = 16L << 10;
   /** Default: SSD writes go through RocksDB's WAL without fsync (survive a process crash). */
   public static final boolean SYNC_WRITES_DEFAULT = false;
 
@@ -49,6 +54,7 @@ public final class TieredStoreBuilder {
   int prefetchThreads = PREFETCH_THREADS_DEFAULT;
   boolean syncWrites = SYNC_WRITES_DEFAULT;
   long indexMaxEntries = -1;
+  long ssdMaxPages = -1;
 
   TieredStoreBuilder() {}
 
@@ -112,7 +118,17 @@ public final class TieredStoreBuilder {
     return this;
   }
 
-  /** Capacity of the block index in entries (default: enough for the SSD tier of 64 KiB pages). */
+  /**
+   * Most pages the SSD tier tracks (default: SSD bytes / 16 KiB). When pages are smaller than that on
+   * average, this bound, not the bytes, makes the SSD tier evict. Costs about 20 bytes of heap per
+   * page for the tier's directory and policy.
+   */
+  public TieredStoreBuilder ssdMaxPages(long pages) {
+    this.ssdMaxPages = pages;
+    return this;
+  }
+
+  /** Capacity of the block index in entries (default: twice the SSD tier's max pages). */
   public TieredStoreBuilder indexMaxEntries(long entries) {
     this.indexMaxEntries = entries;
     return this;

@@ -1,0 +1,201 @@
+package io.kvstore.client;
+
+import io.kvstore.client.protocol.FrameDescriptor;
+import io.kvstore.client.protocol.HelloFlyweight;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+
+/**
+ * Configures and connects a {@link KvStoreClient}. Every setting has a default except the address
+ * and the namespace (given directly or by a {@link KeyChain}).
+ */
+public final class KvStoreClientBuilder {
+
+  /** Default number of connections in the pool. */
+  public static final int CONNECTIONS_DEFAULT = 4;
+  /** Default per-request timeout. */
+  public static final Duration REQUEST_TIMEOUT_DEFAULT = Duration.ofSeconds(5);
+  /** Default connect + handshake timeout. */
+  public static final Duration CONNECT_TIMEOUT_DEFAULT = Duration.ofSeconds(5);
+  /** Default retries of an idempotent request after a retryable failure. */
+  public static final int MAX_RETRIES_DEFAULT = 2;
+  /** Default client-side cap on unanswered request bytes per connection (spec §3.6). */
+  public static final long MAX_IN_FLIGHT_BYTES_DEFAULT = 256L << 20;
+
+  InetSocketAddress address;
+  Long namespaceId;
+  KeyChain keyChain;
+  byte[] authToken = new byte[0];
+  int connections = CONNECTIONS_DEFAULT;
+  int ioThreads;
+  Duration requestTimeout = REQUEST_TIMEOUT_DEFAULT;
+  Duration connectTimeout = CONNECT_TIMEOUT_DEFAULT;
+  Duration retryBackoff = Duration.ofMillis(10);
+  Duration reconnectDelay = Duration.ofMillis(200);
+  int maxRetries = MAX_RETRIES_DEFAULT;
+  boolean retryPuts;
+  boolean verifyChecksums = true;
+  boolean preferNativeTransport = true;
+  int maxFrameLength = FrameDescriptor.DEFAULT_MAX_FRAME_LENGTH;
+  long maxInFlightBytes = MAX_IN_FLIGHT_BYTES_DEFAULT;
+
+  KvStoreClientBuilder() {}
+
+  /** The daemon's host and port. */
+  public KvStoreClientBuilder address(String host, int port) {
+    return address(InetSocketAddress.createUnresolved(host, port));
+  }
+
+  /** The daemon's address. */
+  public KvStoreClientBuilder address(InetSocketAddress address) {
+    this.address = address;
+    return this;
+  }
+
+  /** The namespace the connections are bound to (spec/1: u64 namespace id). */
+  public KvStoreClientBuilder namespaceId(long namespaceId) {
+    this.namespaceId = namespaceId;
+    return this;
+  }
+
+  /**
+   * The key function of the token-level API; also gives the namespace when {@link #namespaceId}
+   * is not set.
+   */
+  public KvStoreClientBuilder keyChain(KeyChain keyChain) {
+    this.keyChain = keyChain;
+    return this;
+  }
+
+  /** The auth token sent in HELLO (UTF-8, at most 1024 bytes); empty by default. */
+  public KvStoreClientBuilder authToken(String token) {
+    byte[] bytes = token.getBytes(StandardCharsets.UTF_8);
+    if (bytes.length > HelloFlyweight.MAX_TOKEN_LENGTH) {
+      throw new IllegalArgumentException("auth token longer than 1024 bytes");
+    }
+    this.authToken = bytes;
+    return this;
+  }
+
+  /** Connections in the pool (default 4). */
+  public KvStoreClientBuilder connections(int connections) {
+    if (connections < 1) {
+      throw new IllegalArgumentException("connections must be >= 1, got " + connections);
+    }
+    this.connections = connections;
+    return this;
+  }
+
+  /** I/O threads (default: min(connections, available processors)). */
+  public KvStoreClientBuilder ioThreads(int ioThreads) {
+    if (ioThreads < 1) {
+      throw new IllegalArgumentException("ioThreads must be >= 1, got " + ioThreads);
+    }
+    this.ioThreads = ioThreads;
+    return this;
+  }
+
+  /** How long a request may wait for its final response (default 5 s). */
+  public KvStoreClientBuilder requestTimeout(Duration timeout) {
+    this.requestTimeout = positive(timeout, "requestTimeout");
+    return this;
+  }
+
+  /** How long connecting and the handshake may take (default 5 s). */
+  public KvStoreClientBuilder connectTimeout(Duration timeout) {
+    this.connectTimeout = positive(timeout, "connectTimeout");
+    return this;
+  }
+
+  /** Retries of an idempotent request after a retryable failure (default 2; 0 disables). */
+  public KvStoreClientBuilder maxRetries(int maxRetries) {
+    if (maxRetries < 0) {
+      throw new IllegalArgumentException("maxRetries must be >= 0, got " + maxRetries);
+    }
+    this.maxRetries = maxRetries;
+    return this;
+  }
+
+  /** Pause before retry {@code n} is {@code n} times this (default 10 ms). */
+  public KvStoreClientBuilder retryBackoff(Duration backoff) {
+    this.retryBackoff = positive(backoff, "retryBackoff");
+    return this;
+  }
+
+  /** Least time between two connect attempts of one pool slot (default 200 ms). */
+  public KvStoreClientBuilder reconnectDelay(Duration delay) {
+    this.reconnectDelay = positive(delay, "reconnectDelay");
+    return this;
+  }
+
+  /**
+   * Whether PUT is retried too (default false). Re-storing a page is harmless (same key, same
+   * bytes), but a PUT carries up to a frame of page bytes, and re-sending it after a timeout or
+   * OVERLOADED doubles the load on a daemon that is already slow; the engine can recompute instead.
+   */
+  public KvStoreClientBuilder retryPuts(boolean retryPuts) {
+    this.retryPuts = retryPuts;
+    return this;
+  }
+
+  /** Whether fetched pages' CRCs are checked (default true; a page that fails is a miss). */
+  public KvStoreClientBuilder verifyChecksums(boolean verify) {
+    this.verifyChecksums = verify;
+    return this;
+  }
+
+  /** Whether native epoll is used when available (default true). */
+  public KvStoreClientBuilder preferNativeTransport(boolean preferNative) {
+    this.preferNativeTransport = preferNative;
+    return this;
+  }
+
+  /** Longest frame the client accepts from the daemon (default 64 MiB; sent in HELLO). */
+  public KvStoreClientBuilder maxFrameLength(int maxFrameLength) {
+    if (maxFrameLength < FrameDescriptor.MIN_MAX_FRAME_LENGTH) {
+      throw new IllegalArgumentException("maxFrameLength below " + FrameDescriptor.MIN_MAX_FRAME_LENGTH);
+    }
+    this.maxFrameLength = maxFrameLength;
+    return this;
+  }
+
+  /** Client-side cap on unanswered request bytes per connection (default 256 MiB). */
+  public KvStoreClientBuilder maxInFlightBytes(long maxInFlightBytes) {
+    if (maxInFlightBytes < 1) {
+      throw new IllegalArgumentException("maxInFlightBytes must be >= 1");
+    }
+    this.maxInFlightBytes = maxInFlightBytes;
+    return this;
+  }
+
+  /**
+   * Connects every pool connection and completes their handshakes.
+   *
+   * @throws KvStoreException if the daemon cannot be reached or refuses the handshake (the code
+   *     says why: AUTH_FAILED, NAMESPACE_DENIED, UNSUPPORTED_VERSION, CONNECTION_CLOSED, ...)
+   */
+  public KvStoreClient build() {
+    if (address == null) {
+      throw new IllegalStateException("address is required");
+    }
+    if (namespaceId == null && keyChain == null) {
+      throw new IllegalStateException("namespaceId or keyChain is required");
+    }
+    if (namespaceId != null && keyChain != null && namespaceId != keyChain.namespaceId()) {
+      throw new IllegalStateException("namespaceId differs from the keyChain's namespace");
+    }
+    return new KvStoreClient(this);
+  }
+
+  long namespace() {
+    return namespaceId != null ? namespaceId : keyChain.namespaceId();
+  }
+
+  private static Duration positive(Duration d, String name) {
+    if (d.isNegative() || d.isZero()) {
+      throw new IllegalArgumentException(name + " must be positive, got " + d);
+    }
+    return d;
+  }
+}

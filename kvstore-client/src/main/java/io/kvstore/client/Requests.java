@@ -1,0 +1,352 @@
+package io.kvstore.client;
+
+import io.kvstore.client.protocol.BatchDoneFlyweight;
+import io.kvstore.client.protocol.ErrorCode;
+import io.kvstore.client.protocol.FrameDescriptor;
+import io.kvstore.client.protocol.GetPageFlyweight;
+import io.kvstore.client.protocol.HelloFlyweight;
+import io.kvstore.client.protocol.HelloOkFlyweight;
+import io.kvstore.client.protocol.KeyBatchFlyweight;
+import io.kvstore.client.protocol.LookupOkFlyweight;
+import io.kvstore.client.protocol.Opcode;
+import io.kvstore.client.protocol.PingFlyweight;
+import io.kvstore.client.protocol.PutFlyweight;
+import io.kvstore.client.protocol.PutOkFlyweight;
+import io.kvstore.client.protocol.StatsFlyweight;
+import io.kvstore.common.PageFormat;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+
+/** The request types of {@code spec/3-wire-protocol.md}, each reading its own responses. */
+final class Requests {
+
+  private Requests() {}
+
+  /** Fails with a protocol violation unless the response opcode is {@code expected}. */
+  static void expect(int opcode, int expected) {
+    if (opcode != expected) {
+      throw PendingRequest.violation(
+          Opcode.name(opcode) + " where " + Opcode.name(expected) + " was expected");
+    }
+  }
+
+  /** HELLO → the daemon's limits. */
+  static final class Hello extends PendingRequest<ServerLimits> {
+    private final int clientMaxFrameLength;
+    private final long namespaceId;
+    private final byte[] authToken;
+
+    Hello(int clientMaxFrameLength, long namespaceId, byte[] authToken, long timeoutNanos) {
+      super(Opcode.HELLO, timeoutNanos);
+      this.clientMaxFrameLength = clientMaxFrameLength;
+      this.namespaceId = namespaceId;
+      this.authToken = authToken;
+    }
+
+    @Override
+    ByteBuf encode(ByteBufAllocator alloc, long requestId) {
+      return HelloFlyweight.encode(
+          alloc,
+          requestId,
+          FrameDescriptor.PROTOCOL_VERSION,
+          FrameDescriptor.PROTOCOL_VERSION,
+          clientMaxFrameLength,
+          namespaceId,
+          authToken);
+    }
+
+    @Override
+    long inFlightBytes() {
+      return HelloFlyweight.TOKEN_OFFSET + authToken.length;
+    }
+
+    @Override
+    boolean onFrame(ByteBuf frame, int opcode, ResponseFlyweights fw) {
+      expect(opcode, Opcode.HELLO_OK);
+      HelloOkFlyweight ok = fw.helloOk;
+      ok.wrap(frame);
+      if (ok.version() != FrameDescriptor.PROTOCOL_VERSION) {
+        throw PendingRequest.violation("HELLO_OK with version " + ok.version()
+            + ", outside the offered range " + FrameDescriptor.PROTOCOL_VERSION);
+      }
+      complete(new ServerLimits(ok.version(), ok.maxFrameLength(), ok.maxBatch(),
+          ok.maxPageLength(), ok.maxInFlightBytes(), ok.connectionId()));
+      return true;
+    }
+  }
+
+  /** PING → round-trip time in nanoseconds. */
+  static final class Ping extends PendingRequest<Long> {
+    Ping(long timeoutNanos) {
+      super(Opcode.PING, timeoutNanos);
+    }
+
+    @Override
+    ByteBuf encode(ByteBufAllocator alloc, long requestId) {
+      return PingFlyweight.encode(alloc, Opcode.PING, requestId, System.nanoTime());
+    }
+
+    @Override
+    long inFlightBytes() {
+      return PingFlyweight.LENGTH;
+    }
+
+    @Override
+    boolean onFrame(ByteBuf frame, int opcode, ResponseFlyweights fw) {
+      expect(opcode, Opcode.PONG);
+      fw.pong.wrap(frame);
+      complete(System.nanoTime() - fw.pong.payload());
+      return true;
+    }
+  }
+
+  /** Base of the key-batch requests: the keys are (hi, lo) pairs, all of {@code keys}. */
+  abstract static class KeyBatch<T> extends PendingRequest<T> {
+    final long[] keys;
+    final int keyCount;
+    private final int flags;
+    private final int argument;
+
+    KeyBatch(int opcode, int flags, long[] keys, int argument, long timeoutNanos) {
+      super(opcode, timeoutNanos);
+      this.keys = keys;
+      this.keyCount = keys.length / 2;
+      this.flags = flags;
+      this.argument = argument;
+    }
+
+    @Override
+    ByteBuf encode(ByteBufAllocator alloc, long requestId) {
+      return KeyBatchFlyweight.encode(alloc, opcode, flags, requestId, keys, 0, keyCount, argument);
+    }
+
+    @Override
+    long inFlightBytes() {
+      return KeyBatchFlyweight.frameLength(keyCount);
+    }
+
+    /** Checks a batch-done frame answers this many keys; returns the wrapped flyweight. */
+    BatchDoneFlyweight done(ByteBuf frame, ResponseFlyweights fw) {
+      BatchDoneFlyweight done = fw.batchDone;
+      done.wrap(frame);
+      if (done.keyCount() != keyCount) {
+        throw PendingRequest.violation(Opcode.name(done.opcode()) + " for " + done.keyCount()
+            + " keys in answer to " + keyCount);
+      }
+      return done;
+    }
+  }
+
+  /** LOOKUP → leading run and its tiers. */
+  static final class Lookup extends KeyBatch<LookupResult> {
+    Lookup(long[] keys, long timeoutNanos) {
+      super(Opcode.LOOKUP, 0, keys, 0, timeoutNanos);
+    }
+
+    @Override
+    boolean onFrame(ByteBuf frame, int opcode, ResponseFlyweights fw) {
+      expect(opcode, Opcode.LOOKUP_OK);
+      LookupOkFlyweight ok = fw.lookupOk;
+      ok.wrap(frame);
+      int run = ok.runLength();
+      if (run < 0 || run > keyCount) {
+        throw PendingRequest.violation("LOOKUP_OK run " + run + " of " + keyCount + " keys");
+      }
+      int[] tiers = new int[ok.tierCount()];
+      long sum = 0;
+      for (int i = 0; i < tiers.length; i++) {
+        tiers[i] = ok.tierBlocks(i);
+        sum += tiers[i];
+      }
+      if (sum != run) {
+        throw PendingRequest.violation("LOOKUP_OK tier counts " + Arrays.toString(tiers)
+            + " that do not add up to the run " + run);
+      }
+      complete(new LookupResult(run, tiers));
+      return true;
+    }
+  }
+
+  /**
+   * GET → pages copied into the caller's buffers, one copy from the socket buffer; each page is
+   * checked against its key and (optionally) its CRCs, and a page that fails is a miss.
+   */
+  static final class Get extends KeyBatch<GetResult> {
+    private final ByteBuffer[] dsts;
+    private final boolean verifyChecksums;
+    private final int[] lengths;
+    private int pagesReceived;
+    private int found;
+
+    Get(long[] keys, ByteBuffer[] dsts, boolean prefix, boolean verifyChecksums, long timeoutNanos) {
+      super(Opcode.GET, prefix ? Opcode.FLAG_GET_PREFIX : 0, keys, 0, timeoutNanos);
+      this.dsts = dsts;
+      this.verifyChecksums = verifyChecksums;
+      this.lengths = new int[keyCount];
+      Arrays.fill(lengths, GetResult.MISS);
+    }
+
+    @Override
+    boolean onFrame(ByteBuf frame, int opcode, ResponseFlyweights fw) {
+      if (opcode == Opcode.GET_PAGE) {
+        onPage(frame, fw.getPage);
+        return false;
+      }
+      expect(opcode, Opcode.GET_DONE);
+      BatchDoneFlyweight done = done(frame, fw);
+      if (done.hitCount() != pagesReceived) {
+        throw PendingRequest.violation("GET_DONE with " + done.hitCount() + " hits after "
+            + pagesReceived + " pages");
+      }
+      complete(new GetResult(lengths, found));
+      return true;
+    }
+
+    private void onPage(ByteBuf frame, GetPageFlyweight page) {
+      page.wrap(frame);
+      int i = page.keyIndex();
+      if (i < 0 || i >= keyCount) {
+        throw PendingRequest.violation("GET_PAGE for key index " + i + " of " + keyCount);
+      }
+      if (lengths[i] != GetResult.MISS) {
+        throw PendingRequest.violation("a second GET_PAGE for key index " + i);
+      }
+      pagesReceived++;
+      if (page.pageKeyHi() != keys[2 * i] || page.pageKeyLo() != keys[2 * i + 1]) {
+        return; // not the requested key: a miss, never returned
+      }
+      int length = page.pageLength();
+      ByteBuffer dst = dsts[i];
+      int position = dst.position();
+      int limit = dst.limit();
+      if (length > limit - position) {
+        throw new KvStoreException(ErrorCode.PAGE_TOO_LARGE, "page for key index " + i + " is "
+            + length + " bytes, its buffer has " + (limit - position) + " bytes remaining");
+      }
+      // One copy, socket buffer to the caller's buffer; the window is restored right after.
+      dst.limit(position + length);
+      frame.getBytes(page.pageIndex(), dst);
+      dst.limit(limit).position(position);
+      if (verifyChecksums && PageFormat.verify(dst, position, length) != PageFormat.OK) {
+        return; // corrupted on the way: a miss
+      }
+      lengths[i] = length;
+      found++;
+    }
+  }
+
+  /** PREFETCH → keys in memory at the end. */
+  static final class Prefetch extends KeyBatch<Integer> {
+    Prefetch(long[] keys, int deadlineMs, long timeoutNanos) {
+      super(Opcode.PREFETCH, 0, keys, deadlineMs, timeoutNanos);
+    }
+
+    @Override
+    boolean onFrame(ByteBuf frame, int opcode, ResponseFlyweights fw) {
+      expect(opcode, Opcode.PREFETCH_OK);
+      fw.prefetchOk.wrap(frame);
+      if (fw.prefetchOk.keyCount() != keyCount) {
+        throw PendingRequest.violation("PREFETCH_OK for " + fw.prefetchOk.keyCount() + " keys");
+      }
+      complete(fw.prefetchOk.promotedCount());
+      return true;
+    }
+  }
+
+  /** DELETE → keys deleted. */
+  static final class Delete extends KeyBatch<Integer> {
+    Delete(long[] keys, long timeoutNanos) {
+      super(Opcode.DELETE, 0, keys, 0, timeoutNanos);
+    }
+
+    @Override
+    boolean onFrame(ByteBuf frame, int opcode, ResponseFlyweights fw) {
+      expect(opcode, Opcode.DELETE_OK);
+      complete(done(frame, fw).hitCount());
+      return true;
+    }
+  }
+
+  /** STATS → the daemon's counters as text. */
+  static final class Stats extends PendingRequest<String> {
+    Stats(long timeoutNanos) {
+      super(Opcode.STATS, timeoutNanos);
+    }
+
+    @Override
+    ByteBuf encode(ByteBufAllocator alloc, long requestId) {
+      return StatsFlyweight.encodeRequest(alloc, requestId);
+    }
+
+    @Override
+    long inFlightBytes() {
+      return FrameDescriptor.HEADER_LENGTH;
+    }
+
+    @Override
+    boolean onFrame(ByteBuf frame, int opcode, ResponseFlyweights fw) {
+      expect(opcode, Opcode.STATS_OK);
+      fw.statsOk.wrap(frame);
+      complete(fw.statsOk.text());
+      return true;
+    }
+  }
+
+  /**
+   * PUT of pages {@code [from, from + count)} → their statuses. Pages are either whole pages
+   * ({@code headers == null}) or a header from {@code headers} plus a payload.
+   */
+  static final class Put extends PendingRequest<int[]> {
+    private final ByteBuffer[] buffers;
+    private final byte[] headers;
+    private final int headersOffset;
+    private final int from;
+    private final int count;
+    private final long frameLength;
+
+    Put(ByteBuffer[] pages, int from, int count, long frameLength, long timeoutNanos) {
+      this(pages, null, 0, from, count, frameLength, timeoutNanos);
+    }
+
+    Put(ByteBuffer[] buffers, byte[] headers, int headersOffset, int from, int count,
+        long frameLength, long timeoutNanos) {
+      super(Opcode.PUT, timeoutNanos);
+      this.buffers = buffers;
+      this.headers = headers;
+      this.headersOffset = headersOffset;
+      this.from = from;
+      this.count = count;
+      this.frameLength = frameLength;
+    }
+
+    @Override
+    ByteBuf encode(ByteBufAllocator alloc, long requestId) {
+      return headers == null
+          ? PutFlyweight.encode(alloc, requestId, buffers, from, count)
+          : PutFlyweight.encode(alloc, requestId, headers, headersOffset, buffers, from, count);
+    }
+
+    @Override
+    long inFlightBytes() {
+      return frameLength;
+    }
+
+    @Override
+    boolean onFrame(ByteBuf frame, int opcode, ResponseFlyweights fw) {
+      expect(opcode, Opcode.PUT_OK);
+      PutOkFlyweight ok = fw.putOk;
+      ok.wrap(frame);
+      if (ok.pageCount() != count) {
+        throw PendingRequest.violation("PUT_OK for " + ok.pageCount() + " pages of " + count);
+      }
+      int[] statuses = new int[count];
+      for (int i = 0; i < count; i++) {
+        statuses[i] = ok.status(i);
+      }
+      complete(statuses);
+      return true;
+    }
+  }
+}

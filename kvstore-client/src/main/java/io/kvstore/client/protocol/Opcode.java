@@ -1,0 +1,119 @@
+package io.kvstore.client.protocol;
+
+/**
+ * The opcodes of {@code spec/3-wire-protocol.md} §3.2.
+ *
+ * <p>Bit 7 marks a response (daemon to client); bit 6 on a response marks a partial response (more
+ * frames for the same request follow). The final response to request {@code x} is {@code x | 0x80},
+ * so a reply can be matched to its request with a mask.
+ */
+public final class Opcode {
+
+  /** Bit set on every response opcode. */
+  public static final int RESPONSE_BIT = 0x80;
+  /** Bit set on a partial response: the request is not finished. */
+  public static final int PARTIAL_BIT = 0x40;
+
+  public static final int HELLO = 0x01;
+  public static final int PING = 0x02;
+  public static final int LOOKUP = 0x03;
+  public static final int GET = 0x04;
+  public static final int PUT = 0x05;
+  public static final int PREFETCH = 0x06;
+  public static final int DELETE = 0x07;
+  public static final int STATS = 0x08;
+
+  public static final int HELLO_OK = HELLO | RESPONSE_BIT;
+  public static final int PONG = PING | RESPONSE_BIT;
+  public static final int LOOKUP_OK = LOOKUP | RESPONSE_BIT;
+  public static final int GET_DONE = GET | RESPONSE_BIT;
+  public static final int GET_PAGE = GET | RESPONSE_BIT | PARTIAL_BIT;
+  public static final int PUT_OK = PUT | RESPONSE_BIT;
+  public static final int PREFETCH_OK = PREFETCH | RESPONSE_BIT;
+  public static final int DELETE_OK = DELETE | RESPONSE_BIT;
+  public static final int STATS_OK = STATS | RESPONSE_BIT;
+  public static final int ERROR = 0xFF;
+
+  /** GET flag: stop at the first miss (spec §3.4.1). */
+  public static final int FLAG_GET_PREFIX = 0x01;
+
+  private Opcode() {}
+
+  /** Whether {@code opcode} is a request a daemon accepts. */
+  public static boolean isRequest(int opcode) {
+    return opcode >= HELLO && opcode <= STATS;
+  }
+
+  /** Whether {@code opcode} is a response a client accepts. */
+  public static boolean isResponse(int opcode) {
+    switch (opcode) {
+      case HELLO_OK:
+      case PONG:
+      case LOOKUP_OK:
+      case GET_DONE:
+      case GET_PAGE:
+      case PUT_OK:
+      case PREFETCH_OK:
+      case DELETE_OK:
+      case STATS_OK:
+      case ERROR:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** Whether a response with this opcode ends its request (it is not a partial response). */
+  public static boolean isFinal(int opcode) {
+    return (opcode & PARTIAL_BIT) == 0 || opcode == ERROR;
+  }
+
+  /** The flag bits defined for {@code opcode}; any other bit set is MALFORMED_FRAME. */
+  public static int definedFlags(int opcode) {
+    return opcode == GET ? FLAG_GET_PREFIX : 0;
+  }
+
+  /** The opcode's name as in the spec, or {@code 0x..} for an unknown one. */
+  public static String name(int opcode) {
+    switch (opcode) {
+      case HELLO:
+        return "HELLO";
+      case PING:
+        return "PING";
+      case LOOKUP:
+        return "LOOKUP";
+      case GET:
+        return "GET";
+      case PUT:
+        return "PUT";
+      case PREFETCH:
+        return "PREFETCH";
+      case DELETE:
+        return "DELETE";
+      case STATS:
+        return "STATS";
+      case HELLO_OK:
+        return "HELLO_OK";
+      case PONG:
+        return "PONG";
+      case LOOKUP_OK:
+        return "LOOKUP_OK";
+      case GET_DONE:
+        return "GET_DONE";
+      case GET_PAGE:
+        return "GET_PAGE";
+      case PUT_OK:
+        return "PUT_OK";
+      case PREFETCH_OK:
+        return "PREFETCH_OK";
+      case DELETE_OK:
+        return "DELETE_OK";
+      case STATS_OK:
+        return "STATS_OK";
+      case ERROR:
+        return "ERROR";
+      default:
+        return String.format("0x%02X", opcode & 0xFF);
+    }
+  }
+}

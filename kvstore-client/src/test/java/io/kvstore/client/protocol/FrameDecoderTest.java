@@ -1,0 +1,251 @@
+package io.kvstore.client.protocol;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The framing state machine of {@link FrameDecoder}: bad lengths, unknown opcodes, bad bodies, splits. */
+class FrameDecoderTest {
+
+  private static final int MAX_FRAME = 4096;
+
+  private final EmbeddedChannel daemon = new EmbeddedChannel(FrameDecoder.forDaemon(MAX_FRAME));
+  private final EmbeddedChannel client = new EmbeddedChannel(FrameDecoder.forClient(MAX_FRAME));
+
+  @AfterEach
+  void closeChannels() {
+    daemon.finishAndReleaseAll();
+    client.finishAndReleaseAll();
+  }
+
+  @Test
+  void shouldReassembleFramesSplitIntoOneByteReads() {
+    byte[] stream =
+        Hex.bytes(FrameFixturesTest.LOOKUP + FrameFixturesTest.PING + FrameFixturesTest.STATS
+            + FrameFixturesTest.HELLO);
+    for (byte b : stream) {
+      daemon.writeInbound(Unpooled.wrappedBuffer(new byte[] {b}));
+    }
+    assertFrames(
+        daemon,
+        FrameFixturesTest.LOOKUP,
+        FrameFixturesTest.PING,
+        FrameFixturesTest.STATS,
+        FrameFixturesTest.HELLO);
+  }
+
+  @Test
+  void shouldDecodeManyFramesFromOneRead() {
+    client.writeInbound(
+        Hex.buf(FrameFixturesTest.GET_DONE + FrameFixturesTest.PUT_OK + FrameFixturesTest.ERROR));
+    assertFrames(
+        client, FrameFixturesTest.GET_DONE, FrameFixturesTest.PUT_OK, FrameFixturesTest.ERROR);
+  }
+
+  @Test
+  void shouldWaitForTheWholeFrame() {
+    byte[] lookup = Hex.bytes(FrameFixturesTest.LOOKUP);
+    daemon.writeInbound(Unpooled.wrappedBuffer(lookup, 0, 20));
+    assertNull(daemon.readInbound());
+    assertEquals(FrameDecoder.State.READ_BODY, decoder(daemon).state());
+    daemon.writeInbound(Unpooled.wrappedBuffer(lookup, 20, lookup.length - 20));
+    assertFrames(daemon, FrameFixturesTest.LOOKUP);
+  }
+
+  @Test
+  void shouldRejectOversizedFrameAndDiscardTheRest() {
+    // Length 0x1001 = 4097, one more than the max; request id 5.
+    daemon.writeInbound(Hex.buf("01100000 03 00 0000 0500000000000000"));
+    InvalidFrame invalid = daemon.readInbound();
+    assertEquals(ErrorCode.FRAME_TOO_LARGE, invalid.errorCode());
+    assertEquals(5, invalid.requestId());
+    assertTrue(invalid.closeConnection());
+    // Framing is lost: even a valid frame afterwards is discarded, not decoded.
+    daemon.writeInbound(Hex.buf(FrameFixturesTest.PING));
+    assertNull(daemon.readInbound());
+    assertEquals(FrameDecoder.State.DISCARD, decoder(daemon).state());
+  }
+
+  @Test
+  void shouldRejectLengthShorterThanTheHeader() {
+    daemon.writeInbound(Hex.buf("0f000000 02 00 0000 0700000000000000"));
+    InvalidFrame invalid = daemon.readInbound();
+    assertEquals(ErrorCode.BAD_FRAME_LENGTH, invalid.errorCode());
+    assertEquals(7, invalid.requestId());
+    assertTrue(invalid.closeConnection());
+  }
+
+  @Test
+  void shouldTreatHttpOnTheKvPortAsOversized() {
+    daemon.writeInbound(Unpooled.copiedBuffer("GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        java.nio.charset.StandardCharsets.US_ASCII));
+    InvalidFrame invalid = daemon.readInbound();
+    assertEquals(ErrorCode.FRAME_TOO_LARGE, invalid.errorCode());
+    assertTrue(invalid.closeConnection());
+  }
+
+  @Test
+  void shouldSkipUnknownOpcodeAndKeepDecoding() {
+    // Opcode 0x42 with an 8-byte body, split across reads, then a valid PING.
+    byte[] unknown = Hex.bytes("18000000 42 00 0000 0b00000000000000 | 0102030405060708");
+    daemon.writeInbound(Unpooled.wrappedBuffer(unknown, 0, 18));
+    assertNull(daemon.readInbound());
+    assertEquals(FrameDecoder.State.SKIP_BODY, decoder(daemon).state());
+    daemon.writeInbound(Unpooled.wrappedBuffer(unknown, 18, unknown.length - 18));
+    daemon.writeInbound(Hex.buf(FrameFixturesTest.PING));
+    InvalidFrame invalid = daemon.readInbound();
+    assertEquals(ErrorCode.UNKNOWN_OPCODE, invalid.errorCode());
+    assertEquals(11, invalid.requestId());
+    assertEquals(0x42, invalid.opcode());
+    assertFalse(invalid.closeConnection());
+    assertFrames(daemon, FrameFixturesTest.PING);
+  }
+
+  @Test
+  void shouldRejectResponseOpcodesAtTheDaemonAndRequestOpcodesAtTheClient() {
+    daemon.writeInbound(Hex.buf(FrameFixturesTest.PONG));
+    assertEquals(ErrorCode.UNKNOWN_OPCODE, ((InvalidFrame) daemon.readInbound()).errorCode());
+    client.writeInbound(Hex.buf(FrameFixturesTest.PING));
+    assertEquals(ErrorCode.UNKNOWN_OPCODE, ((InvalidFrame) client.readInbound()).errorCode());
+  }
+
+  @Test
+  void shouldRejectKeyCountThatDisagreesWithLengthButKeepTheConnection() {
+    // LOOKUP claiming 3 keys in a frame that holds 2.
+    String bad = FrameFixturesTest.LOOKUP.replaceFirst("\\| 02000000", "| 03000000");
+    assertMalformed(daemon, bad, 3);
+    daemon.writeInbound(Hex.buf(FrameFixturesTest.STATS));
+    assertFrames(daemon, FrameFixturesTest.STATS);
+  }
+
+  @Test
+  void shouldRejectUndefinedFlags() {
+    assertMalformed(daemon, "18000000 07 01 0000 0600000000000000 | 00000000 | 00000000", 6);
+    assertMalformed(daemon, "28000000 04 02 0000 0400000000000000 | 01000000 | 00000000"
+        + "| 0100000000000000 0200000000000000", 4);
+  }
+
+  @Test
+  void shouldRejectNonZeroReservedFields() {
+    assertMalformed(daemon, "10000000 08 00 0100 0800000000000000", 8);
+    assertMalformed(daemon, "18000000 07 00 0000 0600000000000000 | 00000000 | 01000000", 6);
+  }
+
+  @Test
+  void shouldRejectPutWhosePageLengthsDoNotAddUp() {
+    // One page announced as 64 bytes but the frame holds only 8 after its length.
+    String shortPage = "24000000 05 00 0000 0700000000000000 | 01000000 | 00000000 | 40000000"
+        + "| 0000000000000000";
+    assertMalformed(daemon, shortPage, 7);
+    // A page shorter than a page header.
+    String tinyPage = "24000000 05 00 0000 0700000000000000 | 01000000 | 00000000 | 08000000"
+        + "| 0000000000000000";
+    assertMalformed(daemon, tinyPage, 7);
+    // Zero pages but trailing bytes.
+    assertMalformed(daemon, "1c000000 05 00 0000 0700000000000000 | 00000000 | 00000000 | 00000000", 7);
+  }
+
+  @Test
+  void shouldRejectGetDoneWhoseBitmapDisagreesWithHitCount() {
+    // 10 keys, 9 hits claimed, but two miss bits set.
+    assertMalformed(client, "1a000000 84 00 0000 0400000000000000 | 0a000000 | 09000000 | 02 02", 4);
+    // Bit set past the 10th key.
+    assertMalformed(client, "1a000000 84 00 0000 0400000000000000 | 0a000000 | 09000000 | 00 04", 4);
+  }
+
+  @Test
+  void shouldRejectBadResponseBodies() {
+    assertMalformed(client, "1e000000 85 00 0000 0700000000000000 | 03000000 | 02000000 | 0000 0a00 0d00", 7);
+    assertMalformed(client, "18000000 86 00 0000 0500000000000000 | 01000000 | 02000000", 5);
+    assertMalformed(client, "1c000000 ff 00 0000 0900000000000000 | 0900 | 0900 | 746f6f206d616e79", 9);
+    assertMalformed(client, "28000000 c4 00 0000 0400000000000000 | 00000000 | 00000000 | 0000000000000000"
+        + "0000000000000000", 4);
+    assertMalformed(client, "20000000 83 00 0000 0300000000000000 | 02000000 | 03000000 | 01000000 01000000", 3);
+    assertMalformed(client, "2c000000 81 00 0000 0100000000000000 | 0100 0000 | 00000004 | 00000100 | 00000002"
+        + "| 0000001000000000 | 07000000", 1);
+  }
+
+  @Test
+  void shouldRejectBadHelloBodies() {
+    // Token length 4 but 3 token bytes.
+    assertMalformed(daemon, "27000000 01 00 0000 0100000000000000"
+        + "| 0100 0100 | 00000004 | efcdab8967452301 | 0400 0000 | 746f6b", 1);
+    // Token longer than 1024 bytes.
+    assertMalformed(daemon, "24000000 01 00 0000 0100000000000000"
+        + "| 0100 0100 | 00000004 | efcdab8967452301 | 0108 0000", 1);
+  }
+
+  @Test
+  void shouldReportStreamEndingInsideAFrame() {
+    byte[] lookup = Hex.bytes(FrameFixturesTest.LOOKUP);
+    daemon.writeInbound(Unpooled.wrappedBuffer(lookup, 0, 30));
+    daemon.finish();
+    InvalidFrame invalid = daemon.readInbound();
+    assertEquals(ErrorCode.MALFORMED_FRAME, invalid.errorCode());
+    assertTrue(invalid.closeConnection());
+    assertEquals(3, invalid.requestId());
+    assertTrue(invalid.message().contains("ended inside a frame"), invalid.message());
+  }
+
+  @Test
+  void shouldReportStreamEndingInsideAHeader() {
+    daemon.writeInbound(Hex.buf("38000000 03"));
+    daemon.finish();
+    InvalidFrame invalid = daemon.readInbound();
+    assertEquals(ErrorCode.MALFORMED_FRAME, invalid.errorCode());
+    assertEquals(FrameDescriptor.CONNECTION_REQUEST_ID, invalid.requestId());
+  }
+
+  @Test
+  void shouldNotReportACleanEndOfStream() {
+    daemon.writeInbound(Hex.buf(FrameFixturesTest.PING));
+    daemon.finish();
+    assertFrames(daemon, FrameFixturesTest.PING);
+  }
+
+  @Test
+  void shouldRefuseAMaxFrameLengthTooSmallForAnyPage() {
+    assertThrows(IllegalArgumentException.class, () -> FrameDecoder.forClient(100));
+  }
+
+  private static void assertMalformed(EmbeddedChannel channel, String hex, long requestId) {
+    channel.writeInbound(Hex.buf(hex));
+    Object decoded = channel.readInbound();
+    InvalidFrame invalid = assertInstanceOf(InvalidFrame.class, decoded, () -> "decoded " + decoded);
+    assertEquals(ErrorCode.MALFORMED_FRAME, invalid.errorCode(), invalid::toString);
+    assertEquals(requestId, invalid.requestId());
+    assertFalse(invalid.closeConnection());
+    assertEquals(FrameDecoder.State.READ_HEADER, decoder(channel).state());
+    assertNull(channel.readInbound());
+  }
+
+  private static void assertFrames(EmbeddedChannel channel, String... hexes) {
+    List<String> decoded = new ArrayList<>();
+    Object message;
+    while ((message = channel.readInbound()) != null) {
+      ByteBuf frame = assertInstanceOf(ByteBuf.class, message, "decoded " + message);
+      decoded.add(Hex.of(frame));
+      frame.release();
+    }
+    List<String> expected = new ArrayList<>();
+    for (String hex : hexes) {
+      expected.add(Hex.clean(hex));
+    }
+    assertEquals(expected, decoded);
+  }
+
+  private static FrameDecoder decoder(EmbeddedChannel channel) {
+    return channel.pipeline().get(FrameDecoder.class);
+  }
+}

@@ -1,0 +1,44 @@
+package io.kvstore.core.store;
+
+import io.kvstore.common.PageFormat;
+import io.kvstore.core.tier.TierKind;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+
+/** Small stores for tests: a few hot frames, a few DRAM slabs, an SSD tier of a few MiB. */
+final class StoreFixtures {
+
+  static final int MAX_PAYLOAD = 16 * 1024;
+  static final int MAX_PAGE = PageFormat.pageLength(MAX_PAYLOAD);
+
+  private StoreFixtures() {}
+
+  /** Hot: 4 frames; DRAM: 256 KiB; SSD: 8 MiB. */
+  static TieredStoreBuilder small(Path dir) {
+    return TieredStore.builder()
+        .dataDir(dir)
+        .maxPageBytes(MAX_PAGE)
+        .hotBytes(4L * MAX_PAGE)
+        .dramBytes(256L << 10)
+        .ssdBytes(8L << 20)
+        .indexMaxEntries(100_000);
+  }
+
+  /** Which tier holds the key (the fastest one), or null. */
+  static TierKind whereIs(TieredStore store, long hi, long lo) {
+    int[] perTier = new int[3];
+    if (store.lookupPrefix(new long[] {hi, lo}, 1, perTier) == 0) {
+      return null;
+    }
+    for (TierKind k : TierKind.values()) {
+      if (perTier[k.ordinal()] == 1) {
+        return k;
+      }
+    }
+    throw new AssertionError("lookupPrefix found the key in no tier");
+  }
+
+  static ByteBuffer dst() {
+    return ByteBuffer.allocateDirect(MAX_PAGE);
+  }
+}
