@@ -46,7 +46,7 @@ public final class ServerConfig {
   /** Largest protocol frame accepted. */
   public static final int MAX_FRAME_BYTES_DEFAULT = 64 << 20;
   /** Most keys or pages in one request. */
-  public static final int MAX_BATCH_DEFAULT = 256;
+  public static final int MAX_BATCH_DEFAULT = 65_536;
   /** Most request bytes in flight per connection before the daemon stops reading from it. */
   public static final long MAX_INFLIGHT_BYTES_DEFAULT = 256L << 20;
   /** Most open client connections. */

@@ -93,7 +93,7 @@ class ServerConfigLoaderTest {
     assertFalse(c.syncWrites());
     assertEquals(1, c.prefetchThreads());
     assertEquals(64 << 20, c.maxFrameBytes());
-    assertEquals(256, c.maxBatch());
+    assertEquals(65_536, c.maxBatch());
     assertEquals(256L << 20, c.maxInflightBytes());
     assertEquals(1024, c.maxConnections());
     assertEquals(0, c.ioThreads());
