@@ -15,7 +15,7 @@ import java.util.function.IntPredicate;
  *    more tokens, so its hash differs and the old partial block is never read again. The policy
  *    cannot see token counts, but it sees the tree: when a node gains a new child while an older
  *    child is a leaf that was never read since it was stored, the chain went on past that leaf, so
- *    it is marked superseded (about 97% of last blocks on the trace are never reused). Only the 8
+ *    it is marked superseded (about 90% of last blocks on the trace are never reused). Only the 8
  *    most recent siblings are examined, to bound the work per insert under a popular root.
  *
  * 2. Reused blocks earn recency credit. A block read again since it was stored belongs to a
