@@ -88,7 +88,7 @@ class ServerConfigLoaderTest {
     assertEquals(1L << 30, c.dramBytes());
     assertEquals(16L << 30, c.ssdBytes());
     assertEquals((2 << 20) + 64, c.maxPageBytes());
-    assertEquals("lru", c.evictionPolicy());
+    assertEquals(io.kvstore.core.policy.Policies.DEFAULT, c.evictionPolicy());
     assertEquals("always", c.ssdAdmission());
     assertFalse(c.syncWrites());
     assertEquals(1, c.prefetchThreads());
@@ -305,7 +305,7 @@ class ServerConfigLoaderTest {
     ConfigException e = assertThrows(ConfigException.class,
         () -> loader().flag(ConfigKey.EVICTION_POLICY, "fifo").load());
     assertEquals("Invalid configuration: bad value 'fifo' for eviction.policy (from flag"
-        + " --eviction-policy): expected one of lru, prefix-lru, w-tinylfu", e.getMessage());
+        + " --eviction-policy): expected one of lru, prefix-lru, w-tinylfu, adaptive-prefix-lru", e.getMessage());
   }
 
   @Test
