@@ -66,6 +66,7 @@ public final class Plots {
   public static void throughput(List<Timeline> timelines, String title, Path file) throws IOException {
     XYChart chart = chart(title, "time (s)", "throughput (GB/s)");
     chart.getStyler().setYAxisMin(0.0);
+    chart.getStyler().setYAxisDecimalPattern("0.###");
     for (Timeline t : timelines) {
       double[] y = t.gigabytesPerSecond().length == 0 ? new double[] {0} : t.gigabytesPerSecond();
       double[] x = new double[y.length];
