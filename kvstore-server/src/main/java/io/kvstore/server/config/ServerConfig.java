@@ -274,127 +274,232 @@ public final class ServerConfig {
 
     private Builder() {}
 
-    /** Sets {@link ServerConfig#host()}. @param v the value @return this */
+    /**
+     * Sets {@link ServerConfig#host()}.
+     *
+     * @param v the value
+     * @return this
+     */
     public Builder host(String v) {
       host = Objects.requireNonNull(v, "host");
       return this;
     }
 
-    /** Sets {@link ServerConfig#port()}. @param v the value @return this */
+    /**
+     * Sets {@link ServerConfig#port()}.
+     *
+     * @param v the value
+     * @return this
+     */
     public Builder port(int v) {
       port = v;
       return this;
     }
 
-    /** Sets {@link ServerConfig#metricsHost()}. @param v the value @return this */
+    /**
+     * Sets {@link ServerConfig#metricsHost()}.
+     *
+     * @param v the value
+     * @return this
+     */
     public Builder metricsHost(String v) {
       metricsHost = Objects.requireNonNull(v, "metricsHost");
       return this;
     }
 
-    /** Sets {@link ServerConfig#metricsPort()}. @param v the value @return this */
+    /**
+     * Sets {@link ServerConfig#metricsPort()}.
+     *
+     * @param v the value
+     * @return this
+     */
     public Builder metricsPort(int v) {
       metricsPort = v;
       return this;
     }
 
-    /** Sets {@link ServerConfig#dataDir()}. @param v the value @return this */
+    /**
+     * Sets {@link ServerConfig#dataDir()}.
+     *
+     * @param v the value
+     * @return this
+     */
     public Builder dataDir(Path v) {
       dataDir = Objects.requireNonNull(v, "dataDir");
       return this;
     }
 
-    /** Sets {@link ServerConfig#hotBytes()}. @param v the value @return this */
+    /**
+     * Sets {@link ServerConfig#hotBytes()}.
+     *
+     * @param v the value
+     * @return this
+     */
     public Builder hotBytes(long v) {
       hotBytes = v;
       return this;
     }
 
-    /** Sets {@link ServerConfig#dramBytes()}. @param v the value @return this */
+    /**
+     * Sets {@link ServerConfig#dramBytes()}.
+     *
+     * @param v the value
+     * @return this
+     */
     public Builder dramBytes(long v) {
       dramBytes = v;
       return this;
     }
 
-    /** Sets {@link ServerConfig#ssdBytes()}. @param v the value @return this */
+    /**
+     * Sets {@link ServerConfig#ssdBytes()}.
+     *
+     * @param v the value
+     * @return this
+     */
     public Builder ssdBytes(long v) {
       ssdBytes = v;
       return this;
     }
 
-    /** Sets {@link ServerConfig#maxPageBytes()}. @param v the value @return this */
+    /**
+     * Sets {@link ServerConfig#maxPageBytes()}.
+     *
+     * @param v the value
+     * @return this
+     */
     public Builder maxPageBytes(int v) {
       maxPageBytes = v;
       return this;
     }
 
-    /** Sets {@link ServerConfig#evictionPolicy()}. @param v the value @return this */
+    /**
+     * Sets {@link ServerConfig#evictionPolicy()}.
+     *
+     * @param v the value
+     * @return this
+     */
     public Builder evictionPolicy(String v) {
       evictionPolicy = Objects.requireNonNull(v, "evictionPolicy");
       return this;
     }
 
-    /** Sets {@link ServerConfig#ssdAdmission()}. @param v the value @return this */
+    /**
+     * Sets {@link ServerConfig#ssdAdmission()}.
+     *
+     * @param v the value
+     * @return this
+     */
     public Builder ssdAdmission(String v) {
       ssdAdmission = Objects.requireNonNull(v, "ssdAdmission");
       return this;
     }
 
-    /** Sets {@link ServerConfig#syncWrites()}. @param v the value @return this */
+    /**
+     * Sets {@link ServerConfig#syncWrites()}.
+     *
+     * @param v the value
+     * @return this
+     */
     public Builder syncWrites(boolean v) {
       syncWrites = v;
       return this;
     }
 
-    /** Sets {@link ServerConfig#prefetchThreads()}. @param v the value @return this */
+    /**
+     * Sets {@link ServerConfig#prefetchThreads()}.
+     *
+     * @param v the value
+     * @return this
+     */
     public Builder prefetchThreads(int v) {
       prefetchThreads = v;
       return this;
     }
 
-    /** Sets {@link ServerConfig#maxFrameBytes()}. @param v the value @return this */
+    /**
+     * Sets {@link ServerConfig#maxFrameBytes()}.
+     *
+     * @param v the value
+     * @return this
+     */
     public Builder maxFrameBytes(int v) {
       maxFrameBytes = v;
       return this;
     }
 
-    /** Sets {@link ServerConfig#maxBatch()}. @param v the value @return this */
+    /**
+     * Sets {@link ServerConfig#maxBatch()}.
+     *
+     * @param v the value
+     * @return this
+     */
     public Builder maxBatch(int v) {
       maxBatch = v;
       return this;
     }
 
-    /** Sets {@link ServerConfig#maxInflightBytes()}. @param v the value @return this */
+    /**
+     * Sets {@link ServerConfig#maxInflightBytes()}.
+     *
+     * @param v the value
+     * @return this
+     */
     public Builder maxInflightBytes(long v) {
       maxInflightBytes = v;
       return this;
     }
 
-    /** Sets {@link ServerConfig#maxConnections()}. @param v the value @return this */
+    /**
+     * Sets {@link ServerConfig#maxConnections()}.
+     *
+     * @param v the value
+     * @return this
+     */
     public Builder maxConnections(int v) {
       maxConnections = v;
       return this;
     }
 
-    /** Sets {@link ServerConfig#ioThreads()}. @param v the value @return this */
+    /**
+     * Sets {@link ServerConfig#ioThreads()}.
+     *
+     * @param v the value
+     * @return this
+     */
     public Builder ioThreads(int v) {
       ioThreads = v;
       return this;
     }
 
-    /** Sets {@link ServerConfig#handshakeTimeoutSeconds()}. @param v the value @return this */
+    /**
+     * Sets {@link ServerConfig#handshakeTimeoutSeconds()}.
+     *
+     * @param v the value
+     * @return this
+     */
     public Builder handshakeTimeoutSeconds(int v) {
       handshakeTimeoutSeconds = v;
       return this;
     }
 
-    /** Sets {@link ServerConfig#shutdownGraceSeconds()}. @param v the value @return this */
+    /**
+     * Sets {@link ServerConfig#shutdownGraceSeconds()}.
+     *
+     * @param v the value
+     * @return this
+     */
     public Builder shutdownGraceSeconds(int v) {
       shutdownGraceSeconds = v;
       return this;
     }
 
-    /** Sets {@link ServerConfig#authGrants()}. @param v the value @return this */
+    /**
+     * Sets {@link ServerConfig#authGrants()}.
+     *
+     * @param v the value
+     * @return this
+     */
     public Builder authGrants(AuthGrants v) {
       authGrants = Objects.requireNonNull(v, "authGrants");
       return this;
