@@ -11,6 +11,7 @@ import io.kvstore.server.config.AuthGrants;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -66,6 +67,17 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
     cancelTimeout();
     super.channelInactive(ctx);
+  }
+
+  /** The client stopped sending before completing the handshake: nothing more can come. */
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof ChannelInputShutdownEvent && !done) {
+      done = true;
+      cancelTimeout();
+      ctx.close();
+    }
+    ctx.fireUserEventTriggered(evt);
   }
 
   private void timedOut(ChannelHandlerContext ctx) {

@@ -117,6 +117,9 @@ public final class KvStoreNetworkServer implements NetworkServer {
           .option(ChannelOption.SO_BACKLOG, 1024)
           .option(ChannelOption.SO_REUSEADDR, true)
           .childOption(ChannelOption.TCP_NODELAY, true)
+          // Half-close: a frame cut short by the end of the client's stream is still answered
+          // (MALFORMED_FRAME) before the daemon closes; see RequestHandler.userEventTriggered.
+          .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
           .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
               new WriteBufferWaterMark(WRITE_LOW_WATER_MARK_BYTES, WRITE_HIGH_WATER_MARK_BYTES))
           .childHandler(new KvStoreServerInitializer(context))

@@ -12,11 +12,16 @@ import io.kvstore.client.protocol.PingFlyweight;
 import io.kvstore.client.protocol.PrefetchOkFlyweight;
 import io.kvstore.client.protocol.PutFlyweight;
 import io.kvstore.client.protocol.StatsFlyweight;
+import io.kvstore.common.PageFormat;
+import io.kvstore.core.tier.PinnedPage;
 import io.kvstore.core.tier.TierKind;
 import io.kvstore.server.metrics.ServerMetrics.Op;
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
@@ -74,6 +79,7 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
   private long clientMaxFrame;
   private long connectionId;
   private int active;
+  private boolean inputClosed;
 
   RequestHandler(ServerContext context, FlowControlHandler flow) {
     this.context = context;
@@ -193,17 +199,31 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
     return batch.readKeys(keys);
   }
 
+  /**
+   * Deletes the keys whose page belongs to this connection's namespace; a page of another namespace
+   * is reported as not present and left alone, so knowing a key does not let a client delete
+   * another namespace's page.
+   */
   private void delete(Request r) {
     int at = r.frame.readerIndex();
     int count = r.frame.getIntLE(at + KeyBatchFlyweight.KEY_COUNT_OFFSET);
     long[] misses = new long[BatchDoneFlyweight.missWords(count)];
     for (int i = 0; i < count; i++) {
       int keyAt = at + KeyBatchFlyweight.KEYS_OFFSET + KeyBatchFlyweight.KEY_LENGTH * i;
-      if (!context.store.delete(r.frame.getLongLE(keyAt), r.frame.getLongLE(keyAt + 8))) {
+      long hi = r.frame.getLongLE(keyAt);
+      long lo = r.frame.getLongLE(keyAt + 8);
+      if (!ownNamespace(hi, lo) || !context.store.delete(hi, lo)) {
         misses[i >>> 6] |= 1L << i;
       }
     }
     completeLater(r, BatchDoneFlyweight.encode(ctx.alloc(), Opcode.DELETE_OK, r.requestId, count, misses));
+  }
+
+  /** Whether the key's page is stored and belongs to this connection's namespace. */
+  private boolean ownNamespace(long hi, long lo) {
+    try (PinnedPage page = context.store.getPinned(hi, lo)) {
+      return page != null && PageFormat.namespaceId(page.buffer(), 0) == namespaceId;
+    }
   }
 
   private void prefetch(Request r) {
@@ -261,6 +281,29 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
     ctx.fireChannelWritabilityChanged();
   }
 
+  /**
+   * The client shut down its sending side (half-close, allowed on daemon sockets so that a frame cut
+   * short by the end of the stream can still be answered): answer what was read, then close.
+   */
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof ChannelInputShutdownEvent) {
+      inputClosed = true;
+      if (active == 0) {
+        ctx.close();
+      }
+    }
+    ctx.fireUserEventTriggered(evt);
+  }
+
+  private void closeAfter(ChannelFuture written) {
+    if (written == null) {
+      ctx.close();
+    } else {
+      written.addListener(ChannelFutureListener.CLOSE);
+    }
+  }
+
   @Override
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
     resumeWaiting(); // they see the closed channel and release their requests
@@ -299,11 +342,12 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
    * gone), releases the frame and its in-flight bytes, records the latency.
    */
   void complete(Request r, ByteBuf response) {
-    if (response != null) {
-      ctx.writeAndFlush(response);
-    }
+    ChannelFuture written = response != null ? ctx.writeAndFlush(response) : null;
     flow.requestDone(r.bytes);
     active--;
+    if (inputClosed && active == 0) {
+      closeAfter(written); // the client has sent its last request and it is answered
+    }
     if (r.op != null) {
       context.metrics.recordLatencyNanos(r.op, System.nanoTime() - r.startNanos);
     }
