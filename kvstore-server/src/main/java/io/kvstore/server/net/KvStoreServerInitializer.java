@@ -1,19 +1,22 @@
 package io.kvstore.server.net;
 
 import io.kvstore.client.protocol.FrameDecoder;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
-import io.netty.channel.socket.SocketChannel;
 
 /**
  * The pipeline of every client connection, one stage per line. Inbound bytes go down the list;
  * responses written by the handshake and request stages go back up through flow control.
  *
+ * <p>Typed on {@link Channel}, not a socket channel, so that tests can run this very pipeline in an
+ * {@code EmbeddedChannel}.
+ *
  * <p>Flow control sits right after the decoder rather than last: there it sees each request as one
  * whole frame and every response written by the stages below it, which is what its byte count is
  * made of (spec §3.6).
  */
-final class KvStoreServerInitializer extends ChannelInitializer<SocketChannel> {
+final class KvStoreServerInitializer extends ChannelInitializer<Channel> {
 
   private final ServerContext context;
   private final ConnectionLimitHandler connectionLimit;
@@ -29,7 +32,7 @@ final class KvStoreServerInitializer extends ChannelInitializer<SocketChannel> {
   }
 
   @Override
-  protected void initChannel(SocketChannel ch) {
+  protected void initChannel(Channel ch) {
     FlowControlHandler flow = new FlowControlHandler(context.config.maxInflightBytes(), context.metrics);
     RequestHandler requests = new RequestHandler(context, flow);
     ChannelPipeline p = ch.pipeline();
