@@ -103,11 +103,11 @@ public enum ConfigKey {
   private final String fileKey;
   private final String expectedForm;
   private final String description;
-  private final BiConsumer<ServerConfig.Builder, String> parser;
+  private final BiConsumer<ServerConfigBuilder, String> parser;
   private final Function<ServerConfig, String> renderer;
 
   ConfigKey(String fileKey, String expectedForm, String description,
-      BiConsumer<ServerConfig.Builder, String> parser, Function<ServerConfig, String> renderer) {
+      BiConsumer<ServerConfigBuilder, String> parser, Function<ServerConfig, String> renderer) {
     this.fileKey = fileKey;
     this.expectedForm = expectedForm;
     this.description = description;
@@ -163,7 +163,7 @@ public enum ConfigKey {
    *
    * @throws IllegalArgumentException saying what was expected
    */
-  void apply(ServerConfig.Builder builder, String raw) {
+  void apply(ServerConfigBuilder builder, String raw) {
     parser.accept(builder, raw);
   }
 

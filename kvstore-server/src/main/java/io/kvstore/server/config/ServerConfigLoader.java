@@ -152,7 +152,7 @@ public final class ServerConfigLoader {
           new Raw(f.substring(eq + 1), ConfigSource.FLAG, "flag " + AUTH_TOKEN_FLAG));
     }
 
-    ServerConfig.Builder builder = ServerConfig.builder();
+    ServerConfigBuilder builder = ServerConfig.builder();
     Map<ConfigKey, ConfigSource> sources = new EnumMap<>(ConfigKey.class);
     for (ConfigKey key : ConfigKey.values()) {
       Raw raw = settings.get(key);
