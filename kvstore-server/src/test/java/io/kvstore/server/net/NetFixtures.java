@@ -5,6 +5,7 @@ import io.kvstore.core.store.TieredStore;
 import io.kvstore.core.store.TieredStoreBuilder;
 import io.kvstore.core.tier.TierKind;
 import io.kvstore.server.config.ServerConfig;
+import io.kvstore.server.config.ServerConfigBuilder;
 import io.kvstore.server.metrics.MetricsRegistry;
 import io.kvstore.server.metrics.ServerMetrics;
 import java.nio.ByteBuffer;
@@ -63,7 +64,7 @@ public final class NetFixtures {
   }
 
   /** A server configuration on a free loopback port, with the given limits left at defaults. */
-  public static ServerConfig.Builder config() {
+  public static ServerConfigBuilder config() {
     return ServerConfig.builder().host("127.0.0.1").port(0).metricsPort(0)
         .maxPageBytes(MAX_PAGE).handshakeTimeoutSeconds(10).shutdownGraceSeconds(5);
   }
