@@ -12,6 +12,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelPromise;
+import java.nio.ByteBuffer;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -105,9 +106,13 @@ final class GetStream implements Runnable {
           continue;
         }
         int keyAt = frame.readerIndex() + KeyBatchFlyweight.KEYS_OFFSET + KeyBatchFlyweight.KEY_LENGTH * i;
-        PinnedPage page = store.getPinned(frame.getLongLE(keyAt), frame.getLongLE(keyAt + 8));
+        long hi = frame.getLongLE(keyAt);
+        long lo = frame.getLongLE(keyAt + 8);
+        PinnedPage page = store.getPinned(hi, lo);
         if (page == null) {
-          miss(i);
+          if (!copyAndSend(i, hi, lo)) {
+            miss(i);
+          }
           continue;
         }
         if (!sendable(page.buffer())) {
@@ -129,7 +134,7 @@ final class GetStream implements Runnable {
     handler.failLater(request, code, message);
   }
 
-  private boolean sendable(java.nio.ByteBuffer page) {
+  private boolean sendable(ByteBuffer page) {
     return PageFormat.namespaceId(page, 0) == namespaceId
         && GetPageFlyweight.frameLength(page.remaining()) <= clientMaxFrame;
   }
@@ -154,6 +159,41 @@ final class GetStream implements Runnable {
       onWritten(length);
     });
     channel.writeAndFlush(frameOut, written);
+  }
+
+  /**
+   * The page could not be pinned: the store has no memory tier to promote an SSD page into, or
+   * every frame there is pinned. Copies it from its tier into a direct buffer (one copy, off-heap)
+   * and sends that; returns false on a miss.
+   */
+  private boolean copyAndSend(int keyIndex, long hi, long lo) {
+    int length = store.length(hi, lo);
+    if (length < 0 || GetPageFlyweight.frameLength(length) > clientMaxFrame) {
+      return false;
+    }
+    ByteBuf body = channel.alloc().directBuffer(length);
+    boolean sent = false;
+    try {
+      ByteBuffer dst = body.nioBuffer(0, length);
+      int n = store.get(hi, lo, dst);
+      if (n < 0 || !sendable(dst.flip())) {
+        return false;
+      }
+      body.writerIndex(n);
+      ByteBuf frameOut = GetPageFlyweight.encode(channel.alloc(), request.requestId, keyIndex, body);
+      sent = true;
+      queuedBytes.addAndGet(n);
+      ChannelPromise written = channel.newPromise();
+      written.addListener(f -> onWritten(n));
+      channel.writeAndFlush(frameOut, written);
+      return true;
+    } catch (IllegalArgumentException e) {
+      return false; // replaced by a longer page between length() and get(): a miss this time
+    } finally {
+      if (!sent) {
+        body.release();
+      }
+    }
   }
 
   /** Parks the stream; returns false if it was resumed at once and should go on in this thread. */
