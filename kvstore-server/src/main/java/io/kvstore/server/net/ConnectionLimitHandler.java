@@ -42,9 +42,8 @@ final class ConnectionLimitHandler extends ChannelInboundHandlerAdapter {
     }
     if (open.incrementAndGet() > max) {
       open.decrementAndGet();
-      context.metrics.recordError("CONNECTION_LIMIT");
-      LOG.warn("refusing connection from {}: {} connections open, the limit is {}",
-          ctx.channel().remoteAddress(), max, max);
+      LOG.warn("refusing connection from {}: the limit of {} connections is reached",
+          ctx.channel().remoteAddress(), max);
       ctx.close();
       return;
     }

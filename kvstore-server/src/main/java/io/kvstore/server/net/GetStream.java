@@ -2,6 +2,7 @@ package io.kvstore.server.net;
 
 import io.kvstore.client.protocol.BatchDoneFlyweight;
 import io.kvstore.client.protocol.ErrorCode;
+import io.kvstore.client.protocol.FrameDescriptor;
 import io.kvstore.client.protocol.GetPageFlyweight;
 import io.kvstore.client.protocol.KeyBatchFlyweight;
 import io.kvstore.client.protocol.Opcode;
@@ -27,7 +28,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * (not copied) in a {@link ByteBuf} and written behind a 24-byte prefix, as one composite message.
  * The pin is closed by the write's promise listener, which Netty completes only after it has
  * released the buffer (written or failed, also when the channel is already closed), so the tier
- * memory stays pinned exactly as long as the socket may read it.
+ * memory stays pinned exactly as long as the socket may read it. A page that cannot be pinned (a
+ * store without memory tiers, or every frame pinned) is copied once into a direct buffer instead.
  *
  * <h2>Namespace isolation</h2>
  *
@@ -78,7 +80,7 @@ final class GetStream implements Runnable {
     this.frame = request.frame;
     int at = frame.readerIndex();
     this.keyCount = frame.getIntLE(at + KeyBatchFlyweight.KEY_COUNT_OFFSET);
-    this.prefix = (frame.getUnsignedByte(at + 5) & Opcode.FLAG_GET_PREFIX) != 0;
+    this.prefix = (FrameDescriptor.flags(frame, at) & Opcode.FLAG_GET_PREFIX) != 0;
     this.misses = new long[BatchDoneFlyweight.missWords(keyCount)];
   }
 
