@@ -1,5 +1,6 @@
 package io.kvstore.bench;
 
+import io.kvstore.bench.load.LoadCommand;
 import io.kvstore.bench.replay.ReplayCommand;
 import io.kvstore.bench.sim.SimCommand;
 import java.io.IOException;
@@ -23,6 +24,7 @@ import picocli.CommandLine.Spec;
     subcommands = {
       SimCommand.class,
       ReplayCommand.class,
+      LoadCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class KvBench implements Runnable {
