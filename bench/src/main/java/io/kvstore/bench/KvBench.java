@@ -1,5 +1,6 @@
 package io.kvstore.bench;
 
+import io.kvstore.bench.compare.CompareCommand;
 import io.kvstore.bench.load.LoadCommand;
 import io.kvstore.bench.replay.ReplayCommand;
 import io.kvstore.bench.sim.SimCommand;
@@ -25,6 +26,7 @@ import picocli.CommandLine.Spec;
       SimCommand.class,
       ReplayCommand.class,
       LoadCommand.class,
+      CompareCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class KvBench implements Runnable {

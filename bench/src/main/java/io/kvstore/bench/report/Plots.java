@@ -8,6 +8,9 @@ import java.util.Map;
 import org.HdrHistogram.Histogram;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.BitmapEncoder.BitmapFormat;
+import org.knowm.xchart.CategoryChart;
+import org.knowm.xchart.CategoryChartBuilder;
+import org.knowm.xchart.internal.chartpart.Chart;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.XYSeries;
@@ -103,6 +106,33 @@ public final class Plots {
     save(chart, file);
   }
 
+  /**
+   * Grouped bars: one group per category, one bar per series in each.
+   *
+   * @param values series name to one value per category
+   */
+  public static void bars(List<String> categories, Map<String, double[]> values, String title,
+      String yTitle, Path file) throws IOException {
+    CategoryChart chart = new CategoryChartBuilder().width(Math.max(WIDTH, 90 * categories.size()))
+        .height(HEIGHT).title(title).xAxisTitle("").yAxisTitle(yTitle).build();
+    chart.getStyler().setLegendPosition(LegendPosition.InsideNW);
+    chart.getStyler().setXAxisLabelRotation(45);
+    chart.getStyler().setYAxisDecimalPattern("0.###");
+    for (Map.Entry<String, double[]> e : values.entrySet()) {
+      if (e.getValue().length != categories.size()) {
+        throw new IllegalArgumentException(
+            e.getKey() + " has " + e.getValue().length + " values for " + categories.size()
+                + " categories");
+      }
+      List<Double> ys = new java.util.ArrayList<>();
+      for (double v : e.getValue()) {
+        ys.add(v);
+      }
+      chart.addSeries(e.getKey(), categories, ys);
+    }
+    save(chart, file);
+  }
+
   private static XYChart chart(String title, String x, String y) {
     XYChart chart =
         new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title).xAxisTitle(x).yAxisTitle(y).build();
@@ -112,7 +142,7 @@ public final class Plots {
     return chart;
   }
 
-  private static void save(XYChart chart, Path file) throws IOException {
+  private static void save(Chart<?, ?> chart, Path file) throws IOException {
     Path parent = file.toAbsolutePath().getParent();
     if (parent != null) {
       Files.createDirectories(parent);
