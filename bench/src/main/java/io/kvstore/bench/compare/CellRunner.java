@@ -2,9 +2,9 @@ package io.kvstore.bench.compare;
 
 import io.kvstore.bench.report.Histograms;
 import io.kvstore.bench.report.LatencySummary;
-import io.kvstore.bench.target.BenchPages;
-import io.kvstore.bench.target.Session;
-import io.kvstore.bench.target.Target;
+import io.kvstore.bench.targets.BenchPages;
+import io.kvstore.bench.targets.Session;
+import io.kvstore.bench.targets.Target;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;

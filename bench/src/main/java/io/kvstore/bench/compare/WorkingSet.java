@@ -1,6 +1,6 @@
 package io.kvstore.bench.compare;
 
-import io.kvstore.bench.target.BenchPages;
+import io.kvstore.bench.targets.BenchPages;
 import io.kvstore.common.PageFormat;
 import java.nio.ByteBuffer;
 import java.util.SplittableRandom;

@@ -2,9 +2,9 @@ package io.kvstore.bench.replay;
 
 import io.kvstore.bench.report.ProgressBar;
 import io.kvstore.bench.report.ReportFormat;
-import io.kvstore.bench.target.ByteSize;
-import io.kvstore.bench.target.Target;
-import io.kvstore.bench.target.TargetOptions;
+import io.kvstore.bench.targets.ByteSize;
+import io.kvstore.bench.targets.Target;
+import io.kvstore.bench.targets.TargetOptions;
 import io.kvstore.bench.trace.Trace;
 import io.kvstore.bench.trace.TraceFormat;
 import io.kvstore.bench.trace.TraceFormats;

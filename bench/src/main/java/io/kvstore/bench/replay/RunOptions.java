@@ -1,7 +1,7 @@
 package io.kvstore.bench.replay;
 
 import io.kvstore.bench.report.ProgressBar;
-import io.kvstore.bench.target.ByteSize;
+import io.kvstore.bench.targets.ByteSize;
 import io.kvstore.common.Namespace;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;

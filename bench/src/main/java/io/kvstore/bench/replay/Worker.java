@@ -1,8 +1,8 @@
 package io.kvstore.bench.replay;
 
 import io.kvstore.bench.report.TtftModel;
-import io.kvstore.bench.target.BenchPages;
-import io.kvstore.bench.target.Session;
+import io.kvstore.bench.targets.BenchPages;
+import io.kvstore.bench.targets.Session;
 import io.kvstore.common.PageFormat;
 import java.io.IOException;
 import java.nio.ByteBuffer;
