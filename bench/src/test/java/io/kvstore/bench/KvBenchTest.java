@@ -65,6 +65,8 @@ class KvBenchTest {
     assertUsageError("rounds down to 0 blocks", "sim", "-t", trace, "-c", "0.00001");
     assertUsageError("unknown trace format 'csv'", "sim", "-t", trace, "-f", "csv");
     assertUsageError("unknown admission policy 'never'", "sim", "-t", trace, "--admission", "never");
+    assertUsageError("--admission-window must be in [1, 1000]: 0",
+        "sim", "-t", trace, "--admission", "seen-twice", "--admission-window", "0");
     assertUsageError("Missing required option: '--trace=FILE'", "sim");
     assertUsageError("cannot read trace file", "sim", "-t", dir.resolve("absent.jsonl").toString());
     assertUsageError("missing subcommand");
@@ -76,6 +78,16 @@ class KvBenchTest {
     assertEquals(2, run(args), String.join(" ", args));
     assertTrue(err.toString().contains(message), err.toString());
     assertTrue(err.toString().contains("Usage: kvbench"), err.toString());
+  }
+
+  @Test
+  void shouldPutSeenTwiceAdmissionInFrontOfEveryPolicy() {
+    int code = run("sim", "-t", TestTraces.mooncakeFile().toString(), "-c", "5%", "-p", "lru",
+        "--admission", "seen-twice", "--no-min");
+    assertEquals(0, code, err.toString());
+    // Remembering ~10x capacity references keeps one-hit blocks out and lifts LRU at 5%.
+    assertTrue(out.toString().contains("admission: seen-twice"), out.toString());
+    assertTrue(out.toString().matches("(?s).*\\nlru +0\\.1692\\n.*"), out.toString());
   }
 
   @Test

@@ -77,6 +77,14 @@ public final class SimCommand implements Callable<Integer> {
           + " ${DEFAULT-VALUE}).")
   private String admission;
 
+  @Option(
+      names = "--admission-window",
+      defaultValue = "10",
+      paramLabel = "N",
+      description = "seen-twice remembers sightings over about N x capacity block references"
+          + " (TinyLFU's sample size; default: ${DEFAULT-VALUE}).")
+  private int admissionWindow;
+
   @Option(names = "--no-min", description = "Skip Belady's MIN.")
   private boolean noMin;
 
@@ -97,7 +105,8 @@ public final class SimCommand implements Callable<Integer> {
     for (String c : capacities) {
       specs.add(parse(() -> CapacitySpec.parse(c)));
     }
-    IntFunction<AdmissionPolicy> admissions = parse(() -> admissionFactory(admission));
+    IntFunction<AdmissionPolicy> admissions =
+        parse(() -> admissionFactory(admission, admissionWindow));
     if (!Files.isReadable(trace)) {
       throw new ParameterException(spec.commandLine(), "cannot read trace file: " + trace);
     }
@@ -122,12 +131,15 @@ public final class SimCommand implements Callable<Integer> {
     return 0;
   }
 
-  private static IntFunction<AdmissionPolicy> admissionFactory(String name) {
+  private static IntFunction<AdmissionPolicy> admissionFactory(String name, int window) {
+    if (window < 1 || window > 1000) {
+      throw new IllegalArgumentException("--admission-window must be in [1, 1000]: " + window);
+    }
     switch (name) {
       case "always":
         return c -> AdmissionPolicy.ALWAYS;
       case "seen-twice":
-        return SeenTwiceAdmission::new;
+        return c -> new SeenTwiceAdmission((int) Math.min(1 << 28, (long) window * c));
       default:
         throw new IllegalArgumentException(
             "unknown admission policy '" + name + "'; valid names: always, seen-twice");

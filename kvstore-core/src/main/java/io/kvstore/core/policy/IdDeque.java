@@ -1,5 +1,7 @@
 package io.kvstore.core.policy;
 
+import java.util.function.IntPredicate;
+
 /**
  * An intrusive doubly linked list of entry ids over {@code int[]} link arrays that several lists may
  * share (an id is in at most one of them at a time), so a policy with segments (window, probation,
@@ -135,6 +137,16 @@ final class IdDeque {
       }
       insertAfter(id, at);
     }
+  }
+
+  /** The id nearest the tail for which {@code test} is true, or {@link #NIL}. */
+  int oldestMatching(IntPredicate test) {
+    for (int id = tail; id != NIL; id = prev[id]) {
+      if (test.test(id)) {
+        return id;
+      }
+    }
+    return NIL;
   }
 
   /** Empties the list (the link arrays are left as they are: ids are re-linked on insert). */

@@ -1,8 +1,8 @@
 package io.kvstore.core.policy;
 
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.function.IntFunction;
 
 /**
@@ -15,19 +15,20 @@ import java.util.function.IntFunction;
 public final class Policies {
 
   /** The name of the store's default eviction policy. */
-  public static final String DEFAULT = "prefix-lru";
+  public static final String DEFAULT = "adaptive-prefix-lru";
 
-  private static final Map<String, IntFunction<EvictionPolicy>> FACTORIES = new TreeMap<>();
+  private static final Map<String, IntFunction<EvictionPolicy>> FACTORIES = new LinkedHashMap<>();
 
   static {
     FACTORIES.put("lru", LruPolicy::new);
     FACTORIES.put("prefix-lru", PrefixAwareLruPolicy::new);
     FACTORIES.put("w-tinylfu", WindowTinyLfuPolicy::new);
+    FACTORIES.put("adaptive-prefix-lru", AdaptivePrefixLruPolicy::new);
   }
 
   private Policies() {}
 
-  /** The valid policy names, sorted. */
+  /** The valid policy names, baseline first (lru, prefix-lru, w-tinylfu, adaptive-prefix-lru). */
   public static List<String> names() {
     return List.copyOf(FACTORIES.keySet());
   }

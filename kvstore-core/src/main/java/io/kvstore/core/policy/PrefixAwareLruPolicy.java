@@ -20,9 +20,9 @@ import java.util.function.IntPredicate;
  *   - vLLM automatic prefix caching (docs, "Automatic Prefix Caching" design): among blocks with the
  *     same last access time, the one at the end of the longest prefix is evicted first.
  *
- * Layout. Per id: parent[], an intrusive sibling list (firstChild[], nextSibling[], prevSibling[])
- * so a removed parent can detach its children in O(children), a recency stamp[] (a logical clock,
- * not wall time), and prev[]/next[] links shared by two recency lists: LEAVES (no tracked child) and
+ * Layout. The chain links live in a PrefixForest (per id: parent and an intrusive sibling list, so
+ * a removed parent detaches its children in O(children)); per id a recency stamp[] (a logical clock,
+ * not wall time) and prev[]/next[] links shared by two recency lists: LEAVES (no tracked child) and
  * INNER (at least one). evict() takes the least recent evictable leaf; only when every leaf is
  * pinned does it fall back to the least recent inner node (whose children then become roots).
  *
@@ -30,8 +30,8 @@ import java.util.function.IntPredicate;
  * head: its recency is that of its own last use. On prefix workloads a parent is used just before
  * its child, so that place is at or next to the tail and the ordered insert is O(1) there.
  *
- * Id reuse: the tier reuses an id after onRemove/evict. Removing a node clears parent[] of each of
- * its children and unlinks it from its parent's child list, so no stale child->parent link survives
+ * Id reuse: the tier reuses an id after onRemove/evict. Removing a node makes each of its children
+ * a root and unlinks it from its parent's child list, so no stale child->parent link survives
  * to corrupt the bookkeeping of whatever page gets the id next. Re-inserting a tracked id is a
  * remove followed by an insert (the page was replaced, its old children are orphans now).
  */
@@ -48,10 +48,7 @@ public final class PrefixAwareLruPolicy implements EvictionPolicy {
   private static final int NIL = IdDeque.NIL;
 
   private final int capacity;
-  private final int[] parent;
-  private final int[] firstChild;
-  private final int[] nextSibling;
-  private final int[] prevSibling;
+  private final PrefixForest forest;
   private final long[] stamp;
   private final boolean[] tracked;
   private final IdDeque leaves;
@@ -64,10 +61,7 @@ public final class PrefixAwareLruPolicy implements EvictionPolicy {
       throw new IllegalArgumentException("capacity must be positive: " + capacity);
     }
     this.capacity = capacity;
-    parent = new int[capacity];
-    firstChild = new int[capacity];
-    nextSibling = new int[capacity];
-    prevSibling = new int[capacity];
+    forest = new PrefixForest(capacity);
     stamp = new long[capacity];
     tracked = new boolean[capacity];
     int[] prev = new int[capacity];
@@ -93,12 +87,11 @@ public final class PrefixAwareLruPolicy implements EvictionPolicy {
     int p = parentId != NO_PARENT && parentId != id && tracked[parentId] ? parentId : NIL;
     tracked[id] = true;
     stamp[id] = ++clock;
-    parent[id] = p;
-    firstChild[id] = NIL;
-    nextSibling[id] = NIL;
-    prevSibling[id] = NIL;
-    if (p != NIL) {
-      addChild(p, id);
+    forest.initNode(id);
+    if (p != NIL && forest.link(p, id)) {
+      // p stops being a leaf; keep its recency place among inner nodes.
+      leaves.unlink(p);
+      inner.insertByStamp(p, stamp);
     }
     leaves.pushHead(id);
   }
@@ -122,9 +115,9 @@ public final class PrefixAwareLruPolicy implements EvictionPolicy {
 
   @Override
   public int evict(IntPredicate evictable) {
-    int victim = oldestEvictable(leaves, evictable);
+    int victim = leaves.oldestMatching(evictable);
     if (victim == NIL) {
-      victim = oldestEvictable(inner, evictable);
+      victim = inner.oldestMatching(evictable);
     }
     if (victim != NIL) {
       remove(victim);
@@ -154,84 +147,29 @@ public final class PrefixAwareLruPolicy implements EvictionPolicy {
   /** The tracked parent of {@code id}, or {@link #NO_PARENT} (also for an untracked id). */
   public int parentOf(int id) {
     checkId(id);
-    return tracked[id] ? parent[id] : NO_PARENT;
+    return tracked[id] ? forest.parent(id) : NO_PARENT;
   }
 
   /** Number of tracked children of {@code id} (0 for an untracked id). */
   public int childCount(int id) {
     checkId(id);
-    int n = 0;
-    if (tracked[id]) {
-      for (int c = firstChild[id]; c != NIL; c = nextSibling[c]) {
-        n++;
-      }
-    }
-    return n;
-  }
-
-  private static int oldestEvictable(IdDeque list, IntPredicate evictable) {
-    for (int id = list.tail(); id != NIL; id = list.towardsHead(id)) {
-      if (evictable.test(id)) {
-        return id;
-      }
-    }
-    return NIL;
+    return tracked[id] ? forest.childCount(id) : 0;
   }
 
   private IdDeque listOf(int id) {
-    return firstChild[id] == NIL ? leaves : inner;
-  }
-
-  private void addChild(int p, int child) {
-    if (firstChild[p] == NIL) {
-      // p stops being a leaf; keep its recency place among inner nodes.
-      leaves.unlink(p);
-      firstChild[p] = child;
-      inner.insertByStamp(p, stamp);
-    } else {
-      nextSibling[child] = firstChild[p];
-      prevSibling[firstChild[p]] = child;
-      firstChild[p] = child;
-    }
+    return forest.hasChildren(id) ? inner : leaves;
   }
 
   private void remove(int id) {
     listOf(id).unlink(id);
-    // Orphan the children: they stay tracked, as roots.
-    for (int c = firstChild[id]; c != NIL; ) {
-      int n = nextSibling[c];
-      parent[c] = NIL;
-      nextSibling[c] = NIL;
-      prevSibling[c] = NIL;
-      c = n;
+    // Its children stay tracked, as roots; its parent may turn into a leaf.
+    int newLeaf = forest.detach(id);
+    if (newLeaf != NIL) {
+      // A leaf again, as recent as its own last use.
+      inner.unlink(newLeaf);
+      leaves.insertByStamp(newLeaf, stamp);
     }
-    firstChild[id] = NIL;
-    int p = parent[id];
-    if (p != NIL) {
-      removeChild(p, id);
-    }
-    parent[id] = NIL;
     tracked[id] = false;
-  }
-
-  private void removeChild(int p, int child) {
-    int ps = prevSibling[child];
-    int ns = nextSibling[child];
-    if (ps != NIL) {
-      nextSibling[ps] = ns;
-    } else {
-      firstChild[p] = ns;
-    }
-    if (ns != NIL) {
-      prevSibling[ns] = ps;
-    }
-    nextSibling[child] = NIL;
-    prevSibling[child] = NIL;
-    if (firstChild[p] == NIL) {
-      // p is a leaf again, as recent as its own last use.
-      inner.unlink(p);
-      leaves.insertByStamp(p, stamp);
-    }
   }
 
   private void checkId(int id) {

@@ -43,9 +43,12 @@ public final class SeenTwiceAdmission implements AdmissionPolicy {
   private final AtomicLong sightings = new AtomicLong();
 
   /**
-   * A filter sized for {@code expectedKeys} distinct keys per aging sample.
+   * A filter that halves its counters every {@code expectedKeys} sightings and has about as many
+   * 64-bit words, so memory is {@code 8 x expectedKeys} bytes (rounded up to a power of two).
    *
-   * @param expectedKeys keys per sample (e.g. the tier's page capacity), in {@code [1, 2^28]}
+   * @param expectedKeys sightings per aging sample, in {@code [1, 2^28]}; TinyLFU samples about 10x
+   *     the cache's entry count, and on the Mooncake trace 1x forgets a block before its reuse
+   *     (bench/README.md)
    */
   public SeenTwiceAdmission(int expectedKeys) {
     if (expectedKeys <= 0 || expectedKeys > (1 << 28)) {

@@ -179,7 +179,7 @@ public final class WindowTinyLfuPolicy implements EvictionPolicy {
     }
     // No duel to settle, or both duellists pinned: the least recent evictable entry.
     for (IdDeque list : fallbackOrder) {
-      int v = oldestEvictable(list, evictable);
+      int v = list.oldestMatching(evictable);
       if (v != NIL) {
         return v;
       }
@@ -232,15 +232,6 @@ public final class WindowTinyLfuPolicy implements EvictionPolicy {
         throw new IllegalStateException("id " + id + " is not tracked");
     }
     segment[id] = NONE;
-  }
-
-  private static int oldestEvictable(IdDeque list, IntPredicate evictable) {
-    for (int id = list.tail(); id != NIL; id = list.towardsHead(id)) {
-      if (evictable.test(id)) {
-        return id;
-      }
-    }
-    return NIL;
   }
 
   private void checkId(int id) {

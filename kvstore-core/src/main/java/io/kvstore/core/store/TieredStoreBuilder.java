@@ -1,6 +1,7 @@
 package io.kvstore.core.store;
 
 import io.kvstore.common.PageFormat;
+import io.kvstore.core.policy.Policies;
 import java.nio.file.Path;
 
 /**
@@ -30,7 +31,7 @@ public final class TieredStoreBuilder {
   /** Default SSD-tier capacity: 16 GiB. */
   public static final long SSD_BYTES_DEFAULT = 16L << 30;
   /** Default eviction policy of every tier. */
-  public static final String POLICY_DEFAULT = "lru";
+  public static final String POLICY_DEFAULT = Policies.DEFAULT;
   /** Default SSD admission policy: admit every demoted page. */
   public static final String SSD_ADMISSION_DEFAULT = "always";
   /** Default number of background prefetch threads. */

@@ -1,0 +1,184 @@
+package io.kvstore.server.config;
+
+import java.util.Locale;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
+
+/**
+ * Every scalar setting of the daemon with its three spellings: the file key ({@code dram.bytes}),
+ * the environment variable ({@code KVSTORE_DRAM_BYTES}) and the flag ({@code --dram-bytes}). The
+ * spellings are derived from the file key, so they cannot drift apart. Auth grants are a family of
+ * keys ({@code auth.token.NAME}) handled by {@link ServerConfigLoader} itself.
+ */
+public enum ConfigKey {
+  /** {@link ServerConfig#host()}. */
+  HOST("host", Values.HOST_FORM, "Address the protocol server binds (0.0.0.0 for every interface).",
+      (b, v) -> b.host(Values.parseHost(v)), ServerConfig::host),
+  /** {@link ServerConfig#port()}. */
+  PORT("port", Values.integerForm(0, 65_535), "TCP port of the protocol server; 0 picks a free port.",
+      (b, v) -> b.port(Values.parseInt(v, 0, 65_535)), c -> Integer.toString(c.port())),
+  /** {@link ServerConfig#metricsHost()}. */
+  METRICS_HOST("metrics.host", Values.HOST_FORM, "Address the metrics HTTP server binds.",
+      (b, v) -> b.metricsHost(Values.parseHost(v)), ServerConfig::metricsHost),
+  /** {@link ServerConfig#metricsPort()}. */
+  METRICS_PORT("metrics.port", Values.integerForm(0, 65_535),
+      "TCP port of the metrics HTTP server (GET /metrics, GET /health); 0 turns it off.",
+      (b, v) -> b.metricsPort(Values.parseInt(v, 0, 65_535)),
+      c -> c.metricsEnabled() ? Integer.toString(c.metricsPort()) : "0 (off)"),
+  /** {@link ServerConfig#dataDir()}. */
+  DATA_DIR("data.dir", Values.PATH_FORM,
+      "Directory of the SSD tier and the block index; relative paths resolve against the working"
+          + " directory of the daemon. Created if missing.",
+      (b, v) -> b.dataDir(Values.parsePath(v)),
+      c -> c.dataDir().toAbsolutePath().normalize().toString()),
+  /** {@link ServerConfig#hotBytes()}. */
+  HOT_BYTES("hot.bytes", Values.sizeForm(0, Long.MAX_VALUE), "Capacity of the hot tier.",
+      (b, v) -> b.hotBytes(Values.parseBytes(v, 0, Long.MAX_VALUE)), c -> Sizes.format(c.hotBytes())),
+  /** {@link ServerConfig#dramBytes()}. */
+  DRAM_BYTES("dram.bytes", Values.sizeForm(0, Long.MAX_VALUE),
+      "Capacity of the DRAM tier (off-heap, not Java heap).",
+      (b, v) -> b.dramBytes(Values.parseBytes(v, 0, Long.MAX_VALUE)),
+      c -> Sizes.format(c.dramBytes())),
+  /** {@link ServerConfig#ssdBytes()}. */
+  SSD_BYTES("ssd.bytes", Values.sizeForm(0, Long.MAX_VALUE), "Capacity of the SSD tier.",
+      (b, v) -> b.ssdBytes(Values.parseBytes(v, 0, Long.MAX_VALUE)), c -> Sizes.format(c.ssdBytes())),
+  /** {@link ServerConfig#maxPageBytes()}. */
+  MAX_PAGE_BYTES("max.page.bytes", Values.sizeForm(65, ServerConfig.PAGE_BYTES_LIMIT),
+      "Largest page, 64-byte header included; larger puts are rejected.",
+      (b, v) -> b.maxPageBytes((int) Values.parseBytes(v, 65, ServerConfig.PAGE_BYTES_LIMIT)),
+      c -> Sizes.format(c.maxPageBytes())),
+  /** {@link ServerConfig#evictionPolicy()}. */
+  EVICTION_POLICY("eviction.policy", Values.policyForm(),
+      "Eviction policy of every tier (lru, prefix-lru: a block goes after the blocks that extend"
+          + " it, w-tinylfu: frequency-aware).",
+      (b, v) -> b.evictionPolicy(Values.parsePolicy(v)), ServerConfig::evictionPolicy),
+  /** {@link ServerConfig#ssdAdmission()}. */
+  SSD_ADMISSION("ssd.admission", Values.NAME_FORM,
+      "Which pages evicted from DRAM are written to SSD (always, or seen-twice: only pages whose"
+          + " key was seen at least twice, to save flash writes); checked by the store.",
+      (b, v) -> b.ssdAdmission(Values.parseName(v)), ServerConfig::ssdAdmission),
+  /** {@link ServerConfig#syncWrites()}. */
+  SYNC_WRITES("sync.writes", Values.BOOLEAN_FORM,
+      "Sync SSD writes to the device before acknowledging them (slower, survives power loss).",
+      (b, v) -> b.syncWrites(Values.parseBoolean(v)), c -> Boolean.toString(c.syncWrites())),
+  /** {@link ServerConfig#prefetchThreads()}. */
+  PREFETCH_THREADS("prefetch.threads", Values.integerForm(1, 1024),
+      "Threads that read pages ahead of need for PREFETCH requests.",
+      (b, v) -> b.prefetchThreads(Values.parseInt(v, 1, 1024)),
+      c -> Integer.toString(c.prefetchThreads())),
+  /** {@link ServerConfig#maxFrameBytes()}. */
+  MAX_FRAME_BYTES("max.frame.bytes", Values.sizeForm(1, Integer.MAX_VALUE),
+      "Largest protocol frame; a larger one is refused with an error and the connection closed.",
+      (b, v) -> b.maxFrameBytes((int) Values.parseBytes(v, 1, Integer.MAX_VALUE)),
+      c -> Sizes.format(c.maxFrameBytes())),
+  /** {@link ServerConfig#maxBatch()}. */
+  MAX_BATCH("max.batch", Values.integerForm(1, 1 << 20), "Most keys or pages in one request.",
+      (b, v) -> b.maxBatch(Values.parseInt(v, 1, 1 << 20)), c -> Integer.toString(c.maxBatch())),
+  /** {@link ServerConfig#maxInflightBytes()}. */
+  MAX_INFLIGHT_BYTES("max.inflight.bytes", Values.sizeForm(1, Long.MAX_VALUE),
+      "Most request bytes in flight per connection; beyond it the daemon stops reading from that"
+          + " connection until replies drain (back-pressure).",
+      (b, v) -> b.maxInflightBytes(Values.parseBytes(v, 1, Long.MAX_VALUE)),
+      c -> Sizes.format(c.maxInflightBytes())),
+  /** {@link ServerConfig#maxConnections()}. */
+  MAX_CONNECTIONS("max.connections", Values.integerForm(1, 1 << 20),
+      "Most open client connections; further ones are closed at once.",
+      (b, v) -> b.maxConnections(Values.parseInt(v, 1, 1 << 20)),
+      c -> Integer.toString(c.maxConnections())),
+  /** {@link ServerConfig#ioThreads()}. */
+  IO_THREADS("io.threads", Values.integerForm(0, 4096),
+      "Netty I/O threads; 0 lets Netty choose (twice the available cores).",
+      (b, v) -> b.ioThreads(Values.parseInt(v, 0, 4096)), c -> Integer.toString(c.ioThreads())),
+  /** {@link ServerConfig#handshakeTimeoutSeconds()}. */
+  HANDSHAKE_TIMEOUT_SECONDS("handshake.timeout.seconds", Values.integerForm(1, 3_600),
+      "How long a new connection may take to complete its HELLO before it is closed.",
+      (b, v) -> b.handshakeTimeoutSeconds(Values.parseInt(v, 1, 3_600)),
+      c -> Integer.toString(c.handshakeTimeoutSeconds())),
+  /** {@link ServerConfig#shutdownGraceSeconds()}. */
+  SHUTDOWN_GRACE_SECONDS("shutdown.grace.seconds", Values.integerForm(0, 86_400),
+      "On SIGTERM or Ctrl-C, how long to wait for in-flight requests before closing connections.",
+      (b, v) -> b.shutdownGraceSeconds(Values.parseInt(v, 0, 86_400)),
+      c -> Integer.toString(c.shutdownGraceSeconds()));
+
+  private final String fileKey;
+  private final String expectedForm;
+  private final String description;
+  private final BiConsumer<ServerConfigBuilder, String> parser;
+  private final Function<ServerConfig, String> renderer;
+
+  ConfigKey(String fileKey, String expectedForm, String description,
+      BiConsumer<ServerConfigBuilder, String> parser, Function<ServerConfig, String> renderer) {
+    this.fileKey = fileKey;
+    this.expectedForm = expectedForm;
+    this.description = description;
+    this.parser = parser;
+    this.renderer = renderer;
+  }
+
+  /** The key in the configuration file, e.g. {@code dram.bytes}. */
+  public String fileKey() {
+    return fileKey;
+  }
+
+  /** The environment variable, e.g. {@code KVSTORE_DRAM_BYTES}. */
+  public String envVar() {
+    return ServerConfigLoader.ENV_PREFIX + fileKey.toUpperCase(Locale.ROOT).replace('.', '_');
+  }
+
+  /** The command-line flag, e.g. {@code --dram-bytes}. */
+  public String flag() {
+    return "--" + fileKey.replace('.', '-');
+  }
+
+  /** What a valid value looks like, for help and error messages. */
+  public String expectedForm() {
+    return expectedForm;
+  }
+
+  /** One or two sentences for help and docs. */
+  public String description() {
+    return description;
+  }
+
+  /**
+   * The built-in default, rendered as {@link #render} does except that the data directory stays
+   * relative (it resolves against whatever directory the daemon starts in).
+   */
+  public String defaultValue() {
+    return this == DATA_DIR ? ServerConfig.DATA_DIR_DEFAULT.toString() : render(ServerConfig.defaults());
+  }
+
+  /**
+   * Renders this setting's value for people: sizes in binary units, the data directory absolute.
+   *
+   * @param config the configuration to read
+   * @return the value as text
+   */
+  public String render(ServerConfig config) {
+    return renderer.apply(config);
+  }
+
+  /**
+   * Parses a raw value and sets it on a builder.
+   *
+   * @throws IllegalArgumentException saying what was expected
+   */
+  void apply(ServerConfigBuilder builder, String raw) {
+    parser.accept(builder, raw);
+  }
+
+  /**
+   * Finds a key by its file spelling.
+   *
+   * @param fileKey e.g. {@code dram.bytes}
+   * @return the key, or null if there is none
+   */
+  public static ConfigKey ofFileKey(String fileKey) {
+    for (ConfigKey k : values()) {
+      if (k.fileKey.equals(fileKey)) {
+        return k;
+      }
+    }
+    return null;
+  }
+}

@@ -1,0 +1,245 @@
+package io.kvstore.server.config;
+
+import io.kvstore.common.PageFormat;
+import io.kvstore.core.store.TieredStoreBuilder;
+import java.nio.file.Path;
+
+/**
+ * The daemon's settings, immutable. Every setting has a {@code *_DEFAULT} constant; units are in
+ * the names. Where each setting can be set (file key, environment variable, flag) is listed by
+ * {@link ConfigKey} and documented in {@code docs/configuration.md}.
+ *
+ * <p>The store's settings default to the store's own defaults ({@code TieredStoreBuilder}), so
+ * the daemon and an embedded store start alike.
+ *
+ * <p>Built by {@link ServerConfigLoader} from defaults, a file, the environment and flags, or by
+ * {@link #builder()} in code (tests, embedding).
+ */
+public final class ServerConfig {
+
+  /** Address the protocol server binds: loopback, so a fresh daemon is not reachable from outside. */
+  public static final String HOST_DEFAULT = "127.0.0.1";
+  /** TCP port of the protocol server; 0 picks a free port. */
+  public static final int PORT_DEFAULT = 7421;
+  /** Address the metrics HTTP server binds. */
+  public static final String METRICS_HOST_DEFAULT = "127.0.0.1";
+  /** TCP port of the metrics HTTP server (the Prometheus exporter default range); 0 turns it off. */
+  public static final int METRICS_PORT_DEFAULT = 9464;
+  /** Data directory (SSD tier, index), relative to the daemon's working directory. */
+  public static final Path DATA_DIR_DEFAULT = Path.of(TieredStoreBuilder.DATA_DIR_DEFAULT);
+  /** Capacity of the hot tier. */
+  public static final long HOT_BYTES_DEFAULT = TieredStoreBuilder.HOT_BYTES_DEFAULT;
+  /** Capacity of the DRAM tier: fits a laptop. */
+  public static final long DRAM_BYTES_DEFAULT = TieredStoreBuilder.DRAM_BYTES_DEFAULT;
+  /** Capacity of the SSD tier: fits a laptop's free disk. */
+  public static final long SSD_BYTES_DEFAULT = TieredStoreBuilder.SSD_BYTES_DEFAULT;
+  /** Largest page (header and payload): a 2 MiB payload plus the 64-byte header. */
+  public static final int MAX_PAGE_BYTES_DEFAULT = TieredStoreBuilder.MAX_PAGE_BYTES_DEFAULT;
+  /** Eviction policy name (see {@code Policies}). */
+  public static final String EVICTION_POLICY_DEFAULT = TieredStoreBuilder.POLICY_DEFAULT;
+  /** SSD admission policy name, as the store knows it. */
+  public static final String SSD_ADMISSION_DEFAULT = TieredStoreBuilder.SSD_ADMISSION_DEFAULT;
+  /** Whether SSD writes are synced before a put is acknowledged. */
+  public static final boolean SYNC_WRITES_DEFAULT = TieredStoreBuilder.SYNC_WRITES_DEFAULT;
+  /** Threads that run prefetches (SSD reads ahead of need). */
+  public static final int PREFETCH_THREADS_DEFAULT = TieredStoreBuilder.PREFETCH_THREADS_DEFAULT;
+  /** Largest protocol frame accepted. */
+  public static final int MAX_FRAME_BYTES_DEFAULT = 64 << 20;
+  /** Most keys or pages in one request. */
+  public static final int MAX_BATCH_DEFAULT = 65_536;
+  /** Most request bytes in flight per connection before the daemon stops reading from it. */
+  public static final long MAX_INFLIGHT_BYTES_DEFAULT = 256L << 20;
+  /** Most open client connections. */
+  public static final int MAX_CONNECTIONS_DEFAULT = 1024;
+  /** Netty I/O threads; 0 lets Netty choose (twice the cores). */
+  public static final int IO_THREADS_DEFAULT = 0;
+  /** How long a new connection may take to complete its HELLO before it is closed. */
+  public static final int HANDSHAKE_TIMEOUT_SECONDS_DEFAULT = 10;
+  /** How long a shutdown waits for in-flight requests before closing connections. */
+  public static final int SHUTDOWN_GRACE_SECONDS_DEFAULT = 30;
+  /** Auth grants: none, so authentication is off. */
+  public static final AuthGrants AUTH_GRANTS_DEFAULT = AuthGrants.NONE;
+
+  /** The largest page the page format can describe. */
+  public static final long PAGE_BYTES_LIMIT = (long) PageFormat.HEADER_LENGTH + PageFormat.MAX_PAYLOAD_LENGTH;
+
+  private final String host;
+  private final int port;
+  private final String metricsHost;
+  private final int metricsPort;
+  private final Path dataDir;
+  private final long hotBytes;
+  private final long dramBytes;
+  private final long ssdBytes;
+  private final int maxPageBytes;
+  private final String evictionPolicy;
+  private final String ssdAdmission;
+  private final boolean syncWrites;
+  private final int prefetchThreads;
+  private final int maxFrameBytes;
+  private final int maxBatch;
+  private final long maxInflightBytes;
+  private final int maxConnections;
+  private final int ioThreads;
+  private final int handshakeTimeoutSeconds;
+  private final int shutdownGraceSeconds;
+  private final AuthGrants authGrants;
+
+  ServerConfig(ServerConfigBuilder b) {
+    host = b.host;
+    port = b.port;
+    metricsHost = b.metricsHost;
+    metricsPort = b.metricsPort;
+    dataDir = b.dataDir;
+    hotBytes = b.hotBytes;
+    dramBytes = b.dramBytes;
+    ssdBytes = b.ssdBytes;
+    maxPageBytes = b.maxPageBytes;
+    evictionPolicy = b.evictionPolicy;
+    ssdAdmission = b.ssdAdmission;
+    syncWrites = b.syncWrites;
+    prefetchThreads = b.prefetchThreads;
+    maxFrameBytes = b.maxFrameBytes;
+    maxBatch = b.maxBatch;
+    maxInflightBytes = b.maxInflightBytes;
+    maxConnections = b.maxConnections;
+    ioThreads = b.ioThreads;
+    handshakeTimeoutSeconds = b.handshakeTimeoutSeconds;
+    shutdownGraceSeconds = b.shutdownGraceSeconds;
+    authGrants = b.authGrants;
+  }
+
+  /** A builder preset with every default. */
+  public static ServerConfigBuilder builder() {
+    return new ServerConfigBuilder();
+  }
+
+  /** The configuration with every default. */
+  public static ServerConfig defaults() {
+    return builder().build();
+  }
+
+  /** Address the protocol server binds. */
+  public String host() {
+    return host;
+  }
+
+  /** TCP port of the protocol server (0: any free port). */
+  public int port() {
+    return port;
+  }
+
+  /** Address the metrics HTTP server binds. */
+  public String metricsHost() {
+    return metricsHost;
+  }
+
+  /** TCP port of the metrics HTTP server; 0 when metrics are off. */
+  public int metricsPort() {
+    return metricsPort;
+  }
+
+  /** Whether the metrics HTTP server runs. */
+  public boolean metricsEnabled() {
+    return metricsPort != 0;
+  }
+
+  /** The data directory as configured (relative paths resolve against the working directory). */
+  public Path dataDir() {
+    return dataDir;
+  }
+
+  /** Capacity of the hot tier in bytes. */
+  public long hotBytes() {
+    return hotBytes;
+  }
+
+  /** Capacity of the DRAM tier in bytes. */
+  public long dramBytes() {
+    return dramBytes;
+  }
+
+  /** Capacity of the SSD tier in bytes. */
+  public long ssdBytes() {
+    return ssdBytes;
+  }
+
+  /** Largest page, header included, in bytes. */
+  public int maxPageBytes() {
+    return maxPageBytes;
+  }
+
+  /** Eviction policy name. */
+  public String evictionPolicy() {
+    return evictionPolicy;
+  }
+
+  /** SSD admission policy name. */
+  public String ssdAdmission() {
+    return ssdAdmission;
+  }
+
+  /** Whether SSD writes are synced before a put is acknowledged. */
+  public boolean syncWrites() {
+    return syncWrites;
+  }
+
+  /** Threads that run prefetches. */
+  public int prefetchThreads() {
+    return prefetchThreads;
+  }
+
+  /** Largest protocol frame in bytes. */
+  public int maxFrameBytes() {
+    return maxFrameBytes;
+  }
+
+  /** Most keys or pages in one request. */
+  public int maxBatch() {
+    return maxBatch;
+  }
+
+  /** Most request bytes in flight per connection. */
+  public long maxInflightBytes() {
+    return maxInflightBytes;
+  }
+
+  /** Most open client connections. */
+  public int maxConnections() {
+    return maxConnections;
+  }
+
+  /** Netty I/O threads; 0 lets Netty choose. */
+  public int ioThreads() {
+    return ioThreads;
+  }
+
+  /** How long a new connection may take to complete its HELLO, in seconds. */
+  public int handshakeTimeoutSeconds() {
+    return handshakeTimeoutSeconds;
+  }
+
+  /** How long a shutdown waits for in-flight requests, in seconds. */
+  public int shutdownGraceSeconds() {
+    return shutdownGraceSeconds;
+  }
+
+  /** The auth grants; empty when authentication is off. */
+  public AuthGrants authGrants() {
+    return authGrants;
+  }
+
+  @Override
+  public String toString() {
+    return "ServerConfig{host=" + host + ", port=" + port + ", metricsHost=" + metricsHost
+        + ", metricsPort=" + metricsPort + ", dataDir=" + dataDir + ", hotBytes=" + hotBytes
+        + ", dramBytes=" + dramBytes + ", ssdBytes=" + ssdBytes + ", maxPageBytes=" + maxPageBytes
+        + ", evictionPolicy=" + evictionPolicy + ", ssdAdmission=" + ssdAdmission
+        + ", syncWrites=" + syncWrites + ", prefetchThreads=" + prefetchThreads
+        + ", maxFrameBytes=" + maxFrameBytes + ", maxBatch=" + maxBatch
+        + ", maxInflightBytes=" + maxInflightBytes + ", maxConnections=" + maxConnections
+        + ", ioThreads=" + ioThreads + ", handshakeTimeoutSeconds=" + handshakeTimeoutSeconds
+        + ", shutdownGraceSeconds=" + shutdownGraceSeconds
+        + ", authGrants=" + authGrants + "}";
+  }
+}

@@ -1,0 +1,336 @@
+package io.kvstore.server.config;
+
+import static io.kvstore.server.config.ServerConfig.*;
+
+import io.kvstore.common.PageFormat;
+import io.kvstore.core.policy.Policies;
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * Collects the settings of a {@link ServerConfig}, starting from the defaults; {@link #build()}
+ * checks each one and how they fit together. Setters check only for null: ranges are checked in
+ * {@code build()} so the message can name the setting.
+ */
+public final class ServerConfigBuilder {
+  String host = HOST_DEFAULT;
+  int port = PORT_DEFAULT;
+  String metricsHost = METRICS_HOST_DEFAULT;
+  int metricsPort = METRICS_PORT_DEFAULT;
+  Path dataDir = DATA_DIR_DEFAULT;
+  long hotBytes = HOT_BYTES_DEFAULT;
+  long dramBytes = DRAM_BYTES_DEFAULT;
+  long ssdBytes = SSD_BYTES_DEFAULT;
+  int maxPageBytes = MAX_PAGE_BYTES_DEFAULT;
+  String evictionPolicy = EVICTION_POLICY_DEFAULT;
+  String ssdAdmission = SSD_ADMISSION_DEFAULT;
+  boolean syncWrites = SYNC_WRITES_DEFAULT;
+  int prefetchThreads = PREFETCH_THREADS_DEFAULT;
+  int maxFrameBytes = MAX_FRAME_BYTES_DEFAULT;
+  int maxBatch = MAX_BATCH_DEFAULT;
+  long maxInflightBytes = MAX_INFLIGHT_BYTES_DEFAULT;
+  int maxConnections = MAX_CONNECTIONS_DEFAULT;
+  int ioThreads = IO_THREADS_DEFAULT;
+  int handshakeTimeoutSeconds = HANDSHAKE_TIMEOUT_SECONDS_DEFAULT;
+  int shutdownGraceSeconds = SHUTDOWN_GRACE_SECONDS_DEFAULT;
+  AuthGrants authGrants = AUTH_GRANTS_DEFAULT;
+
+  ServerConfigBuilder() {}
+
+  /**
+   * Sets {@link ServerConfig#host()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder host(String v) {
+    host = Objects.requireNonNull(v, "host");
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#port()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder port(int v) {
+    port = v;
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#metricsHost()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder metricsHost(String v) {
+    metricsHost = Objects.requireNonNull(v, "metricsHost");
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#metricsPort()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder metricsPort(int v) {
+    metricsPort = v;
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#dataDir()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder dataDir(Path v) {
+    dataDir = Objects.requireNonNull(v, "dataDir");
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#hotBytes()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder hotBytes(long v) {
+    hotBytes = v;
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#dramBytes()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder dramBytes(long v) {
+    dramBytes = v;
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#ssdBytes()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder ssdBytes(long v) {
+    ssdBytes = v;
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#maxPageBytes()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder maxPageBytes(int v) {
+    maxPageBytes = v;
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#evictionPolicy()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder evictionPolicy(String v) {
+    evictionPolicy = Objects.requireNonNull(v, "evictionPolicy");
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#ssdAdmission()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder ssdAdmission(String v) {
+    ssdAdmission = Objects.requireNonNull(v, "ssdAdmission");
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#syncWrites()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder syncWrites(boolean v) {
+    syncWrites = v;
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#prefetchThreads()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder prefetchThreads(int v) {
+    prefetchThreads = v;
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#maxFrameBytes()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder maxFrameBytes(int v) {
+    maxFrameBytes = v;
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#maxBatch()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder maxBatch(int v) {
+    maxBatch = v;
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#maxInflightBytes()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder maxInflightBytes(long v) {
+    maxInflightBytes = v;
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#maxConnections()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder maxConnections(int v) {
+    maxConnections = v;
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#ioThreads()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder ioThreads(int v) {
+    ioThreads = v;
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#handshakeTimeoutSeconds()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder handshakeTimeoutSeconds(int v) {
+    handshakeTimeoutSeconds = v;
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#shutdownGraceSeconds()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder shutdownGraceSeconds(int v) {
+    shutdownGraceSeconds = v;
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#authGrants()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder authGrants(AuthGrants v) {
+    authGrants = Objects.requireNonNull(v, "authGrants");
+    return this;
+  }
+
+  /**
+   * Checks every setting and builds the configuration.
+   *
+   * @return the configuration
+   * @throws IllegalArgumentException naming the setting (by its file key), its value and the
+   *     allowed range
+   */
+  public ServerConfig build() {
+    requireNonBlank("host", host);
+    requireNonBlank("metrics.host", metricsHost);
+    requireRange("port", port, 0, 65_535);
+    requireRange("metrics.port", metricsPort, 0, 65_535);
+    requireRange("hot.bytes", hotBytes, 0, Long.MAX_VALUE);
+    requireRange("dram.bytes", dramBytes, 0, Long.MAX_VALUE);
+    requireRange("ssd.bytes", ssdBytes, 0, Long.MAX_VALUE);
+    requireRange("max.page.bytes", maxPageBytes, PageFormat.HEADER_LENGTH + 1, PAGE_BYTES_LIMIT);
+    if (!Policies.names().contains(evictionPolicy)) {
+      throw new IllegalArgumentException("eviction.policy is '" + evictionPolicy + "'; expected one of "
+          + String.join(", ", Policies.names()));
+    }
+    requireName("ssd.admission", ssdAdmission);
+    requireRange("prefetch.threads", prefetchThreads, 1, 1024);
+    requireRange("max.frame.bytes", maxFrameBytes, 1, Integer.MAX_VALUE);
+    requireRange("max.batch", maxBatch, 1, 1 << 20);
+    requireRange("max.inflight.bytes", maxInflightBytes, 1, Long.MAX_VALUE);
+    requireRange("max.connections", maxConnections, 1, 1 << 20);
+    requireRange("io.threads", ioThreads, 0, 4096);
+    requireRange("handshake.timeout.seconds", handshakeTimeoutSeconds, 1, 3_600);
+    requireRange("shutdown.grace.seconds", shutdownGraceSeconds, 0, 86_400);
+    if (port != 0 && port == metricsPort && host.equals(metricsHost)) {
+      throw new IllegalArgumentException(
+          "port and metrics.port are both " + port + " on " + host + "; they must differ");
+    }
+    if (maxFrameBytes < maxPageBytes) {
+      throw new IllegalArgumentException("max.frame.bytes (" + Sizes.format(maxFrameBytes)
+          + ") must be at least max.page.bytes (" + Sizes.format(maxPageBytes)
+          + "), or a put of the largest page could not be sent");
+    }
+    if (maxInflightBytes < maxFrameBytes) {
+      throw new IllegalArgumentException("max.inflight.bytes (" + Sizes.format(maxInflightBytes)
+          + ") must be at least max.frame.bytes (" + Sizes.format(maxFrameBytes)
+          + "), or a connection could not have one largest frame in flight");
+    }
+    return new ServerConfig(this);
+  }
+
+  private static void requireNonBlank(String key, String value) {
+    if (value.isBlank()) {
+      throw new IllegalArgumentException(key + " must not be empty");
+    }
+  }
+
+  private static void requireRange(String key, long value, long min, long max) {
+    if (value < min || value > max) {
+      throw new IllegalArgumentException(
+          key + " is " + value + "; expected " + min + " to " + max);
+    }
+  }
+
+  private static void requireName(String key, String value) {
+    if (!value.matches("[a-z0-9][a-z0-9_-]{0,63}")) {
+      throw new IllegalArgumentException(key + " is '" + value
+          + "'; expected a name of 1 to 64 characters from a-z, 0-9, '_' and '-'");
+    }
+  }
+}

@@ -1,0 +1,196 @@
+package io.kvstore.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kvstore.core.store.TieredStore;
+import io.kvstore.server.config.ConfigKey;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.ConnectException;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class KvStoreServerCommandTest {
+
+  @TempDir Path dir;
+
+  private final StringWriter out = new StringWriter();
+  private final StringWriter err = new StringWriter();
+
+  private CommandLine commandLine(KvStoreServerCommand command) {
+    CommandLine cl = KvStoreServerCommand.commandLine(command);
+    cl.setOut(new PrintWriter(out, true));
+    cl.setErr(new PrintWriter(err, true));
+    return cl;
+  }
+
+  private KvStoreServerCommand command(NetworkServerFactory factory, Map<String, String> env) {
+    return new KvStoreServerCommand(factory, env, dir, false);
+  }
+
+  /** Small tiers so the store opens fast; ports picked free. */
+  private List<String> smallDaemonArgs(int metricsPort, String... more) {
+    List<String> args = new ArrayList<>(List.of("--data-dir", dir.resolve("data").toString(),
+        "--port", "0", "--metrics-port", Integer.toString(metricsPort), "--hot-bytes", "4MiB",
+        "--dram-bytes", "8MiB", "--ssd-bytes", "64MiB", "--shutdown-grace-seconds", "7"));
+    args.addAll(List.of(more));
+    return args;
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  @Test
+  void shouldListOneFlagPerSettingInTheHelp() {
+    int code = commandLine(command(null, Map.of())).execute("--help");
+    assertEquals(0, code);
+    String help = out.toString();
+    for (ConfigKey key : ConfigKey.values()) {
+      assertTrue(help.contains(key.flag() + "="), key.flag() + " missing from\n" + help);
+      assertTrue(help.contains(key.envVar()), key.envVar());
+    }
+    assertTrue(help.contains("--config=FILE"));
+    assertTrue(help.contains("--auth-token=NAME=TOKEN:NAMESPACES"));
+    assertTrue(help.contains("2   bad configuration or command line"), help);
+  }
+
+  @Test
+  void shouldPrintTheVersionFromTheBuild() {
+    assertEquals(0, commandLine(command(null, Map.of())).execute("--version"));
+    assertTrue(out.toString().matches("kvstore-server \\d+\\.\\d+\\.\\d+.*\\s*"), out.toString());
+  }
+
+  @Test
+  void shouldExitWith2AndSayWhatIsWrongWithABadConfiguration() {
+    Map<String, String> env = Map.of("KVSTORE_MAX_BATCH", "many");
+    int code = commandLine(command(null, env)).execute("--dram-bytes", "lots",
+        "--data-dir", dir.resolve("data").toString());
+    assertEquals(KvStoreServerCommand.EXIT_BAD_CONFIG, code);
+    assertEquals("kvstore-server: Invalid configuration (2 problems):\n"
+        + "  bad value 'lots' for dram.bytes (from flag --dram-bytes): expected a size: a"
+        + " non-negative integer with an optional unit B, KiB, MiB, GiB, TiB (powers of 1024) or KB,"
+        + " MB, GB, TB (powers of 1000), case-insensitive, e.g. 64MiB\n"
+        + "  bad value 'many' for max.batch (from environment variable KVSTORE_MAX_BATCH): expected"
+        + " an integer from 1 to 1048576\n", err.toString());
+    assertFalse(Files.exists(dir.resolve("data")), "nothing is opened for a bad configuration");
+  }
+
+  @Test
+  void shouldExitWith2ForAMissingConfigFileAndForUnknownFlags() {
+    int code = commandLine(command(null, Map.of())).execute("--config", dir.resolve("nope.conf").toString());
+    assertEquals(2, code);
+    assertTrue(err.toString().startsWith("kvstore-server: Invalid configuration: configuration file "),
+        err.toString());
+    assertEquals(2, commandLine(command(null, Map.of())).execute("--dram-byte", "1GiB"));
+    assertTrue(err.toString().contains("Unknown options: '--dram-byte', '1GiB'"), err.toString());
+    assertTrue(err.toString().contains("Possible solutions: --dram-bytes"), err.toString());
+  }
+
+  @Test
+  void shouldExitWith2WhenTheStoreRefusesTheSettings() {
+    int code = commandLine(command(new RecordingNetworkServer.Factory(false), Map.of()))
+        .execute(smallDaemonArgs(0, "--ssd-admission", "sometimes").toArray(String[]::new));
+    assertEquals(2, code);
+    assertTrue(err.toString().startsWith("kvstore-server: Invalid configuration: the store refused the"
+        + " settings: "), err.toString());
+    assertTrue(err.toString().contains("sometimes"), err.toString());
+  }
+
+  @Test
+  void shouldServeMetricsAndStopInOrderOnRequest() throws Exception {
+    RecordingNetworkServer.Factory factory = new RecordingNetworkServer.Factory(false);
+    KvStoreServerCommand cmd = command(factory, Map.of());
+    int metricsPort = freePort();
+    CommandLine cl = commandLine(cmd);
+    CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(
+        () -> cl.execute(smallDaemonArgs(metricsPort).toArray(String[]::new)));
+    KvStoreDaemon daemon = cmd.awaitRunning(Duration.ofSeconds(60));
+    assertNotNull(daemon, "daemon did not start: " + err);
+    assertEquals(metricsPort, daemon.metricsPort());
+    RecordingNetworkServer net = factory.last;
+    assertEquals(List.of("start"), net.events);
+    try (Socket s = new Socket("127.0.0.1", daemon.networkPort())) {
+      assertTrue(s.isConnected());
+    }
+
+    HttpResponse<String> metrics = HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + metricsPort + "/metrics")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, metrics.statusCode());
+    assertTrue(metrics.body().contains("kvstore_tier_capacity_bytes{tier=\"dram\"} 8388608\n"), metrics.body());
+    assertTrue(metrics.body().contains("kvstore_tier_capacity_bytes{tier=\"ssd\"} 67108864\n"));
+    assertTrue(metrics.body().contains("kvstore_op_latency_seconds_count{op=\"get\"} 0\n"));
+    assertFalse(exit.isDone());
+
+    cmd.requestStop();
+    assertEquals(0, exit.get(60, TimeUnit.SECONDS));
+    assertEquals(List.of("start", "shutdownGracefully PT7S", "in-flight put stored: true", "close"),
+        net.events);
+    assertThrows(ConnectException.class, () -> new Socket("127.0.0.1", metricsPort).close());
+    // The store was closed (RocksDB would refuse a second open of a directory this process holds).
+    TieredStore.builder().dataDir(dir.resolve("data")).hotBytes(0).dramBytes(0).ssdBytes(64L << 20)
+        .build().close();
+  }
+
+  @Test
+  void shouldCloseEverythingAndExitWith1WhenTheNetworkCannotStart() throws Exception {
+    RecordingNetworkServer.Factory factory = new RecordingNetworkServer.Factory(true);
+    int metricsPort = freePort();
+    int code = commandLine(command(factory, Map.of()))
+        .execute(smallDaemonArgs(metricsPort).toArray(String[]::new));
+    assertEquals(KvStoreServerCommand.EXIT_FAILED, code);
+    assertEquals("kvstore-server: could not start: simulated bind failure on port 0\n", err.toString());
+    assertEquals(List.of("start", "close"), factory.last.events);
+    assertThrows(ConnectException.class, () -> new Socket("127.0.0.1", metricsPort).close());
+    try (TieredStore reopened = TieredStore.builder().dataDir(dir.resolve("data"))
+        .hotBytes(0).dramBytes(0).ssdBytes(64L << 20).build()) {
+      assertEquals(-1, reopened.get(RecordingNetworkServer.GRACE_KEY, ByteBuffer.allocate(128)));
+    }
+  }
+
+  @Test
+  void shouldExitWith1WithoutANetworkImplementation() throws Exception {
+    // The test classpath may hold the real network layer; a command without an injected factory
+    // looks it up there, so only the lookup itself is tested on an empty class loader.
+    try (URLClassLoader empty = new URLClassLoader(new URL[0], null)) {
+      IllegalStateException e =
+          assertThrows(IllegalStateException.class, () -> NetworkServerFactory.load(empty));
+      assertEquals("no network server implementation on the classpath: expected a"
+          + " io.kvstore.server.NetworkServerFactory registered in META-INF/services", e.getMessage());
+    }
+  }
+
+  @Test
+  void shouldReturnNoDaemonWhenTheConfigurationIsBad() throws InterruptedException {
+    KvStoreServerCommand cmd = command(null, Map.of());
+    assertEquals(2, commandLine(cmd).execute("--port", "-1"));
+    assertNull(cmd.awaitRunning(Duration.ofMillis(10)));
+  }
+}
