@@ -55,6 +55,16 @@ class KvStoreImageIT {
   }
 
   @Test
+  void shouldReportUnhealthyWhileTheProtocolPortIsNotListening() throws Exception {
+    // /health alone is not readiness: the daemon answers it before its protocol server listens.
+    ContainerExit exit = ContainerExit.run(KvStoreImage.get(), null,
+        "/bin/bash", "/opt/kvstore/kvstore-healthcheck");
+
+    assertEquals(1, exit.code(), exit.output());
+    assertEquals("the protocol port 7421 is not listening (yet)\n", exit.output());
+  }
+
+  @Test
   void shouldStartTheJreWithTheProjectJvmFlags() throws Exception {
     String flags = Files.readString(Path.of("..", "bin", "jvm-flags"), StandardCharsets.UTF_8).strip();
 
