@@ -1,5 +1,7 @@
 package io.kvstore.client;
 
+import io.kvstore.common.Namespace;
+
 /**
  * Turns a token sequence into the chained block keys of {@code spec/1-block-key.md}, for one
  * namespace. The token-level API of {@link KvStoreClient} computes keys through this interface so
@@ -8,6 +10,18 @@ package io.kvstore.client;
  * <p>Implementations must be deterministic and thread-safe.
  */
 public interface KeyChain {
+
+  /**
+   * The spec'd key chain of a namespace: keys computed by {@code io.kvstore.common.BlockHasher}
+   * exactly as {@code spec/1-block-key.md} §1.4 defines them, block 0 after the root parent, with
+   * no per-block extra bytes; the namespace id and block size are the namespace's.
+   *
+   * @param namespace the namespace (model, dtype, layout, tensor-parallel rank, tenant)
+   * @return a thread-safe key chain
+   */
+  static KeyChain of(Namespace namespace) {
+    return new NamespaceKeyChain(namespace);
+  }
 
   /** The namespace id the keys belong to (chapter 1: first 8 bytes of the namespace digest, LE). */
   long namespaceId();

@@ -3,13 +3,10 @@ package io.kvstore.core.store;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Striped per-key locks that order the store's multi-tier moves of one key (put, delete, promote,
- * demote) so that a concurrent delete can never be undone by a demotion or promotion in flight.
- *
- * <p>Lock order: a key's stripe is taken before any tier lock. Demotion runs inside a tier's lock
- * (the tier's eviction callback), so it only {@link #tryLock}s: if the stripe is held by another
- * thread, that thread is replacing, deleting or promoting the key, and the evicted copy is stale or
- * redundant, so it is dropped rather than waited for (waiting would invert the lock order).
+ * Striped per-key locks that serialize the store's multi-tier operations on one key (put, delete,
+ * promotion, pinning), so that, for example, a promotion can never copy a page back up after a
+ * delete of the same key removed it. Demotion does not use them (see {@link TieredStore}'s notes on
+ * ordering). Stripes are shared by unrelated keys, which only costs some waiting.
  */
 final class KeyLocks {
 

@@ -41,8 +41,27 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <h2>Concurrency</h2>
  *
- * Thread-safe. Moves of one key across tiers (put, delete, promotion, demotion) are ordered by a
- * striped per-key lock ({@link KeyLocks}); a get from the fastest tier takes no store lock.
+ * Thread-safe. Put, delete, promotion (a get or prefetch served below the fastest tier) and
+ * pinning take a striped per-key lock ({@link KeyLocks}); a get from the fastest tier takes none.
+ * Demotion takes no key lock: it runs inside the evicting tier's lock (the tier's eviction
+ * callback) and only moves a page from tier {@code t} to {@code t + 1}. Why that is enough:
+ *
+ * <ol>
+ *   <li>A key enters tier 0 only by put or promotion, both under its key lock, and enters tier
+ *       {@code j > 0} by those or by demotion from {@code j - 1}, which holds {@code j - 1}'s lock
+ *       for the whole move.
+ *   <li>Put and delete first remove the key from every tier in order, fastest first, each removal
+ *       under that tier's lock. When the pass has removed it from tier {@code j - 1} (or found it
+ *       absent), a demotion of it out of {@code j - 1} has either finished — its copy is in
+ *       {@code j} and the pass removes it next — or cannot start. So after the pass no older copy
+ *       is anywhere, nor on its way.
+ *   <li>Hence every copy of a key in the tiers is of one version (the last put's), and promoting
+ *       any copy is correct. A demoted page is never dropped for lack of a lock: a page leaves the
+ *       store only by delete, replacement, an admission refusal, or eviction from the last tier.
+ * </ol>
+ *
+ * Lock order: key lock, then tier locks fastest first; a tier lock is never held while taking a
+ * key lock.
  */
 public final class TieredStore implements AutoCloseable {
 
@@ -159,13 +178,12 @@ public final class TieredStore implements AutoCloseable {
     ReentrantLock lock = locks.lockFor(hi, lo);
     lock.lock();
     try {
-      int target = firstTierFitting(len, 0);
-      // Remove every other copy first: an older version must never be found behind the new one.
+      // Remove every copy first, fastest tier first (see the class notes on ordering): once this
+      // pass is over no older version of the key is in any tier or on its way into one.
       for (int t = 0; t < tiers.length; t++) {
-        if (t != target) {
-          deleteFrom(t, hi, lo);
-        }
+        deleteFrom(t, hi, lo);
       }
+      int target = firstTierFitting(len, 0);
       while (target >= 0) {
         if (tiers[target].put(page)) {
           indexPresent(target, hi, lo, page);
@@ -173,7 +191,6 @@ public final class TieredStore implements AutoCloseable {
           putBytes.add(len);
           return true;
         }
-        deleteFrom(target, hi, lo);
         target = firstTierFitting(len, target + 1);
       }
       putRejects.increment();
@@ -503,23 +520,15 @@ public final class TieredStore implements AutoCloseable {
     if (next >= tiers.length || page.remaining() > tiers[next].maxPageBytes()) {
       return;
     }
-    ReentrantLock lock = locks.lockFor(hi, lo);
-    if (!lock.tryLock()) {
-      // Another thread is replacing, deleting or promoting this key: this copy is stale or
-      // redundant, and waiting here would invert the lock order (see KeyLocks).
+    // No key lock here (we hold tier t's lock; see the class notes on ordering for why none is
+    // needed): the page is written back unless the admission policy keeps it out of SSD.
+    if (tiers[next].kind() == TierKind.SSD && !ssdAdmission.admit(hi, lo)) {
+      admissionRejects[next].increment();
       return;
     }
-    try {
-      if (tiers[next].kind() == TierKind.SSD && !ssdAdmission.admit(hi, lo)) {
-        admissionRejects[next].increment();
-        return;
-      }
-      if (tiers[next].put(page)) {
-        indexPresent(next, hi, lo, page);
-        demotions[next].increment();
-      }
-    } finally {
-      lock.unlock();
+    if (tiers[next].put(page)) {
+      indexPresent(next, hi, lo, page);
+      demotions[next].increment();
     }
   }
 

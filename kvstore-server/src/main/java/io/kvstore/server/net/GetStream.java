@@ -1,0 +1,216 @@
+package io.kvstore.server.net;
+
+import io.kvstore.client.protocol.BatchDoneFlyweight;
+import io.kvstore.client.protocol.ErrorCode;
+import io.kvstore.client.protocol.FrameDescriptor;
+import io.kvstore.client.protocol.GetPageFlyweight;
+import io.kvstore.client.protocol.KeyBatchFlyweight;
+import io.kvstore.client.protocol.Opcode;
+import io.kvstore.common.PageFormat;
+import io.kvstore.core.store.TieredStore;
+import io.kvstore.core.tier.PinnedPage;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelPromise;
+import java.nio.ByteBuffer;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One GET ({@code spec/3-wire-protocol.md} §3.4.1) streamed on the store executor: for each key in
+ * order it pins the page ({@link TieredStore#getPinned}, which promotes a page found only on SSD),
+ * sends it as its own GET_PAGE frame, and ends with GET_DONE.
+ *
+ * <h2>Zero copy</h2>
+ *
+ * A page goes to the socket straight from the tier's off-heap memory: the pinned view is wrapped
+ * (not copied) in a {@link ByteBuf} and written behind a 24-byte prefix, as one composite message.
+ * The pin is closed by the write's promise listener, which Netty completes only after it has
+ * released the buffer (written or failed, also when the channel is already closed), so the tier
+ * memory stays pinned exactly as long as the socket may read it. A page that cannot be pinned (a
+ * store without memory tiers, or every frame pinned) is copied once into a direct buffer instead.
+ *
+ * <h2>Namespace isolation</h2>
+ *
+ * A page whose header names another namespace than the connection's is reported as a miss: knowing
+ * a key is not enough to read another namespace's page.
+ *
+ * <h2>Back-pressure</h2>
+ *
+ * Pages are produced only while the channel is writable and while this GET has less than {@link
+ * #MAX_QUEUED_BYTES} written but not yet on the socket; otherwise the stream parks (returns its
+ * thread to the executor) and is resumed by the write listener or by the channel becoming writable.
+ * So a GET of many large pages pins a bounded amount of tier memory at any time.
+ */
+final class GetStream implements Runnable {
+
+  /** Bytes of one GET's pages that may be queued for the socket before the stream parks. */
+  static final long MAX_QUEUED_BYTES = 8L << 20;
+
+  private final RequestHandler handler;
+  private final RequestHandler.Request request;
+  private final Channel channel;
+  private final TieredStore store;
+  private final long namespaceId;
+  private final long clientMaxFrame;
+  private final ByteBuf frame;
+  private final int keyCount;
+  private final boolean prefix;
+  private final long[] misses;
+  private final AtomicLong queuedBytes = new AtomicLong();
+  private final AtomicBoolean parked = new AtomicBoolean();
+  // Touched only by the thread running run(); runs are serialized by the park/resume hand-over.
+  private int next;
+  private boolean stopped;
+
+  GetStream(
+      RequestHandler handler,
+      RequestHandler.Request request,
+      Channel channel,
+      TieredStore store,
+      long namespaceId,
+      long clientMaxFrame) {
+    this.handler = handler;
+    this.request = request;
+    this.channel = channel;
+    this.store = store;
+    this.namespaceId = namespaceId;
+    this.clientMaxFrame = clientMaxFrame;
+    this.frame = request.frame;
+    int at = frame.readerIndex();
+    this.keyCount = frame.getIntLE(at + KeyBatchFlyweight.KEY_COUNT_OFFSET);
+    this.prefix = (FrameDescriptor.flags(frame, at) & Opcode.FLAG_GET_PREFIX) != 0;
+    this.misses = new long[BatchDoneFlyweight.missWords(keyCount)];
+  }
+
+  @Override
+  public void run() {
+    try {
+      while (next < keyCount) {
+        if (!channel.isActive()) {
+          handler.completeLater(request, null); // nobody to answer; release the request
+          return;
+        }
+        if (queuedBytes.get() >= MAX_QUEUED_BYTES) {
+          if (park()) {
+            return;
+          }
+          continue;
+        }
+        if (!channel.isWritable()) {
+          handler.resumeWhenWritable(this);
+          return;
+        }
+        int i = next++;
+        if (stopped) {
+          miss(i);
+          continue;
+        }
+        int keyAt = frame.readerIndex() + KeyBatchFlyweight.KEYS_OFFSET + KeyBatchFlyweight.KEY_LENGTH * i;
+        long hi = frame.getLongLE(keyAt);
+        long lo = frame.getLongLE(keyAt + 8);
+        PinnedPage page = store.getPinned(hi, lo);
+        if (page == null) {
+          if (!copyAndSend(i, hi, lo)) {
+            miss(i);
+          }
+          continue;
+        }
+        if (!sendable(page.buffer())) {
+          page.close();
+          miss(i);
+          continue;
+        }
+        send(i, page);
+      }
+      handler.completeLater(request, BatchDoneFlyweight.encode(
+          channel.alloc(), Opcode.GET_DONE, request.requestId, keyCount, misses));
+    } catch (RuntimeException e) {
+      handler.failLater(request, ErrorCode.INTERNAL, "GET failed in the daemon: " + e);
+    }
+  }
+
+  /** Fails the GET (after the executor refused to resume it). */
+  void abort(int code, String message) {
+    handler.failLater(request, code, message);
+  }
+
+  private boolean sendable(ByteBuffer page) {
+    return PageFormat.namespaceId(page, 0) == namespaceId
+        && GetPageFlyweight.frameLength(page.remaining()) <= clientMaxFrame;
+  }
+
+  private void miss(int i) {
+    misses[i >>> 6] |= 1L << i;
+    if (prefix) {
+      stopped = true; // every later key is a miss without a lookup (spec §3.4.1 PREFIX)
+    }
+  }
+
+  private void send(int keyIndex, PinnedPage page) {
+    ByteBuf body = Unpooled.wrappedBuffer(page.buffer());
+    int length = body.readableBytes();
+    // One message (prefix + page as a two-part composite, nothing copied): writes from several
+    // executor threads to one channel may interleave between messages, never inside one.
+    ByteBuf frameOut = GetPageFlyweight.encode(channel.alloc(), request.requestId, keyIndex, body);
+    queuedBytes.addAndGet(length);
+    ChannelPromise written = channel.newPromise();
+    written.addListener(f -> {
+      page.close();
+      onWritten(length);
+    });
+    channel.writeAndFlush(frameOut, written);
+  }
+
+  /**
+   * The page could not be pinned: the store has no memory tier to promote an SSD page into, or
+   * every frame there is pinned. Copies it from its tier into a direct buffer (one copy, off-heap)
+   * and sends that; returns false on a miss.
+   */
+  private boolean copyAndSend(int keyIndex, long hi, long lo) {
+    int length = store.length(hi, lo);
+    if (length < 0 || GetPageFlyweight.frameLength(length) > clientMaxFrame) {
+      return false;
+    }
+    ByteBuf body = channel.alloc().directBuffer(length);
+    boolean sent = false;
+    try {
+      ByteBuffer dst = body.nioBuffer(0, length);
+      int n = store.get(hi, lo, dst);
+      if (n < 0 || !sendable(dst.flip())) {
+        return false;
+      }
+      body.writerIndex(n);
+      ByteBuf frameOut = GetPageFlyweight.encode(channel.alloc(), request.requestId, keyIndex, body);
+      sent = true;
+      queuedBytes.addAndGet(n);
+      ChannelPromise written = channel.newPromise();
+      written.addListener(f -> onWritten(n));
+      channel.writeAndFlush(frameOut, written);
+      return true;
+    } catch (IllegalArgumentException e) {
+      return false; // replaced by a longer page between length() and get(): a miss this time
+    } finally {
+      if (!sent) {
+        body.release();
+      }
+    }
+  }
+
+  /** Parks the stream; returns false if it was resumed at once and should go on in this thread. */
+  private boolean park() {
+    parked.set(true);
+    if (queuedBytes.get() >= MAX_QUEUED_BYTES) {
+      return true; // onWritten resumes it
+    }
+    // The queue drained between the check and the park: unpark ourselves unless a listener did.
+    return !parked.compareAndSet(true, false);
+  }
+
+  private void onWritten(long bytes) {
+    if (queuedBytes.addAndGet(-bytes) < MAX_QUEUED_BYTES && parked.compareAndSet(true, false)) {
+      handler.resume(this);
+    }
+  }
+}

@@ -1,0 +1,186 @@
+package io.kvstore.server.net;
+
+import io.kvstore.client.protocol.ErrorCode;
+import io.kvstore.client.protocol.FrameDescriptor;
+import io.kvstore.client.protocol.HelloFlyweight;
+import io.kvstore.client.protocol.HelloOkFlyweight;
+import io.kvstore.client.protocol.InvalidFrame;
+import io.kvstore.client.protocol.Opcode;
+import io.kvstore.server.config.AuthGrant;
+import io.kvstore.server.config.AuthGrants;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The handshake of {@code spec/3-wire-protocol.md} §3.3: the first frame must be a well-formed
+ * HELLO, answered with HELLO_OK (the chosen version and the daemon's limits) or with an ERROR that
+ * closes the connection:
+ *
+ * <ul>
+ *   <li>no common protocol version → UNSUPPORTED_VERSION;
+ *   <li>a token that matches no grant → AUTH_FAILED (when grants are configured; without grants
+ *       authentication is off and any token is accepted);
+ *   <li>a valid token not granted the namespace → NAMESPACE_DENIED;
+ *   <li>any other frame first → NOT_AUTHENTICATED; a malformed HELLO → MALFORMED_FRAME;
+ *   <li>no HELLO within the handshake timeout → TIMEOUT (request id 0).
+ * </ul>
+ *
+ * <p>On success it binds the connection to the namespace in {@link RequestHandler} and removes
+ * itself from the pipeline, so a second HELLO reaches the request handler (MALFORMED_FRAME there)
+ * and later frames pay nothing for the handshake.
+ */
+final class HandshakeHandler extends ChannelInboundHandlerAdapter {
+
+  private static final Logger LOG = LoggerFactory.getLogger(HandshakeHandler.class);
+  /** The protocol versions this daemon speaks. */
+  static final int MIN_VERSION = FrameDescriptor.PROTOCOL_VERSION;
+  static final int MAX_VERSION = FrameDescriptor.PROTOCOL_VERSION;
+
+  private final ServerContext context;
+  private final RequestHandler requests;
+  private final FlowControlHandler flow;
+  private final HelloFlyweight hello = new HelloFlyweight();
+  private ScheduledFuture<?> timeout;
+  private boolean done;
+
+  HandshakeHandler(ServerContext context, FlowControlHandler flow, RequestHandler requests) {
+    this.context = context;
+    this.flow = flow;
+    this.requests = requests;
+  }
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) throws Exception {
+    int seconds = context.config.handshakeTimeoutSeconds();
+    timeout = ctx.executor().schedule(() -> timedOut(ctx), seconds, TimeUnit.SECONDS);
+    super.channelActive(ctx);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    cancelTimeout();
+    super.channelInactive(ctx);
+  }
+
+  /** The client stopped sending before completing the handshake: nothing more can come. */
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof ChannelInputShutdownEvent && !done) {
+      done = true;
+      cancelTimeout();
+      ctx.close();
+    }
+    ctx.fireUserEventTriggered(evt);
+  }
+
+  private void timedOut(ChannelHandlerContext ctx) {
+    if (!done && ctx.channel().isActive()) {
+      fail(ctx, FrameDescriptor.CONNECTION_REQUEST_ID, ErrorCode.TIMEOUT,
+          "no HELLO within " + context.config.handshakeTimeoutSeconds() + " s; closing");
+    }
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (done) {
+      // Frames decoded in the same read as a failed HELLO: the connection is closing.
+      if (msg instanceof ByteBuf frame) {
+        flow.requestDone(frame.readableBytes());
+        frame.release();
+      }
+      return;
+    }
+    if (msg instanceof InvalidFrame invalid) {
+      int code = invalid.closeConnection() || invalid.opcode() == Opcode.HELLO
+          ? invalid.errorCode() : ErrorCode.NOT_AUTHENTICATED;
+      String message = code == invalid.errorCode()
+          ? invalid.message() : "expected HELLO first, got " + invalid.message();
+      fail(ctx, invalid.requestId(), code, message);
+      return;
+    }
+    ByteBuf frame = (ByteBuf) msg;
+    int bytes = frame.readableBytes();
+    try {
+      handle(ctx, frame);
+    } finally {
+      frame.release();
+      flow.requestDone(bytes);
+    }
+  }
+
+  private void handle(ChannelHandlerContext ctx, ByteBuf frame) {
+    hello.wrap(frame);
+    long id = hello.requestId();
+    if (hello.opcode() != Opcode.HELLO) {
+      fail(ctx, id, ErrorCode.NOT_AUTHENTICATED,
+          "expected HELLO first, got " + Opcode.name(hello.opcode()));
+      return;
+    }
+    if (context.shuttingDown()) {
+      fail(ctx, id, ErrorCode.SHUTTING_DOWN, "the daemon is shutting down");
+      return;
+    }
+    int min = hello.minVersion();
+    int max = hello.maxVersion();
+    int chosen = Math.min(max, MAX_VERSION);
+    if (min > max || chosen < Math.max(min, MIN_VERSION)) {
+      fail(ctx, id, ErrorCode.UNSUPPORTED_VERSION, "client speaks versions " + min + " to " + max
+          + ", this daemon " + MIN_VERSION + " to " + MAX_VERSION);
+      return;
+    }
+    long clientMaxFrame = hello.clientMaxFrameLength();
+    if (clientMaxFrame < FrameDescriptor.MIN_MAX_FRAME_LENGTH) {
+      fail(ctx, id, ErrorCode.MALFORMED_FRAME, "client max frame length " + clientMaxFrame
+          + " is below " + FrameDescriptor.MIN_MAX_FRAME_LENGTH);
+      return;
+    }
+    long namespaceId = hello.namespaceId();
+    String who = "anonymous";
+    AuthGrants grants = context.config.authGrants();
+    if (grants.enabled()) {
+      Optional<AuthGrant> grant = grants.match(hello.token());
+      if (grant.isEmpty()) {
+        fail(ctx, id, ErrorCode.AUTH_FAILED, "auth token not accepted");
+        return;
+      }
+      if (!grant.get().allows(namespaceId)) {
+        fail(ctx, id, ErrorCode.NAMESPACE_DENIED, String.format(
+            "token '%s' is not granted namespace %016x", grant.get().name(), namespaceId));
+        return;
+      }
+      who = grant.get().name();
+    }
+    done = true;
+    cancelTimeout();
+    long connectionId = context.nextConnectionId();
+    requests.authenticated(namespaceId, clientMaxFrame, connectionId);
+    ctx.writeAndFlush(HelloOkFlyweight.encode(ctx.alloc(), id, chosen, context.config.maxFrameBytes(),
+        context.config.maxBatch(), context.maxPageLength, context.config.maxInflightBytes(),
+        connectionId));
+    LOG.debug("connection {} from {}: {} on namespace {}", connectionId,
+        ctx.channel().remoteAddress(), who, String.format("%016x", namespaceId));
+    ctx.pipeline().remove(this);
+  }
+
+  private void fail(ChannelHandlerContext ctx, long requestId, int code, String message) {
+    done = true;
+    cancelTimeout();
+    LOG.debug("handshake from {} failed: {} {}", ctx.channel().remoteAddress(),
+        ErrorCode.name(code), message);
+    Errors.sendAndClose(ctx, context.metrics, requestId, code, message);
+  }
+
+  private void cancelTimeout() {
+    if (timeout != null) {
+      timeout.cancel(false);
+      timeout = null;
+    }
+  }
+}

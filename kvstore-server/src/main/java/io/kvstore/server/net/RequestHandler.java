@@ -1,0 +1,389 @@
+package io.kvstore.server.net;
+
+import io.kvstore.client.protocol.BatchDoneFlyweight;
+import io.kvstore.client.protocol.ErrorCode;
+import io.kvstore.client.protocol.ErrorFlyweight;
+import io.kvstore.client.protocol.FrameDescriptor;
+import io.kvstore.client.protocol.InvalidFrame;
+import io.kvstore.client.protocol.KeyBatchFlyweight;
+import io.kvstore.client.protocol.LookupOkFlyweight;
+import io.kvstore.client.protocol.Opcode;
+import io.kvstore.client.protocol.PingFlyweight;
+import io.kvstore.client.protocol.PrefetchOkFlyweight;
+import io.kvstore.client.protocol.PutFlyweight;
+import io.kvstore.client.protocol.StatsFlyweight;
+import io.kvstore.common.PageFormat;
+import io.kvstore.core.tier.PinnedPage;
+import io.kvstore.core.tier.TierKind;
+import io.kvstore.server.metrics.ServerMetrics.Op;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.util.ReferenceCountUtil;
+import java.util.ArrayDeque;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Serves the requests of one authenticated connection over the {@code TieredStore}
+ * ({@code spec/3-wire-protocol.md} §3.4): PING, STATS and LOOKUP on the event loop (memory only);
+ * GET, PUT and DELETE, which may read or write the SSD tier, on the bounded store executor
+ * (OVERLOADED when its queue is full, never an unbounded queue); PREFETCH on the store's own
+ * prefetch threads. A bad frame ends only its request (MALFORMED_FRAME, UNKNOWN_OPCODE,
+ * BATCH_TOO_LARGE) unless the framing is lost, which closes the connection.
+ *
+ * <p>Every request ends in {@link #complete}, on the event loop: the final response is written,
+ * the request frame released, its bytes returned to {@link FlowControlHandler}, its latency
+ * recorded. Work finished on another thread comes back through {@link #completeLater}.
+ */
+final class RequestHandler extends ChannelInboundHandlerAdapter {
+
+  private static final Logger LOG = LoggerFactory.getLogger(RequestHandler.class);
+  /** PREFETCH deadline when the request gives 0 (spec §3.4.1). */
+  static final int PREFETCH_DEADLINE_DEFAULT_MS = 1000;
+
+  /** One request between its arrival and its final response. */
+  static final class Request {
+    final long requestId;
+    final Op op;
+    final ByteBuf frame;
+    final int bytes;
+    final long startNanos;
+
+    Request(long requestId, Op op, ByteBuf frame, long startNanos) {
+      this.requestId = requestId;
+      this.op = op;
+      this.frame = frame;
+      this.bytes = frame.readableBytes();
+      this.startNanos = startNanos;
+    }
+  }
+
+  private final ServerContext context;
+  private final FlowControlHandler flow;
+  private final KeyBatchFlyweight batch = new KeyBatchFlyweight();
+  private final PingFlyweight ping = new PingFlyweight();
+  private final PutFlyweight put = new PutFlyweight();
+  private final int[] perTier = new int[TierKind.values().length];
+  private final ArrayDeque<GetStream> waitingForWritable = new ArrayDeque<>();
+  private long[] keys = new long[128];
+  private ChannelHandlerContext ctx;
+  private long namespaceId;
+  private long clientMaxFrame;
+  private long connectionId;
+  private int active;
+  private boolean inputClosed;
+
+  RequestHandler(ServerContext context, FlowControlHandler flow) {
+    this.context = context;
+    this.flow = flow;
+  }
+
+  /** Binds the connection to its namespace; called by the handshake before any request. */
+  void authenticated(long namespaceId, long clientMaxFrame, long connectionId) {
+    this.namespaceId = namespaceId;
+    this.clientMaxFrame = clientMaxFrame;
+    this.connectionId = connectionId;
+  }
+
+  /** Requests of this connection read and not yet answered. */
+  int active() {
+    return active;
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (msg instanceof InvalidFrame invalid) {
+      if (invalid.closeConnection()) {
+        Errors.sendAndClose(ctx, context.metrics, invalid.requestId(), invalid.errorCode(),
+            invalid.message());
+      } else {
+        Errors.send(ctx, context.metrics, invalid.requestId(), invalid.errorCode(), invalid.message());
+      }
+      return;
+    }
+    ByteBuf frame = (ByteBuf) msg;
+    int opcode = FrameDescriptor.opcode(frame, frame.readerIndex());
+    Request r = new Request(FrameDescriptor.requestId(frame, frame.readerIndex()), opOf(opcode),
+        frame, System.nanoTime());
+    active++;
+    context.requestsInFlight.incrementAndGet();
+    try {
+      dispatch(r, opcode);
+    } catch (RuntimeException e) {
+      LOG.error("connection {}: request {} ({}) failed", connectionId, r.requestId,
+          Opcode.name(opcode), e);
+      fail(r, ErrorCode.INTERNAL, "unexpected failure in the daemon: " + e);
+    }
+  }
+
+  private void dispatch(Request r, int opcode) {
+    if (context.shuttingDown()) {
+      fail(r, ErrorCode.SHUTTING_DOWN, "the daemon is shutting down");
+      return;
+    }
+    switch (opcode) {
+      case Opcode.HELLO -> fail(r, ErrorCode.MALFORMED_FRAME, "second HELLO on an established connection");
+      case Opcode.PING -> {
+        ping.wrap(r.frame);
+        complete(r, PingFlyweight.encode(ctx.alloc(), Opcode.PONG, r.requestId, ping.payload()));
+      }
+      case Opcode.STATS -> complete(r, StatsFlyweight.encodeResponse(ctx.alloc(), r.requestId,
+          context.stats.render()));
+      case Opcode.LOOKUP -> {
+        if (batchFits(r)) {
+          int count = readKeys(r);
+          int run = context.store.lookupPrefix(keys, count, perTier);
+          complete(r, LookupOkFlyweight.encode(ctx.alloc(), r.requestId, run, perTier, perTier.length));
+        }
+      }
+      case Opcode.GET -> {
+        if (batchFits(r)) {
+          submit(r, new GetStream(this, r, ctx.channel(), context.store, namespaceId, clientMaxFrame));
+        }
+      }
+      case Opcode.PUT -> {
+        put.wrap(r.frame);
+        if (Integer.toUnsignedLong(put.pageCount()) > context.config.maxBatch()) {
+          fail(r, ErrorCode.BATCH_TOO_LARGE, "PUT of " + Integer.toUnsignedLong(put.pageCount())
+              + " pages; the max batch is " + context.config.maxBatch());
+          return;
+        }
+        long ns = namespaceId;
+        submit(r, () -> completeLater(r, PutTask.run(r.frame, r.requestId, context.store, ns,
+            context.maxPageLength, context.metrics, ctx.alloc())));
+      }
+      case Opcode.DELETE -> {
+        if (batchFits(r)) {
+          submit(r, () -> delete(r));
+        }
+      }
+      case Opcode.PREFETCH -> {
+        if (batchFits(r)) {
+          prefetch(r);
+        }
+      }
+      default -> fail(r, ErrorCode.UNKNOWN_OPCODE, "opcode " + Opcode.name(opcode) + " is not a request");
+    }
+  }
+
+  private boolean batchFits(Request r) {
+    batch.wrap(r.frame);
+    long count = Integer.toUnsignedLong(batch.keyCount());
+    if (count > context.config.maxBatch()) {
+      fail(r, ErrorCode.BATCH_TOO_LARGE, Opcode.name(batch.opcode()) + " of " + count
+          + " keys; the max batch is " + context.config.maxBatch());
+      return false;
+    }
+    return true;
+  }
+
+  /** Reads the keys of the key batch wrapped in {@link #batch} into {@link #keys}. */
+  private int readKeys(Request r) {
+    int count = batch.keyCount();
+    if (keys.length < 2 * count) {
+      keys = new long[Math.max(2 * count, 2 * keys.length)];
+    }
+    return batch.readKeys(keys);
+  }
+
+  /**
+   * Deletes the keys whose page belongs to this connection's namespace; a page of another namespace
+   * is reported as not present and left alone, so knowing a key does not let a client delete
+   * another namespace's page.
+   */
+  private void delete(Request r) {
+    int at = r.frame.readerIndex();
+    int count = r.frame.getIntLE(at + KeyBatchFlyweight.KEY_COUNT_OFFSET);
+    long[] misses = new long[BatchDoneFlyweight.missWords(count)];
+    for (int i = 0; i < count; i++) {
+      int keyAt = at + KeyBatchFlyweight.KEYS_OFFSET + KeyBatchFlyweight.KEY_LENGTH * i;
+      long hi = r.frame.getLongLE(keyAt);
+      long lo = r.frame.getLongLE(keyAt + 8);
+      if (!ownNamespace(hi, lo) || !context.store.delete(hi, lo)) {
+        misses[i >>> 6] |= 1L << i;
+      }
+    }
+    completeLater(r, BatchDoneFlyweight.encode(ctx.alloc(), Opcode.DELETE_OK, r.requestId, count, misses));
+  }
+
+  /** Whether the key's page is stored and belongs to this connection's namespace. */
+  private boolean ownNamespace(long hi, long lo) {
+    try (PinnedPage page = context.store.getPinned(hi, lo)) {
+      return page != null && PageFormat.namespaceId(page.buffer(), 0) == namespaceId;
+    }
+  }
+
+  private void prefetch(Request r) {
+    int count = readKeys(r);
+    long ms = batch.argument() == 0 ? PREFETCH_DEADLINE_DEFAULT_MS : batch.argument();
+    long deadline = r.startNanos + TimeUnit.MILLISECONDS.toNanos(ms);
+    CompletableFuture<Integer> done = context.store.prefetch(keys, count, deadline);
+    done.whenComplete((promoted, e) -> {
+      Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+      if (cause == null) {
+        completeLater(r, PrefetchOkFlyweight.encode(ctx.alloc(), r.requestId, count,
+            Math.min(promoted, count)));
+      } else if (cause instanceof RejectedExecutionException) {
+        failLater(r, ErrorCode.OVERLOADED, "prefetch queue is full; retry later");
+      } else {
+        failLater(r, ErrorCode.INTERNAL, "PREFETCH failed in the daemon: " + cause);
+      }
+    });
+  }
+
+  /** Runs a store task on the executor, or answers OVERLOADED when its queue is full. */
+  private void submit(Request r, Runnable task) {
+    try {
+      context.storeExecutor.execute(task);
+    } catch (RejectedExecutionException e) {
+      fail(r, ErrorCode.OVERLOADED, "the daemon's store queue is full; retry later");
+    }
+  }
+
+  /** Resumes a parked GET on the executor (from a write listener). */
+  void resume(GetStream stream) {
+    try {
+      context.storeExecutor.execute(stream);
+    } catch (RejectedExecutionException e) {
+      stream.abort(ErrorCode.OVERLOADED, "the daemon's store queue is full; retry later");
+    }
+  }
+
+  /** Parks a GET until the channel is writable again (from any thread). */
+  void resumeWhenWritable(GetStream stream) {
+    runOnLoop(() -> {
+      if (ctx.channel().isWritable() || !ctx.channel().isActive()) {
+        resume(stream);
+      } else {
+        waitingForWritable.add(stream);
+      }
+    }, () -> stream.abort(ErrorCode.SHUTTING_DOWN, "the daemon is shutting down"));
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (ctx.channel().isWritable()) {
+      resumeWaiting();
+    }
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  /**
+   * The client shut down its sending side (half-close, allowed on daemon sockets so that a frame cut
+   * short by the end of the stream can still be answered): answer what was read, then close.
+   */
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof ChannelInputShutdownEvent) {
+      inputClosed = true;
+      if (active == 0) {
+        ctx.close();
+      }
+    }
+    ctx.fireUserEventTriggered(evt);
+  }
+
+  private void closeAfter(ChannelFuture written) {
+    if (written == null) {
+      ctx.close();
+    } else {
+      written.addListener(ChannelFutureListener.CLOSE);
+    }
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    resumeWaiting(); // they see the closed channel and release their requests
+    super.channelInactive(ctx);
+  }
+
+  private void resumeWaiting() {
+    GetStream s;
+    while ((s = waitingForWritable.poll()) != null) {
+      resume(s);
+    }
+  }
+
+  /** Ends a request with an ERROR (on the event loop). */
+  void fail(Request r, int code, String message) {
+    context.metrics.recordError(ErrorCode.name(code));
+    complete(r, ErrorFlyweight.encode(ctx.alloc(), r.requestId, code, message));
+  }
+
+  /** {@link #fail} from any thread. */
+  void failLater(Request r, int code, String message) {
+    context.metrics.recordError(ErrorCode.name(code));
+    completeLater(r, ErrorFlyweight.encode(ctx.alloc(), r.requestId, code, message));
+  }
+
+  /** {@link #complete} from any thread. */
+  void completeLater(Request r, ByteBuf response) {
+    runOnLoop(() -> complete(r, response), () -> {
+      ReferenceCountUtil.release(response);
+      release(r);
+    });
+  }
+
+  /**
+   * Ends a request on the event loop: writes its final response (null: none, the connection is
+   * gone), releases the frame and its in-flight bytes, records the latency.
+   */
+  void complete(Request r, ByteBuf response) {
+    ChannelFuture written = response != null ? ctx.writeAndFlush(response) : null;
+    flow.requestDone(r.bytes);
+    active--;
+    if (inputClosed && active == 0) {
+      closeAfter(written); // the client has sent its last request and it is answered
+    }
+    if (r.op != null) {
+      context.metrics.recordLatencyNanos(r.op, System.nanoTime() - r.startNanos);
+    }
+    release(r);
+  }
+
+  private void release(Request r) {
+    r.frame.release();
+    context.requestsInFlight.decrementAndGet();
+  }
+
+  private void runOnLoop(Runnable task, Runnable ifRejected) {
+    try {
+      ctx.executor().execute(task);
+    } catch (RejectedExecutionException e) {
+      ifRejected.run(); // the event loop has stopped (forced close): nothing can be written
+    }
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    LOG.debug("connection {} from {} failed: {}", connectionId, ctx.channel().remoteAddress(),
+        cause.toString());
+    ctx.close();
+  }
+
+  private static Op opOf(int opcode) {
+    return switch (opcode) {
+      case Opcode.PING -> Op.PING;
+      case Opcode.LOOKUP -> Op.LOOKUP;
+      case Opcode.GET -> Op.GET;
+      case Opcode.PUT -> Op.PUT;
+      case Opcode.PREFETCH -> Op.PREFETCH;
+      case Opcode.DELETE -> Op.DELETE;
+      case Opcode.STATS -> Op.STATS;
+      default -> null;
+    };
+  }
+}

@@ -1,0 +1,60 @@
+package io.kvstore.server.net;
+
+import io.kvstore.core.store.TieredStore;
+import io.kvstore.server.config.ServerConfig;
+import io.kvstore.server.metrics.ServerMetrics;
+import io.netty.channel.Channel;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * What every connection of one server shares: the settings, the store, the metrics, the executor
+ * that runs store calls off the event loops, the open connections, and the shutdown state. Made by
+ * {@link KvStoreNetworkServer}, which owns everything here that needs closing.
+ */
+final class ServerContext {
+
+  final ServerConfig config;
+  final TieredStore store;
+  final ServerMetrics metrics;
+  /** Runs store calls that may read or write the SSD tier; bounded, rejects when full. */
+  final Executor storeExecutor;
+  /** The largest page a client may put or get: the smaller of the configured and the store's. */
+  final int maxPageLength;
+  /** Writes the STATS text. */
+  final StatsText stats;
+  /** Connections counted by the connection limit, closed at shutdown. */
+  final Set<Channel> channels = ConcurrentHashMap.newKeySet();
+  /** Requests read and not yet answered, over every connection: shutdown waits for 0. */
+  final AtomicInteger requestsInFlight = new AtomicInteger();
+  private final AtomicLong connectionIds = new AtomicLong();
+  private volatile boolean shuttingDown;
+
+  ServerContext(
+      ServerConfig config, TieredStore store, ServerMetrics metrics, Executor storeExecutor) {
+    this.config = config;
+    this.store = store;
+    this.metrics = metrics;
+    this.storeExecutor = storeExecutor;
+    this.maxPageLength = Math.min(config.maxPageBytes(), store.maxPageBytes());
+    this.stats = new StatsText(store, metrics);
+  }
+
+  /** A new connection id (sent in HELLO_OK, printed in the logs); ids start at 1. */
+  long nextConnectionId() {
+    return connectionIds.incrementAndGet();
+  }
+
+  /** Whether a shutdown has begun: no new connections or requests are accepted. */
+  boolean shuttingDown() {
+    return shuttingDown;
+  }
+
+  /** Marks the shutdown as begun. */
+  void beginShutdown() {
+    shuttingDown = true;
+  }
+}

@@ -1,0 +1,231 @@
+package io.kvstore.server.net;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kvstore.client.protocol.ErrorCode;
+import io.kvstore.client.protocol.ErrorFlyweight;
+import io.kvstore.client.protocol.Opcode;
+import io.kvstore.client.protocol.PutFlyweight;
+import io.kvstore.core.store.TieredStore;
+import io.kvstore.server.config.ServerConfig;
+import io.kvstore.server.metrics.ServerMetrics;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.HexFormat;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The daemon's pipeline ({@link KvStoreServerInitializer}) in an {@link EmbeddedChannel}, fed hex
+ * fixtures: the handshake, per-request errors, back-pressure and a full store queue. Store calls
+ * run on an executor the test drives by hand.
+ */
+class ServerPipelineTest {
+
+  private static final HexFormat HEX = HexFormat.of();
+  /** HELLO id=1, versions 1..1, client max frame 64 MiB, namespace 0x1122334455667788, no token. */
+  private static final String HELLO =
+      "24000000" + "01" + "00" + "0000" + "0100000000000000"
+          + "0100" + "0100" + "00000004" + "8877665544332211" + "0000" + "0000";
+  private static final long NS = 0x1122334455667788L;
+
+  private final ArrayDeque<Runnable> storeTasks = new ArrayDeque<>();
+  private boolean rejectStoreTasks;
+  private final Executor executor = task -> {
+    if (rejectStoreTasks) {
+      throw new RejectedExecutionException("full");
+    }
+    storeTasks.add(task);
+  };
+  private TieredStore store;
+  private ServerMetrics metrics;
+  private EmbeddedChannel channel;
+
+  private EmbeddedChannel open(ServerConfig config) {
+    store = TieredStore.builder().maxPageBytes(NetFixtures.MAX_PAGE).hotBytes(0)
+        .dramBytes(8L << 20).ssdBytes(0).build();
+    metrics = NetFixtures.metrics();
+    channel = new EmbeddedChannel(new KvStoreServerInitializer(
+        new ServerContext(config, store, metrics, executor)));
+    return channel;
+  }
+
+  @AfterEach
+  void close() {
+    if (channel != null) {
+      channel.finishAndReleaseAll();
+    }
+    if (store != null) {
+      store.close();
+    }
+  }
+
+  private void send(String hex) {
+    channel.writeInbound(Unpooled.wrappedBuffer(HEX.parseHex(hex)));
+  }
+
+  private void send(ByteBuf frame) {
+    channel.writeInbound(frame);
+  }
+
+  /** The next outbound frame as hex (a composite counts as one frame). */
+  private String reply() {
+    ByteBuf out = channel.readOutbound();
+    if (out == null) {
+      return null;
+    }
+    try {
+      return HEX.formatHex(ByteBufUtil.getBytes(out));
+    } finally {
+      out.release();
+    }
+  }
+
+  private static String error(long requestId, int code, String message) {
+    ByteBuf b = ErrorFlyweight.encode(Unpooled.buffer().alloc(), requestId, code, message);
+    try {
+      return HEX.formatHex(ByteBufUtil.getBytes(b));
+    } finally {
+      b.release();
+    }
+  }
+
+  private void runStoreTasks() {
+    Runnable r;
+    while ((r = storeTasks.poll()) != null) {
+      r.run();
+    }
+    channel.runPendingTasks();
+  }
+
+  @Test
+  void shouldAnswerHelloWithTheDaemonLimits() {
+    open(NetFixtures.config().build());
+    send(HELLO);
+    assertEquals("30000000" + "81" + "00" + "0000" + "0100000000000000"
+        + "0100" + "0000" // version 1
+        + "00000004" // max frame 64 MiB
+        + "00010000" // max batch 256
+        + "40002000" // max page 2 MiB + 64
+        + "0000001000000000" // in flight 256 MiB
+        + "0100000000000000", // connection id 1
+        reply());
+    assertNull(channel.pipeline().get(HandshakeHandler.class), "the handshake stage is gone");
+    // PING id=2 -> PONG echoing the 8 bytes.
+    send("18000000" + "02" + "00" + "0000" + "0200000000000000" + "efcdab8967452301");
+    assertEquals("18000000" + "82" + "00" + "0000" + "0200000000000000" + "efcdab8967452301", reply());
+    assertEquals(1, metrics.latency(ServerMetrics.Op.PING).count());
+  }
+
+  @Test
+  void shouldRefuseAnUnsupportedVersionAndClose() {
+    open(NetFixtures.config().build());
+    send("24000000" + "01" + "00" + "0000" + "0700000000000000"
+        + "0200" + "0300" + "00000004" + "8877665544332211" + "0000" + "0000");
+    assertEquals(error(7, ErrorCode.UNSUPPORTED_VERSION,
+        "client speaks versions 2 to 3, this daemon 1 to 1"), reply());
+    channel.runPendingTasks();
+    assertFalse(channel.isOpen());
+    assertEquals(1, metrics.errors("UNSUPPORTED_VERSION"));
+  }
+
+  @Test
+  void shouldRefuseARequestBeforeHelloAndClose() {
+    open(NetFixtures.config().build());
+    send("18000000" + "02" + "00" + "0000" + "0300000000000000" + "0000000000000000");
+    assertEquals(error(3, ErrorCode.NOT_AUTHENTICATED, "expected HELLO first, got PING"), reply());
+    channel.runPendingTasks();
+    assertFalse(channel.isOpen());
+  }
+
+  @Test
+  void shouldCloseWhenNoHelloArrivesInTime() {
+    open(NetFixtures.config().handshakeTimeoutSeconds(2).build());
+    channel.advanceTimeBy(1, TimeUnit.SECONDS);
+    channel.runScheduledPendingTasks();
+    assertTrue(channel.isOpen());
+    channel.advanceTimeBy(2, TimeUnit.SECONDS);
+    channel.runScheduledPendingTasks();
+    assertEquals(error(0, ErrorCode.TIMEOUT, "no HELLO within 2 s; closing"), reply());
+    channel.runPendingTasks();
+    assertFalse(channel.isOpen());
+  }
+
+  @Test
+  void shouldAnswerAnUnknownOpcodeAndKeepServing() {
+    open(NetFixtures.config().build());
+    send(HELLO);
+    reply();
+    send("18000000" + "0A" + "00" + "0000" + "0900000000000000" + "0000000000000000");
+    assertEquals(error(9, ErrorCode.UNKNOWN_OPCODE, "opcode 0x0A is not a request opcode"), reply());
+    send("10000000" + "08" + "00" + "0000" + "0A00000000000000"); // STATS
+    String stats = reply();
+    assertTrue(stats.startsWith("88", 8), stats);
+    assertTrue(channel.isOpen());
+  }
+
+  @Test
+  void shouldAnswerOverloadedWhenTheStoreQueueIsFull() {
+    open(NetFixtures.config().build());
+    send(HELLO);
+    reply();
+    rejectStoreTasks = true;
+    // GET id=4 of one key.
+    send("28000000" + "04" + "00" + "0000" + "0400000000000000" + "01000000" + "00000000"
+        + "0100000000000000" + "0200000000000000");
+    assertEquals(error(4, ErrorCode.OVERLOADED, "the daemon's store queue is full; retry later"), reply());
+    assertTrue(channel.isOpen());
+  }
+
+  @Test
+  void shouldStopReadingAboveTheInFlightLimitAndResumeBelowHalf() {
+    open(NetFixtures.config().maxPageBytes(8192).maxFrameBytes(16384).maxInflightBytes(16384).build());
+    send(HELLO);
+    reply();
+    FlowControlHandler flow = channel.pipeline().get(FlowControlHandler.class);
+    for (int i = 0; i < 3; i++) {
+      ByteBuffer page = NetFixtures.page(1, i, NS, 6000);
+      send(PutFlyweight.encode(Unpooled.buffer().alloc(), 10 + i, new ByteBuffer[] {page}, 0, 1));
+    }
+    assertEquals(3, storeTasks.size(), "three PUTs queued for the store");
+    assertTrue(flow.inFlightBytes() > 16384, "in flight: " + flow.inFlightBytes());
+    assertFalse(channel.config().isAutoRead(), "reading stops above the limit");
+
+    runStoreTasks();
+    for (int i = 0; i < 3; i++) {
+      String putOk = reply();
+      assertTrue(putOk.startsWith("85", 8), putOk);
+    }
+    assertEquals(0, flow.inFlightBytes());
+    assertTrue(channel.config().isAutoRead(), "reading resumes below half the limit");
+    assertEquals(6064, store.length(1, 2));
+  }
+
+  @Test
+  void shouldStreamGetPagesThenGetDone() {
+    open(NetFixtures.config().build());
+    send(HELLO);
+    reply();
+    ByteBuffer page = NetFixtures.page(5, 6, NS, 100);
+    assertTrue(store.put(page.duplicate()));
+    // GET id=12 of keys (5,6) and (5,7).
+    send("38000000" + "04" + "00" + "0000" + "0c00000000000000" + "02000000" + "00000000"
+        + "0500000000000000" + "0600000000000000" + "0500000000000000" + "0700000000000000");
+    runStoreTasks();
+    assertEquals("bc000000" + "c4" + "00" + "0000" + "0c00000000000000" + "00000000" + "00000000"
+        + HEX.formatHex(NetFixtures.bytes(page)), reply());
+    // GET_DONE: 2 keys, 1 hit, bitmap 0b10 (key 1 missed).
+    assertEquals("19000000" + "84" + "00" + "0000" + "0c00000000000000" + "02000000" + "01000000"
+        + "02", reply());
+  }
+}
