@@ -1,5 +1,8 @@
 package io.kvstore.bench;
 
+import io.kvstore.bench.compare.CompareCommand;
+import io.kvstore.bench.load.LoadCommand;
+import io.kvstore.bench.replay.ReplayCommand;
 import io.kvstore.bench.sim.SimCommand;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -19,7 +22,13 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     version = "kvbench 0.1.0",
     description = "Benchmarks for the kvstore KV-cache store.",
-    subcommands = {SimCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {
+      SimCommand.class,
+      ReplayCommand.class,
+      LoadCommand.class,
+      CompareCommand.class,
+      CommandLine.HelpCommand.class
+    })
 public final class KvBench implements Runnable {
 
   @Spec private CommandSpec spec;

@@ -1,0 +1,295 @@
+package io.kvstore.bench.compare;
+
+import io.kvstore.bench.replay.Durations;
+import io.kvstore.bench.report.Plots;
+import io.kvstore.bench.report.ProgressBar;
+import io.kvstore.bench.targets.ByteSize;
+import io.kvstore.bench.targets.DaemonTarget;
+import io.kvstore.bench.targets.EmbeddedTarget;
+import io.kvstore.bench.targets.RawSocketTarget;
+import io.kvstore.bench.targets.RedisTarget;
+import io.kvstore.bench.targets.Target;
+import io.kvstore.common.Namespace;
+import io.kvstore.common.PageFormat;
+import io.kvstore.core.store.TieredStoreBuilder;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.function.Supplier;
+import org.HdrHistogram.Histogram;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code kvbench compare}: the same matrix of GETs and PUTs against the kvstore daemon, a Redis
+ * server and a raw loopback socket (the physical baseline), in one table with the daemon issue's
+ * goals checked cell by cell.
+ */
+@Command(
+    name = "compare",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Runs the same GET and PUT matrix (page sizes x batch sizes x connections) against the"
+          + " kvstore daemon, Redis and a raw loopback socket copy of the same bytes, and prints one"
+          + " table with throughput, latency percentiles and the goals (2 MiB pages >= Redis and"
+          + " >= 70% of raw; batched 64 KiB lookup+get >= 1.5x Redis; p99 <= Redis).",
+      "By default it starts both servers itself (bin/kvstore-server and redis-server) and stops"
+          + " them at the end."
+    })
+public final class CompareCommand implements Callable<Integer> {
+
+  @Spec private CommandSpec spec;
+
+  @Option(names = "--targets", split = ",", defaultValue = "daemon,redis,raw", paramLabel = "T",
+      description = "Targets, in table order: daemon, embedded, redis, raw (default: ${DEFAULT-VALUE}).")
+  private List<String> targets;
+
+  @Option(names = "--connect", paramLabel = "HOST:PORT",
+      description = "Use a running daemon instead of starting one.")
+  private String connect;
+
+  @Option(names = "--server-script", paramLabel = "FILE",
+      description = "The daemon's launcher (default: bin/kvstore-server in the working directory or a"
+          + " parent).")
+  private Path serverScript;
+
+  @Option(names = "--token", paramLabel = "TOKEN", defaultValue = "",
+      description = "Auth token for the daemon (default: none).")
+  private String token;
+
+  @Option(names = "--dram-bytes", paramLabel = "SIZE", defaultValue = "2GiB",
+      description = "DRAM tier of a daemon or embedded store started here; it must hold the working"
+          + " sets (default: ${DEFAULT-VALUE}).")
+  private String dramBytes;
+
+  @Option(names = "--redis", paramLabel = "HOST:PORT",
+      description = "Use a running Redis server instead of starting redis-server.")
+  private String redis;
+
+  @Option(names = "--ops", split = ",", defaultValue = "get,put", paramLabel = "OP",
+      description = "Operations: get (lookup+get of a batch), put (default: ${DEFAULT-VALUE}).")
+  private List<String> ops;
+
+  @Option(names = "--page-sizes", split = ",", defaultValue = "64KiB,2MiB", paramLabel = "SIZE",
+      description = "Payload sizes (default: ${DEFAULT-VALUE}).")
+  private List<String> pageSizes;
+
+  @Option(names = "--batches", split = ",", defaultValue = "1,32", paramLabel = "N",
+      description = "Keys or pages per call (default: ${DEFAULT-VALUE}).")
+  private List<Integer> batches;
+
+  @Option(names = "--connections", split = ",", defaultValue = "1,4", paramLabel = "N",
+      description = "Concurrent connections, one thread each (default: ${DEFAULT-VALUE}).")
+  private List<Integer> connections;
+
+  @Option(names = "--duration", paramLabel = "TIME", defaultValue = "3s",
+      description = "Measured time per cell and target (default: ${DEFAULT-VALUE}).")
+  private String duration;
+
+  @Option(names = "--warmup", paramLabel = "TIME", defaultValue = "1s",
+      description = "Unmeasured time before it (default: ${DEFAULT-VALUE}).")
+  private String warmup;
+
+  @Option(names = "--working-set", paramLabel = "SIZE", defaultValue = "256MiB",
+      description = "Bytes of distinct pages per page size, cycled through (default: ${DEFAULT-VALUE}).")
+  private String workingSet;
+
+  @Option(names = "--quick",
+      description = "A short version: 500ms per cell after 200ms of warm-up, 64 MiB working sets.")
+  private boolean quick;
+
+  @Option(names = "--out", paramLabel = "DIR",
+      description = "Write compare.json, compare.csv, throughput.png and one latency CDF per"
+          + " operation and page size here.")
+  private Path out;
+
+  @Option(names = "--progress", negatable = true,
+      description = "Show a progress bar on stderr (default: when it is a terminal).")
+  private Boolean progress;
+
+  @Override
+  public Integer call() throws Exception {
+    long durationNanos = parse(() -> Durations.parseNanos(quick ? "500ms" : duration));
+    long warmupNanos = parse(() -> Durations.parseNanos(quick ? "200ms" : warmup));
+    long wsBytes = parse(() -> ByteSize.parse(quick ? "64MiB" : workingSet));
+    long dram = parse(() -> ByteSize.parse(dramBytes));
+    List<Cell> cells = new ArrayList<>();
+    List<Integer> sizes = new ArrayList<>();
+    for (String s : pageSizes) {
+      sizes.add(parse(() -> ByteSize.parsePageBytes(s)));
+    }
+    for (String op : ops) {
+      for (int size : sizes) {
+        for (int batch : batches) {
+          for (int conns : connections) {
+            if (conns > 256 || batch > 4096) {
+              throw new ParameterException(spec.commandLine(),
+                  "at most 256 connections and 4096 keys per batch");
+            }
+            cells.add(parse(() -> new Cell(op, size, batch, conns)));
+          }
+        }
+      }
+    }
+    for (String t : targets) {
+      if (!List.of("daemon", "embedded", "redis", "raw").contains(t)) {
+        throw new ParameterException(spec.commandLine(),
+            "unknown target '" + t + "'; valid targets: daemon, embedded, redis, raw");
+      }
+    }
+    if (durationNanos <= 0) {
+      throw new ParameterException(spec.commandLine(), "--duration must be > 0");
+    }
+    Namespace ns = Namespace.builder().modelId("kvbench/compare").dtype("bfloat16").numLayers(32)
+        .numKvHeads(8).headDim(128).blockSize(512).build();
+    int maxPageLength = PageFormat.pageLength(sizes.stream().mapToInt(Integer::intValue).max().orElse(1));
+    Map<Integer, WorkingSet> sets = new LinkedHashMap<>();
+    for (int size : sizes) {
+      int pages = (int) Math.max(64, Math.min(1 << 20, wsBytes / PageFormat.pageLength(size)));
+      sets.put(size, new WorkingSet(size, pages, ns.id()));
+    }
+    PrintWriter stdout = spec.commandLine().getOut();
+    CompareReport report = new CompareReport(
+        "kvbench compare " + String.join(" ", spec.commandLine().getParseResult().originalArgs()));
+    Map<String, Target> opened = new LinkedHashMap<>();
+    CellRunner runner = new CellRunner(ns.id(), warmupNanos, durationNanos);
+    try (ProgressBar bar = new ProgressBar(System.err,
+        progress != null ? progress : ProgressBar.stderrIsTerminal(),
+        (long) cells.size() * targets.size(), "runs", System::nanoTime)) {
+      for (String t : targets) {
+        opened.put(t, open(t, ns.id(), maxPageLength, dram));
+      }
+      Set<String> preloaded = new HashSet<>();
+      long done = 0;
+      for (Cell cell : cells) {
+        for (String t : targets) {
+          Target target = opened.get(t);
+          WorkingSet ws = sets.get(cell.pageBytes());
+          if (cell.op().equals("get") && preloaded.add(t + "/" + cell.pageBytes())) {
+            CellRunner.preload(target, ws);
+          }
+          report.add(runner.run(target, cell, ws));
+          bar.update(++done, cell.name() + " " + target.name());
+        }
+      }
+      bar.finish(done, "");
+    } finally {
+      for (Target t : opened.values()) {
+        t.close();
+      }
+    }
+    report.writeTable(stdout);
+    if (out != null) {
+      write(report, out, stdout);
+    }
+    stdout.flush();
+    boolean bad = report.results().values().stream().flatMap(List::stream)
+        .anyMatch(r -> r.errors() > 0 || r.misses() > 0);
+    return bad ? 1 : 0;
+  }
+
+  private Target open(String kind, long namespaceId, int maxPageLength, long dram) throws IOException {
+    switch (kind) {
+      case "daemon": {
+        if (connect != null) {
+          String[] hp = hostPort(connect, "--connect");
+          return DaemonTarget.connect(hp[0], Integer.parseInt(hp[1]), token, namespaceId);
+        }
+        Path script = serverScript != null ? serverScript : DaemonTarget.findServerScript();
+        if (script == null) {
+          throw new IOException("no bin/kvstore-server in the working directory or its parents;"
+              + " run kvbench from the repository, give --server-script, or --connect HOST:PORT");
+        }
+        // Memory tiers only, as Redis: the DRAM tier holds every working set, nothing goes to SSD.
+        return DaemonTarget.start(script, List.of("--dram-bytes", Long.toString(dram),
+            "--ssd-bytes", "0", "--max-page-bytes", Integer.toString(maxPageLength)), namespaceId);
+      }
+      case "embedded":
+        return EmbeddedTarget.open(null, maxPageLength, TieredStoreBuilder.HOT_BYTES_DEFAULT, dram, 0,
+            TieredStoreBuilder.POLICY_DEFAULT);
+      case "redis": {
+        if (redis != null) {
+          String[] hp = hostPort(redis, "--redis");
+          return RedisTarget.connect(hp[0], Integer.parseInt(hp[1]));
+        }
+        return RedisTarget.start();
+      }
+      default:
+        return RawSocketTarget.start(namespaceId);
+    }
+  }
+
+  private String[] hostPort(String value, String option) {
+    int colon = value.lastIndexOf(':');
+    try {
+      int port = Integer.parseInt(value.substring(colon + 1));
+      if (colon > 0 && port >= 1 && port <= 65535) {
+        return new String[] {value.substring(0, colon), Integer.toString(port)};
+      }
+    } catch (NumberFormatException e) {
+      // Reported below with the expected form.
+    }
+    throw new ParameterException(spec.commandLine(), option + " must be HOST:PORT, got '" + value + "'");
+  }
+
+  private static void write(CompareReport report, Path dir, PrintWriter stdout) throws IOException {
+    Files.createDirectories(dir);
+    List<Path> written = new ArrayList<>();
+    Path json = dir.resolve("compare.json");
+    Files.writeString(json, report.toJson(), StandardCharsets.UTF_8);
+    written.add(json);
+    Path csv = dir.resolve("compare.csv");
+    Files.writeString(csv, report.toCsv(), StandardCharsets.UTF_8);
+    written.add(csv);
+    List<String> categories = new ArrayList<>();
+    Map<String, List<Double>> gbps = new LinkedHashMap<>();
+    Map<String, Map<String, Histogram>> cdfs = new LinkedHashMap<>();
+    for (Map.Entry<Cell, List<CellResult>> e : report.results().entrySet()) {
+      Cell c = e.getKey();
+      categories.add(c.name());
+      String plot = "latency-cdf-" + c.op() + "-" + (c.pageBytes() % (1 << 20) == 0
+          ? (c.pageBytes() >> 20) + "MiB" : c.pageBytes() % 1024 == 0 ? (c.pageBytes() >> 10) + "KiB"
+          : c.pageBytes() + "B") + ".png";
+      for (CellResult r : e.getValue()) {
+        gbps.computeIfAbsent(r.target(), k -> new ArrayList<>()).add(r.gigabytesPerSecond());
+        cdfs.computeIfAbsent(plot, k -> new LinkedHashMap<>())
+            .put(r.target() + " x" + c.batch() + " c" + c.connections(), r.histogram());
+      }
+    }
+    Map<String, double[]> bars = new LinkedHashMap<>();
+    gbps.forEach((t, v) -> bars.put(t, v.stream().mapToDouble(Double::doubleValue).toArray()));
+    Path throughput = dir.resolve("throughput.png");
+    Plots.bars(categories, bars, "kvbench compare: throughput", "GB/s", throughput);
+    written.add(throughput);
+    for (Map.Entry<String, Map<String, Histogram>> e : cdfs.entrySet()) {
+      Path p = dir.resolve(e.getKey());
+      Plots.latencyCdf(e.getValue(), "kvbench compare: " + e.getKey()
+          .replace("latency-cdf-", "").replace(".png", "").replace('-', ' ') + " latency per call", p);
+      written.add(p);
+    }
+    for (Path p : written) {
+      stdout.println("wrote " + p);
+    }
+  }
+
+  /** Runs a parse step, turning its IllegalArgumentException into a picocli usage error. */
+  private <T> T parse(Supplier<T> step) {
+    try {
+      return step.get();
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage(), e);
+    }
+  }
+}

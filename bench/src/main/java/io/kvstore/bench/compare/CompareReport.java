@@ -1,0 +1,241 @@
+package io.kvstore.bench.compare;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kvstore.bench.report.LatencySummary;
+import io.kvstore.bench.report.ReportFormat;
+import java.io.PrintWriter;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Predicate;
+
+/**
+ * The results of a comparison: per cell, one row per target, the kvstore target's throughput as a
+ * multiple of Redis's and of the raw socket's, and the goals of the daemon issue checked cell by
+ * cell:
+ *
+ * <ul>
+ *   <li>2 MiB pages: kvstore throughput at least Redis's, and at least 70% of the raw socket's;
+ *   <li>batched (batch > 1) 64 KiB lookup+get: at least 1.5 times Redis's throughput;
+ *   <li>every cell: kvstore p99 latency no worse than Redis's.
+ * </ul>
+ */
+public final class CompareReport {
+
+  /** The name of the Redis target. */
+  public static final String REDIS = "redis";
+  /** The name of the raw socket target. */
+  public static final String RAW = "raw-socket";
+
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  private final String command;
+  private final Map<Cell, List<CellResult>> byCell = new LinkedHashMap<>();
+
+  /** @param command the command line that produced it, for the record */
+  public CompareReport(String command) {
+    this.command = command;
+  }
+
+  /** Adds a result. */
+  public void add(CellResult r) {
+    byCell.computeIfAbsent(r.cell(), c -> new ArrayList<>()).add(r);
+  }
+
+  /** Results by cell, in the order they were added. */
+  public Map<Cell, List<CellResult>> results() {
+    return byCell;
+  }
+
+  /** The result of {@code target} in {@code cell}, or null. */
+  public CellResult result(Cell cell, String target) {
+    for (CellResult r : byCell.getOrDefault(cell, List.of())) {
+      if (r.target().equals(target)) {
+        return r;
+      }
+    }
+    return null;
+  }
+
+  /** The kvstore target compared (the first whose name starts with "kvstore"), or null. */
+  public String kvstoreTarget() {
+    for (List<CellResult> rs : byCell.values()) {
+      for (CellResult r : rs) {
+        if (r.target().startsWith("kvstore")) {
+          return r.target();
+        }
+      }
+    }
+    return null;
+  }
+
+  /** The goals, checked over the cells where both sides ran. */
+  public List<Goal> goals() {
+    String kv = kvstoreTarget();
+    String name = kv == null ? "kvstore" : kv;
+    List<Goal> goals = new ArrayList<>();
+    Predicate<Cell> big = c -> c.pageBytes() == 2 << 20;
+    goals.add(throughputGoal("2 MiB pages: " + name + " GB/s >= redis", kv, REDIS, 1.0, big));
+    goals.add(throughputGoal("2 MiB pages: " + name + " GB/s >= 70% of raw-socket", kv, RAW, 0.7, big));
+    goals.add(throughputGoal("batched 64 KiB lookup+get: " + name + " GB/s >= 1.5x redis", kv, REDIS,
+        1.5, c -> c.pageBytes() == 64 << 10 && c.op().equals("get") && c.batch() > 1));
+    int cells = 0;
+    List<String> missed = new ArrayList<>();
+    for (Cell c : byCell.keySet()) {
+      CellResult k = kv == null ? null : result(c, kv);
+      CellResult r = result(c, REDIS);
+      if (k == null || r == null) {
+        continue;
+      }
+      cells++;
+      if (k.latency().p99Nanos() > r.latency().p99Nanos()) {
+        missed.add(String.format(Locale.ROOT, "%s (p99 %.1f us vs %.1f us)", c.name(),
+            k.latency().p99Nanos() / 1e3, r.latency().p99Nanos() / 1e3));
+      }
+    }
+    goals.add(new Goal("every cell: " + name + " p99 <= redis p99", cells, missed));
+    return goals;
+  }
+
+  private Goal throughputGoal(String description, String kv, String other, double factor,
+      Predicate<Cell> applies) {
+    int cells = 0;
+    List<String> missed = new ArrayList<>();
+    for (Cell c : byCell.keySet()) {
+      if (!applies.test(c) || kv == null) {
+        continue;
+      }
+      CellResult k = result(c, kv);
+      CellResult o = result(c, other);
+      if (k == null || o == null) {
+        continue;
+      }
+      cells++;
+      double ratio = k.gigabytesPerSecond() / Math.max(1e-12, o.gigabytesPerSecond());
+      if (ratio < factor) {
+        missed.add(String.format(Locale.ROOT, "%s (%.2fx)", c.name(), ratio));
+      }
+    }
+    return new Goal(description, cells, missed);
+  }
+
+  // ------------------------------------------------------------------------------------- table
+
+  /** Prints the table and the goals. */
+  public void writeTable(PrintWriter out) {
+    String kv = kvstoreTarget();
+    out.printf(Locale.ROOT, "%-22s %-17s %11s %11s %8s %9s %9s %9s %9s %8s %8s %6s%n", "cell",
+        "target", "ops/s", "pages/s", "GB/s", "p50 us", "p90 us", "p99 us", "p99.9 us", "x redis",
+        "x raw", "errors");
+    for (Map.Entry<Cell, List<CellResult>> e : byCell.entrySet()) {
+      boolean first = true;
+      for (CellResult r : e.getValue()) {
+        LatencySummary l = r.latency();
+        out.printf(Locale.ROOT, "%-22s %-17s %,11.1f %,11.1f %8.3f %9.1f %9.1f %9.1f %9.1f %8s %8s %6d%n",
+            first ? e.getKey().name() : "", r.target(), r.opsPerSecond(), r.pagesPerSecond(),
+            r.gigabytesPerSecond(), l.p50Nanos() / 1e3, l.p90Nanos() / 1e3, l.p99Nanos() / 1e3,
+            l.p999Nanos() / 1e3, ratio(r, kv, REDIS), ratio(r, kv, RAW), r.errors() + r.misses());
+        first = false;
+      }
+    }
+    out.println();
+    for (Goal g : goals()) {
+      out.println("goal: " + g.line());
+    }
+  }
+
+  private String ratio(CellResult r, String kv, String other) {
+    CellResult o = result(r.cell(), other);
+    if (!r.target().equals(kv) || o == null || o.gigabytesPerSecond() <= 0) {
+      return "";
+    }
+    return String.format(Locale.ROOT, "%.2f", r.gigabytesPerSecond() / o.gigabytesPerSecond());
+  }
+
+  // -------------------------------------------------------------------------------- JSON, CSV
+
+  /** The results and goals as JSON. */
+  public String toJson() {
+    ObjectNode root = JSON.createObjectNode();
+    root.put("command", command);
+    ArrayNode cells = root.putArray("cells");
+    for (Map.Entry<Cell, List<CellResult>> e : byCell.entrySet()) {
+      Cell c = e.getKey();
+      ObjectNode cn = cells.addObject();
+      cn.put("op", c.op());
+      cn.put("pageBytes", c.pageBytes());
+      cn.put("batch", c.batch());
+      cn.put("connections", c.connections());
+      ArrayNode results = cn.putArray("results");
+      for (CellResult r : e.getValue()) {
+        ObjectNode rn = results.addObject();
+        rn.put("target", r.target());
+        rn.put("calls", r.calls());
+        rn.put("pages", r.pages());
+        rn.put("bytes", r.bytes());
+        rn.put("elapsedSeconds", round(r.elapsedNanos() / 1e9, 6));
+        rn.put("opsPerSecond", round(r.opsPerSecond(), 3));
+        rn.put("pagesPerSecond", round(r.pagesPerSecond(), 3));
+        rn.put("gigabytesPerSecond", round(r.gigabytesPerSecond(), 6));
+        ObjectNode l = rn.putObject("latencyMicros");
+        l.put("count", r.latency().count());
+        l.put("mean", round(r.latency().meanNanos() / 1e3, 3));
+        l.put("p50", round(r.latency().p50Nanos() / 1e3, 3));
+        l.put("p90", round(r.latency().p90Nanos() / 1e3, 3));
+        l.put("p99", round(r.latency().p99Nanos() / 1e3, 3));
+        l.put("p99.9", round(r.latency().p999Nanos() / 1e3, 3));
+        l.put("max", round(r.latency().maxNanos() / 1e3, 3));
+        rn.put("errors", r.errors());
+        rn.put("misses", r.misses());
+      }
+    }
+    ArrayNode goals = root.putArray("goals");
+    for (Goal g : goals()) {
+      ObjectNode gn = goals.addObject();
+      gn.put("goal", g.description());
+      gn.put("cells", g.cells());
+      gn.put("met", g.met());
+      ArrayNode missed = gn.putArray("missed");
+      g.missed().forEach(missed::add);
+    }
+    try {
+      return JSON.writeValueAsString(root) + "\n";
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** One CSV line per cell and target. */
+  public String toCsv() {
+    StringBuilder sb = new StringBuilder(
+        "op,page_bytes,batch,connections,target,calls,pages,bytes,elapsed_s,ops_per_s,pages_per_s,"
+            + "gb_per_s,p50_us,p90_us,p99_us,p999_us,errors,misses\n");
+    for (List<CellResult> rs : byCell.values()) {
+      for (CellResult r : rs) {
+        Cell c = r.cell();
+        LatencySummary l = r.latency();
+        sb.append(String.join(",", c.op(), Integer.toString(c.pageBytes()),
+            Integer.toString(c.batch()), Integer.toString(c.connections()), r.target(),
+            Long.toString(r.calls()), Long.toString(r.pages()), Long.toString(r.bytes()),
+            ReportFormat.fixed(r.elapsedNanos() / 1e9, 3), ReportFormat.fixed(r.opsPerSecond(), 1),
+            ReportFormat.fixed(r.pagesPerSecond(), 1), ReportFormat.fixed(r.gigabytesPerSecond(), 4),
+            ReportFormat.fixed(l.p50Nanos() / 1e3, 1), ReportFormat.fixed(l.p90Nanos() / 1e3, 1),
+            ReportFormat.fixed(l.p99Nanos() / 1e3, 1), ReportFormat.fixed(l.p999Nanos() / 1e3, 1),
+            Long.toString(r.errors()), Long.toString(r.misses()))).append('\n');
+      }
+    }
+    return sb.toString();
+  }
+
+  private static BigDecimal round(double v, int decimals) {
+    BigDecimal d = BigDecimal.valueOf(v).setScale(decimals, RoundingMode.HALF_UP).stripTrailingZeros();
+    return d.scale() < 0 ? d.setScale(0) : d;
+  }
+}

@@ -1,0 +1,147 @@
+package io.kvstore.bench.replay;
+
+import io.kvstore.bench.report.TtftModel;
+import io.kvstore.bench.targets.BenchPages;
+import io.kvstore.bench.targets.Session;
+import io.kvstore.common.PageFormat;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * One worker of a run: takes requests from the run's bounded queue and plays them against its own
+ * session. A reader does what an engine does before prefill: fetch the leading run of the prompt's
+ * blocks in batches (stopping at the first batch that comes back short), verify every page, then
+ * store the blocks that missed (the ones prefill computed). A writer stores every block.
+ *
+ * <p>Owns its buffers: {@code batch} destination pages and {@code batch} pages to put, direct,
+ * allocated once; building a page copies a payload template and stamps the key (no per-page
+ * objects).
+ */
+final class Worker implements Runnable {
+
+  /** Put on the queue once per worker to tell it to finish. */
+  static final Request POISON = new Request(-1, 0, 0, 1, new long[0]);
+
+  private final Session session;
+  private final boolean reader;
+  private final BlockingQueue<Request> queue;
+  private final RunConfig config;
+  private final TtftModel ttft;
+  private final Recorder recorder;
+  private final AtomicLong completed;
+  private final LongAdder bytesMoved;
+  private final ByteBuffer[] dsts;
+  private final ByteBuffer[] pages;
+  private final ByteBuffer template;
+  private final long[] keys;
+  private final int pageLength;
+  private volatile Throwable failure;
+
+  Worker(Session session, boolean reader, BlockingQueue<Request> queue, RunConfig config,
+      Recorder recorder, AtomicLong completed, LongAdder bytesMoved, long seed) {
+    this.session = session;
+    this.reader = reader;
+    this.queue = queue;
+    this.config = config;
+    this.ttft = new TtftModel(config.prefillTokensPerS());
+    this.recorder = recorder;
+    this.completed = completed;
+    this.bytesMoved = bytesMoved;
+    this.pageLength = PageFormat.pageLength(config.payloadBytes());
+    this.dsts = new ByteBuffer[config.batch()];
+    this.pages = new ByteBuffer[config.batch()];
+    for (int i = 0; i < config.batch(); i++) {
+      dsts[i] = ByteBuffer.allocateDirect(pageLength);
+      pages[i] = ByteBuffer.allocateDirect(pageLength);
+    }
+    this.template = BenchPages.payloadTemplate(config.payloadBytes(), seed);
+    this.keys = new long[2 * config.batch()];
+  }
+
+  /** The error that stopped this worker, or null. */
+  Throwable failure() {
+    return failure;
+  }
+
+  @Override
+  public void run() {
+    try {
+      for (Request r = queue.take(); r != POISON; r = queue.take()) {
+        int run = 0;
+        if (reader) {
+          long start = System.nanoTime();
+          run = fetchPrefix(r);
+          recorder.lookedUp(r, run, System.nanoTime() - start, ttft);
+        }
+        store(r, run);
+        recorder.requests++;
+        completed.incrementAndGet();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (Throwable t) {
+      // Recorded for the coordinator, which stops the run and reports it.
+      failure = t;
+    }
+  }
+
+  /** Fetches the leading run of {@code r}'s blocks; returns its length. */
+  private int fetchPrefix(Request r) throws IOException {
+    int blocks = r.blocks();
+    long[] all = r.keys();
+    int run = 0;
+    while (run < blocks) {
+      int n = Math.min(config.batch(), blocks - run);
+      System.arraycopy(all, 2 * run, keys, 0, 2 * n);
+      long t0 = System.nanoTime();
+      int got = session.fetchPrefix(keys, n, dsts);
+      long t1 = System.nanoTime();
+      long bytes = 0;
+      int good = 0;
+      while (good < got) {
+        ByteBuffer page = dsts[good];
+        if (!BenchPages.verify(page, keys[2 * good], keys[2 * good + 1], config.namespaceId(),
+            pageLength)) {
+          // Wrong bytes are never used: the run ends there, as at a miss, and the error is counted.
+          recorder.errors++;
+          break;
+        }
+        bytes += page.remaining();
+        good++;
+      }
+      recorder.fetch(t1 - t0, good, bytes, t1);
+      bytesMoved.add(bytes);
+      run += good;
+      if (good < n) {
+        break;
+      }
+    }
+    return run;
+  }
+
+  /** Stores blocks {@code [from, blocks)} of {@code r} in batches. */
+  private void store(Request r, int from) throws IOException {
+    long[] all = r.keys();
+    int blocks = r.blocks();
+    for (int b = from; b < blocks; ) {
+      int n = Math.min(config.batch(), blocks - b);
+      for (int i = 0; i < n; i++) {
+        int block = b + i;
+        long parentHi = block == 0 ? 0 : all[2 * block - 2];
+        long parentLo = block == 0 ? 0 : all[2 * block - 1];
+        BenchPages.build(pages[i], template, all[2 * block], all[2 * block + 1], parentHi, parentLo,
+            config.namespaceId(), r.tokensInBlock(block), config.payloadBytes());
+      }
+      long t0 = System.nanoTime();
+      int stored = session.put(pages, n);
+      long t1 = System.nanoTime();
+      long bytes = (long) n * pageLength;
+      recorder.put(t1 - t0, n, bytes, n - stored, t1);
+      bytesMoved.add(bytes);
+      b += n;
+    }
+  }
+}

@@ -1,0 +1,218 @@
+package io.kvstore.bench.targets;
+
+import io.kvstore.client.GetResult;
+import io.kvstore.client.KvStoreClient;
+import io.kvstore.client.KvStoreException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The kvstore daemon, through the SDK ({@link KvStoreClient}): one client with one connection per
+ * session, bound to the run's namespace. A fetch is one {@code GET} with {@code prefixOnly} (the
+ * daemon stops at the first miss: the lookup and the get in one round trip, as the SDK's token-level
+ * {@code fetch} does); a put is one {@code PUT} of the batch. Per-tier counters come from STATS.
+ *
+ * <p>Either connects to a running daemon ({@link #connect}) or forks {@code bin/kvstore-server} on a
+ * free port with a temp data directory ({@link #start}) and stops it with SIGTERM on close.
+ */
+public final class DaemonTarget implements Target {
+
+  /** A session's request timeout: generous, so that a loaded host shows up as latency, not errors. */
+  private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(60);
+  /** How long a forked daemon may take to answer, including the first build of bin/kvstore-server. */
+  private static final long START_TIMEOUT_SECONDS = 600;
+
+  private final String host;
+  private final int port;
+  private final String token;
+  private final long namespaceId;
+  private final ExternalProcess daemon;
+  private final Path tempDir;
+  private final KvStoreClient statsClient;
+  private volatile boolean closed;
+
+  private DaemonTarget(
+      String host, int port, String token, long namespaceId, ExternalProcess daemon, Path tempDir)
+      throws IOException {
+    this.host = host;
+    this.port = port;
+    this.token = token;
+    this.namespaceId = namespaceId;
+    this.daemon = daemon;
+    this.tempDir = tempDir;
+    this.statsClient = client(host, port, token, namespaceId);
+  }
+
+  /**
+   * Connects to a running daemon.
+   *
+   * @param token the auth token ("" when the daemon's auth is off)
+   * @param namespaceId the namespace the sessions bind to
+   * @throws IOException if it cannot be reached or refuses the handshake
+   */
+  public static DaemonTarget connect(String host, int port, String token, long namespaceId)
+      throws IOException {
+    return new DaemonTarget(host, port, token, namespaceId, null, null);
+  }
+
+  /**
+   * Forks {@code serverScript} ({@code bin/kvstore-server}) on a free loopback port, metrics off,
+   * with a temp data directory (deleted on close) and the given flags after the port and data dir
+   * (e.g. {@code --dram-bytes 4GiB}), and waits until it accepts a connection.
+   *
+   * @throws IOException if the script is missing, or the daemon exits or does not answer in time
+   */
+  public static DaemonTarget start(Path serverScript, List<String> flags, long namespaceId)
+      throws IOException {
+    if (!Files.isExecutable(serverScript)) {
+      throw new IOException("cannot run the daemon: " + serverScript + " is not an executable"
+          + " (use --server-script, or --connect HOST:PORT to use a running daemon)");
+    }
+    int port = ExternalProcess.freePort();
+    Path dir = TempDirs.create("kvbench-daemon-");
+    List<String> cmd = new ArrayList<>(List.of(serverScript.toAbsolutePath().toString(),
+        "--host", "127.0.0.1", "--port", Integer.toString(port), "--metrics-port", "0",
+        "--data-dir", dir.resolve("data").toString()));
+    cmd.addAll(flags);
+    ExternalProcess p = null;
+    try {
+      p = ExternalProcess.start("kvstore-server", cmd, dir, dir.resolve("daemon.log"),
+          () -> answers("127.0.0.1", port, namespaceId), START_TIMEOUT_SECONDS);
+      return new DaemonTarget("127.0.0.1", port, "", namespaceId, p, dir);
+    } catch (IOException | RuntimeException e) {
+      if (p != null) {
+        p.close();
+      }
+      TempDirs.deleteRecursively(dir);
+      throw e;
+    }
+  }
+
+  /**
+   * Finds {@code bin/kvstore-server} in the working directory or one of its parents (the
+   * repository root when kvbench runs from a checkout), or null.
+   */
+  public static Path findServerScript() {
+    for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+      Path script = dir.resolve("bin").resolve("kvstore-server");
+      if (Files.isExecutable(script)) {
+        return script;
+      }
+    }
+    return null;
+  }
+
+  private static boolean answers(String host, int port, long namespaceId) {
+    try (KvStoreClient c = KvStoreClient.builder().address(host, port).namespaceId(namespaceId)
+        .connections(1).ioThreads(1).connectTimeout(Duration.ofSeconds(1)).build()) {
+      c.ping();
+      return true;
+    } catch (KvStoreException e) {
+      return false;
+    }
+  }
+
+  private static KvStoreClient client(String host, int port, String token, long namespaceId)
+      throws IOException {
+    try {
+      return KvStoreClient.builder()
+          .address(host, port)
+          .namespaceId(namespaceId)
+          .authToken(token)
+          .connections(1)
+          .ioThreads(1)
+          .requestTimeout(REQUEST_TIMEOUT)
+          .build();
+    } catch (KvStoreException e) {
+      throw new IOException(
+          "cannot connect to the kvstore daemon at " + host + ":" + port + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** The daemon's port. */
+  public int port() {
+    return port;
+  }
+
+  @Override
+  public String name() {
+    return "kvstore-daemon";
+  }
+
+  @Override
+  public Session openSession() throws IOException {
+    return new DaemonSession(client(host, port, token, namespaceId));
+  }
+
+  @Override
+  public TierCounters counters() throws IOException {
+    try {
+      return DaemonStats.parse(statsClient.stats());
+    } catch (KvStoreException e) {
+      throw new IOException("STATS failed: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    try {
+      statsClient.close();
+    } finally {
+      if (daemon != null) {
+        daemon.close();
+      }
+      TempDirs.deleteRecursively(tempDir);
+    }
+  }
+
+  private static final class DaemonSession implements Session {
+    private final KvStoreClient client;
+
+    DaemonSession(KvStoreClient client) {
+      this.client = client;
+    }
+
+    @Override
+    public int fetchPrefix(long[] keys, int count, ByteBuffer[] dsts) throws IOException {
+      long[] k = keys.length == 2 * count ? keys : Arrays.copyOf(keys, 2 * count);
+      ByteBuffer[] d = dsts.length == count ? dsts : Arrays.copyOf(dsts, count);
+      for (ByteBuffer b : d) {
+        b.clear();
+      }
+      try {
+        GetResult r = client.get(k, d, true);
+        int run = r.leadingRun();
+        for (int i = 0; i < run; i++) {
+          d[i].limit(r.length(i));
+        }
+        return run;
+      } catch (KvStoreException e) {
+        throw new IOException("GET failed: " + e.getMessage(), e);
+      }
+    }
+
+    @Override
+    public int put(ByteBuffer[] pages, int count) throws IOException {
+      try {
+        return client.put(pages.length == count ? pages : Arrays.copyOf(pages, count)).stored();
+      } catch (KvStoreException e) {
+        throw new IOException("PUT failed: " + e.getMessage(), e);
+      }
+    }
+
+    @Override
+    public void close() {
+      client.close();
+    }
+  }
+}

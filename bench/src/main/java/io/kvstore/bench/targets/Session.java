@@ -1,0 +1,34 @@
+package io.kvstore.bench.targets;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/**
+ * One worker's connection to a {@link Target}: used by one thread at a time, closed by it. Keys are
+ * {@code (hi, lo)} pairs in a {@code long[]}, key {@code i} at {@code [2i, 2i + 1]}, as in the SDK.
+ */
+public interface Session extends AutoCloseable {
+
+  /**
+   * Looks up and fetches the leading run of keys {@code [0, count)} that the store holds (stopping at
+   * the first it does not), as an engine does before prefill. Page {@code i} of the run (header +
+   * payload) is written into {@code dsts[i]} from index 0, and {@code dsts[i]}'s position is set to
+   * 0 and its limit to the page length. The bytes are not checked here: the caller verifies them.
+   *
+   * @param dsts at least {@code count} buffers, each large enough for a page
+   * @return the length of the run
+   */
+  int fetchPrefix(long[] keys, int count, ByteBuffer[] dsts) throws IOException;
+
+  /**
+   * Stores pages {@code [0, count)}, each between its position and limit; positions and limits are
+   * left as they were.
+   *
+   * @return how many pages the store accepted
+   */
+  int put(ByteBuffer[] pages, int count) throws IOException;
+
+  /** Closes the connection. */
+  @Override
+  void close();
+}

@@ -1,0 +1,200 @@
+package io.kvstore.bench.targets;
+
+import io.kvstore.common.PageFormat;
+import io.kvstore.core.policy.Policies;
+import io.kvstore.core.store.TieredStoreBuilder;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine.Option;
+
+/**
+ * The command-line options that choose and configure the store a run goes against (a picocli mixin
+ * shared by {@code replay} and {@code load}). Tier capacities and the policy configure the embedded
+ * store and a daemon that kvbench starts; a daemon or Redis server kvbench connects to keeps its own.
+ */
+public final class TargetOptions {
+
+  @Option(names = "--target", defaultValue = "embedded", paramLabel = "KIND",
+      description = "Store to run against: embedded (a TieredStore in this process), daemon (the"
+          + " kvstore daemon through the SDK), redis (default: ${DEFAULT-VALUE}).")
+  String kind;
+
+  @Option(names = "--data-dir", paramLabel = "DIR",
+      description = "Embedded store's SSD tier and index directory (default: a temp directory,"
+          + " deleted at the end).")
+  Path dataDir;
+
+  @Option(names = "--hot-bytes", paramLabel = "SIZE", defaultValue = "64MiB",
+      description = "Hot tier capacity; 0 leaves it out (default: ${DEFAULT-VALUE}).")
+  String hotBytes;
+
+  @Option(names = "--dram-bytes", paramLabel = "SIZE", defaultValue = "1GiB",
+      description = "DRAM tier capacity; 0 leaves it out (default: ${DEFAULT-VALUE}).")
+  String dramBytes;
+
+  @Option(names = "--ssd-bytes", paramLabel = "SIZE", defaultValue = "16GiB",
+      description = "SSD tier capacity; 0 leaves it out (default: ${DEFAULT-VALUE}).")
+  String ssdBytes;
+
+  @Option(names = "--policy", paramLabel = "POLICY", defaultValue = TieredStoreBuilder.POLICY_DEFAULT,
+      description = "Eviction policy of every tier (default: ${DEFAULT-VALUE}).")
+  String policy;
+
+  @Option(names = "--connect", paramLabel = "HOST:PORT",
+      description = "Daemon to connect to (--target daemon).")
+  String connect;
+
+  @Option(names = "--start-daemon",
+      description = "Fork bin/kvstore-server on a free port with a temp data dir and the tier options"
+          + " above; stop it with SIGTERM at the end (--target daemon).")
+  boolean startDaemon;
+
+  @Option(names = "--server-script", paramLabel = "FILE",
+      description = "The daemon's launcher for --start-daemon (default: bin/kvstore-server in the"
+          + " working directory or a parent).")
+  Path serverScript;
+
+  @Option(names = "--token", paramLabel = "TOKEN", defaultValue = "",
+      description = "Auth token for the daemon (default: none).")
+  String token;
+
+  @Option(names = "--redis", paramLabel = "HOST:PORT",
+      description = "Redis server to connect to (--target redis).")
+  String redis;
+
+  @Option(names = "--start-redis",
+      description = "Start redis-server (from the PATH) on a free port without persistence; stop it"
+          + " at the end (--target redis).")
+  boolean startRedis;
+
+  /** The target kind: embedded, daemon or redis. */
+  public String kind() {
+    return kind;
+  }
+
+  /** Overrides the DRAM capacity (for a capacity sweep). */
+  public void dramBytes(long bytes) {
+    this.dramBytes = Long.toString(bytes);
+  }
+
+  /** DRAM capacity in bytes. */
+  public long dramBytes() {
+    return ByteSize.parse(dramBytes);
+  }
+
+  /**
+   * Checks the options without opening anything.
+   *
+   * @throws IllegalArgumentException naming the option that is wrong
+   */
+  public void validate() {
+    switch (kind) {
+      case "embedded" -> {
+        tierBytes();
+        Policies.create(policy, 1);
+      }
+      case "daemon" -> {
+        if ((connect == null) == !startDaemon) {
+          throw new IllegalArgumentException(
+              "--target daemon needs exactly one of --connect HOST:PORT and --start-daemon");
+        }
+        if (connect != null) {
+          hostPort(connect, "--connect");
+        } else {
+          tierBytes();
+          Policies.create(policy, 1);
+        }
+      }
+      case "redis" -> {
+        if ((redis == null) == !startRedis) {
+          throw new IllegalArgumentException(
+              "--target redis needs exactly one of --redis HOST:PORT and --start-redis");
+        }
+        if (redis != null) {
+          hostPort(redis, "--redis");
+        }
+      }
+      default -> throw new IllegalArgumentException(
+          "unknown target '" + kind + "'; valid targets: embedded, daemon, redis");
+    }
+  }
+
+  /**
+   * Opens the target for pages of {@code payloadBytes} in namespace {@code namespaceId}.
+   *
+   * @throws IOException if a server cannot be reached or started
+   */
+  public Target open(int payloadBytes, long namespaceId) throws IOException {
+    validate();
+    int pageLength = PageFormat.pageLength(payloadBytes);
+    long[] tiers = kind.equals("redis") || connect != null ? null : tierBytes();
+    switch (kind) {
+      case "embedded":
+        return EmbeddedTarget.open(dataDir, pageLength, tiers[0], tiers[1], tiers[2], policy);
+      case "daemon":
+        if (connect != null) {
+          String[] hp = hostPort(connect, "--connect");
+          return DaemonTarget.connect(hp[0], Integer.parseInt(hp[1]), token, namespaceId);
+        }
+        Path script = serverScript != null ? serverScript : DaemonTarget.findServerScript();
+        if (script == null) {
+          throw new IOException("--start-daemon: no bin/kvstore-server in the working directory or"
+              + " its parents; run kvbench from the repository or give --server-script");
+        }
+        List<String> flags = new ArrayList<>(List.of(
+            "--hot-bytes", Long.toString(tiers[0]), "--dram-bytes", Long.toString(tiers[1]),
+            "--ssd-bytes", Long.toString(tiers[2]), "--eviction-policy", policy,
+            // As the embedded store: the largest page is this run's, so hot frames fit its pages.
+            "--max-page-bytes", Integer.toString(pageLength)));
+        return DaemonTarget.start(script, flags, namespaceId);
+      default:
+        if (redis != null) {
+          String[] hp = hostPort(redis, "--redis");
+          return RedisTarget.connect(hp[0], Integer.parseInt(hp[1]));
+        }
+        return RedisTarget.start();
+    }
+  }
+
+  /** What the options configure, for reports. */
+  public String describe() {
+    return switch (kind) {
+      case "embedded" -> String.format("embedded, hot %s, dram %s, ssd %s, policy %s", hotBytes,
+          dramBytes, ssdBytes, policy);
+      case "daemon" -> connect != null ? "daemon at " + connect
+          : String.format("daemon started here, hot %s, dram %s, ssd %s, policy %s", hotBytes,
+              dramBytes, ssdBytes, policy);
+      default -> redis != null ? "redis at " + redis : "redis-server started here";
+    };
+  }
+
+  private long[] tierBytes() {
+    long hot = ByteSize.parse(hotBytes);
+    long dram = ByteSize.parse(dramBytes);
+    long ssd = ByteSize.parse(ssdBytes);
+    if (hot + dram + ssd == 0) {
+      throw new IllegalArgumentException("at least one of --hot-bytes, --dram-bytes, --ssd-bytes must be > 0");
+    }
+    return new long[] {hot, dram, ssd};
+  }
+
+  /** Splits {@code HOST:PORT}. */
+  static String[] hostPort(String value, String option) {
+    int colon = value.lastIndexOf(':');
+    if (colon <= 0 || colon == value.length() - 1) {
+      throw new IllegalArgumentException(option + " must be HOST:PORT, got '" + value + "'");
+    }
+    String port = value.substring(colon + 1);
+    try {
+      int p = Integer.parseInt(port);
+      if (p < 1 || p > 65535) {
+        throw new NumberFormatException();
+      }
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(option + ": port must be 1 to 65535, got '" + port + "'");
+    }
+    return new String[] {value.substring(0, colon), port};
+  }
+}

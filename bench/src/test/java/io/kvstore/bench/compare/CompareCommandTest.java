@@ -1,0 +1,83 @@
+package io.kvstore.bench.compare;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kvstore.bench.CliRunner;
+import io.kvstore.bench.targets.RedisTarget;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CompareCommandTest {
+
+  @TempDir Path dir;
+
+  private final CliRunner cli = new CliRunner();
+
+  private static final String[] SMALL = {"--page-sizes", "4KiB", "--batches", "1,4", "--connections",
+      "1,2", "--duration", "100ms", "--warmup", "20ms", "--working-set", "512KiB", "--dram-bytes",
+      "16MiB", "--no-progress"};
+
+  private String[] args(String targets, Path out) {
+    String[] all = new String[SMALL.length + 5];
+    all[0] = "compare";
+    all[1] = "--targets";
+    all[2] = targets;
+    all[3] = "--out";
+    all[4] = out.toString();
+    System.arraycopy(SMALL, 0, all, 5, SMALL.length);
+    return all;
+  }
+
+  @Test
+  void shouldRunTheMatrixAgainstTheStoreAndTheRawSocket() throws IOException {
+    Path out = dir.resolve("out");
+    assertEquals(0, cli.run(args("embedded,raw", out)), cli.err() + cli.out());
+    List<String> csv = Files.readAllLines(out.resolve("compare.csv"));
+    assertEquals(1 + 2 * 4 * 2, csv.size(), "2 ops x 4 cells x 2 targets");
+    JsonNode root = new ObjectMapper().readTree(out.resolve("compare.json").toFile());
+    assertEquals(8, root.path("cells").size());
+    for (JsonNode cell : root.path("cells")) {
+      for (JsonNode r : cell.path("results")) {
+        assertEquals(0, r.path("errors").asLong(), r.toString());
+        assertEquals(0, r.path("misses").asLong(), r.toString());
+        assertTrue(r.path("calls").asLong() >= CellRunner.MIN_CALLS, r.toString());
+        assertEquals(r.path("pages").asLong() * 4160, r.path("bytes").asLong());
+      }
+    }
+    assertEquals(4, root.path("goals").size());
+    assertTrue(cli.out().contains("goal: every cell: kvstore-embedded p99 <= redis p99: not measured"),
+        cli.out());
+    for (String png : List.of("throughput.png", "latency-cdf-get-4KiB.png", "latency-cdf-put-4KiB.png")) {
+      assertTrue(Files.size(out.resolve(png)) > 1000, png);
+    }
+  }
+
+  @Test
+  void shouldCompareWithRedis() throws IOException {
+    assumeTrue(RedisTarget.serverAvailable(),
+        "redis-server is not on the PATH (apt-get install redis-server): compare with Redis not run");
+    Path out = dir.resolve("redis");
+    assertEquals(0, cli.run(args("embedded,redis", out)), cli.err() + cli.out());
+    assertTrue(cli.out().matches("(?s).*get 4 KiB x4 c2 +kvstore-embedded .*\\n +redis .*"), cli.out());
+    assertTrue(cli.out().contains("goal: every cell: kvstore-embedded p99 <= redis p99: met in "),
+        cli.out());
+  }
+
+  @Test
+  void shouldRejectBadArguments() {
+    assertEquals(2, cli.run("compare", "--targets", "memcached"));
+    assertTrue(cli.err().contains("unknown target 'memcached'"), cli.err());
+    assertEquals(2, cli.run("compare", "--ops", "scan"));
+    assertTrue(cli.err().contains("unknown op 'scan'"), cli.err());
+    assertEquals(2, cli.run("compare", "--duration", "0ms"));
+    assertTrue(cli.err().contains("--duration must be > 0"), cli.err());
+  }
+}
