@@ -6,10 +6,10 @@ import io.kvstore.client.KeyChain;
 import io.kvstore.client.KvStoreClient;
 import io.kvstore.common.Namespace;
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
+import java.io.InputStream;
+import java.net.HttpURLConnection;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.LoggerFactory;
@@ -35,8 +35,6 @@ final class KvStoreContainer extends GenericContainer<KvStoreContainer> {
   private static final int STOP_TIMEOUT_SECONDS = 60;
   private static final Duration STARTUP_TIMEOUT = Duration.ofMinutes(3);
   private static final long HEALTH_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
-
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
   /**
    * A container of {@link KvStoreImage} on a volume (not started).
@@ -78,16 +76,33 @@ final class KvStoreContainer extends GenericContainer<KvStoreContainer> {
   }
 
   /**
-   * GET on the published metrics port.
+   * GET on the published metrics port (a connection per call: no client thread outlives it).
    *
    * @param path e.g. {@code /metrics}
-   * @return the response
+   * @return the status code and the body
    */
-  HttpResponse<String> httpGet(String path) throws IOException, InterruptedException {
-    URI uri = URI.create("http://" + getHost() + ":" + getMappedPort(METRICS_PORT) + path);
-    return http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30)).GET().build(),
-        HttpResponse.BodyHandlers.ofString());
+  HttpAnswer httpGet(String path) throws IOException {
+    URL url = new URL("http", getHost(), getMappedPort(METRICS_PORT), path);
+    HttpURLConnection connection = (HttpURLConnection) url.openConnection();
+    try {
+      connection.setConnectTimeout(10_000);
+      connection.setReadTimeout(30_000);
+      int status = connection.getResponseCode();
+      try (InputStream in = status < 400 ? connection.getInputStream() : connection.getErrorStream()) {
+        return new HttpAnswer(status, in == null ? "" : new String(in.readAllBytes(), StandardCharsets.UTF_8));
+      }
+    } finally {
+      connection.disconnect();
+    }
   }
+
+  /**
+   * An HTTP answer.
+   *
+   * @param status the status code
+   * @param body the body as text
+   */
+  record HttpAnswer(int status, String body) {}
 
   /** Docker's health status of the container: starting, healthy or unhealthy. */
   String healthStatus() {

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.kvstore.client.KvStoreClient;
 import io.kvstore.common.Namespace;
 import io.kvstore.common.PageFormat;
-import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.util.Random;
 import java.util.regex.Matcher;
@@ -53,11 +52,11 @@ class KvStoreDaemonIT {
         }
       }
 
-      HttpResponse<String> health = kvstore.httpGet("/health");
-      assertEquals(200, health.statusCode());
+      KvStoreContainer.HttpAnswer health = kvstore.httpGet("/health");
+      assertEquals(200, health.status());
       assertEquals("ok", health.body().strip());
-      HttpResponse<String> metrics = kvstore.httpGet("/metrics");
-      assertEquals(200, metrics.statusCode());
+      KvStoreContainer.HttpAnswer metrics = kvstore.httpGet("/metrics");
+      assertEquals(200, metrics.status());
       assertEquals(BLOCKS, metric(metrics.body(), "kvstore_puts_total"), metrics.body());
       assertEquals(BLOCKS, metric(metrics.body(), "kvstore_gets_total"), metrics.body());
       assertEquals(0, metric(metrics.body(), "kvstore_misses_total"), metrics.body());
