@@ -88,7 +88,7 @@ public final class KvStoreDaemon {
           .ssdBytes(c.ssdBytes())
           .policy(c.evictionPolicy())
           .ssdAdmission(c.ssdAdmission())
-          .syncWrites(c.syncWrites())
+          .ssdDurability(c.ssdDurability())
           .prefetchThreads(c.prefetchThreads())
           .build();
     } catch (IllegalArgumentException e) {

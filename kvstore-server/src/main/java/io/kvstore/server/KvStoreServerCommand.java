@@ -155,8 +155,8 @@ public final class KvStoreServerCommand implements Callable<Integer> {
       return "PORT";
     } else if (k.endsWith(".dir")) {
       return "DIR";
-    } else if (key == ConfigKey.SYNC_WRITES) {
-      return "true|false";
+    } else if (key == ConfigKey.SSD_DURABILITY) {
+      return "none|wal|sync";
     } else if (key == ConfigKey.EVICTION_POLICY || key == ConfigKey.SSD_ADMISSION) {
       return "NAME";
     }

@@ -58,7 +58,7 @@ final class StoreFactory {
                 SsdTierConfig.builder(b.dataDir.resolve("ssd"), b.ssdBytes)
                     .maxPageBytes(Math.max(b.maxPageBytes, SsdTierConfig.DEFAULT_MAX_PAGE_BYTES))
                     .maxPages((int) ssdPages)
-                    .syncWrites(b.syncWrites)
+                    .durability(b.ssdDurability)
                     .policyFactory(policy)
                     .build(),
                 index);

@@ -2,6 +2,7 @@ package io.kvstore.core.store;
 
 import io.kvstore.common.PageFormat;
 import io.kvstore.core.policy.Policies;
+import io.kvstore.core.tier.ssd.SsdTierConfig;
 import java.nio.file.Path;
 
 /**
@@ -41,8 +42,8 @@ public final class TieredStoreBuilder {
    * capacity: 16 KiB (so 16 GiB of SSD tracks up to 1M pages).
    */
   public static final long ASSUMED_PAGE_BYTES_DEFAULT = 16L << 10;
-  /** Default: SSD writes go through RocksDB's WAL without fsync (survive a process crash). */
-  public static final boolean SYNC_WRITES_DEFAULT = false;
+  /** Default SSD durability, by name: {@code none} (see {@link SsdTierConfig.Durability#NONE}). */
+  public static final String SSD_DURABILITY_DEFAULT = "none";
 
   Path dataDir = Path.of(DATA_DIR_DEFAULT);
   int maxPageBytes = MAX_PAGE_BYTES_DEFAULT;
@@ -53,7 +54,7 @@ public final class TieredStoreBuilder {
   String policy = POLICY_DEFAULT;
   String ssdAdmission = SSD_ADMISSION_DEFAULT;
   int prefetchThreads = PREFETCH_THREADS_DEFAULT;
-  boolean syncWrites = SYNC_WRITES_DEFAULT;
+  SsdTierConfig.Durability ssdDurability = SsdTierConfig.Durability.parse(SSD_DURABILITY_DEFAULT);
   long indexMaxEntries = -1;
   long ssdMaxPages = -1;
 
@@ -113,9 +114,15 @@ public final class TieredStoreBuilder {
     return this;
   }
 
-  /** fsync SSD writes (survive a machine crash, not only a process crash); slower puts. */
-  public TieredStoreBuilder syncWrites(boolean sync) {
-    this.syncWrites = sync;
+  /**
+   * What an acknowledged SSD put survives, by name: {@code none} (a clean close loses nothing; a
+   * process crash turns the last unflushed pages into misses), {@code wal} (survives a process
+   * crash) or {@code sync} (survives a machine crash; slowest). See {@link SsdTierConfig.Durability}.
+   *
+   * @throws IllegalArgumentException naming the valid values if {@code name} is none of them
+   */
+  public TieredStoreBuilder ssdDurability(String name) {
+    this.ssdDurability = SsdTierConfig.Durability.parse(name);
     return this;
   }
 

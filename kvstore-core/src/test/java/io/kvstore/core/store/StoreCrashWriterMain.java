@@ -11,7 +11,9 @@ public final class StoreCrashWriterMain {
   private StoreCrashWriterMain() {}
 
   public static void main(String[] args) {
-    TieredStore store = StoreFixtures.small(Path.of(args[0])).build();
+    // The test expects pages acknowledged on SSD to survive the kill: that takes the write-ahead
+    // log (without it, the SSD tier keeps only flushed memtables, and these pages fit in one).
+    TieredStore store = StoreFixtures.small(Path.of(args[0])).ssdDurability("wal").build();
     for (long k = 0; ; k++) {
       if (store.put(TestPages.page(31, k % 500, (int) (k / 500) + 1, 4096 + (int) (k % 7) * 1000))) {
         System.out.println(k);

@@ -57,10 +57,12 @@ public enum ConfigKey {
       "Which pages evicted from DRAM are written to SSD (always, or seen-twice: only pages whose"
           + " key was seen at least twice, to save flash writes); checked by the store.",
       (b, v) -> b.ssdAdmission(Values.parseName(v)), ServerConfig::ssdAdmission),
-  /** {@link ServerConfig#syncWrites()}. */
-  SYNC_WRITES("sync.writes", Values.BOOLEAN_FORM,
-      "Sync SSD writes to the device before acknowledging them (slower, survives power loss).",
-      (b, v) -> b.syncWrites(Values.parseBoolean(v)), c -> Boolean.toString(c.syncWrites())),
+  /** {@link ServerConfig#ssdDurability()}. */
+  SSD_DURABILITY("ssd.durability", Values.NAME_FORM,
+      "What an acknowledged SSD write survives: none (no write-ahead log; a clean shutdown flushes"
+          + " everything, a crash may turn the last unflushed pages into misses), wal (survives a"
+          + " process crash) or sync (fsync: survives power loss; slowest).",
+      (b, v) -> b.ssdDurability(Values.parseName(v)), ServerConfig::ssdDurability),
   /** {@link ServerConfig#prefetchThreads()}. */
   PREFETCH_THREADS("prefetch.threads", Values.integerForm(1, 1024),
       "Threads that read pages ahead of need for PREFETCH requests.",

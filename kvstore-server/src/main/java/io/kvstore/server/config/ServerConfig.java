@@ -40,7 +40,7 @@ public final class ServerConfig {
   /** SSD admission policy name, as the store knows it. */
   public static final String SSD_ADMISSION_DEFAULT = TieredStoreBuilder.SSD_ADMISSION_DEFAULT;
   /** Whether SSD writes are synced before a put is acknowledged. */
-  public static final boolean SYNC_WRITES_DEFAULT = TieredStoreBuilder.SYNC_WRITES_DEFAULT;
+  public static final String SSD_DURABILITY_DEFAULT = TieredStoreBuilder.SSD_DURABILITY_DEFAULT;
   /** Threads that run prefetches (SSD reads ahead of need). */
   public static final int PREFETCH_THREADS_DEFAULT = TieredStoreBuilder.PREFETCH_THREADS_DEFAULT;
   /** Largest protocol frame accepted. */
@@ -74,7 +74,7 @@ public final class ServerConfig {
   private final int maxPageBytes;
   private final String evictionPolicy;
   private final String ssdAdmission;
-  private final boolean syncWrites;
+  private final String ssdDurability;
   private final int prefetchThreads;
   private final int maxFrameBytes;
   private final int maxBatch;
@@ -97,7 +97,7 @@ public final class ServerConfig {
     maxPageBytes = b.maxPageBytes;
     evictionPolicy = b.evictionPolicy;
     ssdAdmission = b.ssdAdmission;
-    syncWrites = b.syncWrites;
+    ssdDurability = b.ssdDurability;
     prefetchThreads = b.prefetchThreads;
     maxFrameBytes = b.maxFrameBytes;
     maxBatch = b.maxBatch;
@@ -180,8 +180,8 @@ public final class ServerConfig {
   }
 
   /** Whether SSD writes are synced before a put is acknowledged. */
-  public boolean syncWrites() {
-    return syncWrites;
+  public String ssdDurability() {
+    return ssdDurability;
   }
 
   /** Threads that run prefetches. */
@@ -235,7 +235,7 @@ public final class ServerConfig {
         + ", metricsPort=" + metricsPort + ", dataDir=" + dataDir + ", hotBytes=" + hotBytes
         + ", dramBytes=" + dramBytes + ", ssdBytes=" + ssdBytes + ", maxPageBytes=" + maxPageBytes
         + ", evictionPolicy=" + evictionPolicy + ", ssdAdmission=" + ssdAdmission
-        + ", syncWrites=" + syncWrites + ", prefetchThreads=" + prefetchThreads
+        + ", ssdDurability=" + ssdDurability + ", prefetchThreads=" + prefetchThreads
         + ", maxFrameBytes=" + maxFrameBytes + ", maxBatch=" + maxBatch
         + ", maxInflightBytes=" + maxInflightBytes + ", maxConnections=" + maxConnections
         + ", ioThreads=" + ioThreads + ", handshakeTimeoutSeconds=" + handshakeTimeoutSeconds

@@ -5,6 +5,7 @@ import static io.kvstore.server.config.ServerConfig.*;
 import io.kvstore.common.PageFormat;
 import io.kvstore.core.policy.Policies;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -24,7 +25,7 @@ public final class ServerConfigBuilder {
   int maxPageBytes = MAX_PAGE_BYTES_DEFAULT;
   String evictionPolicy = EVICTION_POLICY_DEFAULT;
   String ssdAdmission = SSD_ADMISSION_DEFAULT;
-  boolean syncWrites = SYNC_WRITES_DEFAULT;
+  String ssdDurability = SSD_DURABILITY_DEFAULT;
   int prefetchThreads = PREFETCH_THREADS_DEFAULT;
   int maxFrameBytes = MAX_FRAME_BYTES_DEFAULT;
   int maxBatch = MAX_BATCH_DEFAULT;
@@ -159,13 +160,13 @@ public final class ServerConfigBuilder {
   }
 
   /**
-   * Sets {@link ServerConfig#syncWrites()}.
+   * Sets {@link ServerConfig#ssdDurability()}.
    *
-   * @param v the value
+   * @param v the value: none, wal or sync
    * @return this
    */
-  public ServerConfigBuilder syncWrites(boolean v) {
-    syncWrites = v;
+  public ServerConfigBuilder ssdDurability(String v) {
+    ssdDurability = Objects.requireNonNull(v, "ssdDurability");
     return this;
   }
 
@@ -289,6 +290,10 @@ public final class ServerConfigBuilder {
           + String.join(", ", Policies.names()));
     }
     requireName("ssd.admission", ssdAdmission);
+    if (!List.of("none", "wal", "sync").contains(ssdDurability)) {
+      throw new IllegalArgumentException(
+          "ssd.durability is '" + ssdDurability + "'; expected one of none, wal, sync");
+    }
     requireRange("prefetch.threads", prefetchThreads, 1, 1024);
     requireRange("max.frame.bytes", maxFrameBytes, 1, Integer.MAX_VALUE);
     requireRange("max.batch", maxBatch, 1, 1 << 20);

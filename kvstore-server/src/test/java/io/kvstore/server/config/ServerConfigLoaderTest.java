@@ -39,7 +39,7 @@ class ServerConfigLoaderTest {
     SAMPLES.put(ConfigKey.MAX_PAGE_BYTES, new String[] {"1MiB", "2MiB", "3MiB"});
     SAMPLES.put(ConfigKey.EVICTION_POLICY, new String[] {"prefix-lru", "w-tinylfu", "lru"});
     SAMPLES.put(ConfigKey.SSD_ADMISSION, new String[] {"never", "second_hit", "always-x"});
-    SAMPLES.put(ConfigKey.SYNC_WRITES, new String[] {"true", "false", "true"});
+    SAMPLES.put(ConfigKey.SSD_DURABILITY, new String[] {"wal", "sync", "none"});
     SAMPLES.put(ConfigKey.PREFETCH_THREADS, new String[] {"3", "4", "5"});
     SAMPLES.put(ConfigKey.MAX_FRAME_BYTES, new String[] {"4MiB", "8MiB", "16MiB"});
     SAMPLES.put(ConfigKey.MAX_BATCH, new String[] {"10", "20", "30"});
@@ -90,7 +90,7 @@ class ServerConfigLoaderTest {
     assertEquals((2 << 20) + 64, c.maxPageBytes());
     assertEquals(io.kvstore.core.policy.Policies.DEFAULT, c.evictionPolicy());
     assertEquals("always", c.ssdAdmission());
-    assertFalse(c.syncWrites());
+    assertEquals("none", c.ssdDurability());
     assertEquals(1, c.prefetchThreads());
     assertEquals(64 << 20, c.maxFrameBytes());
     assertEquals(65_536, c.maxBatch());
@@ -226,9 +226,9 @@ class ServerConfigLoaderTest {
     assertEquals("Invalid configuration: bad value 'http' for port (from environment variable"
         + " KVSTORE_PORT): expected an integer from 0 to 65535", e.getMessage());
 
-    e = assertThrows(ConfigException.class, () -> loader().flag(ConfigKey.SYNC_WRITES, "yes").load());
-    assertEquals("Invalid configuration: bad value 'yes' for sync.writes (from flag --sync-writes):"
-        + " expected true or false", e.getMessage());
+    e = assertThrows(ConfigException.class, () -> loader().flag(ConfigKey.SSD_DURABILITY, "fast").load());
+    assertTrue(e.getMessage().contains("ssd.durability is 'fast'; expected one of none, wal, sync"),
+        e.getMessage());
   }
 
   @Test
@@ -245,7 +245,7 @@ class ServerConfigLoaderTest {
     bad.put(ConfigKey.MAX_PAGE_BYTES, "64");
     bad.put(ConfigKey.EVICTION_POLICY, "LRU!");
     bad.put(ConfigKey.SSD_ADMISSION, "");
-    bad.put(ConfigKey.SYNC_WRITES, "1");
+    bad.put(ConfigKey.SSD_DURABILITY, "");
     bad.put(ConfigKey.PREFETCH_THREADS, "0");
     bad.put(ConfigKey.MAX_FRAME_BYTES, "2GiB");
     bad.put(ConfigKey.MAX_BATCH, "0");

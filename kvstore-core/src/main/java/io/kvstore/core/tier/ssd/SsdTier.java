@@ -37,9 +37,10 @@ import org.rocksdb.RocksDBException;
  * <p><b>Reads.</b> A page read is verified ({@link PageFormat#verify}, and the key in its header must
  * be the key asked). A page that fails is a miss, is removed, and counts in {@link #corruptions()}.
  *
- * <p><b>Durability.</b> Every put is in RocksDB's write-ahead log when it returns, so acknowledged
- * pages survive a process crash (SIGKILL); surviving a machine crash needs {@link
- * SsdTierConfig.Builder#syncWrites(boolean)}.
+ * <p><b>Durability.</b> Chosen by {@link SsdTierConfig.Durability}: by default there is no
+ * write-ahead log, puts reach disk when RocksDB flushes a memtable and on {@link #close()}, and a
+ * process crash turns the pages put since the last flush into misses; {@code WAL} keeps every
+ * acknowledged page across a process crash (SIGKILL), {@code SYNC} across a machine crash.
  *
  * <p><b>Concurrency.</b> One short lock guards the directory, the policy and the byte count; no I/O
  * happens under it. Writes of one key are ordered by one of {@value #STRIPES} striped locks, held
@@ -468,8 +469,11 @@ public final class SsdTier implements Tier {
   }
 
   /**
-   * Waits for operations in flight, then closes RocksDB (column families, database, options, in
-   * that order). Pages stay on disk. Does not close the block index. Idempotent.
+   * Waits for operations in flight, flushes the memtables when there is no write-ahead log (so no
+   * acknowledged page is lost), then closes RocksDB (column families, database, options, in that
+   * order). Pages stay on disk. Does not close the block index. Idempotent.
+   *
+   * @throws SsdStorageException if the flush or RocksDB's close fails (everything is closed anyway)
    */
   @Override
   public void close() {

@@ -9,15 +9,49 @@ import java.util.function.IntFunction;
 
 /**
  * Settings of an {@link SsdTier}. Defaults suit a laptop: small caches (pages live in blob files,
- * which the block cache does not hold), a 16 MiB memtable, no fsync per write.
- *
- * <p>Durability: writes go to RocksDB's write-ahead log before {@link SsdTier#put} returns. Without
- * {@link Builder#syncWrites(boolean) syncWrites} the log is written but not fsynced: every
- * acknowledged page survives a crash of the process (even SIGKILL: the bytes are in the OS page
- * cache), but a machine crash or power loss can lose the last pages. With {@code syncWrites} every
- * put waits for an fsync of the log, which survives machine crashes and costs a flash flush per put.
+ * which the block cache does not hold), 64 MiB memtables, no write-ahead log (see {@link
+ * Durability}).
  */
 public final class SsdTierConfig {
+
+  /**
+   * What an acknowledged put survives. Every mode keeps the tier's promise that a get returns the
+   * exact bytes put or a miss; they differ only in which acknowledged pages a crash may turn into
+   * misses.
+   */
+  public enum Durability {
+    /**
+     * No write-ahead log: a put lands in RocksDB's memtable and reaches disk when the memtable is
+     * flushed into a blob file (every {@code writeBufferBytes}, and on {@link SsdTier#close()}, so a
+     * clean shutdown loses nothing). A process crash loses the pages put since the last flush: they
+     * become misses, never wrong bytes (both column families flush atomically). The default: the
+     * store is a cache, a lost page is recomputed, and the log would cost a second copy and a
+     * software CRC32C of every page on the put path (the RocksDB JNI build checksums at ~1 GB/s).
+     */
+    NONE,
+    /**
+     * Every put is appended to the write-ahead log (not fsynced) before it returns: acknowledged
+     * pages survive a process crash (SIGKILL: the log is in the OS page cache), not a machine crash.
+     */
+    WAL,
+    /** Every put fsyncs the write-ahead log: acknowledged pages survive a machine crash. Slowest. */
+    SYNC;
+
+    /**
+     * The mode named {@code name}, case-insensitive: {@code none}, {@code wal} or {@code sync}.
+     *
+     * @throws IllegalArgumentException naming the valid modes if {@code name} is none of them
+     */
+    public static Durability parse(String name) {
+      for (Durability d : values()) {
+        if (d.name().equalsIgnoreCase(name == null ? "" : name.trim())) {
+          return d;
+        }
+      }
+      throw new IllegalArgumentException(
+          "unknown SSD durability '" + name + "'; valid: none, wal, sync");
+    }
+  }
 
   /** Default bound on one page: a 16 MiB payload plus the header. */
   public static final int DEFAULT_MAX_PAGE_BYTES = PageFormat.pageLength(16 << 20);
@@ -36,14 +70,19 @@ public final class SsdTierConfig {
   public static final double DEFAULT_BLOB_GC_AGE_CUTOFF = 0.25;
   /** Block cache for keys and metadata (pages bypass it). */
   public static final long DEFAULT_BLOCK_CACHE_BYTES = 8L << 20;
-  /** Memtable size; memtables hold whole pages until flushed into blob files. */
-  public static final long DEFAULT_WRITE_BUFFER_BYTES = 16L << 20;
+  /**
+   * Memtable size; memtables hold whole pages until flushed into blob files. Large enough that 2 MiB
+   * pages make few, large blob files (each flush writes one and fsyncs it).
+   */
+  public static final long DEFAULT_WRITE_BUFFER_BYTES = 64L << 20;
+  /** Default durability: see {@link Durability#NONE}. */
+  public static final Durability DEFAULT_DURABILITY = Durability.NONE;
 
   final Path dataDir;
   final long capacityBytes;
   final int maxPageBytes;
   final int maxPages;
-  final boolean syncWrites;
+  final Durability durability;
   final long minBlobSize;
   final long blobFileSize;
   final double blobGcAgeCutoff;
@@ -60,7 +99,7 @@ public final class SsdTierConfig {
             ? b.maxPages
             : Math.max(1, Math.min(MAX_PAGES_LIMIT, capacityBytes / DEFAULT_ASSUMED_MIN_PAGE_BYTES));
     maxPages = (int) pages;
-    syncWrites = b.syncWrites;
+    durability = b.durability;
     minBlobSize = b.minBlobSize;
     blobFileSize = b.blobFileSize;
     blobGcAgeCutoff = b.blobGcAgeCutoff;
@@ -94,9 +133,9 @@ public final class SsdTierConfig {
     return maxPages;
   }
 
-  /** Whether every write fsyncs the write-ahead log. */
-  public boolean syncWrites() {
-    return syncWrites;
+  /** What an acknowledged put survives. */
+  public Durability durability() {
+    return durability;
   }
 
   /** Builds {@link SsdTierConfig}s; every setter checks its argument. */
@@ -105,7 +144,7 @@ public final class SsdTierConfig {
     private final long capacityBytes;
     private int maxPageBytes = DEFAULT_MAX_PAGE_BYTES;
     private int maxPages;
-    private boolean syncWrites;
+    private Durability durability = DEFAULT_DURABILITY;
     private long minBlobSize = DEFAULT_MIN_BLOB_SIZE;
     private long blobFileSize = DEFAULT_BLOB_FILE_SIZE;
     private double blobGcAgeCutoff = DEFAULT_BLOB_GC_AGE_CUTOFF;
@@ -141,9 +180,9 @@ public final class SsdTierConfig {
       return this;
     }
 
-    /** Fsync the write-ahead log on every write (survives machine crashes; slower). */
-    public Builder syncWrites(boolean v) {
-      syncWrites = v;
+    /** What an acknowledged put survives (default {@link Durability#NONE}). */
+    public Builder durability(Durability v) {
+      durability = Objects.requireNonNull(v, "durability");
       return this;
     }
 

@@ -20,6 +20,8 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 class SsdTierTest {
 
@@ -127,11 +129,15 @@ class SsdTierTest {
     }
   }
 
-  @Test
-  void shouldRestoreEveryPageAfterReopen() {
+  /** Every mode keeps every page across a clean close; without a WAL, close must flush them. */
+  @ParameterizedTest
+  @EnumSource(SsdTierConfig.Durability.class)
+  void shouldRestoreEveryPageAfterReopen(SsdTierConfig.Durability durability) {
     Map<Long, ByteBuffer> pages = new HashMap<>();
     long used = 0;
-    try (SsdTier tier = open(64L << 20)) {
+    try (SsdTier tier =
+        new SsdTier(
+            SsdTierConfig.builder(dir, 64L << 20).maxPages(10_000).durability(durability).build())) {
       for (long k = 1; k <= 60; k++) {
         ByteBuffer page = Pages.page(k, k * 3, k - 1, (k - 1) * 3, (int) (k * 997), k);
         assertTrue(tier.put(page));
@@ -340,5 +346,16 @@ class SsdTierTest {
   void shouldVerifyPagesByTheirHeader() {
     ByteBuffer page = Pages.page(5, 6, 100);
     assertEquals(PageFormat.OK, PageFormat.verify(page, 0, page.capacity()));
+  }
+
+  @Test
+  void shouldParseDurabilityNamesAndExplainAnUnknownOne() {
+    assertEquals(SsdTierConfig.Durability.NONE, SsdTierConfig.Durability.parse("none"));
+    assertEquals(SsdTierConfig.Durability.WAL, SsdTierConfig.Durability.parse(" WAL "));
+    assertEquals(SsdTierConfig.Durability.SYNC, SsdTierConfig.Durability.parse("Sync"));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> SsdTierConfig.Durability.parse("fsync"));
+    assertTrue(e.getMessage().contains("'fsync'") && e.getMessage().contains("none, wal, sync"));
+    assertThrows(IllegalArgumentException.class, () -> SsdTierConfig.Durability.parse(null));
   }
 }
