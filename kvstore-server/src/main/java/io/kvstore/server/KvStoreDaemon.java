@@ -72,6 +72,9 @@ public final class KvStoreDaemon {
       network = networkFactory.create(config, store, metrics);
       network.start();
       LOG.info("serving the kvstore protocol on {}:{}", config.host(), network.port());
+      if (metricsServer != null) {
+        metricsServer.ready(true);
+      }
     } catch (Exception | Error e) {
       closeAfterFailedStart();
       throw e;
@@ -122,6 +125,9 @@ public final class KvStoreDaemon {
       return;
     }
     stopping = true;
+    if (metricsServer != null) {
+      metricsServer.ready(false);
+    }
     Duration grace = Duration.ofSeconds(config.shutdownGraceSeconds());
     if (network != null) {
       LOG.info("stopping: no new connections or requests; waiting up to {} s for requests in flight",

@@ -15,10 +15,14 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 /**
- * Serves {@code GET /metrics} (the Prometheus text format) and {@code GET /health} ({@code ok})
- * over HTTP with the JDK's built-in server, so the daemon needs no HTTP library. It owns its two
+ * Serves {@code GET /metrics} (the Prometheus text format) and {@code GET /health} over HTTP with the JDK's built-in server, so the daemon needs no HTTP library. It owns its two
  * threads (two, so a slow scrape does not hold up a health check) and stops them in
  * {@link #close()}. Any other path is 404, any method other than GET or HEAD 405.
+ *
+ * <p>{@code /health} is readiness: {@code 200 ok} only while the daemon is serving (see {@link
+ * #ready(boolean)}), {@code 503 not ready} before its protocol server listens and once it has begun
+ * to stop, so that a load balancer or an orchestrator sends no client to a daemon that would
+ * refuse it.
  */
 public final class MetricsHttpServer implements AutoCloseable {
 
@@ -27,6 +31,7 @@ public final class MetricsHttpServer implements AutoCloseable {
   private final HttpServer server;
   private final ExecutorService executor;
   private final AtomicBoolean closed = new AtomicBoolean();
+  private volatile boolean ready;
 
   private MetricsHttpServer(HttpServer server, ExecutorService executor) {
     this.server = server;
@@ -47,9 +52,20 @@ public final class MetricsHttpServer implements AutoCloseable {
     HttpServer server = HttpServer.create(new InetSocketAddress(host, port), 0);
     ExecutorService executor = Executors.newFixedThreadPool(THREADS, new NamedDaemonThreads());
     server.setExecutor(executor);
-    server.createContext("/", exchange -> handle(exchange, scrape));
+    MetricsHttpServer metrics = new MetricsHttpServer(server, executor);
+    server.createContext("/", exchange -> metrics.handle(exchange, scrape));
     server.start();
-    return new MetricsHttpServer(server, executor);
+    return metrics;
+  }
+
+  /**
+   * Sets whether {@code /health} answers 200 (the daemon serves requests) or 503 (starting or
+   * stopping). Starts not ready.
+   *
+   * @param isReady whether the daemon is serving
+   */
+  public void ready(boolean isReady) {
+    ready = isReady;
   }
 
   /** The port the server is bound to. */
@@ -74,7 +90,7 @@ public final class MetricsHttpServer implements AutoCloseable {
     }
   }
 
-  private static void handle(HttpExchange exchange, Supplier<String> scrape) throws IOException {
+  private void handle(HttpExchange exchange, Supplier<String> scrape) throws IOException {
     try (exchange) {
       String method = exchange.getRequestMethod();
       String path = exchange.getRequestURI().getPath();
@@ -94,7 +110,11 @@ public final class MetricsHttpServer implements AutoCloseable {
         }
         respond(exchange, 200, PrometheusTextWriter.CONTENT_TYPE, text, head);
       } else if (path.equals("/health")) {
-        respond(exchange, 200, "text/plain; charset=utf-8", "ok\n", head);
+        if (ready) {
+          respond(exchange, 200, "text/plain; charset=utf-8", "ok\n", head);
+        } else {
+          respond(exchange, 503, "text/plain; charset=utf-8", "not ready\n", head);
+        }
       } else {
         respond(exchange, 404, "text/plain; charset=utf-8", "not found: try /metrics or /health\n", head);
       }

@@ -30,6 +30,7 @@ class MetricsHttpServerTest {
       scrapes.incrementAndGet();
       return metrics.registry().scrape();
     });
+    server.ready(true);
   }
 
   @AfterEach
@@ -61,6 +62,18 @@ class MetricsHttpServerTest {
   }
 
   @Test
+  void shouldAnswerHealth503UntilReadyAndOnceStopping() throws Exception {
+    server.ready(false);
+    HttpResponse<String> starting = send("GET", "/health");
+    assertEquals(503, starting.statusCode());
+    assertEquals("not ready\n", starting.body());
+    server.ready(true);
+    assertEquals(200, send("GET", "/health").statusCode());
+    server.ready(false);
+    assertEquals(503, send("GET", "/health").statusCode());
+  }
+
+  @Test
   void shouldAnswerHealthNotFoundAndWrongMethods() throws Exception {
     HttpResponse<String> health = send("GET", "/health");
     assertEquals(200, health.statusCode());
@@ -86,6 +99,7 @@ class MetricsHttpServerTest {
     server = MetricsHttpServer.start("127.0.0.1", 0, () -> {
       throw new IllegalStateException("store closed");
     });
+    server.ready(true);
     HttpResponse<String> r = send("GET", "/metrics");
     assertEquals(500, r.statusCode());
     assertEquals("scrape failed: java.lang.IllegalStateException: store closed\n", r.body());
