@@ -115,7 +115,7 @@ class ServerPipelineTest {
     assertEquals("30000000" + "81" + "00" + "0000" + "0100000000000000"
         + "0100" + "0000" // version 1
         + "00000004" // max frame 64 MiB
-        + "00010000" // max batch 256
+        + "00000100" // max batch 65,536 (ServerConfig.MAX_BATCH_DEFAULT)
         + "40002000" // max page 2 MiB + 64
         + "0000001000000000" // in flight 256 MiB
         + "0100000000000000", // connection id 1
