@@ -1,12 +1,14 @@
 package io.kvstore.client;
 
 import io.kvstore.client.protocol.ErrorCode;
+import io.kvstore.client.protocol.FrameBufferPool;
 import io.kvstore.client.protocol.FrameDecoder;
 import io.kvstore.client.protocol.FrameDescriptor;
 import io.kvstore.client.protocol.PutFlyweight;
 import io.kvstore.common.BlockKey;
 import io.kvstore.common.PageFormat;
 import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -52,6 +54,7 @@ public final class KvStoreClient implements AutoCloseable {
   private final Transport transport;
   private final EventLoopGroup group;
   private final ConnectionPool pool;
+  private final FrameBufferPool frameBuffers;
   private final ServerLimits limits;
   private final long timeoutNanos;
   private final KeyOps keys;
@@ -65,6 +68,8 @@ public final class KvStoreClient implements AutoCloseable {
         : Math.min(config.connections, Runtime.getRuntime().availableProcessors());
     this.group = new MultiThreadIoEventLoopGroup(threads, transport.ioHandlerFactory());
     this.timeoutNanos = config.requestTimeout.toNanos();
+    this.frameBuffers = new FrameBufferPool(
+        ByteBufAllocator.DEFAULT, KvStoreClientBuilder.FRAME_BUFFER_POOL_BYTES_DEFAULT);
     Bootstrap bootstrap = new Bootstrap()
         .group(group)
         .channel(transport.channelClass())
@@ -75,7 +80,7 @@ public final class KvStoreClient implements AutoCloseable {
           protected void initChannel(SocketChannel ch) {
             String peer = config.address.getHostString() + ":" + config.address.getPort();
             ch.pipeline()
-                .addLast("frames", FrameDecoder.forClient(config.maxFrameLength))
+                .addLast("frames", FrameDecoder.forClient(config.maxFrameLength, frameBuffers))
                 .addLast("requests", new ClientHandler(peer));
           }
         });
@@ -91,6 +96,7 @@ public final class KvStoreClient implements AutoCloseable {
     } catch (RuntimeException e) {
       pool.close();
       group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+      frameBuffers.close();
       throw e;
     }
     this.limits = pool.readyConnections().get(0).limits();
@@ -333,6 +339,7 @@ public final class KvStoreClient implements AutoCloseable {
     closed = true;
     pool.close();
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
+    frameBuffers.close(); // after the I/O threads: no decoder lends from it any more
   }
 
   // ---------------------------------------------------------------- internals
@@ -344,7 +351,8 @@ public final class KvStoreClient implements AutoCloseable {
   }
 
   /**
-   * Splits pages of the given lengths into PUT frames within the daemon's max frame and max batch,
+   * Splits pages of the given lengths into PUT frames of about {@link
+   * KvStoreClientBuilder#putFrameBytes} page bytes, within the daemon's max frame and max batch,
    * sends them, and merges the statuses. Pages over the max page length are not sent.
    */
   private CompletableFuture<PutResult> putChunks(int[] lengths, PutFactory factory) {
@@ -362,6 +370,7 @@ public final class KvStoreClient implements AutoCloseable {
       long bytes = 0;
       while (from + count < lengths.length
           && count < limits.maxBatch()
+          && (count == 0 || bytes + lengths[from + count] <= config.putFrameBytes)
           && lengths[from + count] <= limits.maxPageLength()
           && PutFlyweight.frameLength(count + 1, bytes + lengths[from + count])
               <= limits.maxFrameLength()) {

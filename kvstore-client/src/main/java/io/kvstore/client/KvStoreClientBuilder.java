@@ -22,6 +22,14 @@ public final class KvStoreClientBuilder {
   public static final int MAX_RETRIES_DEFAULT = 2;
   /** Default client-side cap on unanswered request bytes per connection (spec §3.6). */
   public static final long MAX_IN_FLIGHT_BYTES_DEFAULT = 256L << 20;
+  /**
+   * Default page bytes per PUT frame: a batch of large pages goes as several frames sent back to
+   * back on one connection, so the daemon stores one frame while the next is on the wire instead of
+   * waiting for a whole 64 MiB batch before storing its first page.
+   */
+  public static final int PUT_FRAME_BYTES_DEFAULT = 8 << 20;
+  /** Default bytes of reused receive memory for large response frames, over all connections. */
+  public static final long FRAME_BUFFER_POOL_BYTES_DEFAULT = 32L << 20;
 
   InetSocketAddress address;
   Long namespaceId;
@@ -39,6 +47,7 @@ public final class KvStoreClientBuilder {
   boolean preferNativeTransport = true;
   int maxFrameLength = FrameDescriptor.DEFAULT_MAX_FRAME_LENGTH;
   long maxInFlightBytes = MAX_IN_FLIGHT_BYTES_DEFAULT;
+  int putFrameBytes = PUT_FRAME_BYTES_DEFAULT;
 
   KvStoreClientBuilder() {}
 
@@ -166,6 +175,20 @@ public final class KvStoreClientBuilder {
       throw new IllegalArgumentException("maxInFlightBytes must be >= 1");
     }
     this.maxInFlightBytes = maxInFlightBytes;
+    return this;
+  }
+
+  /**
+   * Page bytes per PUT frame (default 8 MiB): a PUT whose pages add up to more is split into frames
+   * of about this many bytes (at least one page each, within the daemon's max frame and max batch),
+   * pipelined on the connection; their statuses are merged in page order. Pages of one call may be
+   * stored in any order across frames.
+   */
+  public KvStoreClientBuilder putFrameBytes(int putFrameBytes) {
+    if (putFrameBytes < 1) {
+      throw new IllegalArgumentException("putFrameBytes must be >= 1, got " + putFrameBytes);
+    }
+    this.putFrameBytes = putFrameBytes;
     return this;
   }
 

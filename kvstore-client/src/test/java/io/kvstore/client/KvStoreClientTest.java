@@ -279,6 +279,21 @@ class KvStoreClientTest {
   }
 
   @Test
+  void shouldSplitAPutIntoFramesOfAboutThePutFrameBytes() {
+    KvStoreClient client = connect(builder().putFrameBytes(3 * (PageFormat.HEADER_LENGTH + 100)));
+    ByteBuffer[] pages = new ByteBuffer[8];
+    for (int i = 0; i < pages.length; i++) {
+      pages[i] = page(i + 1, 0, NAMESPACE, i == 4 ? 500 : 100, i);
+    }
+    PutResult result = client.put(pages);
+    assertTrue(result.allStored(), result.toString());
+    // 3 pages; then page 3 alone (page 4 is too large to join it); page 4 alone (one page always
+    // goes); then 3 pages.
+    assertEquals(4, daemon.received(Opcode.PUT));
+    assertEquals(8, daemon.pages.size());
+  }
+
+  @Test
   void shouldReportPagesOfAnotherNamespace() {
     KvStoreClient client = connect(builder());
     PutResult result = client.put(new ByteBuffer[] {page(1, 1, NAMESPACE + 1, 10, 1)});

@@ -1,5 +1,6 @@
 package io.kvstore.client.protocol;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -8,8 +9,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
+import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.embedded.EmbeddedChannel;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
@@ -217,6 +221,96 @@ class FrameDecoderTest {
   @Test
   void shouldRefuseAMaxFrameLengthTooSmallForAnyPage() {
     assertThrows(IllegalArgumentException.class, () -> FrameDecoder.forClient(100));
+  }
+
+  @Test
+  void shouldAccumulateALargeFrameInOnePooledBufferSizedForIt() {
+    try (FrameBufferPool pool = new FrameBufferPool(UnpooledByteBufAllocator.DEFAULT, 16 << 20)) {
+      EmbeddedChannel ch = new EmbeddedChannel(FrameDecoder.forDaemon(8 << 20, pool));
+      ByteBuf put = largePut(7, 3, (1 << 20) + 3);
+      ByteBuf stream = Unpooled.wrappedBuffer(put.copy(), Hex.buf(FrameFixturesTest.PING));
+      byte[] expected = ByteBufUtil.getBytes(put);
+      writeInChunks(ch, stream, 64 << 10);
+      ByteBuf frame = ch.readInbound();
+      assertArrayEquals(expected, ByteBufUtil.getBytes(frame));
+      assertEquals(1, pool.lentBuffers(), "the frame holds its pooled buffer");
+      assertEquals(4L << 20, pool.pooledBytes(), "one buffer, sized once for the whole frame");
+      assertFrames(ch, FrameFixturesTest.PING);
+      frame.release();
+      assertEquals(0, pool.lentBuffers(), "free again once the frame is released");
+
+      // The next large frame reuses that memory: no new buffer.
+      writeInChunks(ch, put.copy(), 64 << 10);
+      ByteBuf again = ch.readInbound();
+      assertArrayEquals(expected, ByteBufUtil.getBytes(again));
+      assertEquals(4L << 20, pool.pooledBytes());
+      again.release();
+      put.release();
+      assertFalse(ch.finishAndReleaseAll());
+      assertEquals(0, pool.lentBuffers());
+    }
+  }
+
+  @Test
+  void shouldNeverMoveTheBytesOfAFrameStillHeldWhileTheNextArrives() {
+    try (FrameBufferPool pool = new FrameBufferPool(UnpooledByteBufAllocator.DEFAULT, 16 << 20)) {
+      EmbeddedChannel ch = new EmbeddedChannel(FrameDecoder.forDaemon(8 << 20, pool));
+      ByteBuf first = largePut(1, 2, 1 << 20);
+      ByteBuf second = largePut(2, 2, (1 << 20) + 100);
+      byte[] firstBytes = ByteBufUtil.getBytes(first);
+      byte[] secondBytes = ByteBufUtil.getBytes(second);
+      // Both frames back to back, split so that a read straddles the boundary.
+      writeInChunks(ch, Unpooled.wrappedBuffer(first, second), 100_000);
+      ByteBuf a = ch.readInbound();
+      ByteBuf b = ch.readInbound();
+      assertArrayEquals(firstBytes, ByteBufUtil.getBytes(a), "held while the second was read");
+      assertArrayEquals(secondBytes, ByteBufUtil.getBytes(b));
+      assertEquals(2, pool.lentBuffers());
+      a.release();
+      b.release();
+      assertFalse(ch.finishAndReleaseAll());
+    }
+  }
+
+  @Test
+  void shouldAccumulateALargeFrameWithoutAPool() {
+    EmbeddedChannel ch = new EmbeddedChannel(FrameDecoder.forClient(8 << 20));
+    ByteBuf page = Unpooled.buffer(GetPageFlyweight.PAGE_OFFSET + (2 << 20));
+    GetPageFlyweight.writePrefix(page, 9, 0, 2 << 20);
+    page.writeZero(2 << 20);
+    byte[] expected = ByteBufUtil.getBytes(page);
+    writeInChunks(ch, page, 64 << 10);
+    ByteBuf frame = ch.readInbound();
+    assertArrayEquals(expected, ByteBufUtil.getBytes(frame));
+    frame.release();
+    assertFalse(ch.finishAndReleaseAll());
+  }
+
+  /** A PUT frame of {@code count} pages of {@code pageLength} bytes of varied content. */
+  private static ByteBuf largePut(long requestId, int count, int pageLength) {
+    ByteBuffer[] pages = new ByteBuffer[count];
+    for (int i = 0; i < count; i++) {
+      pages[i] = ByteBuffer.allocateDirect(pageLength);
+      for (int j = 0; j < pageLength; j++) {
+        pages[i].put(j, (byte) (requestId * 131 + i * 17 + j * 7));
+      }
+    }
+    ByteBuf frame = PutFlyweight.encode(UnpooledByteBufAllocator.DEFAULT, requestId, pages, 0, count);
+    ByteBuf flat = Unpooled.directBuffer(frame.readableBytes());
+    flat.writeBytes(frame);
+    frame.release();
+    return flat;
+  }
+
+  /** Writes {@code stream} to the channel in reads of {@code chunk} bytes, then releases it. */
+  private static void writeInChunks(EmbeddedChannel ch, ByteBuf stream, int chunk) {
+    while (stream.isReadable()) {
+      int n = Math.min(chunk, stream.readableBytes());
+      ByteBuf read = Unpooled.directBuffer(n);
+      stream.readBytes(read, n);
+      ch.writeInbound(read);
+    }
+    stream.release();
   }
 
   private static void assertMalformed(EmbeddedChannel channel, String hex, long requestId) {

@@ -296,6 +296,29 @@ public final class TieredStore implements AutoCloseable {
     return null;
   }
 
+  /**
+   * Like {@link #getPinned} but for pages already in a memory tier only: pins the page where a
+   * memory tier holds it, and returns {@code null} otherwise, without reading the SSD tier, without
+   * promoting and without a key lock. Lets a caller on a thread that must not wait for I/O (the
+   * daemon's event loop) serve memory hits itself and hand only the rest to a thread that may.
+   * It may still wait briefly for a memory tier's own lock (held while a page is copied in, or while
+   * that tier demotes a page to the next). A returned page is a whole stored version of the key, as
+   * with {@link #getPinned}. Counts a get and a hit when it returns a page, nothing on {@code null}
+   * (the caller's fallback counts the get). The caller must close the view.
+   */
+  public PinnedPage pinIfInMemory(long keyHi, long keyLo) {
+    ensureOpen();
+    for (int t = 0; t < tiers.length && tiers[t].kind() != TierKind.SSD; t++) {
+      PinnedPage p = tiers[t].pin(keyHi, keyLo);
+      if (p != null) {
+        gets.increment();
+        hit(t, p.buffer().remaining(), keyHi, keyLo);
+        return p;
+      }
+    }
+    return null;
+  }
+
   /** Length of the page (header + payload) in whichever tier holds it, or -1. */
   public int length(long keyHi, long keyLo) {
     ensureOpen();

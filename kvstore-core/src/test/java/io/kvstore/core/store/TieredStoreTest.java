@@ -214,6 +214,50 @@ class TieredStoreTest {
   }
 
   @Test
+  void shouldPinOnlyPagesAlreadyInMemoryWithoutPromoting() {
+    try (TieredStore store = small(dir).build()) {
+      for (int k = 0; k < 100; k++) {
+        store.put(TestPages.page(9, k, 1, PAYLOAD));
+      }
+      assertEquals(TierKind.SSD, whereIs(store, 9, 0));
+      TierKind dramOrHot = whereIs(store, 9, 99);
+      assertTrue(dramOrHot == TierKind.HOT || dramOrHot == TierKind.DRAM);
+      long getsBefore = store.stats().gets();
+
+      assertNull(store.pinIfInMemory(9, 0), "on SSD only: not read from there");
+      assertEquals(TierKind.SSD, whereIs(store, 9, 0), "and not promoted");
+      assertNull(store.pinIfInMemory(9, 1000), "a miss");
+      assertEquals(getsBefore, store.stats().gets(), "null counts nothing: the fallback does");
+
+      try (PinnedPage p = store.pinIfInMemory(9, 99)) {
+        assertNotNull(p);
+        assertTrue(p.buffer().isReadOnly());
+        TestPages.check(p.buffer(), 0, p.buffer().limit(), 9, 99);
+      }
+      StoreStats s = store.stats();
+      assertEquals(getsBefore + 1, s.gets());
+      assertEquals(1, s.tier(dramOrHot).hits());
+      assertEquals(0, s.misses());
+    }
+  }
+
+  @Test
+  void shouldReleaseEveryPinSoPinnedMemoryIsReclaimed() {
+    // Hot and DRAM tiers never evict a pinned page: if pins leaked, later puts would stop fitting.
+    try (TieredStore store = small(dir).ssdBytes(0).build()) {
+      for (int round = 0; round < 20; round++) {
+        for (int k = 0; k < 40; k++) {
+          assertTrue(store.put(TestPages.page(10, round * 40L + k, 1, PAYLOAD)),
+              "round " + round + " page " + k + " fits: every earlier pin was released");
+          try (PinnedPage p = store.pinIfInMemory(10, round * 40L + k)) {
+            assertNotNull(p);
+          }
+        }
+      }
+    }
+  }
+
+  @Test
   void shouldKeepEveryTierWithinItsCapacityUnderARandomWorkload() {
     SplittableRandom r = new SplittableRandom(42);
     try (TieredStore store = small(dir).build()) {

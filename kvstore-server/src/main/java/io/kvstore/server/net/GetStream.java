@@ -18,9 +18,17 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * One GET ({@code spec/3-wire-protocol.md} §3.4.1) streamed on the store executor: for each key in
- * order it pins the page ({@link TieredStore#getPinned}, which promotes a page found only on SSD),
- * sends it as its own GET_PAGE frame, and ends with GET_DONE.
+ * One GET ({@code spec/3-wire-protocol.md} §3.4.1): for each key in order it pins the page, sends
+ * it as its own GET_PAGE frame, and ends with GET_DONE.
+ *
+ * <h2>Threads</h2>
+ *
+ * A GET starts on the connection's event loop and serves there every page a memory tier holds
+ * ({@link TieredStore#pinIfInMemory}: no SSD read, no key lock), writing pages without a flush each
+ * and flushing once with GET_DONE, so a GET of pages in memory costs no thread hand-off at all. At
+ * the first key that is stored but not in memory (on SSD) it hands itself, from that key on, to the
+ * store executor, where {@link TieredStore#getPinned} may read the SSD and promote; it stays there
+ * to the end. A key stored nowhere is a miss on either side.
  *
  * <h2>Zero copy</h2>
  *
@@ -39,8 +47,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * <h2>Back-pressure</h2>
  *
  * Pages are produced only while the channel is writable and while this GET has less than {@link
- * #MAX_QUEUED_BYTES} written but not yet on the socket; otherwise the stream parks (returns its
- * thread to the executor) and is resumed by the write listener or by the channel becoming writable.
+ * #MAX_QUEUED_BYTES} written but not yet on the socket; otherwise the stream flushes, parks (returns
+ * its thread) and is resumed, on the thread kind it runs on, by the write listener or by the
+ * channel becoming writable.
  * So a GET of many large pages pins a bounded amount of tier memory at any time.
  */
 final class GetStream implements Runnable {
@@ -60,6 +69,8 @@ final class GetStream implements Runnable {
   private final long[] misses;
   private final AtomicLong queuedBytes = new AtomicLong();
   private final AtomicBoolean parked = new AtomicBoolean();
+  /** True while on the event loop; set false once, when the rest is handed to a store thread. */
+  private volatile boolean onLoop = true;
   // Touched only by the thread running run(); runs are serialized by the park/resume hand-over.
   private int next;
   private boolean stopped;
@@ -84,8 +95,14 @@ final class GetStream implements Runnable {
     this.misses = new long[BatchDoneFlyweight.missWords(keyCount)];
   }
 
+  /** Whether the stream runs on the event loop (memory hits only) rather than a store thread. */
+  boolean onLoop() {
+    return onLoop;
+  }
+
   @Override
   public void run() {
+    boolean loop = onLoop;
     try {
       while (next < keyCount) {
         if (!channel.isActive()) {
@@ -93,26 +110,43 @@ final class GetStream implements Runnable {
           return;
         }
         if (queuedBytes.get() >= MAX_QUEUED_BYTES) {
+          flushIf(loop);
           if (park()) {
             return;
           }
           continue;
         }
         if (!channel.isWritable()) {
+          flushIf(loop);
           handler.resumeWhenWritable(this);
           return;
         }
-        int i = next++;
+        int i = next;
         if (stopped) {
+          next++;
           miss(i);
           continue;
         }
         int keyAt = frame.readerIndex() + KeyBatchFlyweight.KEYS_OFFSET + KeyBatchFlyweight.KEY_LENGTH * i;
         long hi = frame.getLongLE(keyAt);
         long lo = frame.getLongLE(keyAt + 8);
-        PinnedPage page = store.getPinned(hi, lo);
+        PinnedPage page;
+        if (loop) {
+          page = store.pinIfInMemory(hi, lo);
+          if (page == null && store.length(hi, lo) >= 0) {
+            // Stored but not pinnable in memory (on SSD): this key and the rest go to a store
+            // thread, which may read the SSD and promote.
+            onLoop = false;
+            flushIf(true);
+            handler.resume(this);
+            return;
+          }
+        } else {
+          page = store.getPinned(hi, lo);
+        }
+        next++;
         if (page == null) {
-          if (!copyAndSend(i, hi, lo)) {
+          if (loop || !copyAndSend(i, hi, lo)) {
             miss(i);
           }
           continue;
@@ -122,12 +156,24 @@ final class GetStream implements Runnable {
           miss(i);
           continue;
         }
-        send(i, page);
+        send(i, page, loop);
       }
-      handler.completeLater(request, BatchDoneFlyweight.encode(
-          channel.alloc(), Opcode.GET_DONE, request.requestId, keyCount, misses));
+      ByteBuf done = BatchDoneFlyweight.encode(
+          channel.alloc(), Opcode.GET_DONE, request.requestId, keyCount, misses);
+      if (loop) {
+        handler.complete(request, done); // writes and flushes every page written before it
+      } else {
+        handler.completeLater(request, done);
+      }
     } catch (RuntimeException e) {
       handler.failLater(request, ErrorCode.INTERNAL, "GET failed in the daemon: " + e);
+    }
+  }
+
+  /** On the event loop, pages are written without a flush each: flush before stopping. */
+  private void flushIf(boolean loop) {
+    if (loop) {
+      channel.flush();
     }
   }
 
@@ -148,7 +194,7 @@ final class GetStream implements Runnable {
     }
   }
 
-  private void send(int keyIndex, PinnedPage page) {
+  private void send(int keyIndex, PinnedPage page, boolean loop) {
     ByteBuf body = Unpooled.wrappedBuffer(page.buffer());
     int length = body.readableBytes();
     // One message (prefix + page as a two-part composite, nothing copied): writes from several
@@ -160,7 +206,11 @@ final class GetStream implements Runnable {
       page.close();
       onWritten(length);
     });
-    channel.writeAndFlush(frameOut, written);
+    if (loop) {
+      channel.write(frameOut, written); // flushed once, with GET_DONE or before the stream stops
+    } else {
+      channel.writeAndFlush(frameOut, written);
+    }
   }
 
   /**

@@ -238,6 +238,9 @@ public final class KvStoreNetworkServer implements NetworkServer {
       if (workers != null) {
         workers.terminationFuture().await(5, TimeUnit.SECONDS);
       }
+      if (context != null) {
+        context.frameBuffers.close(); // frames still held by store calls are freed on release
+      }
       long waitMs = Math.max(5_000, grace.toMillis());
       if (storeExecutor != null && !storeExecutor.awaitTermination(waitMs, TimeUnit.MILLISECONDS)) {
         LOG.warn("store calls still running after {} ms; interrupting them", waitMs);

@@ -39,7 +39,8 @@ final class KvStoreServerInitializer extends ChannelInitializer<Channel> {
     // connection limit: over max connections, or during shutdown, accepted and closed at once
     p.addLast("connection-limit", connectionLimit);
     // framing: bytes -> whole frames (retained slices) or InvalidFrame records, never exceptions
-    p.addLast("frame-decoder", FrameDecoder.forDaemon(context.config.maxFrameBytes()));
+    p.addLast("frame-decoder", FrameDecoder.forDaemon(context.config.maxFrameBytes(),
+        context.frameBuffers));
     // flow control: stop reading above the in-flight bytes limit or when the socket is not writable
     p.addLast("flow-control", flow);
     // handshake/auth: HELLO -> version, token, namespace, timeout; removes itself once done

@@ -34,7 +34,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Serves the requests of one authenticated connection over the {@code TieredStore}
  * ({@code spec/3-wire-protocol.md} §3.4): PING, STATS and LOOKUP on the event loop (memory only);
- * GET, PUT and DELETE, which may read or write the SSD tier, on the bounded store executor
+ * GET on the event loop for pages in memory, handing the rest of the GET to the store executor at
+ * its first page on SSD ({@link GetStream}); PUT and DELETE, which may write the SSD tier, on the
+ * bounded store executor
  * (OVERLOADED when its queue is full, never an unbounded queue); PREFETCH on the store's own
  * prefetch threads. A bad frame ends only its request (MALFORMED_FRAME, UNKNOWN_OPCODE,
  * BATCH_TOO_LARGE) unless the framing is lost, which closes the connection.
@@ -151,7 +153,8 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
       }
       case Opcode.GET -> {
         if (batchFits(r)) {
-          submit(r, new GetStream(this, r, ctx.channel(), context.store, namespaceId, clientMaxFrame));
+          // Starts on this event loop (pages in memory); hands itself to the executor for SSD.
+          new GetStream(this, r, ctx.channel(), context.store, namespaceId, clientMaxFrame).run();
         }
       }
       case Opcode.PUT -> {
@@ -253,8 +256,15 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
     }
   }
 
-  /** Resumes a parked GET on the executor (from a write listener). */
+  /**
+   * Runs a GET stream (again): on the event loop while it serves memory pages, else on the executor
+   * (after its hand-over to a store thread, or a write listener resuming it).
+   */
   void resume(GetStream stream) {
+    if (stream.onLoop()) {
+      runOnLoop(stream, () -> stream.abort(ErrorCode.SHUTTING_DOWN, "the daemon is shutting down"));
+      return;
+    }
     try {
       context.storeExecutor.execute(stream);
     } catch (RejectedExecutionException e) {
@@ -331,6 +341,10 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
 
   /** {@link #complete} from any thread. */
   void completeLater(Request r, ByteBuf response) {
+    if (ctx.executor().inEventLoop()) {
+      complete(r, response);
+      return;
+    }
     runOnLoop(() -> complete(r, response), () -> {
       ReferenceCountUtil.release(response);
       release(r);

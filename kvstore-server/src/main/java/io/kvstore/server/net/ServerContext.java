@@ -1,8 +1,10 @@
 package io.kvstore.server.net;
 
+import io.kvstore.client.protocol.FrameBufferPool;
 import io.kvstore.core.store.TieredStore;
 import io.kvstore.server.config.ServerConfig;
 import io.kvstore.server.metrics.ServerMetrics;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -24,6 +26,11 @@ final class ServerContext {
   final Executor storeExecutor;
   /** The largest page a client may put or get: the smaller of the configured and the store's. */
   final int maxPageLength;
+  /**
+   * Reused memory for large request frames (PUTs of MiB pages), shared by every connection; holds
+   * at most one connection's in-flight limit. Closed by the server once its event loops stop.
+   */
+  final FrameBufferPool frameBuffers;
   /** Writes the STATS text. */
   final StatsText stats;
   /** Connections counted by the connection limit, closed at shutdown. */
@@ -41,6 +48,7 @@ final class ServerContext {
     this.storeExecutor = storeExecutor;
     this.maxPageLength = Math.min(config.maxPageBytes(), store.maxPageBytes());
     this.stats = new StatsText(store, metrics);
+    this.frameBuffers = new FrameBufferPool(ByteBufAllocator.DEFAULT, config.maxInflightBytes());
   }
 
   /** A new connection id (sent in HELLO_OK, printed in the logs); ids start at 1. */

@@ -7,9 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvstore.client.protocol.ErrorCode;
 import io.kvstore.client.protocol.ErrorFlyweight;
+import io.kvstore.client.protocol.GetPageFlyweight;
 import io.kvstore.client.protocol.Opcode;
 import io.kvstore.client.protocol.PutFlyweight;
 import io.kvstore.core.store.TieredStore;
+import io.kvstore.core.store.TieredStoreBuilder;
+import io.kvstore.core.tier.TierKind;
 import io.kvstore.server.config.ServerConfig;
 import io.kvstore.server.metrics.ServerMetrics;
 import io.netty.buffer.ByteBuf;
@@ -17,6 +20,7 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.HexFormat;
 import java.util.concurrent.Executor;
@@ -24,6 +28,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The daemon's pipeline ({@link KvStoreServerInitializer}) in an {@link EmbeddedChannel}, fed hex
@@ -39,6 +44,7 @@ class ServerPipelineTest {
           + "0100" + "0100" + "00000004" + "8877665544332211" + "0000" + "0000";
   private static final long NS = 0x1122334455667788L;
 
+  @TempDir Path dir;
   private final ArrayDeque<Runnable> storeTasks = new ArrayDeque<>();
   private boolean rejectStoreTasks;
   private final Executor executor = task -> {
@@ -52,8 +58,12 @@ class ServerPipelineTest {
   private EmbeddedChannel channel;
 
   private EmbeddedChannel open(ServerConfig config) {
-    store = TieredStore.builder().maxPageBytes(NetFixtures.MAX_PAGE).hotBytes(0)
-        .dramBytes(8L << 20).ssdBytes(0).build();
+    return open(config, TieredStore.builder().maxPageBytes(NetFixtures.MAX_PAGE).hotBytes(0)
+        .dramBytes(8L << 20).ssdBytes(0));
+  }
+
+  private EmbeddedChannel open(ServerConfig config, TieredStoreBuilder storeBuilder) {
+    store = storeBuilder.build();
     metrics = NetFixtures.metrics();
     channel = new EmbeddedChannel(new KvStoreServerInitializer(
         new ServerContext(config, store, metrics, executor)));
@@ -115,7 +125,7 @@ class ServerPipelineTest {
     assertEquals("30000000" + "81" + "00" + "0000" + "0100000000000000"
         + "0100" + "0000" // version 1
         + "00000004" // max frame 64 MiB
-        + "00000100" // max batch 65,536
+        + "00000100" // max batch 65,536 (ServerConfig.MAX_BATCH_DEFAULT)
         + "40002000" // max page 2 MiB + 64
         + "0000001000000000" // in flight 256 MiB
         + "0100000000000000", // connection id 1
@@ -180,8 +190,8 @@ class ServerPipelineTest {
     send(HELLO);
     reply();
     rejectStoreTasks = true;
-    // GET id=4 of one key.
-    send("28000000" + "04" + "00" + "0000" + "0400000000000000" + "01000000" + "00000000"
+    // DELETE id=4 of one key (a store call that may write the SSD: always on the executor).
+    send("28000000" + "07" + "00" + "0000" + "0400000000000000" + "01000000" + "00000000"
         + "0100000000000000" + "0200000000000000");
     assertEquals(error(4, ErrorCode.OVERLOADED, "the daemon's store queue is full; retry later"), reply());
     assertTrue(channel.isOpen());
@@ -221,11 +231,49 @@ class ServerPipelineTest {
     // GET id=12 of keys (5,6) and (5,7).
     send("38000000" + "04" + "00" + "0000" + "0c00000000000000" + "02000000" + "00000000"
         + "0500000000000000" + "0600000000000000" + "0500000000000000" + "0700000000000000");
-    runStoreTasks();
+    assertTrue(storeTasks.isEmpty(), "a page in memory and a miss are served on the event loop");
     assertEquals("bc000000" + "c4" + "00" + "0000" + "0c00000000000000" + "00000000" + "00000000"
         + HEX.formatHex(NetFixtures.bytes(page)), reply());
     // GET_DONE: 2 keys, 1 hit, bitmap 0b10 (key 1 missed).
     assertEquals("19000000" + "84" + "00" + "0000" + "0c00000000000000" + "02000000" + "01000000"
         + "02", reply());
+  }
+
+  @Test
+  void shouldServeMemoryPagesOnTheLoopAndHandTheRestToTheExecutorAtTheFirstSsdPage() {
+    open(NetFixtures.config().build(), TieredStore.builder().dataDir(dir)
+        .maxPageBytes(256 << 10).hotBytes(0).dramBytes(1L << 20).ssdBytes(64L << 20)
+        .indexMaxEntries(10_000));
+    send(HELLO);
+    reply();
+    ByteBuffer[] pages = new ByteBuffer[6];
+    for (int i = 0; i < pages.length; i++) {
+      pages[i] = NetFixtures.page(6, i, NS, 200_000);
+      assertTrue(store.put(pages[i].duplicate()));
+    }
+    assertEquals(TierKind.SSD, NetFixtures.whereIs(store, 6, 0), "the oldest page was demoted");
+    assertEquals(TierKind.DRAM, NetFixtures.whereIs(store, 6, 5));
+    // GET id=13 of keys (6,5) in memory, (6,0) on SSD, (6,4) in memory.
+    send("48000000" + "04" + "00" + "0000" + "0d00000000000000" + "03000000" + "00000000"
+        + "0600000000000000" + "0500000000000000" + "0600000000000000" + "0000000000000000"
+        + "0600000000000000" + "0400000000000000");
+    assertEquals(getPage(13, 0, pages[5]), reply(), "the memory page, sent from the event loop");
+    assertNull(reply(), "nothing more until a store thread has read the SSD");
+    assertEquals(1, storeTasks.size(), "the rest of the GET went to the executor");
+    runStoreTasks();
+    assertEquals(getPage(13, 1, pages[0]), reply(), "read from SSD on the store thread");
+    assertEquals(getPage(13, 2, pages[4]), reply());
+    assertEquals("19000000" + "84" + "00" + "0000" + "0d00000000000000" + "03000000" + "03000000"
+        + "00", reply());
+  }
+
+  private static String getPage(long requestId, int keyIndex, ByteBuffer page) {
+    ByteBuf prefix = Unpooled.buffer(GetPageFlyweight.PAGE_OFFSET);
+    GetPageFlyweight.writePrefix(prefix, requestId, keyIndex, page.remaining());
+    try {
+      return HEX.formatHex(ByteBufUtil.getBytes(prefix)) + HEX.formatHex(NetFixtures.bytes(page));
+    } finally {
+      prefix.release();
+    }
   }
 }
