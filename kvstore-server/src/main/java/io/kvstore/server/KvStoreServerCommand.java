@@ -36,8 +36,10 @@ import picocli.CommandLine.Spec;
  * gracefully. The flags for the settings are made from {@link ConfigKey}, one per key, so the
  * command, the file keys, the environment variables and the docs cannot disagree.
  *
- * <p>Exit codes: 0 after a clean stop, 1 if the daemon could not start, 2 for a bad configuration
- * or command line (the problem is printed on stderr).
+ * <p>Exit codes: 143 / 130 after a graceful stop on SIGTERM / Ctrl-C (the JVM reports the signal,
+ * as for any process ending on one; the stop itself ran to completion), 0 after a stop requested
+ * in-process, 1 if the daemon could not start, 2 for a bad configuration or command line (the
+ * problem is printed on stderr).
  */
 @Command(
     name = "kvstore-server",
@@ -56,7 +58,7 @@ import picocli.CommandLine.Spec;
     },
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {
-      "0:stopped cleanly (SIGTERM or Ctrl-C)",
+      "143:stopped gracefully on SIGTERM (130 on Ctrl-C): the JVM reports the signal",
       "1:could not start (a port in use, the data directory not writable, ...)",
       "2:bad configuration or command line"
     })

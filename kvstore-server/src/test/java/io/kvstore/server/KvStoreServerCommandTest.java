@@ -78,7 +78,8 @@ class KvStoreServerCommandTest {
     }
     assertTrue(help.contains("--config=FILE"));
     assertTrue(help.contains("--auth-token=NAME=TOKEN:NAMESPACES"));
-    assertTrue(help.contains("2   bad configuration or command line"), help);
+    assertTrue(help.matches("(?s).*\\b2 +bad configuration or command line.*"), help);
+    assertTrue(help.matches("(?s).*\\b143 +stopped gracefully on SIGTERM.*"), help);
   }
 
   @Test
