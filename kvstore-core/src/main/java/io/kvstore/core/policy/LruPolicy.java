@@ -1,6 +1,5 @@
 package io.kvstore.core.policy;
 
-import java.util.Arrays;
 import java.util.function.IntPredicate;
 
 /**
@@ -12,22 +11,15 @@ import java.util.function.IntPredicate;
  */
 public final class LruPolicy implements EvictionPolicy {
 
-  private static final int NIL = -1;
-
-  private final int[] prev;
-  private final int[] next;
+  private final IdDeque order;
   private final boolean[] tracked;
-  private int head = NIL;
-  private int tail = NIL;
-  private int size;
 
   /** A policy for ids in {@code [0, capacity)}. */
   public LruPolicy(int capacity) {
     if (capacity <= 0) {
       throw new IllegalArgumentException("capacity must be positive: " + capacity);
     }
-    prev = new int[capacity];
-    next = new int[capacity];
+    order = new IdDeque(new int[capacity], new int[capacity]);
     tracked = new boolean[capacity];
   }
 
@@ -39,76 +31,48 @@ public final class LruPolicy implements EvictionPolicy {
   @Override
   public void onInsert(int id, int parentId) {
     if (tracked[id]) {
-      unlink(id);
+      order.moveToHead(id);
+    } else {
+      order.pushHead(id);
+      tracked[id] = true;
     }
-    pushHead(id);
   }
 
   @Override
   public void onAccess(int id) {
-    if (tracked[id] && head != id) {
-      unlink(id);
-      pushHead(id);
+    if (tracked[id]) {
+      order.moveToHead(id);
     }
   }
 
   @Override
   public void onRemove(int id) {
     if (tracked[id]) {
-      unlink(id);
+      order.unlink(id);
+      tracked[id] = false;
     }
   }
 
   @Override
   public int evict(IntPredicate evictable) {
-    for (int id = tail; id != NIL; id = prev[id]) {
+    for (int id = order.tail(); id != IdDeque.NIL; id = order.towardsHead(id)) {
       if (evictable.test(id)) {
-        unlink(id);
+        onRemove(id);
         return id;
       }
     }
-    return NIL;
+    return IdDeque.NIL;
   }
 
   @Override
   public void reset() {
-    Arrays.fill(tracked, false);
-    head = tail = NIL;
-    size = 0;
+    while (!order.isEmpty()) {
+      onRemove(order.tail());
+    }
   }
 
   /** Number of tracked entries. */
   public int size() {
-    return size;
-  }
-
-  private void pushHead(int id) {
-    prev[id] = NIL;
-    next[id] = head;
-    if (head != NIL) {
-      prev[head] = id;
-    } else {
-      tail = id;
-    }
-    head = id;
-    tracked[id] = true;
-    size++;
-  }
-
-  private void unlink(int id) {
-    int p = prev[id];
-    int n = next[id];
-    if (p != NIL) {
-      next[p] = n;
-    } else {
-      head = n;
-    }
-    if (n != NIL) {
-      prev[n] = p;
-    } else {
-      tail = p;
-    }
-    tracked[id] = false;
-    size--;
+    return order.size();
   }
 }
