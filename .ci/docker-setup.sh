@@ -142,6 +142,11 @@ up() {
 }
 
 down() {
+  # Each run tags a fresh daemon image kvstore:it; the one it replaced is left dangling. Drop those
+  # so repeated runs on one machine do not fill its disk (the cached base image stays).
+  if engine_answers; then
+    docker image prune -f >/dev/null 2>&1 || log "could not prune dangling images"
+  fi
   if [[ -f "$PID_FILE" ]]; then
     timed "stop dockerd" stop_dockerd
   else
