@@ -44,14 +44,16 @@ final class KeyOps {
    */
   byte[] headers(long[] keys, int firstBlock, ByteBuffer[] payloads, long namespaceId) {
     byte[] headers = new byte[PageFormat.HEADER_LENGTH * payloads.length];
-    PageHeaders writer = new PageHeaders();
+    ByteBuffer out = ByteBuffer.wrap(headers);
     int tokensPerBlock = tokensPerBlock();
     for (int j = 0; j < payloads.length; j++) {
       int block = firstBlock + j;
       long parentHi = block == 0 ? BlockKey.ROOT_PARENT.hi() : keys[2 * (block - 1)];
       long parentLo = block == 0 ? BlockKey.ROOT_PARENT.lo() : keys[2 * (block - 1) + 1];
-      writer.write(headers, PageFormat.HEADER_LENGTH * j, keys[2 * block], keys[2 * block + 1],
-          parentHi, parentLo, namespaceId, tokensPerBlock, payloads[j]);
+      ByteBuffer payload = payloads[j];
+      int payloadCrc = PageFormat.crc32c(payload, payload.position(), payload.remaining());
+      PageFormat.writeHeader(out, PageFormat.HEADER_LENGTH * j, keys[2 * block], keys[2 * block + 1],
+          parentHi, parentLo, namespaceId, tokensPerBlock, payload.remaining(), payloadCrc);
     }
     return headers;
   }

@@ -115,6 +115,29 @@ public final class PageFormat {
     if (payloadLength < 0 || payloadLength > MAX_PAYLOAD_LENGTH) {
       throw new IllegalArgumentException("payload length out of range: " + payloadLength);
     }
+    writeHeader(buf, offset, keyHi, keyLo, parentHi, parentLo, namespaceId, tokenCount,
+        payloadLength, crc32c(buf, offset + HEADER_LENGTH, payloadLength));
+  }
+
+  /**
+   * Writes a complete header at {@code buf[offset, offset + 64)} for a payload that is held
+   * elsewhere (an engine's own buffer, sent after the header without being copied next to it), given
+   * the payload's length and CRC32C ({@link #crc32c}); computes the header checksum.
+   */
+  public static void writeHeader(
+      ByteBuffer buf,
+      int offset,
+      long keyHi,
+      long keyLo,
+      long parentHi,
+      long parentLo,
+      long namespaceId,
+      int tokenCount,
+      int payloadLength,
+      int payloadCrc) {
+    if (payloadLength < 0 || payloadLength > MAX_PAYLOAD_LENGTH) {
+      throw new IllegalArgumentException("payload length out of range: " + payloadLength);
+    }
     putIntLE(buf, offset + MAGIC_OFFSET, MAGIC);
     putShortLE(buf, offset + VERSION_OFFSET, VERSION);
     putShortLE(buf, offset + FLAGS_OFFSET, (short) 0);
@@ -125,7 +148,7 @@ public final class PageFormat {
     putLongLE(buf, offset + NAMESPACE_ID_OFFSET, namespaceId);
     putIntLE(buf, offset + TOKEN_COUNT_OFFSET, tokenCount);
     putIntLE(buf, offset + PAYLOAD_LENGTH_OFFSET, payloadLength);
-    putIntLE(buf, offset + PAYLOAD_CRC_OFFSET, crc32c(buf, offset + HEADER_LENGTH, payloadLength));
+    putIntLE(buf, offset + PAYLOAD_CRC_OFFSET, payloadCrc);
     putIntLE(buf, offset + HEADER_CRC_OFFSET, crc32c(buf, offset, HEADER_CRC_OFFSET));
   }
 

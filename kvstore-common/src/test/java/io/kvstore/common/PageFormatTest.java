@@ -51,6 +51,34 @@ class PageFormatTest {
   }
 
   @Test
+  void shouldWriteTheSameHeaderForAPayloadHeldElsewhere() {
+    for (int payloadLength : new int[] {0, 1, 63, 4096}) {
+      ByteBuffer page = ByteBuffer.allocate(HEADER_LENGTH + payloadLength).order(ByteOrder.LITTLE_ENDIAN);
+      for (int i = 0; i < payloadLength; i++) {
+        page.put(HEADER_LENGTH + i, (byte) (i * 13 + payloadLength));
+      }
+      PageFormat.writeHeader(page, 0, 11, 22, 33, 44, 55, 16, payloadLength);
+
+      // The payload alone, in a big-endian direct buffer at a non-zero position; the header goes
+      // into a big-endian heap array at an offset, as the SDK's token API writes it.
+      ByteBuffer payload = ByteBuffer.allocateDirect(payloadLength + 5);
+      payload.position(5);
+      payload.put(page.duplicate().position(HEADER_LENGTH));
+      payload.position(5);
+      int crc = PageFormat.crc32c(payload, 5, payloadLength);
+      ByteBuffer out = ByteBuffer.wrap(new byte[HEADER_LENGTH + 3]);
+      PageFormat.writeHeader(out, 3, 11, 22, 33, 44, 55, 16, payloadLength, crc);
+
+      byte[] expected = new byte[HEADER_LENGTH];
+      page.get(0, expected);
+      byte[] actual = new byte[HEADER_LENGTH];
+      out.get(3, actual);
+      assertArrayEquals(expected, actual, "payload length " + payloadLength);
+      assertEquals(5, payload.position(), "the payload's position must not move");
+    }
+  }
+
+  @Test
   void shouldMatchTheSpecVector() {
     byte[] payload = "KV bytes, 16 B.!".getBytes(StandardCharsets.US_ASCII);
     ByteBuffer buf = page(payload, 0, false, ByteOrder.LITTLE_ENDIAN, BlockKey.ROOT_PARENT, 16);
