@@ -10,6 +10,7 @@ import io.kvstore.core.tier.PinnedPage;
 import io.kvstore.core.tier.Tier;
 import io.kvstore.core.tier.TierKind;
 import io.kvstore.core.tier.internal.PageChecks;
+import io.kvstore.core.tier.internal.SlotPin;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Objects;
@@ -67,6 +68,8 @@ public final class DramTier implements Tier {
   private int releaseCursor;
   private long storedBytes;
   private int outstandingPins;
+  /** One releaser for every pin of this tier (no object made per pin for it). */
+  private final SlotPin.Releaser releaser = this::release;
   private SizeClass evictingClass;
   private int excludedSlot = -1;
   private boolean closed;
@@ -255,7 +258,7 @@ public final class DramTier implements Tier {
       ByteBuffer view = slab.region.byteBuffer().slice(slab.offset(slot), slab.length[slot]);
       pinSlot(slotId);
       touch(slotId);
-      return new DramPinnedPage(this, slotId, view.asReadOnlyBuffer());
+      return new SlotPin(releaser, slotId, null, view.asReadOnlyBuffer());
     } finally {
       lock.unlock();
     }
@@ -311,11 +314,11 @@ public final class DramTier implements Tier {
   }
 
   /** Releases a pin made by {@link #pin}. */
-  void release(DramPinnedPage page) {
+  private void release(SlotPin page) {
     lock.lock();
     try {
       if (page.markReleased()) {
-        unpinLocked(page.slotId());
+        unpinLocked(page.slot());
       }
     } finally {
       lock.unlock();

@@ -12,6 +12,7 @@ import io.kvstore.core.tier.PinnedPage;
 import io.kvstore.core.tier.Tier;
 import io.kvstore.core.tier.TierKind;
 import io.kvstore.core.tier.internal.PageChecks;
+import io.kvstore.core.tier.internal.SlotPin;
 import java.nio.ByteBuffer;
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
@@ -68,6 +69,8 @@ public final class HotTier implements Tier {
   private int freeCount;
   private int usedFrames;
   private int outstandingPins;
+  /** One releaser for every pin of this tier (no object made per pin for it). */
+  private final SlotPin.Releaser releaser = this::release;
   private int excludedFrame = -1;
   private boolean closed;
 
@@ -376,7 +379,7 @@ public final class HotTier implements Tier {
   }
 
   /** Releases a pin made by {@link #pin(long)}. */
-  void release(HotPinnedPage page) {
+  private void release(SlotPin page) {
     lock.lock();
     try {
       if (!page.markReleased()) {
@@ -385,7 +388,7 @@ public final class HotTier implements Tier {
       if (page.staging() != null) {
         stagingPool.give(page.staging());
       }
-      unpinLocked(page.frame());
+      unpinLocked(page.slot());
     } finally {
       lock.unlock();
     }
@@ -429,7 +432,7 @@ public final class HotTier implements Tier {
     // A staged copy keeps its frame pinned too: a pinned page is never evicted nor reused.
     pinFrame(frame);
     policy.onAccess(frame);
-    return new HotPinnedPage(this, frame, staging, view.slice(0, pageLength).asReadOnlyBuffer());
+    return new SlotPin(releaser, frame, staging, view.slice(0, pageLength).asReadOnlyBuffer());
   }
 
   private void pinFrame(int frame) {
