@@ -261,30 +261,40 @@ public final class TieredStore implements AutoCloseable {
   }
 
   /**
-   * A zero-copy, read-only view of the page, pinned in memory until closed; {@code null} on a miss.
-   * A page found only on SSD is first promoted into memory. The caller must close the view.
+   * A zero-copy, read-only view of the page, pinned in memory until closed. A page found only on
+   * SSD is first promoted into memory. The caller must close the view.
+   *
+   * <p>{@code null} on a miss (counted as a get and a miss), and also when the page is held but
+   * cannot be pinned: no memory tier can take it (a store without memory tiers, a page larger than
+   * their pages) or every frame that could is pinned. That {@code null} is not counted: the caller
+   * serves the page with {@link #get(long, long, ByteBuffer)}, which counts the get once.
    */
   public PinnedPage getPinned(long keyHi, long keyLo) {
     ensureOpen();
-    gets.increment();
     PinnedPage p = tiers[0].pin(keyHi, keyLo);
     if (p != null) {
+      gets.increment();
       hit(0, p.buffer().remaining(), keyHi, keyLo);
       return p;
     }
+    boolean held = false;
     ReentrantLock lock = locks.lockFor(keyHi, keyLo);
     lock.lock();
     try {
       for (int t = 0; t < tiers.length; t++) {
         p = tiers[t].pin(keyHi, keyLo);
         if (p != null) {
+          gets.increment();
           hit(t, p.buffer().remaining(), keyHi, keyLo);
           return p;
         }
         if (tiers[t].contains(keyHi, keyLo)) {
+          held = true;
           // A tier that cannot pin (SSD): bring the page up into the fastest tier, pin it there.
           p = stageUpAndPin(t, keyHi, keyLo);
           if (p != null) {
+            gets.increment();
+            hit(t, p.buffer().remaining(), keyHi, keyLo);
             return p;
           }
         }
@@ -292,7 +302,10 @@ public final class TieredStore implements AutoCloseable {
     } finally {
       lock.unlock();
     }
-    misses.increment();
+    if (!held) {
+      gets.increment();
+      misses.increment();
+    }
     return null;
   }
 
@@ -303,8 +316,9 @@ public final class TieredStore implements AutoCloseable {
    * daemon's event loop) serve memory hits itself and hand only the rest to a thread that may.
    * It may still wait briefly for a memory tier's own lock (held while a page is copied in, or while
    * that tier demotes a page to the next). A returned page is a whole stored version of the key, as
-   * with {@link #getPinned}. Counts a get and a hit when it returns a page, nothing on {@code null}
-   * (the caller's fallback counts the get). The caller must close the view.
+   * with {@link #getPinned}. Counts a get and a hit when it returns a page, and a get and a miss
+   * when no tier holds the key; a {@code null} for a page on SSD is not counted (the caller goes on
+   * to {@link #getPinned}, which counts it). The caller must close the view.
    */
   public PinnedPage pinIfInMemory(long keyHi, long keyLo) {
     ensureOpen();
@@ -315,6 +329,10 @@ public final class TieredStore implements AutoCloseable {
         hit(t, p.buffer().remaining(), keyHi, keyLo);
         return p;
       }
+    }
+    if (tierHolding(keyHi, keyLo) < 0) {
+      gets.increment();
+      misses.increment();
     }
     return null;
   }
@@ -582,7 +600,6 @@ public final class TieredStore implements AutoCloseable {
       if (n == Tier.MISS) {
         return null;
       }
-      hit(from, n, hi, lo);
       buf.flip();
       for (int t = 0; t < from; t++) {
         if (n <= tiers[t].maxPageBytes() && tiers[t].put(buf)) {

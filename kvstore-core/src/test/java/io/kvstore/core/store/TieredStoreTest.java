@@ -224,10 +224,13 @@ class TieredStoreTest {
       assertTrue(dramOrHot == TierKind.HOT || dramOrHot == TierKind.DRAM);
       long getsBefore = store.stats().gets();
 
+      long missesBefore = store.stats().misses();
       assertNull(store.pinIfInMemory(9, 0), "on SSD only: not read from there");
       assertEquals(TierKind.SSD, whereIs(store, 9, 0), "and not promoted");
+      assertEquals(getsBefore, store.stats().gets(), "a null for an SSD page counts nothing");
       assertNull(store.pinIfInMemory(9, 1000), "a miss");
-      assertEquals(getsBefore, store.stats().gets(), "null counts nothing: the fallback does");
+      assertEquals(getsBefore + 1, store.stats().gets(), "a miss everywhere is counted");
+      assertEquals(missesBefore + 1, store.stats().misses());
 
       try (PinnedPage p = store.pinIfInMemory(9, 99)) {
         assertNotNull(p);
@@ -235,9 +238,9 @@ class TieredStoreTest {
         TestPages.check(p.buffer(), 0, p.buffer().limit(), 9, 99);
       }
       StoreStats s = store.stats();
-      assertEquals(getsBefore + 1, s.gets());
+      assertEquals(getsBefore + 2, s.gets(), "the miss and this hit");
       assertEquals(1, s.tier(dramOrHot).hits());
-      assertEquals(0, s.misses());
+      assertEquals(missesBefore + 1, s.misses());
     }
   }
 
@@ -296,5 +299,40 @@ class TieredStoreTest {
     assertThrows(IllegalArgumentException.class, () -> small(dir).ssdAdmission("sometimes").build());
     assertThrows(
         IllegalArgumentException.class, () -> small(dir).hotBytes(0).dramBytes(0).ssdBytes(0).build());
+  }
+
+  @Test
+  void shouldCountEachLogicalGetOnceWhateverPathServesIt() {
+    // SSD only: getPinned cannot pin (no memory tier), so a reader falls back to get().
+    try (TieredStore store = small(dir).hotBytes(0).dramBytes(0).build()) {
+      store.put(TestPages.page(13, 1, 1, PAYLOAD));
+      assertNull(store.pinIfInMemory(13, 1), "on SSD: left to getPinned, not counted");
+      assertNull(store.getPinned(13, 1), "held but not pinnable: left to get, not counted");
+      ByteBuffer dst = dst();
+      assertTrue(store.get(13, 1, dst) > 0);
+      StoreStats s = store.stats();
+      assertEquals(1, s.gets());
+      assertEquals(0, s.misses());
+      assertEquals(1, s.tier(TierKind.SSD).hits());
+
+      assertNull(store.pinIfInMemory(13, 2), "a miss everywhere is counted where it is seen");
+      assertNull(store.getPinned(13, 3));
+      s = store.stats();
+      assertEquals(3, s.gets());
+      assertEquals(2, s.misses());
+    }
+    // With memory tiers: an SSD page is promoted and pinned, counted once as an SSD hit.
+    try (TieredStore store = small(dir.resolve("b")).build()) {
+      for (int k = 0; k < 100; k++) {
+        store.put(TestPages.page(14, k, 1, PAYLOAD));
+      }
+      long before = store.stats().gets();
+      try (PinnedPage p = store.getPinned(14, 0)) {
+        assertNotNull(p);
+      }
+      StoreStats s = store.stats();
+      assertEquals(before + 1, s.gets());
+      assertEquals(1, s.tier(TierKind.SSD).hits());
+    }
   }
 }
