@@ -48,8 +48,21 @@ public interface Tier extends AutoCloseable {
    *
    * @return false if the tier cannot take the page (larger than {@link #maxPageBytes()}, or no room
    *     can be made because everything evictable is pinned); nothing is changed then
+   * @throws TierWriteException if the tier's storage failed (full disk, I/O error); nothing is
+   *     changed then
    */
   boolean put(ByteBuffer src);
+
+  /**
+   * After a {@link TierWriteException}, tries to make the tier writable again (for a disk tier:
+   * resume the storage engine once space is back). Cheap enough to call on a retry backoff; never
+   * called on a request path. Memory tiers cannot fail this way and return true.
+   *
+   * @return whether writes are expected to succeed now
+   */
+  default boolean resumeWrites() {
+    return true;
+  }
 
   /**
    * Copies the page into {@code dst} at its position, advancing the position by the page length.
