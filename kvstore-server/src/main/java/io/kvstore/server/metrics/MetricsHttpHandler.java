@@ -124,9 +124,9 @@ final class MetricsHttpHandler extends ChannelInboundHandlerAdapter {
     } else if (path.equals("/metrics")) {
       scrape(ctx, accept, head, keepAlive);
     } else if (path.equals("/health") || path.equals("/health/")) {
-      send(ctx, readyStatus(), TEXT, health.text(), head, keepAlive);
+      ready(ctx, false, head, keepAlive);
     } else if (path.equals("/health/ready")) {
-      send(ctx, readyStatus(), JSON, health.json(), head, keepAlive);
+      ready(ctx, true, head, keepAlive);
     } else if (path.equals("/health/live")) {
       send(ctx, HttpResponseStatus.OK, JSON, "{\"status\":\"live\"}\n", head, keepAlive);
     } else {
@@ -135,8 +135,19 @@ final class MetricsHttpHandler extends ChannelInboundHandlerAdapter {
     }
   }
 
-  private HttpResponseStatus readyStatus() {
-    return health.isReady() ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE;
+  private void ready(ChannelHandlerContext ctx, boolean json, boolean head, boolean keepAlive) {
+    String body;
+    try {
+      body = json ? health.json() : health.text();
+    } catch (RuntimeException e) {
+      // A broken probe is a bug, not a state: say so (500) rather than guess ready or not.
+      send(ctx, HttpResponseStatus.INTERNAL_SERVER_ERROR, TEXT, "health probe failed: " + e + "\n",
+          head, keepAlive);
+      return;
+    }
+    HttpResponseStatus status =
+        health.isReady() ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE;
+    send(ctx, status, json ? JSON : TEXT, body, head, keepAlive);
   }
 
   private void scrape(ChannelHandlerContext ctx, String accept, boolean head, boolean keepAlive) {
@@ -161,7 +172,11 @@ final class MetricsHttpHandler extends ChannelInboundHandlerAdapter {
         byte[] body = out.toByteArray();
         HttpResponseStatus s = status;
         String t = type;
-        ctx.executor().execute(() -> send(ctx, s, t, body, head, keepAlive));
+        try {
+          ctx.executor().execute(() -> send(ctx, s, t, body, head, keepAlive));
+        } catch (RejectedExecutionException stopped) {
+          // The server is closing: its event loop is gone, and the connection with it.
+        }
       });
     } catch (RejectedExecutionException e) {
       send(ctx, HttpResponseStatus.SERVICE_UNAVAILABLE, TEXT,

@@ -110,6 +110,21 @@ class MetricsHttpServerTest {
   }
 
   @Test
+  void shouldAnswer500WhenTheHealthProbeFailsAndStayLive() throws Exception {
+    server.close();
+    Health broken = new Health(() -> {
+      throw new IllegalStateException("store closed");
+    });
+    broken.ready(true);
+    server = MetricsHttpServer.start("127.0.0.1", 0, new MetricsRegistry(), broken);
+    HttpResponse<String> r = send("GET", "/health");
+    assertEquals(500, r.statusCode());
+    assertEquals("health probe failed: java.lang.IllegalStateException: store closed\n", r.body());
+    assertEquals(500, send("GET", "/health/ready").statusCode());
+    assertEquals(200, send("GET", "/health/live").statusCode());
+  }
+
+  @Test
   void shouldExposeTheDegradedStateAsAGauge() throws Exception {
     assertTrue(send("GET", "/metrics").body().contains("\nkvstore_ssd_degraded 0.0\n"));
     ssd.set(HealthProbe.Status.ssdDegraded("IO_ERROR", 0));
