@@ -183,8 +183,8 @@ public final class MetricsHttpServer implements AutoCloseable {
       Channel channel = b.bind(new InetSocketAddress(host, port)).syncUninterruptibly().channel();
       return new MetricsHttpServer(group, scrapes, channel, connections);
     } catch (Exception e) { // Netty rethrows the bind's checked exception undeclared
-      group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
       scrapes.shutdownNow();
+      group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
       throw new IOException("cannot bind the metrics server to " + host + ":" + port + ": " + e, e);
     }
   }

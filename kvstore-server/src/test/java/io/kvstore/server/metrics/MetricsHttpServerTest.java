@@ -202,6 +202,14 @@ class MetricsHttpServerTest {
   }
 
   @Test
+  void shouldFailWithAClearErrorWhenThePortIsTaken() {
+    IOException e = assertThrows(IOException.class,
+        () -> MetricsHttpServer.start("127.0.0.1", server.port(), new MetricsRegistry(), health));
+    assertTrue(e.getMessage().startsWith("cannot bind the metrics server to 127.0.0.1:" + server.port()),
+        e.getMessage());
+  }
+
+  @Test
   void shouldReleaseThePortAndItsThreadsOnClose() throws Exception {
     int port = server.port();
     assertEquals(200, send("GET", "/metrics").statusCode());
