@@ -28,10 +28,10 @@ public final class KvStoreDaemon {
   private final ServerConfig config;
   private final NetworkServerFactory networkFactory;
   private final ServerMetrics metrics = new ServerMetrics(new MetricsRegistry());
-  private Health health;
   private final CountDownLatch stopped = new CountDownLatch(1);
 
   private TieredStore store;
+  private Health health;
   private MetricsHttpServer metricsServer;
   private NetworkServer network;
   private boolean started;
