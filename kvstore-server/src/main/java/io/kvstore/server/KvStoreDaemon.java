@@ -3,6 +3,8 @@ package io.kvstore.server;
 import io.kvstore.core.store.TieredStore;
 import io.kvstore.server.config.ConfigException;
 import io.kvstore.server.config.ServerConfig;
+import io.kvstore.server.metrics.Health;
+import io.kvstore.server.metrics.HealthProbe;
 import io.kvstore.server.metrics.MetricsHttpServer;
 import io.kvstore.server.metrics.MetricsRegistry;
 import io.kvstore.server.metrics.ServerMetrics;
@@ -29,6 +31,7 @@ public final class KvStoreDaemon {
   private final CountDownLatch stopped = new CountDownLatch(1);
 
   private TieredStore store;
+  private Health health;
   private MetricsHttpServer metricsServer;
   private NetworkServer network;
   private boolean started;
@@ -62,9 +65,12 @@ public final class KvStoreDaemon {
       LOG.info("opening the store in {}", config.dataDir().toAbsolutePath().normalize());
       store = openStore(config);
       StoreMetrics.register(metrics.registry(), store::stats);
+      metrics.registerJvmAndNettyMetrics();
+      health = new Health(healthProbe(store));
+      health.register(metrics.registry());
       if (config.metricsEnabled()) {
         metricsServer = MetricsHttpServer.start(config.metricsHost(), config.metricsPort(),
-            metrics.registry()::scrape);
+            metrics.registry(), health);
         LOG.info("metrics on http://{}:{}/metrics", config.metricsHost(), metricsServer.port());
       } else {
         LOG.info("metrics server off (metrics.port = 0)");
@@ -72,13 +78,20 @@ public final class KvStoreDaemon {
       network = networkFactory.create(config, store, metrics);
       network.start();
       LOG.info("serving the kvstore protocol on {}:{}", config.host(), network.port());
-      if (metricsServer != null) {
-        metricsServer.ready(true);
-      }
+      health.ready(true);
     } catch (Exception | Error e) {
       closeAfterFailedStart();
       throw e;
     }
+  }
+
+  /**
+   * The store's degraded state for /health and {@code kvstore_ssd_degraded}. The store does not
+   * report one yet, so the daemon is never degraded; where it does (the SSD tier contained after
+   * a write failure), adapt its state here, e.g. {@code () -> toStatus(store.health())}.
+   */
+  private static HealthProbe healthProbe(TieredStore store) {
+    return HealthProbe.NEVER_DEGRADED;
   }
 
   private static TieredStore openStore(ServerConfig c) {
@@ -125,8 +138,8 @@ public final class KvStoreDaemon {
       return;
     }
     stopping = true;
-    if (metricsServer != null) {
-      metricsServer.ready(false);
+    if (health != null) {
+      health.ready(false);
     }
     Duration grace = Duration.ofSeconds(config.shutdownGraceSeconds());
     if (network != null) {

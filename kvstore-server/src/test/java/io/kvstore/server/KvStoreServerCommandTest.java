@@ -145,9 +145,18 @@ class KvStoreServerCommandTest {
         HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + metricsPort + "/metrics")).build(),
         HttpResponse.BodyHandlers.ofString());
     assertEquals(200, metrics.statusCode());
-    assertTrue(metrics.body().contains("kvstore_tier_capacity_bytes{tier=\"dram\"} 8388608\n"), metrics.body());
-    assertTrue(metrics.body().contains("kvstore_tier_capacity_bytes{tier=\"ssd\"} 67108864\n"));
+    assertTrue(metrics.body().contains("kvstore_tier_capacity_bytes{tier=\"dram\"} 8388608.0\n"), metrics.body());
+    assertTrue(metrics.body().contains("kvstore_tier_capacity_bytes{tier=\"ssd\"} 6.7108864E7\n"));
     assertTrue(metrics.body().contains("kvstore_op_latency_seconds_count{op=\"get\"} 0\n"));
+    // The daemon registers the JVM's, Netty's and the health metrics too.
+    assertTrue(metrics.body().contains("\njvm_buffer_pool_used_bytes{pool=\"direct\"} "), metrics.body());
+    assertTrue(metrics.body().contains("\nnetty_allocator_used_bytes{allocator=\"default\",memory=\"direct\"} "));
+    assertTrue(metrics.body().contains("\nkvstore_ssd_degraded 0.0\n"));
+    HttpResponse<String> ready = HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + metricsPort + "/health/ready")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, ready.statusCode());
+    assertEquals("{\"status\":\"ready\",\"ssd\":\"ok\"}\n", ready.body());
     assertFalse(exit.isDone());
 
     cmd.requestStop();

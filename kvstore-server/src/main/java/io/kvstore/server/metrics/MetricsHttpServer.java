@@ -1,41 +1,131 @@
 package io.kvstore.server.metrics;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.timeout.WriteTimeoutHandler;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ThreadFactory;
+import java.time.Duration;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Supplier;
 
 /**
- * Serves {@code GET /metrics} (the Prometheus text format) and {@code GET /health} over HTTP with the JDK's built-in server, so the daemon needs no HTTP library. It owns its two
- * threads (two, so a slow scrape does not hold up a health check) and stops them in
- * {@link #close()}. Any other path is 404, any method other than GET or HEAD 405.
+ * Serves {@code GET /metrics} and the health endpoints over HTTP/1.1 (see {@code docs/metrics.md}):
  *
- * <p>{@code /health} is readiness: {@code 200 ok} only while the daemon is serving (see {@link
- * #ready(boolean)}), {@code 503 not ready} before its protocol server listens and once it has begun
- * to stop, so that a load balancer or an orchestrator sends no client to a daemon that would
- * refuse it.
+ * <ul>
+ *   <li>{@code /metrics}: every metric of a {@link MetricsRegistry}, in the Prometheus text format
+ *       0.0.4, or OpenMetrics when the scraper's {@code Accept} asks for it;
+ *   <li>{@code /health/live}: 200 while the process answers HTTP;
+ *   <li>{@code /health/ready}: 200 while the daemon serves the protocol (degraded or not), 503
+ *       while it starts and once it stops; a JSON body says which, and why it is degraded;
+ *   <li>{@code /health}: the same status as {@code /health/ready} with a one-line text body
+ *       ({@code ok}), as the Docker health check and older probes read it.
+ * </ul>
+ *
+ * Any other path is 404, any method other than GET or HEAD 405.
+ *
+ * <p><b>Why Netty and not the JDK's {@code HttpServer}</b> (which the Prometheus client's
+ * {@code exporter-httpserver} wraps). The JDK server has no per-request read timeout unless the
+ * {@code sun.net.httpserver.maxReqTime}/{@code maxRspTime} system properties are set before its
+ * implementation class loads (global to the JVM, read once, undocumented in the API), and it runs
+ * handlers on a fixed pool: two clients that send half a request held both threads of the old
+ * server and made {@code /health} fail for as long as they liked. Here, as on the protocol port:
+ *
+ * <ul>
+ *   <li>one event-loop thread owns every connection and never blocks, so a stalled client costs a
+ *       socket and a few hundred bytes of decoder state, not a thread;
+ *   <li>a request must arrive whole within {@link Limits#requestTimeout} of the connection opening
+ *       or of the previous answer (a slow-loris client that trickles bytes is cut as surely as one
+ *       that stops; idle keep-alive connections end the same way);
+ *   <li>an answer must be written within {@link Limits#writeTimeout} ({@link WriteTimeoutHandler}),
+ *       so a client that never reads is cut and its buffer freed; meanwhile it blocks no one,
+ *       because writes are asynchronous;
+ *   <li>request lines and headers are bounded (4 KiB, 8 KiB) and a body is refused (GETs have
+ *       none), one request per connection is processed at a time (reading pauses until its answer
+ *       is written), and connections are capped at {@link Limits#maxConnections};
+ *   <li>scrapes, which read the store and the JVM, run on one scrape thread with a short queue
+ *       ({@link Limits#maxQueuedScrapes}; beyond it 503), never on the event loop, so health
+ *       checks are answered while a scrape runs.
+ * </ul>
+ *
+ * <p>The server owns its event-loop thread and its scrape thread and stops both in {@link
+ * #close()}.
  */
 public final class MetricsHttpServer implements AutoCloseable {
 
-  private static final int THREADS = 2;
+  /**
+   * The server's bounds.
+   *
+   * @param requestTimeout how long a connection may take to send a whole request (from its
+   *     opening or from the previous answer); then it is closed
+   * @param writeTimeout how long one answer may take to be written; then the connection is closed
+   * @param maxConnections connections open at once; more are closed at once
+   * @param maxQueuedScrapes scrapes waiting for the scrape thread; more are answered 503
+   */
+  public record Limits(
+      Duration requestTimeout, Duration writeTimeout, int maxConnections, int maxQueuedScrapes) {
 
-  private final HttpServer server;
-  private final ExecutorService executor;
+    /** 10 s to send a request or to read an answer, 256 connections, 4 scrapes queued. */
+    public static final Limits DEFAULT = new Limits(Duration.ofSeconds(10), Duration.ofSeconds(10), 256, 4);
+
+    /** Checks the bounds. */
+    public Limits {
+      if (requestTimeout.isNegative() || requestTimeout.isZero()
+          || writeTimeout.isNegative() || writeTimeout.isZero()) {
+        throw new IllegalArgumentException("metrics HTTP timeouts must be positive");
+      }
+      if (maxConnections < 1 || maxQueuedScrapes < 1) {
+        throw new IllegalArgumentException("metrics HTTP limits must be at least 1");
+      }
+    }
+  }
+
+  private static final int MAX_INITIAL_LINE = 4096;
+  private static final int MAX_HEADERS = 8192;
+  private static final int MAX_BODY = 0;
+
+  private final EventLoopGroup group;
+  private final ThreadPoolExecutor scrapes;
+  private final Channel serverChannel;
+  private final ChannelGroup connections;
   private final AtomicBoolean closed = new AtomicBoolean();
-  private volatile boolean ready;
 
-  private MetricsHttpServer(HttpServer server, ExecutorService executor) {
-    this.server = server;
-    this.executor = executor;
+  private MetricsHttpServer(EventLoopGroup group, ThreadPoolExecutor scrapes, Channel serverChannel,
+      ChannelGroup connections) {
+    this.group = group;
+    this.scrapes = scrapes;
+    this.serverChannel = serverChannel;
+    this.connections = connections;
+  }
+
+  /**
+   * Binds and starts the server with {@link Limits#DEFAULT}.
+   *
+   * @param host the address to bind
+   * @param port the port to bind; 0 picks a free one (see {@link #port()})
+   * @param registry the metrics to serve
+   * @param health what the health endpoints say
+   * @return the running server
+   * @throws IOException if the address cannot be bound
+   */
+  public static MetricsHttpServer start(String host, int port, MetricsRegistry registry, Health health)
+      throws IOException {
+    return start(host, port, registry, health, Limits.DEFAULT);
   }
 
   /**
@@ -43,109 +133,92 @@ public final class MetricsHttpServer implements AutoCloseable {
    *
    * @param host the address to bind
    * @param port the port to bind; 0 picks a free one (see {@link #port()})
-   * @param scrape produces the metrics text, called once per {@code GET /metrics}
+   * @param registry the metrics to serve
+   * @param health what the health endpoints say
+   * @param limits timeouts and bounds
    * @return the running server
    * @throws IOException if the address cannot be bound
    */
-  public static MetricsHttpServer start(String host, int port, Supplier<String> scrape)
+  public static MetricsHttpServer start(
+      String host, int port, MetricsRegistry registry, Health health, Limits limits)
       throws IOException {
-    HttpServer server = HttpServer.create(new InetSocketAddress(host, port), 0);
-    ExecutorService executor = Executors.newFixedThreadPool(THREADS, new NamedDaemonThreads());
-    server.setExecutor(executor);
-    MetricsHttpServer metrics = new MetricsHttpServer(server, executor);
-    server.createContext("/", exchange -> metrics.handle(exchange, scrape));
-    server.start();
-    return metrics;
-  }
-
-  /**
-   * Sets whether {@code /health} answers 200 (the daemon serves requests) or 503 (starting or
-   * stopping). Starts not ready.
-   *
-   * @param isReady whether the daemon is serving
-   */
-  public void ready(boolean isReady) {
-    ready = isReady;
+    // One thread: the work per event is tiny (parse a GET, write a prepared answer) and nothing
+    // on it blocks; the scrape itself runs on the scrape thread.
+    EventLoopGroup group = new MultiThreadIoEventLoopGroup(
+        1, new DefaultThreadFactory("kvstore-metrics-http", true), NioIoHandler.newFactory());
+    ThreadPoolExecutor scrapes = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
+        new ArrayBlockingQueue<>(limits.maxQueuedScrapes()),
+        new DefaultThreadFactory("kvstore-metrics-scrape", true),
+        new ThreadPoolExecutor.AbortPolicy());
+    AtomicInteger open = new AtomicInteger();
+    // Every open connection, so close() ends them rather than leaving clients to time out.
+    ChannelGroup connections = new DefaultChannelGroup("kvstore-metrics-http", group.next());
+    long writeTimeoutMillis = Math.max(1, limits.writeTimeout().toMillis());
+    ServerBootstrap b = new ServerBootstrap()
+        .group(group)
+        .channel(NioServerSocketChannel.class)
+        .option(ChannelOption.SO_BACKLOG, 128)
+        .childHandler(new ChannelInitializer<SocketChannel>() {
+          @Override
+          protected void initChannel(SocketChannel ch) {
+            if (open.incrementAndGet() > limits.maxConnections()) {
+              open.decrementAndGet();
+              ch.close(); // over the cap: refuse at once rather than queue
+              return;
+            }
+            ch.closeFuture().addListener(f -> open.decrementAndGet());
+            connections.add(ch);
+            ch.pipeline()
+                // An answer not written within the write timeout: the client does not read.
+                .addLast("write-timeout", new WriteTimeoutHandler(writeTimeoutMillis, TimeUnit.MILLISECONDS))
+                // HTTP/1.1 with bounded request line and headers.
+                .addLast("codec", new HttpServerCodec(MAX_INITIAL_LINE, MAX_HEADERS, MAX_HEADERS))
+                // Whole requests; a GET carries no body, so any body is refused (413).
+                .addLast("aggregate", new HttpObjectAggregator(MAX_BODY))
+                // Routing, the request deadline and one-request-at-a-time.
+                .addLast("handler", new MetricsHttpHandler(registry, health, scrapes, limits.requestTimeout()));
+          }
+        });
+    try {
+      Channel channel = b.bind(new InetSocketAddress(host, port)).syncUninterruptibly().channel();
+      return new MetricsHttpServer(group, scrapes, channel, connections);
+    } catch (Exception e) { // Netty rethrows the bind's checked exception undeclared
+      scrapes.shutdownNow();
+      group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+      throw new IOException("cannot bind the metrics server to " + host + ":" + port + ": " + e, e);
+    }
   }
 
   /** The port the server is bound to. */
   public int port() {
-    return server.getAddress().getPort();
+    return ((InetSocketAddress) serverChannel.localAddress()).getPort();
   }
 
-  /** Stops accepting, drops open exchanges and stops the threads; returns once they are gone. Idempotent. */
+  /** Scrapes waiting for the scrape thread now (for tests). */
+  int queuedScrapes() {
+    return scrapes.getQueue().size();
+  }
+
+  /**
+   * Stops accepting, closes open connections and stops both threads; returns once they are gone.
+   * Idempotent.
+   */
   @Override
   public void close() {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
-    server.stop(0);
-    executor.shutdownNow();
+    serverChannel.close().syncUninterruptibly();
+    connections.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+    scrapes.shutdownNow();
+    boolean stopped = group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
     try {
-      if (!executor.awaitTermination(5, TimeUnit.SECONDS)) {
-        throw new IllegalStateException("metrics HTTP threads did not stop within 5 s");
-      }
+      stopped &= scrapes.awaitTermination(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-  }
-
-  private void handle(HttpExchange exchange, Supplier<String> scrape) throws IOException {
-    try (exchange) {
-      String method = exchange.getRequestMethod();
-      String path = exchange.getRequestURI().getPath();
-      boolean head = method.equals("HEAD");
-      if (!method.equals("GET") && !head) {
-        exchange.getResponseHeaders().set("Allow", "GET, HEAD");
-        respond(exchange, 405, "text/plain; charset=utf-8", "method not allowed\n", false);
-      } else if (path.equals("/metrics")) {
-        String text;
-        try {
-          text = scrape.get();
-        } catch (RuntimeException e) {
-          // A failing collector must not kill the exchange silently: say why, so it shows in the
-          // scraper's target status.
-          respond(exchange, 500, "text/plain; charset=utf-8", "scrape failed: " + e + "\n", head);
-          return;
-        }
-        respond(exchange, 200, PrometheusTextWriter.CONTENT_TYPE, text, head);
-      } else if (path.equals("/health")) {
-        if (ready) {
-          respond(exchange, 200, "text/plain; charset=utf-8", "ok\n", head);
-        } else {
-          respond(exchange, 503, "text/plain; charset=utf-8", "not ready\n", head);
-        }
-      } else {
-        respond(exchange, 404, "text/plain; charset=utf-8", "not found: try /metrics or /health\n", head);
-      }
-    }
-  }
-
-  private static void respond(HttpExchange exchange, int status, String contentType, String body,
-      boolean head) throws IOException {
-    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-    exchange.getResponseHeaders().set("Content-Type", contentType);
-    if (head) {
-      exchange.sendResponseHeaders(status, -1);
-      return;
-    }
-    exchange.sendResponseHeaders(status, bytes.length);
-    try (OutputStream os = exchange.getResponseBody()) {
-      os.write(bytes);
-    }
-  }
-
-  /** Daemon threads, so a server that was never closed cannot keep the JVM alive. */
-  private static final class NamedDaemonThreads implements ThreadFactory {
-    private static final AtomicInteger SERVERS = new AtomicInteger();
-    private final int server = SERVERS.incrementAndGet();
-    private final AtomicInteger threads = new AtomicInteger();
-
-    @Override
-    public Thread newThread(Runnable r) {
-      Thread t = new Thread(r, "kvstore-metrics-http-" + server + "-" + threads.incrementAndGet());
-      t.setDaemon(true);
-      return t;
+    if (!stopped) {
+      throw new IllegalStateException("metrics HTTP threads did not stop within 5 s");
     }
   }
 }

@@ -1,131 +1,106 @@
 package io.kvstore.server.metrics;
 
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.LongSupplier;
+import io.prometheus.metrics.expositionformats.ExpositionFormatWriter;
+import io.prometheus.metrics.expositionformats.OpenMetricsTextFormatWriter;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 
 /**
- * The metrics of one daemon, written in the Prometheus text format by {@link #scrape()} in the
- * order they were registered. Registration checks names (grammar, {@code _total} on counters,
- * no family registered twice); recording into the returned objects is lock-free and, after a
- * label value's first use, allocation-free.
+ * The metrics of one daemon: a {@link PrometheusRegistry} of the Prometheus Java client (each
+ * daemon, and each test, its own rather than the library's global default, so that two daemons in
+ * one JVM do not collide), plus the two ways the daemon writes it out: {@link #write} for
+ * {@code GET /metrics} (the library's own writers) and {@link #scrape()} for the STATS verb and
+ * tests.
  */
 public final class MetricsRegistry {
-  private final CopyOnWriteArrayList<Collector> collectors = new CopyOnWriteArrayList<>();
-  private final Set<String> names = ConcurrentHashMap.newKeySet();
 
-  /**
-   * Registers a counter without labels.
-   *
-   * @param name the name, ending in {@code _total}
-   * @param help one line of help
-   * @return the counter
-   */
-  public Counter counter(String name, String help) {
-    reserve(counterName(name));
-    Counter c = new Counter();
-    collectors.add(out -> {
-      out.family(name, "counter", help);
-      out.sample(name, c.get());
-    });
-    return c;
+  /** The content type of the Prometheus text format 0.0.4, served unless OpenMetrics is asked. */
+  public static final String TEXT_CONTENT_TYPE = PrometheusTextFormatWriter.CONTENT_TYPE;
+
+  private static final PrometheusTextFormatWriter TEXT = PrometheusTextFormatWriter.create();
+  private static final OpenMetricsTextFormatWriter OPEN_METRICS = OpenMetricsTextFormatWriter.create();
+
+  private final PrometheusRegistry registry = new PrometheusRegistry();
+
+  /** The library registry, to register metrics in (names must be unique; it throws otherwise). */
+  public PrometheusRegistry prometheus() {
+    return registry;
   }
 
   /**
-   * Registers a counter with one label whose values appear as they are used.
+   * The writer for a request's {@code Accept} header: OpenMetrics text when the scraper asks for
+   * it, else the Prometheus text format 0.0.4 (what every Prometheus version reads).
    *
-   * @param name the name, ending in {@code _total}
-   * @param help one line of help
-   * @param label the label's name
-   * @return the family
+   * @param accept the header, or null
+   * @return the writer; its {@link ExpositionFormatWriter#getContentType()} is the answer's type
    */
-  public CounterFamily counterFamily(String name, String help, String label) {
-    CounterFamily f = new CounterFamily(counterName(name), help, label);
-    reserve(name);
-    collectors.add(f);
-    return f;
+  public static ExpositionFormatWriter writerFor(String accept) {
+    return accept != null && OPEN_METRICS.accepts(accept) ? OPEN_METRICS : TEXT;
   }
 
   /**
-   * Registers a gauge without labels that the caller sets.
+   * Writes every metric with a writer.
    *
-   * @param name the name
-   * @param help one line of help
-   * @return the gauge
+   * @param out where to write
+   * @param writer from {@link #writerFor}
+   * @throws IOException if the stream fails
    */
-  public Gauge gauge(String name, String help) {
-    Gauge g = new Gauge();
-    gauge(name, help, g::get);
-    return g;
+  public void write(OutputStream out, ExpositionFormatWriter writer) throws IOException {
+    writer.write(out, registry.scrape());
   }
 
   /**
-   * Registers a gauge without labels whose value is read at scrape time.
-   *
-   * @param name the name
-   * @param help one line of help
-   * @param value read at every scrape
+   * Every metric in the Prometheus text format 0.0.4, with each sample value that is a whole
+   * number written as an integer ({@code 8388608}, not the library's {@code 8388608.0} or
+   * {@code 6.7108864E7}): the STATS verb's body is this text without comments, and its readers
+   * (and people) parse counts as integers. The format allows both spellings.
    */
-  public void gauge(String name, String help, LongSupplier value) {
-    reserve(PrometheusTextWriter.checkMetricName(name));
-    collectors.add(out -> {
-      out.family(name, "gauge", help);
-      out.sample(name, value.getAsLong());
-    });
-  }
-
-  /**
-   * Registers latency histograms with one label and a fixed set of values.
-   *
-   * @param name the name (in seconds, e.g. {@code kvstore_op_latency_seconds})
-   * @param help one line of help
-   * @param label the label's name
-   * @param labelValues every value the label takes
-   * @return the family
-   */
-  public HistogramFamily histogramFamily(String name, String help, String label, String... labelValues) {
-    HistogramFamily f = new HistogramFamily(PrometheusTextWriter.checkMetricName(name), help, label, labelValues);
-    reserve(name);
-    collectors.add(f);
-    return f;
-  }
-
-  /**
-   * Registers a collector that writes its own families (e.g. from a statistics snapshot).
-   *
-   * @param collector the collector
-   * @param familyNames the names of the families it writes, reserved so no other registration
-   *     can take them
-   */
-  public void register(Collector collector, String... familyNames) {
-    for (String n : familyNames) {
-      reserve(PrometheusTextWriter.checkMetricName(n));
-    }
-    collectors.add(collector);
-  }
-
-  /** Every metric in the text format, ready to serve. */
   public String scrape() {
-    StringBuilder sb = new StringBuilder(16 * 1024);
-    PrometheusTextWriter out = new PrometheusTextWriter(sb);
-    for (Collector c : collectors) {
-      c.collect(out);
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream(16 * 1024);
+    try {
+      write(bytes, TEXT);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e); // a ByteArrayOutputStream does not fail
+    }
+    String text = bytes.toString(StandardCharsets.UTF_8);
+    StringBuilder sb = new StringBuilder(text.length());
+    int start = 0;
+    while (start < text.length()) {
+      int end = text.indexOf('\n', start);
+      if (end < 0) {
+        end = text.length();
+      }
+      appendLine(sb, text, start, end);
+      start = end + 1;
     }
     return sb.toString();
   }
 
-  private void reserve(String name) {
-    if (!names.add(name)) {
-      throw new IllegalArgumentException("metric family '" + name + "' is registered twice");
+  /** Appends one line, its value rewritten as an integer when it is a sample with a whole value. */
+  private static void appendLine(StringBuilder sb, String text, int start, int end) {
+    int space = text.lastIndexOf(' ', end - 1);
+    if (text.charAt(start) != '#' && space > start) {
+      String value = text.substring(space + 1, end);
+      double v = parseOrNaN(value);
+      // 2^53: beyond it a double no longer holds every integer, so the library's spelling stays.
+      if (v == Math.rint(v) && Math.abs(v) < 9.007199254740992E15) {
+        sb.append(text, start, space + 1).append((long) v).append('\n');
+        return;
+      }
     }
+    sb.append(text, start, end).append('\n');
   }
 
-  private static String counterName(String name) {
-    PrometheusTextWriter.checkMetricName(name);
-    if (!name.endsWith("_total")) {
-      throw new IllegalArgumentException("counter name '" + name + "' must end in _total");
+  private static double parseOrNaN(String value) {
+    try {
+      return Double.parseDouble(value);
+    } catch (NumberFormatException e) {
+      return Double.NaN; // +Inf, a label with a space, anything not a plain number: left as it is
     }
-    return name;
   }
 }

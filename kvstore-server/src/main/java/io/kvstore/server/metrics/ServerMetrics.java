@@ -1,12 +1,24 @@
 package io.kvstore.server.metrics;
 
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.Gauge;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
+import io.prometheus.metrics.model.snapshots.CounterSnapshot.CounterDataPointSnapshot;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
+import java.util.function.LongSupplier;
 
 /**
  * The daemon's own metrics, recorded by the network layer: per-operation latency, connections,
- * errors by code and bytes on the wire. The store's numbers are added by {@link StoreMetrics},
- * read at scrape time. Every method here is safe to call from any I/O thread and allocates nothing
- * (an error code's first occurrence excepted).
+ * errors by code and bytes on the wire, all Prometheus client metrics in one {@link
+ * MetricsRegistry}. The store's numbers are added by {@link StoreMetrics}, read at scrape time;
+ * other components register counters they keep themselves with {@link #registerCounter} and
+ * {@link #registerGauge}. Every recording method is safe to call from any I/O thread and takes no
+ * lock.
  */
 public final class ServerMetrics {
 
@@ -35,11 +47,23 @@ public final class ServerMetrics {
     }
   }
 
+  /**
+   * Bucket bounds of {@code kvstore_op_latency_seconds}: 1 µs to 10 s in a 1-2-5 series. Classic
+   * fixed buckets (not the library's native histograms) because Prometheus sums buckets across
+   * daemons and over time, which needs the same bounds everywhere, and every Prometheus version
+   * reads them.
+   */
+  static final double[] LATENCY_BOUNDS_SECONDS = {
+    1e-6, 2e-6, 5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4,
+    1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1, 0.2, 0.5,
+    1, 2, 5, 10
+  };
+
   private final MetricsRegistry registry;
   private final LatencyHistogram[] latency = new LatencyHistogram[Op.values().length];
   private final Gauge connections;
   private final Counter connectionsAccepted;
-  private final CounterFamily errors;
+  private final Counter errors;
   private final Counter bytesIn;
   private final Counter bytesOut;
 
@@ -50,27 +74,119 @@ public final class ServerMetrics {
    */
   public ServerMetrics(MetricsRegistry registry) {
     this.registry = registry;
-    String[] ops = new String[Op.values().length];
+    Histogram h = Histogram.builder()
+        .name("kvstore_op_latency_seconds")
+        .help("Time from a request's arrival to its reply being written, by operation.")
+        .labelNames("op")
+        .classicOnly()
+        .classicUpperBounds(LATENCY_BOUNDS_SECONDS)
+        .withoutExemplars()
+        .register(registry.prometheus());
     for (Op op : Op.values()) {
-      ops[op.ordinal()] = op.label();
+      // Every op present from the start, with zeros, so rate() has a series before the first use.
+      latency[op.ordinal()] = new LatencyHistogram(h.labelValues(op.label()));
     }
-    HistogramFamily h = registry.histogramFamily("kvstore_op_latency_seconds",
-        "Time from a request's arrival to its reply being written, by operation.", "op", ops);
-    for (Op op : Op.values()) {
-      latency[op.ordinal()] = h.labels(op.label());
-    }
-    connections = registry.gauge("kvstore_connections", "Client connections open now.");
-    connectionsAccepted = registry.counter("kvstore_connections_accepted_total",
-        "Client connections accepted since start.");
-    errors = registry.counterFamily("kvstore_errors_total",
-        "Error replies sent, by protocol error code.", "code");
-    bytesIn = registry.counter("kvstore_bytes_in_total", "Protocol bytes received from clients.");
-    bytesOut = registry.counter("kvstore_bytes_out_total", "Protocol bytes sent to clients.");
+    connections = Gauge.builder().name("kvstore_connections")
+        .help("Client connections open now.").register(registry.prometheus());
+    connectionsAccepted = Counter.builder().name("kvstore_connections_accepted_total")
+        .help("Client connections accepted since start.").withoutExemplars()
+        .register(registry.prometheus());
+    errors = Counter.builder().name("kvstore_errors_total")
+        .help("Error replies sent, by protocol error code.").labelNames("code").withoutExemplars()
+        .register(registry.prometheus());
+    bytesIn = Counter.builder().name("kvstore_bytes_in_total")
+        .help("Protocol bytes received from clients.").withoutExemplars()
+        .register(registry.prometheus());
+    bytesOut = Counter.builder().name("kvstore_bytes_out_total")
+        .help("Protocol bytes sent to clients.").withoutExemplars()
+        .register(registry.prometheus());
   }
 
-  /** The registry these metrics are in, to add collectors and to scrape. */
+  /**
+   * Registers the process-wide metrics: the JVM's (memory areas and pools, buffer pools {@code
+   * direct} and {@code mapped}, GC, threads, classes, JIT, process CPU and file descriptors, from
+   * the Prometheus client's {@code instrumentation-jvm}) and Netty's allocators and direct memory.
+   * Once per registry; the daemon calls it, tests that make many registries need not.
+   */
+  public void registerJvmAndNettyMetrics() {
+    JvmMetrics.builder().register(registry.prometheus());
+    NettyAllocatorMetrics.register(registry);
+  }
+
+  /** The registry these metrics are in, to add more and to scrape. */
   public MetricsRegistry registry() {
     return registry;
+  }
+
+  /**
+   * Registers a counter that some component keeps itself (e.g. a {@code LongAdder}), read at each
+   * scrape.
+   *
+   * @param name the name, ending in {@code _total} (e.g. {@code kvstore_auth_failures_total})
+   * @param help one line of help
+   * @param value read at every scrape; must be cheap and never block (a field read)
+   * @throws IllegalArgumentException if the name is invalid, lacks {@code _total} or is taken
+   */
+  public void registerCounter(String name, String help, LongSupplier value) {
+    CounterWithCallback.builder().name(counterName(name)).help(help)
+        .callback(cb -> cb.call(value.getAsLong()))
+        .register(registry.prometheus());
+  }
+
+  /**
+   * Registers a counter with one label and a fixed set of label values, each read at every scrape
+   * from its own supplier (e.g. refused connections by reason).
+   *
+   * @param name the name, ending in {@code _total}
+   * @param help one line of help
+   * @param label the label's name, e.g. {@code reason}
+   * @param values the value of each label value, in the order to write them
+   * @throws IllegalArgumentException if the name is invalid, lacks {@code _total} or is taken
+   */
+  public void registerCounter(
+      String name, String help, String label, Map<String, ? extends LongSupplier> values) {
+    Map<String, LongSupplier> copy = new LinkedHashMap<>(values);
+    CounterWithCallback.builder().name(counterName(name)).help(help).labelNames(label)
+        .callback(cb -> copy.forEach((labelValue, v) -> cb.call(v.getAsLong(), labelValue)))
+        .register(registry.prometheus());
+  }
+
+  /**
+   * Registers a gauge read at each scrape.
+   *
+   * @param name the name (no {@code _total})
+   * @param help one line of help
+   * @param value read at every scrape; must be cheap and never block
+   * @throws IllegalArgumentException if the name is invalid or taken
+   */
+  public void registerGauge(String name, String help, LongSupplier value) {
+    GaugeWithCallback.builder().name(name).help(help)
+        .callback(cb -> cb.call(value.getAsLong()))
+        .register(registry.prometheus());
+  }
+
+  /**
+   * Registers a gauge with one label and a fixed set of label values, each read at every scrape.
+   *
+   * @param name the name (no {@code _total})
+   * @param help one line of help
+   * @param label the label's name
+   * @param values the value of each label value, in the order to write them
+   * @throws IllegalArgumentException if the name is invalid or taken
+   */
+  public void registerGauge(
+      String name, String help, String label, Map<String, ? extends LongSupplier> values) {
+    Map<String, LongSupplier> copy = new LinkedHashMap<>(values);
+    GaugeWithCallback.builder().name(name).help(help).labelNames(label)
+        .callback(cb -> copy.forEach((labelValue, v) -> cb.call(v.getAsLong(), labelValue)))
+        .register(registry.prometheus());
+  }
+
+  private static String counterName(String name) {
+    if (!name.endsWith("_total")) {
+      throw new IllegalArgumentException("counter name '" + name + "' must end in _total");
+    }
+    return name;
   }
 
   /**
@@ -106,12 +222,12 @@ public final class ServerMetrics {
 
   /** Client connections open now. */
   public long connections() {
-    return connections.get();
+    return (long) connections.get();
   }
 
   /** Client connections accepted since start. */
   public long connectionsAccepted() {
-    return connectionsAccepted.get();
+    return (long) connectionsAccepted.get();
   }
 
   /**
@@ -122,17 +238,22 @@ public final class ServerMetrics {
    *     time series
    */
   public void recordError(String code) {
-    errors.labels(code).inc();
+    errors.labelValues(code).inc();
   }
 
   /**
-   * Errors counted for one code.
+   * Errors counted for one code (reads a snapshot; for tests and tools, not for hot paths).
    *
    * @param code the code
    * @return the count, 0 if never seen
    */
   public long errors(String code) {
-    return errors.value(code);
+    for (CounterDataPointSnapshot p : errors.collect().getDataPoints()) {
+      if (code.equals(p.getLabels().get("code"))) {
+        return (long) p.getValue();
+      }
+    }
+    return 0;
   }
 
   /**
@@ -141,7 +262,7 @@ public final class ServerMetrics {
    * @param bytes the number of bytes
    */
   public void addBytesIn(long bytes) {
-    bytesIn.add(bytes);
+    bytesIn.inc(bytes);
   }
 
   /**
@@ -150,16 +271,16 @@ public final class ServerMetrics {
    * @param bytes the number of bytes
    */
   public void addBytesOut(long bytes) {
-    bytesOut.add(bytes);
+    bytesOut.inc(bytes);
   }
 
   /** Protocol bytes received so far. */
   public long bytesIn() {
-    return bytesIn.get();
+    return (long) bytesIn.get();
   }
 
   /** Protocol bytes sent so far. */
   public long bytesOut() {
-    return bytesOut.get();
+    return (long) bytesOut.get();
   }
 }
