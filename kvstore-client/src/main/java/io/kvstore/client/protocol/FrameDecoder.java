@@ -65,8 +65,11 @@ public final class FrameDecoder extends ByteToMessageDecoder {
    * larger buffer. One socket read (64 KiB by default) fits.
    */
   static final int FRAME_SLACK_BYTES = 128 << 10;
-  /** Smallest step by which a frame's buffer grows (one socket read fits). */
-  static final int MIN_GROWTH_BYTES = 64 << 10;
+  /**
+   * Smallest buffer a partial frame is kept in. Small, so that many connections each holding a few
+   * kilobytes of a frame hold about that much memory, not a socket read buffer each.
+   */
+  static final int MIN_GROWTH_BYTES = 4 << 10;
   /** The largest HELLO frame: its fixed part and the longest token. */
   public static final int HANDSHAKE_MAX_FRAME_LENGTH =
       HelloFlyweight.TOKEN_OFFSET + HelloFlyweight.MAX_TOKEN_LENGTH;
@@ -186,7 +189,8 @@ public final class FrameDecoder extends ByteToMessageDecoder {
    * another thread) is never reallocated in place, only replaced.
    */
   private ByteBuf cumulate(ByteBufAllocator alloc, ByteBuf cumulation, ByteBuf in) {
-    if (!cumulation.isReadable() && in.isContiguous()) {
+    if (!cumulation.isReadable() && in.isContiguous()
+        && (in.capacity() <= 2L * in.readableBytes() + MIN_GROWTH_BYTES || holdsWholeFrame(in))) {
       cumulation.release(); // nothing pending: the read buffer itself holds what there is
       return in;
     }
@@ -220,6 +224,17 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     } finally {
       in.release();
     }
+  }
+
+  /**
+   * Whether {@code in} starts with a whole frame (then its frames are handed on as slices of it and
+   * it is not kept for long). A read buffer holding only the start of a frame is copied into a
+   * buffer sized for what arrived instead: read buffers are sized for the reads to come (up to 64
+   * KiB), and a connection that sent a few bytes of a frame must not pin that much.
+   */
+  private boolean holdsWholeFrame(ByteBuf in) {
+    return state == State.READ_HEADER && in.readableBytes() >= FrameDescriptor.HEADER_LENGTH
+        && FrameDescriptor.frameLength(in, in.readerIndex()) <= in.readableBytes();
   }
 
   /** A buffer for a whole frame: reused memory from the pool when it has some, else fresh. */
