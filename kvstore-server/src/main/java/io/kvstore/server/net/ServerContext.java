@@ -63,7 +63,7 @@ final class ServerContext {
     this.maxPageLength = Math.min(config.maxPageBytes(), store.maxPageBytes());
     this.stats = new StatsText(store, metrics);
     this.frameBuffers = new FrameBufferPool(ByteBufAllocator.DEFAULT, config.maxInflightBytes());
-    this.budget = new RequestBudget(config.requestMemoryBytes(PlatformDependent.maxDirectMemory()));
+    this.budget = new RequestBudget(config.requestMemoryBytes(PlatformDependent.estimateMaxDirectMemory()));
     this.limits = new ConnectionLimitHandler(this);
   }
 
