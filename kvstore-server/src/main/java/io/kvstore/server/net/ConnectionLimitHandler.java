@@ -163,18 +163,25 @@ final class ConnectionLimitHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
     Channel ch = ctx.channel();
-    if (ch.attr(COUNTED).getAndSet(null) != null) {
+    // Uncounted apart: a connection evicted (uncounted) while its HELLO succeeded still holds a
+    // place in its client's count until it closes.
+    String client = ch.attr(CLIENT).getAndSet(null);
+    boolean counted = ch.attr(COUNTED).getAndSet(null) != null;
+    if (counted || client != null) {
       InetAddress address = address(ch.remoteAddress());
-      String client = ch.attr(CLIENT).getAndSet(null);
       synchronized (this) {
-        open--;
-        if (preauth.remove(ch) && address != null) {
-          preauthPerAddress.computeIfPresent(address, (k, n) -> n == 1 ? null : n - 1);
+        if (counted) {
+          open--;
+          if (preauth.remove(ch) && address != null) {
+            preauthPerAddress.computeIfPresent(address, (k, n) -> n == 1 ? null : n - 1);
+          }
         }
         if (client != null) {
           perClient.computeIfPresent(client, (k, n) -> n == 1 ? null : n - 1);
         }
       }
+    }
+    if (counted) {
       context.channels.remove(ch);
       context.metrics.connectionClosed();
     }
