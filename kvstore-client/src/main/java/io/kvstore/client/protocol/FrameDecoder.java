@@ -139,9 +139,14 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     return internalBuffer().readableBytes();
   }
 
-  /** Capacity of the buffer holding {@link #bufferedBytes()} (for tests). */
-  int bufferCapacity() {
-    return internalBuffer().capacity();
+  /**
+   * Memory held for the bytes not yet handed on: the capacity of the buffer they are in (at most
+   * about twice {@link #bufferedBytes()}, see above), 0 when there are none. The daemon counts
+   * this against its request memory budget: it is what the partial frame costs.
+   */
+  public int bufferCapacity() {
+    ByteBuf b = internalBuffer();
+    return b.isReadable() ? b.capacity() : 0;
   }
 
   /** Frames (and invalid-frame records) handed on so far; tells a new frame from an old one. */

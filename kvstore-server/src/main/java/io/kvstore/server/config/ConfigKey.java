@@ -93,7 +93,8 @@ public enum ConfigKey {
       (b, v) -> b.ioThreads(Values.parseInt(v, 0, 4096)), c -> Integer.toString(c.ioThreads())),
   /** {@link ServerConfig#requestMemoryBytes()}. */
   NET_REQUEST_MEMORY_BYTES("net.request.memory.bytes", Values.sizeForm(0, Long.MAX_VALUE),
-      "Daemon-wide budget for request bytes received and not yet answered, over every connection;"
+      "Daemon-wide budget for the memory of requests received and not yet answered, over every"
+          + " connection;"
           + " when it is spent, connections holding more than 64 KiB stop reading until answers free"
           + " it. 0: half of what the direct-memory limit leaves after hot.bytes and dram.bytes"
           + " (at least max.frame.bytes, at most 4 GiB).",

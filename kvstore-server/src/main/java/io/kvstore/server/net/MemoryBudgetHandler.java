@@ -7,8 +7,9 @@ import java.util.concurrent.RejectedExecutionException;
 
 /**
  * One connection's share of the daemon-wide {@link RequestBudget}, in front of the frame decoder.
- * After every read it reports what the connection holds: the bytes of a frame still arriving in
- * the decoder plus the whole requests not yet answered ({@link FlowControlHandler#requestBytes()});
+ * After every read it reports what the connection holds: the memory of a frame still arriving in
+ * the decoder (its buffer's capacity, not only the bytes received: that is what it costs) plus the
+ * whole requests not yet answered ({@link FlowControlHandler#requestBytes()});
  * the same again whenever a request is answered, and when the connection closes.
  *
  * <p>When the budget is spent and this connection holds more than {@link
@@ -72,7 +73,7 @@ final class MemoryBudgetHandler extends ChannelDuplexHandler {
     if (ctx == null) {
       return;
     }
-    long now = (ctx.channel().isActive() ? decoder.bufferedBytes() : 0) + flow.requestBytes();
+    long now = (ctx.channel().isActive() ? decoder.bufferCapacity() : 0) + flow.requestBytes();
     budget.add(now - held);
     held = now;
     if (!waiting && held > RequestBudget.RESERVE_BYTES && budget.exhausted()

@@ -4,9 +4,9 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The daemon-wide budget for request memory ({@code net.request.memory.bytes}): the bytes of
+ * The daemon-wide budget for request memory ({@code net.request.memory.bytes}): the memory of
  * requests received and not yet answered, over every connection, whether still arriving in a
- * frame decoder or handed on as whole frames. Each connection's {@link MemoryBudgetHandler}
+ * frame decoder (the capacity of the buffer a partial frame is in) or handed on as whole frames. Each connection's {@link MemoryBudgetHandler}
  * reports what it holds; when the total is above the limit, connections holding more than {@link
  * #RESERVE_BYTES} stop reading (back-pressure: TCP pushes back on their clients) and wait here
  * until answers bring the total back to the limit.

@@ -244,4 +244,57 @@ class FloodE2ETest {
         + " in %d ms (5 tries: %s ms)%n", authenticated, first, Arrays.toString(ms));
     assertTrue(worst < 10_000, "liveness: " + Arrays.toString(ms));
   }
+
+  @Test
+  void theRequestMemoryBudgetShouldBoundWhatAuthenticatedClientsCanMakeTheDaemonHold() throws Exception {
+    startDaemon("--net-request-memory-bytes", "64MiB", "--net-read-timeout-seconds", "5",
+        "--net-connections-per-token", "1000");
+    wellBehavedClient(1);
+    long before = rss();
+    byte[] announce = RawClient.header(64 << 20, Opcode.PUT, 0, 7);
+    byte[] chunk = new byte[64 << 10];
+    // 200 authenticated connections each try to send 2 MiB of a 64 MiB frame: 400 MiB offered.
+    List<Thread> senders = new ArrayList<>();
+    for (int i = 0; i < 200; i++) {
+      Socket s = open(2 + i % 200);
+      s.getOutputStream().write(hello(NS_A, TOKEN_A));
+      assertEquals(Opcode.HELLO_OK, readOpcode(s));
+      Thread t = new Thread(() -> {
+        try {
+          s.getOutputStream().write(announce);
+          for (int k = 0; k < 32; k++) {
+            s.getOutputStream().write(chunk); // blocks once the daemon stops reading
+          }
+        } catch (IOException e) {
+          // cut by the daemon's read timeout: expected
+        }
+      }, "flood-sender-" + i);
+      t.setDaemon(true);
+      t.start();
+      senders.add(t);
+    }
+    Thread.sleep(2_000);
+    long held = rss();
+    // Small requests are served while the budget is spent (a connection below 64 KiB reads on).
+    long t0 = System.nanoTime();
+    try (RawClient c = new RawClient(port)) {
+      assertEquals(Opcode.HELLO_OK, c.hello(1, 1, 1, NS_B, TOKEN_B).opcode());
+      c.pingPong(2);
+      c.keyBatch(Opcode.LOOKUP, 0, 3, 0, 0xB0B, 1);
+      assertEquals(Opcode.LOOKUP_OK, c.read().opcode());
+    }
+    long smallMs = (System.nanoTime() - t0) / 1_000_000;
+    // A 1 MiB PUT waits for room: the read timeout cuts the stalled frames and frees the budget.
+    long bigMs = wellBehavedClient(2);
+    for (Thread t : senders) {
+      t.join(10_000);
+    }
+    System.out.printf("FIGURE request budget 64 MiB, 200 authenticated connections offering 2 MiB"
+        + " each of a 64 MiB frame (400 MiB): rss %.1f -> %.1f MiB (+%.1f); small requests served"
+        + " in %d ms meanwhile; a 1 MiB PUT+GET in %d ms (it waited for the 5 s read timeout to"
+        + " cut the stalled frames)%n", before / 1048576.0, held / 1048576.0,
+        (held - before) / 1048576.0, smallMs, bigMs);
+    assertTrue(held - before < 160L << 20, "RSS grew by " + (held - before));
+    assertTrue(smallMs < 10_000 && bigMs < 30_000, "liveness: " + smallMs + ", " + bigMs);
+  }
 }
