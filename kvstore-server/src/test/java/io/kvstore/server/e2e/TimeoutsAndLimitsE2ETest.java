@@ -175,6 +175,31 @@ class TimeoutsAndLimitsE2ETest {
   }
 
   @Test
+  void shouldCloseTheOldestUnauthenticatedConnectionWhenEverySlotIsTaken() throws Exception {
+    // 3 of 4 slots authenticated, 1 silent: the unauthenticated share (2) is not reached, the total is.
+    start(NetFixtures.config().maxConnections(4));
+    try (RawClient served = new RawClient(server.port());
+        RawClient served2 = new RawClient(server.port());
+        RawClient served3 = new RawClient(server.port())) {
+      assertEquals(Opcode.HELLO_OK, served.hello(1, 1, 1, NS, "").opcode());
+      assertEquals(Opcode.HELLO_OK, served2.hello(1, 1, 1, NS, "").opcode());
+      assertEquals(Opcode.HELLO_OK, served3.hello(1, 1, 1, NS, "").opcode());
+      RawClient silent = new RawClient(server.port());
+      Thread.sleep(100);
+      try (RawClient fresh = new RawClient(server.port())) {
+        assertEquals(Opcode.HELLO_OK, fresh.hello(1, 1, 1, NS, "").opcode(),
+            "a new client gets a slot: the silent one gave way");
+        assertTrue(silent.closedByDaemon());
+        served.pingPong(2);
+        fresh.pingPong(3);
+      } finally {
+        silent.close();
+      }
+    }
+    assertEquals(1, server.counters().refusals(Refusal.PREAUTH_EVICTED));
+  }
+
+  @Test
   void shouldLimitTheConnectionsOfOneTokenSoOthersStillGetIn() throws Exception {
     start(NetFixtures.config().authGrants(BadFramesE2ETest.grants()).maxConnectionsPerToken(2));
     try (RawClient a1 = new RawClient(server.port()); RawClient a2 = new RawClient(server.port());
