@@ -178,12 +178,14 @@ class TimeoutsAndLimitsE2ETest {
   void shouldCloseTheOldestUnauthenticatedConnectionWhenEverySlotIsTaken() throws Exception {
     // 3 of 4 slots authenticated, 1 silent: the unauthenticated share (2) is not reached, the total is.
     start(NetFixtures.config().maxConnections(4));
-    try (RawClient served = new RawClient(server.port());
-        RawClient served2 = new RawClient(server.port());
-        RawClient served3 = new RawClient(server.port())) {
-      assertEquals(Opcode.HELLO_OK, served.hello(1, 1, 1, NS, "").opcode());
-      assertEquals(Opcode.HELLO_OK, served2.hello(1, 1, 1, NS, "").opcode());
-      assertEquals(Opcode.HELLO_OK, served3.hello(1, 1, 1, NS, "").opcode());
+    // Opened one at a time: three opened together would exceed the unauthenticated share.
+    RawClient served = new RawClient(server.port());
+    assertEquals(Opcode.HELLO_OK, served.hello(1, 1, 1, NS, "").opcode());
+    RawClient served2 = new RawClient(server.port());
+    assertEquals(Opcode.HELLO_OK, served2.hello(1, 1, 1, NS, "").opcode());
+    RawClient served3 = new RawClient(server.port());
+    assertEquals(Opcode.HELLO_OK, served3.hello(1, 1, 1, NS, "").opcode());
+    try (served; served2; served3) {
       RawClient silent = new RawClient(server.port());
       Thread.sleep(100);
       try (RawClient fresh = new RawClient(server.port())) {
