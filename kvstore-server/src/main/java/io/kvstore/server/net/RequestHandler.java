@@ -168,7 +168,13 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
   /** Ends a request whose verb threw, with the code for what failed. */
   private void failed(Request r, Throwable e) {
     int code = Errors.codeOf(e);
-    if (code == ErrorCode.INTERNAL) {
+    if (context.shuttingDown()) {
+      // The store is closing under the request (a JVM exit hook may close parts of it first):
+      // the client is told why, and it is no daemon fault worth an ERROR line.
+      code = ErrorCode.SHUTTING_DOWN;
+      LOG.debug("connection {}: request {} ({}) failed during shutdown: {}", connectionId,
+          r.requestId, r.op, e.toString());
+    } else if (code == ErrorCode.INTERNAL) {
       LOG.error("connection {}: request {} ({}) failed", connectionId, r.requestId, r.op, e);
     } else {
       LOG.debug("connection {}: request {} ({}) failed: {}", connectionId, r.requestId, r.op,
