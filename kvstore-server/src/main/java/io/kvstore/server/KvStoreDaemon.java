@@ -1,14 +1,21 @@
 package io.kvstore.server;
 
+import io.kvstore.core.index.BlockIndex;
 import io.kvstore.core.store.TieredStore;
 import io.kvstore.server.config.ConfigException;
 import io.kvstore.server.config.ServerConfig;
 import io.kvstore.server.metrics.Health;
 import io.kvstore.server.metrics.HealthProbe;
+import io.kvstore.server.config.Sizes;
 import io.kvstore.server.metrics.MetricsHttpServer;
 import io.kvstore.server.metrics.MetricsRegistry;
 import io.kvstore.server.metrics.ServerMetrics;
 import io.kvstore.server.metrics.StoreMetrics;
+import io.netty.util.internal.PlatformDependent;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -62,7 +69,9 @@ public final class KvStoreDaemon {
     }
     started = true;
     try {
+      checkDirectMemory(config, PlatformDependent.estimateMaxDirectMemory());
       LOG.info("opening the store in {}", config.dataDir().toAbsolutePath().normalize());
+      logIndexRecovery(config);
       store = openStore(config);
       StoreMetrics.register(metrics.registry(), store::stats);
       metrics.registerJvmAndNettyMetrics();
@@ -94,6 +103,61 @@ public final class KvStoreDaemon {
     return HealthProbe.NEVER_DEGRADED;
   }
 
+  /**
+   * The memory tiers and an explicitly set request memory budget live in direct memory: checked
+   * against the JVM's direct-memory limit before anything is allocated, so that a too-small limit
+   * is one clear error naming both numbers and the flag, not an OutOfMemoryError mid-start.
+   *
+   * @throws ConfigException if they do not fit
+   */
+  static void checkDirectMemory(ServerConfig c, long maxDirectMemory) {
+    long tiers = c.hotBytes() + c.dramBytes();
+    long requests = c.requestMemoryBytes() > 0 ? c.requestMemoryBytes() : 0;
+    if (tiers + requests > maxDirectMemory) {
+      long suggested = ((tiers + Math.max(requests, 1L << 30)) + (1L << 30) - 1) >> 30;
+      throw new ConfigException(String.format("Invalid configuration: hot.bytes + dram.bytes"
+          + (requests > 0 ? " + net.request.memory.bytes" : "") + " = %s does not fit the JVM's"
+          + " direct-memory limit of %s; start the JVM with -XX:MaxDirectMemorySize=%dg (e.g."
+          + " KVSTORE_JAVA_OPTS=-XX:MaxDirectMemorySize=%dg) or lower the tier sizes",
+          Sizes.format(tiers + requests), Sizes.format(maxDirectMemory), suggested, suggested));
+    }
+  }
+
+  /**
+   * One INFO line when the block index will be recovered (the last run did not close it: a crash
+   * or SIGKILL); Chronicle Map's own banner and recovery lines are silenced in the logging
+   * configuration.
+   */
+  private static void logIndexRecovery(ServerConfig c) {
+    Path dir = c.dataDir().toAbsolutePath().normalize().resolve(INDEX_DIR);
+    if (c.ssdBytes() > 0 && Files.exists(dir.resolve(BlockIndex.FILE_NAME))
+        && !Files.exists(dir.resolve(BlockIndex.CLEAN_MARKER_NAME))) {
+      LOG.info("the block index was not closed cleanly (the last run crashed or was killed):"
+          + " recovering it (Chronicle Map's own log lines are hidden;"
+          + " -Dorg.slf4j.simpleLogger.log.net.openhft=info shows them)");
+    }
+  }
+
+  /**
+   * Adds what the daemon knows to a failure to open the block index: the cause and the free space
+   * on the data directory's file system.
+   */
+  private static RuntimeException explainIndexFailure(ServerConfig c, UncheckedIOException e) {
+    Path dir = c.dataDir().toAbsolutePath().normalize();
+    String free;
+    try {
+      free = Sizes.format(Files.getFileStore(dir).getUsableSpace());
+    } catch (IOException | RuntimeException ignored) {
+      free = "unknown";
+    }
+    Throwable cause = e.getCause() != null ? e.getCause() : e;
+    return new IllegalStateException(e.getMessage() + ": " + cause + " (free space on " + dir
+        + ": " + free + "; the index file is sized for ssd.bytes)", e);
+  }
+
+  /** Where the store keeps its block index under the data directory (StoreFactory's layout). */
+  private static final String INDEX_DIR = "index";
+
   private static TieredStore openStore(ServerConfig c) {
     try {
       return TieredStore.builder()
@@ -110,6 +174,11 @@ public final class KvStoreDaemon {
     } catch (IllegalArgumentException e) {
       // The builder checks its settings before opening anything: this is a configuration error.
       throw new ConfigException("Invalid configuration: the store refused the settings: " + e.getMessage(), e);
+    } catch (UncheckedIOException e) {
+      if (e.getMessage() != null && e.getMessage().startsWith("cannot open the block index")) {
+        throw explainIndexFailure(c, e);
+      }
+      throw e;
     }
   }
 

@@ -26,6 +26,17 @@ public final class ErrorCode {
   public static final int TIMEOUT = 15;
   public static final int INTERNAL = 16;
   public static final int SHUTTING_DOWN = 17;
+  /**
+   * The store failed for a reason other than space (an I/O error, a closed tier): the request or
+   * page was not served; not a timeout, and not retryable as such.
+   */
+  public static final int STORAGE_ERROR = 18;
+  /**
+   * The daemon refuses this connection: its token (or, without auth, its namespace) already holds
+   * the most connections one client may hold, or the daemon is full. Sent instead of HELLO_OK;
+   * the connection closes. Retry later, or with fewer connections.
+   */
+  public static final int CONNECTION_LIMIT = 19;
 
   /** SDK only: the connection ended while the request was in flight. */
   public static final int CONNECTION_CLOSED = 100;
@@ -51,6 +62,8 @@ public final class ErrorCode {
     "TIMEOUT",
     "INTERNAL",
     "SHUTTING_DOWN",
+    "STORAGE_ERROR",
+    "CONNECTION_LIMIT",
   };
 
   private ErrorCode() {}
@@ -83,6 +96,7 @@ public final class ErrorCode {
       case NAMESPACE_DENIED:
       case NOT_AUTHENTICATED:
       case SHUTTING_DOWN:
+      case CONNECTION_LIMIT:
       case CONNECTION_CLOSED:
         return true;
       default:
@@ -99,6 +113,7 @@ public final class ErrorCode {
       case OVERLOADED:
       case TIMEOUT:
       case SHUTTING_DOWN:
+      case CONNECTION_LIMIT:
       case CONNECTION_CLOSED:
       case CLIENT_TIMEOUT:
         return true;

@@ -29,14 +29,21 @@ import java.util.List;
  * <h2>Accumulating large frames</h2>
  *
  * Netty's default cumulator grows the buffer a frame accumulates in by doubling up to 4 MiB and by 4
- * MiB steps beyond, copying everything received so far at each step: a 64 MiB PUT was copied about
- * nine times over (544 MiB of copies, ~0.5 s on the development host, against ~25 ms to store its
- * pages). {@link #cumulate} instead sizes the buffer for the whole frame once its header has been
- * read, so each byte of a frame is copied into it exactly once. The frame length is checked against
- * the max frame length before anything is sized for it, so a connection never holds more for a
- * partial frame than a client sending that frame could make it hold anyway. With a {@link
- * FrameBufferPool} that buffer is memory already used for an earlier frame, not fresh memory that
- * the kernel must fault in and zero page by page.
+ * MiB steps beyond, copying everything received so far at each step. {@link #cumulate} grows it
+ * too, but never past what has actually arrived: each step at most doubles the bytes received so
+ * far (at least {@link #MIN_GROWTH_BYTES}), and stops at the frame's length (plus {@link
+ * #FRAME_SLACK_BYTES}) once that is known. So a header announcing a 64 MiB frame followed by a few
+ * bytes costs a few kilobytes, not 64 MiB: memory is never sized from an announced length before
+ * the bytes arrive ({@code spec/3-wire-protocol.md} §3.6). Each byte is copied at most about twice
+ * (1 + 1/2 + 1/4 ...). With a {@link FrameBufferPool} the large steps are memory already used for
+ * an earlier frame, not fresh memory that the kernel must fault in and zero page by page.
+ *
+ * <h2>Before the handshake</h2>
+ *
+ * A daemon-side decoder made with {@link #forDaemon(int, int, FrameBufferPool)} starts with a max
+ * frame length of a HELLO ({@link #HANDSHAKE_MAX_FRAME_LENGTH}); a larger announced length is
+ * FRAME_TOO_LARGE at once, so an unauthenticated client cannot make the daemon hold more than a
+ * HELLO. The handshake raises the limit with {@link #maxFrameLength(int)} once it succeeds.
  */
 public final class FrameDecoder extends ByteToMessageDecoder {
 
@@ -58,10 +65,20 @@ public final class FrameDecoder extends ByteToMessageDecoder {
    * larger buffer. One socket read (64 KiB by default) fits.
    */
   static final int FRAME_SLACK_BYTES = 128 << 10;
+  /**
+   * Smallest buffer a partial frame is kept in. Small, so that many connections each holding a few
+   * kilobytes of a frame hold about that much memory, not a socket read buffer each.
+   */
+  static final int MIN_GROWTH_BYTES = 4 << 10;
+  /** The largest HELLO frame: its fixed part and the longest token. */
+  public static final int HANDSHAKE_MAX_FRAME_LENGTH =
+      HelloFlyweight.TOKEN_OFFSET + HelloFlyweight.MAX_TOKEN_LENGTH;
 
   private final boolean acceptRequests;
-  private final int maxFrameLength;
   private final FrameBufferPool frameBuffers;
+  private int maxFrameLength;
+  private boolean handshakeLimit;
+  private long framesDecoded;
 
   private State state = State.READ_HEADER;
   private int frameLength;
@@ -69,14 +86,72 @@ public final class FrameDecoder extends ByteToMessageDecoder {
   private InvalidFrame skipped;
 
   private FrameDecoder(boolean acceptRequests, int maxFrameLength, FrameBufferPool frameBuffers) {
-    if (maxFrameLength < FrameDescriptor.MIN_MAX_FRAME_LENGTH) {
-      throw new IllegalArgumentException(
-          "max frame length " + maxFrameLength + " is below " + FrameDescriptor.MIN_MAX_FRAME_LENGTH);
-    }
+    checkMaxFrameLength(maxFrameLength);
     this.acceptRequests = acceptRequests;
     this.maxFrameLength = maxFrameLength;
     this.frameBuffers = frameBuffers;
     setCumulator(this::cumulate);
+  }
+
+  private static void checkMaxFrameLength(int maxFrameLength) {
+    if (maxFrameLength < FrameDescriptor.MIN_MAX_FRAME_LENGTH) {
+      throw new IllegalArgumentException(
+          "max frame length " + maxFrameLength + " is below " + FrameDescriptor.MIN_MAX_FRAME_LENGTH);
+    }
+  }
+
+  /**
+   * A decoder for the daemon side that accepts only a HELLO-sized frame
+   * ({@link #HANDSHAKE_MAX_FRAME_LENGTH}) until {@link #maxFrameLength(int)} raises the limit
+   * after the handshake, and accumulates large frames in memory reused from {@code frameBuffers}
+   * (may be null).
+   *
+   * @param maxFrameLength the limit to check now (at least the minimum max frame length); kept
+   *     for {@link #maxFrameLength(int)}'s checks only
+   */
+  public static FrameDecoder forDaemonHandshake(int maxFrameLength, FrameBufferPool frameBuffers) {
+    FrameDecoder d = new FrameDecoder(true, maxFrameLength, frameBuffers);
+    d.maxFrameLength = HANDSHAKE_MAX_FRAME_LENGTH;
+    d.handshakeLimit = true;
+    return d;
+  }
+
+  /**
+   * Sets the max frame length for the frames after the one being decoded (the daemon raises it
+   * once the handshake succeeds).
+   */
+  public void maxFrameLength(int maxFrameLength) {
+    checkMaxFrameLength(maxFrameLength);
+    this.maxFrameLength = maxFrameLength;
+    this.handshakeLimit = false;
+  }
+
+  /** The max frame length checked now. */
+  public int maxFrameLength() {
+    return maxFrameLength;
+  }
+
+  /**
+   * Bytes received and held here, not yet handed on as a frame: the part of a frame still
+   * arriving (the daemon counts them against its request memory budget).
+   */
+  public int bufferedBytes() {
+    return internalBuffer().readableBytes();
+  }
+
+  /**
+   * Memory held for the bytes not yet handed on: the capacity of the buffer they are in (at most
+   * about twice {@link #bufferedBytes()}, see above), 0 when there are none. The daemon counts
+   * this against its request memory budget: it is what the partial frame costs.
+   */
+  public int bufferCapacity() {
+    ByteBuf b = internalBuffer();
+    return b.isReadable() ? b.capacity() : 0;
+  }
+
+  /** Frames (and invalid-frame records) handed on so far; tells a new frame from an old one. */
+  public long framesDecoded() {
+    return framesDecoded;
   }
 
   /** A decoder for the daemon side: accepts request opcodes. */
@@ -119,7 +194,8 @@ public final class FrameDecoder extends ByteToMessageDecoder {
    * another thread) is never reallocated in place, only replaced.
    */
   private ByteBuf cumulate(ByteBufAllocator alloc, ByteBuf cumulation, ByteBuf in) {
-    if (!cumulation.isReadable() && in.isContiguous()) {
+    if (!cumulation.isReadable() && in.isContiguous()
+        && (in.capacity() <= 2L * in.readableBytes() + MIN_GROWTH_BYTES || holdsWholeFrame(in))) {
       cumulation.release(); // nothing pending: the read buffer itself holds what there is
       return in;
     }
@@ -135,9 +211,16 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         throw new IllegalStateException("more than 2 GiB of undecoded input");
       }
       long frame = pendingFrameLength(cumulation, in);
-      int capacity = frame >= needed
-          ? (int) Math.min(frame + FRAME_SLACK_BYTES, Integer.MAX_VALUE)
-          : alloc.calculateNewCapacity((int) needed, Integer.MAX_VALUE);
+      // Grow by what has arrived, never by what a header announces: at most double the bytes
+      // held, and no further than the frame's own length once it is known.
+      long step = Math.max(2 * needed, MIN_GROWTH_BYTES);
+      int capacity;
+      if (frame >= needed) {
+        capacity = (int) Math.min(Math.min(frame + FRAME_SLACK_BYTES, step), Integer.MAX_VALUE);
+      } else {
+        capacity = (int) Math.min(Math.max(alloc.calculateNewCapacity((int) needed, Integer.MAX_VALUE),
+            needed), Math.min(step, Integer.MAX_VALUE));
+      }
       ByteBuf grown = frame >= needed ? frameBuffer(alloc, capacity) : alloc.buffer(capacity);
       grown.writeBytes(cumulation, cumulation.readerIndex(), readable);
       grown.writeBytes(in);
@@ -146,6 +229,17 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     } finally {
       in.release();
     }
+  }
+
+  /**
+   * Whether {@code in} starts with a whole frame (then its frames are handed on as slices of it and
+   * it is not kept for long). A read buffer holding only the start of a frame is copied into a
+   * buffer sized for what arrived instead: read buffers are sized for the reads to come (up to 64
+   * KiB), and a connection that sent a few bytes of a frame must not pin that much.
+   */
+  private boolean holdsWholeFrame(ByteBuf in) {
+    return state == State.READ_HEADER && in.readableBytes() >= FrameDescriptor.HEADER_LENGTH
+        && FrameDescriptor.frameLength(in, in.readerIndex()) <= in.readableBytes();
   }
 
   /** A buffer for a whole frame: reused memory from the pool when it has some, else fresh. */
@@ -199,6 +293,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
             return;
           }
           out.add(skipped);
+          framesDecoded++;
           skipped = null;
           state = State.READ_HEADER;
           break;
@@ -227,7 +322,8 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     }
     if (length > maxFrameLength) {
       fail(in, out, new InvalidFrame(requestId, opcode, ErrorCode.FRAME_TOO_LARGE,
-          "frame length " + length + " exceeds the max frame length " + maxFrameLength, true));
+          "frame length " + length + " exceeds the max frame length "
+              + (handshakeLimit ? "before HELLO_OK (a HELLO), " : "") + maxFrameLength, true));
       return false;
     }
     boolean known = acceptRequests ? Opcode.isRequest(opcode) : Opcode.isResponse(opcode);
@@ -248,6 +344,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
   private void readFrame(ByteBuf in, List<Object> out) {
     int index = in.readerIndex();
     String problem = checkFrame(in, index, frameLength);
+    framesDecoded++;
     if (problem == null) {
       out.add(in.readRetainedSlice(frameLength));
     } else {

@@ -224,7 +224,10 @@ class FrameDecoderTest {
   }
 
   @Test
-  void shouldAccumulateALargeFrameInOnePooledBufferSizedForIt() {
+  void shouldGrowALargeFrameByWhatArrivedAndReuseThePooledMemoryForTheNext() {
+    // The buffer used to be sized from the header at once (one pooled buffer for the frame); it
+    // now grows by what has arrived (spec 3.6), so the pool holds the steps' buffers, and the
+    // next frame of the same size reuses them without new memory.
     try (FrameBufferPool pool = new FrameBufferPool(UnpooledByteBufAllocator.DEFAULT, 16 << 20)) {
       EmbeddedChannel ch = new EmbeddedChannel(FrameDecoder.forDaemon(8 << 20, pool));
       ByteBuf put = largePut(7, 3, (1 << 20) + 3);
@@ -234,7 +237,8 @@ class FrameDecoderTest {
       ByteBuf frame = ch.readInbound();
       assertArrayEquals(expected, ByteBufUtil.getBytes(frame));
       assertEquals(1, pool.lentBuffers(), "the frame holds its pooled buffer");
-      assertEquals(4L << 20, pool.pooledBytes(), "one buffer, sized once for the whole frame");
+      long pooled = pool.pooledBytes();
+      assertTrue(pooled >= 4L << 20 && pooled <= 8L << 20, "pooled " + pooled);
       assertFrames(ch, FrameFixturesTest.PING);
       frame.release();
       assertEquals(0, pool.lentBuffers(), "free again once the frame is released");
@@ -243,12 +247,88 @@ class FrameDecoderTest {
       writeInChunks(ch, put.copy(), 64 << 10);
       ByteBuf again = ch.readInbound();
       assertArrayEquals(expected, ByteBufUtil.getBytes(again));
-      assertEquals(4L << 20, pool.pooledBytes());
+      assertEquals(pooled, pool.pooledBytes());
       again.release();
       put.release();
       assertFalse(ch.finishAndReleaseAll());
       assertEquals(0, pool.lentBuffers());
     }
+  }
+
+  @Test
+  void shouldNotSizeABufferFromAnAnnouncedLengthBeforeTheBytesArrive() {
+    try (FrameBufferPool pool = new FrameBufferPool(UnpooledByteBufAllocator.DEFAULT, 128 << 20)) {
+      FrameDecoder decoder = FrameDecoder.forDaemon(64 << 20, pool);
+      EmbeddedChannel ch = new EmbeddedChannel(decoder);
+      // A PUT header announcing 64 MiB, then 10 KB of it, in 1 KB reads.
+      ch.writeInbound(Unpooled.wrappedBuffer(header(64 << 20, Opcode.PUT, 5)));
+      for (int i = 0; i < 10; i++) {
+        ch.writeInbound(Unpooled.wrappedBuffer(new byte[1000]));
+      }
+      assertNull(ch.readInbound());
+      assertEquals(16 + 10_000, decoder.bufferedBytes());
+      assertTrue(decoder.bufferCapacity() <= 2 * (16 + 10_000) + FrameDecoder.MIN_GROWTH_BYTES,
+          "capacity " + decoder.bufferCapacity() + " for 10 KB received");
+      assertEquals(0, pool.pooledBytes(), "no large buffer taken for the announced 64 MiB");
+      ch.finishAndReleaseAll();
+    }
+  }
+
+  @Test
+  void shouldGrowTheBufferInStepsBoundedByTheBytesReceived() {
+    FrameDecoder decoder = FrameDecoder.forDaemon(64 << 20);
+    EmbeddedChannel ch = new EmbeddedChannel(decoder);
+    ch.writeInbound(Unpooled.wrappedBuffer(header(64 << 20, Opcode.PUT, 5)));
+    long received = 16;
+    byte[] chunk = new byte[64 << 10];
+    for (int i = 0; i < 64; i++) { // 4 MiB of the announced 64 MiB
+      ch.writeInbound(Unpooled.wrappedBuffer(chunk));
+      received += chunk.length;
+      assertEquals(received, decoder.bufferedBytes());
+      assertTrue(decoder.bufferCapacity() <= 2 * received + FrameDecoder.MIN_GROWTH_BYTES,
+          "capacity " + decoder.bufferCapacity() + " after " + received + " bytes");
+    }
+    ch.finishAndReleaseAll();
+  }
+
+  @Test
+  void shouldRefuseAFrameLargerThanAHelloBeforeTheHandshake() {
+    FrameDecoder decoder = FrameDecoder.forDaemonHandshake(64 << 20, null);
+    EmbeddedChannel ch = new EmbeddedChannel(decoder);
+    ch.writeInbound(Unpooled.wrappedBuffer(header(64 << 20, Opcode.PUT, 9)));
+    InvalidFrame invalid = ch.readInbound();
+    assertEquals(ErrorCode.FRAME_TOO_LARGE, invalid.errorCode());
+    assertTrue(invalid.closeConnection());
+    assertEquals(9, invalid.requestId());
+    assertEquals(FrameDecoder.State.DISCARD, decoder.state());
+    ch.finishAndReleaseAll();
+  }
+
+  @Test
+  void shouldAcceptAHelloWithTheLongestTokenBeforeTheHandshakeAndLargerFramesAfter() {
+    FrameDecoder decoder = FrameDecoder.forDaemonHandshake(8 << 20, null);
+    EmbeddedChannel ch = new EmbeddedChannel(decoder);
+    ByteBuf hello = HelloFlyweight.encode(UnpooledByteBufAllocator.DEFAULT, 1, 1, 1, 64 << 20, 7,
+        new byte[HelloFlyweight.MAX_TOKEN_LENGTH]);
+    assertEquals(FrameDecoder.HANDSHAKE_MAX_FRAME_LENGTH, hello.readableBytes());
+    ch.writeInbound(hello);
+    ByteBuf frame = ch.readInbound();
+    assertEquals(Opcode.HELLO, FrameDescriptor.opcode(frame, frame.readerIndex()));
+    frame.release();
+    decoder.maxFrameLength(8 << 20);
+    ByteBuf put = largePut(3, 1, 1 << 20);
+    byte[] expected = ByteBufUtil.getBytes(put);
+    writeInChunks(ch, put, 64 << 10);
+    ByteBuf big = ch.readInbound();
+    assertArrayEquals(expected, ByteBufUtil.getBytes(big));
+    big.release();
+    assertFalse(ch.finishAndReleaseAll());
+  }
+
+  private static byte[] header(int length, int opcode, long requestId) {
+    ByteBuffer b = ByteBuffer.allocate(FrameDescriptor.HEADER_LENGTH).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    b.putInt(length).put((byte) opcode).put((byte) 0).putShort((short) 0).putLong(requestId);
+    return b.array();
   }
 
   @Test

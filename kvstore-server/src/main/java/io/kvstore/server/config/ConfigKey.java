@@ -91,6 +91,46 @@ public enum ConfigKey {
   IO_THREADS("io.threads", Values.integerForm(0, 4096),
       "Netty I/O threads; 0 lets Netty choose (twice the available cores).",
       (b, v) -> b.ioThreads(Values.parseInt(v, 0, 4096)), c -> Integer.toString(c.ioThreads())),
+  /** {@link ServerConfig#requestMemoryBytes()}. */
+  NET_REQUEST_MEMORY_BYTES("net.request.memory.bytes", Values.sizeForm(0, Long.MAX_VALUE),
+      "Daemon-wide budget for the memory of requests received and not yet answered, over every"
+          + " connection;"
+          + " when it is spent, connections holding more than 64 KiB stop reading until answers free"
+          + " it. 0: half of what the direct-memory limit leaves after hot.bytes and dram.bytes"
+          + " (at least max.frame.bytes, at most 4 GiB).",
+      (b, v) -> b.requestMemoryBytes(Values.parseBytes(v, 0, Long.MAX_VALUE)),
+      c -> c.requestMemoryBytes() == 0 ? "0 (auto)" : Sizes.format(c.requestMemoryBytes())),
+  /** {@link ServerConfig#readTimeoutSeconds()}. */
+  NET_READ_TIMEOUT_SECONDS("net.read.timeout.seconds", Values.integerForm(1, 3_600),
+      "How long a frame may take to arrive once its first bytes have (time the daemon itself"
+          + " stops reading does not count); then TIMEOUT and the connection is closed.",
+      (b, v) -> b.readTimeoutSeconds(Values.parseInt(v, 1, 3_600)),
+      c -> Integer.toString(c.readTimeoutSeconds())),
+  /** {@link ServerConfig#writeTimeoutSeconds()}. */
+  NET_WRITE_TIMEOUT_SECONDS("net.write.timeout.seconds", Values.integerForm(1, 3_600),
+      "How long responses queued for a connection may make no progress (a client that stopped"
+          + " reading) before it is closed and the pages it pinned are released.",
+      (b, v) -> b.writeTimeoutSeconds(Values.parseInt(v, 1, 3_600)),
+      c -> Integer.toString(c.writeTimeoutSeconds())),
+  /** {@link ServerConfig#idleTimeoutSeconds()}. */
+  NET_IDLE_TIMEOUT_SECONDS("net.idle.timeout.seconds", Values.integerForm(1, 86_400),
+      "How long an authenticated connection may stay idle (nothing read or written, no request in"
+          + " flight) before it is closed; the SDK sends PING well within it.",
+      (b, v) -> b.idleTimeoutSeconds(Values.parseInt(v, 1, 86_400)),
+      c -> Integer.toString(c.idleTimeoutSeconds())),
+  /** {@link ServerConfig#maxConnectionsPerToken()}. */
+  NET_CONNECTIONS_PER_TOKEN("net.connections.per.token", Values.integerForm(1, 1 << 20),
+      "Most connections one token (one namespace when auth is off) may hold after HELLO; the next"
+          + " is refused with CONNECTION_LIMIT.",
+      (b, v) -> b.maxConnectionsPerToken(Values.parseInt(v, 1, 1 << 20)),
+      c -> Integer.toString(c.maxConnectionsPerToken())),
+  /** {@link ServerConfig#maxPreauthConnectionsPerAddress()}. */
+  NET_PREAUTH_CONNECTIONS_PER_ADDRESS("net.preauth.connections.per.address",
+      Values.integerForm(1, 1 << 20),
+      "Most connections one remote address may hold before completing HELLO; a new one closes"
+          + " that address's oldest unauthenticated connection.",
+      (b, v) -> b.maxPreauthConnectionsPerAddress(Values.parseInt(v, 1, 1 << 20)),
+      c -> Integer.toString(c.maxPreauthConnectionsPerAddress())),
   /** {@link ServerConfig#handshakeTimeoutSeconds()}. */
   HANDSHAKE_TIMEOUT_SECONDS("handshake.timeout.seconds", Values.integerForm(1, 3_600),
       "How long a new connection may take to complete its HELLO before it is closed.",

@@ -57,6 +57,20 @@ public final class ServerConfig {
   public static final int HANDSHAKE_TIMEOUT_SECONDS_DEFAULT = 10;
   /** How long a shutdown waits for in-flight requests before closing connections. */
   public static final int SHUTDOWN_GRACE_SECONDS_DEFAULT = 30;
+  /** Daemon-wide budget for request bytes received and not yet answered; 0: derived from the direct-memory limit. */
+  public static final long REQUEST_MEMORY_BYTES_DEFAULT = 0L;
+  /** How long a frame may take to arrive once its first bytes have. */
+  public static final int READ_TIMEOUT_SECONDS_DEFAULT = 30;
+  /** How long queued responses may make no progress (a client that stopped reading) before the connection is cut. */
+  public static final int WRITE_TIMEOUT_SECONDS_DEFAULT = 30;
+  /** How long an authenticated connection may stay idle before it is closed (the SDK sends PING well within it). */
+  public static final int IDLE_TIMEOUT_SECONDS_DEFAULT = 300;
+  /** Most connections one token (one namespace when auth is off) may hold. */
+  public static final int MAX_CONNECTIONS_PER_TOKEN_DEFAULT = 256;
+  /** Most connections one remote address may hold before HELLO; a new one closes that address's oldest. */
+  public static final int MAX_PREAUTH_CONNECTIONS_PER_ADDRESS_DEFAULT = 64;
+  /** The most a derived request memory budget grows to. */
+  public static final long REQUEST_MEMORY_AUTO_MAX_BYTES = 4L << 30;
   /** Auth grants: none, so authentication is off. */
   public static final AuthGrants AUTH_GRANTS_DEFAULT = AuthGrants.NONE;
 
@@ -83,6 +97,12 @@ public final class ServerConfig {
   private final int ioThreads;
   private final int handshakeTimeoutSeconds;
   private final int shutdownGraceSeconds;
+  private final long requestMemoryBytes;
+  private final int readTimeoutSeconds;
+  private final int writeTimeoutSeconds;
+  private final int idleTimeoutSeconds;
+  private final int maxConnectionsPerToken;
+  private final int maxPreauthConnectionsPerAddress;
   private final AuthGrants authGrants;
 
   ServerConfig(ServerConfigBuilder b) {
@@ -106,6 +126,12 @@ public final class ServerConfig {
     ioThreads = b.ioThreads;
     handshakeTimeoutSeconds = b.handshakeTimeoutSeconds;
     shutdownGraceSeconds = b.shutdownGraceSeconds;
+    requestMemoryBytes = b.requestMemoryBytes;
+    readTimeoutSeconds = b.readTimeoutSeconds;
+    writeTimeoutSeconds = b.writeTimeoutSeconds;
+    idleTimeoutSeconds = b.idleTimeoutSeconds;
+    maxConnectionsPerToken = b.maxConnectionsPerToken;
+    maxPreauthConnectionsPerAddress = b.maxPreauthConnectionsPerAddress;
     authGrants = b.authGrants;
   }
 
@@ -224,6 +250,51 @@ public final class ServerConfig {
     return shutdownGraceSeconds;
   }
 
+  /** The daemon-wide request memory budget as configured; 0 means derived from the direct-memory limit (see {@link #requestMemoryBytes(long)}). */
+  public long requestMemoryBytes() {
+    return requestMemoryBytes;
+  }
+
+  /** How long a frame may take to arrive once its first bytes have, in seconds. */
+  public int readTimeoutSeconds() {
+    return readTimeoutSeconds;
+  }
+
+  /** How long queued responses may make no progress before the connection is cut, in seconds. */
+  public int writeTimeoutSeconds() {
+    return writeTimeoutSeconds;
+  }
+
+  /** How long an authenticated connection may stay idle (nothing read, written or in flight), in seconds. */
+  public int idleTimeoutSeconds() {
+    return idleTimeoutSeconds;
+  }
+
+  /** Most connections one token (one namespace when auth is off) may hold after HELLO. */
+  public int maxConnectionsPerToken() {
+    return maxConnectionsPerToken;
+  }
+
+  /** Most connections one remote address may hold before completing HELLO. */
+  public int maxPreauthConnectionsPerAddress() {
+    return maxPreauthConnectionsPerAddress;
+  }
+
+  /**
+   * The request memory budget in bytes: {@link #requestMemoryBytes()} when set, else half of what
+   * the direct-memory limit leaves after the hot and DRAM tiers, at least {@link #maxFrameBytes()}
+   * (one largest frame must fit) and at most {@link #REQUEST_MEMORY_AUTO_MAX_BYTES}.
+   *
+   * @param maxDirectMemory the JVM's direct-memory limit in bytes
+   */
+  public long requestMemoryBytes(long maxDirectMemory) {
+    if (requestMemoryBytes > 0) {
+      return requestMemoryBytes;
+    }
+    long left = maxDirectMemory - hotBytes - dramBytes;
+    return Math.max(maxFrameBytes, Math.min(left / 2, REQUEST_MEMORY_AUTO_MAX_BYTES));
+  }
+
   /** The auth grants; empty when authentication is off. */
   public AuthGrants authGrants() {
     return authGrants;
@@ -240,6 +311,10 @@ public final class ServerConfig {
         + ", maxInflightBytes=" + maxInflightBytes + ", maxConnections=" + maxConnections
         + ", ioThreads=" + ioThreads + ", handshakeTimeoutSeconds=" + handshakeTimeoutSeconds
         + ", shutdownGraceSeconds=" + shutdownGraceSeconds
+        + ", requestMemoryBytes=" + requestMemoryBytes + ", readTimeoutSeconds=" + readTimeoutSeconds
+        + ", writeTimeoutSeconds=" + writeTimeoutSeconds + ", idleTimeoutSeconds=" + idleTimeoutSeconds
+        + ", maxConnectionsPerToken=" + maxConnectionsPerToken
+        + ", maxPreauthConnectionsPerAddress=" + maxPreauthConnectionsPerAddress
         + ", authGrants=" + authGrants + "}";
   }
 }

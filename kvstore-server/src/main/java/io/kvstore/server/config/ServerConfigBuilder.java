@@ -34,6 +34,12 @@ public final class ServerConfigBuilder {
   int ioThreads = IO_THREADS_DEFAULT;
   int handshakeTimeoutSeconds = HANDSHAKE_TIMEOUT_SECONDS_DEFAULT;
   int shutdownGraceSeconds = SHUTDOWN_GRACE_SECONDS_DEFAULT;
+  long requestMemoryBytes = REQUEST_MEMORY_BYTES_DEFAULT;
+  int readTimeoutSeconds = READ_TIMEOUT_SECONDS_DEFAULT;
+  int writeTimeoutSeconds = WRITE_TIMEOUT_SECONDS_DEFAULT;
+  int idleTimeoutSeconds = IDLE_TIMEOUT_SECONDS_DEFAULT;
+  int maxConnectionsPerToken = MAX_CONNECTIONS_PER_TOKEN_DEFAULT;
+  int maxPreauthConnectionsPerAddress = MAX_PREAUTH_CONNECTIONS_PER_ADDRESS_DEFAULT;
   AuthGrants authGrants = AUTH_GRANTS_DEFAULT;
 
   ServerConfigBuilder() {}
@@ -259,6 +265,72 @@ public final class ServerConfigBuilder {
   }
 
   /**
+   * Sets {@link ServerConfig#requestMemoryBytes()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder requestMemoryBytes(long v) {
+    requestMemoryBytes = v;
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#readTimeoutSeconds()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder readTimeoutSeconds(int v) {
+    readTimeoutSeconds = v;
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#writeTimeoutSeconds()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder writeTimeoutSeconds(int v) {
+    writeTimeoutSeconds = v;
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#idleTimeoutSeconds()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder idleTimeoutSeconds(int v) {
+    idleTimeoutSeconds = v;
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#maxConnectionsPerToken()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder maxConnectionsPerToken(int v) {
+    maxConnectionsPerToken = v;
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#maxPreauthConnectionsPerAddress()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder maxPreauthConnectionsPerAddress(int v) {
+    maxPreauthConnectionsPerAddress = v;
+    return this;
+  }
+
+  /**
    * Sets {@link ServerConfig#authGrants()}.
    *
    * @param v the value
@@ -302,6 +374,12 @@ public final class ServerConfigBuilder {
     requireRange("io.threads", ioThreads, 0, 4096);
     requireRange("handshake.timeout.seconds", handshakeTimeoutSeconds, 1, 3_600);
     requireRange("shutdown.grace.seconds", shutdownGraceSeconds, 0, 86_400);
+    requireRange("net.preauth.connections.per.address", maxPreauthConnectionsPerAddress, 1, 1 << 20);
+    requireRange("net.connections.per.token", maxConnectionsPerToken, 1, 1 << 20);
+    requireRange("net.idle.timeout.seconds", idleTimeoutSeconds, 1, 86_400);
+    requireRange("net.write.timeout.seconds", writeTimeoutSeconds, 1, 3_600);
+    requireRange("net.read.timeout.seconds", readTimeoutSeconds, 1, 3_600);
+    requireRange("net.request.memory.bytes", requestMemoryBytes, 0, Long.MAX_VALUE);
     if (port != 0 && port == metricsPort && host.equals(metricsHost)) {
       throw new IllegalArgumentException(
           "port and metrics.port are both " + port + " on " + host + "; they must differ");

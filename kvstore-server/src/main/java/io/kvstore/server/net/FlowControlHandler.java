@@ -9,15 +9,17 @@ import io.netty.channel.ChannelPromise;
 /**
  * Back-pressure for one connection ({@code spec/3-wire-protocol.md} §3.6): counts the bytes of
  * requests read and not yet answered plus the bytes of responses queued and not yet written, and
- * stops reading from the socket ({@code autoRead} off) when that sum is above the in-flight limit
- * or the socket's outbound buffer is above its high-water mark. Reading resumes when the sum is at
- * or below half the limit and the socket is writable again. Nothing is queued here: while reading
- * is off, TCP flow control pushes back on the client, so the only memory a greedy client can pin is
- * its own bounded share.
+ * stops reading from the socket ({@code autoRead} off) when that sum is above the in-flight limit,
+ * when the socket's outbound buffer is above its high-water mark, or when the daemon-wide request
+ * memory budget asks this connection to wait ({@link #budgetPaused}). Reading resumes when the sum
+ * is at or below half the limit, the socket is writable again and the budget lets it. Nothing is
+ * queued here: while reading is off, TCP flow control pushes back on the client, so the only memory
+ * a greedy client can pin is its own bounded share.
  *
  * <p>Sits right after the frame decoder, so it sees whole frames inbound and every response
  * outbound. Request bytes are released by {@link RequestHandler} through {@link #requestDone(long)}
- * when the request's final response has been queued. Every method runs on the connection's event
+ * when the request's final response has been queued; each change of the request bytes is reported
+ * to the connection's {@link MemoryBudgetHandler}. Every method runs on the connection's event
  * loop, so the counts need no synchronization.
  */
 final class FlowControlHandler extends ChannelDuplexHandler {
@@ -25,8 +27,11 @@ final class FlowControlHandler extends ChannelDuplexHandler {
   private final long maxInFlightBytes;
   private final ServerMetrics metrics;
   private ChannelHandlerContext ctx;
+  private MemoryBudgetHandler budget;
   private long inFlightBytes;
+  private long requestBytes;
   private boolean paused;
+  private boolean budgetPaused;
   private boolean stopped;
 
   FlowControlHandler(long maxInFlightBytes, ServerMetrics metrics) {
@@ -34,14 +39,32 @@ final class FlowControlHandler extends ChannelDuplexHandler {
     this.metrics = metrics;
   }
 
+  /** Tells the connection's budget stage whenever the request bytes held change. */
+  void budget(MemoryBudgetHandler budget) {
+    this.budget = budget;
+  }
+
   /** Bytes in flight now (requests unanswered plus responses unwritten). */
   long inFlightBytes() {
     return inFlightBytes;
   }
 
-  /** Whether reading is paused by back-pressure. */
+  /** Bytes of requests read as whole frames and not yet answered. */
+  long requestBytes() {
+    return requestBytes;
+  }
+
+  /** Whether reading is paused (back-pressure, budget, or stopped for shutdown). */
   boolean paused() {
-    return paused;
+    return paused || stopped;
+  }
+
+  /**
+   * Whether reading is paused by this connection's own traffic (its requests in flight, its
+   * responses not yet read by the client) or by shutdown, not by the daemon-wide budget.
+   */
+  boolean pausedByConnection() {
+    return stopped || (paused && !budgetPaused);
   }
 
   @Override
@@ -55,6 +78,7 @@ final class FlowControlHandler extends ChannelDuplexHandler {
       int bytes = ((ByteBuf) msg).readableBytes();
       metrics.addBytesIn(bytes);
       inFlightBytes += bytes;
+      requestBytes += bytes;
       update();
     }
     ctx.fireChannelRead(msg);
@@ -90,10 +114,20 @@ final class FlowControlHandler extends ChannelDuplexHandler {
    * Releases the bytes of a request whose final response has been queued (its response bytes are
    * then counted until written).
    *
-   * @param requestBytes the request's frame length
+   * @param bytes the request's frame length
    */
-  void requestDone(long requestBytes) {
-    inFlightBytes -= requestBytes;
+  void requestDone(long bytes) {
+    inFlightBytes -= bytes;
+    requestBytes -= bytes;
+    update();
+    if (budget != null) {
+      budget.recount();
+    }
+  }
+
+  /** Pauses or resumes reading for the daemon-wide request memory budget. */
+  void budgetPaused(boolean pause) {
+    budgetPaused = pause;
     update();
   }
 
@@ -108,13 +142,12 @@ final class FlowControlHandler extends ChannelDuplexHandler {
       return;
     }
     boolean writable = ctx.channel().isWritable();
-    if (!paused && (inFlightBytes > maxInFlightBytes || !writable)) {
-      paused = true;
-      ctx.channel().config().setAutoRead(false);
-    } else if (paused && inFlightBytes <= maxInFlightBytes / 2 && writable) {
-      paused = false;
+    boolean pause = budgetPaused || !writable
+        || inFlightBytes > (paused ? maxInFlightBytes / 2 : maxInFlightBytes);
+    if (pause != paused) {
+      paused = pause;
       if (!stopped) {
-        ctx.channel().config().setAutoRead(true);
+        ctx.channel().config().setAutoRead(!pause);
       }
     }
   }

@@ -42,7 +42,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * <h2>Namespace isolation</h2>
  *
  * A page whose header names another namespace than the connection's is reported as a miss: knowing
- * a key is not enough to read another namespace's page.
+ * a key is not enough to read another namespace's page. On a store thread the key's ownership is
+ * checked ({@link StoreOps#ownership}) before {@link StoreOps#getPinned}, so another namespace's
+ * page on SSD is not promoted into memory either.
+ *
+ * <h2>Failures and pins</h2>
+ *
+ * Whatever a store call throws ends the GET with an ERROR ({@link Errors#codeOf}) after the pages
+ * already sent. A pinned page is released by its write's promise listener whatever happens to the
+ * write (also when the connection is closed by the write timeout), or at once if it is not sent.
  *
  * <h2>Back-pressure</h2>
  *
@@ -60,7 +68,7 @@ final class GetStream implements Runnable {
   private final RequestHandler handler;
   private final RequestHandler.Request request;
   private final Channel channel;
-  private final TieredStore store;
+  private final StoreOps store;
   private final long namespaceId;
   private final long clientMaxFrame;
   private final ByteBuf frame;
@@ -79,7 +87,7 @@ final class GetStream implements Runnable {
       RequestHandler handler,
       RequestHandler.Request request,
       Channel channel,
-      TieredStore store,
+      StoreOps store,
       long namespaceId,
       long clientMaxFrame) {
     this.handler = handler;
@@ -142,6 +150,11 @@ final class GetStream implements Runnable {
             return;
           }
         } else {
+          if (store.ownership(hi, lo, namespaceId) != TieredStore.OWN) {
+            next++;
+            miss(i); // absent, or another namespace's: not read, not copied, not promoted
+            continue;
+          }
           page = store.getPinned(hi, lo);
         }
         next++;
@@ -166,7 +179,9 @@ final class GetStream implements Runnable {
         handler.completeLater(request, done);
       }
     } catch (RuntimeException e) {
-      handler.failLater(request, ErrorCode.INTERNAL, "GET failed in the daemon: " + e);
+      int code = Errors.codeOf(e);
+      handler.failLater(request, code, "GET failed in the daemon: " + ErrorCode.name(code) + ": "
+          + e.getMessage());
     }
   }
 
@@ -195,11 +210,18 @@ final class GetStream implements Runnable {
   }
 
   private void send(int keyIndex, PinnedPage page, boolean loop) {
-    ByteBuf body = Unpooled.wrappedBuffer(page.buffer());
-    int length = body.readableBytes();
-    // One message (prefix + page as a two-part composite, nothing copied): writes from several
-    // executor threads to one channel may interleave between messages, never inside one.
-    ByteBuf frameOut = GetPageFlyweight.encode(channel.alloc(), request.requestId, keyIndex, body);
+    ByteBuf frameOut;
+    int length;
+    try {
+      ByteBuf body = Unpooled.wrappedBuffer(page.buffer());
+      length = body.readableBytes();
+      // One message (prefix + page as a two-part composite, nothing copied): writes from several
+      // executor threads to one channel may interleave between messages, never inside one.
+      frameOut = GetPageFlyweight.encode(channel.alloc(), request.requestId, keyIndex, body);
+    } catch (RuntimeException e) {
+      page.close(); // not handed to a write: nobody else will unpin it
+      throw e;
+    }
     queuedBytes.addAndGet(length);
     ChannelPromise written = channel.newPromise();
     written.addListener(f -> {

@@ -1,6 +1,7 @@
 package io.kvstore.server.net;
 
 import io.kvstore.client.protocol.ErrorCode;
+import io.kvstore.client.protocol.FrameDecoder;
 import io.kvstore.client.protocol.FrameDescriptor;
 import io.kvstore.client.protocol.HelloFlyweight;
 import io.kvstore.client.protocol.HelloOkFlyweight;
@@ -12,7 +13,11 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.kvstore.server.net.NetCounters.Refusal;
+import io.kvstore.server.net.NetCounters.Timeout;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -29,8 +34,17 @@ import org.slf4j.LoggerFactory;
  *       authentication is off and any token is accepted);
  *   <li>a valid token not granted the namespace → NAMESPACE_DENIED;
  *   <li>any other frame first → NOT_AUTHENTICATED; a malformed HELLO → MALFORMED_FRAME;
- *   <li>no HELLO within the handshake timeout → TIMEOUT (request id 0).
+ *   <li>no HELLO within the handshake timeout → TIMEOUT (request id 0);
+ *   <li>a token (or, without auth, a namespace) that already holds {@code
+ *       net.connections.per.token} connections → CONNECTION_LIMIT;
+ *   <li>a frame announced longer than a HELLO can be → FRAME_TOO_LARGE (the decoder checks it
+ *       before it holds any of it).
  * </ul>
+ *
+ * <p>Failed HELLOs (AUTH_FAILED, NAMESPACE_DENIED) are counted, logged at WARN at most once per
+ * 10 s, and slow down the next HELLO from the same address ({@link AuthThrottle}); a frame that
+ * arrives while a HELLO waits out that delay is NOT_AUTHENTICATED (spec: nothing but HELLO before
+ * HELLO_OK). Error messages never name a grant.
  *
  * <p>On success it binds the connection to the namespace in {@link RequestHandler} and removes
  * itself from the pipeline, so a second HELLO reaches the request handler (MALFORMED_FRAME there)
@@ -39,6 +53,7 @@ import org.slf4j.LoggerFactory;
 final class HandshakeHandler extends ChannelInboundHandlerAdapter {
 
   private static final Logger LOG = LoggerFactory.getLogger(HandshakeHandler.class);
+  private static final RateLimitedLog AUTH_LOG = new RateLimitedLog(LOG);
   /** The protocol versions this daemon speaks. */
   static final int MIN_VERSION = FrameDescriptor.PROTOCOL_VERSION;
   static final int MAX_VERSION = FrameDescriptor.PROTOCOL_VERSION;
@@ -46,14 +61,21 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
   private final ServerContext context;
   private final RequestHandler requests;
   private final FlowControlHandler flow;
+  private final FrameDecoder decoder;
+  private final TimeoutHandler timeouts;
   private final HelloFlyweight hello = new HelloFlyweight();
   private ScheduledFuture<?> timeout;
   private boolean done;
+  /** A HELLO waits out the auth throttle's delay. */
+  private boolean delayed;
 
-  HandshakeHandler(ServerContext context, FlowControlHandler flow, RequestHandler requests) {
+  HandshakeHandler(ServerContext context, FlowControlHandler flow, RequestHandler requests,
+      FrameDecoder decoder, TimeoutHandler timeouts) {
     this.context = context;
     this.flow = flow;
     this.requests = requests;
+    this.decoder = decoder;
+    this.timeouts = timeouts;
   }
 
   @Override
@@ -82,6 +104,7 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
 
   private void timedOut(ChannelHandlerContext ctx) {
     if (!done && ctx.channel().isActive()) {
+      context.counters.timedOut(Timeout.HANDSHAKE);
       fail(ctx, FrameDescriptor.CONNECTION_REQUEST_ID, ErrorCode.TIMEOUT,
           "no HELLO within " + context.config.handshakeTimeoutSeconds() + " s; closing");
     }
@@ -98,6 +121,9 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     if (msg instanceof InvalidFrame invalid) {
+      if (invalid.errorCode() == ErrorCode.FRAME_TOO_LARGE) {
+        context.counters.refused(Refusal.PREAUTH_FRAME_TOO_LARGE);
+      }
       int code = invalid.closeConnection() || invalid.opcode() == Opcode.HELLO
           ? invalid.errorCode() : ErrorCode.NOT_AUTHENTICATED;
       String message = code == invalid.errorCode()
@@ -107,12 +133,43 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
     }
     ByteBuf frame = (ByteBuf) msg;
     int bytes = frame.readableBytes();
+    if (delayed) {
+      long requestId = FrameDescriptor.requestId(frame, frame.readerIndex());
+      release(frame, bytes);
+      fail(ctx, requestId, ErrorCode.NOT_AUTHENTICATED, "a request before HELLO_OK");
+      return;
+    }
+    long delay = FrameDescriptor.opcode(frame, frame.readerIndex()) == Opcode.HELLO
+        ? context.authThrottle.delayMillis(remoteAddress(ctx), System.nanoTime()) : 0;
+    if (delay > 0) {
+      // Earlier HELLOs from this address failed: answer this one later (token guessing slows down).
+      delayed = true;
+      ctx.executor().schedule(() -> {
+        delayed = false;
+        try {
+          if (!done && ctx.channel().isActive()) {
+            handle(ctx, frame);
+          }
+        } finally {
+          release(frame, bytes);
+        }
+      }, delay, TimeUnit.MILLISECONDS);
+      return;
+    }
     try {
       handle(ctx, frame);
     } finally {
-      frame.release();
-      flow.requestDone(bytes);
+      release(frame, bytes);
     }
+  }
+
+  private void release(ByteBuf frame, int bytes) {
+    frame.release();
+    flow.requestDone(bytes);
+  }
+
+  private static InetAddress remoteAddress(ChannelHandlerContext ctx) {
+    return ctx.channel().remoteAddress() instanceof InetSocketAddress a ? a.getAddress() : null;
   }
 
   private void handle(ChannelHandlerContext ctx, ByteBuf frame) {
@@ -147,18 +204,28 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
     if (grants.enabled()) {
       Optional<AuthGrant> grant = grants.match(hello.token());
       if (grant.isEmpty()) {
-        fail(ctx, id, ErrorCode.AUTH_FAILED, "auth token not accepted");
+        authFailed(ctx, id, ErrorCode.AUTH_FAILED, "auth token not accepted");
         return;
       }
       if (!grant.get().allows(namespaceId)) {
-        fail(ctx, id, ErrorCode.NAMESPACE_DENIED, String.format(
-            "token '%s' is not granted namespace %016x", grant.get().name(), namespaceId));
+        // The message names neither the grant nor what it allows: nothing to learn from it.
+        authFailed(ctx, id, ErrorCode.NAMESPACE_DENIED,
+            String.format("this token is not granted namespace %016x", namespaceId));
         return;
       }
       who = grant.get().name();
     }
+    context.authThrottle.succeeded(remoteAddress(ctx));
+    String client = grants.enabled() ? "token " + who : String.format("namespace %016x", namespaceId);
+    if (!context.limits.authenticated(ctx.channel(), client)) {
+      fail(ctx, id, ErrorCode.CONNECTION_LIMIT, "this client holds the most connections one client"
+          + " may hold (" + context.config.maxConnectionsPerToken() + "); retry later");
+      return;
+    }
     done = true;
     cancelTimeout();
+    decoder.maxFrameLength(context.config.maxFrameBytes());
+    timeouts.authenticated();
     long connectionId = context.nextConnectionId();
     requests.authenticated(namespaceId, clientMaxFrame, connectionId);
     ctx.writeAndFlush(HelloOkFlyweight.encode(ctx.alloc(), id, chosen, context.config.maxFrameBytes(),
@@ -169,12 +236,19 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
     ctx.pipeline().remove(this);
   }
 
+  private void authFailed(ChannelHandlerContext ctx, long requestId, int code, String message) {
+    context.authThrottle.failed(remoteAddress(ctx), System.nanoTime());
+    context.counters.authFailed();
+    AUTH_LOG.warn("failed HELLO from {}: {}", ctx.channel().remoteAddress(), ErrorCode.name(code));
+    fail(ctx, requestId, code, message);
+  }
+
   private void fail(ChannelHandlerContext ctx, long requestId, int code, String message) {
     done = true;
     cancelTimeout();
     LOG.debug("handshake from {} failed: {} {}", ctx.channel().remoteAddress(),
         ErrorCode.name(code), message);
-    Errors.sendAndClose(ctx, context.metrics, requestId, code, message);
+    Errors.sendAndClose(ctx, context, requestId, code, message);
   }
 
   private void cancelTimeout() {

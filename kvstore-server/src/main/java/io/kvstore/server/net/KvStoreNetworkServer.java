@@ -65,8 +65,9 @@ public final class KvStoreNetworkServer implements NetworkServer {
   public static final int WRITE_LOW_WATER_MARK_BYTES = 2 << 20;
 
   private final ServerConfig config;
-  private final TieredStore store;
+  private final StoreOps store;
   private final ServerMetrics metrics;
+  private final NetCounters counters = new NetCounters();
   private final AtomicBoolean started = new AtomicBoolean();
   private final AtomicBoolean stopped = new AtomicBoolean();
   private ServerContext context;
@@ -85,6 +86,18 @@ public final class KvStoreNetworkServer implements NetworkServer {
    * @param metrics where latency, connections, errors and bytes are recorded
    */
   public KvStoreNetworkServer(ServerConfig config, TieredStore store, ServerMetrics metrics) {
+    this(config, StoreOps.of(Objects.requireNonNull(store, "store")), metrics);
+  }
+
+  /**
+   * Makes a server over any {@link StoreOps} (tests inject failing stores through it); nothing is
+   * bound or started until {@link #start()}.
+   *
+   * @param config settings: address, limits, auth grants, I/O threads
+   * @param store the store operations to serve; not closed by this server
+   * @param metrics where latency, connections, errors and bytes are recorded
+   */
+  public KvStoreNetworkServer(ServerConfig config, StoreOps store, ServerMetrics metrics) {
     this.config = Objects.requireNonNull(config, "config");
     this.store = Objects.requireNonNull(store, "store");
     this.metrics = Objects.requireNonNull(metrics, "metrics");
@@ -107,7 +120,7 @@ public final class KvStoreNetworkServer implements NetworkServer {
           t.setDaemon(true);
           return t;
         });
-    context = new ServerContext(config, store, metrics, storeExecutor);
+    context = new ServerContext(config, store, metrics, counters, storeExecutor);
     boss = new MultiThreadIoEventLoopGroup(1, io);
     workers = new MultiThreadIoEventLoopGroup(config.ioThreads(), io);
     try {
@@ -117,8 +130,9 @@ public final class KvStoreNetworkServer implements NetworkServer {
           .option(ChannelOption.SO_BACKLOG, 1024)
           .option(ChannelOption.SO_REUSEADDR, true)
           .childOption(ChannelOption.TCP_NODELAY, true)
-          // Half-close: a frame cut short by the end of the client's stream is still answered
-          // (MALFORMED_FRAME) before the daemon closes; see RequestHandler.userEventTriggered.
+          // Half-close: every request read before the client's FIN is answered in full, and a
+          // frame cut short by the FIN gets MALFORMED_FRAME, before the daemon closes (spec §3.6);
+          // see RequestHandler.userEventTriggered.
           .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
           .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
               new WriteBufferWaterMark(WRITE_LOW_WATER_MARK_BYTES, WRITE_HIGH_WATER_MARK_BYTES))
@@ -132,9 +146,10 @@ public final class KvStoreNetworkServer implements NetworkServer {
       throw e;
     }
     port = ((InetSocketAddress) serverChannel.localAddress()).getPort();
-    LOG.info("serving the wire protocol on {}:{} ({}, {} I/O threads, {} store threads)",
-        config.host(), port, transport, config.ioThreads() == 0 ? "default" : config.ioThreads(),
-        STORE_THREADS_DEFAULT);
+    LOG.info("serving the wire protocol on {}:{} ({}, {} I/O threads, {} store threads, request"
+        + " memory budget {} MiB)", config.host(), port, transport,
+        config.ioThreads() == 0 ? "default" : config.ioThreads(), STORE_THREADS_DEFAULT,
+        context.budget.limit() >> 20);
   }
 
   @Override
@@ -153,6 +168,21 @@ public final class KvStoreNetworkServer implements NetworkServer {
   /** Client connections open now. */
   public int connections() {
     return context == null ? 0 : context.channels.size();
+  }
+
+  /** Refusals, timeouts, auth failures, budget waits and failed requests since start. */
+  public NetCounters counters() {
+    return counters;
+  }
+
+  /** Bytes held now against the request memory budget, over all connections (0 before start). */
+  public long requestMemoryUsed() {
+    return context == null ? 0 : context.budget.used();
+  }
+
+  /** The request memory budget in bytes (0 before start). */
+  public long requestMemoryLimit() {
+    return context == null ? 0 : context.budget.limit();
   }
 
   /** Requests read and not yet answered, over all connections. */
@@ -205,7 +235,7 @@ public final class KvStoreNetworkServer implements NetworkServer {
   private void closeConnections(String reason) {
     List<Channel> open = new ArrayList<>(context.channels);
     for (Channel ch : open) {
-      metrics.recordError(ErrorCode.name(ErrorCode.SHUTTING_DOWN));
+      Errors.count(context, ErrorCode.SHUTTING_DOWN);
       ch.writeAndFlush(ErrorFlyweight.encode(ch.alloc(), FrameDescriptor.CONNECTION_REQUEST_ID,
               ErrorCode.SHUTTING_DOWN, reason))
           .addListener(ChannelFutureListener.CLOSE);

@@ -25,6 +25,8 @@ public final class KvStoreNetworkServerFactory implements NetworkServerFactory {
    */
   @Override
   public NetworkServer create(ServerConfig config, TieredStore store, ServerMetrics metrics) {
-    return new KvStoreNetworkServer(config, store, metrics);
+    KvStoreNetworkServer server = new KvStoreNetworkServer(config, store, metrics);
+    NetMetrics.register(metrics, server);
+    return server;
   }
 }

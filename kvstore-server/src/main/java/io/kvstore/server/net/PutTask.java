@@ -5,10 +5,11 @@ import io.kvstore.client.protocol.PutFlyweight;
 import io.kvstore.client.protocol.PutOkFlyweight;
 import io.kvstore.common.PageFormat;
 import io.kvstore.core.store.BadPageException;
-import io.kvstore.core.store.TieredStore;
-import io.kvstore.server.metrics.ServerMetrics;
+import io.kvstore.core.store.ForeignPageException;
+import io.kvstore.core.tier.TierWriteException;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 
 /**
@@ -22,7 +23,10 @@ import java.nio.ByteBuffer;
  * <p>Checks, cheapest first, each failing only its page: longer than the max page length →
  * PAGE_TOO_LARGE; bad magic, version or length → MALFORMED_PAGE; header CRC → BAD_CHECKSUM; a
  * namespace other than the connection's → NAMESPACE_DENIED; then the store verifies the payload CRC
- * (BAD_CHECKSUM) and stores it, or no tier can take it → NO_SPACE.
+ * (BAD_CHECKSUM) and stores it, or: no tier can take it → NO_SPACE; the key is held under another
+ * namespace → NAMESPACE_DENIED (the held page is left as it was); a tier fails to write it →
+ * NO_SPACE when the tier is out of space, STORAGE_ERROR otherwise. Any other failure ends the whole
+ * PUT with an ERROR ({@link RequestHandler}); pages before it may be stored (a PUT is idempotent).
  */
 final class PutTask {
 
@@ -37,10 +41,10 @@ final class PutTask {
   static ByteBuf run(
       ByteBuf frame,
       long requestId,
-      TieredStore store,
+      StoreOps store,
       long namespaceId,
       int maxPageLength,
-      ServerMetrics metrics,
+      ServerContext context,
       ByteBufAllocator alloc) {
     PutFlyweight put = new PutFlyweight();
     put.wrap(frame);
@@ -52,14 +56,14 @@ final class PutTask {
       ByteBuffer page = frame.nioBuffer(put.pageIndex(cursor), length);
       statuses[i] = storeOne(page, store, namespaceId, maxPageLength);
       if (statuses[i] != ErrorCode.OK) {
-        metrics.recordError(ErrorCode.name(statuses[i]));
+        Errors.count(context, statuses[i]);
       }
     }
     return PutOkFlyweight.encode(alloc, requestId, count, statuses);
   }
 
   /** Checks and stores one page (position 0 to limit of {@code page}); returns its status. */
-  static int storeOne(ByteBuffer page, TieredStore store, long namespaceId, int maxPageLength) {
+  static int storeOne(ByteBuffer page, StoreOps store, long namespaceId, int maxPageLength) {
     int length = page.remaining();
     if (length > maxPageLength) {
       return ErrorCode.PAGE_TOO_LARGE;
@@ -75,6 +79,10 @@ final class PutTask {
       return store.put(page) ? ErrorCode.OK : ErrorCode.NO_SPACE;
     } catch (BadPageException e) {
       return statusOf(e.code());
+    } catch (ForeignPageException e) {
+      return ErrorCode.NAMESPACE_DENIED;
+    } catch (TierWriteException | UncheckedIOException e) {
+      return Errors.codeOf(e);
     }
   }
 

@@ -12,11 +12,10 @@ import io.kvstore.client.protocol.PingFlyweight;
 import io.kvstore.client.protocol.PrefetchOkFlyweight;
 import io.kvstore.client.protocol.PutFlyweight;
 import io.kvstore.client.protocol.StatsFlyweight;
-import io.kvstore.common.PageFormat;
-import io.kvstore.core.tier.PinnedPage;
 import io.kvstore.core.tier.TierKind;
 import io.kvstore.server.metrics.ServerMetrics.Op;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -28,22 +27,40 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Serves the requests of one authenticated connection over the {@code TieredStore}
- * ({@code spec/3-wire-protocol.md} §3.4): PING, STATS and LOOKUP on the event loop (memory only);
- * GET on the event loop for pages in memory, handing the rest of the GET to the store executor at
- * its first page on SSD ({@link GetStream}); PUT and DELETE, which may write the SSD tier, on the
- * bounded store executor
- * (OVERLOADED when its queue is full, never an unbounded queue); PREFETCH on the store's own
- * prefetch threads. A bad frame ends only its request (MALFORMED_FRAME, UNKNOWN_OPCODE,
- * BATCH_TOO_LARGE) unless the framing is lost, which closes the connection.
+ * Serves the requests of one authenticated connection over the store ({@link StoreOps}, {@code
+ * spec/3-wire-protocol.md} §3.4): PING and STATS on the event loop; GET on the event loop for pages
+ * in memory, handing the rest of the GET to the store executor at its first page on SSD ({@link
+ * GetStream}); LOOKUP (whose namespace check may read a page header from the SSD), PUT and DELETE
+ * on the bounded store executor (OVERLOADED when its queue is full, never an unbounded queue);
+ * PREFETCH on the store's own prefetch threads. A bad frame ends only its request
+ * (MALFORMED_FRAME, UNKNOWN_OPCODE, BATCH_TOO_LARGE) unless the framing is lost, which closes the
+ * connection once the requests before it are answered.
  *
- * <p>Every request ends in {@link #complete}, on the event loop: the final response is written,
- * the request frame released, its bytes returned to {@link FlowControlHandler}, its latency
- * recorded. Work finished on another thread comes back through {@link #completeLater}.
+ * <h2>Every request answered, once</h2>
+ *
+ * A request has one owner at a time and ends exactly once, in {@link #complete} on the event loop:
+ * the final response is written, the request frame released, its bytes returned to {@link
+ * FlowControlHandler} (and so to the request memory budget), its latency recorded. Work finished on
+ * another thread comes back through {@link #completeLater}. Whatever a verb throws, on the loop or
+ * on a store thread, ends its request with an ERROR whose code says what failed ({@link
+ * Errors#codeOf}: NO_SPACE, STORAGE_ERROR, OVERLOADED, INTERNAL), never with silence; a second
+ * ending of the same request is ignored.
+ *
+ * <h2>Namespaces</h2>
+ *
+ * Every verb sees only the connection's namespace: LOOKUP and DELETE treat another namespace's key
+ * as absent, PREFETCH does not move it, GET reports it as a miss (without promoting it), and a PUT
+ * that would replace it fails that page with NAMESPACE_DENIED.
+ *
+ * <h2>Half-close</h2>
+ *
+ * When the client shuts down its sending side, every request read before its FIN is answered in
+ * full; the connection closes after the last response has been written to the socket.
  */
 final class RequestHandler extends ChannelInboundHandlerAdapter {
 
@@ -53,11 +70,20 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
 
   /** One request between its arrival and its final response. */
   static final class Request {
+    private static final AtomicIntegerFieldUpdater<Request> ENDED =
+        AtomicIntegerFieldUpdater.newUpdater(Request.class, "ended");
+
     final long requestId;
     final Op op;
     final ByteBuf frame;
     final int bytes;
     final long startNanos;
+    private volatile int ended;
+
+    /** Claims the request's one ending; false if it has already ended (or is ending). */
+    boolean end() {
+      return ENDED.compareAndSet(this, 0, 1);
+    }
 
     Request(long requestId, Op op, ByteBuf frame, long startNanos) {
       this.requestId = requestId;
@@ -82,6 +108,8 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
   private long connectionId;
   private int active;
   private boolean inputClosed;
+  /** The framing is lost: close once every request read before is answered. */
+  private boolean closing;
 
   RequestHandler(ServerContext context, FlowControlHandler flow) {
     this.context = context;
@@ -108,11 +136,19 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (msg instanceof InvalidFrame invalid) {
+      if (closing) {
+        return;
+      }
       if (invalid.closeConnection()) {
-        Errors.sendAndClose(ctx, context.metrics, invalid.requestId(), invalid.errorCode(),
-            invalid.message());
+        // Framing lost: read nothing more, answer what was read before, then close.
+        closing = true;
+        flow.stopReading();
+        Errors.send(ctx, context, invalid.requestId(), invalid.errorCode(), invalid.message());
+        if (active == 0) {
+          closeAfterFlush();
+        }
       } else {
-        Errors.send(ctx, context.metrics, invalid.requestId(), invalid.errorCode(), invalid.message());
+        Errors.send(ctx, context, invalid.requestId(), invalid.errorCode(), invalid.message());
       }
       return;
     }
@@ -125,10 +161,27 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
     try {
       dispatch(r, opcode);
     } catch (RuntimeException e) {
-      LOG.error("connection {}: request {} ({}) failed", connectionId, r.requestId,
-          Opcode.name(opcode), e);
-      fail(r, ErrorCode.INTERNAL, "unexpected failure in the daemon: " + e);
+      failed(r, e);
     }
+  }
+
+  /** Ends a request whose verb threw, with the code for what failed. */
+  private void failed(Request r, Throwable e) {
+    int code = Errors.codeOf(e);
+    if (context.shuttingDown()) {
+      // The store is closing under the request (a JVM exit hook may close parts of it first):
+      // the client is told why, and it is no daemon fault worth an ERROR line.
+      code = ErrorCode.SHUTTING_DOWN;
+      LOG.debug("connection {}: request {} ({}) failed during shutdown: {}", connectionId,
+          r.requestId, r.op, e.toString());
+    } else if (code == ErrorCode.INTERNAL) {
+      LOG.error("connection {}: request {} ({}) failed", connectionId, r.requestId, r.op, e);
+    } else {
+      LOG.debug("connection {}: request {} ({}) failed: {}", connectionId, r.requestId, r.op,
+          e.toString());
+    }
+    failLater(r, code, (r.op == null ? "request" : r.op.name()) + " failed in the daemon: "
+        + ErrorCode.name(code) + ": " + e.getMessage());
   }
 
   private void dispatch(Request r, int opcode) {
@@ -146,9 +199,7 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
           context.stats.render()));
       case Opcode.LOOKUP -> {
         if (batchFits(r)) {
-          int count = readKeys(r);
-          int run = context.store.lookupPrefix(keys, count, perTier);
-          complete(r, LookupOkFlyweight.encode(ctx.alloc(), r.requestId, run, perTier, perTier.length));
+          submit(r, () -> lookup(r));
         }
       }
       case Opcode.GET -> {
@@ -166,7 +217,7 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
         }
         long ns = namespaceId;
         submit(r, () -> completeLater(r, PutTask.run(r.frame, r.requestId, context.store, ns,
-            context.maxPageLength, context.metrics, ctx.alloc())));
+            context.maxPageLength, context, ctx.alloc())));
       }
       case Opcode.DELETE -> {
         if (batchFits(r)) {
@@ -193,6 +244,21 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
     return true;
   }
 
+  /**
+   * Answers a LOOKUP on a store thread: the run of leading keys held in this connection's
+   * namespace (a key of another namespace ends the run as if absent).
+   */
+  private void lookup(Request r) {
+    KeyBatchFlyweight b = new KeyBatchFlyweight();
+    b.wrap(r.frame);
+    int count = b.keyCount();
+    long[] ks = new long[2 * count];
+    b.readKeys(ks);
+    int[] tiers = new int[TierKind.values().length];
+    int run = context.store.lookupPrefix(ks, count, tiers, namespaceId);
+    completeLater(r, LookupOkFlyweight.encode(ctx.alloc(), r.requestId, run, tiers, tiers.length));
+  }
+
   /** Reads the keys of the key batch wrapped in {@link #batch} into {@link #keys}. */
   private int readKeys(Request r) {
     int count = batch.keyCount();
@@ -215,25 +281,18 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
       int keyAt = at + KeyBatchFlyweight.KEYS_OFFSET + KeyBatchFlyweight.KEY_LENGTH * i;
       long hi = r.frame.getLongLE(keyAt);
       long lo = r.frame.getLongLE(keyAt + 8);
-      if (!ownNamespace(hi, lo) || !context.store.delete(hi, lo)) {
+      if (!context.store.delete(hi, lo, namespaceId)) {
         misses[i >>> 6] |= 1L << i;
       }
     }
     completeLater(r, BatchDoneFlyweight.encode(ctx.alloc(), Opcode.DELETE_OK, r.requestId, count, misses));
   }
 
-  /** Whether the key's page is stored and belongs to this connection's namespace. */
-  private boolean ownNamespace(long hi, long lo) {
-    try (PinnedPage page = context.store.getPinned(hi, lo)) {
-      return page != null && PageFormat.namespaceId(page.buffer(), 0) == namespaceId;
-    }
-  }
-
   private void prefetch(Request r) {
     int count = readKeys(r);
     long ms = batch.argument() == 0 ? PREFETCH_DEADLINE_DEFAULT_MS : batch.argument();
     long deadline = r.startNanos + TimeUnit.MILLISECONDS.toNanos(ms);
-    CompletableFuture<Integer> done = context.store.prefetch(keys, count, deadline);
+    CompletableFuture<Integer> done = context.store.prefetch(keys, count, deadline, namespaceId);
     done.whenComplete((promoted, e) -> {
       Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
       if (cause == null) {
@@ -242,15 +301,27 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
       } else if (cause instanceof RejectedExecutionException) {
         failLater(r, ErrorCode.OVERLOADED, "prefetch queue is full; retry later");
       } else {
-        failLater(r, ErrorCode.INTERNAL, "PREFETCH failed in the daemon: " + cause);
+        failed(r, cause);
       }
     });
   }
 
-  /** Runs a store task on the executor, or answers OVERLOADED when its queue is full. */
+  /**
+   * Runs a store task on the executor, or answers OVERLOADED when its queue is full. Whatever the
+   * task throws ends the request with an ERROR (it never stays unanswered).
+   */
   private void submit(Request r, Runnable task) {
     try {
-      context.storeExecutor.execute(task);
+      context.storeExecutor.execute(() -> {
+        try {
+          task.run();
+        } catch (RuntimeException | Error e) {
+          failed(r, e);
+          if (e instanceof Error err) {
+            throw err;
+          }
+        }
+      });
     } catch (RejectedExecutionException e) {
       fail(r, ErrorCode.OVERLOADED, "the daemon's store queue is full; retry later");
     }
@@ -300,15 +371,23 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
     if (evt instanceof ChannelInputShutdownEvent) {
       inputClosed = true;
       if (active == 0) {
-        ctx.close();
+        closeAfterFlush();
       }
     }
     ctx.fireUserEventTriggered(evt);
   }
 
+  /**
+   * Closes once everything queued for the socket is written: writes complete in order, so an empty
+   * write behind them completes after the last one (a plain close would drop what is queued).
+   */
+  private void closeAfterFlush() {
+    ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+  }
+
   private void closeAfter(ChannelFuture written) {
     if (written == null) {
-      ctx.close();
+      closeAfterFlush();
     } else {
       written.addListener(ChannelFutureListener.CLOSE);
     }
@@ -329,23 +408,37 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
 
   /** Ends a request with an ERROR (on the event loop). */
   void fail(Request r, int code, String message) {
-    context.metrics.recordError(ErrorCode.name(code));
-    complete(r, ErrorFlyweight.encode(ctx.alloc(), r.requestId, code, message));
+    if (!r.end()) {
+      return;
+    }
+    Errors.count(context, code);
+    finish(r, ErrorFlyweight.encode(ctx.alloc(), r.requestId, code, message));
   }
 
   /** {@link #fail} from any thread. */
   void failLater(Request r, int code, String message) {
-    context.metrics.recordError(ErrorCode.name(code));
-    completeLater(r, ErrorFlyweight.encode(ctx.alloc(), r.requestId, code, message));
+    if (!r.end()) {
+      return;
+    }
+    Errors.count(context, code);
+    finishLater(r, ErrorFlyweight.encode(ctx.alloc(), r.requestId, code, message));
   }
 
   /** {@link #complete} from any thread. */
   void completeLater(Request r, ByteBuf response) {
-    if (ctx.executor().inEventLoop()) {
-      complete(r, response);
+    if (!r.end()) {
+      ReferenceCountUtil.release(response);
       return;
     }
-    runOnLoop(() -> complete(r, response), () -> {
+    finishLater(r, response);
+  }
+
+  private void finishLater(Request r, ByteBuf response) {
+    if (ctx.executor().inEventLoop()) {
+      finish(r, response);
+      return;
+    }
+    runOnLoop(() -> finish(r, response), () -> {
       ReferenceCountUtil.release(response);
       release(r);
     });
@@ -353,13 +446,22 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
 
   /**
    * Ends a request on the event loop: writes its final response (null: none, the connection is
-   * gone), releases the frame and its in-flight bytes, records the latency.
+   * gone), releases the frame and its in-flight bytes, records the latency. Does nothing (but
+   * release {@code response}) if the request has already ended.
    */
   void complete(Request r, ByteBuf response) {
+    if (!r.end()) {
+      ReferenceCountUtil.release(response);
+      return;
+    }
+    finish(r, response);
+  }
+
+  private void finish(Request r, ByteBuf response) {
     ChannelFuture written = response != null ? ctx.writeAndFlush(response) : null;
     flow.requestDone(r.bytes);
     active--;
-    if (inputClosed && active == 0) {
+    if ((inputClosed || closing) && active == 0) {
       closeAfter(written); // the client has sent its last request and it is answered
     }
     if (r.op != null) {

@@ -1,11 +1,11 @@
 package io.kvstore.server.net;
 
 import io.kvstore.client.protocol.FrameBufferPool;
-import io.kvstore.core.store.TieredStore;
 import io.kvstore.server.config.ServerConfig;
 import io.kvstore.server.metrics.ServerMetrics;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
+import io.netty.util.internal.PlatformDependent;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
@@ -13,15 +13,18 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * What every connection of one server shares: the settings, the store, the metrics, the executor
- * that runs store calls off the event loops, the open connections, and the shutdown state. Made by
+ * What every connection of one server shares: the settings, the store, the metrics and counters,
+ * the executor that runs store calls off the event loops, the request memory budget, the
+ * connection limits, the auth throttle, the open connections, and the shutdown state. Made by
  * {@link KvStoreNetworkServer}, which owns everything here that needs closing.
  */
 final class ServerContext {
 
   final ServerConfig config;
-  final TieredStore store;
+  final StoreOps store;
   final ServerMetrics metrics;
+  /** Refusals, timeouts, auth failures, budget waits, failed requests by code. */
+  final NetCounters counters;
   /** Runs store calls that may read or write the SSD tier; bounded, rejects when full. */
   final Executor storeExecutor;
   /** The largest page a client may put or get: the smaller of the configured and the store's. */
@@ -31,6 +34,12 @@ final class ServerContext {
    * at most one connection's in-flight limit. Closed by the server once its event loops stop.
    */
   final FrameBufferPool frameBuffers;
+  /** The daemon-wide budget of request bytes received and not yet answered. */
+  final RequestBudget budget;
+  /** Slows down HELLOs from addresses that failed to authenticate. */
+  final AuthThrottle authThrottle = new AuthThrottle();
+  /** Connection slots: total, before HELLO per address, after HELLO per token. */
+  final ConnectionLimitHandler limits;
   /** Writes the STATS text. */
   final StatsText stats;
   /** Connections counted by the connection limit, closed at shutdown. */
@@ -41,14 +50,21 @@ final class ServerContext {
   private volatile boolean shuttingDown;
 
   ServerContext(
-      ServerConfig config, TieredStore store, ServerMetrics metrics, Executor storeExecutor) {
+      ServerConfig config,
+      StoreOps store,
+      ServerMetrics metrics,
+      NetCounters counters,
+      Executor storeExecutor) {
     this.config = config;
     this.store = store;
     this.metrics = metrics;
+    this.counters = counters;
     this.storeExecutor = storeExecutor;
     this.maxPageLength = Math.min(config.maxPageBytes(), store.maxPageBytes());
     this.stats = new StatsText(store, metrics);
     this.frameBuffers = new FrameBufferPool(ByteBufAllocator.DEFAULT, config.maxInflightBytes());
+    this.budget = new RequestBudget(config.requestMemoryBytes(PlatformDependent.estimateMaxDirectMemory()));
+    this.limits = new ConnectionLimitHandler(this);
   }
 
   /** A new connection id (sent in HELLO_OK, printed in the logs); ids start at 1. */

@@ -1,6 +1,5 @@
 package io.kvstore.server.net;
 
-import io.kvstore.core.store.TieredStore;
 import io.kvstore.server.metrics.MetricsRegistry;
 import io.kvstore.server.metrics.ServerMetrics;
 import io.kvstore.server.metrics.StoreMetrics;
@@ -19,7 +18,7 @@ final class StatsText {
   private final MetricsRegistry storeRegistry = new MetricsRegistry();
   private final ServerMetrics server;
 
-  StatsText(TieredStore store, ServerMetrics server) {
+  StatsText(StoreOps store, ServerMetrics server) {
     this.server = server;
     StoreMetrics.register(storeRegistry, store::stats);
   }

@@ -48,6 +48,12 @@ class ServerConfigLoaderTest {
     SAMPLES.put(ConfigKey.IO_THREADS, new String[] {"1", "2", "3"});
     SAMPLES.put(ConfigKey.HANDSHAKE_TIMEOUT_SECONDS, new String[] {"1", "2", "3"});
     SAMPLES.put(ConfigKey.SHUTDOWN_GRACE_SECONDS, new String[] {"1", "2", "3"});
+    SAMPLES.put(ConfigKey.NET_REQUEST_MEMORY_BYTES, new String[] {"512MiB", "1GiB", "2GiB"});
+    SAMPLES.put(ConfigKey.NET_READ_TIMEOUT_SECONDS, new String[] {"4", "5", "6"});
+    SAMPLES.put(ConfigKey.NET_WRITE_TIMEOUT_SECONDS, new String[] {"7", "8", "9"});
+    SAMPLES.put(ConfigKey.NET_IDLE_TIMEOUT_SECONDS, new String[] {"60", "70", "80"});
+    SAMPLES.put(ConfigKey.NET_CONNECTIONS_PER_TOKEN, new String[] {"5", "6", "7"});
+    SAMPLES.put(ConfigKey.NET_PREAUTH_CONNECTIONS_PER_ADDRESS, new String[] {"8", "9", "10"});
   }
 
   @TempDir Path dir;
@@ -254,6 +260,12 @@ class ServerConfigLoaderTest {
     bad.put(ConfigKey.IO_THREADS, "4097");
     bad.put(ConfigKey.HANDSHAKE_TIMEOUT_SECONDS, "0");
     bad.put(ConfigKey.SHUTDOWN_GRACE_SECONDS, "2.5");
+    bad.put(ConfigKey.NET_REQUEST_MEMORY_BYTES, "-1MiB");
+    bad.put(ConfigKey.NET_READ_TIMEOUT_SECONDS, "0");
+    bad.put(ConfigKey.NET_WRITE_TIMEOUT_SECONDS, "3601");
+    bad.put(ConfigKey.NET_IDLE_TIMEOUT_SECONDS, "0");
+    bad.put(ConfigKey.NET_CONNECTIONS_PER_TOKEN, "0");
+    bad.put(ConfigKey.NET_PREAUTH_CONNECTIONS_PER_ADDRESS, "x");
     assertEquals(ConfigKey.values().length, bad.size());
     for (Map.Entry<ConfigKey, String> b : bad.entrySet()) {
       ConfigKey key = b.getKey();

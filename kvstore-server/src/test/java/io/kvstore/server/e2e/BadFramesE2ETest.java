@@ -187,7 +187,7 @@ class BadFramesE2ETest {
     try (RawClient c = new RawClient(server.port())) {
       RawClient.Frame f = c.hello(1, 1, 1, NS_A, TOKEN_B);
       assertError(f, 1, ErrorCode.NAMESPACE_DENIED);
-      assertTrue(f.errorMessage().contains("bob"), "names the grant, never the token: " + f);
+      assertFalse(f.errorMessage().contains("bob"), "names neither the grant nor the token: " + f);
       assertFalse(f.errorMessage().contains(TOKEN_B), f.toString());
       assertTrue(c.closedByDaemon());
     }
@@ -275,10 +275,13 @@ class BadFramesE2ETest {
     stop();
     startServer(NetFixtures.config().maxConnections(2).build());
     alice = null;
-    try (RawClient a = new RawClient(server.port()); RawClient b = new RawClient(server.port())) {
+    // One at a time: at most half the slots may be unauthenticated (the oldest gives way to a new
+    // one), so two connections opened together would not both get to HELLO with a limit of 2.
+    try (RawClient a = new RawClient(server.port())) {
       assertEquals(Opcode.HELLO_OK, a.hello(1, 1, 1, NS_A, "").opcode());
+      RawClient b = new RawClient(server.port());
       assertEquals(Opcode.HELLO_OK, b.hello(1, 1, 1, NS_A, "").opcode());
-      try (RawClient c = new RawClient(server.port())) {
+      try (b; RawClient c = new RawClient(server.port())) {
         assertTrue(c.closedByDaemon(), "a third connection is closed at once");
       }
       a.send(PingFlyweight.encode(UnpooledByteBufAllocator.DEFAULT, Opcode.PING, 2, 5));

@@ -3,7 +3,10 @@ package io.kvstore.server.e2e;
 import io.kvstore.client.protocol.ErrorFlyweight;
 import io.kvstore.client.protocol.FrameDescriptor;
 import io.kvstore.client.protocol.HelloFlyweight;
+import io.kvstore.client.protocol.KeyBatchFlyweight;
 import io.kvstore.client.protocol.Opcode;
+import io.kvstore.client.protocol.PingFlyweight;
+import io.kvstore.client.protocol.PutFlyweight;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.UnpooledByteBufAllocator;
@@ -36,6 +39,11 @@ final class RawClient implements AutoCloseable {
       return new String(body, 4, length, StandardCharsets.UTF_8);
     }
 
+    /** A little-endian u16 of the body at {@code offset} (frame offset minus 16). */
+    int bodyShort(int offset) {
+      return ByteBuffer.wrap(body).order(ByteOrder.LITTLE_ENDIAN).getShort(offset) & 0xFFFF;
+    }
+
     /** A little-endian u32 of the body at {@code offset} (frame offset minus 16). */
     int bodyInt(int offset) {
       return ByteBuffer.wrap(body).order(ByteOrder.LITTLE_ENDIAN).getInt(offset);
@@ -53,7 +61,20 @@ final class RawClient implements AutoCloseable {
   private final OutputStream out;
 
   RawClient(int port) throws IOException {
-    socket = new Socket("127.0.0.1", port);
+    this(port, 0);
+  }
+
+  /**
+   * A client whose socket receive buffer is {@code receiveBuffer} bytes (0: the default), set
+   * before connecting: a small one makes the daemon's writes stall as soon as the client stops
+   * reading.
+   */
+  RawClient(int port, int receiveBuffer) throws IOException {
+    socket = new Socket();
+    if (receiveBuffer > 0) {
+      socket.setReceiveBufferSize(receiveBuffer);
+    }
+    socket.connect(new java.net.InetSocketAddress("127.0.0.1", port));
     socket.setSoTimeout(10_000);
     socket.setTcpNoDelay(true);
     in = new DataInputStream(socket.getInputStream());
@@ -86,6 +107,31 @@ final class RawClient implements AutoCloseable {
   /** Closes the sending side only (the daemon sees the end of the stream, can still answer). */
   void shutdownOutput() throws IOException {
     socket.shutdownOutput();
+  }
+
+  /** Sends a key batch request (LOOKUP, GET, PREFETCH, DELETE) for {@code keys} (hi, lo pairs). */
+  void keyBatch(int opcode, int flags, long requestId, int argument, long... keys) throws IOException {
+    send(KeyBatchFlyweight.encode(UnpooledByteBufAllocator.DEFAULT, opcode, flags, requestId, keys, 0,
+        keys.length / 2, argument));
+  }
+
+  /** Sends a PUT of {@code pages}. */
+  void put(long requestId, ByteBuffer... pages) throws IOException {
+    send(PutFlyweight.encode(UnpooledByteBufAllocator.DEFAULT, requestId, pages, 0, pages.length));
+  }
+
+  /** Sends a PING and checks that the PONG comes back (the connection still serves). */
+  void pingPong(long requestId) throws IOException {
+    send(PingFlyweight.encode(UnpooledByteBufAllocator.DEFAULT, Opcode.PING, requestId, requestId));
+    Frame f = read();
+    if (f.opcode() != Opcode.PONG || f.requestId() != requestId) {
+      throw new IOException("expected PONG " + requestId + ", got " + f);
+    }
+  }
+
+  /** Sets how long a read may wait. */
+  void timeoutMillis(int millis) throws IOException {
+    socket.setSoTimeout(millis);
   }
 
   /** Reads one frame. */

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.kvstore.core.store.StoreStats;
 import io.kvstore.core.store.StoreStats.TierStats;
 import io.kvstore.core.tier.TierKind;
+import io.kvstore.server.net.NetCounters;
+import io.kvstore.server.net.NetMetrics;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -30,6 +32,7 @@ class MetricsDocTest {
         List.of(new TierStats(TierKind.HOT, 0, 0, 0, 0, 0, 0, 0, 0, 0))));
     metrics.registerJvmAndNettyMetrics();
     new Health(HealthProbe.NEVER_DEGRADED).register(registry);
+    NetMetrics.register(metrics, new NetCounters(), () -> 0, () -> 0);
     metrics.recordError("OVERLOADED"); // a family without samples is not written
     String doc = Files.readString(Path.of("..", "docs", "metrics.md"), StandardCharsets.UTF_8);
 

@@ -66,7 +66,7 @@ class ServerPipelineTest {
     store = storeBuilder.build();
     metrics = NetFixtures.metrics();
     channel = new EmbeddedChannel(new KvStoreServerInitializer(
-        new ServerContext(config, store, metrics, executor)));
+        new ServerContext(config, StoreOps.of(store), metrics, new NetCounters(), executor)));
     return channel;
   }
 

@@ -1,0 +1,55 @@
+package io.kvstore.server.net;
+
+import io.kvstore.server.metrics.ServerMetrics;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.LongSupplier;
+
+/**
+ * Exports a network server's {@link NetCounters} and request memory budget as Prometheus families,
+ * read at each scrape (docs/metrics.md lists them). Kept apart from the counters so that the net
+ * path depends on no metrics library.
+ */
+public final class NetMetrics {
+
+  private NetMetrics() {}
+
+  /** Registers the network server's families with {@code metrics}; once per server. */
+  static void register(ServerMetrics metrics, KvStoreNetworkServer server) {
+    register(metrics, server.counters(), server::requestMemoryUsed, server::requestMemoryLimit);
+  }
+
+  /**
+   * Registers the families of {@code c} and of a request memory budget with {@code metrics}.
+   *
+   * @param memoryUsed bytes of request buffers held now
+   * @param memoryLimit the budget
+   */
+  public static void register(
+      ServerMetrics metrics, NetCounters c, LongSupplier memoryUsed, LongSupplier memoryLimit) {
+    Map<String, LongSupplier> refused = new LinkedHashMap<>();
+    for (NetCounters.Refusal r : NetCounters.Refusal.values()) {
+      refused.put(r.name().toLowerCase(Locale.ROOT), () -> c.refusals(r));
+    }
+    metrics.registerCounter("kvstore_connections_refused_total",
+        "Connections refused or cut before being served, by reason.", "reason", refused);
+    Map<String, LongSupplier> timeouts = new LinkedHashMap<>();
+    for (NetCounters.Timeout t : NetCounters.Timeout.values()) {
+      timeouts.put(t.name().toLowerCase(Locale.ROOT), () -> c.timeouts(t));
+    }
+    metrics.registerCounter("kvstore_connection_timeouts_total",
+        "Connections cut by a timeout, by kind (handshake, read, write, idle).", "kind", timeouts);
+    metrics.registerCounter("kvstore_auth_failures_total",
+        "HELLOs refused with AUTH_FAILED or NAMESPACE_DENIED.", c::authFailures);
+    metrics.registerCounter("kvstore_request_budget_waits_total",
+        "Times a connection stopped reading because the request memory budget was spent.",
+        c::budgetWaits);
+    metrics.registerGauge("kvstore_request_memory_used_bytes",
+        "Bytes of request buffers held now against the daemon-wide budget.",
+        memoryUsed);
+    metrics.registerGauge("kvstore_request_memory_limit_bytes",
+        "The daemon-wide request memory budget (net.request.memory.bytes, resolved).",
+        memoryLimit);
+  }
+}

@@ -1,0 +1,114 @@
+package io.kvstore.server.net;
+
+import io.kvstore.core.store.StoreStats;
+import io.kvstore.core.store.TieredStore;
+import io.kvstore.core.tier.PinnedPage;
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The store operations the protocol server uses, and nothing else: one seam between the daemon's
+ * network path and {@link TieredStore} (which is final), so tests can make any of them fail and
+ * check that every request is still answered with the right code. {@link #of(TieredStore)} is the
+ * daemon's implementation, a plain delegate.
+ *
+ * <p>The namespace-taking operations are the store's own isolation checks: a key held under
+ * another namespace is treated as absent (LOOKUP, DELETE, PREFETCH) and a PUT that would replace it
+ * throws {@link io.kvstore.core.store.ForeignPageException}.
+ */
+public interface StoreOps {
+
+  /** {@link TieredStore#maxPageBytes()}. */
+  int maxPageBytes();
+
+  /** {@link TieredStore#ownership(long, long, long)}: ABSENT, OWN or FOREIGN; may read the SSD. */
+  int ownership(long keyHi, long keyLo, long namespaceId);
+
+  /** {@link TieredStore#lookupPrefix(long[], int, int[], long)}; may read the SSD. */
+  int lookupPrefix(long[] keys, int count, int[] perTierOut, long namespaceId);
+
+  /** {@link TieredStore#pinIfInMemory(long, long)}: memory tiers only, never the SSD. */
+  PinnedPage pinIfInMemory(long keyHi, long keyLo);
+
+  /** {@link TieredStore#length(long, long)}. */
+  int length(long keyHi, long keyLo);
+
+  /** {@link TieredStore#getPinned(long, long)}; may read the SSD and promote. */
+  PinnedPage getPinned(long keyHi, long keyLo);
+
+  /** {@link TieredStore#get(long, long, ByteBuffer)}. */
+  int get(long keyHi, long keyLo, ByteBuffer dst);
+
+  /** {@link TieredStore#put(ByteBuffer)}, refusing to replace another namespace's page. */
+  boolean put(ByteBuffer page);
+
+  /** {@link TieredStore#delete(long, long, long)}. */
+  boolean delete(long keyHi, long keyLo, long namespaceId);
+
+  /** {@link TieredStore#prefetch(long[], int, long, long)}. */
+  CompletableFuture<Integer> prefetch(long[] keys, int count, long deadlineNanos, long namespaceId);
+
+  /** {@link TieredStore#stats()}. */
+  StoreStats stats();
+
+  /** The daemon's store operations: each one calls the same method of {@code store}. */
+  static StoreOps of(TieredStore store) {
+    return new StoreOps() {
+      @Override
+      public int maxPageBytes() {
+        return store.maxPageBytes();
+      }
+
+      @Override
+      public int ownership(long keyHi, long keyLo, long namespaceId) {
+        return store.ownership(keyHi, keyLo, namespaceId);
+      }
+
+      @Override
+      public int lookupPrefix(long[] keys, int count, int[] perTierOut, long namespaceId) {
+        return store.lookupPrefix(keys, count, perTierOut, namespaceId);
+      }
+
+      @Override
+      public PinnedPage pinIfInMemory(long keyHi, long keyLo) {
+        return store.pinIfInMemory(keyHi, keyLo);
+      }
+
+      @Override
+      public int length(long keyHi, long keyLo) {
+        return store.length(keyHi, keyLo);
+      }
+
+      @Override
+      public PinnedPage getPinned(long keyHi, long keyLo) {
+        return store.getPinned(keyHi, keyLo);
+      }
+
+      @Override
+      public int get(long keyHi, long keyLo, ByteBuffer dst) {
+        return store.get(keyHi, keyLo, dst);
+      }
+
+      @Override
+      public boolean put(ByteBuffer page) {
+        return store.put(page);
+      }
+
+      @Override
+      public boolean delete(long keyHi, long keyLo, long namespaceId) {
+        return store.delete(keyHi, keyLo, namespaceId);
+      }
+
+      @Override
+      public CompletableFuture<Integer> prefetch(
+          long[] keys, int count, long deadlineNanos, long namespaceId) {
+        return store.prefetch(keys, count, deadlineNanos, namespaceId);
+      }
+
+      @Override
+      public StoreStats stats() {
+        return store.stats();
+      }
+    };
+  }
+}

@@ -1,0 +1,157 @@
+package io.kvstore.server.net;
+
+import io.kvstore.core.store.StoreStats;
+import io.kvstore.core.store.TieredStore;
+import io.kvstore.core.tier.PinnedPage;
+import java.nio.ByteBuffer;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+
+/**
+ * A {@link StoreOps} over a real {@link TieredStore} that throws on chosen operations (fault
+ * injection) and counts the pages it pins and unpins, so tests can check that every request is
+ * answered whatever the store does, and that every pin is released.
+ */
+public final class FaultyStore implements StoreOps {
+
+  /** The operations that can be made to fail. */
+  public enum Op {
+    OWNERSHIP, LOOKUP, PIN_IF_IN_MEMORY, LENGTH, GET_PINNED, GET, PUT, DELETE, PREFETCH,
+    /** PREFETCH accepted, its future completed exceptionally. */
+    PREFETCH_ASYNC
+  }
+
+  private final StoreOps store;
+  private final Map<Op, Supplier<RuntimeException>> faults = new ConcurrentHashMap<>();
+  private final AtomicInteger pinned = new AtomicInteger();
+  private final AtomicInteger pins = new AtomicInteger();
+
+  public FaultyStore(TieredStore store) {
+    this.store = StoreOps.of(store);
+  }
+
+  /** Makes every later call of {@code op} throw what {@code fault} makes. */
+  public FaultyStore fail(Op op, Supplier<RuntimeException> fault) {
+    faults.put(op, fault);
+    return this;
+  }
+
+  /** Stops injecting faults. */
+  public void heal() {
+    faults.clear();
+  }
+
+  /** Pages pinned through this store and not yet released. */
+  public int pinnedNow() {
+    return pinned.get();
+  }
+
+  /** Pages pinned through this store since it was made. */
+  public int pinsTaken() {
+    return pins.get();
+  }
+
+  private void check(Op op) {
+    Supplier<RuntimeException> f = faults.get(op);
+    if (f != null) {
+      throw f.get();
+    }
+  }
+
+  private PinnedPage counted(PinnedPage p) {
+    if (p == null) {
+      return null;
+    }
+    pinned.incrementAndGet();
+    pins.incrementAndGet();
+    return new PinnedPage() {
+      private boolean closed;
+
+      @Override
+      public ByteBuffer buffer() {
+        return p.buffer();
+      }
+
+      @Override
+      public void close() {
+        if (!closed) {
+          closed = true;
+          pinned.decrementAndGet();
+        }
+        p.close();
+      }
+    };
+  }
+
+  @Override
+  public int maxPageBytes() {
+    return store.maxPageBytes();
+  }
+
+  @Override
+  public int ownership(long keyHi, long keyLo, long namespaceId) {
+    check(Op.OWNERSHIP);
+    return store.ownership(keyHi, keyLo, namespaceId);
+  }
+
+  @Override
+  public int lookupPrefix(long[] keys, int count, int[] perTierOut, long namespaceId) {
+    check(Op.LOOKUP);
+    return store.lookupPrefix(keys, count, perTierOut, namespaceId);
+  }
+
+  @Override
+  public PinnedPage pinIfInMemory(long keyHi, long keyLo) {
+    check(Op.PIN_IF_IN_MEMORY);
+    return counted(store.pinIfInMemory(keyHi, keyLo));
+  }
+
+  @Override
+  public int length(long keyHi, long keyLo) {
+    check(Op.LENGTH);
+    return store.length(keyHi, keyLo);
+  }
+
+  @Override
+  public PinnedPage getPinned(long keyHi, long keyLo) {
+    check(Op.GET_PINNED);
+    return counted(store.getPinned(keyHi, keyLo));
+  }
+
+  @Override
+  public int get(long keyHi, long keyLo, ByteBuffer dst) {
+    check(Op.GET);
+    return store.get(keyHi, keyLo, dst);
+  }
+
+  @Override
+  public boolean put(ByteBuffer page) {
+    check(Op.PUT);
+    return store.put(page);
+  }
+
+  @Override
+  public boolean delete(long keyHi, long keyLo, long namespaceId) {
+    check(Op.DELETE);
+    return store.delete(keyHi, keyLo, namespaceId);
+  }
+
+  @Override
+  public CompletableFuture<Integer> prefetch(
+      long[] keys, int count, long deadlineNanos, long namespaceId) {
+    check(Op.PREFETCH);
+    Supplier<RuntimeException> async = faults.get(Op.PREFETCH_ASYNC);
+    if (async != null) {
+      return CompletableFuture.failedFuture(async.get());
+    }
+    return store.prefetch(keys, count, deadlineNanos, namespaceId);
+  }
+
+  @Override
+  public StoreStats stats() {
+    return store.stats();
+  }
+}
