@@ -206,14 +206,17 @@ final class ConnectionPool {
     c.closeFuture().addListener(f -> lost(i, c));
   }
 
-  /** A ready connection closed: reconnect after a first, short backoff. */
+  /**
+   * A ready connection closed: reconnect at once (the daemon may have closed just this one, or be
+   * back already); backoff starts if that attempt fails.
+   */
   private void lost(int i, Connection c) {
     synchronized (nextAttemptNanos) {
       if (closed || ready.get(i) != c) {
         return;
       }
-      failures[i] = 1;
-      scheduleAttempt(i, backoff.delayNanos(1));
+      failures[i] = 0;
+      scheduleAttempt(i, 0);
     }
   }
 

@@ -1,0 +1,116 @@
+package io.kvstore.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kvstore.client.protocol.ErrorCode;
+import io.kvstore.client.protocol.Opcode;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Keepalive PING, retiring a connection that stops answering, reconnecting after a restart. */
+class LivenessTest {
+
+  private static final long NAMESPACE = 0x5EED_0000_0000_0003L;
+
+  private FakeDaemon daemon;
+  private final List<KvStoreClient> clients = new ArrayList<>();
+
+  @BeforeEach
+  void startDaemon() throws InterruptedException {
+    daemon = new FakeDaemon();
+  }
+
+  @AfterEach
+  void stop() {
+    clients.forEach(KvStoreClient::close);
+    daemon.close();
+  }
+
+  private KvStoreClient connect(KvStoreClientBuilder builder) {
+    KvStoreClient client = builder.build();
+    clients.add(client);
+    return client;
+  }
+
+  private KvStoreClientBuilder builder() {
+    return KvStoreClient.builder()
+        .address("127.0.0.1", daemon.port())
+        .namespaceId(NAMESPACE)
+        .connections(2)
+        .ioThreads(1)
+        .maxRetries(0)
+        .reconnectDelay(Duration.ofMillis(20))
+        .maxReconnectDelay(Duration.ofMillis(200))
+        .connectTimeout(Duration.ofSeconds(2));
+  }
+
+  private static void awaitTrue(BooleanSupplier condition, String what) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (!condition.getAsBoolean()) {
+      assertTrue(System.nanoTime() < deadline, "gave up waiting: " + what);
+      Thread.sleep(5);
+    }
+  }
+
+  @Test
+  void shouldPingAnIdleConnection() throws Exception {
+    KvStoreClient client = connect(builder().pingInterval(Duration.ofMillis(50)));
+    awaitTrue(() -> daemon.received(Opcode.PING) >= 4, "keepalive PINGs on both idle connections");
+    assertEquals(2, client.liveConnections());
+    assertEquals(2, daemon.connectionsAccepted.get(), "answered PINGs keep the connections");
+  }
+
+  @Test
+  void shouldRetireAConnectionThatStopsAnsweringAndReconnect() throws Exception {
+    KvStoreClient client = connect(builder()
+        .pingInterval(Duration.ofMillis(100)).pingTimeout(Duration.ofMillis(200)));
+    daemon.silent = true; // sockets open, nothing answered: a stopped daemon, a partition
+    awaitTrue(() -> daemon.connectionsAccepted.get() >= 4, "both connections retired and replaced");
+    daemon.silent = false;
+    awaitTrue(() -> client.liveConnections() == 2, "fresh connections answer");
+    assertTrue(client.ping() >= 0);
+  }
+
+  @Test
+  void shouldProbeAfterATimeoutAndPreferTheLiveConnection() throws Exception {
+    // Long PING interval: only the request timeout can trigger the probe.
+    KvStoreClient client = connect(builder().pingInterval(Duration.ofMinutes(5))
+        .pingTimeout(Duration.ofMillis(300)).requestTimeout(Duration.ofMillis(200)));
+    daemon.silent = true;
+    KvStoreException e = assertThrows(KvStoreException.class, () -> client.lookup(new long[] {1, 1}));
+    assertEquals(ErrorCode.CLIENT_TIMEOUT, e.code());
+    awaitTrue(() -> daemon.received(Opcode.PING) >= 1, "a probe followed the timeout");
+    awaitTrue(() -> client.liveConnections() == 1, "the probed connection is suspect");
+    awaitTrue(() -> daemon.connectionsAccepted.get() >= 3, "then retired and replaced");
+    daemon.silent = false;
+    awaitTrue(() -> client.liveConnections() == 2, "recovered");
+  }
+
+  @Test
+  void shouldReconnectByItselfAndReReadTheLimitsAfterARestart() throws Exception {
+    daemon.maxBatch = 100;
+    KvStoreClient client = connect(builder());
+    assertEquals(100, client.serverLimits().maxBatch());
+    int port = daemon.port();
+    daemon.close();
+    awaitTrue(() -> client.liveConnections() == 0, "connections lost");
+    KvStoreException down = assertThrows(KvStoreException.class, client::ping);
+    assertEquals(ErrorCode.CONNECTION_CLOSED, down.code(), "fails at once while the daemon is down");
+    assertTrue(down.isRetryable());
+
+    Thread.sleep(300); // a few failed attempts: the backoff grows to its bound
+    daemon = new FakeDaemon(port);
+    daemon.maxBatch = 200;
+    awaitTrue(() -> client.liveConnections() == 2, "reconnected without any request");
+    assertEquals(200, client.serverLimits().maxBatch(), "limits re-read at the new handshake");
+    assertTrue(client.ping() >= 0);
+  }
+}
