@@ -20,9 +20,11 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
@@ -61,6 +63,8 @@ public final class KvStoreClient implements AutoCloseable {
   private final ConnectionPool pool;
   private final FrameBufferPool frameBuffers;
   private final AtomicLong discardedFrames = new AtomicLong();
+  /** Calls not yet complete (one set operation per call, not per page): settled by close(). */
+  private final Set<CallFuture<?>> openCalls = ConcurrentHashMap.newKeySet();
   private final long timeoutNanos;
   private final KeyOps keys;
   private volatile boolean closed;
@@ -371,7 +375,8 @@ public final class KvStoreClient implements AutoCloseable {
 
   /**
    * Closes every connection (requests in flight fail with CONNECTION_CLOSED) and stops the I/O
-   * threads. Idempotent.
+   * threads. When it returns every call's future is complete, and no buffer handed to the client is
+   * used any more. Idempotent.
    */
   @Override
   public void close() {
@@ -381,6 +386,13 @@ public final class KvStoreClient implements AutoCloseable {
     closed = true;
     pool.close();
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
+    // Every connection is closed and its event loop has run out: writes were failed (releasing
+    // PUT pages) and pending requests settled. What remains waited for a retry or a connection
+    // that will not come; none of it holds a buffer.
+    KvStoreException closedReason = new KvStoreException(ErrorCode.CONNECTION_CLOSED, "client is closed");
+    for (CallFuture<?> call : openCalls) {
+      call.settleExceptionally(closedReason);
+    }
     frameBuffers.close(); // after the I/O threads: no decoder lends from it any more
   }
 
@@ -444,6 +456,8 @@ public final class KvStoreClient implements AutoCloseable {
    */
   private <T> CallFuture<T> execute(Supplier<PendingRequest<T>> factory, boolean idempotent) {
     CallFuture<T> result = new CallFuture<>(this::onIoThread);
+    openCalls.add(result);
+    result.whenComplete((v, e) -> openCalls.remove(result));
     attempt(factory, idempotent ? config.maxRetries : 0, 1, result);
     return result;
   }

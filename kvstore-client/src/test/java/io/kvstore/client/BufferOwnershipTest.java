@@ -246,4 +246,25 @@ class BufferOwnershipTest {
     assertEquals(3, daemon.received(Opcode.PUT), "three frames, all sent before the call ended");
     assertEquals(2, daemon.pages.size());
   }
+
+  @Test
+  void shouldCompleteEveryCallWhenTheClientCloses() throws Exception {
+    KvStoreClient client = builder().maxRetries(1).retryBackoff(Duration.ofMinutes(5)).build();
+    daemon.putPage(KvStoreClientTest.page(1, 1, NAMESPACE, 1000, 1));
+    daemon.faults.put(Opcode.GET, FakeDaemon.Fault.SILENT);
+    ByteBuffer[] dsts = {sentinel(2000)};
+    CompletableFuture<GetResult> inFlight = client.getAsync(new long[] {1, 1}, dsts);
+    daemon.errors.put(Opcode.STATS, ErrorCode.OVERLOADED);
+    CompletableFuture<String> waitingToRetry = client.statsAsync(); // retried in 5 minutes
+    awaitTrue(() -> daemon.received(Opcode.STATS) == 1 && daemon.received(Opcode.GET) == 1, "sent");
+    Thread.sleep(200); // the OVERLOADED answer is in: the retry waits
+
+    client.close();
+    assertTrue(inFlight.isDone() && waitingToRetry.isDone(), "close() left a call incomplete");
+    for (CompletableFuture<?> f : List.of(inFlight, waitingToRetry)) {
+      CompletionException e = assertThrows(CompletionException.class, f::join);
+      assertEquals(ErrorCode.CONNECTION_CLOSED, ((KvStoreException) e.getCause()).code());
+    }
+    assertUntouched(dsts[0]);
+  }
 }
