@@ -52,8 +52,17 @@ import java.util.function.Supplier;
  *       keys with the builder's {@link KeyChain}.
  * </ul>
  *
- * <p>Buffers handed to the client (pages to put, destinations to get into) belong to it until the
- * returned future completes. Thread-safe.
+ * <p>Buffers handed to the client (pages to put, destinations to get into, key arrays) belong to it
+ * until the returned future completes, and to the caller from then on, in every outcome: success,
+ * failure, timeout, a lost connection, {@link #close()}, and a future completed by the caller
+ * ({@code cancel}, {@code complete}, {@code orTimeout}: these stop the request, and return once
+ * its buffers are free) or a blocking call interrupted (it stops the request the same way before
+ * it throws). No late page is ever copied into a buffer the caller has taken back, and no byte of
+ * a zero-copy PUT is sent from it (docs/sdk.md, "Who owns the buffers").
+ *
+ * <p>Each connection sends a keepalive PING when idle and is retired when the daemon stops
+ * answering; a lost connection reconnects by itself with exponential backoff and jitter, and each
+ * handshake re-reads the daemon's limits ({@link #serverLimits()}). Thread-safe.
  */
 public final class KvStoreClient implements AutoCloseable {
 
