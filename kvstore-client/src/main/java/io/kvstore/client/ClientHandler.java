@@ -8,6 +8,7 @@ import io.kvstore.client.protocol.Opcode;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
@@ -41,8 +42,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * written nothing, for the PING interval; this handler then sends a keepalive PING (which also
  * keeps the daemon's idle timeout from closing a quiet connection). A request timeout sends one at
  * once. While such a probe is out the connection is <em>suspect</em> and the pool prefers others.
- * If the probe gets no answer within the PING timeout and nothing at all was read meanwhile, the
- * connection is retired (closed): its requests fail with CONNECTION_CLOSED and the pool reconnects.
+ * If the probe gets no answer within the PING timeout, nothing at all was read meanwhile, and a
+ * frame that was being written then has not moved on (a large PUT going out slowly to a daemon
+ * that answers once it has it all is alive), the connection is retired (closed): its requests fail
+ * with CONNECTION_CLOSED and the pool reconnects.
  */
 final class ClientHandler extends ChannelDuplexHandler {
 
@@ -59,6 +62,10 @@ final class ClientHandler extends ChannelDuplexHandler {
   private volatile boolean suspect;
   private Requests.Ping probe;
   private long lastReadNanos = System.nanoTime();
+  // The outbound write under way when the probe was sent (identity hash, bytes of it written), so
+  // that a large frame still moving out counts as a live peer. As Netty's IdleStateHandler does.
+  private int probeWriteMessage;
+  private long probeWriteProgress;
 
   /**
    * @param peer the daemon's address, for messages
@@ -157,6 +164,10 @@ final class ClientHandler extends ChannelDuplexHandler {
     }
     Requests.Ping ping = new Requests.Ping(pingTimeoutNanos);
     long sentNanos = System.nanoTime();
+    ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
+    Object writing = out == null ? null : out.current();
+    probeWriteMessage = writing == null ? 0 : System.identityHashCode(writing);
+    probeWriteProgress = writing == null ? 0 : out.currentProgress();
     probe = ping;
     suspect = true;
     ping.future.whenComplete((rtt, error) -> probeDone(ctx, ping, sentNanos, error));
@@ -178,6 +189,9 @@ final class ClientHandler extends ChannelDuplexHandler {
     if (lastReadNanos - sentNanos > 0) {
       return; // the daemon is talking (a long GET stream ahead of the PONG, say): alive
     }
+    if (writeMoved(ctx)) {
+      return; // the daemon is taking a large frame, slowly, and answers when it has it: alive
+    }
     if (KvStoreClient.asKvStoreException(error).code() == ErrorCode.CLIENT_TIMEOUT) {
       closeReason = new KvStoreException(ErrorCode.CONNECTION_CLOSED, "daemon " + peer
           + " sent nothing for " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sentNanos)
@@ -185,6 +199,18 @@ final class ClientHandler extends ChannelDuplexHandler {
       LOG.log(Level.INFO, closeReason.getMessage());
       ctx.close();
     }
+  }
+
+  /** Whether the write under way when the probe went out has moved on since. */
+  private boolean writeMoved(ChannelHandlerContext ctx) {
+    if (probeWriteMessage == 0) {
+      return false;
+    }
+    ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
+    Object writing = out == null ? null : out.current();
+    return writing == null
+        || System.identityHashCode(writing) != probeWriteMessage
+        || out.currentProgress() != probeWriteProgress;
   }
 
   @Override

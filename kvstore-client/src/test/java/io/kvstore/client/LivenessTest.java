@@ -6,10 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvstore.client.protocol.ErrorCode;
 import io.kvstore.client.protocol.Opcode;
+import io.netty.channel.Channel;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -112,5 +115,42 @@ class LivenessTest {
     awaitTrue(() -> client.liveConnections() == 2, "reconnected without any request");
     assertEquals(200, client.serverLimits().maxBatch(), "limits re-read at the new handshake");
     assertTrue(client.ping() >= 0);
+  }
+
+  @Test
+  void shouldKeepAConnectionThatIsSlowlyTakingALargePut() throws Exception {
+    daemon.stallReadsAfterHello = true;
+    KvStoreClient client = connect(builder().connections(1)
+        .pingInterval(Duration.ofMillis(200)).pingTimeout(Duration.ofSeconds(1))
+        .requestTimeout(Duration.ofSeconds(60)));
+    Channel stalled = daemon.stalled.get(0);
+    AtomicBoolean done = new AtomicBoolean();
+    Thread trickle = new Thread(() -> {
+      // The daemon reads a little every 100 ms and sends nothing until the frame is whole: PINGs
+      // go unanswered (they are queued behind the PUT), but the PUT keeps moving.
+      while (!done.get()) {
+        stalled.config().setAutoRead(true);
+        sleep(1);
+        stalled.config().setAutoRead(false);
+        sleep(100);
+      }
+    }, "trickle-reader");
+    trickle.start();
+    try {
+      ByteBuffer page = KvStoreClientTest.page(5, 5, NAMESPACE, 16 << 20, 5);
+      assertTrue(client.put(new ByteBuffer[] {page}).allStored());
+    } finally {
+      done.set(true);
+      trickle.join();
+    }
+    assertEquals(1, daemon.connectionsAccepted.get(), "the slow connection was retired");
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 }
