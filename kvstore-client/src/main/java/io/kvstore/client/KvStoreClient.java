@@ -30,6 +30,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongFunction;
 import java.util.function.Supplier;
 
 /**
@@ -179,7 +180,7 @@ public final class KvStoreClient implements AutoCloseable {
 
   private CallFuture<LookupResult> lookupCall(long[] keys, long timeout) {
     checkKeys(keys);
-    return execute(() -> new Requests.Lookup(keys, timeout), true);
+    return execute(t -> new Requests.Lookup(keys, t), true, timeout);
   }
 
   /** LOOKUP with {@link BlockKey}s. */
@@ -208,8 +209,8 @@ public final class KvStoreClient implements AutoCloseable {
       throw new IllegalArgumentException(
           dsts.length + " destination buffers for " + keys.length / 2 + " keys");
     }
-    return execute(
-        () -> new Requests.Get(keys, dsts, prefixOnly, config.verifyChecksums, timeoutNanos), true);
+    return execute(t -> new Requests.Get(keys, dsts, prefixOnly, config.verifyChecksums, t), true,
+        timeoutNanos);
   }
 
   /**
@@ -225,8 +226,8 @@ public final class KvStoreClient implements AutoCloseable {
         throw new IllegalArgumentException("page " + i + " has " + lengths[i] + " bytes, less than a page header");
       }
     }
-    return putChunks(lengths, (from, count, frameLength) ->
-        new Requests.Put(pages, from, count, frameLength, timeoutNanos));
+    return putChunks(lengths, (from, count, frameLength, timeout) ->
+        new Requests.Put(pages, from, count, frameLength, timeout));
   }
 
   /** PREFETCH: promote the keys towards memory within {@code deadlineMs}; completes with the count in memory. */
@@ -236,23 +237,23 @@ public final class KvStoreClient implements AutoCloseable {
       throw new IllegalArgumentException("deadlineMs must be >= 0, got " + deadlineMs);
     }
     long timeout = timeoutNanos + TimeUnit.MILLISECONDS.toNanos(deadlineMs);
-    return execute(() -> new Requests.Prefetch(keys, deadlineMs, timeout), true);
+    return execute(t -> new Requests.Prefetch(keys, deadlineMs, t), true, timeout);
   }
 
   /** DELETE: removes the keys from every tier; completes with the number that were present. */
   public CompletableFuture<Integer> deleteAsync(long[] keys) {
     checkKeys(keys);
-    return execute(() -> new Requests.Delete(keys, timeoutNanos), true);
+    return execute(t -> new Requests.Delete(keys, t), true, timeoutNanos);
   }
 
   /** STATS: the daemon's counters, one {@code name value} per line. */
   public CompletableFuture<String> statsAsync() {
-    return execute(() -> new Requests.Stats(timeoutNanos), true);
+    return execute(Requests.Stats::new, true, timeoutNanos);
   }
 
   /** PING: completes with the round-trip time in nanoseconds. */
   public CompletableFuture<Long> pingAsync() {
-    return execute(() -> new Requests.Ping(timeoutNanos), true);
+    return execute(Requests.Ping::new, true, timeoutNanos);
   }
 
   // ---------------------------------------------------------------- key level, blocking
@@ -346,8 +347,8 @@ public final class KvStoreClient implements AutoCloseable {
     for (int j = 0; j < payloads.length; j++) {
       lengths[j] = PageFormat.HEADER_LENGTH + payloads[j].remaining();
     }
-    return CallFuture.map(putChunks(lengths, (from, count, frameLength) -> new Requests.Put(
-            payloads, headers, from * PageFormat.HEADER_LENGTH, from, count, frameLength, timeoutNanos)),
+    return CallFuture.map(putChunks(lengths, (from, count, frameLength, timeout) -> new Requests.Put(
+            payloads, headers, from * PageFormat.HEADER_LENGTH, from, count, frameLength, timeout)),
         PutResult::stored);
   }
 
@@ -410,7 +411,7 @@ public final class KvStoreClient implements AutoCloseable {
   /** Builds one PUT request for pages {@code [from, from + count)}. */
   @FunctionalInterface
   interface PutFactory {
-    PendingRequest<int[]> create(int from, int count, long frameLength);
+    PendingRequest<int[]> create(int from, int count, long frameLength, long timeoutNanos);
   }
 
   /**
@@ -447,7 +448,8 @@ public final class KvStoreClient implements AutoCloseable {
       int chunkCount = count;
       long frameLength = PutFlyweight.frameLength(count, bytes);
       partFrom[parts.size()] = chunkFrom;
-      parts.add(execute(() -> factory.create(chunkFrom, chunkCount, frameLength), config.retryPuts));
+      parts.add(execute(t -> factory.create(chunkFrom, chunkCount, frameLength, t), config.retryPuts,
+          timeoutNanos));
       from += count;
     }
     return CallFuture.allOf(this::onIoThread, parts, () -> {
@@ -460,25 +462,29 @@ public final class KvStoreClient implements AutoCloseable {
   }
 
   /**
-   * Runs a request, retrying retryable failures of idempotent ones on another connection. The
-   * returned call completes only when its last attempt's request has (see {@link PendingRequest}).
+   * Runs a request, retrying retryable failures of idempotent ones on another connection, all
+   * within {@code timeoutNanos}: each attempt gets the time left, and no retry starts that could
+   * not begin before the deadline. The returned call completes only when its last attempt's
+   * request has (see {@link PendingRequest}).
    */
-  private <T> CallFuture<T> execute(Supplier<PendingRequest<T>> factory, boolean idempotent) {
+  private <T> CallFuture<T> execute(
+      LongFunction<PendingRequest<T>> factory, boolean idempotent, long timeoutNanos) {
     CallFuture<T> result = new CallFuture<>(this::onIoThread);
     openCalls.add(result);
     result.whenComplete((v, e) -> openCalls.remove(result));
-    attempt(factory, idempotent ? config.maxRetries : 0, 1, result);
+    long deadline = System.nanoTime() + timeoutNanos;
+    attempt(factory, idempotent ? config.maxRetries : 0, 1, result, deadline, timeoutNanos);
     return result;
   }
 
-  private <T> void attempt(
-      Supplier<PendingRequest<T>> factory, int retriesLeft, int attempt, CallFuture<T> result) {
+  private <T> void attempt(LongFunction<PendingRequest<T>> factory, int retriesLeft, int attempt,
+      CallFuture<T> result, long deadline, long timeoutNanos) {
     if (closed) {
       result.settleExceptionally(
           new KvStoreException(ErrorCode.CONNECTION_CLOSED, "client is closed"));
       return;
     }
-    PendingRequest<T> request = factory.get();
+    PendingRequest<T> request = factory.apply(Math.max(1, deadline - System.nanoTime()));
     if (!result.attempt(request)) {
       return; // stopped by the caller meanwhile; the caller completes the call
     }
@@ -489,17 +495,27 @@ public final class KvStoreClient implements AutoCloseable {
       }
       if (error == null) {
         result.settle(value);
-      } else if (retriesLeft > 0 && !closed && asKvStoreException(error).isRetryable()) {
-        long delayNanos = config.retryBackoff.toNanos() * attempt;
-        try {
-          group.schedule(() -> attempt(factory, retriesLeft - 1, attempt + 1, result),
-              delayNanos, TimeUnit.NANOSECONDS);
-        } catch (RejectedExecutionException e) {
-          result.settleExceptionally(asKvStoreException(error)); // closing
-        }
-      } else {
-        result.settleExceptionally(asKvStoreException(error));
+        return;
       }
+      KvStoreException failure = asKvStoreException(error);
+      long delayNanos = config.retryBackoff.toNanos() * attempt;
+      if (retriesLeft > 0 && !closed && failure.isRetryable()
+          && deadline - System.nanoTime() - delayNanos > 0) {
+        try {
+          group.schedule(
+              () -> attempt(factory, retriesLeft - 1, attempt + 1, result, deadline, timeoutNanos),
+              delayNanos, TimeUnit.NANOSECONDS);
+          return;
+        } catch (RejectedExecutionException e) {
+          // closing: fail with what the attempt met
+        }
+      }
+      if (attempt > 1 && failure.code() == ErrorCode.CLIENT_TIMEOUT) {
+        failure = new KvStoreException(ErrorCode.CLIENT_TIMEOUT, "no answer within "
+            + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms over " + attempt + " attempts; last: "
+            + failure.getMessage(), failure);
+      }
+      result.settleExceptionally(failure);
     });
     pool.acquire(bytes).whenComplete((connection, error) -> {
       if (error != null) {

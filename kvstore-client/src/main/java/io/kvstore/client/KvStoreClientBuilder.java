@@ -14,7 +14,7 @@ public final class KvStoreClientBuilder {
 
   /** Default number of connections in the pool. */
   public static final int CONNECTIONS_DEFAULT = 4;
-  /** Default per-request timeout. */
+  /** Default timeout of a call, retries included. */
   public static final Duration REQUEST_TIMEOUT_DEFAULT = Duration.ofSeconds(5);
   /** Default connect + handshake timeout. */
   public static final Duration CONNECT_TIMEOUT_DEFAULT = Duration.ofSeconds(5);
@@ -123,7 +123,10 @@ public final class KvStoreClientBuilder {
     return this;
   }
 
-  /** How long a request may wait for its final response (default 5 s). */
+  /**
+   * How long a call may take, retries included (default 5 s): each attempt gets the time left, and
+   * no retry starts that could not begin before it runs out. A PREFETCH gets its deadline on top.
+   */
   public KvStoreClientBuilder requestTimeout(Duration timeout) {
     this.requestTimeout = positive(timeout, "requestTimeout");
     return this;

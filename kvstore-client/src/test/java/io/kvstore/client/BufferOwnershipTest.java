@@ -249,7 +249,8 @@ class BufferOwnershipTest {
 
   @Test
   void shouldCompleteEveryCallWhenTheClientCloses() throws Exception {
-    KvStoreClient client = builder().maxRetries(1).retryBackoff(Duration.ofMinutes(5)).build();
+    KvStoreClient client = builder().maxRetries(1).retryBackoff(Duration.ofMinutes(5))
+        .requestTimeout(Duration.ofMinutes(10)).build();
     daemon.putPage(KvStoreClientTest.page(1, 1, NAMESPACE, 1000, 1));
     daemon.faults.put(Opcode.GET, FakeDaemon.Fault.SILENT);
     ByteBuffer[] dsts = {sentinel(2000)};
