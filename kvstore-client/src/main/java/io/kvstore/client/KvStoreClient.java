@@ -156,6 +156,14 @@ public final class KvStoreClient implements AutoCloseable {
     return live;
   }
 
+  /**
+   * Connections now open and handshaken, live or suspect: a connection whose daemon stopped
+   * answering stays counted here until its keepalive PING times out and it is retired.
+   */
+  public int openConnections() {
+    return pool.readyConnections().size();
+  }
+
   /** Response frames dropped unread because their request had settled (for tests and stats). */
   long discardedFrames() {
     return discardedFrames.get();

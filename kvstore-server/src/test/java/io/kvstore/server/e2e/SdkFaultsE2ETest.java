@@ -247,7 +247,7 @@ class SdkFaultsE2ETest {
         }
       }
       assertTrue(first.process.waitFor(30, TimeUnit.SECONDS));
-      awaitMillis(() -> client.liveConnections() == 0, 10, "connections to the killed daemon dropped");
+      awaitMillis(() -> client.openConnections() == 0, 10, "connections to the killed daemon dropped");
       KvStoreException down = assertThrowsKv(client::ping);
       assertEquals(ErrorCode.CONNECTION_CLOSED, down.code(), down.getMessage());
 
@@ -279,7 +279,9 @@ class SdkFaultsE2ETest {
       assertTrue(requestFailMillis < REQUEST_TIMEOUT.toMillis() + 5_000,
           "a request waited " + requestFailMillis + " ms, beyond its timeout");
       fillSentinel(partitioned[0]);
-      awaitMillis(() -> client.liveConnections() == 0, 30, "keepalive retired the connections");
+      awaitMillis(() -> client.liveConnections() == 0, 30, "no connection is taken as live");
+      long suspectMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - stopNanos);
+      awaitMillis(() -> client.openConnections() == 0, 30, "keepalive retired the connections");
       long detectMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - stopNanos);
       Thread.sleep(2_000); // reconnect attempts meet the stopped daemon: HELLO times out, backoff
 
@@ -299,12 +301,13 @@ class SdkFaultsE2ETest {
               + " CONNECTION_CLOSED); no buffer written after its future completed%n"
               + "  restart on the same port: both connections back %d ms after the daemon said"
               + " started; max batch re-read %d -> %d%n"
-              + "  SIGSTOP: a GET failed after %d ms (%s); every connection retired %d ms after the stop%n"
+              + "  SIGSTOP: a GET failed after %d ms (%s); no connection taken as live after %d ms,"
+              + " every connection retired (closed) %d ms after the stop%n"
               + "  SIGCONT: serving again after %d ms%n",
           REQUEST_TIMEOUT.toMillis(), PING_INTERVAL.toMillis(), PING_TIMEOUT.toMillis(),
           pendingAtKill, calls.size(), failMillis, failed, reconnectMillis, firstMaxBatch,
           client.serverLimits().maxBatch(), requestFailMillis, ErrorCode.name(timedOut.code()),
-          detectMillis, recoverMillis);
+          suspectMillis, detectMillis, recoverMillis);
     } finally {
       first.close();
       if (second != null) {
