@@ -133,6 +133,7 @@ final class ClientHandler extends ChannelDuplexHandler {
   }
 
   private void timedOut(ChannelHandlerContext ctx, PendingRequest<?> request) {
+    boolean wasProbe = request == probe; // its failure below runs probeDone, which clears probe
     forget(request);
     request.fail(ErrorCode.CLIENT_TIMEOUT, "no answer to " + Opcode.name(request.opcode)
         + " (request " + request.requestId() + ") from " + peer + " within "
@@ -143,8 +144,8 @@ final class ClientHandler extends ChannelDuplexHandler {
       closeReason = new KvStoreException(ErrorCode.CONNECTION_CLOSED, "connection to " + peer
           + " closed: a PUT frame could not be written within the request timeout");
       ctx.close();
-    } else if (request != probe) {
-      probe(ctx);
+    } else if (!wasProbe) {
+      probe(ctx); // is the daemon still there? Until the answer, the pool prefers other connections
     }
   }
 

@@ -40,6 +40,7 @@ final class ConnectionPool {
   private final AtomicInteger rotor = new AtomicInteger();
   private volatile ServerLimits limits;
   private volatile Throwable lastConnectFailure;
+  private boolean unreachable; // guarded by nextAttemptNanos: an outage was logged
   private volatile boolean closed;
 
   /**
@@ -197,6 +198,10 @@ final class ConnectionPool {
       }
       failed = failures[i];
       failures[i] = 0;
+      if (!unreachable) {
+        failed = 0;
+      }
+      unreachable = false;
       limits = c.limits();
       ready.set(i, c);
     }
@@ -221,21 +226,25 @@ final class ConnectionPool {
   }
 
   private void attemptFailed(int i, Throwable e) {
+    boolean firstOfOutage;
     synchronized (nextAttemptNanos) {
       if (closed) {
         return;
       }
       int n = ++failures[i];
+      firstOfOutage = !unreachable; // one line per outage, not one per slot and attempt
+      unreachable = true;
       // A refused handshake (bad token, namespace not granted) will not heal in milliseconds:
       // try again only at the longest delay, which also keeps clear of the daemon's auth throttle.
       boolean refused = !KvStoreClient.asKvStoreException(e).isRetryable();
-      if (n == 1 || n % 10 == 0) {
-        LOG.log(Level.INFO, "cannot connect to {0} ({1} attempts so far): {2}", peer, n,
-            e.getMessage());
-      }
       scheduleAttempt(i, refused ? backoff.maxNanos() : backoff.delayNanos(n));
     }
+    if (firstOfOutage) {
+      LOG.log(Level.INFO, "cannot connect to {0}, reconnecting with backoff (up to {1} ms between"
+          + " attempts): {2}", peer, TimeUnit.NANOSECONDS.toMillis(backoff.maxNanos()), e.getMessage());
+    }
   }
+
 
   /** Holds under the lock: no attempt of slot {@code i} before the delay, then one by itself. */
   private void scheduleAttempt(int i, long delayNanos) {

@@ -24,6 +24,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -44,6 +45,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A daemon double for SDK tests: speaks the protocol with the same codec, keeps pages in a map,
@@ -74,6 +76,8 @@ final class FakeDaemon implements AutoCloseable {
   /** Connections stalled by {@link #stallReadsAfterHello}, in the order they were stalled. */
   final List<Channel> stalled = new CopyOnWriteArrayList<>();
   final Set<Channel> open = ConcurrentHashMap.newKeySet();
+  /** Bytes read from every connection. */
+  final AtomicLong bytesRead = new AtomicLong();
 
   private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
   private final Channel server;
@@ -93,7 +97,13 @@ final class FakeDaemon implements AutoCloseable {
             connectionsAccepted.incrementAndGet();
             open.add(ch);
             ch.closeFuture().addListener(f -> open.remove(ch));
-            ch.pipeline().addLast(FrameDecoder.forDaemon(64 << 20), new Handler());
+            ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+              @Override
+              public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                bytesRead.addAndGet(((ByteBuf) msg).readableBytes());
+                ctx.fireChannelRead(msg);
+              }
+            }, FrameDecoder.forDaemon(64 << 20), new Handler());
           }
         })
         .childOption(ChannelOption.SO_RCVBUF, 64 << 10)
@@ -183,12 +193,12 @@ final class FakeDaemon implements AutoCloseable {
             return;
           }
           namespaceId = hello.namespaceId();
-          send(ctx, HelloOkFlyweight.encode(ctx.alloc(), id, 1, 64 << 20, maxBatch, maxPageLength,
-              maxInFlightBytes, 99));
-          if (stallReadsAfterHello) {
+          if (stallReadsAfterHello) { // before HELLO_OK: the client finds it stalled
             ctx.channel().config().setAutoRead(false);
             stalled.add(ctx.channel());
           }
+          send(ctx, HelloOkFlyweight.encode(ctx.alloc(), id, 1, 64 << 20, maxBatch, maxPageLength,
+              maxInFlightBytes, 99));
         }
         case Opcode.PING -> {
           ping.wrap(frame);

@@ -121,29 +121,35 @@ class LivenessTest {
   void shouldKeepAConnectionThatIsSlowlyTakingALargePut() throws Exception {
     daemon.stallReadsAfterHello = true;
     KvStoreClient client = connect(builder().connections(1)
-        .pingInterval(Duration.ofMillis(200)).pingTimeout(Duration.ofSeconds(1))
-        .requestTimeout(Duration.ofSeconds(60)));
+        .pingInterval(Duration.ofMillis(100)).pingTimeout(Duration.ofSeconds(2))
+        .requestTimeout(Duration.ofSeconds(120)));
     Channel stalled = daemon.stalled.get(0);
+    int pageLength = 24 << 20;
+    long helloBytes = daemon.bytesRead.get();
     AtomicBoolean done = new AtomicBoolean();
     Thread trickle = new Thread(() -> {
-      // The daemon reads a little every 100 ms and sends nothing until the frame is whole: PINGs
-      // go unanswered (they are queued behind the PUT), but the PUT keeps moving.
-      while (!done.get()) {
+      // The daemon reads a little every 100 ms and sends nothing until the frame is whole: the
+      // keepalive PINGs go unanswered (they are queued behind the PUT) for many PING timeouts, but
+      // the PUT's write keeps moving. The last 8 MiB (more than the socket buffers can hold, so
+      // the client's write is over by then) are read at full speed.
+      while (!done.get() && daemon.bytesRead.get() - helloBytes < pageLength - (8 << 20)) {
         stalled.config().setAutoRead(true);
         sleep(1);
         stalled.config().setAutoRead(false);
         sleep(100);
       }
+      stalled.config().setAutoRead(true);
     }, "trickle-reader");
     trickle.start();
     try {
-      ByteBuffer page = KvStoreClientTest.page(5, 5, NAMESPACE, 16 << 20, 5);
+      ByteBuffer page = KvStoreClientTest.page(5, 5, NAMESPACE, pageLength, 5);
       assertTrue(client.put(new ByteBuffer[] {page}).allStored());
     } finally {
       done.set(true);
       trickle.join();
     }
     assertEquals(1, daemon.connectionsAccepted.get(), "the slow connection was retired");
+    awaitTrue(() -> daemon.received(Opcode.PING) > 0, "PINGs were sent meanwhile");
   }
 
   private static void sleep(long millis) {
