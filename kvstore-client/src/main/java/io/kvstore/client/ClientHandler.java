@@ -258,8 +258,10 @@ final class ClientHandler extends ChannelDuplexHandler {
     PendingRequest<?> request = id == FrameDescriptor.CONNECTION_REQUEST_ID ? null : pending.remove(id);
     if (request != null) {
       request.fail(failure);
+    } else if (id != FrameDescriptor.CONNECTION_REQUEST_ID) {
+      discardedFrames.incrementAndGet(); // the late ERROR of a settled request: not the connection's
     }
-    if (request == null || ErrorCode.closesConnection(code)) {
+    if (id == FrameDescriptor.CONNECTION_REQUEST_ID || ErrorCode.closesConnection(code)) {
       // About the connection itself: what is still pending fails with this reason.
       closeReason = failure;
       if (ErrorCode.closesConnection(code)) {

@@ -253,6 +253,25 @@ class KvStoreClientTest {
   }
 
   @Test
+  void shouldNotBlameTheConnectionForTheLateErrorOfATimedOutRequest() throws InterruptedException {
+    KvStoreClient client = connect(builder().connections(1).maxRetries(0)
+        .requestTimeout(Duration.ofMillis(150)));
+    daemon.responseDelayMs = 400;
+    daemon.errors.put(Opcode.LOOKUP, ErrorCode.OVERLOADED);
+    assertEquals(ErrorCode.CLIENT_TIMEOUT,
+        assertThrows(KvStoreException.class, () -> client.lookup(new long[] {1, 1})).code());
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (client.discardedFrames() == 0 && System.nanoTime() < deadline) {
+      Thread.sleep(5); // the late ERROR arrives and is dropped
+    }
+    assertEquals(1, client.discardedFrames());
+    daemon.responseDelayMs = 0;
+    daemon.faults.put(Opcode.DELETE, FakeDaemon.Fault.CLOSE);
+    KvStoreException e = assertThrows(KvStoreException.class, () -> client.delete(new long[] {1, 1}));
+    assertEquals(ErrorCode.CONNECTION_CLOSED, e.code(), e.getMessage());
+  }
+
+  @Test
   void shouldRefuseAWrongAuthTokenAtBuild() {
     daemon.authToken = "secret";
     KvStoreException e = assertThrows(KvStoreException.class, () -> connect(builder().authToken("nope")));
