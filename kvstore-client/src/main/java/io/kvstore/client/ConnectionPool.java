@@ -33,6 +33,8 @@ final class ConnectionPool {
   private final AtomicReferenceArray<CompletableFuture<Connection>> connecting;
   private final long[] nextAttemptNanos;
   private final int[] failures;
+  private final int[] flaps;
+  private final long[] connectedAtNanos;
   private final Supplier<CompletableFuture<Connection>> connector;
   private final Backoff backoff;
   private final ScheduledExecutorService scheduler;
@@ -56,6 +58,8 @@ final class ConnectionPool {
     this.connecting = new AtomicReferenceArray<>(size);
     this.nextAttemptNanos = new long[size];
     this.failures = new int[size];
+    this.flaps = new int[size];
+    this.connectedAtNanos = new long[size];
     this.connector = connector;
     this.backoff = backoff;
     this.scheduler = scheduler;
@@ -203,6 +207,7 @@ final class ConnectionPool {
       }
       unreachable = false;
       limits = c.limits();
+      connectedAtNanos[i] = System.nanoTime();
       ready.set(i, c);
     }
     if (failed > 0) {
@@ -213,7 +218,9 @@ final class ConnectionPool {
 
   /**
    * A ready connection closed: reconnect at once (the daemon may have closed just this one, or be
-   * back already); backoff starts if that attempt fails.
+   * back already); backoff starts if that attempt fails. A connection that closes soon after its
+   * handshake a second time in a row (a daemon that accepts, then drops it) backs off as failed
+   * attempts do, so the pool never reconnects in a tight loop.
    */
   private void lost(int i, Connection c) {
     synchronized (nextAttemptNanos) {
@@ -221,7 +228,9 @@ final class ConnectionPool {
         return;
       }
       failures[i] = 0;
-      scheduleAttempt(i, 0);
+      boolean shortLived = System.nanoTime() - connectedAtNanos[i] < backoff.maxNanos();
+      flaps[i] = shortLived ? flaps[i] + 1 : 0;
+      scheduleAttempt(i, flaps[i] <= 1 ? 0 : backoff.delayNanos(flaps[i] - 1));
     }
   }
 

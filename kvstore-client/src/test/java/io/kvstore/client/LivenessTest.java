@@ -98,6 +98,31 @@ class LivenessTest {
   }
 
   @Test
+  void shouldBackOffFromADaemonThatDropsEveryConnectionAfterItsHandshake() throws Exception {
+    KvStoreClient client = connect(builder().connections(1)
+        .reconnectDelay(Duration.ofMillis(200)).maxReconnectDelay(Duration.ofSeconds(1)));
+    daemon.faults.put(Opcode.PING, FakeDaemon.Fault.CLOSE);
+    assertThrows(KvStoreException.class, client::ping);
+    // Each new connection is dropped at its first PING: the pool must slow down, not spin.
+    int before = daemon.connectionsAccepted.get();
+    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+    while (System.nanoTime() < until) {
+      daemon.faults.put(Opcode.PING, FakeDaemon.Fault.CLOSE);
+      try {
+        client.ping();
+      } catch (KvStoreException e) {
+        // expected: dropped, or no connection while backing off
+      }
+      Thread.sleep(5);
+    }
+    int reconnects = daemon.connectionsAccepted.get() - before;
+    // Without backoff this is one reconnect per loop turn (hundreds); with it, about one per
+    // 100-1000 ms of delay.
+    assertTrue(reconnects < 30, reconnects + " reconnects in 2 s");
+    assertTrue(reconnects >= 1, "the pool gave up reconnecting");
+  }
+
+  @Test
   void shouldReconnectByItselfAndReReadTheLimitsAfterARestart() throws Exception {
     daemon.maxBatch = 100;
     KvStoreClient client = connect(builder());
