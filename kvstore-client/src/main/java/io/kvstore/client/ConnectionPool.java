@@ -254,7 +254,6 @@ final class ConnectionPool {
     }
   }
 
-
   /** Holds under the lock: no attempt of slot {@code i} before the delay, then one by itself. */
   private void scheduleAttempt(int i, long delayNanos) {
     long due = System.nanoTime() + delayNanos;

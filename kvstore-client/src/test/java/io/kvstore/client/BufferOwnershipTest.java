@@ -233,6 +233,32 @@ class BufferOwnershipTest {
   }
 
   @Test
+  void shouldThrowFromAnInterruptedStalledPutOnlyOnceThePageIsReleased() throws Exception {
+    daemon.stallReadsAfterHello = true;
+    KvStoreClient client = connect(builder().requestTimeout(Duration.ofMillis(800)));
+    ByteBuffer page = bigPage();
+    AtomicReference<Throwable> thrown = new AtomicReference<>();
+    Thread caller = new Thread(() -> {
+      try {
+        client.put(new ByteBuffer[] {page});
+      } catch (Throwable e) {
+        thrown.set(e);
+        fill(page); // the page is the caller's again: reuse it at once
+      }
+    }, "interrupted-put");
+    caller.start();
+    Thread.sleep(100); // the write is under way and stalled
+    caller.interrupt();
+    caller.join(10_000);
+
+    assertEquals(ErrorCode.CLIENT_TIMEOUT, ((KvStoreException) thrown.get()).code());
+    daemon.resumeReads();
+    Channel stalled = daemon.stalled.get(0);
+    awaitTrue(() -> !stalled.isActive(), "the stalled connection was closed by the client");
+    assertEquals(0, daemon.received(Opcode.PUT), "a page was sent after the interrupted put threw");
+  }
+
+  @Test
   void shouldFailAStoreWhenOneOfItsFramesTimesOut() throws Exception {
     TestKeyChain chain = new TestKeyChain(NAMESPACE, 4);
     KvStoreClient client = connect(builder().keyChain(chain)
