@@ -6,6 +6,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import java.net.InetSocketAddress;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -49,6 +50,7 @@ final class Connection {
           result.completeExceptionally(e);
         } else {
           connection.limits = limits;
+          connection.handler.handshaken();
           result.complete(connection);
         }
       });
@@ -57,18 +59,42 @@ final class Connection {
     return result;
   }
 
-  /** Writes a request; a failed write fails the request. Reservation is the caller's job. */
+  /**
+   * Writes a request; a failed write fails the request. Reservation is the caller's job. The
+   * request learns when the write is done (written or failed), which is when Netty has let go of
+   * any caller buffer the frame wraps.
+   */
   <T> void send(PendingRequest<T> request) {
     channel.writeAndFlush(request).addListener(f -> {
       if (!f.isSuccess()) {
         handler.writeFailed(request, f.cause());
       }
+      request.writeCompleted();
     });
+  }
+
+  /** Has the handler drop an aborted request from its pending map (on the event loop). */
+  void forget(PendingRequest<?> request) {
+    try {
+      channel.eventLoop().execute(() -> handler.forget(request));
+    } catch (RejectedExecutionException e) {
+      // The client is closing: the map goes with the connection.
+    }
   }
 
   /** Whether the connection is open and handshaken. */
   boolean isReady() {
     return limits != null && channel.isActive();
+  }
+
+  /** Whether a liveness probe is unanswered on it (the pool prefers other connections). */
+  boolean isSuspect() {
+    return handler.isSuspect();
+  }
+
+  /** Completes when the channel has closed. */
+  ChannelFuture closeFuture() {
+    return channel.closeFuture();
   }
 
   /** The daemon's limits (null before the handshake). */

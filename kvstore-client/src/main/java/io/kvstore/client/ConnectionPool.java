@@ -1,10 +1,13 @@
 package io.kvstore.client;
 
 import io.kvstore.client.protocol.ErrorCode;
+import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -14,33 +17,60 @@ import java.util.function.Supplier;
 /**
  * A fixed number of connection slots to one daemon. A request goes to the ready connection with the
  * fewest requests in flight that has room for it (ties broken round-robin), so a slow GET on one
- * connection does not delay a LOOKUP behind it. A slot whose connection died is reconnected the
- * next time it is looked at, at most once per reconnect delay.
+ * connection does not delay a LOOKUP behind it; a connection whose liveness probe is unanswered
+ * ({@link Connection#isSuspect()}) is used only when no other has room.
+ *
+ * <p>A slot whose connection closed (the daemon died or restarted, a keepalive PING went
+ * unanswered) reconnects by itself, with {@link Backoff exponential backoff and jitter} between
+ * failed attempts, until it succeeds or the pool closes. Each handshake re-reads the daemon's
+ * limits ({@link #limits()}), so a daemon restarted with other limits is followed.
  */
 final class ConnectionPool {
+
+  private static final System.Logger LOG = System.getLogger(ConnectionPool.class.getName());
 
   private final AtomicReferenceArray<Connection> ready;
   private final AtomicReferenceArray<CompletableFuture<Connection>> connecting;
   private final long[] nextAttemptNanos;
+  private final int[] failures;
+  private final int[] flaps;
+  private final long[] connectedAtNanos;
   private final Supplier<CompletableFuture<Connection>> connector;
-  private final long reconnectDelayNanos;
+  private final Backoff backoff;
+  private final ScheduledExecutorService scheduler;
+  private final String peer;
   private final AtomicInteger rotor = new AtomicInteger();
+  private volatile ServerLimits limits;
   private volatile Throwable lastConnectFailure;
+  private boolean unreachable; // guarded by nextAttemptNanos: an outage was logged
   private volatile boolean closed;
 
-  ConnectionPool(int size, Supplier<CompletableFuture<Connection>> connector, long reconnectDelayNanos) {
+  /**
+   * @param size the number of slots
+   * @param connector opens and handshakes one connection
+   * @param backoff delays between failed attempts of a slot
+   * @param scheduler runs the reconnect attempts (the client's event loops)
+   * @param peer the daemon's address, for messages
+   */
+  ConnectionPool(int size, Supplier<CompletableFuture<Connection>> connector, Backoff backoff,
+      ScheduledExecutorService scheduler, String peer) {
     this.ready = new AtomicReferenceArray<>(size);
     this.connecting = new AtomicReferenceArray<>(size);
     this.nextAttemptNanos = new long[size];
+    this.failures = new int[size];
+    this.flaps = new int[size];
+    this.connectedAtNanos = new long[size];
     this.connector = connector;
-    this.reconnectDelayNanos = reconnectDelayNanos;
+    this.backoff = backoff;
+    this.scheduler = scheduler;
+    this.peer = peer;
   }
 
   /** Opens every slot and waits for all handshakes; the first failure is thrown. */
   void connectAll(long timeoutNanos) {
     CompletableFuture<?>[] all = new CompletableFuture<?>[ready.length()];
     for (int i = 0; i < all.length; i++) {
-      all[i] = connect(i);
+      all[i] = connect(i, false);
     }
     try {
       CompletableFuture.allOf(all).get(timeoutNanos, TimeUnit.NANOSECONDS);
@@ -53,6 +83,11 @@ final class ConnectionPool {
       Thread.currentThread().interrupt();
       throw new KvStoreException(ErrorCode.CLIENT_TIMEOUT, "interrupted while connecting");
     }
+  }
+
+  /** The limits of the latest handshake (a restarted daemon may announce others). */
+  ServerLimits limits() {
+    return limits;
   }
 
   /**
@@ -73,11 +108,11 @@ final class ConnectionPool {
         int i = (start + k) % n;
         Connection c = ready.get(i);
         if (c == null || !c.isReady()) {
-          connect(i);
+          connect(i, false);
           continue;
         }
         anyReady = true;
-        if (best == null || c.inFlightRequests() < best.inFlightRequests()) {
+        if (best == null || better(c, best)) {
           best = c;
         }
       }
@@ -87,16 +122,27 @@ final class ConnectionPool {
       if (best.tryReserve(bytes)) {
         return CompletableFuture.completedFuture(best);
       }
-      // The least loaded one is full; any other with room will do.
-      for (int k = 0; k < n; k++) {
-        Connection c = ready.get(k);
-        if (c != null && c != best && c.isReady() && c.tryReserve(bytes)) {
-          return CompletableFuture.completedFuture(c);
+      // The best one is full; any other with room will do, a live one first.
+      for (int pass = 0; pass < 2; pass++) {
+        for (int k = 0; k < n; k++) {
+          Connection c = ready.get(k);
+          if (c != null && c != best && c.isReady() && c.isSuspect() == (pass == 1)
+              && c.tryReserve(bytes)) {
+            return CompletableFuture.completedFuture(c);
+          }
         }
       }
     }
     return CompletableFuture.failedFuture(new KvStoreException(ErrorCode.OVERLOADED,
         "every connection is at its in-flight limit; request of " + bytes + " bytes not sent"));
+  }
+
+  /** A live connection beats a suspect one; then fewer requests in flight wins. */
+  private static boolean better(Connection c, Connection best) {
+    if (c.isSuspect() != best.isSuspect()) {
+      return !c.isSuspect();
+    }
+    return c.inFlightRequests() < best.inFlightRequests();
   }
 
   private CompletableFuture<Connection> awaitAnyConnecting(long bytes) {
@@ -111,34 +157,117 @@ final class ConnectionPool {
     }
     Throwable last = lastConnectFailure;
     return CompletableFuture.failedFuture(new KvStoreException(ErrorCode.CONNECTION_CLOSED,
-        "no connection to the daemon" + (last == null ? "" : ": " + last.getMessage()), last));
+        "no connection to the daemon at " + peer + " (reconnecting with backoff)"
+            + (last == null ? "" : ": " + last.getMessage()), last));
   }
 
-  /** Starts connecting slot {@code i} unless it is connecting, closed, or in its reconnect delay. */
-  private CompletableFuture<Connection> connect(int i) {
+  /**
+   * Starts connecting slot {@code i} unless it is connected, connecting, closed, or ({@code
+   * scheduled} false) waiting out its backoff: the scheduled attempt will come.
+   */
+  private CompletableFuture<Connection> connect(int i, boolean scheduled) {
     synchronized (nextAttemptNanos) {
       CompletableFuture<Connection> current = connecting.get(i);
       if (closed || (current != null && !current.isDone())) {
         return current;
       }
-      long now = System.nanoTime();
-      if (current != null && now - nextAttemptNanos[i] < 0) {
+      Connection c = ready.get(i);
+      if (c != null && c.isReady()) {
         return current;
       }
-      nextAttemptNanos[i] = now + reconnectDelayNanos;
+      if (!scheduled && current != null && System.nanoTime() - nextAttemptNanos[i] < 0) {
+        return current;
+      }
       // The slot is filled before the returned future completes, so a caller waiting on it
       // finds the connection in place.
-      CompletableFuture<Connection> attempt = connector.get().whenComplete((c, e) -> {
+      CompletableFuture<Connection> attempt = connector.get().whenComplete((opened, e) -> {
         if (e != null) {
           lastConnectFailure = e;
-        } else if (closed) {
-          c.close();
+          attemptFailed(i, e);
         } else {
-          ready.set(i, c);
+          connected(i, opened);
         }
       });
       connecting.set(i, attempt);
       return attempt;
+    }
+  }
+
+  private void connected(int i, Connection c) {
+    int failed;
+    synchronized (nextAttemptNanos) {
+      if (closed) {
+        c.close();
+        return;
+      }
+      failed = failures[i];
+      failures[i] = 0;
+      if (!unreachable) {
+        failed = 0;
+      }
+      unreachable = false;
+      limits = c.limits();
+      connectedAtNanos[i] = System.nanoTime();
+      ready.set(i, c);
+    }
+    if (failed > 0) {
+      LOG.log(Level.INFO, "reconnected to {0} after {1} failed attempts", peer, failed);
+    }
+    c.closeFuture().addListener(f -> lost(i, c));
+  }
+
+  /**
+   * A ready connection closed: reconnect at once (the daemon may have closed just this one, or be
+   * back already); backoff starts if that attempt fails. A connection that closes soon after its
+   * handshake a second time in a row (a daemon that accepts, then drops it) backs off as failed
+   * attempts do, so the pool never reconnects in a tight loop.
+   */
+  private void lost(int i, Connection c) {
+    synchronized (nextAttemptNanos) {
+      if (closed || ready.get(i) != c) {
+        return;
+      }
+      failures[i] = 0;
+      boolean shortLived = System.nanoTime() - connectedAtNanos[i] < backoff.maxNanos();
+      flaps[i] = shortLived ? flaps[i] + 1 : 0;
+      scheduleAttempt(i, flaps[i] <= 1 ? 0 : backoff.delayNanos(flaps[i] - 1));
+    }
+  }
+
+  private void attemptFailed(int i, Throwable e) {
+    boolean firstOfOutage;
+    synchronized (nextAttemptNanos) {
+      if (closed) {
+        return;
+      }
+      int n = ++failures[i];
+      firstOfOutage = !unreachable; // one line per outage, not one per slot and attempt
+      unreachable = true;
+      // A refused handshake (bad token, namespace not granted) will not heal in milliseconds:
+      // try again only at the longest delay, which also keeps clear of the daemon's auth throttle.
+      boolean refused = !KvStoreClient.asKvStoreException(e).isRetryable();
+      scheduleAttempt(i, refused ? backoff.maxNanos() : backoff.delayNanos(n));
+    }
+    if (firstOfOutage) {
+      LOG.log(Level.INFO, "cannot connect to {0}, reconnecting with backoff (up to {1} ms between"
+          + " attempts): {2}", peer, TimeUnit.NANOSECONDS.toMillis(backoff.maxNanos()), e.getMessage());
+    }
+  }
+
+  /** Holds under the lock: no attempt of slot {@code i} before the delay, then one by itself. */
+  private void scheduleAttempt(int i, long delayNanos) {
+    long due = System.nanoTime() + delayNanos;
+    nextAttemptNanos[i] = due;
+    try {
+      scheduler.schedule(() -> {
+        synchronized (nextAttemptNanos) {
+          if (nextAttemptNanos[i] == due) { // not superseded by a later failure's schedule
+            connect(i, true);
+          }
+        }
+      }, delayNanos, TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException e) {
+      // The client is closing.
     }
   }
 
@@ -154,7 +283,7 @@ final class ConnectionPool {
     return list;
   }
 
-  /** Closes every connection; later acquires fail. */
+  /** Closes every connection; later acquires fail, no reconnect is attempted. */
   void close() {
     synchronized (nextAttemptNanos) {
       closed = true;

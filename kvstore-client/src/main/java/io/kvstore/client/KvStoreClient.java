@@ -14,15 +14,23 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.EventExecutor;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongFunction;
 import java.util.function.Supplier;
 
 /**
@@ -45,8 +53,17 @@ import java.util.function.Supplier;
  *       keys with the builder's {@link KeyChain}.
  * </ul>
  *
- * <p>Buffers handed to the client (pages to put, destinations to get into) belong to it until the
- * returned future completes. Thread-safe.
+ * <p>Buffers handed to the client (pages to put, destinations to get into, key arrays) belong to it
+ * until the returned future completes, and to the caller from then on, in every outcome: success,
+ * failure, timeout, a lost connection, {@link #close()}, and a future completed by the caller
+ * ({@code cancel}, {@code complete}, {@code orTimeout}: these stop the request, and return once
+ * its buffers are free) or a blocking call interrupted (it stops the request the same way before
+ * it throws). No late page is ever copied into a buffer the caller has taken back, and no byte of
+ * a zero-copy PUT is sent from it (docs/sdk.md, "Who owns the buffers").
+ *
+ * <p>Each connection sends a keepalive PING when idle and is retired when the daemon stops
+ * answering; a lost connection reconnects by itself with exponential backoff and jitter, and each
+ * handshake re-reads the daemon's limits ({@link #serverLimits()}). Thread-safe.
  */
 public final class KvStoreClient implements AutoCloseable {
 
@@ -55,7 +72,9 @@ public final class KvStoreClient implements AutoCloseable {
   private final EventLoopGroup group;
   private final ConnectionPool pool;
   private final FrameBufferPool frameBuffers;
-  private final ServerLimits limits;
+  private final AtomicLong discardedFrames = new AtomicLong();
+  /** Calls not yet complete (one set operation per call, not per page): settled by close(). */
+  private final Set<CallFuture<?>> openCalls = ConcurrentHashMap.newKeySet();
   private final long timeoutNanos;
   private final KeyOps keys;
   private volatile boolean closed;
@@ -68,6 +87,7 @@ public final class KvStoreClient implements AutoCloseable {
         : Math.min(config.connections, Runtime.getRuntime().availableProcessors());
     this.group = new MultiThreadIoEventLoopGroup(threads, transport.ioHandlerFactory());
     this.timeoutNanos = config.requestTimeout.toNanos();
+    String peer = config.address.getHostString() + ":" + config.address.getPort();
     this.frameBuffers = new FrameBufferPool(
         ByteBufAllocator.DEFAULT, KvStoreClientBuilder.FRAME_BUFFER_POOL_BYTES_DEFAULT);
     Bootstrap bootstrap = new Bootstrap()
@@ -78,10 +98,15 @@ public final class KvStoreClient implements AutoCloseable {
         .handler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
-            String peer = config.address.getHostString() + ":" + config.address.getPort();
+            long pingNanos = config.pingInterval.toNanos();
             ch.pipeline()
+                // bytes -> frames, large ones accumulated in reused buffers
                 .addLast("frames", FrameDecoder.forClient(config.maxFrameLength, frameBuffers))
-                .addLast("requests", new ClientHandler(peer));
+                // nothing read or nothing written for the PING interval -> an IdleStateEvent
+                .addLast("idle", new IdleStateHandler(pingNanos, pingNanos, 0, TimeUnit.NANOSECONDS))
+                // requests out, responses routed to them; keepalive PING on idle events
+                .addLast("requests",
+                    new ClientHandler(peer, config.pingTimeout.toNanos(), discardedFrames));
           }
         });
     Supplier<CompletableFuture<Connection>> connector = () -> Connection.open(
@@ -90,7 +115,11 @@ public final class KvStoreClient implements AutoCloseable {
         new Requests.Hello(config.maxFrameLength, config.namespace(), config.authToken,
             config.connectTimeout.toNanos()),
         config.maxInFlightBytes);
-    this.pool = new ConnectionPool(config.connections, connector, config.reconnectDelay.toNanos());
+    this.pool = new ConnectionPool(config.connections, connector,
+        new Backoff(config.reconnectDelay.toNanos(),
+            Math.max(config.reconnectDelay.toNanos(), config.maxReconnectDelay.toNanos()),
+            () -> ThreadLocalRandom.current().nextLong()),
+        group, peer);
     try {
       pool.connectAll(config.connectTimeout.toNanos() + TimeUnit.SECONDS.toNanos(1));
     } catch (RuntimeException e) {
@@ -99,7 +128,6 @@ public final class KvStoreClient implements AutoCloseable {
       frameBuffers.close();
       throw e;
     }
-    this.limits = pool.readyConnections().get(0).limits();
     this.keys = new KeyOps(config.keyChain);
   }
 
@@ -108,9 +136,37 @@ public final class KvStoreClient implements AutoCloseable {
     return new KvStoreClientBuilder();
   }
 
-  /** The limits the daemon announced at the handshake. */
+  /**
+   * The limits the daemon announced at the latest handshake; after the daemon restarts, those it
+   * announced when the client reconnected (requests are checked and split against these).
+   */
   public ServerLimits serverLimits() {
-    return limits;
+    return pool.limits();
+  }
+
+  /**
+   * Connections now open, handshaken and not suspected dead (no keepalive PING unanswered). 0 while
+   * the daemon is down or unreachable; the pool reconnects by itself, with backoff.
+   */
+  public int liveConnections() {
+    int live = 0;
+    for (Connection c : pool.readyConnections()) {
+      live += c.isSuspect() ? 0 : 1;
+    }
+    return live;
+  }
+
+  /**
+   * Connections now open and handshaken, live or suspect: a connection whose daemon stopped
+   * answering stays counted here until its keepalive PING times out and it is retired.
+   */
+  public int openConnections() {
+    return pool.readyConnections().size();
+  }
+
+  /** Response frames dropped unread because their request had settled (for tests and stats). */
+  long discardedFrames() {
+    return discardedFrames.get();
   }
 
   /** The transport in use: "epoll" or "nio". */
@@ -127,8 +183,12 @@ public final class KvStoreClient implements AutoCloseable {
 
   /** LOOKUP: how many of the keys, from the first, are stored, and in which tier. */
   public CompletableFuture<LookupResult> lookupAsync(long[] keys) {
+    return lookupCall(keys, timeoutNanos);
+  }
+
+  private CallFuture<LookupResult> lookupCall(long[] keys, long timeout) {
     checkKeys(keys);
-    return execute(() -> new Requests.Lookup(keys, timeoutNanos), true);
+    return execute(t -> new Requests.Lookup(keys, t), true, timeout);
   }
 
   /** LOOKUP with {@link BlockKey}s. */
@@ -148,13 +208,17 @@ public final class KvStoreClient implements AutoCloseable {
    */
   public CompletableFuture<GetResult> getAsync(
       long[] keys, ByteBuffer[] dsts, boolean prefixOnly) {
+    return getCall(keys, dsts, prefixOnly);
+  }
+
+  private CallFuture<GetResult> getCall(long[] keys, ByteBuffer[] dsts, boolean prefixOnly) {
     checkKeys(keys);
     if (dsts.length != keys.length / 2) {
       throw new IllegalArgumentException(
           dsts.length + " destination buffers for " + keys.length / 2 + " keys");
     }
-    return execute(
-        () -> new Requests.Get(keys, dsts, prefixOnly, config.verifyChecksums, timeoutNanos), true);
+    return execute(t -> new Requests.Get(keys, dsts, prefixOnly, config.verifyChecksums, t), true,
+        timeoutNanos);
   }
 
   /**
@@ -170,8 +234,8 @@ public final class KvStoreClient implements AutoCloseable {
         throw new IllegalArgumentException("page " + i + " has " + lengths[i] + " bytes, less than a page header");
       }
     }
-    return putChunks(lengths, (from, count, frameLength) ->
-        new Requests.Put(pages, from, count, frameLength, timeoutNanos));
+    return putChunks(lengths, (from, count, frameLength, timeout) ->
+        new Requests.Put(pages, from, count, frameLength, timeout));
   }
 
   /** PREFETCH: promote the keys towards memory within {@code deadlineMs}; completes with the count in memory. */
@@ -181,23 +245,23 @@ public final class KvStoreClient implements AutoCloseable {
       throw new IllegalArgumentException("deadlineMs must be >= 0, got " + deadlineMs);
     }
     long timeout = timeoutNanos + TimeUnit.MILLISECONDS.toNanos(deadlineMs);
-    return execute(() -> new Requests.Prefetch(keys, deadlineMs, timeout), true);
+    return execute(t -> new Requests.Prefetch(keys, deadlineMs, t), true, timeout);
   }
 
   /** DELETE: removes the keys from every tier; completes with the number that were present. */
   public CompletableFuture<Integer> deleteAsync(long[] keys) {
     checkKeys(keys);
-    return execute(() -> new Requests.Delete(keys, timeoutNanos), true);
+    return execute(t -> new Requests.Delete(keys, t), true, timeoutNanos);
   }
 
   /** STATS: the daemon's counters, one {@code name value} per line. */
   public CompletableFuture<String> statsAsync() {
-    return execute(() -> new Requests.Stats(timeoutNanos), true);
+    return execute(Requests.Stats::new, true, timeoutNanos);
   }
 
   /** PING: completes with the round-trip time in nanoseconds. */
   public CompletableFuture<Long> pingAsync() {
-    return execute(() -> new Requests.Ping(timeoutNanos), true);
+    return execute(Requests.Ping::new, true, timeoutNanos);
   }
 
   // ---------------------------------------------------------------- key level, blocking
@@ -255,7 +319,7 @@ public final class KvStoreClient implements AutoCloseable {
     if (chain.length == 0) {
       return CompletableFuture.completedFuture(0);
     }
-    return lookupAsync(chain).thenApply(r -> r.runLength() * keys.tokensPerBlock());
+    return CallFuture.map(lookupCall(chain, timeoutNanos), r -> r.runLength() * keys.tokensPerBlock());
   }
 
   /**
@@ -269,8 +333,8 @@ public final class KvStoreClient implements AutoCloseable {
       return CompletableFuture.completedFuture(0);
     }
     ByteBuffer[] targets = dsts.length == blocks ? dsts : Arrays.copyOf(dsts, blocks);
-    return getAsync(keys.keysOf(tokens, blocks), targets, true)
-        .thenApply(r -> r.leadingRun() * keys.tokensPerBlock());
+    return CallFuture.map(getCall(keys.keysOf(tokens, blocks), targets, true),
+        r -> r.leadingRun() * keys.tokensPerBlock());
   }
 
   /**
@@ -291,9 +355,9 @@ public final class KvStoreClient implements AutoCloseable {
     for (int j = 0; j < payloads.length; j++) {
       lengths[j] = PageFormat.HEADER_LENGTH + payloads[j].remaining();
     }
-    return putChunks(lengths, (from, count, frameLength) -> new Requests.Put(
-            payloads, headers, from * PageFormat.HEADER_LENGTH, from, count, frameLength, timeoutNanos))
-        .thenApply(PutResult::stored);
+    return CallFuture.map(putChunks(lengths, (from, count, frameLength, timeout) -> new Requests.Put(
+            payloads, headers, from * PageFormat.HEADER_LENGTH, from, count, frameLength, timeout)),
+        PutResult::stored);
   }
 
   /** Prefetches the full blocks of {@code tokens}; completes with the number now in memory. */
@@ -329,7 +393,8 @@ public final class KvStoreClient implements AutoCloseable {
 
   /**
    * Closes every connection (requests in flight fail with CONNECTION_CLOSED) and stops the I/O
-   * threads. Idempotent.
+   * threads. When it returns every call's future is complete, and no buffer handed to the client is
+   * used any more. Idempotent.
    */
   @Override
   public void close() {
@@ -339,6 +404,13 @@ public final class KvStoreClient implements AutoCloseable {
     closed = true;
     pool.close();
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
+    // Every connection is closed and its event loop has run out: writes were failed (releasing
+    // PUT pages) and pending requests settled. What remains waited for a retry or a connection
+    // that will not come; none of it holds a buffer.
+    KvStoreException closedReason = new KvStoreException(ErrorCode.CONNECTION_CLOSED, "client is closed");
+    for (CallFuture<?> call : openCalls) {
+      call.settleExceptionally(closedReason);
+    }
     frameBuffers.close(); // after the I/O threads: no decoder lends from it any more
   }
 
@@ -347,17 +419,20 @@ public final class KvStoreClient implements AutoCloseable {
   /** Builds one PUT request for pages {@code [from, from + count)}. */
   @FunctionalInterface
   interface PutFactory {
-    PendingRequest<int[]> create(int from, int count, long frameLength);
+    PendingRequest<int[]> create(int from, int count, long frameLength, long timeoutNanos);
   }
 
   /**
    * Splits pages of the given lengths into PUT frames of about {@link
    * KvStoreClientBuilder#putFrameBytes} page bytes, within the daemon's max frame and max batch,
-   * sends them, and merges the statuses. Pages over the max page length are not sent.
+   * sends them, and merges the statuses. Pages over the max page length are not sent. The call
+   * completes once every frame's request has (so no page is still being written by then).
    */
-  private CompletableFuture<PutResult> putChunks(int[] lengths, PutFactory factory) {
+  private CallFuture<PutResult> putChunks(int[] lengths, PutFactory factory) {
+    ServerLimits limits = pool.limits();
     int[] statuses = new int[lengths.length];
-    List<CompletableFuture<Void>> parts = new ArrayList<>();
+    List<CallFuture<?>> parts = new ArrayList<>();
+    int[] partFrom = new int[lengths.length];
     int from = 0;
     while (from < lengths.length) {
       if (lengths[from] > limits.maxPageLength()
@@ -380,64 +455,122 @@ public final class KvStoreClient implements AutoCloseable {
       int chunkFrom = from;
       int chunkCount = count;
       long frameLength = PutFlyweight.frameLength(count, bytes);
-      parts.add(execute(() -> factory.create(chunkFrom, chunkCount, frameLength), config.retryPuts)
-          .thenAccept(chunk -> System.arraycopy(chunk, 0, statuses, chunkFrom, chunkCount)));
+      partFrom[parts.size()] = chunkFrom;
+      parts.add(execute(t -> factory.create(chunkFrom, chunkCount, frameLength, t), config.retryPuts,
+          timeoutNanos));
       from += count;
     }
-    return CompletableFuture.allOf(parts.toArray(new CompletableFuture<?>[0]))
-        .thenApply(v -> new PutResult(statuses));
+    return CallFuture.allOf(this::onIoThread, parts, () -> {
+      for (int k = 0; k < parts.size(); k++) {
+        int[] chunk = (int[]) parts.get(k).join();
+        System.arraycopy(chunk, 0, statuses, partFrom[k], chunk.length);
+      }
+      return new PutResult(statuses);
+    });
   }
 
-  /** Runs a request, retrying retryable failures of idempotent ones on another connection. */
-  private <T> CompletableFuture<T> execute(Supplier<PendingRequest<T>> factory, boolean idempotent) {
-    CompletableFuture<T> result = new CompletableFuture<>();
-    attempt(factory, idempotent ? config.maxRetries : 0, 1, result);
+  /**
+   * Runs a request, retrying retryable failures of idempotent ones on another connection, all
+   * within {@code timeoutNanos}: each attempt gets the time left, and no retry starts that could
+   * not begin before the deadline. The returned call completes only when its last attempt's
+   * request has (see {@link PendingRequest}).
+   */
+  private <T> CallFuture<T> execute(
+      LongFunction<PendingRequest<T>> factory, boolean idempotent, long timeoutNanos) {
+    CallFuture<T> result = new CallFuture<>(this::onIoThread);
+    openCalls.add(result);
+    result.whenComplete((v, e) -> openCalls.remove(result));
+    long deadline = System.nanoTime() + timeoutNanos;
+    attempt(factory, idempotent ? config.maxRetries : 0, 1, result, deadline, timeoutNanos);
     return result;
   }
 
-  private <T> void attempt(
-      Supplier<PendingRequest<T>> factory, int retriesLeft, int attempt, CompletableFuture<T> result) {
+  private <T> void attempt(LongFunction<PendingRequest<T>> factory, int retriesLeft, int attempt,
+      CallFuture<T> result, long deadline, long timeoutNanos) {
     if (closed) {
-      result.completeExceptionally(new KvStoreException(ErrorCode.CONNECTION_CLOSED, "client is closed"));
+      result.settleExceptionally(
+          new KvStoreException(ErrorCode.CONNECTION_CLOSED, "client is closed"));
       return;
     }
-    PendingRequest<T> request = factory.get();
+    PendingRequest<T> request = factory.apply(Math.max(1, deadline - System.nanoTime()));
+    if (!result.attempt(request)) {
+      return; // stopped by the caller meanwhile; the caller completes the call
+    }
     long bytes = request.inFlightBytes();
     request.future.whenComplete((value, error) -> {
-      if (error == null) {
-        result.complete(value);
-      } else if (retriesLeft > 0 && !closed && asKvStoreException(error).isRetryable()) {
-        long delayNanos = config.retryBackoff.toNanos() * attempt;
-        group.schedule(() -> attempt(factory, retriesLeft - 1, attempt + 1, result),
-            delayNanos, TimeUnit.NANOSECONDS);
-      } else {
-        result.completeExceptionally(asKvStoreException(error));
+      if (result.isStopping()) {
+        return; // the caller stopped it and completes it
       }
+      if (error == null) {
+        result.settle(value);
+        return;
+      }
+      KvStoreException failure = asKvStoreException(error);
+      long delayNanos = config.retryBackoff.toNanos() * attempt;
+      if (retriesLeft > 0 && !closed && failure.isRetryable()
+          && deadline - System.nanoTime() - delayNanos > 0) {
+        try {
+          group.schedule(
+              () -> attempt(factory, retriesLeft - 1, attempt + 1, result, deadline, timeoutNanos),
+              delayNanos, TimeUnit.NANOSECONDS);
+          return;
+        } catch (RejectedExecutionException e) {
+          // closing: fail with what the attempt met
+        }
+      }
+      if (attempt > 1 && failure.code() == ErrorCode.CLIENT_TIMEOUT) {
+        failure = new KvStoreException(ErrorCode.CLIENT_TIMEOUT, "no answer within "
+            + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms over " + attempt + " attempts; last: "
+            + failure.getMessage(), failure);
+      }
+      result.settleExceptionally(failure);
     });
     pool.acquire(bytes).whenComplete((connection, error) -> {
       if (error != null) {
         request.fail(error);
-      } else {
-        request.reserved(connection, bytes);
+      } else if (closed) {
+        connection.release(bytes);
+        request.fail(new KvStoreException(ErrorCode.CONNECTION_CLOSED, "client is closed"));
+      } else if (request.reserved(connection, bytes)) {
         connection.send(request);
       }
     });
   }
 
-  private <T> T await(CompletableFuture<T> future) {
+  /** Whether the calling thread is one of the client's I/O threads. */
+  private boolean onIoThread() {
     for (EventExecutor executor : group) {
       if (executor.inEventLoop()) {
-        throw new IllegalStateException(
-            "blocking kvstore call on a kvstore I/O thread would deadlock; use the async form");
+        return true;
       }
+    }
+    return false;
+  }
+
+  /**
+   * Waits for a call. Interrupted, it stops the call (its request settles: late pages are
+   * discarded), waits until the call's buffers are free, keeps the interrupt flag set and throws.
+   */
+  private <T> T await(CompletableFuture<T> future) {
+    if (onIoThread()) {
+      throw new IllegalStateException(
+          "blocking kvstore call on a kvstore I/O thread would deadlock; use the async form");
     }
     try {
       return future.get();
     } catch (ExecutionException e) {
       throw asKvStoreException(e.getCause());
     } catch (InterruptedException e) {
+      KvStoreException reason = new KvStoreException(ErrorCode.CLIENT_TIMEOUT,
+          "interrupted while waiting; the request was abandoned and its buffers are the caller's again",
+          e);
+      if (future instanceof CallFuture<T> call) {
+        call.stopAndFinish(reason, () -> call.settleExceptionally(reason));
+      }
       Thread.currentThread().interrupt();
-      throw new KvStoreException(ErrorCode.CLIENT_TIMEOUT, "interrupted while waiting", e);
+      throw reason;
+    } catch (CancellationException e) {
+      throw new KvStoreException(ErrorCode.CLIENT_TIMEOUT, "cancelled", e);
     }
   }
 
@@ -455,6 +588,7 @@ public final class KvStoreClient implements AutoCloseable {
   }
 
   private void checkKeys(long[] keys) {
+    ServerLimits limits = pool.limits();
     if ((keys.length & 1) != 0) {
       throw new IllegalArgumentException("keys are (hi, lo) pairs; got an odd length " + keys.length);
     }

@@ -14,7 +14,7 @@ public final class KvStoreClientBuilder {
 
   /** Default number of connections in the pool. */
   public static final int CONNECTIONS_DEFAULT = 4;
-  /** Default per-request timeout. */
+  /** Default timeout of a call, retries included. */
   public static final Duration REQUEST_TIMEOUT_DEFAULT = Duration.ofSeconds(5);
   /** Default connect + handshake timeout. */
   public static final Duration CONNECT_TIMEOUT_DEFAULT = Duration.ofSeconds(5);
@@ -28,6 +28,21 @@ public final class KvStoreClientBuilder {
    * waiting for a whole 64 MiB batch before storing its first page.
    */
   public static final int PUT_FRAME_BYTES_DEFAULT = 8 << 20;
+  /**
+   * Default PING interval: a connection that has read nothing, or written nothing, for this long
+   * sends a keepalive PING. Well below a daemon idle timeout of a minute or so, so a quiet pooled
+   * connection is never closed as idle, and short enough that a dead peer is noticed in seconds.
+   */
+  public static final Duration PING_INTERVAL_DEFAULT = Duration.ofSeconds(15);
+  /**
+   * Default PING timeout: a keepalive PING unanswered this long, with nothing else read meanwhile,
+   * retires the connection.
+   */
+  public static final Duration PING_TIMEOUT_DEFAULT = Duration.ofSeconds(5);
+  /** Default delay before the first reconnect attempt of a slot (before jitter). */
+  public static final Duration RECONNECT_DELAY_DEFAULT = Duration.ofMillis(200);
+  /** Default bound on the delay between reconnect attempts. */
+  public static final Duration MAX_RECONNECT_DELAY_DEFAULT = Duration.ofSeconds(2);
   /** Default bytes of reused receive memory for large response frames, over all connections. */
   public static final long FRAME_BUFFER_POOL_BYTES_DEFAULT = 32L << 20;
 
@@ -40,7 +55,10 @@ public final class KvStoreClientBuilder {
   Duration requestTimeout = REQUEST_TIMEOUT_DEFAULT;
   Duration connectTimeout = CONNECT_TIMEOUT_DEFAULT;
   Duration retryBackoff = Duration.ofMillis(10);
-  Duration reconnectDelay = Duration.ofMillis(200);
+  Duration reconnectDelay = RECONNECT_DELAY_DEFAULT;
+  Duration maxReconnectDelay = MAX_RECONNECT_DELAY_DEFAULT;
+  Duration pingInterval = PING_INTERVAL_DEFAULT;
+  Duration pingTimeout = PING_TIMEOUT_DEFAULT;
   int maxRetries = MAX_RETRIES_DEFAULT;
   boolean retryPuts;
   boolean verifyChecksums = true;
@@ -105,7 +123,10 @@ public final class KvStoreClientBuilder {
     return this;
   }
 
-  /** How long a request may wait for its final response (default 5 s). */
+  /**
+   * How long a call may take, retries included (default 5 s): each attempt gets the time left, and
+   * no retry starts that could not begin before it runs out. A PREFETCH gets its deadline on top.
+   */
   public KvStoreClientBuilder requestTimeout(Duration timeout) {
     this.requestTimeout = positive(timeout, "requestTimeout");
     return this;
@@ -132,9 +153,42 @@ public final class KvStoreClientBuilder {
     return this;
   }
 
-  /** Least time between two connect attempts of one pool slot (default 200 ms). */
+  /**
+   * Delay before the first reconnect attempt of a pool slot whose connection was lost (default
+   * 200 ms); each failed attempt doubles it up to {@link #maxReconnectDelay}, and every delay is
+   * jittered down by up to half, so the slots of many clients do not reconnect in step.
+   */
   public KvStoreClientBuilder reconnectDelay(Duration delay) {
     this.reconnectDelay = positive(delay, "reconnectDelay");
+    return this;
+  }
+
+  /**
+   * Bound on the delay between reconnect attempts (default 2 s): a daemon that comes back is found
+   * within about this long. Raised to {@link #reconnectDelay} if below it.
+   */
+  public KvStoreClientBuilder maxReconnectDelay(Duration delay) {
+    this.maxReconnectDelay = positive(delay, "maxReconnectDelay");
+    return this;
+  }
+
+  /**
+   * PING interval (default 15 s): a connection that has read nothing, or written nothing, for this
+   * long sends a keepalive PING, which keeps it open under the daemon's idle timeout and checks the
+   * daemon still answers. Keep it well below the daemon's idle timeout.
+   */
+  public KvStoreClientBuilder pingInterval(Duration interval) {
+    this.pingInterval = positive(interval, "pingInterval");
+    return this;
+  }
+
+  /**
+   * PING timeout (default 5 s): a keepalive PING, sent when idle or after a request timed out,
+   * unanswered this long with nothing else read meanwhile retires the connection (its requests fail
+   * with CONNECTION_CLOSED; the pool reconnects).
+   */
+  public KvStoreClientBuilder pingTimeout(Duration timeout) {
+    this.pingTimeout = positive(timeout, "pingTimeout");
     return this;
   }
 

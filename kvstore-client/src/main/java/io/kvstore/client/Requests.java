@@ -189,6 +189,11 @@ final class Requests {
     }
 
     @Override
+    boolean isFinal(int responseOpcode) {
+      return responseOpcode != Opcode.GET_PAGE;
+    }
+
+    @Override
     boolean onFrame(ByteBuf frame, int opcode, ResponseFlyweights fw) {
       if (opcode == Opcode.GET_PAGE) {
         onPage(frame, fw.getPage);
@@ -204,6 +209,7 @@ final class Requests {
       return true;
     }
 
+    /** Runs under the request's monitor, only while it is not settled (see {@link PendingRequest}). */
     private void onPage(ByteBuf frame, GetPageFlyweight page) {
       page.wrap(frame);
       int i = page.keyIndex();
@@ -331,6 +337,12 @@ final class Requests {
     @Override
     long inFlightBytes() {
       return frameLength;
+    }
+
+    /** The frame wraps the caller's pages: the future waits for Netty to finish writing them. */
+    @Override
+    boolean wrapsCallerBuffers() {
+      return true;
     }
 
     @Override

@@ -24,7 +24,9 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
@@ -35,11 +37,15 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A daemon double for SDK tests: speaks the protocol with the same codec, keeps pages in a map,
@@ -63,11 +69,25 @@ final class FakeDaemon implements AutoCloseable {
   volatile int maxPageLength = 32 << 20;
   volatile long maxInFlightBytes = 256L << 20;
   volatile long responseDelayMs;
+  /** Answer nothing after HELLO (a stopped or partitioned daemon that keeps its sockets). */
+  volatile boolean silent;
+  /** Stop reading from each connection once its HELLO is answered, until {@link #resumeReads}. */
+  volatile boolean stallReadsAfterHello;
+  /** Connections stalled by {@link #stallReadsAfterHello}, in the order they were stalled. */
+  final List<Channel> stalled = new CopyOnWriteArrayList<>();
+  final Set<Channel> open = ConcurrentHashMap.newKeySet();
+  /** Bytes read from every connection. */
+  final AtomicLong bytesRead = new AtomicLong();
 
   private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
   private final Channel server;
 
   FakeDaemon() throws InterruptedException {
+    this(0);
+  }
+
+  /** A daemon on {@code port} (0: any free port), e.g. the port of one that was closed. */
+  FakeDaemon(int port) throws InterruptedException {
     server = new ServerBootstrap()
         .group(group)
         .channel(NioServerSocketChannel.class)
@@ -75,10 +95,20 @@ final class FakeDaemon implements AutoCloseable {
           @Override
           protected void initChannel(SocketChannel ch) {
             connectionsAccepted.incrementAndGet();
-            ch.pipeline().addLast(FrameDecoder.forDaemon(64 << 20), new Handler());
+            open.add(ch);
+            ch.closeFuture().addListener(f -> open.remove(ch));
+            ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+              @Override
+              public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                bytesRead.addAndGet(((ByteBuf) msg).readableBytes());
+                ctx.fireChannelRead(msg);
+              }
+            }, FrameDecoder.forDaemon(64 << 20), new Handler());
           }
         })
-        .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+        .childOption(ChannelOption.SO_RCVBUF, 64 << 10)
+        .option(ChannelOption.SO_REUSEADDR, true)
+        .bind(new InetSocketAddress("127.0.0.1", port)).sync().channel();
   }
 
   int port() {
@@ -97,8 +127,19 @@ final class FakeDaemon implements AutoCloseable {
     pages.put(new BlockKey(PageFormat.keyHi(view, 0), PageFormat.keyLo(view, 0)), bytes);
   }
 
+  /** Lets the stalled connections read again. */
+  void resumeReads() {
+    stallReadsAfterHello = false;
+    for (Channel ch : stalled) {
+      ch.config().setAutoRead(true);
+    }
+  }
+
   @Override
   public void close() {
+    for (Channel ch : open) {
+      ch.close();
+    }
     server.close().syncUninterruptibly();
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
   }
@@ -124,6 +165,9 @@ final class FakeDaemon implements AutoCloseable {
       int opcode = FrameDescriptor.opcode(frame, frame.readerIndex());
       long id = FrameDescriptor.requestId(frame, frame.readerIndex());
       received.computeIfAbsent(opcode, k -> new AtomicInteger()).incrementAndGet();
+      if (silent && opcode != Opcode.HELLO) {
+        return;
+      }
       Fault fault = faults.remove(opcode);
       if (fault == Fault.SILENT) {
         return;
@@ -149,6 +193,10 @@ final class FakeDaemon implements AutoCloseable {
             return;
           }
           namespaceId = hello.namespaceId();
+          if (stallReadsAfterHello) { // before HELLO_OK: the client finds it stalled
+            ctx.channel().config().setAutoRead(false);
+            stalled.add(ctx.channel());
+          }
           send(ctx, HelloOkFlyweight.encode(ctx.alloc(), id, 1, 64 << 20, maxBatch, maxPageLength,
               maxInFlightBytes, 99));
         }

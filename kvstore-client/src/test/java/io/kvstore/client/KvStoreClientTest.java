@@ -184,29 +184,39 @@ class KvStoreClientTest {
   }
 
   @Test
-  void shouldRetryAnIdempotentRequestAfterATimeout() {
-    KvStoreClient client = connect(builder().maxRetries(3).requestTimeout(Duration.ofMillis(300)));
+  void shouldRetryAnIdempotentRequestAfterItsConnectionClosed() {
+    KvStoreClient client = connect(builder().maxRetries(3));
     daemon.putPage(page(1, 1, NAMESPACE, 64, 1));
-    daemon.faults.put(Opcode.GET, FakeDaemon.Fault.SILENT);
+    daemon.faults.put(Opcode.GET, FakeDaemon.Fault.CLOSE);
     GetResult got = client.get(new long[] {1, 1}, new ByteBuffer[] {ByteBuffer.allocate(128)});
     assertEquals(1, got.found());
-    assertTrue(daemon.received(Opcode.GET) >= 2, "the silent GET was sent again");
+    assertEquals(2, daemon.received(Opcode.GET), "the GET was sent again");
+  }
+
+  @Test
+  void shouldNotRetryPastTheRequestTimeout() {
+    // The timeout bounds the whole call: the silent attempt used it all, no retry may start.
+    KvStoreClient client = connect(builder().maxRetries(3).requestTimeout(Duration.ofMillis(300)));
+    daemon.faults.put(Opcode.GET, FakeDaemon.Fault.SILENT);
+    KvStoreException e = assertThrows(KvStoreException.class,
+        () -> client.get(new long[] {1, 1}, new ByteBuffer[] {ByteBuffer.allocate(128)}));
+    assertEquals(ErrorCode.CLIENT_TIMEOUT, e.code());
+    assertEquals(1, daemon.received(Opcode.GET));
   }
 
   @Test
   void shouldNotRetryAPutUnlessConfigured() {
-    KvStoreClient client = connect(builder().maxRetries(2).requestTimeout(Duration.ofMillis(300)));
-    daemon.faults.put(Opcode.PUT, FakeDaemon.Fault.SILENT);
+    KvStoreClient client = connect(builder().maxRetries(2));
+    daemon.errors.put(Opcode.PUT, ErrorCode.OVERLOADED);
     KvStoreException e = assertThrows(KvStoreException.class,
         () -> client.put(new ByteBuffer[] {page(1, 1, NAMESPACE, 10, 1)}));
-    assertEquals(ErrorCode.CLIENT_TIMEOUT, e.code());
+    assertEquals(ErrorCode.OVERLOADED, e.code());
     assertEquals(1, daemon.received(Opcode.PUT));
 
-    KvStoreClient retrying = connect(
-        builder().retryPuts(true).maxRetries(3).requestTimeout(Duration.ofMillis(300)));
-    daemon.faults.put(Opcode.PUT, FakeDaemon.Fault.SILENT);
+    KvStoreClient retrying = connect(builder().retryPuts(true).maxRetries(3));
+    daemon.faults.put(Opcode.PUT, FakeDaemon.Fault.CLOSE);
     assertTrue(retrying.put(new ByteBuffer[] {page(1, 1, NAMESPACE, 10, 1)}).allStored());
-    assertTrue(daemon.received(Opcode.PUT) >= 3, "the silent PUT was sent again");
+    assertEquals(3, daemon.received(Opcode.PUT), "the PUT whose connection closed was sent again");
   }
 
   @Test
@@ -240,6 +250,25 @@ class KvStoreClientTest {
     daemon.faults.put(Opcode.DELETE, FakeDaemon.Fault.CLOSE);
     KvStoreException e = assertThrows(KvStoreException.class, () -> client.delete(new long[] {1, 1}));
     assertEquals(ErrorCode.CONNECTION_CLOSED, e.code());
+  }
+
+  @Test
+  void shouldNotBlameTheConnectionForTheLateErrorOfATimedOutRequest() throws InterruptedException {
+    KvStoreClient client = connect(builder().connections(1).maxRetries(0)
+        .requestTimeout(Duration.ofMillis(150)));
+    daemon.responseDelayMs = 400;
+    daemon.errors.put(Opcode.LOOKUP, ErrorCode.OVERLOADED);
+    assertEquals(ErrorCode.CLIENT_TIMEOUT,
+        assertThrows(KvStoreException.class, () -> client.lookup(new long[] {1, 1})).code());
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (client.discardedFrames() == 0 && System.nanoTime() < deadline) {
+      Thread.sleep(5); // the late ERROR arrives and is dropped
+    }
+    assertEquals(1, client.discardedFrames());
+    daemon.responseDelayMs = 0;
+    daemon.faults.put(Opcode.DELETE, FakeDaemon.Fault.CLOSE);
+    KvStoreException e = assertThrows(KvStoreException.class, () -> client.delete(new long[] {1, 1}));
+    assertEquals(ErrorCode.CONNECTION_CLOSED, e.code(), e.getMessage());
   }
 
   @Test
