@@ -57,6 +57,11 @@ public final class ServerConfig {
   public static final int HANDSHAKE_TIMEOUT_SECONDS_DEFAULT = 10;
   /** How long a shutdown waits for in-flight requests before closing connections. */
   public static final int SHUTDOWN_GRACE_SECONDS_DEFAULT = 30;
+  /** Default of {@link #cluster()}: not in a cluster. */
+  public static final String CLUSTER_DEFAULT = "off";
+  /** What a valid {@code cluster} value looks like. */
+  static final String CLUSTER_FORM =
+      "off, etcd://host:port[,host:port]/NAME[?ttl=S&zone=Z&advertise=host:port] or static://host:port,...";
   /** Auth grants: none, so authentication is off. */
   public static final AuthGrants AUTH_GRANTS_DEFAULT = AuthGrants.NONE;
 
@@ -83,6 +88,7 @@ public final class ServerConfig {
   private final int ioThreads;
   private final int handshakeTimeoutSeconds;
   private final int shutdownGraceSeconds;
+  private final String cluster;
   private final AuthGrants authGrants;
 
   ServerConfig(ServerConfigBuilder b) {
@@ -106,6 +112,7 @@ public final class ServerConfig {
     ioThreads = b.ioThreads;
     handshakeTimeoutSeconds = b.handshakeTimeoutSeconds;
     shutdownGraceSeconds = b.shutdownGraceSeconds;
+    cluster = b.cluster;
     authGrants = b.authGrants;
   }
 
@@ -224,6 +231,25 @@ public final class ServerConfig {
     return shutdownGraceSeconds;
   }
 
+  /** The cluster address ({@code etcd://...}, {@code static://...}) or {@code off}. */
+  public String cluster() {
+    return cluster;
+  }
+
+  /** Checks a cluster value: {@code off} or an address {@link io.kvstore.client.cluster.ClusterUri} parses. */
+  static String parseCluster(String raw) {
+    String v = raw.strip();
+    if (v.equals(CLUSTER_DEFAULT)) {
+      return v;
+    }
+    try {
+      io.kvstore.client.cluster.ClusterUri.parse(v);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("expected " + CLUSTER_FORM + " (" + e.getMessage() + ")", e);
+    }
+    return v;
+  }
+
   /** The auth grants; empty when authentication is off. */
   public AuthGrants authGrants() {
     return authGrants;
@@ -239,7 +265,7 @@ public final class ServerConfig {
         + ", maxFrameBytes=" + maxFrameBytes + ", maxBatch=" + maxBatch
         + ", maxInflightBytes=" + maxInflightBytes + ", maxConnections=" + maxConnections
         + ", ioThreads=" + ioThreads + ", handshakeTimeoutSeconds=" + handshakeTimeoutSeconds
-        + ", shutdownGraceSeconds=" + shutdownGraceSeconds
+        + ", shutdownGraceSeconds=" + shutdownGraceSeconds + ", cluster=" + cluster
         + ", authGrants=" + authGrants + "}";
   }
 }

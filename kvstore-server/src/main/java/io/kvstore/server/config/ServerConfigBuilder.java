@@ -34,6 +34,7 @@ public final class ServerConfigBuilder {
   int ioThreads = IO_THREADS_DEFAULT;
   int handshakeTimeoutSeconds = HANDSHAKE_TIMEOUT_SECONDS_DEFAULT;
   int shutdownGraceSeconds = SHUTDOWN_GRACE_SECONDS_DEFAULT;
+  String cluster = CLUSTER_DEFAULT;
   AuthGrants authGrants = AUTH_GRANTS_DEFAULT;
 
   ServerConfigBuilder() {}
@@ -244,6 +245,17 @@ public final class ServerConfigBuilder {
    */
   public ServerConfigBuilder handshakeTimeoutSeconds(int v) {
     handshakeTimeoutSeconds = v;
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#cluster()}.
+   *
+   * @param v {@code off} or a cluster address
+   * @return this builder
+   */
+  public ServerConfigBuilder cluster(String v) {
+    cluster = ServerConfig.parseCluster(Objects.requireNonNull(v, "cluster"));
     return this;
   }
 

@@ -48,6 +48,7 @@ class ServerConfigLoaderTest {
     SAMPLES.put(ConfigKey.IO_THREADS, new String[] {"1", "2", "3"});
     SAMPLES.put(ConfigKey.HANDSHAKE_TIMEOUT_SECONDS, new String[] {"1", "2", "3"});
     SAMPLES.put(ConfigKey.SHUTDOWN_GRACE_SECONDS, new String[] {"1", "2", "3"});
+    SAMPLES.put(ConfigKey.CLUSTER, new String[] {"static://a:1", "etcd://e:2379/x", "etcd://e:2379/y?ttl=3"});
   }
 
   @TempDir Path dir;
@@ -254,6 +255,7 @@ class ServerConfigLoaderTest {
     bad.put(ConfigKey.IO_THREADS, "4097");
     bad.put(ConfigKey.HANDSHAKE_TIMEOUT_SECONDS, "0");
     bad.put(ConfigKey.SHUTDOWN_GRACE_SECONDS, "2.5");
+    bad.put(ConfigKey.CLUSTER, "etcd://e:2379");
     assertEquals(ConfigKey.values().length, bad.size());
     for (Map.Entry<ConfigKey, String> b : bad.entrySet()) {
       ConfigKey key = b.getKey();
