@@ -202,6 +202,60 @@ class ClusterClientFakeDaemonTest {
     }
   }
 
+  @Test
+  void shouldFetchAChainInBatchesAndPlaceUnchainedPagesOneByOne() throws Exception {
+    try (ClusterClient client = cluster(1)) {
+      int[] t = tokens(5);
+      long[] keys = new long[2 * BLOCKS];
+      chain.keys(t, BLOCKS, keys);
+      assertEquals(BLOCKS, client.store(t, 0, payloads(5)));
+      // batches of 7 that do not line up with the runs of 2
+      for (int first = 0; first < BLOCKS; first += 7) {
+        int n = Math.min(7, BLOCKS - first);
+        ByteBuffer[] dsts = new ByteBuffer[n];
+        for (int i = 0; i < n; i++) {
+          dsts[i] = ByteBuffer.allocate(PageFormat.HEADER_LENGTH + PAYLOAD);
+        }
+        assertEquals(n, client.fetchChainAsync(keys, first, n, dsts).get());
+        for (int i = 0; i < n; i++) {
+          byte[] got = new byte[PAYLOAD];
+          dsts[i].duplicate().position(PageFormat.HEADER_LENGTH).get(got);
+          assertArrayEquals(payload(5, first + i).array(), got, "block " + (first + i));
+        }
+      }
+      // whole pages of independent keys: put one by one by their own key, got back the same way
+      ByteBuffer[] pages = new ByteBuffer[30];
+      long[] own = new long[60];
+      for (int i = 0; i < 30; i++) {
+        own[2 * i] = 0x1000 + i;
+        own[2 * i + 1] = 0x2000 + i;
+        pages[i] = ByteBuffer.allocate(PageFormat.HEADER_LENGTH + PAYLOAD).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer payload = payload(7, i);
+        pages[i].position(PageFormat.HEADER_LENGTH);
+        pages[i].put(payload.duplicate());
+        PageFormat.writeHeader(pages[i], 0, own[2 * i], own[2 * i + 1], 0, 0, NAMESPACE, TOKENS_PER_BLOCK,
+            PAYLOAD, PageFormat.crc32c(payload, 0, PAYLOAD));
+        pages[i].flip();
+      }
+      assertEquals(30, client.putEachAsync(pages).get());
+      int holding = 0;
+      for (FakeDaemon d : daemons) {
+        holding += d.pages.keySet().stream().anyMatch(k -> k.hi() >= 0x1000 && k.hi() < 0x1000 + 30) ? 1 : 0;
+      }
+      assertEquals(3, holding, "30 independent pages, placed one by one, should reach all three members");
+      ByteBuffer[] dsts = new ByteBuffer[30];
+      for (int i = 0; i < 30; i++) {
+        dsts[i] = ByteBuffer.allocate(PageFormat.HEADER_LENGTH + PAYLOAD);
+      }
+      assertEquals(30, client.getEachAsync(own, dsts).get());
+      for (int i = 0; i < 30; i++) {
+        byte[] got = new byte[PAYLOAD];
+        dsts[i].duplicate().position(PageFormat.HEADER_LENGTH).get(got);
+        assertArrayEquals(payload(7, i).array(), got, "page " + i);
+      }
+    }
+  }
+
   private int[] lookupsPerDaemon() {
     int[] n = new int[daemons.size()];
     for (int i = 0; i < n.length; i++) {

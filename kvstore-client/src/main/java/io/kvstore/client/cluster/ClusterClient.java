@@ -168,7 +168,7 @@ public final class ClusterClient implements AutoCloseable {
     if (blocks == 0 || r.placement().isEmpty()) {
       return CompletableFuture.completedFuture(0);
     }
-    int[][] groups = group(chain, allBlocks(blocks), r, Set.of());
+    int[][] groups = group(chain, range(0, blocks), r, Set.of(), blocksPerRun);
     List<CompletableFuture<Integer>> parts = new ArrayList<>();
     for (int m = 0; m < groups.length; m++) {
       if (groups[m] == null) {
@@ -221,7 +221,7 @@ public final class ClusterClient implements AutoCloseable {
     if (blocks == 0) {
       return CompletableFuture.completedFuture(0);
     }
-    return read(false, chainKeys, allBlocks(blocks), null, Set.of(), replicas - 1)
+    return read(false, chainKeys, range(0, blocks), null, 0, blocksPerRun, Set.of(), replicas - 1)
         .thenApply(firstAbsent -> Math.min(firstAbsent, blocks));
   }
 
@@ -230,35 +230,156 @@ public final class ClusterClient implements AutoCloseable {
    * {@code dsts[i]}); completes with the number of leading blocks received.
    */
   public CompletableFuture<Integer> fetchChainAsync(long[] chainKeys, ByteBuffer[] dsts) {
-    int blocks = Math.min(checkChain(chainKeys), dsts.length);
-    if (blocks == 0) {
+    return fetchChainAsync(chainKeys, 0, Math.min(checkChain(chainKeys), dsts.length), dsts);
+  }
+
+  /**
+   * GET of blocks {@code [firstBlock, firstBlock + count)} of a chain, block {@code firstBlock + i}
+   * into {@code dsts[i]}; completes with the number of leading blocks of that range received. For
+   * callers that fetch a long chain in batches.
+   */
+  public CompletableFuture<Integer> fetchChainAsync(long[] chainKeys, int firstBlock, int count,
+      ByteBuffer[] dsts) {
+    int blocks = checkChain(chainKeys);
+    if (firstBlock < 0 || count < 0 || firstBlock + count > blocks || count > dsts.length) {
+      throw new IllegalArgumentException("blocks [" + firstBlock + ", " + (firstBlock + count)
+          + ") of a chain of " + blocks + " into " + dsts.length + " buffers");
+    }
+    if (count == 0) {
       return CompletableFuture.completedFuture(0);
     }
-    return read(true, chainKeys, allBlocks(blocks), dsts, Set.of(), replicas - 1)
-        .thenApply(firstAbsent -> Math.min(firstAbsent, blocks));
+    int end = firstBlock + count;
+    return read(true, chainKeys, range(firstBlock, end), dsts, firstBlock, blocksPerRun, Set.of(),
+        replicas - 1).thenApply(firstAbsent -> Math.min(firstAbsent, end) - firstBlock);
   }
 
   /**
    * Stores blocks {@code [firstBlock, firstBlock + payloads.length)} of a chain given by its keys;
-   * completes with the number stored on at least one member.
+   * the SDK writes the page headers. Completes with the number stored on at least one member.
    */
   public CompletableFuture<Integer> storeChainAsync(long[] chainKeys, int firstBlock, ByteBuffer[] payloads) {
-    int end = firstBlock + payloads.length;
+    return writeRuns(chainKeys, firstBlock, payloads.length, (slot, from, to) ->
+        slot.client.storeChainAsync(chainKeys, from,
+            Arrays.copyOfRange(payloads, from - firstBlock, to - firstBlock)));
+  }
+
+  /**
+   * Stores whole pages (header + payload, as {@code KvStoreClient.putAsync}) that are blocks
+   * {@code [firstBlock, firstBlock + pages.length)} of a chain given by its keys; completes with the
+   * number stored on at least one member.
+   */
+  public CompletableFuture<Integer> putChainAsync(long[] chainKeys, int firstBlock, ByteBuffer[] pages) {
+    return writeRuns(chainKeys, firstBlock, pages.length, (slot, from, to) ->
+        slot.client.putAsync(Arrays.copyOfRange(pages, from - firstBlock, to - firstBlock)));
+  }
+
+  // ---------------------------------------------------------------- unchained keys
+
+  /**
+   * GET of keys that are not one chain (each placed on its own, as a run of one block): copies
+   * key {@code i}'s page into {@code dsts[i]}; completes with the number of leading keys received.
+   */
+  public CompletableFuture<Integer> getEachAsync(long[] keys, ByteBuffer[] dsts) {
+    int count = checkChain(keys);
+    if (count > dsts.length) {
+      throw new IllegalArgumentException(count + " keys but " + dsts.length + " buffers");
+    }
+    if (count == 0) {
+      return CompletableFuture.completedFuture(0);
+    }
+    return read(true, keys, range(0, count), dsts, 0, 1, Set.of(), replicas - 1)
+        .thenApply(firstAbsent -> Math.min(firstAbsent, count));
+  }
+
+  /**
+   * Stores whole pages that are not one chain, each placed by its own key (read from its header);
+   * completes with the number stored on at least one member.
+   */
+  public CompletableFuture<Integer> putEachAsync(ByteBuffer[] pages) {
+    long[] keys = new long[2 * pages.length];
+    for (int i = 0; i < pages.length; i++) {
+      ByteBuffer page = pages[i].duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      if (page.remaining() < io.kvstore.common.PageFormat.HEADER_LENGTH) {
+        throw new IllegalArgumentException("page " + i + " is shorter than a page header");
+      }
+      keys[2 * i] = io.kvstore.common.PageFormat.keyHi(page, page.position());
+      keys[2 * i + 1] = io.kvstore.common.PageFormat.keyLo(page, page.position());
+    }
+    Routing r = routing;
+    if (pages.length == 0 || r.placement().isEmpty()) {
+      return CompletableFuture.completedFuture(0);
+    }
+    boolean[] stored = new boolean[pages.length];
+    List<CompletableFuture<?>> parts = new ArrayList<>();
+    int[] ranked = new int[replicas];
+    int size = r.placement().size();
+    for (int j = 0; j < Math.min(replicas, size); j++) {
+      int[] counts = new int[size];
+      int[] owner = new int[pages.length];
+      for (int i = 0; i < pages.length; i++) {
+        r.placement().rank(keys[2 * i], keys[2 * i + 1], ranked);
+        owner[i] = ranked[j];
+        counts[owner[i]]++;
+      }
+      for (int m = 0; m < size; m++) {
+        if (counts[m] == 0) {
+          continue;
+        }
+        int[] mine = new int[counts[m]];
+        ByteBuffer[] subset = new ByteBuffer[counts[m]];
+        for (int i = 0, n = 0; i < pages.length; i++) {
+          if (owner[i] == m) {
+            mine[n] = i;
+            subset[n++] = pages[i];
+          }
+        }
+        MemberSlot slot = r.slots()[m];
+        slot.requests.increment();
+        parts.add(safely(() -> slot.client.putAsync(subset)).handle((result, e) -> {
+          if (e != null) {
+            memberFailed(slot, e);
+            return null;
+          }
+          synchronized (stored) {
+            for (int i = 0; i < result.pageCount(); i++) {
+              if (result.status(i) == ErrorCode.OK) {
+                stored[mine[i]] = true;
+              }
+            }
+          }
+          return null;
+        }));
+      }
+    }
+    return countStored(parts, stored);
+  }
+
+  /** Sends blocks {@code [from, to)} of the chain to one member. */
+  @FunctionalInterface
+  private interface RunWriter {
+    CompletableFuture<PutResult> write(MemberSlot slot, int from, int to);
+  }
+
+  /**
+   * Writes blocks {@code [firstBlock, firstBlock + count)}: each run to its top {@code replicas}
+   * members; per replica rank, consecutive runs with the same member go as one request.
+   */
+  private CompletableFuture<Integer> writeRuns(long[] chainKeys, int firstBlock, int count, RunWriter writer) {
+    int end = firstBlock + count;
     if (firstBlock < 0 || 2L * end > chainKeys.length) {
       throw new IllegalArgumentException("blocks [" + firstBlock + ", " + end + ") but the chain has "
           + chainKeys.length / 2 + " keys");
     }
     Routing r = routing;
-    if (payloads.length == 0 || r.placement().isEmpty()) {
+    if (count == 0 || r.placement().isEmpty()) {
       return CompletableFuture.completedFuture(0);
     }
     int[] ranked = new int[replicas];
-    boolean[] stored = new boolean[payloads.length];
+    boolean[] stored = new boolean[count];
     List<CompletableFuture<?>> parts = new ArrayList<>();
-    // Per replica rank, consecutive runs with the same member go as one request.
-    int runs = (end - 1) / blocksPerRun - firstBlock / blocksPerRun + 1;
-    int[][] owners = new int[replicas][runs];
     int firstRun = firstBlock / blocksPerRun;
+    int runs = (end - 1) / blocksPerRun - firstRun + 1;
+    int[][] owners = new int[replicas][runs];
     int n = 0;
     for (int q = 0; q < runs; q++) {
       int b = (firstRun + q) * blocksPerRun;
@@ -277,11 +398,29 @@ public final class ClusterClient implements AutoCloseable {
         }
         int from = Math.max(firstBlock, (firstRun + q) * blocksPerRun);
         int to = Math.min(end, (firstRun + q2 + 1) * blocksPerRun);
-        parts.add(storeOn(r.slots()[member], chainKeys, from, firstBlock,
-            Arrays.copyOfRange(payloads, from - firstBlock, to - firstBlock), stored));
+        MemberSlot slot = r.slots()[member];
+        slot.requests.increment();
+        parts.add(safely(() -> writer.write(slot, from, to)).handle((result, e) -> {
+          if (e != null) {
+            memberFailed(slot, e);
+            return null;
+          }
+          synchronized (stored) {
+            for (int i = 0; i < result.pageCount(); i++) {
+              if (result.status(i) == ErrorCode.OK) {
+                stored[from - firstBlock + i] = true;
+              }
+            }
+          }
+          return null;
+        }));
         q = q2 + 1;
       }
     }
+    return countStored(parts, stored);
+  }
+
+  private static CompletableFuture<Integer> countStored(List<CompletableFuture<?>> parts, boolean[] stored) {
     return CompletableFuture.allOf(parts.toArray(new CompletableFuture<?>[0])).thenApply(v -> {
       int count = 0;
       synchronized (stored) {
@@ -290,25 +429,6 @@ public final class ClusterClient implements AutoCloseable {
         }
       }
       return count;
-    });
-  }
-
-  private CompletableFuture<Void> storeOn(MemberSlot slot, long[] chain, int from, int firstBlock,
-      ByteBuffer[] part, boolean[] stored) {
-    slot.requests.increment();
-    return safely(() -> slot.client.storeChainAsync(chain, from, part)).handle((result, e) -> {
-      if (e != null) {
-        memberFailed(slot, e);
-        return null;
-      }
-      synchronized (stored) {
-        for (int i = 0; i < result.pageCount(); i++) {
-          if (result.status(i) == ErrorCode.OK) {
-            stored[from - firstBlock + i] = true;
-          }
-        }
-      }
-      return null;
     });
   }
 
@@ -323,9 +443,9 @@ public final class ClusterClient implements AutoCloseable {
    * asked of the next member in rank order).
    */
   private CompletableFuture<Integer> read(boolean get, long[] chain, int[] blocks, ByteBuffer[] dsts,
-      Set<String> excluded, int retriesLeft) {
+      int dstOffset, int k, Set<String> excluded, int retriesLeft) {
     Routing r = routing;
-    int[][] groups = group(chain, blocks, r, excluded);
+    int[][] groups = group(chain, blocks, r, excluded, k);
     if (groups == null) {
       return CompletableFuture.completedFuture(blocks[0]);
     }
@@ -342,7 +462,7 @@ public final class ClusterClient implements AutoCloseable {
       if (get) {
         ByteBuffer[] targets = new ByteBuffer[mine.length];
         for (int i = 0; i < mine.length; i++) {
-          targets[i] = dsts[mine[i]];
+          targets[i] = dsts[mine[i] - dstOffset];
         }
         run = safely(() -> slot.client.getAsync(keys, targets, true)).thenApply(GetResult::leadingRun);
       } else {
@@ -359,7 +479,7 @@ public final class ClusterClient implements AutoCloseable {
         if (retriesLeft > 0) {
           Set<String> next = new HashSet<>(excluded);
           next.add(slot.member.id());
-          return read(get, chain, mine, dsts, next, retriesLeft - 1);
+          return read(get, chain, mine, dsts, dstOffset, k, next, retriesLeft - 1);
         }
         return CompletableFuture.completedFuture(mine[0]);
       }).thenCompose(f -> f));
@@ -378,7 +498,7 @@ public final class ClusterClient implements AutoCloseable {
    * members: {@code groups[m]} lists member {@code m}'s blocks ascending, or is null. Returns null
    * when no member is left.
    */
-  private int[][] group(long[] chain, int[] blocks, Routing r, Set<String> excluded) {
+  private int[][] group(long[] chain, int[] blocks, Routing r, Set<String> excluded, int k) {
     Placement p = r.placement();
     int size = p.size();
     if (size == 0) {
@@ -390,15 +510,15 @@ public final class ClusterClient implements AutoCloseable {
     int lastRun = -1;
     int owner = -1;
     for (int i = 0; i < blocks.length; i++) {
-      int run = blocks[i] / blocksPerRun;
+      int run = blocks[i] / k;
       if (run != lastRun) {
         lastRun = run;
-        int b = run * blocksPerRun;
+        int b = run * k;
         int n = p.rank(chain[2 * b], chain[2 * b + 1], ranked);
         owner = -1;
-        for (int k = 0; k < n; k++) {
-          if (!excluded.contains(p.member(ranked[k]).id())) {
-            owner = ranked[k];
+        for (int c = 0; c < n; c++) {
+          if (!excluded.contains(p.member(ranked[c]).id())) {
+            owner = ranked[c];
             break;
           }
         }
@@ -430,10 +550,10 @@ public final class ClusterClient implements AutoCloseable {
     return keys;
   }
 
-  private static int[] allBlocks(int blocks) {
-    int[] all = new int[blocks];
-    for (int i = 0; i < blocks; i++) {
-      all[i] = i;
+  private static int[] range(int from, int to) {
+    int[] all = new int[to - from];
+    for (int i = 0; i < all.length; i++) {
+      all[i] = from + i;
     }
     return all;
   }
