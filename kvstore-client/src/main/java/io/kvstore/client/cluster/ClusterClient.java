@@ -53,6 +53,7 @@ public final class ClusterClient implements AutoCloseable {
   private final boolean ownsMembership;
   private final KeyChain keyChain;
   private final int tokensPerBlock;
+  private final long namespaceId;
   private final int blocksPerRun;
   private final int replicas;
   private final long probeIntervalNanos;
@@ -70,7 +71,8 @@ public final class ClusterClient implements AutoCloseable {
   ClusterClient(ClusterClientBuilder b) {
     this.config = b;
     this.keyChain = b.keyChain;
-    this.tokensPerBlock = b.keyChain.tokensPerBlock();
+    this.tokensPerBlock = b.keyChain != null ? b.keyChain.tokensPerBlock() : 0;
+    this.namespaceId = b.keyChain != null ? b.keyChain.namespaceId() : b.namespaceId;
     this.blocksPerRun = b.blocksPerRun;
     this.replicas = b.replicas;
     this.probeIntervalNanos = b.probeInterval.toNanos();
@@ -132,7 +134,7 @@ public final class ClusterClient implements AutoCloseable {
 
   /** Number of leading tokens whose blocks are all stored (a multiple of the block size). */
   public CompletableFuture<Integer> lookupTokensAsync(int[] tokens) {
-    return lookupChainAsync(chain(tokens, tokens.length / tokensPerBlock))
+    return lookupChainAsync(chain(tokens, tokens.length / blockSize()))
         .thenApply(run -> run * tokensPerBlock);
   }
 
@@ -142,7 +144,7 @@ public final class ClusterClient implements AutoCloseable {
    * fetched. Buffers past the leading run may have been written too.
    */
   public CompletableFuture<Integer> fetchAsync(int[] tokens, ByteBuffer[] dsts) {
-    int blocks = Math.min(tokens.length / tokensPerBlock, dsts.length);
+    int blocks = Math.min(tokens.length / blockSize(), dsts.length);
     return fetchChainAsync(chain(tokens, blocks), dsts).thenApply(run -> run * tokensPerBlock);
   }
 
@@ -153,16 +155,16 @@ public final class ClusterClient implements AutoCloseable {
    */
   public CompletableFuture<Integer> storeAsync(int[] tokens, int firstBlock, ByteBuffer[] payloads) {
     int blocks = firstBlock + payloads.length;
-    if (firstBlock < 0 || blocks > tokens.length / tokensPerBlock) {
+    if (firstBlock < 0 || blocks > tokens.length / blockSize()) {
       throw new IllegalArgumentException("blocks [" + firstBlock + ", " + blocks + ") but the tokens hold "
-          + tokens.length / tokensPerBlock + " full blocks");
+          + tokens.length / blockSize() + " full blocks");
     }
     return storeChainAsync(chain(tokens, blocks), firstBlock, payloads);
   }
 
   /** Prefetches the full blocks of {@code tokens}; completes with the number now in memory. */
   public CompletableFuture<Integer> prefetchTokensAsync(int[] tokens, int deadlineMs) {
-    long[] chain = chain(tokens, tokens.length / tokensPerBlock);
+    long[] chain = chain(tokens, tokens.length / blockSize());
     Routing r = routing;
     int blocks = chain.length / 2;
     if (blocks == 0 || r.placement().isEmpty()) {
@@ -558,7 +560,16 @@ public final class ClusterClient implements AutoCloseable {
     return all;
   }
 
+  private int blockSize() {
+    if (keyChain == null) {
+      throw new IllegalStateException(
+          "the token-level API needs a KeyChain: set one with ClusterClientBuilder.keyChain");
+    }
+    return tokensPerBlock;
+  }
+
   private long[] chain(int[] tokens, int blocks) {
+    blockSize();
     long[] keys = new long[2 * blocks];
     if (blocks > 0) {
       keyChain.keys(tokens, blocks, keys);
@@ -698,8 +709,11 @@ public final class ClusterClient implements AutoCloseable {
       if (s.client == null) {
         KvStoreClientBuilder b = KvStoreClient.builder()
             .address(s.member.host(), s.member.port())
-            .keyChain(keyChain)
+            .namespaceId(namespaceId)
             .connectTimeout(ClusterClientBuilder.MEMBER_CONNECT_TIMEOUT_DEFAULT);
+        if (keyChain != null) {
+          b.keyChain(keyChain);
+        }
         config.memberConfig.accept(b);
         s.client = b.build();
       } else {

@@ -6,7 +6,10 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.function.Consumer;
 
-/** Configures a {@link ClusterClient}. The membership and the key chain are required. */
+/**
+ * Configures a {@link ClusterClient}. The membership is required, and the key chain (or, for the
+ * chain-level API only, a namespace id).
+ */
 public final class ClusterClientBuilder {
 
   /** Default K, blocks per placement run (spec §5.4). */
@@ -19,6 +22,7 @@ public final class ClusterClientBuilder {
   String membershipUri;
   Membership membership;
   KeyChain keyChain;
+  Long namespaceId;
   int blocksPerRun = BLOCKS_PER_RUN_DEFAULT;
   int replicas = 1;
   Duration probeInterval = PROBE_INTERVAL_DEFAULT;
@@ -48,6 +52,15 @@ public final class ClusterClientBuilder {
   /** The key chain of the namespace (gives the namespace id and the block size). */
   public ClusterClientBuilder keyChain(KeyChain keyChain) {
     this.keyChain = Objects.requireNonNull(keyChain, "keyChain");
+    return this;
+  }
+
+  /**
+   * The namespace, for a client that uses only the chain-level and unchained API (keys computed by
+   * the caller); the token-level methods then throw {@link IllegalStateException}.
+   */
+  public ClusterClientBuilder namespaceId(long namespaceId) {
+    this.namespaceId = namespaceId;
     return this;
   }
 
@@ -106,8 +119,11 @@ public final class ClusterClientBuilder {
     if (membership == null && membershipUri == null) {
       throw new IllegalStateException("cluster or membership is required");
     }
-    if (keyChain == null) {
-      throw new IllegalStateException("keyChain is required");
+    if (keyChain == null && namespaceId == null) {
+      throw new IllegalStateException("keyChain or namespaceId is required");
+    }
+    if (keyChain != null && namespaceId != null && keyChain.namespaceId() != namespaceId) {
+      throw new IllegalStateException("namespaceId differs from the keyChain's namespace");
     }
     return new ClusterClient(this);
   }
