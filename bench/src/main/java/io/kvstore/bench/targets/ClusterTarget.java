@@ -40,6 +40,12 @@ public final class ClusterTarget implements Target {
   private final List<Path> tempDirs;
   private final long namespaceId;
   private final ScheduledExecutorService killer;
+  /** Blocks asked and blocks fetched, before [0] and after [1] the member kill. */
+  private final java.util.concurrent.atomic.LongAdder[] asked = {new java.util.concurrent.atomic.LongAdder(),
+    new java.util.concurrent.atomic.LongAdder()};
+  private final java.util.concurrent.atomic.LongAdder[] fetched = {new java.util.concurrent.atomic.LongAdder(),
+    new java.util.concurrent.atomic.LongAdder()};
+  private volatile int phase;
   private volatile boolean closed;
 
   private ClusterTarget(ClusterClient client, List<ExternalProcess> daemons, List<Integer> ports,
@@ -59,6 +65,7 @@ public final class ClusterTarget implements Target {
         System.err.printf("kvbench: SIGKILL of cluster member 127.0.0.1:%d after %.1f s%n",
             ports.get(0), killAfterSeconds);
         daemons.get(0).kill();
+        phase = 1;
       }, (long) (killAfterSeconds * 1000), TimeUnit.MILLISECONDS);
     } else {
       killer = null;
@@ -202,6 +209,12 @@ public final class ClusterTarget implements Target {
       killer.shutdownNow();
     }
     System.err.println("kvbench: cluster " + client.stats());
+    for (int p = 0; p <= phase; p++) {
+      long a = asked[p].sum();
+      System.err.printf("kvbench: cluster fetch %s: %d of %d blocks asked were fetched (%.4f)%n",
+          killer == null ? "over the run" : p == 0 ? "before the kill" : "after the kill",
+          fetched[p].sum(), a, a == 0 ? 0.0 : (double) fetched[p].sum() / a);
+    }
     try {
       client.close();
     } finally {
@@ -217,14 +230,14 @@ public final class ClusterTarget implements Target {
     public int fetchPrefix(long[] keys, int count, ByteBuffer[] dsts) throws IOException {
       long[] k = keys.length == 2 * count ? keys : Arrays.copyOf(keys, 2 * count);
       clear(dsts, count);
-      return limits(dsts, await(client.getEachAsync(k, dsts)));
+      return limits(dsts, count, await(client.getEachAsync(k, dsts)));
     }
 
     @Override
     public int fetchPrefix(long[] chain, int firstBlock, long[] keys, int count, ByteBuffer[] dsts)
         throws IOException {
       clear(dsts, count);
-      return limits(dsts, await(client.fetchChainAsync(chain, firstBlock, count, dsts)));
+      return limits(dsts, count, await(client.fetchChainAsync(chain, firstBlock, count, dsts)));
     }
 
     @Override
@@ -248,7 +261,10 @@ public final class ClusterTarget implements Target {
      * The cluster client reports runs, not lengths: each page's length comes from its header
      * (already CRC-checked by the SDK), capped by the buffer.
      */
-    private int limits(ByteBuffer[] dsts, int run) {
+    private int limits(ByteBuffer[] dsts, int count, int run) {
+      int p = phase;
+      asked[p].add(count);
+      fetched[p].add(run);
       for (int i = 0; i < run; i++) {
         int length = PageFormat.pageLength(PageFormat.payloadLength(dsts[i], 0));
         dsts[i].limit(Math.min(dsts[i].capacity(), Math.max(PageFormat.HEADER_LENGTH, length)));
