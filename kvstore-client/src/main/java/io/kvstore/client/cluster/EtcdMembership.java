@@ -73,8 +73,9 @@ public final class EtcdMembership implements Membership {
   }
 
   private Duration requestTimeout() {
-    // Long enough for a loaded etcd, short enough that a dead endpoint does not stall the poll.
-    return Duration.ofMillis(Math.max(500, Math.min(2_000, 2 * poll.toMillis())));
+    // Long enough for a loaded etcd and a busy client host (the first request also sets up the
+    // HTTP client), short enough that a hung endpoint does not hold the poll for long.
+    return Duration.ofMillis(Math.max(2_000, Math.min(5_000, 2 * poll.toMillis())));
   }
 
   /** The key after every key with this prefix: the prefix with its last byte incremented. */
