@@ -50,6 +50,10 @@ class ClusterClientFakeDaemonTest {
   }
 
   private ClusterClient cluster(int replicas) throws Exception {
+    return cluster(replicas, java.time.Duration.ofSeconds(5));
+  }
+
+  private ClusterClient cluster(int replicas, java.time.Duration requestTimeout) throws Exception {
     StringBuilder uri = new StringBuilder("static://");
     for (int i = 0; i < 3; i++) {
       FakeDaemon d = new FakeDaemon();
@@ -61,7 +65,8 @@ class ClusterClientFakeDaemonTest {
         .keyChain(chain)
         .blocksPerRun(K)
         .replicas(replicas)
-        .memberClient(b -> b.connections(1).maxRetries(0))
+        .probeInterval(java.time.Duration.ofMillis(100))
+        .memberClient(b -> b.connections(1).maxRetries(0).requestTimeout(requestTimeout))
         .build();
   }
 
@@ -254,6 +259,63 @@ class ClusterClientFakeDaemonTest {
         assertArrayEquals(payload(7, i).array(), got, "page " + i);
       }
     }
+  }
+
+  @Test
+  void shouldTurnAnErrorAnswerOrACorruptPageIntoMissesAndKeepTheMember() throws Exception {
+    try (ClusterClient client = cluster(1)) {
+      int[] t = tokens(3);
+      assertEquals(BLOCKS, client.store(t, 0, payloads(3)));
+      FakeDaemon owner = ownerOfBlock(client, t, 0);
+      owner.errors.put(Opcode.LOOKUP, io.kvstore.client.protocol.ErrorCode.OVERLOADED);
+      assertEquals(0, client.lookupTokens(t), "block 0's member failed: the run is empty, no error");
+      assertEquals(BLOCKS * TOKENS_PER_BLOCK, client.lookupTokens(t), "the error was one answer");
+      ClusterStats stats = client.stats();
+      assertEquals(0, stats.failovers(), "an OVERLOADED answer does not take the member out");
+      assertEquals(3, stats.liveMembers());
+      assertEquals(1, stats.perMember().values().stream().mapToLong(ClusterStats.MemberStats::failures).sum());
+
+      // a page whose bytes were damaged on the way is a miss, never other bytes
+      long[] keys = new long[2 * BLOCKS];
+      chain.keys(t, BLOCKS, keys);
+      FakeDaemon holder = ownerOfBlock(client, t, 9);
+      holder.corruptOnce.add(new io.kvstore.common.BlockKey(keys[18], keys[19]));
+      ByteBuffer[] dsts = destinations();
+      assertEquals(9 * TOKENS_PER_BLOCK, client.fetch(t, dsts));
+      assertPagesMatch(3, dsts, 9);
+    }
+  }
+
+  @Test
+  void shouldStopRoutingToASilentMemberAndRouteAgainWhenItAnswers() throws Exception {
+    try (ClusterClient client = cluster(1, java.time.Duration.ofSeconds(1))) {
+      int[] t = tokens(4);
+      assertEquals(BLOCKS, client.store(t, 0, payloads(4)));
+      FakeDaemon owner = ownerOfBlock(client, t, 0);
+      owner.faults.put(Opcode.LOOKUP, FakeDaemon.Fault.SILENT);
+      assertEquals(0, client.lookupTokens(t), "a member that does not answer costs misses");
+      assertEquals(1, client.stats().failovers());
+      // the fault was one request: the next probe (every 100 ms) finds it answering
+      long until = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+      while (client.stats().liveMembers() < 3 && System.nanoTime() < until) {
+        Thread.sleep(20);
+      }
+      assertEquals(3, client.stats().liveMembers(), "the member answered a probe and is routed to again");
+      assertEquals(BLOCKS * TOKENS_PER_BLOCK, client.lookupTokens(t));
+    }
+  }
+
+  private FakeDaemon ownerOfBlock(ClusterClient client, int[] tokens, int block) {
+    long[] keys = new long[2 * BLOCKS];
+    chain.keys(tokens, BLOCKS, keys);
+    Placement p = client.placement();
+    String id = p.member(p.runOwners(keys, BLOCKS)[block / K]).id();
+    for (FakeDaemon d : daemons) {
+      if (id.equals("127.0.0.1:" + d.port())) {
+        return d;
+      }
+    }
+    throw new AssertionError("no daemon " + id);
   }
 
   private int[] lookupsPerDaemon() {
