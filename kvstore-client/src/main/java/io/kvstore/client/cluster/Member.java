@@ -14,8 +14,8 @@ import java.util.Objects;
  */
 public record Member(String id, String host, int port, long capacityBytes, String zone, int protocolVersion) {
 
-  /** The wire protocol version this SDK speaks (spec/3). */
-  public static final int PROTOCOL_VERSION = 1;
+  /** The wire protocol version this SDK speaks (spec/3), as the frame header carries it. */
+  public static final int PROTOCOL_VERSION = io.kvstore.client.protocol.FrameDescriptor.PROTOCOL_VERSION;
 
   /** Checks the fields. */
   public Member {
