@@ -54,6 +54,7 @@ class ServerConfigLoaderTest {
     SAMPLES.put(ConfigKey.NET_IDLE_TIMEOUT_SECONDS, new String[] {"60", "70", "80"});
     SAMPLES.put(ConfigKey.NET_CONNECTIONS_PER_TOKEN, new String[] {"5", "6", "7"});
     SAMPLES.put(ConfigKey.NET_PREAUTH_CONNECTIONS_PER_ADDRESS, new String[] {"8", "9", "10"});
+    SAMPLES.put(ConfigKey.CLUSTER, new String[] {"static://a:1", "etcd://e:2379/x", "etcd://e:2379/y?ttl=3"});
   }
 
   @TempDir Path dir;
@@ -266,6 +267,7 @@ class ServerConfigLoaderTest {
     bad.put(ConfigKey.NET_IDLE_TIMEOUT_SECONDS, "0");
     bad.put(ConfigKey.NET_CONNECTIONS_PER_TOKEN, "0");
     bad.put(ConfigKey.NET_PREAUTH_CONNECTIONS_PER_ADDRESS, "x");
+    bad.put(ConfigKey.CLUSTER, "etcd://e:2379");
     assertEquals(ConfigKey.values().length, bad.size());
     for (Map.Entry<ConfigKey, String> b : bad.entrySet()) {
       ConfigKey key = b.getKey();
