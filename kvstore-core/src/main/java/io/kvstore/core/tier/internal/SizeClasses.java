@@ -3,11 +3,11 @@ package io.kvstore.core.tier.internal;
 import java.util.Arrays;
 
 /**
- * The slot sizes of a memory tier (hot and DRAM alike): from a minimum up to the largest page, each about {@code factor}
- * times the previous one (as in memcached and CacheLib), every size a multiple of 64 bytes so that
- * slots start on cache lines, and the last size exactly the largest page rounded up to 64. A page
- * goes to the smallest class that holds it, so at most about {@code 1 - 1/factor} of a slot is
- * wasted (plus the 64-byte rounding).
+ * The slot sizes of a memory tier (hot frames and DRAM slots alike): from a minimum up to the
+ * largest page, each about {@code factor} times the previous one (as in memcached and CacheLib),
+ * every size a multiple of 64 bytes so that slots start on cache lines, and the last size exactly
+ * the largest page rounded up to 64. A page goes to the smallest class that holds it, so at most
+ * about {@code 1 - 1/factor} of a slot is wasted (plus the 64-byte rounding).
  */
 public final class SizeClasses {
 
