@@ -237,6 +237,76 @@ class ShardedMemoryTierTest {
 
   @ParameterizedTest
   @ValueSource(strings = {"hot", "dram"})
+  void shouldServeOtherShardsWhileOneShardIsBusy(String kind) throws Exception {
+    try (Tier tier = tier(kind)) {
+      for (int i = 0; i < 64; i++) {
+        assertTrue(tier.put(TestPages.page(9, i, 1, 3000)));
+      }
+      // A listener that blocks (what a listener must never do) holds one shard's lock for as long
+      // as the test wants: operations on keys of the other shards must still complete.
+      CountDownLatch inListener = new CountDownLatch(1);
+      CountDownLatch release = new CountDownLatch(1);
+      AtomicBoolean block = new AtomicBoolean(true);
+      tier.setEvictionListener(
+          (hi, lo, page) -> {
+            if (block.getAndSet(false)) {
+              inListener.countDown();
+              try {
+                release.await();
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            }
+          });
+      ExecutorService pool = Executors.newCachedThreadPool();
+      try {
+        Future<?> evicting =
+            pool.submit(
+                () -> {
+                  for (int i = 0; inListener.getCount() > 0; i++) {
+                    tier.put(TestPages.page(10, i, 1, MAX_PAGE - PageFormat.HEADER_LENGTH));
+                  }
+                  return null;
+                });
+        assertTrue(inListener.await(60, TimeUnit.SECONDS), "an eviction must happen");
+        AtomicLong done = new AtomicLong();
+        List<Future<?>> reads = new ArrayList<>();
+        for (int i = 0; i < 64; i++) {
+          long lo = i;
+          reads.add(
+              pool.submit(
+                  () -> {
+                    ByteBuffer page = read(tier, 9, lo);
+                    if (page != null) {
+                      TestPages.check(page, 9, lo);
+                    }
+                    done.incrementAndGet();
+                    return null;
+                  }));
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (done.get() < 32 && System.nanoTime() < deadline) {
+          Thread.sleep(1);
+        }
+        assertTrue(
+            done.get() >= 32,
+            "with one of " + SHARDS + " shards held, reads of the others complete: " + done.get());
+        release.countDown();
+        evicting.get(60, TimeUnit.SECONDS);
+        for (Future<?> f : reads) {
+          f.get(60, TimeUnit.SECONDS);
+        }
+        assertEquals(64, done.get());
+      } finally {
+        release.countDown();
+        pool.shutdownNow();
+        assertTrue(pool.awaitTermination(10, TimeUnit.SECONDS));
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"hot", "dram"})
   void shouldKeepPinsInEveryShardUnderConcurrentPressure(String kind) throws Exception {
     try (Tier tier = tier(kind)) {
       Set<Long> evicted = ConcurrentHashMap.newKeySet();

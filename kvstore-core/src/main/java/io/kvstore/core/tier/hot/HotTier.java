@@ -40,6 +40,7 @@ public final class HotTier implements Tier {
   public static final int DEFAULT_STAGING_BUFFERS = 4;
 
   private final SlotEngine engine;
+  private final String policyName;
 
   /**
    * A hot tier of {@code capacityBytes} of host memory for pages up to {@code maxPageBytes} (header
@@ -67,6 +68,7 @@ public final class HotTier implements Tier {
       DeviceMemory.Factory memory,
       IntFunction<EvictionPolicy> policyFactory,
       int maxStagingBuffers) {
+    this.policyName = policyFactory.apply(1).name();
     DeviceMemory slabs = memory.create(layout.maxSlabs(), layout.slabBytes());
     try {
       this.engine = new SlotEngine("hot tier", layout, slabs, policyFactory, true, maxStagingBuffers);
@@ -104,6 +106,11 @@ public final class HotTier implements Tier {
   /** The backend holding the frames. */
   public DeviceMemory memory() {
     return engine.memory();
+  }
+
+  /** The eviction policy's name (one instance per shard and frame size). */
+  public String policyName() {
+    return policyName;
   }
 
   /** The frame sizes. */
