@@ -5,6 +5,7 @@ import io.kvstore.core.tier.Tier;
 import io.kvstore.core.tier.dram.DramTier;
 import io.kvstore.core.tier.hot.HotTier;
 import java.nio.ByteBuffer;
+import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.agrona.BufferUtil;
@@ -30,7 +31,11 @@ import org.openjdk.jmh.annotations.Warmup;
  * <p>The tier holds a 64 MiB working set of pages (at least 64) with room to spare, so nothing is
  * evicted; a put replaces a resident page of the same size. Each thread walks the pages from its own
  * start with its own destination buffer, so threads touch different pages at any instant and meet
- * only in the tier's locks (one per tier before sharding, one per shard after). Only the public
+ * only in the tier's locks (one per tier before sharding, one per shard after). {@code order}
+ * chooses the walk: {@code sequential} (key 0, 1, 2 ...: pages put in that order sit next to each
+ * other in an unsharded tier, which memory prefetching rewards; a sharded tier spreads consecutive
+ * keys over its shards' slabs) or {@code random} (a fixed random permutation, as hashed block keys
+ * and concurrent requests make it). Only the public
  * {@code Tier} API and the tiers' long-standing factories are used, so the same class measures older
  * versions of the tiers too. Run: {@code bin/jmh MemoryTierBenchmark -t 4}.
  */
@@ -48,11 +53,15 @@ public class MemoryTierBenchmark {
   @Param({"hot", "dram"})
   public String tier;
 
+  @Param({"sequential", "random"})
+  public String order;
+
   private Tier store;
   private ByteBuffer[] pages;
   private ByteBuffer memcpySource;
   private int pageLength;
   private int pageCount;
+  private int[] walk;
   private final AtomicInteger threadSeq = new AtomicInteger();
 
   /** Per-thread cursor and destination. */
@@ -73,10 +82,10 @@ public class MemoryTierBenchmark {
       BufferUtil.free(dst);
     }
 
-    int nextIndex(int pageCount) {
+    int nextIndex(int[] walk) {
       int i = next;
-      next = i + 1 == pageCount ? 0 : i + 1;
-      return i;
+      next = i + 1 == walk.length ? 0 : i + 1;
+      return walk[i];
     }
   }
 
@@ -99,6 +108,19 @@ public class MemoryTierBenchmark {
       memcpySource.put(pages[i].duplicate());
     }
     memcpySource.clear();
+    walk = new int[pageCount];
+    for (int i = 0; i < pageCount; i++) {
+      walk[i] = i;
+    }
+    if (order.equals("random")) {
+      SplittableRandom random = new SplittableRandom(42);
+      for (int i = pageCount - 1; i > 0; i--) {
+        int j = random.nextInt(i + 1);
+        int swap = walk[i];
+        walk[i] = walk[j];
+        walk[j] = swap;
+      }
+    }
   }
 
   @TearDown(Level.Trial)
@@ -112,7 +134,7 @@ public class MemoryTierBenchmark {
 
   @Benchmark
   public int get(Cursor cursor) {
-    int i = cursor.nextIndex(pageCount);
+    int i = cursor.nextIndex(walk);
     ByteBuffer dst = cursor.dst.clear();
     int n = store.get(9, i, dst);
     if (n < 0) {
@@ -123,13 +145,13 @@ public class MemoryTierBenchmark {
 
   @Benchmark
   public boolean put(Cursor cursor) {
-    return store.put(pages[cursor.nextIndex(pageCount)]);
+    return store.put(pages[cursor.nextIndex(walk)]);
   }
 
   /** Baseline: copy one page's bytes between direct buffers, from the same size of working set. */
   @Benchmark
   public int baselineMemcpy(Cursor cursor) {
-    int i = cursor.nextIndex(pageCount);
+    int i = cursor.nextIndex(walk);
     ByteBuffer dst = cursor.dst.clear();
     dst.put(memcpySource.duplicate().position(i * pageLength).limit((i + 1) * pageLength));
     return dst.position();

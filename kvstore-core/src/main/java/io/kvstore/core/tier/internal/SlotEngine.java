@@ -36,7 +36,13 @@ import java.util.function.IntFunction;
  * segment). Two effects follow: eviction is less exact than one global order (a page may be evicted
  * while an older page survives in another shard), and a prefix-aware policy sees a page's parent
  * only when both fall in the same shard and size class (policy ids are per shard and class), so
- * parents in other shards count as absent.
+ * parents in other shards count as absent. A third is memory locality: pages put one after another
+ * (a prompt's chain) land in consecutive slots of one slab in an unsharded tier, which the CPU's
+ * prefetching rewards when they are read back in the same order; sharded, they are spread over N
+ * shards' slabs. An ad-hoc single-thread check of 4 KiB DRAM gets with keys walked in put order
+ * (best of 100 ms windows, loaded 2-vCPU VM) saw about 0.8-1.1 µs with 4 shards against 0.6-0.8 µs
+ * with one, and no difference with a random walk; 64 KiB pages showed none within noise. {@code
+ * shards(1)} on the builders gives the unsharded layout back (one lock).
  *
  * <p><b>Large pages.</b> Every slab is at least the largest slot and every shard owns at least one
  * slab, so any page up to the tier's largest fits in any shard: its class takes a free slot, or a
