@@ -65,6 +65,13 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class TieredStore implements AutoCloseable {
 
+  /** {@link #ownership}: no tier holds the key. */
+  public static final int ABSENT = 0;
+  /** {@link #ownership}: the key is held under the caller's namespace. */
+  public static final int OWN = 1;
+  /** {@link #ownership}: the key is held under another namespace. */
+  public static final int FOREIGN = 2;
+
   private final Tier[] tiers;
   private final AdmissionPolicy ssdAdmission;
   private final KeyLocks locks = new KeyLocks(1024);
@@ -163,6 +170,8 @@ public final class TieredStore implements AutoCloseable {
    * @return true if stored; false if no tier can take it (larger than {@link #maxPageBytes()}, or
    *     every tier that could is full of pinned pages)
    * @throws BadPageException if the page is malformed or a checksum does not match
+   * @throws ForeignPageException if the store holds the key under another namespace than the
+   *     page's (the held page is left as it was)
    */
   public boolean put(ByteBuffer page) {
     ensureOpen();
@@ -175,9 +184,14 @@ public final class TieredStore implements AutoCloseable {
     long hi = PageFormat.keyHi(page, pos);
     long lo = PageFormat.keyLo(page, pos);
     ssdAdmission.record(hi, lo);
+    long ns = PageFormat.namespaceId(page, pos);
     ReentrantLock lock = locks.lockFor(hi, lo);
     lock.lock();
     try {
+      // Under the key lock, so the held page cannot change between this check and the replace.
+      if (ownershipOf(hi, lo, ns) == FOREIGN) {
+        throw new ForeignPageException(hi, lo, ns);
+      }
       // Remove every copy first, fastest tier first (see the class notes on ordering): once this
       // pass is over no older version of the key is in any tier or on its way into one.
       for (int t = 0; t < tiers.length; t++) {
@@ -359,32 +373,59 @@ public final class TieredStore implements AutoCloseable {
    * @return the length of the leading run of keys present in any tier
    */
   public int lookupPrefix(long[] keys, int count, int[] perTierOut) {
+    return lookupPrefix(keys, count, perTierOut, false, 0L);
+  }
+
+  /**
+   * {@link #lookupPrefix(long[], int, int[])} for one namespace: a key held under another namespace
+   * counts as absent (it ends the run).
+   *
+   * <p>For a key held only on SSD this reads the page's header from the SSD tier (see {@link
+   * #ownership}), so it may wait for a disk read.
+   */
+  public int lookupPrefix(long[] keys, int count, int[] perTierOut, long namespaceId) {
+    return lookupPrefix(keys, count, perTierOut, true, namespaceId);
+  }
+
+  private int lookupPrefix(
+      long[] keys, int count, int[] perTierOut, boolean checkNamespace, long namespaceId) {
     ensureOpen();
-    if (count < 0 || 2L * count > keys.length) {
-      throw new IllegalArgumentException(
-          "count " + count + " does not fit a key array of " + keys.length + " longs");
-    }
+    checkCount(keys, count);
     if (perTierOut != null) {
       for (int i = 0; i < TierKind.values().length; i++) {
         perTierOut[i] = 0;
       }
     }
     int run = 0;
-    outer:
     for (; run < count; run++) {
       long hi = keys[2 * run];
       long lo = keys[2 * run + 1];
-      for (Tier t : tiers) {
-        if (t.contains(hi, lo)) {
-          if (perTierOut != null) {
-            perTierOut[t.kind().ordinal()]++;
-          }
-          continue outer;
-        }
+      int where = tierHolding(hi, lo);
+      if (where < 0
+          || (checkNamespace && ownershipFrom(where, hi, lo, namespaceId) != OWN)) {
+        break;
       }
-      break;
+      if (perTierOut != null) {
+        perTierOut[tiers[where].kind().ordinal()]++;
+      }
     }
     return run;
+  }
+
+  /**
+   * Whether the store holds the key, and under which namespace: {@link #ABSENT}, {@link #OWN} (held
+   * under {@code namespaceId}) or {@link #FOREIGN} (held under another namespace). Takes no key
+   * lock: the answer is a snapshot. A page held in a memory tier is answered from its header there
+   * (pinned for the read, no copy).
+   *
+   * <p>A page held only on SSD is, for now, read from the SSD tier into a staging buffer to learn its
+   * namespace (a disk read: do not call this on a thread that must not wait for I/O). That read goes
+   * away once the SSD tier's persisted directory carries the namespace (issue 8, point 5): {@link
+   * #ssdOwnership} will then ask the directory ({@code SsdTier#namespaceOf}) instead.
+   */
+  public int ownership(long keyHi, long keyLo, long namespaceId) {
+    ensureOpen();
+    return ownershipOf(keyHi, keyLo, namespaceId);
   }
 
   /**
@@ -395,11 +436,22 @@ public final class TieredStore implements AutoCloseable {
    * @param deadlineNanos an absolute {@link System#nanoTime()} deadline
    */
   public CompletableFuture<Integer> prefetch(long[] keys, int count, long deadlineNanos) {
+    return prefetch(keys, count, deadlineNanos, false, 0L);
+  }
+
+  /**
+   * {@link #prefetch(long[], int, long)} for one namespace: keys held under another namespace are
+   * skipped (never moved) and not counted as in memory.
+   */
+  public CompletableFuture<Integer> prefetch(
+      long[] keys, int count, long deadlineNanos, long namespaceId) {
+    return prefetch(keys, count, deadlineNanos, true, namespaceId);
+  }
+
+  private CompletableFuture<Integer> prefetch(
+      long[] keys, int count, long deadlineNanos, boolean checkNamespace, long namespaceId) {
     ensureOpen();
-    if (count < 0 || 2L * count > keys.length) {
-      throw new IllegalArgumentException(
-          "count " + count + " does not fit a key array of " + keys.length + " longs");
-    }
+    checkCount(keys, count);
     prefetchRequests.increment();
     long[] copy = java.util.Arrays.copyOf(keys, 2 * count);
     CompletableFuture<Integer> result = new CompletableFuture<>();
@@ -407,7 +459,7 @@ public final class TieredStore implements AutoCloseable {
       prefetchExecutor.execute(
           () -> {
             try {
-              result.complete(prefetchNow(copy, count, deadlineNanos));
+              result.complete(prefetchNow(copy, count, deadlineNanos, checkNamespace, namespaceId));
             } catch (Throwable e) {
               result.completeExceptionally(e);
             }
@@ -419,7 +471,9 @@ public final class TieredStore implements AutoCloseable {
     return result;
   }
 
-  private int prefetchNow(long[] keys, int count, long deadlineNanos) throws InterruptedException {
+  private int prefetchNow(
+      long[] keys, int count, long deadlineNanos, boolean checkNamespace, long namespaceId)
+      throws InterruptedException {
     int inMemory = 0;
     for (int i = 0; i < count && !closed; i++) {
       if (System.nanoTime() - deadlineNanos > 0) {
@@ -432,7 +486,9 @@ public final class TieredStore implements AutoCloseable {
         continue;
       }
       if (tiers[where].kind() != TierKind.SSD) {
-        inMemory++;
+        if (!checkNamespace || ownershipFrom(where, hi, lo, namespaceId) == OWN) {
+          inMemory++;
+        }
         continue;
       }
       ReentrantLock lock = locks.lockFor(hi, lo);
@@ -441,7 +497,10 @@ public final class TieredStore implements AutoCloseable {
         ByteBuffer buf = staging.acquire();
         try {
           int n = tiers[where].get(hi, lo, buf);
-          if (n != Tier.MISS && promote(where, buf.flip())) {
+          // The page is read anyway: its header says whether it is the caller's to move.
+          if (n != Tier.MISS
+              && (!checkNamespace || PageFormat.namespaceId(buf, 0) == namespaceId)
+              && promote(where, buf.flip())) {
             prefetchedPages.increment();
             inMemory++;
           }
@@ -473,6 +532,27 @@ public final class TieredStore implements AutoCloseable {
         deletes.increment();
       }
       return any;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Removes the key from every tier if the store holds it under {@code namespaceId}; a page of
+   * another namespace is left as it was.
+   *
+   * @return whether a page of this namespace was removed ({@code false} when absent or foreign)
+   */
+  public boolean delete(long keyHi, long keyLo, long namespaceId) {
+    ensureOpen();
+    ReentrantLock lock = locks.lockFor(keyHi, keyLo);
+    lock.lock();
+    try {
+      // Under the key lock, so the page checked is the page deleted.
+      if (ownershipOf(keyHi, keyLo, namespaceId) != OWN) {
+        return false;
+      }
+      return delete(keyHi, keyLo);
     } finally {
       lock.unlock();
     }
@@ -643,6 +723,75 @@ public final class TieredStore implements AutoCloseable {
   private void indexAbsent(int t, long hi, long lo) {
     if (index != null && tiers[t].kind() != TierKind.SSD) {
       index.markAbsent(hi, lo, tiers[t].kind());
+    }
+  }
+
+  /** {@link #ownership} without the open check. */
+  private int ownershipOf(long hi, long lo, long namespaceId) {
+    int where = tierHolding(hi, lo);
+    while (where >= 0) {
+      int o = ownershipFrom(where, hi, lo, namespaceId);
+      if (o != ABSENT) {
+        return o;
+      }
+      // Gone from that tier since (evicted or moved down): look again below it.
+      where = nextTierHolding(where + 1, hi, lo);
+    }
+    return ABSENT;
+  }
+
+  /** Ownership of the copy in tier {@code t} (every copy of a key is of one version). */
+  private int ownershipFrom(int t, long hi, long lo, long namespaceId) {
+    if (tiers[t].kind() == TierKind.SSD) {
+      return ssdOwnership(t, hi, lo, namespaceId);
+    }
+    try (PinnedPage p = tiers[t].pin(hi, lo)) {
+      if (p == null) {
+        return ABSENT;
+      }
+      return PageFormat.namespaceId(p.buffer(), 0) == namespaceId ? OWN : FOREIGN;
+    }
+  }
+
+  /**
+   * Ownership of the SSD tier's copy. Reads the whole page into a staging buffer: the SSD tier has
+   * no way yet to give the namespace alone. Replaced by a directory lookup ({@code
+   * SsdTier#namespaceOf}) once the persisted SSD directory holds the namespace (issue 8, point 5).
+   * A page that cannot be read (corrupt, I/O error) is absent: it could not be served either.
+   */
+  private int ssdOwnership(int t, long hi, long lo, long namespaceId) {
+    ByteBuffer buf;
+    try {
+      buf = staging.acquire();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while waiting for a staging buffer", e);
+    }
+    try {
+      if (tiers[t].get(hi, lo, buf) == Tier.MISS) {
+        return ABSENT;
+      }
+      return PageFormat.namespaceId(buf, 0) == namespaceId ? OWN : FOREIGN;
+    } catch (RuntimeException e) {
+      return ABSENT;
+    } finally {
+      staging.release(buf);
+    }
+  }
+
+  private int nextTierHolding(int from, long hi, long lo) {
+    for (int t = from; t < tiers.length; t++) {
+      if (tiers[t].contains(hi, lo)) {
+        return t;
+      }
+    }
+    return -1;
+  }
+
+  private static void checkCount(long[] keys, int count) {
+    if (count < 0 || 2L * count > keys.length) {
+      throw new IllegalArgumentException(
+          "count " + count + " does not fit a key array of " + keys.length + " longs");
     }
   }
 
