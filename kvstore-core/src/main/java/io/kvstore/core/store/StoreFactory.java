@@ -68,11 +68,7 @@ final class StoreFactory {
       SsdTier ssdTier = ssd;
       BlockIndex idx = index;
       return new TieredStore(
-          tiers,
-          admission,
-          b.prefetchThreads,
-          ssdTier == null ? null : ssdTier::corruptions,
-          idx);
+          tiers, admission, ssdTier == null ? null : ssdTier::corruptions, idx, b);
     } catch (IOException e) {
       UncheckedIOException failure =
           new UncheckedIOException("cannot create the data directory " + b.dataDir, e);
