@@ -63,7 +63,7 @@ final class StoreFactory {
                     .build(),
                 index);
         opened.add(ssd);
-        tiers.add(ssd);
+        tiers.add(b.ssdTierWrapper == null ? ssd : b.ssdTierWrapper.apply(ssd));
       }
       SsdTier ssdTier = ssd;
       BlockIndex idx = index;

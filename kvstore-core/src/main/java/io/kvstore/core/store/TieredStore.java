@@ -139,8 +139,15 @@ public final class TieredStore implements AutoCloseable {
     staging = new StagingPool(Math.max(4, settings.prefetchThreads + 4), maxPageBytes);
     if (ssd != null) {
       dirty = new DirtyKeys();
+      // Only pages evicted from memory enter the queue: it must hold one of memory's largest.
+      int maxMemoryPage = 0;
+      for (int t = 0; t < memoryTiers; t++) {
+        maxMemoryPage = Math.max(maxMemoryPage, this.tiers[t].maxPageBytes());
+      }
       long queueBytes =
-          memoryTiers == 0 ? ssd.maxPageBytes() : Math.max(settings.writeBackQueueBytes, maxPageBytes);
+          memoryTiers == 0
+              ? PageFormat.HEADER_LENGTH
+              : Math.max(settings.writeBackQueueBytes, maxMemoryPage);
       writeBack =
           new WriteBack(
               ssd,
@@ -501,6 +508,7 @@ public final class TieredStore implements AutoCloseable {
           any |= deleteFrom(t, keyHi, keyLo);
         }
         if (writeBack != null) {
+          writeBack.awaitNotWriting(keyHi, keyLo);
           dirty.remove(keyHi, keyLo);
           any |= writeBack.queue().lengthIfQueued(keyHi, keyLo) >= 0;
           writeBack.cancel(keyHi, keyLo);
@@ -677,6 +685,7 @@ public final class TieredStore implements AutoCloseable {
     if (writeBack == null) {
       return true;
     }
+    writeBack.awaitNotWriting(hi, lo);
     dirty.remove(hi, lo);
     writeBack.cancel(hi, lo);
     try {

@@ -82,6 +82,8 @@ public final class TieredStoreBuilder {
   long closeGraceMillis = CLOSE_GRACE_MILLIS_DEFAULT;
   long degradedRetryMinMillis = DEGRADED_RETRY_MIN_MILLIS_DEFAULT;
   long degradedRetryMaxMillis = DEGRADED_RETRY_MAX_MILLIS_DEFAULT;
+  /** Tests only: wraps the SSD tier (a fault injector); null for none. */
+  java.util.function.UnaryOperator<io.kvstore.core.tier.Tier> ssdTierWrapper;
 
   TieredStoreBuilder() {}
 

@@ -29,9 +29,10 @@ import java.util.concurrent.locks.ReentrantLock;
  *       Tier#resumeWrites()} on an exponential backoff; when it says yes, write-back resumes.
  * </ul>
  *
- * <p>Writers hold the page's key lock (a stripe of {@link KeyLocks}, never a memory tier's lock)
- * across the SSD write, as promotion does across the SSD read: a stalled disk delays only the keys
- * of those stripes.
+ * <p>A writer checks an entry under its key lock (a stripe of {@link KeyLocks}, never a memory
+ * tier's lock), then writes without it; a put or delete of that very key waits for the write
+ * ({@link #awaitNotWriting}). So a stalled disk delays only those keys, and gets of any key, which
+ * are served from the queue meanwhile, never wait for it.
  */
 final class WriteBack {
 
@@ -44,6 +45,10 @@ final class WriteBack {
   private final long maxWaitNanos;
   private final Thread[] writers;
   private final LongAdder demotions;
+  /** Keys being written now, one slot per writer; guarded by the array's monitor. */
+  private final boolean[] writing;
+  private final long[] writingHi;
+  private final long[] writingLo;
   private volatile boolean running = true;
 
   final LongAdder queued = new LongAdder();
@@ -69,9 +74,13 @@ final class WriteBack {
     this.queue = queue;
     this.health = health;
     this.maxWaitNanos = TimeUnit.MILLISECONDS.toNanos(maxWaitMillis);
+    writing = new boolean[threads];
+    writingHi = new long[threads];
+    writingLo = new long[threads];
     writers = new Thread[threads];
     for (int i = 0; i < threads; i++) {
-      writers[i] = new Thread(this::runWriter, "kvstore-writeback-" + (i + 1));
+      final int id = i;
+      writers[i] = new Thread(() -> runWriter(id), "kvstore-writeback-" + (i + 1));
       writers[i].setDaemon(true);
       writers[i].start();
     }
@@ -142,30 +151,28 @@ final class WriteBack {
     }
   }
 
-  private void runWriter() {
+  private void runWriter(int id) {
     while (running) {
       try {
-        if (health.degraded()) {
-          if (health.retryDue()) {
-            retry();
-          }
-          long seq = queue.take(TimeUnit.MILLISECONDS.toNanos(20));
-          if (seq >= 0) {
-            drops.increment();
-            queue.complete(seq);
-          }
+        if (health.degraded() && health.retryDue()) {
+          retry();
+        }
+        long seq = queue.take(TimeUnit.MILLISECONDS.toNanos(health.degraded() ? 20 : 100));
+        if (seq < 0) {
           continue;
         }
-        long seq = queue.take(TimeUnit.MILLISECONDS.toNanos(100));
-        if (seq >= 0) {
-          write(seq);
+        if (health.degraded()) {
+          drops.increment(); // write-back is paused: the page cannot be written
+          queue.complete(seq);
+        } else {
+          write(seq, id);
         }
       } catch (InterruptedException e) {
         if (!running) {
           return;
         }
       } catch (RuntimeException | Error e) {
-        // A writer never dies of one page: the page was completed (dropped) in write's finally.
+        // A writer never dies of one page: the page was completed (dropped) in write.
         LOG.log(System.Logger.Level.ERROR, "write-back writer failed on one page", e);
       }
     }
@@ -181,27 +188,78 @@ final class WriteBack {
     }
   }
 
-  private void write(long seq) {
+  private void write(long seq, int writer) {
     long hi = queue.keyHi(seq);
     long lo = queue.keyLo(seq);
     ReentrantLock lock = locks.lockFor(hi, lo);
     lock.lock();
     try {
-      if (queue.isCanceled(seq)) {
-        return; // a put or delete came after: writing would resurrect an old version
+      if (queue.isCanceled(seq) || ssd.contains(hi, lo)) {
+        // Cancelled: a put or delete came after, writing would resurrect an old version. Held by
+        // SSD already: the key was queued twice, nothing is dirty any more.
+        queue.complete(seq);
+        return;
       }
-      if (ssd.contains(hi, lo)) {
-        return; // already written (the key was queued twice): nothing is dirty any more
-      }
+      markWriting(writer, hi, lo); // from here a put or delete of this key waits for the write
+    } finally {
+      lock.unlock();
+    }
+    try {
       if (writeNow(queue.page(seq))) {
         demotions.increment();
       } else {
         drops.increment();
       }
     } finally {
-      queue.complete(seq);
-      lock.unlock();
+      queue.complete(seq); // after the write: a get finds the page in the queue or on SSD
+      unmarkWriting(writer);
     }
+  }
+
+  private void markWriting(int writer, long hi, long lo) {
+    synchronized (writing) {
+      writingHi[writer] = hi;
+      writingLo[writer] = lo;
+      writing[writer] = true;
+    }
+  }
+
+  private void unmarkWriting(int writer) {
+    synchronized (writing) {
+      writing[writer] = false;
+      writing.notifyAll();
+    }
+  }
+
+  /**
+   * Waits while a writer is writing this key. Put and delete call it under the key lock before
+   * they remove the key, so no write of an older version lands after them. The writer does not
+   * hold the key lock while it writes: a stalled disk delays only puts and deletes of the very
+   * keys being written, not the other keys of their lock stripes.
+   */
+  void awaitNotWriting(long hi, long lo) {
+    boolean interrupted = false;
+    synchronized (writing) {
+      while (isWriting(hi, lo)) {
+        try {
+          writing.wait();
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private boolean isWriting(long hi, long lo) {
+    for (int i = 0; i < writing.length; i++) {
+      if (writing[i] && writingHi[i] == hi && writingLo[i] == lo) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
