@@ -1,6 +1,7 @@
 package io.kvstore.core.store;
 
 import io.kvstore.core.tier.Tier;
+import io.kvstore.core.tier.TierWriteException;
 import java.lang.System.Logger.Level;
 import java.util.concurrent.TimeUnit;
 
@@ -62,6 +63,10 @@ final class StoreCloser {
     for (Tier t : store.tiers()) {
       try {
         t.close();
+      } catch (TierWriteException e) {
+        // A tier that cannot write its last pages down (a full disk) loses them; that is logged,
+        // and the close goes on: the store is closed all the same.
+        LOG.log(Level.WARNING, "closing the {0} tier: {1}", t.kind(), e.getMessage());
       } catch (RuntimeException e) {
         failure = addSuppressed(failure, e);
       }

@@ -7,6 +7,7 @@ import io.kvstore.core.policy.AdmissionPolicy;
 import io.kvstore.core.tier.PinnedPage;
 import io.kvstore.core.tier.Tier;
 import io.kvstore.core.tier.TierKind;
+import io.kvstore.core.tier.TierWriteException;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -494,8 +495,9 @@ public final class TieredStore implements AutoCloseable {
    * degraded (a delete frees its space).
    *
    * @return whether any tier held it
-   * @throws RuntimeException from the SSD tier if it failed to forget the page (it would otherwise
-   *     still be served)
+   * @throws TierWriteException if the SSD tier failed and still holds the page (it would otherwise
+   *     still be served); an SSD failure after the tier forgot the page is contained (counted, the
+   *     store goes degraded) and the delete succeeds
    */
   public boolean delete(long keyHi, long keyLo) {
     enter();
@@ -508,11 +510,13 @@ public final class TieredStore implements AutoCloseable {
           any |= deleteFrom(t, keyHi, keyLo);
         }
         if (writeBack != null) {
-          writeBack.awaitNotWriting(keyHi, keyLo);
-          dirty.remove(keyHi, keyLo);
-          any |= writeBack.queue().lengthIfQueued(keyHi, keyLo) >= 0;
-          writeBack.cancel(keyHi, keyLo);
-          any |= ssd.delete(keyHi, keyLo);
+          any |= writeBack.queue().lengthIfQueued(keyHi, keyLo) >= 0 || ssd.contains(keyHi, keyLo);
+          if (!removeEverywhere(keyHi, keyLo)) {
+            throw new TierWriteException(
+                TierWriteException.Reason.IO_ERROR,
+                "the SSD tier failed to delete the page and still holds it; retry the delete",
+                null);
+          }
         }
         if (any) {
           counters.deletes.increment();
@@ -692,6 +696,7 @@ public final class TieredStore implements AutoCloseable {
       ssd.delete(hi, lo);
       return true;
     } catch (RuntimeException e) {
+      writeBack.failures.increment();
       writeBack.health().failed(e);
       try {
         return !ssd.contains(hi, lo); // the tier forgot it before failing: it is not served

@@ -139,6 +139,7 @@ final class WriteBack {
     }
     try {
       if (ssd.put(page)) {
+        health.writeSucceeded();
         ssdWrites.increment();
         ssdWriteBytes.add(page.remaining());
         return true;
@@ -181,7 +182,7 @@ final class WriteBack {
   private void retry() {
     try {
       if (ssd.resumeWrites()) {
-        health.recovered();
+        health.resumed();
       }
     } catch (RuntimeException e) {
       health.failed(e);
