@@ -46,16 +46,17 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <h2>Concurrency</h2>
  *
- * Thread-safe. Put, delete, promotion, write-back of one page and the close flush take a striped
- * per-key lock ({@link KeyLocks}); a get from the fastest tier takes none. Moves between memory
+ * Thread-safe. Put, delete, promotion and the close flush take a striped per-key lock ({@link
+ * KeyLocks}); a get from the fastest tier takes none. Moves between memory
  * tiers and hand-over to the write-back queue run inside the evicting tier's lock (its eviction
  * callback), take no key lock, and do no I/O. Why that is enough:
  *
  * <ol>
  *   <li>A key enters a memory tier by put or promotion, both under its key lock, or by a move from
  *       the memory tier above, which holds that tier's lock for the whole move; it enters the queue
- *       only from the last memory tier, under that tier's lock; it enters the SSD tier only under
- *       its key lock (writers, puts too large for memory).
+ *       only from the last memory tier, under that tier's lock; it enters the SSD tier by a put too
+ *       large for memory (under its key lock) or by a writer, which checks its entry under the key
+ *       lock and then writes without it while put and delete of that key wait for the write.
  *   <li>Put and delete first remove the key from every memory tier fastest first (each removal
  *       under that tier's lock, so a move or hand-over of it has finished or cannot start), then
  *       cancel its queued writes (a writer checks that under the key lock before it writes), then
