@@ -66,7 +66,7 @@ final class Prefetcher {
       if (System.nanoTime() - deadlineNanos > 0) {
         break;
       }
-      if (store.prefetchOne(keys[2 * i], keys[2 * i + 1], checkNamespace, namespaceId)) {
+      if (store.chain().prefetchOne(keys[2 * i], keys[2 * i + 1], checkNamespace, namespaceId)) {
         inMemory++;
       }
     }

@@ -39,7 +39,7 @@ final class StoreCloser {
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
         }
-        flushed = store.flushDirty(deadline);
+        flushed = store.chain().flushDirty(deadline);
       }
       long queuedDropsBefore = writeBack.drops.sum();
       writersStopped = writeBack.stop(flushOnClose, deadline);
