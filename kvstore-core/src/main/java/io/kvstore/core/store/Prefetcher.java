@@ -44,10 +44,13 @@ final class Prefetcher {
     try {
       executor.execute(
           () -> {
+            store.enterBackground(); // close frees staging buffers only once this is done
             try {
               result.complete(run(copy, count, deadlineNanos, checkNamespace, namespaceId));
             } catch (Throwable e) {
               result.completeExceptionally(e);
+            } finally {
+              store.exitBackground();
             }
           });
     } catch (RejectedExecutionException e) {

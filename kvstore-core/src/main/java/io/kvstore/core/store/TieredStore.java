@@ -263,7 +263,8 @@ public final class TieredStore implements AutoCloseable {
   public int get(long keyHi, long keyLo, ByteBuffer dst) {
     enter();
     try {
-      int n = tiers[0].get(keyHi, keyLo, dst);
+      // The fastest memory tier without a key lock; an SSD-only store reads under it (below).
+      int n = memoryTiers == 0 ? Tier.MISS : tiers[0].get(keyHi, keyLo, dst);
       if (n != Tier.MISS) {
         chain.hit(0, n, keyHi, keyLo);
         return n;
@@ -613,6 +614,15 @@ public final class TieredStore implements AutoCloseable {
   }
 
   private void exit() {
+    active.decrement();
+  }
+
+  /** Counts background work (a prefetch) as a call in progress, so close waits for it. */
+  void enterBackground() {
+    active.increment();
+  }
+
+  void exitBackground() {
     active.decrement();
   }
 

@@ -142,6 +142,29 @@ class TieredStoreFaultTest {
   }
 
   @Test
+  void shouldContainFailuresOfAnSsdOnlyStore() throws Exception {
+    try (TieredStore store = builder().hotBytes(0).dramBytes(0).build()) {
+      putAll(store, 5, 0, 10, 1);
+      faulty.failReads(true);
+      assertEquals(-1, store.get(5, 0, dst()), "a read error is a miss, also without memory tiers");
+      faulty.failReads(false);
+      assertTrue(exactOrMiss(store, 5, 0, 1));
+      faulty.failWrites(TierWriteException.Reason.NO_SPACE);
+      assertFalse(store.put(TestPages.page(5, 20, 1, PAYLOAD)), "no tier could take the page");
+      assertTrue(store.health().ssdDegraded());
+      assertTrue(exactOrMiss(store, 5, 1, 1), "pages already held are still served");
+      faulty.failWrites(null);
+      boolean stored = false;
+      for (int i = 0; i < 500 && !stored; i++) {
+        Thread.sleep(10);
+        stored = store.put(TestPages.page(5, 20, 1, PAYLOAD)); // direct puts resume after a retry
+      }
+      assertTrue(stored);
+      assertFalse(store.health().ssdDegraded());
+    }
+  }
+
+  @Test
   void shouldKeepServingMemoryWhileSsdWritesStall() throws Exception {
     TieredStoreBuilder b = builder().writeBackQueueBytes(8L * StoreFixtures.MAX_PAGE);
     b.writeBackMaxWaitMillis(20);
