@@ -162,6 +162,9 @@ final class TierChain {
     boolean isDirty = dirty != null && dirty.contains(hi, lo);
     int to = putIntoMemory(page, isDirty);
     if (to < 0) {
+      if (isDirty) {
+        dirty.add(hi, lo); // putIntoMemory's failure unmarked it: it leaves memory still dirty
+      }
       leaveMemory(hi, lo, page);
     } else if (to < t) {
       counters.promotions[to].increment();
