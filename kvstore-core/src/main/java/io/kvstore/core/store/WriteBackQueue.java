@@ -48,6 +48,12 @@ final class WriteBackQueue implements AutoCloseable {
   private final int[] length;
   private final byte[] state;
   private final boolean[] canceled;
+  /**
+   * Entries not yet reclaimed, counted per key hash bucket: a key whose bucket is 0 has no entry,
+   * so put, delete and lookups of keys not queued (nearly all) skip the scan of the entries.
+   */
+  private final int[] bucketCounts;
+  private final int bucketMask;
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition changed = lock.newCondition();
 
@@ -76,6 +82,15 @@ final class WriteBackQueue implements AutoCloseable {
     length = new int[n];
     state = new byte[n];
     canceled = new boolean[n];
+    bucketCounts = new int[4 * n];
+    bucketMask = 4 * n - 1;
+  }
+
+  private int bucket(long hi, long lo) {
+    long h = hi * 0x9E3779B97F4A7C15L + lo;
+    h ^= h >>> 31;
+    h *= 0xBF58476D1CE4E5B9L;
+    return (int) (h ^ (h >>> 29)) & bucketMask;
   }
 
   /** Bytes of the arena. */
@@ -111,6 +126,7 @@ final class WriteBackQueue implements AutoCloseable {
       length[i] = len;
       state[i] = FILLING;
       canceled[i] = false;
+      bucketCounts[bucket(hi, lo)]++;
       tailPos = start + len;
       offset = (int) (start % capacity);
     } finally {
@@ -215,7 +231,9 @@ final class WriteBackQueue implements AutoCloseable {
     try {
       state[(int) (seq & mask)] = DONE;
       while (headSeq < takeSeq && state[(int) (headSeq & mask)] == DONE) {
-        state[(int) (headSeq & mask)] = FREE;
+        int i = (int) (headSeq & mask);
+        state[i] = FREE;
+        bucketCounts[bucket(keyHi[i], keyLo[i])]--;
         headSeq++;
       }
       headPos = headSeq == tailSeq ? tailPos : startPos[(int) (headSeq & mask)];
@@ -234,6 +252,9 @@ final class WriteBackQueue implements AutoCloseable {
     lock.lock();
     try {
       int n = 0;
+      if (bucketCounts[bucket(hi, lo)] == 0) {
+        return 0;
+      }
       for (long s = headSeq; s < tailSeq; s++) {
         int i = (int) (s & mask);
         if (keyHi[i] == hi && keyLo[i] == lo && state[i] != DONE && !canceled[i]) {
@@ -249,6 +270,9 @@ final class WriteBackQueue implements AutoCloseable {
 
   /** Under the lock: the newest live entry of the key, or -1. */
   private int findLive(long hi, long lo) {
+    if (bucketCounts[bucket(hi, lo)] == 0) {
+      return -1;
+    }
     for (long s = tailSeq - 1; s >= headSeq; s--) {
       int i = (int) (s & mask);
       if (keyHi[i] == hi
