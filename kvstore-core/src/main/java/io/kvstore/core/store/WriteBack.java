@@ -195,10 +195,18 @@ final class WriteBack {
     ReentrantLock lock = locks.lockFor(hi, lo);
     lock.lock();
     try {
-      if (queue.isCanceled(seq) || ssd.contains(hi, lo)) {
-        // Cancelled: a put or delete came after, writing would resurrect an old version. Held by
-        // SSD already: the key was queued twice, nothing is dirty any more.
-        queue.complete(seq);
+      try {
+        if (queue.isCanceled(seq) || ssd.contains(hi, lo)) {
+          // Cancelled: a put or delete came after, writing would resurrect an old version. Held
+          // by SSD already: the key was queued twice, nothing is dirty any more.
+          queue.complete(seq);
+          return;
+        }
+      } catch (RuntimeException e) {
+        queue.complete(seq); // never leave an entry taken: the queue would stop reclaiming
+        drops.increment();
+        failures.increment();
+        health.failed(e);
         return;
       }
       markWriting(writer, hi, lo); // from here a put or delete of this key waits for the write
