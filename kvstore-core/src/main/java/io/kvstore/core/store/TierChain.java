@@ -103,7 +103,12 @@ final class TierChain {
     dirty.remove(hi, lo);
     writeBack.cancel(hi, lo);
     try {
-      ssd.delete(hi, lo);
+      // Ask the directory first (no I/O): the SSD tier's delete takes a lock stripe that its
+      // writes hold across RocksDB calls, and a put of a new key must not wait for those. Nobody
+      // can add the key meanwhile: we hold its key lock and waited for any writer of it.
+      if (ssd.contains(hi, lo)) {
+        ssd.delete(hi, lo);
+      }
       return true;
     } catch (RuntimeException e) {
       writeBack.failures.increment();
