@@ -109,18 +109,21 @@ class TieredStoreFaultTest {
 
       faulty.failWrites(null); // space is back
       long writes = store.stats().writeBack().ssdWrites();
-      for (int round = 0; round < 50 && store.health().ssdDegraded(); round++) {
-        putAll(store, 1, 1000 + 10 * round, 1010 + 10 * round, 2); // victims to write
+      // Retries come on a backoff (5 to 20 ms here); recovery is confirmed by a successful write,
+      // so keep evicting dirty pages until it comes (bounded: 500 rounds of at least 10 ms).
+      for (int round = 0; round < 500 && store.health().ssdDegraded(); round++) {
+        putAll(store, 1, 10_000 + 10 * round, 10_010 + 10 * round, 2); // victims to write
         assertTrue(store.awaitWriteBack(30_000));
+        Thread.sleep(10);
       }
       assertFalse(store.health().ssdDegraded(), "recovered by itself: " + store.health());
       assertTrue(faulty.resumeCalls.get() >= 1);
       assertTrue(store.stats().writeBack().ssdWrites() > writes, "write-back resumed");
-      putAll(store, 1, 2000, 2100, 2);
+      putAll(store, 1, 20_000, 20_100, 2);
       assertTrue(store.awaitWriteBack(30_000));
       assertFalse(store.health().ssdDegraded());
-      assertEquals(TierKind.SSD, whereIs(store, 1, 2000));
-      assertTrue(exactOrMiss(store, 1, 2000, 2), "a page written back after recovery is served");
+      assertEquals(TierKind.SSD, whereIs(store, 1, 20_000));
+      assertTrue(exactOrMiss(store, 1, 20_000, 2), "a page written back after recovery is served");
     }
   }
 
