@@ -1,6 +1,7 @@
 package io.kvstore.server;
 
 import io.kvstore.core.index.BlockIndex;
+import io.kvstore.core.store.StoreHealth;
 import io.kvstore.core.store.TieredStore;
 import io.kvstore.server.cluster.ClusterMembership;
 import io.kvstore.server.config.ConfigException;
@@ -98,12 +99,23 @@ public final class KvStoreDaemon {
   }
 
   /**
-   * The store's degraded state for /health and {@code kvstore_ssd_degraded}. The store does not
-   * report one yet, so the daemon is never degraded; where it does (the SSD tier contained after
-   * a write failure), adapt its state here, e.g. {@code () -> toStatus(store.health())}.
+   * The store's degraded state for /health and {@code kvstore_ssd_degraded}: the SSD tier contained
+   * after a write failure (full disk, I/O error), still serving what it holds while write-back is
+   * paused and retried. {@link TieredStore#health()} is a volatile read, so it is safe on the HTTP
+   * I/O thread.
    */
   private static HealthProbe healthProbe(TieredStore store) {
-    return HealthProbe.NEVER_DEGRADED;
+    return () -> {
+      StoreHealth h = store.health();
+      if (!h.ssdDegraded()) {
+        return HealthProbe.Status.OK;
+      }
+      String why = h.reason() == null ? "degraded" : h.reason();
+      if (h.lastError() != null) {
+        why += " (" + h.lastError() + ")";
+      }
+      return HealthProbe.Status.ssdDegraded(why, h.sinceEpochMillis());
+    };
   }
 
   /**
