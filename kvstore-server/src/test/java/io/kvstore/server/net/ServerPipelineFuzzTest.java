@@ -155,8 +155,12 @@ class ServerPipelineFuzzTest {
     assertEquals(0, alloc.metric().usedDirectMemory(), "direct memory not released");
     assertEquals(0, alloc.metric().usedHeapMemory(), "heap buffers not released");
     FIXTURE.checkSentinel();
-    INPUTS.incrementAndGet();
-    FRAMES.addAndGet(countFrames(stream));
+    long inputs = INPUTS.incrementAndGet();
+    long frames = FRAMES.addAndGet(countFrames(stream));
+    if (Long.bitCount(inputs) == 1 && inputs >= 1 << 12) {
+      // Progress for long runs (a fuzzer stopped with Ctrl-C skips the shutdown hook's line).
+      System.err.printf("ServerPipelineFuzzTest: %,d inputs, %,d frames fed%n", inputs, frames);
+    }
   }
 
   /** The input's stream with every PREFETCH header the walk finds made a LOOKUP (see above). */
