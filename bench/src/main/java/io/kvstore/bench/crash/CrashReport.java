@@ -26,6 +26,7 @@ final class CrashReport {
   private final String setup;
   private final List<CycleResult> cycles = new ArrayList<>();
   private final List<String> failures = new ArrayList<>();
+  private String aborted;
 
   /**
    * @param command the command line, for the record
@@ -46,6 +47,11 @@ final class CrashReport {
     if (failures.size() < 20) {
       failures.add(description);
     }
+  }
+
+  /** Records that the run stopped early (the daemon did not come back): the run fails. */
+  void abort(String reason) {
+    aborted = reason;
   }
 
   /** The cycles, in order. */
@@ -85,9 +91,9 @@ final class CrashReport {
         resurrected, live, liveFail, errors);
   }
 
-  /** Whether no page failed and no cycle was lost. */
+  /** Whether no page failed and every cycle ran. */
   boolean passed() {
-    return total().failures() == 0;
+    return aborted == null && total().failures() == 0;
   }
 
   /** Prints the table. */
@@ -104,6 +110,9 @@ final class CrashReport {
         + " flight at the kill (either outcome accepted)%n");
     for (String f : failures) {
       out.println("FAILURE " + f);
+    }
+    if (aborted != null) {
+      out.println("ABORTED " + aborted);
     }
     out.printf(Locale.ROOT, "%s: %,d pages verified, %,d exact, %,d miss, %,d wrong, %,d stale,"
             + " %,d resurrected deletes, %,d failed live reads over %d cycles%n",
@@ -123,6 +132,9 @@ final class CrashReport {
     root.put("command", command);
     root.put("setup", setup);
     root.put("passed", passed());
+    if (aborted != null) {
+      root.put("aborted", aborted);
+    }
     ArrayNode rows = root.putArray("cycles");
     for (CycleResult c : cycles) {
       json(rows.addObject(), c);

@@ -191,6 +191,9 @@ public final class CrashTestCommand implements Callable<Integer> {
     try {
       test.run();
       finished = true;
+    } catch (IOException e) {
+      report.abort(e.getMessage().lines().findFirst().orElse("I/O error"));
+      throw e;
     } finally {
       if (!report.cycles().isEmpty()) {
         report.writeTable(stdout);

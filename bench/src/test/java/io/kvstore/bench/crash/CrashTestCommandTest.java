@@ -76,6 +76,29 @@ class CrashTestCommandTest {
   }
 
   @Test
+  void shouldFailTheRunWhenTheDaemonDoesNotComeBackAfterAKill() throws Exception {
+    // Starts the real daemon once; every later start fails, as a store that cannot recover would.
+    Path real = serverScript();
+    Path once = dir.resolve("kvstore-server-once");
+    Files.writeString(once, "#!/bin/sh\n"
+        + "if [ -e '" + dir.resolve("started") + "' ]; then echo 'cannot open the store'; exit 3; fi\n"
+        + "touch '" + dir.resolve("started") + "'\n"
+        + "exec '" + real + "' \"$@\"\n");
+    Files.setPosixFilePermissions(once, PosixFilePermissions.fromString("rwx------"));
+    Path out = dir.resolve("out");
+    CliRunner cli = new CliRunner();
+    int status = cli.run("crashtest", "--server-script", once.toString(), "--out", out.toString(),
+        "--data-dir", dir.resolve("data").toString(), "--cycles", "2", "--duration", "300ms",
+        "--keys", "64", "--page-bytes", "1KiB", "--writers", "1");
+    assertEquals(1, status, cli.out() + cli.err());
+    assertTrue(cli.err().contains("exited with status 3 at start"), cli.err());
+    assertTrue(cli.err().contains("cannot open the store"), cli.err());
+    JsonNode report = new ObjectMapper().readTree(out.resolve("crashtest.json").toFile());
+    assertEquals(false, report.get("passed").asBoolean());
+    assertTrue(report.get("aborted").asText().contains("exited with status 3"), report.toString());
+  }
+
+  @Test
   void shouldRefuseBadOptionsWithAUsageError() throws Exception {
     CliRunner cli = new CliRunner();
     String script = serverScript().toString();

@@ -77,7 +77,8 @@ class FrameDecoderFuzzTest {
   @FuzzTest(maxDuration = "10m")
   void decode(byte[] data) {
     boolean client = FuzzStreams.variant(data);
-    // A small max frame length (the least allowed) makes FRAME_TOO_LARGE reachable by small inputs.
+    // Bit 3 of the control byte (shared with the split parameter) picks the max frame length: the
+    // least allowed makes FRAME_TOO_LARGE reachable by small inputs.
     int maxFrame = (FuzzStreams.control(data) & 0x08) != 0
         ? FrameDescriptor.MIN_MAX_FRAME_LENGTH : 1 << 20;
     List<Out> split = run(data, client, maxFrame);
