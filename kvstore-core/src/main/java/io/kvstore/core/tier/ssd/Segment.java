@@ -25,6 +25,8 @@ final class Segment {
 
   /** Suffix of segment file names: {@code <id as 16 hex digits>.seg}. */
   static final String SUFFIX = ".seg";
+  /** Prefix of a dropped segment's file kept for reuse: {@code free-<id>.seg}. */
+  static final String FREE_PREFIX = "free-";
 
   final long id;
   final int slot;
@@ -41,6 +43,11 @@ final class Segment {
 
   // ---- guarded by the tier's allocation lock ----
   long size;
+  /**
+   * Bytes the file takes on disk: its size, or more when it is a recycled file whose earlier
+   * content has not been overwritten yet.
+   */
+  long diskLength;
   /** Bytes and pages counted as going while the segment is being dropped. */
   long goingBytes;
   long goingPages;
@@ -55,6 +62,7 @@ final class Segment {
     this.path = path;
     this.channel = channel;
     this.size = size;
+    this.diskLength = size;
   }
 
   static Path pathOf(Path dir, long id) {
@@ -80,6 +88,27 @@ final class Segment {
         FileChannel.open(
             p, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
     return new Segment(id, slot, p, ch, 0);
+  }
+
+  /**
+   * Starts a new, empty segment in a dropped segment's file (renamed to the new id), so that its
+   * pages overwrite blocks the file system already allocated instead of allocating new ones.
+   */
+  static Segment reuse(Path dir, long id, int slot, Segment free) throws IOException {
+    Path p = pathOf(dir, id);
+    Files.move(free.path, p);
+    Segment s = new Segment(id, slot, p, free.channel, 0);
+    s.diskLength = free.diskLength;
+    return s;
+  }
+
+  /** Renames the file of this dropped segment to {@code free-<id>.seg} for reuse; the channel stays open. */
+  Segment toFree(Path dir) throws IOException {
+    Path p = dir.resolve(FREE_PREFIX + String.format("%016x", id) + SUFFIX);
+    Files.move(path, p);
+    Segment free = new Segment(id, -1, p, channel, 0);
+    free.diskLength = diskLength;
+    return free;
   }
 
   /** Opens an existing segment file (sealed: nothing is appended to a segment after a restart). */

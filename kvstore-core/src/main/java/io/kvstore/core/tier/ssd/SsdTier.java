@@ -12,8 +12,12 @@ import io.kvstore.core.tier.TierWriteException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
@@ -82,11 +86,18 @@ public final class SsdTier implements Tier {
   static final String SEGMENTS_DIR = "segments";
   /** Sub-directory of the block index when the tier opens its own. */
   static final String INDEX_DIR = "directory";
+  /** A file of zeros kept beside the segments, given back to the file system on open. */
+  static final String BALLAST = "ballast";
+  /** Size of the ballast (at most the free-space reserve). */
+  static final long BALLAST_BYTES = 4L << 20;
   /** Present in the segments directory while the tier is closed cleanly. */
   static final String CLEAN_MARKER = "clean";
 
   private final SsdTierConfig config;
   private final Path segmentDir;
+  private final Path ballast;
+  /** The segments' file system, looked up once (each lookup parses the mount table). */
+  private final FileStore fileStore;
   private final BlockIndex index;
   private final boolean ownsIndex;
   private final EvictionPolicy policy;
@@ -100,8 +111,13 @@ public final class SsdTier implements Tier {
   private long bytesGoing;
   private long pagesGoing;
   private final Condition dropsDone = alloc.newCondition();
+  /** Files of evicted segments kept for reuse (counted in {@link #diskBytes}); under {@link #alloc}. */
+  private final ArrayDeque<Segment> spareFiles = new ArrayDeque<>();
+  private static final int FREE_FILES = 2;
   private long nextSegmentId;
   private volatile long rocksBytes;
+  private long rocksBytesAtNs = System.nanoTime();
+  private static final long ROCKS_BYTES_REFRESH_NS = 100_000_000L;
   private final ReentrantLock[] stripes = new ReentrantLock[STRIPES];
   private final LocationStore.WriteSlot[] writeSlots = new LocationStore.WriteSlot[STRIPES];
   private volatile LocationStore locations;
@@ -120,8 +136,8 @@ public final class SsdTier implements Tier {
   /** Test hook: when set, every page write fails with it (after the reservation, as a disk would). */
   volatile IOException writeFaultForTest;
   private final PendingDeletes pendingDeletes = new PendingDeletes();
-  /** The offset {@link #reserve} reserved, per thread (no object per put). */
-  private final ThreadLocal<long[]> reservedOffset = ThreadLocal.withInitial(() -> new long[1]);
+  /** The offset {@link #reserve} reserved and the bytes it added on disk, per thread. */
+  private final ThreadLocal<long[]> reservedOffset = ThreadLocal.withInitial(() -> new long[2]);
   private final EvictionHandOver handOver;
   private final ReconcileReport reconcileReport;
   private volatile EvictionListener listener = EvictionListener.DROP;
@@ -148,6 +164,14 @@ public final class SsdTier implements Tier {
     this.config = config;
     Path dir = config.dataDir.toAbsolutePath();
     this.segmentDir = dir.resolve(SEGMENTS_DIR);
+    this.ballast = dir.resolve(BALLAST);
+    // RocksDB writes a new manifest when it opens: on a file system that others filled up, the
+    // ballast left by the last run is the room it needs.
+    try {
+      Files.deleteIfExists(ballast);
+    } catch (IOException e) {
+      throw new SsdStorageException("cannot remove " + ballast + ": " + e, e);
+    }
     LocationStore store = LocationStore.open(dir.resolve(LocationStore.DIR_NAME), config);
     this.locations = store;
     BlockIndex idx = index;
@@ -175,6 +199,15 @@ public final class SsdTier implements Tier {
     }
     this.index = idx;
     this.ownsIndex = owns;
+    try {
+      this.fileStore = Files.getFileStore(segmentDir);
+    } catch (IOException e) {
+      store.close();
+      if (owns) {
+        idx.close();
+      }
+      throw new SsdStorageException("cannot find the file system of " + segmentDir + ": " + e, e);
+    }
     int slotCount = slotCount(config, segmentDir);
     this.slots = new AtomicReferenceArray<>(slotCount);
     this.freeSlots = new int[slotCount];
@@ -190,6 +223,7 @@ public final class SsdTier implements Tier {
     }
     try {
       this.reconcileReport = new SsdTierLoader(this).load();
+      placeBallast();
     } catch (RuntimeException e) {
       closeResources(e);
       throw e;
@@ -344,9 +378,10 @@ public final class SsdTier implements Tier {
         return false;
       }
       long off = reservedOffset.get()[0];
+      long growth = reservedOffset.get()[1];
       Segment replaced;
       try {
-        replaced = write(seg, off, src, pos, len, hi, lo, scratch[1]);
+        replaced = write(seg, off, growth, src, pos, len, hi, lo, scratch[1]);
       } finally {
         seg.io.readLock().unlock();
       }
@@ -363,7 +398,7 @@ public final class SsdTier implements Tier {
   private void checkFreeSpace(int len) {
     long free;
     try {
-      free = Files.getFileStore(segmentDir).getUsableSpace();
+      free = fileStore.getUsableSpace();
     } catch (IOException e) {
       writeFailures.increment();
       throw new SsdStorageException("cannot read the free space of " + segmentDir, e);
@@ -401,7 +436,11 @@ public final class SsdTier implements Tier {
         while (true) {
           boolean roll = active == null || active.size >= config.segmentBytes;
           boolean needSlot = roll && freeTop == 0;
-          long bytesOver = diskBytes + rocksBytes + len - config.capacityBytes;
+          long growth =
+              roll
+                  ? Math.max(0, len - (spareFiles.isEmpty() ? 0 : spareFiles.peekLast().diskLength))
+                  : Math.max(0, active.size + len - active.diskLength);
+          long bytesOver = diskBytes + rocksBytes + growth - config.capacityBytes;
           long pagesOver = isNew ? pageCount.get() + 1 - config.maxPages : 0;
           if (!needSlot && bytesOver <= 0 && pagesOver <= 0) {
             break;
@@ -416,9 +455,20 @@ public final class SsdTier implements Tier {
             dropsDone.awaitUninterruptibly();
             continue;
           }
+          if (victims == null) {
+            victims = new ArrayList<>(2);
+          }
+          if (bytesOver > bytesGoing && !spareFiles.isEmpty()) {
+            // Files kept for reuse are the first bytes to give back.
+            Segment f = spareFiles.pollFirst();
+            f.goingBytes = f.diskLength;
+            bytesGoing += f.goingBytes;
+            victims.add(f);
+            continue;
+          }
           int v = policy.evict(id -> true);
           if (v < 0) {
-            if (victims != null && !victims.isEmpty()) {
+            if (!victims.isEmpty()) {
               break;
             }
             if (!needSlot && bytesOver <= 0) {
@@ -426,11 +476,7 @@ public final class SsdTier implements Tier {
             }
             return null;
           }
-          Segment victim = takeSlot(v);
-          if (victims == null) {
-            victims = new ArrayList<>(2);
-          }
-          victims.add(victim);
+          victims.add(takeSlot(v));
         }
         if (victims == null || victims.isEmpty()) {
           Segment seg = active;
@@ -439,9 +485,12 @@ public final class SsdTier implements Tier {
           }
           long off = seg.size;
           seg.size += len;
-          diskBytes += len;
+          long growth = Math.max(0, seg.size - seg.diskLength);
+          seg.diskLength += growth;
+          diskBytes += growth;
           seg.addKey(hi, lo, off);
           reservedOffset.get()[0] = off;
+          reservedOffset.get()[1] = growth;
           seg.io.readLock().lock();
           return seg;
         }
@@ -449,7 +498,11 @@ public final class SsdTier implements Tier {
         alloc.unlock();
       }
       for (Segment victim : victims) {
-        drop(victim, true);
+        if (victim.slot < 0) {
+          deleteFree(victim);
+        } else {
+          drop(victim, true);
+        }
       }
       victims.clear();
     }
@@ -467,24 +520,42 @@ public final class SsdTier implements Tier {
       active = null;
     }
     victim.sealed = true;
-    victim.goingBytes = victim.size;
+    victim.goingBytes = victim.diskLength;
     victim.goingPages = victim.livePages.get();
     bytesGoing += victim.goingBytes;
     pagesGoing += victim.goingPages;
     return victim;
   }
 
-  /** A taken segment is gone: its bytes leave the disk count. */
-  private void dropped(Segment seg) {
+  /**
+   * A taken segment is gone: its bytes leave the disk count, unless its file was kept for reuse
+   * ({@code kept}: the bytes are still on disk, counted, and the next segment overwrites them).
+   */
+  private void dropped(Segment seg, Segment kept) {
     alloc.lock();
     try {
-      diskBytes -= seg.goingBytes;
+      if (kept == null) {
+        diskBytes -= seg.goingBytes;
+      } else {
+        spareFiles.addLast(kept);
+      }
       bytesGoing -= seg.goingBytes;
       pagesGoing -= seg.goingPages;
       dropsDone.signalAll();
     } finally {
       alloc.unlock();
     }
+  }
+
+  /** Deletes a file kept for reuse that the disk bound now needs back. */
+  private void deleteFree(Segment f) {
+    try {
+      f.delete();
+    } catch (IOException e) {
+      // It stays on disk until the next open, which deletes every kept file.
+    }
+    Segment none = null;
+    dropped(f, none);
   }
 
   /** Seals the active segment and starts a new one; under {@link #alloc}. */
@@ -495,7 +566,17 @@ public final class SsdTier implements Tier {
     int slot = freeSlots[--freeTop];
     Segment seg;
     try {
-      seg = Segment.create(segmentDir, nextSegmentId, slot);
+      Segment reuse = spareFiles.pollLast();
+      if (reuse != null) {
+        try {
+          seg = Segment.reuse(segmentDir, nextSegmentId, slot, reuse);
+        } catch (IOException e) {
+          spareFiles.addLast(reuse);
+          throw e;
+        }
+      } else {
+        seg = Segment.create(segmentDir, nextSegmentId, slot);
+      }
     } catch (IOException e) {
       freeTop++;
       writeFailures.increment();
@@ -506,7 +587,13 @@ public final class SsdTier implements Tier {
     slots.set(slot, seg);
     policy.onInsert(slot, EvictionPolicy.NO_PARENT);
     active = seg;
-    rocksBytes = locations.bytesOnDisk();
+    long now = System.nanoTime();
+    if (now - rocksBytesAtNs > ROCKS_BYTES_REFRESH_NS) {
+      // RocksDB's files grow by a memtable at a time: sampling them once per segment, at most
+      // every 100 ms, keeps the JNI call off the common path.
+      rocksBytesAtNs = now;
+      rocksBytes = locations.bytesOnDisk();
+    }
     return seg;
   }
 
@@ -515,7 +602,15 @@ public final class SsdTier implements Tier {
    * Returns the segment that held the replaced page (to drop it if that left it empty), or null.
    */
   private Segment write(
-      Segment seg, long off, ByteBuffer src, int pos, int len, long hi, long lo, IndexEntry prev) {
+      Segment seg,
+      long off,
+      long growth,
+      ByteBuffer src,
+      int pos,
+      int len,
+      long hi,
+      long lo,
+      IndexEntry prev) {
     int s = stripe(hi, lo);
     try {
       IOException fault = writeFaultForTest;
@@ -560,24 +655,27 @@ public final class SsdTier implements Tier {
         stripes[s].unlock();
       }
     } catch (IOException | RocksDBException | RuntimeException e) {
-      giveBack(seg, off, len);
+      giveBack(seg, off, len, growth);
       writeFailures.increment();
       throw new SsdStorageException("SSD tier write failed in " + segmentDir + ": " + e, e);
     }
   }
 
   /** Undoes a reservation whose write failed: shrinks the segment if it is the last one in it. */
-  private void giveBack(Segment seg, long off, int len) {
+  private void giveBack(Segment seg, long off, int len, long growth) {
     alloc.lock();
     try {
       if (seg.size == off + len && slots.get(seg.slot) == seg) {
         seg.size = off;
-        diskBytes -= len;
+        seg.diskLength -= growth;
+        diskBytes -= growth;
         seg.removeLastKey(off);
-        try {
-          seg.truncate(off);
-        } catch (IOException e) {
-          // The file keeps a tail of garbage that no record names; it goes with the segment.
+        if (growth > 0) {
+          try {
+            seg.truncate(seg.diskLength);
+          } catch (IOException e) {
+            // The file keeps a tail of garbage that no record names; it goes with the segment.
+          }
         }
       }
     } finally {
@@ -618,6 +716,12 @@ public final class SsdTier implements Tier {
    * flight on it.
    */
   void drop(Segment seg, boolean eviction) {
+    drop(seg, eviction, null);
+  }
+
+  /** As {@link #drop(Segment, boolean)}; while opening ({@code reader} set) no file is kept. */
+  void drop(Segment seg, boolean eviction, SsdTierLoader reader) {
+    Segment kept = null;
     seg.io.writeLock().lock();
     try {
       synchronized (seg) {
@@ -652,14 +756,44 @@ public final class SsdTier implements Tier {
           stripes[s].unlock();
         }
       }
-      try {
-        seg.delete();
-      } catch (IOException e) {
-        // The file stays; the next open finds no index entry naming it and deletes it.
+      if (reader == null && keepForReuse()) {
+        try {
+          kept = seg.toFree(segmentDir);
+        } catch (IOException e) {
+          kept = null;
+        }
+      }
+      if (kept == null) {
+        try {
+          seg.delete();
+        } catch (IOException e) {
+          // The file stays; the next open finds no index entry naming it and deletes it.
+        }
       }
     } finally {
       seg.io.writeLock().unlock();
-      dropped(seg);
+      dropped(seg, kept);
+    }
+  }
+
+  /**
+   * Whether a dropped segment's file is kept for the next segment: overwriting blocks the file
+   * system has allocated costs about half of appending to a new file (measured: bench/README.md). At most {@value #FREE_FILES} files, and none while the file
+   * system is short of space (a kept file would hold space a delete is meant to free).
+   */
+  private boolean keepForReuse() {
+    alloc.lock();
+    try {
+      if (closed || spareFiles.size() >= FREE_FILES) {
+        return false;
+      }
+    } finally {
+      alloc.unlock();
+    }
+    try {
+      return fileStore.getUsableSpace() >= 2 * config.freeSpaceReserveBytes;
+    } catch (IOException e) {
+      return false;
     }
   }
 
@@ -860,7 +994,7 @@ public final class SsdTier implements Tier {
       }
       long need = config.freeSpaceReserveBytes + Math.min(config.segmentBytes, config.maxPageBytes);
       try {
-        if (Files.getFileStore(segmentDir).getUsableSpace() < need) {
+        if (fileStore.getUsableSpace() < need) {
           return false;
         }
       } catch (IOException e) {
@@ -888,9 +1022,41 @@ public final class SsdTier implements Tier {
         }
       }
       rocksBytes = locations.bytesOnDisk();
+      placeBallast();
       return pendingDeletes.drain(this::deleteLocationOrKeep);
     } finally {
       life.unlock();
+    }
+  }
+
+  /**
+   * Writes the ballast if it is missing and the file system has room for it beyond the reserve; a
+   * best effort (on a full file system the tier runs without one until {@link #resumeWrites}).
+   */
+  private void placeBallast() {
+    long size = Math.min(BALLAST_BYTES, config.freeSpaceReserveBytes);
+    if (size <= 0 || Files.exists(ballast)) {
+      return;
+    }
+    try {
+      if (fileStore.getUsableSpace() < config.freeSpaceReserveBytes + size) {
+        return;
+      }
+      ByteBuffer zeros = ByteBuffer.allocate(64 << 10);
+      try (FileChannel ch =
+          FileChannel.open(ballast, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        for (long done = 0; done < size; ) {
+          zeros.clear().limit((int) Math.min(zeros.capacity(), size - done));
+          done += ch.write(zeros, done);
+        }
+        ch.force(true);
+      }
+    } catch (IOException e) {
+      try {
+        Files.deleteIfExists(ballast);
+      } catch (IOException suppressed) {
+        // Nothing more to do: the next open deletes it anyway.
+      }
     }
   }
 
@@ -960,6 +1126,14 @@ public final class SsdTier implements Tier {
       }
       seg.close();
     }
+    for (Segment f : spareFiles) {
+      try {
+        f.delete();
+      } catch (IOException e) {
+        // The next open deletes it.
+      }
+    }
+    spareFiles.clear();
     if (opening == null) {
       pendingDeletes.drain(this::deleteLocationOrKeep);
     }

@@ -63,10 +63,15 @@ final class SsdTierLoader {
     Map<Long, Segment> byId = adoptSegments(segDir, invalid);
 
     ByteBuffer header = ByteBuffer.allocate(PageFormat.HEADER_LENGTH);
+    Segment[] last = new Segment[1]; // pages of one segment come in runs: skip the map lookup
     long dangling =
         index.scanSsd(
             e -> {
-              Segment seg = byId.get(e.segmentId());
+              Segment seg = last[0];
+              if (seg == null || seg.id != e.segmentId()) {
+                seg = byId.get(e.segmentId());
+                last[0] = seg;
+              }
               if (!plausible(seg, e.segmentOffset(), e.pageLength(), cfg)
                   || (!clean
                       && !headerOk(seg, e.segmentOffset(), e.pageLength(), e.keyHi(), e.keyLo(), header))) {
@@ -115,7 +120,7 @@ final class SsdTierLoader {
         continue;
       }
       if (seg.livePages.get() == 0) {
-        tier.drop(tier.takeSlotWhileOpening(slot), false);
+        tier.drop(tier.takeSlotWhileOpening(slot), false, this);
       } else {
         live.add(seg);
       }
@@ -132,7 +137,7 @@ final class SsdTierLoader {
         break;
       }
       long before = tier.pageCount();
-      tier.drop(tier.takeSlotWhileOpening(v), false);
+      tier.drop(tier.takeSlotWhileOpening(v), false, this);
       evicted += before - tier.pageCount();
     }
     return new ReconcileReport(
@@ -145,7 +150,16 @@ final class SsdTierLoader {
     try (Stream<Path> files = Files.list(segDir)) {
       files.forEach(
           p -> {
-            long id = Segment.idOf(p.getFileName().toString());
+            String name = p.getFileName().toString();
+            if (name.startsWith(Segment.FREE_PREFIX)) {
+              try {
+                Files.delete(p); // a dropped segment's file kept for reuse: nothing in it is live
+              } catch (IOException e) {
+                throw new SsdStorageException("cannot delete " + p + ": " + e, e);
+              }
+              return;
+            }
+            long id = Segment.idOf(name);
             if (id >= 0) {
               ids.add(id);
             }

@@ -84,8 +84,13 @@ class SsdTierFaultTest {
       assertEquals(Tier.MISS, tier.get(2, 2, ByteBuffer.allocateDirect(20_000)));
       assertEquals(3, tier.pageCount());
       assertEquals(3 * 10_064, tier.usedBytes());
-      assertEquals(disk - 10_064, tier.diskBytes(), "the emptied segment's file is deleted");
       assertEquals(0, tier.index().tiers(2, 2));
+      // Emptied segments go; at most two of their files are kept for reuse by later segments (on a
+      // file system short of space none is: SsdTierFullDiskTest).
+      assertTrue(tier.delete(1, 1));
+      assertTrue(tier.delete(3, 3));
+      assertEquals(disk - 10_064, tier.diskBytes(), "the third emptied segment's file is deleted");
+      assertEquals(1, tier.pageCount());
     }
   }
 
