@@ -27,6 +27,7 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.zip.CRC32C;
 import org.rocksdb.RocksDBException;
 
 /**
@@ -135,8 +136,14 @@ public final class SsdTier implements Tier {
   private final LongAdder locationStoreReopens = new LongAdder();
   /** Test hook: when set, every page write fails with it (after the reservation, as a disk would). */
   volatile IOException writeFaultForTest;
+  /** Test hook: this many probes of RocksDB report it stopped, as after a background error. */
+  volatile int probeFailuresForTest;
   private final PendingDeletes pendingDeletes = new PendingDeletes();
   /** The offset {@link #reserve} reserved and the bytes it added on disk, per thread. */
+  /** One reusable checksum per reading thread. */
+  private final ThreadLocal<CRC32C> crcs = ThreadLocal.withInitial(CRC32C::new);
+  /** Pages larger than this are read and verified chunk by chunk (L2-cache sized). */
+  static final int VERIFY_CHUNK = 256 << 10;
   private final ThreadLocal<long[]> reservedOffset = ThreadLocal.withInitial(() -> new long[2]);
   private final EvictionHandOver handOver;
   private final ReconcileReport reconcileReport;
@@ -832,7 +839,7 @@ public final class SsdTier implements Tier {
       }
       int pos = dst.position();
       long off = e.segmentOffset();
-      if (readPage(seg, off, dst, len) && pageOk(dst, pos, len, keyHi, keyLo)) {
+      if (readVerified(seg, off, dst, pos, len, keyHi, keyLo)) {
         dst.position(pos + len);
         hits.increment();
         touch(keyHi, keyLo, seg);
@@ -841,6 +848,54 @@ public final class SsdTier implements Tier {
       return recheck(keyHi, keyLo, seg.id, off, dst, pos);
     } finally {
       life.unlock();
+    }
+  }
+
+  /**
+   * Reads the page into {@code dst} at {@code pos} and verifies it (chapter 2: header, length, key,
+   * payload CRC32C); false if it fails, or the segment is gone, or the file is too short. A large
+   * page is read and checksummed in chunks of {@value #VERIFY_CHUNK} bytes, each checksummed while
+   * it is still in the CPU cache, so the CRC does not read the page from memory a second time.
+   */
+  private boolean readVerified(
+      Segment seg, long off, ByteBuffer dst, int pos, int len, long hi, long lo) {
+    if (len <= VERIFY_CHUNK) {
+      return readPage(seg, off, dst, len) && pageOk(dst, pos, len, hi, lo);
+    }
+    Lock r = seg.io.readLock();
+    r.lock();
+    try {
+      if (seg.dropped) {
+        return false;
+      }
+      ByteBuffer view = dst.duplicate();
+      view.position(pos);
+      if (!seg.read(view, off, VERIFY_CHUNK)
+          || PageFormat.verifyHeader(dst, pos, len) != PageFormat.OK
+          || PageFormat.payloadLength(dst, pos) + PageFormat.HEADER_LENGTH != len
+          || PageFormat.keyHi(dst, pos) != hi
+          || PageFormat.keyLo(dst, pos) != lo) {
+        return false;
+      }
+      CRC32C crc = crcs.get();
+      crc.reset();
+      view.limit(pos + VERIFY_CHUNK).position(pos + PageFormat.HEADER_LENGTH);
+      crc.update(view);
+      for (int done = VERIFY_CHUNK; done < len; ) {
+        int n = Math.min(VERIFY_CHUNK, len - done);
+        view.limit(dst.capacity()).position(pos + done);
+        if (!seg.read(view, off + done, n)) {
+          return false;
+        }
+        view.limit(pos + done + n).position(pos + done);
+        crc.update(view);
+        done += n;
+      }
+      return (int) crc.getValue() == PageFormat.payloadCrc(dst, pos);
+    } catch (IOException e) {
+      return false;
+    } finally {
+      r.unlock();
     }
   }
 
@@ -892,7 +947,7 @@ public final class SsdTier implements Tier {
         return MISS;
       }
       int len = e.pageLength();
-      if (readPage(seg, off, dst, len) && pageOk(dst, pos, len, hi, lo)) {
+      if (readVerified(seg, off, dst, pos, len, hi, lo)) {
         dst.position(pos + len);
         hits.increment();
         return len;
@@ -1075,6 +1130,10 @@ public final class SsdTier implements Tier {
 
   /** Whether RocksDB takes a write now (a delete of a key no page has: the all-zero key). */
   private boolean probe() {
+    if (probeFailuresForTest > 0) {
+      probeFailuresForTest--;
+      return false;
+    }
     Lock swap = locationsSwap.readLock();
     swap.lock();
     try {

@@ -11,10 +11,16 @@ import io.kvstore.core.tier.TierWriteException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Failing writes change nothing; deletes work while writes fail; resume after the fault. */
+/**
+ * Failing writes change nothing; deletes work while writes fail; resume after the fault, reopening
+ * RocksDB while reads go on.
+ */
 class SsdTierFaultTest {
 
   @TempDir Path dir;
@@ -137,6 +143,70 @@ class SsdTierFaultTest {
       }
       assertEquals(sum, tier.usedBytes());
       assertEquals(0, tier.corruptions());
+    }
+  }
+
+  @Test
+  void shouldReopenAStoppedRocksDbWhileReadsGoOn() throws Exception {
+    try (SsdTier tier =
+        new SsdTier(
+            SsdTierConfig.builder(dir, 1 << 20)
+                .maxPages(1000)
+                .durability(SsdTierConfig.Durability.WAL)
+                .build())) {
+      for (long k = 1; k <= 20; k++) {
+        assertTrue(tier.put(Pages.page(k, k, 0, 0, 3000, k)));
+      }
+      AtomicBoolean stop = new AtomicBoolean();
+      AtomicLong reads = new AtomicLong();
+      AtomicReference<Throwable> failure = new AtomicReference<>();
+      Thread reader =
+          new Thread(
+              () -> {
+                ByteBuffer dst = ByteBuffer.allocateDirect(4000);
+                try {
+                  while (!stop.get()) {
+                    long k = 1 + reads.get() % 20;
+                    dst.clear();
+                    assertEquals(3064, tier.get(k, k, dst), "page " + k);
+                    assertTrue(Pages.sameBytes(Pages.page(k, k, 0, 0, 3000, k), dst, 0, 3064));
+                    reads.incrementAndGet();
+                  }
+                } catch (Throwable t) {
+                  failure.set(t);
+                }
+              });
+      reader.start();
+      while (reads.get() < 10 && failure.get() == null) {
+        Thread.sleep(1);
+      }
+      tier.probeFailuresForTest = 2; // RocksDB "stopped": resume must reopen it
+      assertTrue(tier.resumeWrites());
+      assertEquals(1, tier.locationStoreReopens());
+      long seen = reads.get();
+      while (reads.get() < seen + 10 && failure.get() == null) {
+        Thread.sleep(1);
+      }
+      stop.set(true);
+      reader.join(10_000);
+      if (failure.get() != null) {
+        throw new AssertionError("a read failed during the reopen", failure.get());
+      }
+      assertTrue(tier.put(Pages.page(21, 21, 0, 0, 3000, 21)));
+      assertTrue(tier.delete(1, 1));
+      assertEquals(20, tier.pageCount());
+    }
+    // The reopened RocksDB kept the location log: a crash recovery finds the same pages.
+    java.nio.file.Files.delete(dir.resolve(SsdTier.SEGMENTS_DIR).resolve(SsdTier.CLEAN_MARKER));
+    try (SsdTier tier =
+        new SsdTier(
+            SsdTierConfig.builder(dir, 1 << 20)
+                .maxPages(1000)
+                .durability(SsdTierConfig.Durability.WAL)
+                .build())) {
+      assertEquals(20, tier.pageCount());
+      assertEquals(Tier.MISS, tier.length(1, 1));
+      assertEquals(3064, tier.length(21, 21));
     }
   }
 }
