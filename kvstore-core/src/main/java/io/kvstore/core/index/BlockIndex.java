@@ -17,8 +17,11 @@ import net.openhft.chronicle.values.Values;
 
 /**
  * The block index: for every block the store knows, which tiers hold it, its page length, access
- * statistics and its parent key. Kept off-heap in a Chronicle Map persisted in the data directory,
- * so it costs no Java heap at 100M blocks and a restarted daemon knows its SSD contents at once.
+ * statistics and its parent key, and for pages on SSD their namespace and place (segment, offset):
+ * it is the SSD tier's directory ({@code spec/6-ssd-segments.md}). Kept off-heap in a Chronicle Map
+ * persisted in the data directory, so it costs no Java heap at 100M blocks and a restarted daemon
+ * knows its SSD contents at once. Chronicle allocates the whole file when it creates it ({@link
+ * #bytesFor}); a file system without room for it is an error when opening, never in a put.
  *
  * <p>Keys and values are Chronicle value interfaces ({@link IndexKey}, {@link IndexRecord}) of fixed
  * size; every operation reuses one key and one record instance per thread, and read-modify-write
