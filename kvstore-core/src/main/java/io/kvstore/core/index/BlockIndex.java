@@ -119,7 +119,10 @@ public final class BlockIndex implements AutoCloseable {
       var builder =
           ChronicleMap.of(IndexKey.class, IndexRecord.class)
               .name("kvstore-block-index")
-              .entries(maxEntries);
+              .entries(maxEntries)
+              // The owner closes the index (after the tiers that use it): Chronicle's own JVM
+              // shutdown hook would close it under a daemon still draining requests on SIGTERM.
+              .skipCloseOnExitHook(true);
       // Without the marker the last process died with the map open: its segment locks may still
       // be held and an entry may be half written. Recovery clears both.
       map = recover ? builder.recoverPersistedTo(f, true) : builder.createPersistedTo(f);
