@@ -68,6 +68,17 @@ class KvStoreServerCommandTest {
   }
 
   @Test
+  void shouldPrintTheDirectMemoryTheSettingsNeedWithoutStarting() {
+    int code = commandLine(command(null, Map.of("KVSTORE_HOT_BYTES", "1GiB")))
+        .execute("--print-direct-memory", "--dram-bytes", "6GiB", "--ssd-bytes", "0",
+            "--data-dir", dir.resolve("never").toString());
+    assertEquals(0, code, err.toString());
+    // hot + DRAM + the request headroom (no SSD tier: no write-back queue), plus 25%
+    assertEquals(((1L << 30) + (6L << 30) + (1L << 30)) * 5 / 4, Long.parseLong(out.toString().strip()));
+    assertFalse(Files.exists(dir.resolve("never")), "the store must not be opened");
+  }
+
+  @Test
   void shouldListOneFlagPerSettingInTheHelp() {
     int code = commandLine(command(null, Map.of())).execute("--help");
     assertEquals(0, code);
