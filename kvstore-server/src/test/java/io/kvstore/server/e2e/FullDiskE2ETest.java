@@ -222,10 +222,9 @@ class FullDiskE2ETest {
   }
 
   /**
-   * After deletes free space the SSD tier recovers by itself. That needs {@code
-   * SsdTier#resumeWrites} (RocksDB's resume after ENOSPC, branch core-ssd): while the SSD tier does
-   * not declare it, recovery is tried for a short bound and, when it does not come, the test is
-   * skipped saying so; once it does, recovery is required within a generous bound.
+   * After deletes free space the SSD tier recovers by itself ({@code SsdTier#resumeWrites}, retried
+   * by the store on a backoff), within a generous bound: write-back resumes and the daemon is no
+   * longer degraded.
    */
   @Test
   void shouldRecoverByItselfOnceDeletesFreeSpace() throws Exception {
@@ -238,8 +237,7 @@ class FullDiskE2ETest {
       }
       client.delete(keys);
     }
-    boolean resumes = ssdTierDeclaresResumeWrites();
-    long bound = TimeUnit.SECONDS.toNanos(resumes ? 60 : 10);
+    long bound = TimeUnit.SECONDS.toNanos(60);
     long start = System.nanoTime();
     long writes = metric("kvstore_writeback_ssd_writes_total");
     while (degraded() && System.nanoTime() - start < bound) {
@@ -248,12 +246,8 @@ class FullDiskE2ETest {
       }
       Thread.sleep(100);
     }
-    if (degraded()) {
-      assertFalse(resumes, "SsdTier declares resumeWrites, yet the daemon stayed degraded for 60 s"
-          + " after deletes freed space: " + httpGet("/health/ready").body());
-      assumeTrue(false, "the SSD tier does not recover after ENOSPC: needs SsdTier#resumeWrites"
-          + " (branch core-ssd, issue 8 point 3); this SsdTier keeps the interface's default");
-    }
+    assertFalse(degraded(), "still degraded 60 s after deletes freed space: "
+        + httpGet("/health/ready").body());
     assertEquals(0, metric("kvstore_ssd_degraded"));
     for (int i = 0; i < 40; i++) {
       putOne(k++);
@@ -265,12 +259,4 @@ class FullDiskE2ETest {
     assertTrue(metric("kvstore_writeback_ssd_writes_total") > writes, "write-back resumed");
   }
 
-  private static boolean ssdTierDeclaresResumeWrites() {
-    try {
-      Class<?> ssd = io.kvstore.core.tier.ssd.SsdTier.class;
-      return ssd.getMethod("resumeWrites").getDeclaringClass() == ssd;
-    } catch (NoSuchMethodException e) {
-      return false;
-    }
-  }
 }
