@@ -72,7 +72,10 @@ class FloodE2ETest {
     if (!flags.isEmpty()) {
       cmd.addAll(Arrays.asList(flags.split("\\s+")));
     }
-    cmd.addAll(List.of("-Xmx256m", "-cp", System.getProperty("java.class.path"),
+    // The heap is committed and touched up front (-Xms = -Xmx, AlwaysPreTouch), so RSS growth during
+    // a flood measures what the flood costs off the heap (buffers, sockets), not the JVM growing
+    // its heap into pages it had reserved: that growth depends on GC timing and machine load.
+    cmd.addAll(List.of("-Xmx256m", "-Xms256m", "-XX:+AlwaysPreTouch", "-cp", System.getProperty("java.class.path"),
         KvStoreServerCommand.class.getName(), "--data-dir", dir.resolve("data").toString(),
         "--port", "0", "--metrics-port", "0", "--hot-bytes", "0", "--dram-bytes", "64MiB",
         "--ssd-bytes", "0", "--shutdown-grace-seconds", "1",
