@@ -221,6 +221,14 @@ class SdkFaultsE2ETest {
           Thread.sleep(1);
         }
       }
+      // Freeze the daemon and send a few more GETs it cannot answer, so the kill is sure to find
+      // requests in flight however fast the loop's own GETs were answered on a busy machine.
+      first.signal("STOP");
+      for (int j = 0; j < 4; j++) {
+        int from = calls.size() % (PAGES / KEYS_PER_GET) * KEYS_PER_GET;
+        ByteBuffer[] dsts = buffers(KEYS_PER_GET);
+        calls.add(new Call(client.getAsync(keys(from, KEYS_PER_GET), dsts), dsts));
+      }
       int pendingAtKill = (int) calls.stream().filter(c -> !c.future.isDone()).count();
       long killNanos = System.nanoTime();
       first.signal("KILL");
