@@ -114,7 +114,8 @@ public final class KvStoreClient implements AutoCloseable {
         config.address,
         new Requests.Hello(config.maxFrameLength, config.namespace(), config.authToken,
             config.connectTimeout.toNanos()),
-        config.maxInFlightBytes);
+        config.maxInFlightBytes,
+        config.sharedMemory);
     this.pool = new ConnectionPool(config.connections, connector,
         new Backoff(config.reconnectDelay.toNanos(),
             Math.max(config.reconnectDelay.toNanos(), config.maxReconnectDelay.toNanos()),

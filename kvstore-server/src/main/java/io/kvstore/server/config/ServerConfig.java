@@ -59,6 +59,13 @@ public final class ServerConfig {
   public static final int SHUTDOWN_GRACE_SECONDS_DEFAULT = 30;
   /** Daemon-wide budget for request bytes received and not yet answered; 0: derived from the direct-memory limit. */
   public static final long REQUEST_MEMORY_BYTES_DEFAULT = 0L;
+  /** Default shared-memory region per connection: 64 MiB (32 MiB for GET pages, 32 for PUT). */
+  public static final long SHM_REGION_BYTES_DEFAULT = 64L << 20;
+  /** Default shared-memory bytes over every connection. */
+  public static final long SHM_TOTAL_BYTES_DEFAULT = 1L << 30;
+  /** Default shared-memory directory: on tmpfs, one per user. */
+  public static final Path SHM_DIR_DEFAULT =
+      Path.of("/dev/shm", "kvstore-" + System.getProperty("user.name", "daemon"));
   /** How long a frame may take to arrive once its first bytes have. */
   public static final int READ_TIMEOUT_SECONDS_DEFAULT = 30;
   /** How long queued responses may make no progress (a client that stopped reading) before the connection is cut. */
@@ -98,6 +105,9 @@ public final class ServerConfig {
   private final int handshakeTimeoutSeconds;
   private final int shutdownGraceSeconds;
   private final long requestMemoryBytes;
+  private final long shmRegionBytes;
+  private final long shmTotalBytes;
+  private final Path shmDir;
   private final int readTimeoutSeconds;
   private final int writeTimeoutSeconds;
   private final int idleTimeoutSeconds;
@@ -127,6 +137,9 @@ public final class ServerConfig {
     handshakeTimeoutSeconds = b.handshakeTimeoutSeconds;
     shutdownGraceSeconds = b.shutdownGraceSeconds;
     requestMemoryBytes = b.requestMemoryBytes;
+    shmRegionBytes = b.shmRegionBytes;
+    shmTotalBytes = b.shmTotalBytes;
+    shmDir = b.shmDir;
     readTimeoutSeconds = b.readTimeoutSeconds;
     writeTimeoutSeconds = b.writeTimeoutSeconds;
     idleTimeoutSeconds = b.idleTimeoutSeconds;
@@ -248,6 +261,21 @@ public final class ServerConfig {
   /** How long a shutdown waits for in-flight requests, in seconds. */
   public int shutdownGraceSeconds() {
     return shutdownGraceSeconds;
+  }
+
+  /** Shared-memory region per same-host connection (spec/4); 0: shared memory off. */
+  public long shmRegionBytes() {
+    return shmRegionBytes;
+  }
+
+  /** Most shared-memory bytes over every connection. */
+  public long shmTotalBytes() {
+    return shmTotalBytes;
+  }
+
+  /** Directory of the region files. */
+  public Path shmDir() {
+    return shmDir;
   }
 
   /** The daemon-wide request memory budget as configured; 0 means derived from the direct-memory limit (see {@link #requestMemoryBytes(long)}). */
