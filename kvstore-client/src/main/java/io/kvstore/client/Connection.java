@@ -68,10 +68,10 @@ final class Connection {
         } else {
           connection.limits = limits;
           connection.handler.handshaken();
+          // Usable over TCP at once; a region, if one is negotiated, is used from when it attaches.
+          result.complete(connection);
           if (sharedMemory) {
-            connection.negotiateShm(hello.timeoutNanos, result);
-          } else {
-            result.complete(connection);
+            connection.negotiateShm(hello.timeoutNanos);
           }
         }
       });
@@ -81,16 +81,16 @@ final class Connection {
   }
 
   /**
-   * SHM_OPEN, map the file, SHM_ATTACH with its nonce; whatever fails leaves the connection on
-   * TCP (the region, if created, is unlinked by the daemon when refused or when the connection
-   * closes). Completes {@code result} with this connection either way.
+   * SHM_OPEN, map the file, SHM_ATTACH with its nonce, in the background of a connection already
+   * in use over TCP; whatever fails leaves it on TCP (the region, if created, is unlinked by the
+   * daemon when refused or when the connection closes). Requests encoded before the region is
+   * attached simply go over TCP.
    */
-  private void negotiateShm(long timeoutNanos, CompletableFuture<Connection> result) {
+  private void negotiateShm(long timeoutNanos) {
     Requests.ShmOpen open = new Requests.ShmOpen(timeoutNanos);
     open.future.whenComplete((offer, e) -> {
       if (e != null) {
         LOG.log(Level.DEBUG, "no shared memory, using TCP: {0}", e.toString());
-        result.complete(this);
         return;
       }
       ClientRegion region;
@@ -103,7 +103,6 @@ final class Connection {
       } catch (IOException | RuntimeException ex) {
         // Another host or another user (the file is not ours to read), or too small: TCP.
         LOG.log(Level.DEBUG, "cannot use the daemon''s shared region, using TCP: {0}", ex.toString());
-        result.complete(this);
         return;
       }
       Requests.ShmAttach attach = new Requests.ShmAttach(region.nonce(), timeoutNanos);
@@ -114,14 +113,12 @@ final class Connection {
             channel.eventLoop().execute(() -> {
               handler.shm(attached);
               shm = attached;
-              result.complete(this);
             });
           } catch (RejectedExecutionException rejected) {
-            result.complete(this);
+            // The client is closing: nothing will use the region.
           }
         } else {
           LOG.log(Level.DEBUG, "shared region refused, using TCP: {0}", ex.toString());
-          result.complete(this);
         }
       });
       send(attach);

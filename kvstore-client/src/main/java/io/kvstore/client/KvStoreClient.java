@@ -165,6 +165,21 @@ public final class KvStoreClient implements AutoCloseable {
     return pool.readyConnections().size();
   }
 
+  /**
+   * Open connections whose page bytes move through a shared-memory region (spec/4); the others use
+   * TCP. A connection attaches its region shortly after its handshake, so this may lag behind
+   * {@link #openConnections()} for a round trip after a (re)connect.
+   */
+  public int sharedMemoryConnections() {
+    int n = 0;
+    for (Connection c : pool.readyConnections()) {
+      if (c.shm() != null) {
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** Response frames dropped unread because their request had settled (for tests and stats). */
   long discardedFrames() {
     return discardedFrames.get();

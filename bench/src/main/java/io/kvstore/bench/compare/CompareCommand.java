@@ -6,8 +6,10 @@ import io.kvstore.bench.report.ProgressBar;
 import io.kvstore.bench.targets.ByteSize;
 import io.kvstore.bench.targets.DaemonTarget;
 import io.kvstore.bench.targets.EmbeddedTarget;
+import io.kvstore.bench.targets.MemcpyTarget;
 import io.kvstore.bench.targets.RawSocketTarget;
 import io.kvstore.bench.targets.RedisTarget;
+import io.kvstore.bench.targets.SharedMemoryDaemon;
 import io.kvstore.bench.targets.Target;
 import io.kvstore.common.Namespace;
 import io.kvstore.common.PageFormat;
@@ -52,8 +54,11 @@ public final class CompareCommand implements Callable<Integer> {
 
   @Spec private CommandSpec spec;
 
-  @Option(names = "--targets", split = ",", defaultValue = "daemon,redis,raw", paramLabel = "T",
-      description = "Targets, in table order: daemon, embedded, redis, raw (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--targets", split = ",", defaultValue = "daemon,daemon-shm,redis,raw,memcpy",
+      paramLabel = "T",
+      description = "Targets, in table order: daemon (over TCP), daemon-shm (the same daemon, page"
+          + " bytes through shared memory), embedded, redis, raw (a loopback socket), memcpy (two"
+          + " direct buffers in this process) (default: ${DEFAULT-VALUE}).")
   private List<String> targets;
 
   @Option(names = "--connect", paramLabel = "HOST:PORT",
@@ -144,9 +149,9 @@ public final class CompareCommand implements Callable<Integer> {
       }
     }
     for (String t : targets) {
-      if (!List.of("daemon", "embedded", "redis", "raw").contains(t)) {
-        throw new ParameterException(spec.commandLine(),
-            "unknown target '" + t + "'; valid targets: daemon, embedded, redis, raw");
+      if (!List.of("daemon", "daemon-shm", "embedded", "redis", "raw", "memcpy").contains(t)) {
+        throw new ParameterException(spec.commandLine(), "unknown target '" + t
+            + "'; valid targets: daemon, daemon-shm, embedded, redis, raw, memcpy");
       }
     }
     if (durationNanos <= 0) {
@@ -169,7 +174,9 @@ public final class CompareCommand implements Callable<Integer> {
         progress != null ? progress : ProgressBar.stderrIsTerminal(),
         (long) cells.size() * targets.size(), "runs", System::nanoTime)) {
       for (String t : targets) {
-        opened.put(t, open(t, ns.id(), maxPageLength, dram));
+        // daemon-shm shares the daemon of the daemon target when both run (one daemon, two paths).
+        opened.put(t, t.equals("daemon-shm") && opened.get("daemon") instanceof DaemonTarget d
+            ? d.withSharedMemory() : open(t, ns.id(), maxPageLength, dram));
       }
       Set<String> preloaded = new HashSet<>();
       long done = 0;
@@ -202,6 +209,10 @@ public final class CompareCommand implements Callable<Integer> {
 
   private Target open(String kind, long namespaceId, int maxPageLength, long dram) throws IOException {
     switch (kind) {
+      case "daemon-shm":
+        return new SharedMemoryDaemon((DaemonTarget) open("daemon", namespaceId, maxPageLength, dram));
+      case "memcpy":
+        return new MemcpyTarget(namespaceId);
       case "daemon": {
         if (connect != null) {
           String[] hp = hostPort(connect, "--connect");

@@ -18,7 +18,8 @@ public final class TargetOptions {
 
   @Option(names = "--target", defaultValue = "embedded", paramLabel = "KIND",
       description = "Store to run against: embedded (a TieredStore in this process), daemon (the"
-          + " kvstore daemon through the SDK), redis (default: ${DEFAULT-VALUE}).")
+          + " kvstore daemon through the SDK over TCP), daemon-shm (the same, page bytes through shared"
+          + " memory), redis (default: ${DEFAULT-VALUE}).")
   String kind;
 
   @Option(names = "--data-dir", paramLabel = "DIR",
@@ -95,7 +96,7 @@ public final class TargetOptions {
         tierBytes();
         Policies.create(policy, 1);
       }
-      case "daemon" -> {
+      case "daemon", "daemon-shm" -> {
         if ((connect == null) == !startDaemon) {
           throw new IllegalArgumentException(
               "--target daemon needs exactly one of --connect HOST:PORT and --start-daemon");
@@ -117,7 +118,7 @@ public final class TargetOptions {
         }
       }
       default -> throw new IllegalArgumentException(
-          "unknown target '" + kind + "'; valid targets: embedded, daemon, redis");
+          "unknown target '" + kind + "'; valid targets: embedded, daemon, daemon-shm, redis");
     }
   }
 
@@ -130,10 +131,26 @@ public final class TargetOptions {
     validate();
     int pageLength = PageFormat.pageLength(payloadBytes);
     long[] tiers = kind.equals("redis") || connect != null ? null : tierBytes();
+
     switch (kind) {
       case "embedded":
         return EmbeddedTarget.open(dataDir, pageLength, tiers[0], tiers[1], tiers[2], policy);
+      case "daemon-shm": {
+        DaemonTarget tcp = openDaemon(tiers, pageLength, namespaceId);
+        return new SharedMemoryDaemon(tcp);
+      }
       case "daemon":
+        return openDaemon(tiers, pageLength, namespaceId);
+      default:
+        if (redis != null) {
+          String[] hp = hostPort(redis, "--redis");
+          return RedisTarget.connect(hp[0], Integer.parseInt(hp[1]));
+        }
+        return RedisTarget.start();
+    }
+  }
+
+  private DaemonTarget openDaemon(long[] tiers, int pageLength, long namespaceId) throws IOException {
         if (connect != null) {
           String[] hp = hostPort(connect, "--connect");
           return DaemonTarget.connect(hp[0], Integer.parseInt(hp[1]), token, namespaceId);
@@ -149,13 +166,6 @@ public final class TargetOptions {
             // As the embedded store: the largest page is this run's, so hot frames fit its pages.
             "--max-page-bytes", Integer.toString(pageLength)));
         return DaemonTarget.start(script, flags, namespaceId);
-      default:
-        if (redis != null) {
-          String[] hp = hostPort(redis, "--redis");
-          return RedisTarget.connect(hp[0], Integer.parseInt(hp[1]));
-        }
-        return RedisTarget.start();
-    }
   }
 
   /** What the options configure, for reports. */
@@ -163,9 +173,10 @@ public final class TargetOptions {
     return switch (kind) {
       case "embedded" -> String.format("embedded, hot %s, dram %s, ssd %s, policy %s", hotBytes,
           dramBytes, ssdBytes, policy);
-      case "daemon" -> connect != null ? "daemon at " + connect
+      case "daemon", "daemon-shm" -> (kind.equals("daemon-shm") ? "shared memory, " : "")
+          + (connect != null ? "daemon at " + connect
           : String.format("daemon started here, hot %s, dram %s, ssd %s, policy %s", hotBytes,
-              dramBytes, ssdBytes, policy);
+              dramBytes, ssdBytes, policy));
       default -> redis != null ? "redis at " + redis : "redis-server started here";
     };
   }

@@ -113,10 +113,10 @@ public enum ConfigKey {
       c -> Sizes.format(c.shmTotalBytes())),
   /** {@link ServerConfig#shmDir()}. */
   SHM_DIR("shm.dir", Values.PATH_FORM,
-      "Directory of the shared-memory region files (tmpfs); created 0700; stale region files of"
-          + " an earlier run are removed at start. Default /dev/shm/kvstore-USER.",
-      (b, v) -> b.shmDir(Values.parsePath(v)),
-      c -> c.shmDir().toAbsolutePath().normalize().toString()),
+      "Directory of the shared-memory region files (tmpfs); created 0700; region files of"
+          + " earlier runs are removed at start. auto: /dev/shm/kvstore-USER.",
+      (b, v) -> b.shmDir(v.strip().equals("auto") ? null : Values.parsePath(v)),
+      c -> c.shmDir() == null ? "auto" : c.shmDir().toAbsolutePath().normalize().toString()),
   /** {@link ServerConfig#readTimeoutSeconds()}. */
   NET_READ_TIMEOUT_SECONDS("net.read.timeout.seconds", Values.integerForm(1, 3_600),
       "How long a frame may take to arrive once its first bytes have (time the daemon itself"

@@ -63,9 +63,8 @@ public final class ServerConfig {
   public static final long SHM_REGION_BYTES_DEFAULT = 64L << 20;
   /** Default shared-memory bytes over every connection. */
   public static final long SHM_TOTAL_BYTES_DEFAULT = 1L << 30;
-  /** Default shared-memory directory: on tmpfs, one per user. */
-  public static final Path SHM_DIR_DEFAULT =
-      Path.of("/dev/shm", "kvstore-" + System.getProperty("user.name", "daemon"));
+  /** Default shared-memory directory: null, meaning {@link #shmDirOrDefault()}'s choice. */
+  public static final Path SHM_DIR_DEFAULT = null;
   /** How long a frame may take to arrive once its first bytes have. */
   public static final int READ_TIMEOUT_SECONDS_DEFAULT = 30;
   /** How long queued responses may make no progress (a client that stopped reading) before the connection is cut. */
@@ -273,9 +272,15 @@ public final class ServerConfig {
     return shmTotalBytes;
   }
 
-  /** Directory of the region files. */
+  /** Directory of the region files as configured; null: automatic ({@link #shmDirOrDefault()}). */
   public Path shmDir() {
     return shmDir;
+  }
+
+  /** Directory of the region files: the configured one, or /dev/shm/kvstore-USER (tmpfs, per user). */
+  public Path shmDirOrDefault() {
+    return shmDir != null ? shmDir
+        : Path.of("/dev/shm", "kvstore-" + System.getProperty("user.name", "daemon"));
   }
 
   /** The daemon-wide request memory budget as configured; 0 means derived from the direct-memory limit (see {@link #requestMemoryBytes(long)}). */

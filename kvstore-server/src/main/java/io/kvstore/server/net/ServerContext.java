@@ -68,7 +68,7 @@ final class ServerContext {
     this.frameBuffers = new FrameBufferPool(ByteBufAllocator.DEFAULT, config.maxInflightBytes());
     this.budget = new RequestBudget(config.requestMemoryBytes(PlatformDependent.estimateMaxDirectMemory()));
     this.limits = new ConnectionLimitHandler(this);
-    this.shm = ShmManager.create(config.shmDir(), config.shmRegionBytes(), config.shmTotalBytes());
+    this.shm = ShmManager.create(config.shmDirOrDefault(), config.shmRegionBytes(), config.shmTotalBytes());
   }
 
   /** A new connection id (sent in HELLO_OK, printed in the logs); ids start at 1. */

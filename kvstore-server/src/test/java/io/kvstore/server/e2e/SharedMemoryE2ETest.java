@@ -77,6 +77,7 @@ class SharedMemoryE2ETest {
     int writers = 3;
     int pagesPerWriter = 12;
     try (KvStoreClient client = client(true)) {
+      awaitAttached(client, 2);
       assertEquals(2, shm.regions(), "each connection attached a region");
       assertEquals(2, regionFiles());
       ExecutorService pool = Executors.newFixedThreadPool(2 * writers);
@@ -147,6 +148,7 @@ class SharedMemoryE2ETest {
     start(16L << 20);
     try (KvStoreClient client = client(false)) {
       roundTrip(client, 7);
+      assertEquals(0, client.sharedMemoryConnections());
       assertEquals(0, server.sharedMemory().regions());
       assertEquals(0, server.sharedMemory().pagesIn() + server.sharedMemory().pagesOut());
     }
@@ -167,9 +169,18 @@ class SharedMemoryE2ETest {
     start(256L << 10); // areas of 124 KiB, pages up to 2 MiB: the SDK does not attach
     try (KvStoreClient client = client(true)) {
       roundTrip(client, 9);
+      assertEquals(0, client.sharedMemoryConnections());
       assertEquals(0, server.sharedMemory().pagesIn() + server.sharedMemory().pagesOut());
     }
     awaitNoRegions(server.sharedMemory()); // offered, not attached: unlinked with the connection
+  }
+
+  private static void awaitAttached(KvStoreClient client, int connections) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (client.sharedMemoryConnections() < connections && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    assertEquals(connections, client.sharedMemoryConnections(), "regions attached after HELLO");
   }
 
   private void roundTrip(KvStoreClient client, long key) {

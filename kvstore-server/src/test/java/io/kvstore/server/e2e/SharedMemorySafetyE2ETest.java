@@ -256,6 +256,10 @@ class SharedMemorySafetyE2ETest {
     int port = server.port();
     try (KvStoreClient client = KvStoreClient.builder().address("127.0.0.1", port).namespaceId(NS)
         .connections(1).requestTimeout(Duration.ofSeconds(20)).build()) {
+      long attachBy = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (client.sharedMemoryConnections() == 0 && System.nanoTime() < attachBy) {
+        Thread.sleep(10);
+      }
       ByteBuffer page = NetFixtures.page(7, 7, NS, PAYLOAD);
       assertEquals(1, client.put(new ByteBuffer[] {page}).stored());
       assertEquals(1, server.sharedMemory().pagesIn());
