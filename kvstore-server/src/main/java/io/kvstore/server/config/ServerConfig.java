@@ -59,10 +59,13 @@ public final class ServerConfig {
   public static final int SHUTDOWN_GRACE_SECONDS_DEFAULT = 30;
   /** Daemon-wide budget for request bytes received and not yet answered; 0: derived from the direct-memory limit. */
   public static final long REQUEST_MEMORY_BYTES_DEFAULT = 0L;
-  /** Default shared-memory region per connection: 64 MiB (32 MiB for GET pages, 32 for PUT). */
-  public static final long SHM_REGION_BYTES_DEFAULT = 64L << 20;
+  /**
+   * Default shared-memory region per connection: 160 MiB, about 78 MiB for GET pages and as much
+   * for PUT (a batch of 32 pages of 2 MiB each way).
+   */
+  public static final long SHM_REGION_BYTES_DEFAULT = 160L << 20;
   /** Default shared-memory bytes over every connection. */
-  public static final long SHM_TOTAL_BYTES_DEFAULT = 1L << 30;
+  public static final long SHM_TOTAL_BYTES_DEFAULT = 2L << 30;
   /** Default shared-memory directory: null, meaning {@link #shmDirOrDefault()}'s choice. */
   public static final Path SHM_DIR_DEFAULT = null;
   /** How long a frame may take to arrive once its first bytes have. */

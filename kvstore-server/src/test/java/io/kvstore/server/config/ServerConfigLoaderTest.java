@@ -54,7 +54,7 @@ class ServerConfigLoaderTest {
     SAMPLES.put(ConfigKey.NET_IDLE_TIMEOUT_SECONDS, new String[] {"60", "70", "80"});
     SAMPLES.put(ConfigKey.NET_CONNECTIONS_PER_TOKEN, new String[] {"5", "6", "7"});
     SAMPLES.put(ConfigKey.NET_PREAUTH_CONNECTIONS_PER_ADDRESS, new String[] {"8", "9", "10"});
-    SAMPLES.put(ConfigKey.SHM_REGION_BYTES, new String[] {"8MiB", "16MiB", "0"});
+    SAMPLES.put(ConfigKey.SHM_REGION_BYTES, new String[] {"8MiB", "16MiB", "32MiB"});
     SAMPLES.put(ConfigKey.SHM_TOTAL_BYTES, new String[] {"256MiB", "512MiB", "2GiB"});
     SAMPLES.put(ConfigKey.SHM_DIR, new String[] {"/tmp/shm-file", "/tmp/shm-env", "/tmp/shm-flag"});
   }
