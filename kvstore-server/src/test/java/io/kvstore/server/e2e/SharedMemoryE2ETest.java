@@ -42,9 +42,14 @@ class SharedMemoryE2ETest {
   private KvStoreNetworkServer server;
 
   private KvStoreNetworkServer start(long regionBytes) throws Exception {
+    return start(regionBytes, 1L << 30);
+  }
+
+  private KvStoreNetworkServer start(long regionBytes, long totalBytes) throws Exception {
     store = NetFixtures.smallStore(dir).build();
     server = new KvStoreNetworkServer(NetFixtures.config().shmDir(shmDir.resolve("regions"))
-        .shmRegionBytes(regionBytes).build(), store, NetFixtures.metrics());
+        .shmRegionBytes(regionBytes).shmTotalBytes(totalBytes).build(), store,
+        NetFixtures.metrics());
     server.start();
     return server;
   }
@@ -141,6 +146,22 @@ class SharedMemoryE2ETest {
       assertTrue(shm.pagesOut() > 0, "GET pages came through a region");
     }
     awaitNoRegions(shm);
+  }
+
+  @Test
+  void shouldBoundRegionsInTotalAndServeTheRestOverTcp() throws Exception {
+    start(16L << 20, 16L << 20); // room for one region only
+    try (KvStoreClient client = client(true)) {
+      awaitAttached(client, 1);
+      Thread.sleep(200); // the second connection's SHM_OPEN has been refused by now
+      assertEquals(1, client.sharedMemoryConnections(), "the total allows one region");
+      assertEquals(1, server.sharedMemory().regions());
+      assertEquals(16L << 20, server.sharedMemory().usedBytes());
+      for (int k = 20; k < 26; k++) {
+        roundTrip(client, k); // on either connection: through the region or over TCP
+      }
+    }
+    awaitNoRegions(server.sharedMemory());
   }
 
   @Test

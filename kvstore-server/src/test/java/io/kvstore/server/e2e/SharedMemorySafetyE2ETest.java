@@ -144,6 +144,41 @@ class SharedMemorySafetyE2ETest {
   }
 
   @Test
+  void shouldSendAPageInlineWhenTheClientHoldsTheWholeGetArea() throws Exception {
+    int big = 2 << 20; // 513 units each; the 8 MiB region's GET area has 1,023
+    try (RawClient a = new RawClient(server.port())) {
+      a.hello(1, 1, 1, NS, "");
+      ShmRaw.attach(a, 2);
+      ByteBuffer p0 = NetFixtures.page(50, 50, NS, big);
+      ByteBuffer p1 = NetFixtures.page(51, 51, NS, big);
+      a.put(4, p0);
+      assertEquals(Opcode.PUT_OK, a.read().opcode());
+      a.put(5, p1);
+      assertEquals(Opcode.PUT_OK, a.read().opcode());
+      a.keyBatch(Opcode.GET, Opcode.FLAG_GET_SHM, 6, 0, 50, 50, 51, 51);
+      List<RawClient.Frame> pages = new ArrayList<>();
+      for (RawClient.Frame f = a.read(); f.opcode() != Opcode.GET_DONE; f = a.read()) {
+        pages.add(f);
+      }
+      assertEquals(2, pages.size());
+      int viaRegion = 0;
+      int inline = 0;
+      for (RawClient.Frame f : pages) {
+        if (f.body().length == ShmFrames.GET_PAGE_SHM_LENGTH - 16) {
+          viaRegion++;
+        } else {
+          inline++;
+          byte[] expected = NetFixtures.bytes(f.bodyInt(0) == 0 ? p0 : p1);
+          assertArrayEquals(expected, Arrays.copyOfRange(f.body(), 8, f.body().length));
+        }
+      }
+      assertEquals(1, viaRegion, "the first page leased the GET area");
+      assertEquals(1, inline, "the second came over TCP instead of waiting for room");
+      assertEquals(1, server.sharedMemory().pagesInline());
+    }
+  }
+
+  @Test
   void shouldFailForgedPutDescriptorsPerPage() throws Exception {
     try (RawClient a = new RawClient(server.port())) {
       a.hello(1, 1, 1, NS, "");
