@@ -1,6 +1,7 @@
 package io.kvstore.bench;
 
 import io.kvstore.bench.compare.CompareCommand;
+import io.kvstore.bench.crash.CrashTestCommand;
 import io.kvstore.bench.load.LoadCommand;
 import io.kvstore.bench.replay.ReplayCommand;
 import io.kvstore.bench.sim.SimCommand;
@@ -27,6 +28,7 @@ import picocli.CommandLine.Spec;
       ReplayCommand.class,
       LoadCommand.class,
       CompareCommand.class,
+      CrashTestCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class KvBench implements Runnable {

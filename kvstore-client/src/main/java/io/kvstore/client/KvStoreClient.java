@@ -376,6 +376,27 @@ public final class KvStoreClient implements AutoCloseable {
         PutResult::stored);
   }
 
+  /**
+   * {@link #storeAsync(int[], int, ByteBuffer[])} with the chain's keys already computed: block
+   * {@code i}'s key is {@code chainKeys[2i], chainKeys[2i + 1]}, block 0's parent the root. For
+   * callers that store one chain in several parts (the cluster client stores each placement run
+   * on its member) and so compute the keys once. Completes with each page's status.
+   */
+  public CompletableFuture<PutResult> storeChainAsync(long[] chainKeys, int firstBlock, ByteBuffer[] payloads) {
+    int blocks = firstBlock + payloads.length;
+    if (firstBlock < 0 || 2L * blocks > chainKeys.length) {
+      throw new IllegalArgumentException("blocks [" + firstBlock + ", " + blocks + ") but the chain has "
+          + chainKeys.length / 2 + " keys");
+    }
+    byte[] headers = keys.headers(chainKeys, firstBlock, payloads, config.namespace());
+    int[] lengths = new int[payloads.length];
+    for (int j = 0; j < payloads.length; j++) {
+      lengths[j] = PageFormat.HEADER_LENGTH + payloads[j].remaining();
+    }
+    return putChunks(lengths, (from, count, frameLength, timeout) -> new Requests.Put(
+            payloads, headers, from * PageFormat.HEADER_LENGTH, from, count, frameLength, timeout));
+  }
+
   /** Prefetches the full blocks of {@code tokens}; completes with the number now in memory. */
   public CompletableFuture<Integer> prefetchTokensAsync(int[] tokens, int deadlineMs) {
     long[] chain = keys.keysOf(tokens, keys.fullBlocks(tokens));

@@ -1,7 +1,9 @@
 package io.kvstore.server;
 
 import io.kvstore.core.index.BlockIndex;
+import io.kvstore.core.store.StoreHealth;
 import io.kvstore.core.store.TieredStore;
+import io.kvstore.server.cluster.ClusterMembership;
 import io.kvstore.server.config.ConfigException;
 import io.kvstore.server.config.ServerConfig;
 import io.kvstore.server.metrics.Health;
@@ -41,6 +43,7 @@ public final class KvStoreDaemon {
   private Health health;
   private MetricsHttpServer metricsServer;
   private NetworkServer network;
+  private AutoCloseable cluster;
   private boolean started;
   private boolean stopping;
   private volatile boolean stopFailed;
@@ -87,6 +90,7 @@ public final class KvStoreDaemon {
       network = networkFactory.create(config, store, metrics);
       network.start();
       LOG.info("serving the kvstore protocol on {}:{}", config.host(), network.port());
+      cluster = ClusterMembership.join(config, network.port()); // after the port is known and served
       health.ready(true);
     } catch (Exception | Error e) {
       closeAfterFailedStart();
@@ -95,12 +99,23 @@ public final class KvStoreDaemon {
   }
 
   /**
-   * The store's degraded state for /health and {@code kvstore_ssd_degraded}. The store does not
-   * report one yet, so the daemon is never degraded; where it does (the SSD tier contained after
-   * a write failure), adapt its state here, e.g. {@code () -> toStatus(store.health())}.
+   * The store's degraded state for /health and {@code kvstore_ssd_degraded}: the SSD tier contained
+   * after a write failure (full disk, I/O error), still serving what it holds while write-back is
+   * paused and retried. {@link TieredStore#health()} is a volatile read, so it is safe on the HTTP
+   * I/O thread.
    */
   private static HealthProbe healthProbe(TieredStore store) {
-    return HealthProbe.NEVER_DEGRADED;
+    return () -> {
+      StoreHealth h = store.health();
+      if (!h.ssdDegraded()) {
+        return HealthProbe.Status.OK;
+      }
+      String why = h.reason() == null ? "degraded" : h.reason();
+      if (h.lastError() != null) {
+        why += " (" + h.lastError() + ")";
+      }
+      return HealthProbe.Status.ssdDegraded(why, h.sinceEpochMillis());
+    };
   }
 
   /**
@@ -183,6 +198,9 @@ public final class KvStoreDaemon {
   }
 
   private void closeAfterFailedStart() {
+    if (cluster != null) {
+      quietly("leaving the cluster", this::leaveCluster);
+    }
     if (network != null) {
       quietly("closing the network server", network::close);
     }
@@ -210,6 +228,10 @@ public final class KvStoreDaemon {
     if (health != null) {
       health.ready(false);
     }
+    if (cluster != null) {
+      // first, so clients stop routing here while requests in flight still finish
+      quietly("leaving the cluster", this::leaveCluster);
+    }
     Duration grace = Duration.ofSeconds(config.shutdownGraceSeconds());
     if (network != null) {
       LOG.info("stopping: no new connections or requests; waiting up to {} s for requests in flight",
@@ -228,6 +250,14 @@ public final class KvStoreDaemon {
     }
     LOG.info(stopFailed ? "stopped, with errors (see above)" : "stopped");
     stopped.countDown();
+  }
+
+  private void leaveCluster() {
+    try {
+      cluster.close();
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   private void quietly(String what, Runnable step) {

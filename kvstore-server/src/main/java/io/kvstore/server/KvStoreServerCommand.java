@@ -161,6 +161,8 @@ public final class KvStoreServerCommand implements Callable<Integer> {
       return "none|wal|sync";
     } else if (key == ConfigKey.EVICTION_POLICY || key == ConfigKey.SSD_ADMISSION) {
       return "NAME";
+    } else if (key == ConfigKey.CLUSTER) {
+      return "off|URI";
     }
     return "N";
   }

@@ -4,6 +4,7 @@ import io.kvstore.bench.replay.Durations;
 import io.kvstore.bench.report.Plots;
 import io.kvstore.bench.report.ProgressBar;
 import io.kvstore.bench.targets.ByteSize;
+import io.kvstore.bench.targets.ClusterTarget;
 import io.kvstore.bench.targets.DaemonTarget;
 import io.kvstore.bench.targets.EmbeddedTarget;
 import io.kvstore.bench.targets.MemcpyTarget;
@@ -11,6 +12,7 @@ import io.kvstore.bench.targets.RawSocketTarget;
 import io.kvstore.bench.targets.RedisTarget;
 import io.kvstore.bench.targets.SharedMemoryDaemon;
 import io.kvstore.bench.targets.Target;
+import io.kvstore.client.cluster.ClusterClientBuilder;
 import io.kvstore.common.Namespace;
 import io.kvstore.common.PageFormat;
 import io.kvstore.core.store.TieredStoreBuilder;
@@ -58,8 +60,17 @@ public final class CompareCommand implements Callable<Integer> {
       paramLabel = "T",
       description = "Targets, in table order: daemon (over TCP), daemon-shm (the same daemon, page"
           + " bytes through shared memory), embedded, redis, raw (a loopback socket), memcpy (two"
-          + " direct buffers in this process) (default: ${DEFAULT-VALUE}).")
+          + " direct buffers in this process), cluster (default: ${DEFAULT-VALUE}).")
   private List<String> targets;
+
+  @Option(names = "--cluster", paramLabel = "URI",
+      description = "Cluster for the cluster target (static://... or etcd://.../NAME); default: start"
+          + " --cluster-members daemons here.")
+  private String cluster;
+
+  @Option(names = "--cluster-members", paramLabel = "N", defaultValue = "3",
+      description = "Daemons the cluster target starts here (default: ${DEFAULT-VALUE}).")
+  private int clusterMembers;
 
   @Option(names = "--connect", paramLabel = "HOST:PORT",
       description = "Use a running daemon instead of starting one.")
@@ -149,9 +160,10 @@ public final class CompareCommand implements Callable<Integer> {
       }
     }
     for (String t : targets) {
-      if (!List.of("daemon", "daemon-shm", "embedded", "redis", "raw", "memcpy").contains(t)) {
+      if (!List.of("daemon", "daemon-shm", "embedded", "redis", "raw", "memcpy", "cluster")
+          .contains(t)) {
         throw new ParameterException(spec.commandLine(), "unknown target '" + t
-            + "'; valid targets: daemon, daemon-shm, embedded, redis, raw, memcpy");
+            + "'; valid targets: daemon, daemon-shm, embedded, redis, raw, memcpy, cluster");
       }
     }
     if (durationNanos <= 0) {
@@ -226,6 +238,21 @@ public final class CompareCommand implements Callable<Integer> {
         // Memory tiers only, as Redis: the DRAM tier holds every working set, nothing goes to SSD.
         return DaemonTarget.start(script, List.of("--dram-bytes", Long.toString(dram),
             "--ssd-bytes", "0", "--max-page-bytes", Integer.toString(maxPageLength)), namespaceId);
+      }
+      case "cluster": {
+        if (cluster != null) {
+          return ClusterTarget.connect(cluster, token, namespaceId,
+              ClusterClientBuilder.BLOCKS_PER_RUN_DEFAULT, 1);
+        }
+        Path script = serverScript != null ? serverScript : DaemonTarget.findServerScript();
+        if (script == null) {
+          throw new IOException("no bin/kvstore-server in the working directory or its parents;"
+              + " run kvbench from the repository, give --server-script, or --cluster URI");
+        }
+        // As the daemon target: memory tiers only, each member able to hold every working set.
+        return ClusterTarget.start(script, clusterMembers, List.of("--dram-bytes", Long.toString(dram),
+            "--ssd-bytes", "0", "--max-page-bytes", Integer.toString(maxPageLength)), namespaceId,
+            ClusterClientBuilder.BLOCKS_PER_RUN_DEFAULT, 1, 0);
       }
       case "embedded":
         return EmbeddedTarget.open(null, maxPageLength, TieredStoreBuilder.HOT_BYTES_DEFAULT, dram, 0,

@@ -97,7 +97,7 @@ final class Worker implements Runnable {
       int n = Math.min(config.batch(), blocks - run);
       System.arraycopy(all, 2 * run, keys, 0, 2 * n);
       long t0 = System.nanoTime();
-      int got = session.fetchPrefix(keys, n, dsts);
+      int got = session.fetchPrefix(all, run, keys, n, dsts);
       long t1 = System.nanoTime();
       long bytes = 0;
       int good = 0;
@@ -136,7 +136,7 @@ final class Worker implements Runnable {
             config.namespaceId(), r.tokensInBlock(block), config.payloadBytes());
       }
       long t0 = System.nanoTime();
-      int stored = session.put(pages, n);
+      int stored = session.put(all, b, pages, n);
       long t1 = System.nanoTime();
       long bytes = (long) n * pageLength;
       recorder.put(t1 - t0, n, bytes, n - stored, t1);

@@ -85,6 +85,15 @@ final class ExternalProcess implements AutoCloseable {
     return process.isAlive();
   }
 
+  /** SIGKILL, as a crash: no clean stop (the cluster target's member kill). */
+  void kill() {
+    try {
+      process.destroyForcibly().waitFor(STOP_GRACE_SECONDS, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   /** SIGTERM, wait up to 30 s for a clean exit, then SIGKILL. Idempotent. */
   @Override
   public void close() {

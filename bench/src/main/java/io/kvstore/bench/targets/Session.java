@@ -28,6 +28,25 @@ public interface Session extends AutoCloseable {
    */
   int put(ByteBuffer[] pages, int count) throws IOException;
 
+  /**
+   * {@link #fetchPrefix(long[], int, ByteBuffer[])} of blocks {@code [firstBlock, firstBlock +
+   * count)} of a request's chain ({@code keys} holds those blocks' keys, {@code chain} all of the
+   * request's). A store that places pages by their position in the chain (the cluster target)
+   * overrides it; the others ignore the chain.
+   */
+  default int fetchPrefix(long[] chain, int firstBlock, long[] keys, int count, ByteBuffer[] dsts)
+      throws IOException {
+    return fetchPrefix(keys, count, dsts);
+  }
+
+  /**
+   * {@link #put(ByteBuffer[], int)} of pages that are blocks {@code [firstBlock, firstBlock +
+   * count)} of a request's chain; see {@link #fetchPrefix(long[], int, long[], int, ByteBuffer[])}.
+   */
+  default int put(long[] chain, int firstBlock, ByteBuffer[] pages, int count) throws IOException {
+    return put(pages, count);
+  }
+
   /** Closes the connection. */
   @Override
   void close();

@@ -19,7 +19,8 @@ public final class TargetOptions {
   @Option(names = "--target", defaultValue = "embedded", paramLabel = "KIND",
       description = "Store to run against: embedded (a TieredStore in this process), daemon (the"
           + " kvstore daemon through the SDK over TCP), daemon-shm (the same, page bytes through shared"
-          + " memory), redis (default: ${DEFAULT-VALUE}).")
+          + " memory), cluster (many daemons through the SDK's cluster client), redis (default:"
+          + " ${DEFAULT-VALUE}).")
   String kind;
 
   @Option(names = "--data-dir", paramLabel = "DIR",
@@ -70,7 +71,30 @@ public final class TargetOptions {
           + " at the end (--target redis).")
   boolean startRedis;
 
-  /** The target kind: embedded, daemon or redis. */
+  @Option(names = "--cluster", paramLabel = "URI",
+      description = "Cluster to connect to (--target cluster): static://host:port,... or"
+          + " etcd://host:port/NAME (docs/cluster.md).")
+  String cluster;
+
+  @Option(names = "--start-cluster", paramLabel = "N", defaultValue = "0",
+      description = "Fork N daemons (bin/kvstore-server, each with the tier options above) on free"
+          + " ports as a static cluster; stop them at the end (--target cluster).")
+  int startCluster;
+
+  @Option(names = "--blocks-per-run", paramLabel = "K",
+      defaultValue = "" + io.kvstore.client.cluster.ClusterClientBuilder.BLOCKS_PER_RUN_DEFAULT,
+      description = "Cluster placement run: K consecutive blocks on one member (default: ${DEFAULT-VALUE}).")
+  int blocksPerRun;
+
+  @Option(names = "--replicas", paramLabel = "R", defaultValue = "1",
+      description = "Cluster members each page is written to (default: ${DEFAULT-VALUE}).")
+  int replicas;
+
+  @Option(names = "--kill-member-after", paramLabel = "SECONDS", defaultValue = "0",
+      description = "With --start-cluster: SIGKILL the first member this long into the run (0: never).")
+  double killMemberAfter;
+
+  /** The target kind: embedded, daemon, cluster or redis. */
   public String kind() {
     return kind;
   }
@@ -108,6 +132,28 @@ public final class TargetOptions {
           Policies.create(policy, 1);
         }
       }
+      case "cluster" -> {
+        if ((cluster == null) == (startCluster == 0)) {
+          throw new IllegalArgumentException(
+              "--target cluster needs exactly one of --cluster URI and --start-cluster N");
+        }
+        if (startCluster < 0 || startCluster > 64) {
+          throw new IllegalArgumentException("--start-cluster must be 1 to 64, got " + startCluster);
+        }
+        if (cluster != null) {
+          io.kvstore.client.cluster.ClusterUri.parse(cluster);
+          if (killMemberAfter > 0) {
+            throw new IllegalArgumentException("--kill-member-after needs --start-cluster");
+          }
+        } else {
+          tierBytes();
+          Policies.create(policy, 1);
+        }
+        if (blocksPerRun < 1 || replicas < 1 || replicas > 3 || killMemberAfter < 0) {
+          throw new IllegalArgumentException(
+              "--blocks-per-run must be >= 1, --replicas 1 to 3, --kill-member-after >= 0");
+        }
+      }
       case "redis" -> {
         if ((redis == null) == !startRedis) {
           throw new IllegalArgumentException(
@@ -118,7 +164,7 @@ public final class TargetOptions {
         }
       }
       default -> throw new IllegalArgumentException(
-          "unknown target '" + kind + "'; valid targets: embedded, daemon, daemon-shm, redis");
+          "unknown target '" + kind + "'; valid targets: embedded, daemon, daemon-shm, cluster, redis");
     }
   }
 
@@ -130,8 +176,7 @@ public final class TargetOptions {
   public Target open(int payloadBytes, long namespaceId) throws IOException {
     validate();
     int pageLength = PageFormat.pageLength(payloadBytes);
-    long[] tiers = kind.equals("redis") || connect != null ? null : tierBytes();
-
+    long[] tiers = kind.equals("redis") || connect != null || cluster != null ? null : tierBytes();
     switch (kind) {
       case "embedded":
         return EmbeddedTarget.open(dataDir, pageLength, tiers[0], tiers[1], tiers[2], policy);
@@ -141,6 +186,20 @@ public final class TargetOptions {
       }
       case "daemon":
         return openDaemon(tiers, pageLength, namespaceId);
+      case "cluster":
+        if (cluster != null) {
+          return ClusterTarget.connect(cluster, token, namespaceId, blocksPerRun, replicas);
+        }
+        Path clusterScript = serverScript != null ? serverScript : DaemonTarget.findServerScript();
+        if (clusterScript == null) {
+          throw new IOException("--start-cluster: no bin/kvstore-server in the working directory or"
+              + " its parents; run kvbench from the repository or give --server-script");
+        }
+        return ClusterTarget.start(clusterScript, startCluster, List.of(
+            "--hot-bytes", Long.toString(tiers[0]), "--dram-bytes", Long.toString(tiers[1]),
+            "--ssd-bytes", Long.toString(tiers[2]), "--eviction-policy", policy,
+            "--max-page-bytes", Integer.toString(pageLength)),
+            namespaceId, blocksPerRun, replicas, killMemberAfter);
       default:
         if (redis != null) {
           String[] hp = hostPort(redis, "--redis");
@@ -177,6 +236,11 @@ public final class TargetOptions {
           + (connect != null ? "daemon at " + connect
           : String.format("daemon started here, hot %s, dram %s, ssd %s, policy %s", hotBytes,
               dramBytes, ssdBytes, policy));
+      case "cluster" -> (cluster != null ? "cluster " + cluster
+          : String.format("cluster of %d daemons started here, each hot %s, dram %s, ssd %s, policy %s",
+              startCluster, hotBytes, dramBytes, ssdBytes, policy))
+          + String.format(", K=%d, replicas=%d", blocksPerRun, replicas)
+          + (killMemberAfter > 0 ? String.format(", member 1 killed after %.1f s", killMemberAfter) : "");
       default -> redis != null ? "redis at " + redis : "redis-server started here";
     };
   }

@@ -1,58 +1,48 @@
 package io.kvstore.core.memory;
 
+import java.nio.BufferOverflowException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The default {@link DeviceMemory}: frames in off-heap host memory, in a few large {@link
- * OffHeapRegion}s (at most about 1 GiB each, so that no single direct buffer nears the 2 GiB limit),
- * allocated up front and freed by {@link #close()}.
+ * The default {@link DeviceMemory}: slabs in off-heap host memory, one {@link OffHeapRegion} (4 KiB
+ * aligned, Agrona {@code UnsafeBuffer} copies) per slab, allocated lazily by {@link #allocate} and
+ * all freed by {@link #close()}. A tier therefore pays only for the slabs it has used so far.
  *
- * <p>Every frame starts on a cache-line boundary: the frame stride is {@link #frameBytes()} rounded
- * up to 64 bytes, so the memory taken is {@link #allocatedBytes()}, at most 63 bytes per frame above
- * {@code frameCount × frameBytes}.
+ * <p>The array of regions is written by {@link #allocate} (under the calling shard's lock) and read
+ * by copies that the tier orders after it; see the thread-safety note of {@link DeviceMemory}.
  */
 public final class HostDeviceMemory implements DeviceMemory {
 
-  private static final int MAX_REGION_BYTES = 1 << 30;
+  /** Largest slab: one direct buffer must stay well below 2 GiB. */
+  public static final int MAX_SLAB_BYTES = 1 << 30;
+  /** Alignment of every slab's first byte (a page: friendly to DMA and huge-page backing). */
+  public static final int SLAB_ALIGNMENT = 4096;
 
-  private final int frameCount;
-  private final int frameBytes;
-  private final int stride;
-  private final int framesPerRegion;
+  private final int slabCount;
+  private final int slabBytes;
   private final OffHeapRegion[] regions;
   private final List<OffHeapRegion> staging = new ArrayList<>();
   private volatile boolean closed;
 
   /**
-   * Allocates {@code frameCount} frames of {@code frameBytes} bytes.
+   * Room for {@code slabCount} slabs of {@code slabBytes} bytes (none allocated yet).
    *
-   * @throws IllegalArgumentException if either is not positive or a frame exceeds one region
+   * @throws IllegalArgumentException if either is not positive or a slab exceeds {@link
+   *     #MAX_SLAB_BYTES}
    */
-  public HostDeviceMemory(int frameCount, int frameBytes) {
-    if (frameCount <= 0) {
-      throw new IllegalArgumentException("frame count must be positive: " + frameCount);
+  public HostDeviceMemory(int slabCount, int slabBytes) {
+    if (slabCount <= 0) {
+      throw new IllegalArgumentException("slab count must be positive: " + slabCount);
     }
-    if (frameBytes <= 0 || frameBytes > MAX_REGION_BYTES) {
+    if (slabBytes <= 0 || slabBytes > MAX_SLAB_BYTES) {
       throw new IllegalArgumentException(
-          "frame size must be in [1, " + MAX_REGION_BYTES + "]: " + frameBytes);
+          "slab size must be in [1, " + MAX_SLAB_BYTES + "]: " + slabBytes);
     }
-    this.frameCount = frameCount;
-    this.frameBytes = frameBytes;
-    this.stride = align(frameBytes, OffHeapRegion.CACHE_LINE_BYTES);
-    this.framesPerRegion = Math.max(1, Math.min(frameCount, MAX_REGION_BYTES / stride));
-    int regionCount = (frameCount + framesPerRegion - 1) / framesPerRegion;
-    regions = new OffHeapRegion[regionCount];
-    try {
-      for (int r = 0; r < regionCount; r++) {
-        int frames = Math.min(framesPerRegion, frameCount - r * framesPerRegion);
-        regions[r] = new OffHeapRegion(frames * stride, OffHeapRegion.CACHE_LINE_BYTES);
-      }
-    } catch (RuntimeException | Error e) {
-      freeRegions();
-      throw e;
-    }
+    this.slabCount = slabCount;
+    this.slabBytes = slabBytes;
+    this.regions = new OffHeapRegion[slabCount];
   }
 
   @Override
@@ -61,47 +51,61 @@ public final class HostDeviceMemory implements DeviceMemory {
   }
 
   @Override
-  public int frameCount() {
-    return frameCount;
+  public int slabCount() {
+    return slabCount;
   }
 
   @Override
-  public int frameBytes() {
-    return frameBytes;
+  public int slabBytes() {
+    return slabBytes;
   }
 
-  /** Off-heap bytes taken by the frames (excluding staging buffers). */
-  public long allocatedBytes() {
-    return (long) frameCount * stride;
+  /** Off-heap bytes taken by the slabs allocated so far (excluding staging buffers). */
+  public synchronized long allocatedBytes() {
+    long bytes = 0;
+    for (OffHeapRegion region : regions) {
+      if (region != null && !region.isClosed()) {
+        bytes += slabBytes;
+      }
+    }
+    return bytes;
   }
 
   @Override
-  public void copyIn(int frame, ByteBuffer src) {
+  public void allocate(int slab) {
+    checkSlab(slab);
+    ensureOpen();
+    if (regions[slab] == null) {
+      regions[slab] = new OffHeapRegion(slabBytes, SLAB_ALIGNMENT);
+    }
+  }
+
+  @Override
+  public void copyIn(int slab, int offset, ByteBuffer src) {
     int length = src.remaining();
-    checkLength(length);
-    regionOf(frame).buffer().putBytes(offsetOf(frame), src, src.position(), length);
+    regionOf(slab, offset, length).buffer().putBytes(offset, src, src.position(), length);
   }
 
   @Override
-  public void copyOut(int frame, int length, ByteBuffer dst) {
-    checkLength(length);
+  public void copyOut(int slab, int offset, int length, ByteBuffer dst) {
+    OffHeapRegion region = regionOf(slab, offset, length);
     if (dst.remaining() < length) {
-      throw new java.nio.BufferOverflowException();
+      throw new BufferOverflowException();
     }
     int position = dst.position();
-    regionOf(frame).buffer().getBytes(offsetOf(frame), dst, position, length);
+    region.buffer().getBytes(offset, dst, position, length);
     dst.position(position + length);
   }
 
   @Override
-  public ByteBuffer hostView(int frame) {
-    return regionOf(frame).byteBuffer().slice(offsetOf(frame), frameBytes);
+  public ByteBuffer hostView(int slab) {
+    return regionOf(slab, 0, 0).byteBuffer();
   }
 
   @Override
-  public synchronized ByteBuffer allocateStaging() {
+  public synchronized ByteBuffer allocateStaging(int bytes) {
     ensureOpen();
-    OffHeapRegion region = new OffHeapRegion(frameBytes, OffHeapRegion.CACHE_LINE_BYTES);
+    OffHeapRegion region = new OffHeapRegion(bytes, OffHeapRegion.CACHE_LINE_BYTES);
     staging.add(region);
     return region.byteBuffer();
   }
@@ -110,36 +114,33 @@ public final class HostDeviceMemory implements DeviceMemory {
   public synchronized void close() {
     if (!closed) {
       closed = true;
-      freeRegions();
+      for (OffHeapRegion region : regions) {
+        if (region != null) {
+          region.close();
+        }
+      }
       staging.forEach(OffHeapRegion::close);
       staging.clear();
     }
   }
 
-  private void freeRegions() {
-    for (OffHeapRegion region : regions) {
-      if (region != null) {
-        region.close();
-      }
+  private OffHeapRegion regionOf(int slab, int offset, int length) {
+    checkSlab(slab);
+    if (offset < 0 || length < 0 || (long) offset + length > slabBytes) {
+      throw new IndexOutOfBoundsException(
+          "range [" + offset + ", " + ((long) offset + length) + ") not in a slab of " + slabBytes);
     }
-  }
-
-  private OffHeapRegion regionOf(int frame) {
-    if (frame < 0 || frame >= frameCount) {
-      throw new IndexOutOfBoundsException("frame " + frame + " not in [0, " + frameCount + ")");
+    OffHeapRegion region = regions[slab];
+    if (region == null) {
+      throw new IndexOutOfBoundsException("slab " + slab + " is not allocated");
     }
     ensureOpen();
-    return regions[frame / framesPerRegion];
+    return region;
   }
 
-  private int offsetOf(int frame) {
-    return (frame % framesPerRegion) * stride;
-  }
-
-  private void checkLength(int length) {
-    if (length < 0 || length > frameBytes) {
-      throw new IndexOutOfBoundsException(
-          "length " + length + " not in [0, " + frameBytes + "] (the frame size)");
+  private void checkSlab(int slab) {
+    if (slab < 0 || slab >= slabCount) {
+      throw new IndexOutOfBoundsException("slab " + slab + " not in [0, " + slabCount + ")");
     }
   }
 
@@ -147,9 +148,5 @@ public final class HostDeviceMemory implements DeviceMemory {
     if (closed) {
       throw new IllegalStateException("device memory " + name() + " is closed");
     }
-  }
-
-  static int align(int value, int alignment) {
-    return (value + alignment - 1) & -alignment;
   }
 }

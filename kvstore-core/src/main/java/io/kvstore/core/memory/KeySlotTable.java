@@ -18,7 +18,7 @@ import java.util.Arrays;
  * <p>Block keys are already hashes, but test and tool keys often are not ({@code (0, 1)}, {@code (0,
  * 2)} ...), so the home slot comes from a full 64-bit mix of both halves.
  *
- * <p>Not thread-safe: the owning tier calls it under its lock.
+ * <p>Not thread-safe: the owning tier calls it under its lock (a memory tier: its shard's lock).
  */
 public final class KeySlotTable {
 

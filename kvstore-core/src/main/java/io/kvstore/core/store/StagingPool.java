@@ -45,6 +45,24 @@ final class StagingPool implements AutoCloseable {
     return b;
   }
 
+  /** {@link #acquire()}, keeping the thread's interrupt status for later instead of throwing. */
+  ByteBuffer acquireUninterruptibly() {
+    boolean interrupted = false;
+    try {
+      while (true) {
+        try {
+          return acquire();
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
   void release(ByteBuffer b) {
     free.offer(b);
   }

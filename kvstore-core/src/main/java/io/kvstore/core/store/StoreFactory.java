@@ -63,16 +63,12 @@ final class StoreFactory {
                     .build(),
                 index);
         opened.add(ssd);
-        tiers.add(ssd);
+        tiers.add(b.ssdTierWrapper == null ? ssd : b.ssdTierWrapper.apply(ssd));
       }
       SsdTier ssdTier = ssd;
       BlockIndex idx = index;
       return new TieredStore(
-          tiers,
-          admission,
-          b.prefetchThreads,
-          ssdTier == null ? null : ssdTier::corruptions,
-          idx);
+          tiers, admission, ssdTier == null ? null : ssdTier::corruptions, idx, b);
     } catch (IOException e) {
       UncheckedIOException failure =
           new UncheckedIOException("cannot create the data directory " + b.dataDir, e);

@@ -16,6 +16,9 @@ import java.util.List;
  * @param prefetchRequests prefetch calls
  * @param prefetchedPages pages promoted by prefetch
  * @param tiers one entry per configured tier, fastest first
+ * @param writeBack the write-back of dirty pages to the SSD tier ({@link WriteBackStats#NONE} for a
+ *     store without an SSD tier)
+ * @param health whether the SSD tier takes writes ({@link StoreHealth#OK} when it has none)
  */
 public record StoreStats(
     long gets,
@@ -27,7 +30,78 @@ public record StoreStats(
     long corruptions,
     long prefetchRequests,
     long prefetchedPages,
-    List<TierStats> tiers) {
+    List<TierStats> tiers,
+    WriteBackStats writeBack,
+    StoreHealth health) {
+
+  /** Stats of a store without write-back figures (no SSD tier): the fields before v2. */
+  public StoreStats(
+      long gets,
+      long misses,
+      long puts,
+      long putBytes,
+      long putRejects,
+      long deletes,
+      long corruptions,
+      long prefetchRequests,
+      long prefetchedPages,
+      List<TierStats> tiers) {
+    this(
+        gets,
+        misses,
+        puts,
+        putBytes,
+        putRejects,
+        deletes,
+        corruptions,
+        prefetchRequests,
+        prefetchedPages,
+        tiers,
+        WriteBackStats.NONE,
+        StoreHealth.OK);
+  }
+
+  /**
+   * How dirty pages (put, not yet on SSD) move to the SSD tier. Counters are monotonic; {@code
+   * dirtyPages}, {@code queueDepth} and {@code queueBytes} are gauges.
+   *
+   * @param ssdWrites pages the store wrote to the SSD tier (write-back, puts too large for memory,
+   *     the flush on close); a read-only workload leaves it unchanged
+   * @param ssdWriteBytes bytes of those pages
+   * @param queued dirty pages copied into the write-back queue when memory evicted them
+   * @param cleanDrops pages dropped from memory without a write because the SSD tier holds them
+   * @param drops dirty pages dropped unwritten: queue full, SSD tier degraded or refusing the page,
+   *     or still queued at close
+   * @param failures SSD writes that failed (each page dropped; the tier goes degraded)
+   * @param cancelled queued writes cancelled by a newer put or a delete of their key
+   * @param putWaits puts that waited for room in the full queue
+   * @param queueHits gets served from a page waiting in the queue
+   * @param ssdReadErrors SSD reads that failed on a get or promotion (served as a miss)
+   * @param dirtyPages pages in memory not yet handed to write-back
+   * @param queueDepth pages queued or being written now
+   * @param queueBytes bytes of the queue in use now
+   * @param queueCapacityBytes the queue's bound in bytes
+   */
+  public record WriteBackStats(
+      long ssdWrites,
+      long ssdWriteBytes,
+      long queued,
+      long cleanDrops,
+      long drops,
+      long failures,
+      long cancelled,
+      long putWaits,
+      long queueHits,
+      long ssdReadErrors,
+      long dirtyPages,
+      long queueDepth,
+      long queueBytes,
+      long queueCapacityBytes) {
+
+    /** All zero: a store without an SSD tier. */
+    public static final WriteBackStats NONE =
+        new WriteBackStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+  }
 
   /**
    * Counters and gauges of one tier.

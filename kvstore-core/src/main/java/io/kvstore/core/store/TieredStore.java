@@ -7,15 +7,10 @@ import io.kvstore.core.policy.AdmissionPolicy;
 import io.kvstore.core.tier.PinnedPage;
 import io.kvstore.core.tier.Tier;
 import io.kvstore.core.tier.TierKind;
+import io.kvstore.core.tier.TierWriteException;
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -28,40 +23,52 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <ul>
  *   <li>A put is visible to every later get until the page is evicted from every tier or deleted. A
- *       get returns the exact bytes put, or a miss: never other bytes.
- *   <li>A put goes to the fastest tier that can hold the page; any older copy of the key in another
- *       tier is removed first.
- *   <li>When a tier evicts a page to make room it is written back to the next tier (demotion; into
- *       the SSD tier only if the admission policy admits it). The last tier drops what it evicts.
- *   <li>A hit below the fastest tier promotes the page into the fastest tier (a copy: the lower tier
- *       keeps its copy, so demoting it again costs no flash write if it is still there).
+ *       get returns the exact bytes put, or a miss: never other bytes, never an error for a page it
+ *       could serve (an SSD read error is a miss, counted in {@link
+ *       StoreStats.WriteBackStats#ssdReadErrors()}).
+ *   <li>A put goes to the fastest tier that can hold the page; every older copy of the key (memory,
+ *       write-back queue, SSD) is removed first. The memory copy is <em>dirty</em> until written
+ *       back.
+ *   <li>Memory tiers are exclusive among themselves: a page evicted from one moves down to the next
+ *       (a memcpy), and a hit in a lower memory tier moves the page up. The SSD tier is
+ *       <em>inclusive</em>: a page promoted from SSD stays there, so its memory copy is clean and
+ *       dropping it costs no write. A read-only workload causes no SSD write.
+ *   <li>A dirty page leaving the last memory tier goes to the write-back queue, drained by
+ *       background writers ({@link WriteBack} has the policy: bounded queue, bounded put wait, drops
+ *       counted). Pages waiting there are still served.
+ *   <li>An SSD failure is contained: the page being written is dropped and counted, the store
+ *       becomes degraded ({@link #health()}), memory keeps serving, and no valid page is deleted.
  *   <li>Pages read from the SSD tier are checked against their CRCs; a page that fails is a miss,
  *       is removed, and is counted in {@link StoreStats#corruptions()}.
+ *   <li>{@link #close()} writes dirty pages down within a grace period, so a reopened store serves
+ *       what was held.
  * </ul>
  *
  * <h2>Concurrency</h2>
  *
- * Thread-safe. Put, delete, promotion (a get or prefetch served below the fastest tier) and
- * pinning take a striped per-key lock ({@link KeyLocks}); a get from the fastest tier takes none.
- * Demotion takes no key lock: it runs inside the evicting tier's lock (the tier's eviction
- * callback) and only moves a page from tier {@code t} to {@code t + 1}. Why that is enough:
+ * Thread-safe. Put, delete, promotion and the close flush take a striped per-key lock ({@link
+ * KeyLocks}); a get from the fastest tier takes none. Moves between memory
+ * tiers and hand-over to the write-back queue run inside the evicting tier's lock (its eviction
+ * callback), take no key lock, and do no I/O. Why that is enough:
  *
  * <ol>
- *   <li>A key enters tier 0 only by put or promotion, both under its key lock, and enters tier
- *       {@code j > 0} by those or by demotion from {@code j - 1}, which holds {@code j - 1}'s lock
- *       for the whole move.
- *   <li>Put and delete first remove the key from every tier in order, fastest first, each removal
- *       under that tier's lock. When the pass has removed it from tier {@code j - 1} (or found it
- *       absent), a demotion of it out of {@code j - 1} has either finished — its copy is in
- *       {@code j} and the pass removes it next — or cannot start. So after the pass no older copy
- *       is anywhere, nor on its way.
- *   <li>Hence every copy of a key in the tiers is of one version (the last put's), and promoting
- *       any copy is correct. A demoted page is never dropped for lack of a lock: a page leaves the
- *       store only by delete, replacement, an admission refusal, or eviction from the last tier.
+ *   <li>A key enters a memory tier by put or promotion, both under its key lock, or by a move from
+ *       the memory tier above, which holds that tier's lock for the whole move; it enters the queue
+ *       only from the last memory tier, under that tier's lock; it enters the SSD tier by a put too
+ *       large for memory (under its key lock) or by a writer, which checks its entry under the key
+ *       lock and then writes without it while put and delete of that key wait for the write.
+ *   <li>Put and delete first remove the key from every memory tier fastest first (each removal
+ *       under that tier's lock, so a move or hand-over of it has finished or cannot start), then
+ *       cancel its queued writes (a writer checks that under the key lock before it writes), then
+ *       remove it from SSD. After the pass no older copy is anywhere, nor on its way.
+ *   <li>Hence every copy of a key is of one version, and serving or promoting any copy is correct.
+ *       "The SSD tier holds K" therefore means "every memory copy of K is clean".
  * </ol>
  *
- * Lock order: key lock, then tier locks fastest first; a tier lock is never held while taking a
- * key lock.
+ * Lock order: key lock, then tier locks fastest first, then the queue's and the dirty set's leaf
+ * locks; a tier lock is never held while taking a key lock. {@link #close()} waits for calls in
+ * progress (bounded by the grace period); later calls throw {@link IllegalStateException}; a
+ * pinned page stays valid until released (memory tiers free their memory after the last pin).
  */
 public final class TieredStore implements AutoCloseable {
 
@@ -73,28 +80,22 @@ public final class TieredStore implements AutoCloseable {
   public static final int FOREIGN = 2;
 
   private final Tier[] tiers;
+  /** tiers[0, memoryTiers) are memory tiers; tiers[memoryTiers], if any, is the SSD tier. */
+  private final int memoryTiers;
+  private final Tier ssd;
   private final AdmissionPolicy ssdAdmission;
-  private final KeyLocks locks = new KeyLocks(1024);
+  private final KeyLocks locks = new KeyLocks(4096);
   private final StagingPool staging;
-  private final ThreadPoolExecutor prefetchExecutor;
+  private final Prefetcher prefetcher;
   private final BlockIndex index;
   private final int maxPageBytes;
-
-  private final LongAdder gets = new LongAdder();
-  private final LongAdder misses = new LongAdder();
-  private final LongAdder puts = new LongAdder();
-  private final LongAdder putBytes = new LongAdder();
-  private final LongAdder putRejects = new LongAdder();
-  private final LongAdder deletes = new LongAdder();
-  private final LongAdder prefetchRequests = new LongAdder();
-  private final LongAdder prefetchedPages = new LongAdder();
-  private final LongAdder[] hits;
-  private final LongAdder[] hitBytes;
-  private final LongAdder[] evictions;
-  private final LongAdder[] promotions;
-  private final LongAdder[] demotions;
-  private final LongAdder[] admissionRejects;
+  private final DirtyKeys dirty;
+  private final WriteBack writeBack;
+  private final StoreCounters counters;
+  private final TierChain chain;
   private final CorruptionCounter corruptionCounter;
+  private final StoreCloser closer;
+  private final LongAdder active = new LongAdder();
   private volatile boolean closed;
 
   /** Reads the SSD tier's corruption count (the tier checks CRCs and removes bad pages). */
@@ -104,53 +105,74 @@ public final class TieredStore implements AutoCloseable {
   }
 
   /**
-   * @param tiers the tiers, fastest first; the store owns and closes them
+   * @param tiers the tiers, fastest first, memory tiers before the SSD tier; the store owns and
+   *     closes them
    * @param index the block index, which the store keeps up to date for the memory tiers (the SSD
    *     tier keeps its own bits) and closes after the tiers; null for a memory-only store
+   * @param settings the write-back, prefetch and close settings
    */
   TieredStore(
       List<Tier> tiers,
       AdmissionPolicy ssdAdmission,
-      int prefetchThreads,
       CorruptionCounter corruptionCounter,
-      BlockIndex index) {
+      BlockIndex index,
+      TieredStoreBuilder settings) {
     if (tiers.isEmpty()) {
       throw new IllegalArgumentException("a store needs at least one tier");
     }
     this.tiers = tiers.toArray(new Tier[0]);
+    int m = 0;
+    while (m < this.tiers.length && this.tiers[m].kind() != TierKind.SSD) {
+      m++;
+    }
+    if (m < this.tiers.length - 1) {
+      throw new IllegalArgumentException("the SSD tier must be the last tier");
+    }
+    this.memoryTiers = m;
+    this.ssd = m < this.tiers.length ? this.tiers[m] : null;
     this.ssdAdmission = ssdAdmission;
     this.corruptionCounter = corruptionCounter;
     this.index = index;
-    int n = this.tiers.length;
-    hits = adders(n);
-    hitBytes = adders(n);
-    evictions = adders(n);
-    promotions = adders(n);
-    demotions = adders(n);
-    admissionRejects = adders(n);
+    this.counters = new StoreCounters(this.tiers.length);
     int max = 0;
     for (Tier t : this.tiers) {
       max = Math.max(max, t.maxPageBytes());
     }
     maxPageBytes = max;
-    for (int i = 0; i < n; i++) {
-      final int t = i;
-      this.tiers[i].setEvictionListener((hi, lo, page) -> demote(t, hi, lo, page));
+    staging = new StagingPool(Math.max(4, settings.prefetchThreads + 4), maxPageBytes);
+    if (ssd != null) {
+      dirty = new DirtyKeys();
+      // Only pages evicted from memory enter the queue: it must hold one of memory's largest.
+      int maxMemoryPage = 0;
+      for (int t = 0; t < memoryTiers; t++) {
+        maxMemoryPage = Math.max(maxMemoryPage, this.tiers[t].maxPageBytes());
+      }
+      long queueBytes =
+          memoryTiers == 0
+              ? PageFormat.HEADER_LENGTH
+              : Math.max(settings.writeBackQueueBytes, maxMemoryPage);
+      writeBack =
+          new WriteBack(
+              ssd,
+              locks,
+              new WriteBackQueue(queueBytes, (int) Math.min(1 << 16, Math.max(64, queueBytes >> 12))),
+              new SsdHealth(settings.degradedRetryMinMillis, settings.degradedRetryMaxMillis),
+              Math.max(1, settings.writeBackThreads),
+              settings.writeBackMaxWaitMillis,
+              counters.demotions[memoryTiers]);
+    } else {
+      dirty = null;
+      writeBack = null;
     }
-    staging = new StagingPool(Math.max(2, prefetchThreads + 2), maxPageBytes);
-    AtomicInteger threadNo = new AtomicInteger();
-    prefetchExecutor =
-        new ThreadPoolExecutor(
-            prefetchThreads,
-            prefetchThreads,
-            0L,
-            TimeUnit.MILLISECONDS,
-            new ArrayBlockingQueue<>(1024),
-            r -> {
-              Thread th = new Thread(r, "kvstore-prefetch-" + threadNo.incrementAndGet());
-              th.setDaemon(true);
-              return th;
-            });
+    chain =
+        new TierChain(
+            this.tiers, memoryTiers, ssdAdmission, locks, staging, index, dirty, writeBack, counters);
+    for (int i = 0; i < this.tiers.length; i++) {
+      final int t = i;
+      this.tiers[i].setEvictionListener((hi, lo, page) -> chain.evicted(t, hi, lo, page));
+    }
+    prefetcher = new Prefetcher(this, settings.prefetchThreads);
+    closer = new StoreCloser(settings.flushOnClose, settings.closeGraceMillis);
   }
 
   /** A builder with documented defaults. */
@@ -165,52 +187,54 @@ public final class TieredStore implements AutoCloseable {
 
   /**
    * Stores the page {@code page[position, limit)} (header + payload). Verifies the page first. Does
-   * not move {@code page}'s position.
+   * not move {@code page}'s position. Waits (bounded) only when the write-back queue is full.
    *
-   * @return true if stored; false if no tier can take it (larger than {@link #maxPageBytes()}, or
-   *     every tier that could is full of pinned pages)
+   * @return true if stored; false if no tier can take it (larger than {@link #maxPageBytes()},
+   *     every tier that could is full of pinned pages, or the page fits only the SSD tier and that
+   *     tier failed)
    * @throws BadPageException if the page is malformed or a checksum does not match
    * @throws ForeignPageException if the store holds the key under another namespace than the
    *     page's (the held page is left as it was)
    */
   public boolean put(ByteBuffer page) {
-    ensureOpen();
-    int pos = page.position();
-    int len = page.remaining();
-    int rc = PageFormat.verify(page, pos, len);
-    if (rc != PageFormat.OK) {
-      throw new BadPageException(rc);
-    }
-    long hi = PageFormat.keyHi(page, pos);
-    long lo = PageFormat.keyLo(page, pos);
-    ssdAdmission.record(hi, lo);
-    long ns = PageFormat.namespaceId(page, pos);
-    ReentrantLock lock = locks.lockFor(hi, lo);
-    lock.lock();
+    enter();
     try {
-      // Under the key lock, so the held page cannot change between this check and the replace.
-      if (ownershipOf(hi, lo, ns) == FOREIGN) {
-        throw new ForeignPageException(hi, lo, ns);
+      int pos = page.position();
+      int len = page.remaining();
+      int rc = PageFormat.verify(page, pos, len);
+      if (rc != PageFormat.OK) {
+        throw new BadPageException(rc);
       }
-      // Remove every copy first, fastest tier first (see the class notes on ordering): once this
-      // pass is over no older version of the key is in any tier or on its way into one.
-      for (int t = 0; t < tiers.length; t++) {
-        deleteFrom(t, hi, lo);
+      long hi = PageFormat.keyHi(page, pos);
+      long lo = PageFormat.keyLo(page, pos);
+      long ns = PageFormat.namespaceId(page, pos);
+      ssdAdmission.record(hi, lo);
+      if (writeBack != null && memoryTiers > 0) {
+        writeBack.awaitRoom(len); // before any lock: the only wait a put has
       }
-      int target = firstTierFitting(len, 0);
-      while (target >= 0) {
-        if (tiers[target].put(page)) {
-          indexPresent(target, hi, lo, page);
-          puts.increment();
-          putBytes.add(len);
+      ReentrantLock lock = locks.lockFor(hi, lo);
+      lock.lock();
+      try {
+        // Under the key lock, so the held page cannot change between this check and the replace.
+        if (chain.ownershipOf(hi, lo, ns) == FOREIGN) {
+          throw new ForeignPageException(hi, lo, ns);
+        }
+        if (!chain.removeEverywhere(hi, lo)) {
+          counters.putRejects.increment();
+          return false; // an older SSD copy could not be removed: storing would leave two versions
+        }
+        if (chain.putIntoMemory(page, true) >= 0 || chain.putIntoSsd(page)) {
+          counters.puts.increment();
+          counters.putBytes.add(len);
           return true;
         }
-        target = firstTierFitting(len, target + 1);
+        counters.putRejects.increment();
+        return false;
+      } finally {
+        lock.unlock();
       }
-      putRejects.increment();
-      return false;
     } finally {
-      lock.unlock();
+      exit();
     }
   }
 
@@ -237,36 +261,44 @@ public final class TieredStore implements AutoCloseable {
    * @throws IllegalArgumentException if {@code dst} has less room than the page (nothing copied)
    */
   public int get(long keyHi, long keyLo, ByteBuffer dst) {
-    ensureOpen();
-    gets.increment();
-    int start = dst.position();
-    int n = tiers[0].get(keyHi, keyLo, dst);
-    if (n != Tier.MISS) {
-      hit(0, n, keyHi, keyLo);
-      return n;
-    }
-    if (tiers.length == 1) {
-      misses.increment();
-      return -1;
-    }
-    ReentrantLock lock = locks.lockFor(keyHi, keyLo);
-    lock.lock();
+    enter();
     try {
-      for (int t = 0; t < tiers.length; t++) {
-        n = tiers[t].get(keyHi, keyLo, dst);
-        if (n != Tier.MISS) {
-          hit(t, n, keyHi, keyLo);
-          if (t > 0) {
-            promote(t, dst.duplicate().limit(start + n).position(start));
+      // The fastest memory tier without a key lock; an SSD-only store reads under it (below).
+      int n = memoryTiers == 0 ? Tier.MISS : tiers[0].get(keyHi, keyLo, dst);
+      if (n != Tier.MISS) {
+        chain.hit(0, n, keyHi, keyLo);
+        return n;
+      }
+      if (tiers.length == 1 && writeBack == null) {
+        counters.miss();
+        return -1;
+      }
+      int start = dst.position();
+      ReentrantLock lock = locks.lockFor(keyHi, keyLo);
+      lock.lock();
+      try {
+        for (int t = 0; t < memoryTiers; t++) {
+          n = tiers[t].get(keyHi, keyLo, dst);
+          if (n != Tier.MISS) {
+            chain.hit(t, n, keyHi, keyLo);
+            if (t > 0) {
+              chain.promoteFromMemory(t, dst.duplicate().limit(start + n).position(start));
+            }
+            return n;
           }
+        }
+        n = chain.getBelowMemory(keyHi, keyLo, dst);
+        if (n >= 0) {
           return n;
         }
+      } finally {
+        lock.unlock();
       }
+      counters.miss();
+      return -1;
     } finally {
-      lock.unlock();
+      exit();
     }
-    misses.increment();
-    return -1;
   }
 
   /** {@link #get(long, long, ByteBuffer)} for a {@link BlockKey}. */
@@ -276,7 +308,7 @@ public final class TieredStore implements AutoCloseable {
 
   /**
    * A zero-copy, read-only view of the page, pinned in memory until closed. A page found only on
-   * SSD is first promoted into memory. The caller must close the view.
+   * SSD (or in the write-back queue) is first promoted into memory. The caller must close the view.
    *
    * <p>{@code null} on a miss (counted as a get and a miss), and also when the page is held but
    * cannot be pinned: no memory tier can take it (a store without memory tiers, a page larger than
@@ -284,92 +316,89 @@ public final class TieredStore implements AutoCloseable {
    * serves the page with {@link #get(long, long, ByteBuffer)}, which counts the get once.
    */
   public PinnedPage getPinned(long keyHi, long keyLo) {
-    ensureOpen();
-    PinnedPage p = tiers[0].pin(keyHi, keyLo);
-    if (p != null) {
-      gets.increment();
-      hit(0, p.buffer().remaining(), keyHi, keyLo);
-      return p;
-    }
-    boolean held = false;
-    ReentrantLock lock = locks.lockFor(keyHi, keyLo);
-    lock.lock();
+    enter();
     try {
-      for (int t = 0; t < tiers.length; t++) {
-        p = tiers[t].pin(keyHi, keyLo);
-        if (p != null) {
-          gets.increment();
-          hit(t, p.buffer().remaining(), keyHi, keyLo);
-          return p;
-        }
-        if (tiers[t].contains(keyHi, keyLo)) {
-          held = true;
-          // A tier that cannot pin (SSD): bring the page up into the fastest tier, pin it there.
-          p = stageUpAndPin(t, keyHi, keyLo);
+      PinnedPage p = tiers[0].pin(keyHi, keyLo);
+      if (p != null) {
+        chain.hit(0, p.buffer().remaining(), keyHi, keyLo);
+        return p;
+      }
+      ReentrantLock lock = locks.lockFor(keyHi, keyLo);
+      lock.lock();
+      try {
+        for (int t = 0; t < memoryTiers; t++) {
+          p = tiers[t].pin(keyHi, keyLo);
           if (p != null) {
-            gets.increment();
-            hit(t, p.buffer().remaining(), keyHi, keyLo);
+            chain.hit(t, p.buffer().remaining(), keyHi, keyLo);
             return p;
           }
         }
+        if (chain.lengthBelowMemory(keyHi, keyLo) < 0) {
+          counters.miss();
+          return null;
+        }
+        return memoryTiers == 0 ? null : chain.stageUpAndPin(keyHi, keyLo);
+      } finally {
+        lock.unlock();
       }
     } finally {
-      lock.unlock();
+      exit();
     }
-    if (!held) {
-      gets.increment();
-      misses.increment();
-    }
-    return null;
   }
 
   /**
    * Like {@link #getPinned} but for pages already in a memory tier only: pins the page where a
    * memory tier holds it, and returns {@code null} otherwise, without reading the SSD tier, without
    * promoting and without a key lock. Lets a caller on a thread that must not wait for I/O (the
-   * daemon's event loop) serve memory hits itself and hand only the rest to a thread that may.
-   * It may still wait briefly for a memory tier's own lock (held while a page is copied in, or while
-   * that tier demotes a page to the next). A returned page is a whole stored version of the key, as
-   * with {@link #getPinned}. Counts a get and a hit when it returns a page, and a get and a miss
-   * when no tier holds the key; a {@code null} for a page on SSD is not counted (the caller goes on
-   * to {@link #getPinned}, which counts it). The caller must close the view.
+   * daemon's event loop) serve memory hits itself and hand only the rest to a thread that may. It
+   * may wait briefly for a memory tier's own lock (held only for memory work: a memcpy, never I/O).
+   * Counts a get and a hit when it returns a page, and a get and a miss when no tier holds the key;
+   * a {@code null} for a page held below memory is not counted (the caller goes on to {@link
+   * #getPinned}, which counts it). The caller must close the view.
    */
   public PinnedPage pinIfInMemory(long keyHi, long keyLo) {
-    ensureOpen();
-    for (int t = 0; t < tiers.length && tiers[t].kind() != TierKind.SSD; t++) {
-      PinnedPage p = tiers[t].pin(keyHi, keyLo);
-      if (p != null) {
-        gets.increment();
-        hit(t, p.buffer().remaining(), keyHi, keyLo);
-        return p;
+    enter();
+    try {
+      for (int t = 0; t < memoryTiers; t++) {
+        PinnedPage p = tiers[t].pin(keyHi, keyLo);
+        if (p != null) {
+          chain.hit(t, p.buffer().remaining(), keyHi, keyLo);
+          return p;
+        }
       }
+      if (chain.lengthBelowMemory(keyHi, keyLo) < 0) {
+        counters.miss();
+      }
+      return null;
+    } finally {
+      exit();
     }
-    if (tierHolding(keyHi, keyLo) < 0) {
-      gets.increment();
-      misses.increment();
-    }
-    return null;
   }
 
-  /** Length of the page (header + payload) in whichever tier holds it, or -1. */
+  /** Length of the page (header + payload) wherever the store holds it, or -1. No I/O. */
   public int length(long keyHi, long keyLo) {
-    ensureOpen();
-    for (Tier t : tiers) {
-      int n = t.length(keyHi, keyLo);
-      if (n != Tier.MISS) {
-        return n;
+    enter();
+    try {
+      for (int t = 0; t < memoryTiers; t++) {
+        int n = tiers[t].length(keyHi, keyLo);
+        if (n != Tier.MISS) {
+          return n;
+        }
       }
+      return chain.lengthBelowMemory(keyHi, keyLo);
+    } finally {
+      exit();
     }
-    return -1;
   }
 
   /**
-   * How many leading keys of a chain the store holds.
+   * How many leading keys of a chain the store holds. No I/O.
    *
    * @param keys the keys as {@code hi, lo} pairs: key i is {@code keys[2i], keys[2i+1]}
    * @param count number of keys
    * @param perTierOut if not null, of length ≥ 3: {@code perTierOut[TierKind.ordinal()]} is set to
-   *     how many blocks of the leading run were found in that tier
+   *     how many blocks of the leading run were found in that tier (a page waiting in the
+   *     write-back queue counts as SSD)
    * @return the length of the leading run of keys present in any tier
    */
   public int lookupPrefix(long[] keys, int count, int[] perTierOut) {
@@ -389,43 +418,50 @@ public final class TieredStore implements AutoCloseable {
 
   private int lookupPrefix(
       long[] keys, int count, int[] perTierOut, boolean checkNamespace, long namespaceId) {
-    ensureOpen();
-    checkCount(keys, count);
-    if (perTierOut != null) {
-      for (int i = 0; i < TierKind.values().length; i++) {
-        perTierOut[i] = 0;
-      }
-    }
-    int run = 0;
-    for (; run < count; run++) {
-      long hi = keys[2 * run];
-      long lo = keys[2 * run + 1];
-      int where = tierHolding(hi, lo);
-      if (where < 0
-          || (checkNamespace && ownershipFrom(where, hi, lo, namespaceId) != OWN)) {
-        break;
-      }
+    enter();
+    try {
+      checkCount(keys, count);
       if (perTierOut != null) {
-        perTierOut[tiers[where].kind().ordinal()]++;
+        for (int i = 0; i < TierKind.values().length; i++) {
+          perTierOut[i] = 0;
+        }
       }
+      int run = 0;
+      for (; run < count; run++) {
+        long hi = keys[2 * run];
+        long lo = keys[2 * run + 1];
+        int where = chain.whereHeld(hi, lo);
+        if (where < 0 || (checkNamespace && chain.ownershipOf(hi, lo, namespaceId) != OWN)) {
+          break;
+        }
+        if (perTierOut != null) {
+          perTierOut[where < memoryTiers ? tiers[where].kind().ordinal() : TierKind.SSD.ordinal()]++;
+        }
+      }
+      return run;
+    } finally {
+      exit();
     }
-    return run;
   }
 
   /**
    * Whether the store holds the key, and under which namespace: {@link #ABSENT}, {@link #OWN} (held
    * under {@code namespaceId}) or {@link #FOREIGN} (held under another namespace). Takes no key
-   * lock: the answer is a snapshot. A page held in a memory tier is answered from its header there
-   * (pinned for the read, no copy).
+   * lock: the answer is a snapshot. A page held in memory or in the write-back queue is answered
+   * from its header there (no copy).
    *
-   * <p>A page held only on SSD is, for now, read from the SSD tier into a staging buffer to learn its
-   * namespace (a disk read: do not call this on a thread that must not wait for I/O). That read goes
-   * away once the SSD tier's persisted directory carries the namespace (issue 8, point 5): {@link
-   * #ssdOwnership} will then ask the directory ({@code SsdTier#namespaceOf}) instead.
+   * <p>A page held only on SSD is, for now, read from the SSD tier into a staging buffer to learn
+   * its namespace (a disk read: do not call this on a thread that must not wait for I/O). That read
+   * goes away once the SSD tier's persisted directory carries the namespace (issue 8, point 5):
+   * {@link Ownership#ofSsdCopy} will then ask the directory ({@code SsdTier#namespaceOf}) instead.
    */
   public int ownership(long keyHi, long keyLo, long namespaceId) {
-    ensureOpen();
-    return ownershipOf(keyHi, keyLo, namespaceId);
+    enter();
+    try {
+      return chain.ownershipOf(keyHi, keyLo, namespaceId);
+    } finally {
+      exit();
+    }
   }
 
   /**
@@ -450,90 +486,53 @@ public final class TieredStore implements AutoCloseable {
 
   private CompletableFuture<Integer> prefetch(
       long[] keys, int count, long deadlineNanos, boolean checkNamespace, long namespaceId) {
-    ensureOpen();
-    checkCount(keys, count);
-    prefetchRequests.increment();
-    long[] copy = java.util.Arrays.copyOf(keys, 2 * count);
-    CompletableFuture<Integer> result = new CompletableFuture<>();
+    enter();
     try {
-      prefetchExecutor.execute(
-          () -> {
-            try {
-              result.complete(prefetchNow(copy, count, deadlineNanos, checkNamespace, namespaceId));
-            } catch (Throwable e) {
-              result.completeExceptionally(e);
-            }
-          });
-    } catch (RejectedExecutionException e) {
-      result.completeExceptionally(
-          new RejectedExecutionException("prefetch queue is full (1024 requests); retry later", e));
+      checkCount(keys, count);
+      counters.prefetchRequests.increment();
+      return prefetcher.submit(keys, count, deadlineNanos, checkNamespace, namespaceId);
+    } finally {
+      exit();
     }
-    return result;
-  }
-
-  private int prefetchNow(
-      long[] keys, int count, long deadlineNanos, boolean checkNamespace, long namespaceId)
-      throws InterruptedException {
-    int inMemory = 0;
-    for (int i = 0; i < count && !closed; i++) {
-      if (System.nanoTime() - deadlineNanos > 0) {
-        break;
-      }
-      long hi = keys[2 * i];
-      long lo = keys[2 * i + 1];
-      int where = tierHolding(hi, lo);
-      if (where < 0) {
-        continue;
-      }
-      if (tiers[where].kind() != TierKind.SSD) {
-        if (!checkNamespace || ownershipFrom(where, hi, lo, namespaceId) == OWN) {
-          inMemory++;
-        }
-        continue;
-      }
-      ReentrantLock lock = locks.lockFor(hi, lo);
-      lock.lock();
-      try {
-        ByteBuffer buf = staging.acquire();
-        try {
-          int n = tiers[where].get(hi, lo, buf);
-          // The page is read anyway: its header says whether it is the caller's to move.
-          if (n != Tier.MISS
-              && (!checkNamespace || PageFormat.namespaceId(buf, 0) == namespaceId)
-              && promote(where, buf.flip())) {
-            prefetchedPages.increment();
-            inMemory++;
-          }
-        } finally {
-          staging.release(buf);
-        }
-      } finally {
-        lock.unlock();
-      }
-    }
-    return inMemory;
   }
 
   /**
-   * Removes the key from every tier.
+   * Removes the key from every tier and cancels its queued write-back. Works while the SSD tier is
+   * degraded (a delete frees its space).
    *
    * @return whether any tier held it
+   * @throws TierWriteException if the SSD tier failed and still holds the page (it would otherwise
+   *     still be served); an SSD failure after the tier forgot the page is contained (counted, the
+   *     store goes degraded) and the delete succeeds
    */
   public boolean delete(long keyHi, long keyLo) {
-    ensureOpen();
-    ReentrantLock lock = locks.lockFor(keyHi, keyLo);
-    lock.lock();
+    enter();
     try {
-      boolean any = false;
-      for (int t = 0; t < tiers.length; t++) {
-        any |= deleteFrom(t, keyHi, keyLo);
+      ReentrantLock lock = locks.lockFor(keyHi, keyLo);
+      lock.lock();
+      try {
+        boolean any = false;
+        for (int t = 0; t < memoryTiers; t++) {
+          any |= chain.deleteFrom(t, keyHi, keyLo);
+        }
+        if (writeBack != null) {
+          any |= writeBack.queue().lengthIfQueued(keyHi, keyLo) >= 0 || ssd.contains(keyHi, keyLo);
+          if (!chain.removeEverywhere(keyHi, keyLo)) {
+            throw new TierWriteException(
+                TierWriteException.Reason.IO_ERROR,
+                "the SSD tier failed to delete the page and still holds it; retry the delete",
+                null);
+          }
+        }
+        if (any) {
+          counters.deletes.increment();
+        }
+        return any;
+      } finally {
+        lock.unlock();
       }
-      if (any) {
-        deletes.increment();
-      }
-      return any;
     } finally {
-      lock.unlock();
+      exit();
     }
   }
 
@@ -544,54 +543,41 @@ public final class TieredStore implements AutoCloseable {
    * @return whether a page of this namespace was removed ({@code false} when absent or foreign)
    */
   public boolean delete(long keyHi, long keyLo, long namespaceId) {
-    ensureOpen();
-    ReentrantLock lock = locks.lockFor(keyHi, keyLo);
-    lock.lock();
+    enter();
     try {
-      // Under the key lock, so the page checked is the page deleted.
-      if (ownershipOf(keyHi, keyLo, namespaceId) != OWN) {
-        return false;
+      ReentrantLock lock = locks.lockFor(keyHi, keyLo);
+      lock.lock();
+      try {
+        // Under the key lock, so the page checked is the page deleted.
+        return chain.ownershipOf(keyHi, keyLo, namespaceId) == OWN && delete(keyHi, keyLo);
+      } finally {
+        lock.unlock();
       }
-      return delete(keyHi, keyLo);
     } finally {
-      lock.unlock();
+      exit();
     }
   }
 
-  /** A snapshot of counters and gauges. */
+  /** Whether the SSD tier takes writes now (see {@link StoreHealth}). Never waits. */
+  public StoreHealth health() {
+    return writeBack == null ? StoreHealth.OK : writeBack.health().snapshot();
+  }
+
+  /** A snapshot of counters and gauges. Never waits for I/O. */
   public StoreStats stats() {
-    List<StoreStats.TierStats> ts = new ArrayList<>(tiers.length);
-    for (int i = 0; i < tiers.length; i++) {
-      Tier t = tiers[i];
-      ts.add(
-          new StoreStats.TierStats(
-              t.kind(),
-              t.capacityBytes(),
-              t.usedBytes(),
-              t.pageCount(),
-              hits[i].sum(),
-              hitBytes[i].sum(),
-              evictions[i].sum(),
-              promotions[i].sum(),
-              demotions[i].sum(),
-              admissionRejects[i].sum()));
-    }
-    return new StoreStats(
-        gets.sum(),
-        misses.sum(),
-        puts.sum(),
-        putBytes.sum(),
-        putRejects.sum(),
-        deletes.sum(),
+    return counters.snapshot(
+        tiers,
         corruptionCounter == null ? 0 : corruptionCounter.corruptions(),
-        prefetchRequests.sum(),
-        prefetchedPages.sum(),
-        List.copyOf(ts));
+        writeBack,
+        dirty,
+        health());
   }
 
   /**
-   * Stops prefetching, then closes the tiers (memory tiers free their memory; the SSD tier flushes
-   * and keeps its pages on disk) and the block index. Idempotent.
+   * Stops prefetching, waits for calls in progress, writes dirty memory pages to the SSD tier
+   * (when {@code flushOnClose}, within {@code closeGraceMillis}), stops the writers, then closes
+   * the tiers (memory tiers free their memory once no page is pinned; the SSD tier flushes and
+   * keeps its pages on disk) and the block index. Idempotent.
    */
   @Override
   public void close() {
@@ -601,191 +587,76 @@ public final class TieredStore implements AutoCloseable {
       }
       closed = true;
     }
-    prefetchExecutor.shutdown();
-    try {
-      if (!prefetchExecutor.awaitTermination(30, TimeUnit.SECONDS)) {
-        prefetchExecutor.shutdownNow();
-      }
-    } catch (InterruptedException e) {
-      prefetchExecutor.shutdownNow();
-      Thread.currentThread().interrupt();
-    }
-    RuntimeException failure = null;
-    for (Tier t : tiers) {
-      try {
-        t.close();
-      } catch (RuntimeException e) {
-        failure = addSuppressed(failure, e);
-      }
-    }
-    staging.close();
-    if (index != null) {
-      try {
-        index.close();
-      } catch (RuntimeException e) {
-        failure = addSuppressed(failure, e);
-      }
-    }
-    if (failure != null) {
-      throw failure;
-    }
-  }
-
-  // ---------------------------------------------------------------------------------------------
-
-  /** Called by tier {@code t} (under its lock) for each page it evicts: write it back one down. */
-  private void demote(int t, long hi, long lo, ByteBuffer page) {
-    evictions[t].increment();
-    indexAbsent(t, hi, lo);
-    int next = t + 1;
-    if (next >= tiers.length || page.remaining() > tiers[next].maxPageBytes()) {
-      return;
-    }
-    // No key lock here (we hold tier t's lock; see the class notes on ordering for why none is
-    // needed): the page is written back unless the admission policy keeps it out of SSD.
-    if (tiers[next].kind() == TierKind.SSD && !ssdAdmission.admit(hi, lo)) {
-      admissionRejects[next].increment();
-      return;
-    }
-    if (tiers[next].put(page)) {
-      indexPresent(next, hi, lo, page);
-      demotions[next].increment();
-    }
-  }
-
-  /** Copies a page found in tier {@code from} into the fastest tier that takes it. */
-  private boolean promote(int from, ByteBuffer page) {
-    int target = firstTierFitting(page.remaining(), 0);
-    while (target >= 0 && target < from) {
-      if (tiers[target].put(page)) {
-        indexPresent(target, PageFormat.keyHi(page, page.position()), PageFormat.keyLo(page, page.position()), page);
-        promotions[target].increment();
-        return true;
-      }
-      target = firstTierFitting(page.remaining(), target + 1);
-    }
-    return false;
-  }
-
-  private PinnedPage stageUpAndPin(int from, long hi, long lo) {
-    ByteBuffer buf;
-    try {
-      buf = staging.acquire();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return null;
-    }
-    try {
-      int n = tiers[from].get(hi, lo, buf);
-      if (n == Tier.MISS) {
-        return null;
-      }
-      buf.flip();
-      for (int t = 0; t < from; t++) {
-        if (n <= tiers[t].maxPageBytes() && tiers[t].put(buf)) {
-          indexPresent(t, hi, lo, buf);
-          promotions[t].increment();
-          PinnedPage p = tiers[t].pin(hi, lo);
-          if (p != null) {
-            return p;
-          }
-        }
-      }
-      return null;
-    } finally {
-      staging.release(buf);
-    }
-  }
-
-  /** Deletes the key from tier {@code t} and clears its index bit; whether the tier held it. */
-  private boolean deleteFrom(int t, long hi, long lo) {
-    if (!tiers[t].delete(hi, lo)) {
-      return false;
-    }
-    indexAbsent(t, hi, lo);
-    return true;
-  }
-
-  /** Records in the index that memory tier {@code t} now holds the page (SSD keeps its own bit). */
-  private void indexPresent(int t, long hi, long lo, ByteBuffer page) {
-    if (index != null && tiers[t].kind() != TierKind.SSD) {
-      int pos = page.position();
-      index.markPresent(
-          hi,
-          lo,
-          tiers[t].kind(),
-          page.remaining(),
-          PageFormat.parentHi(page, pos),
-          PageFormat.parentLo(page, pos));
-    }
-  }
-
-  private void indexAbsent(int t, long hi, long lo) {
-    if (index != null && tiers[t].kind() != TierKind.SSD) {
-      index.markAbsent(hi, lo, tiers[t].kind());
-    }
-  }
-
-  /** {@link #ownership} without the open check. */
-  private int ownershipOf(long hi, long lo, long namespaceId) {
-    int where = tierHolding(hi, lo);
-    while (where >= 0) {
-      int o = ownershipFrom(where, hi, lo, namespaceId);
-      if (o != ABSENT) {
-        return o;
-      }
-      // Gone from that tier since (evicted or moved down): look again below it.
-      where = nextTierHolding(where + 1, hi, lo);
-    }
-    return ABSENT;
-  }
-
-  /** Ownership of the copy in tier {@code t} (every copy of a key is of one version). */
-  private int ownershipFrom(int t, long hi, long lo, long namespaceId) {
-    if (tiers[t].kind() == TierKind.SSD) {
-      return ssdOwnership(t, hi, lo, namespaceId);
-    }
-    try (PinnedPage p = tiers[t].pin(hi, lo)) {
-      if (p == null) {
-        return ABSENT;
-      }
-      return PageFormat.namespaceId(p.buffer(), 0) == namespaceId ? OWN : FOREIGN;
-    }
+    closer.close(this);
   }
 
   /**
-   * Ownership of the SSD tier's copy. Reads the whole page into a staging buffer: the SSD tier has
-   * no way yet to give the namespace alone. Replaced by a directory lookup ({@code
-   * SsdTier#namespaceOf}) once the persisted SSD directory holds the namespace (issue 8, point 5).
-   * A page that cannot be read (corrupt, I/O error) is absent: it could not be served either.
+   * Waits until the write-back queue is empty (every queued dirty page written, dropped or
+   * cancelled), for tests and benchmarks that need a settled store. Pages still dirty in memory
+   * stay there.
+   *
+   * @return whether the queue is empty now
    */
-  private int ssdOwnership(int t, long hi, long lo, long namespaceId) {
-    ByteBuffer buf;
-    try {
-      buf = staging.acquire();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while waiting for a staging buffer", e);
-    }
-    try {
-      if (tiers[t].get(hi, lo, buf) == Tier.MISS) {
-        return ABSENT;
-      }
-      return PageFormat.namespaceId(buf, 0) == namespaceId ? OWN : FOREIGN;
-    } catch (RuntimeException e) {
-      return ABSENT;
-    } finally {
-      staging.release(buf);
+  public boolean awaitWriteBack(long timeoutMillis) throws InterruptedException {
+    return writeBack == null
+        || writeBack.queue().awaitEmpty(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(timeoutMillis));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Internals. Package-private ones are used by Prefetcher and StoreCloser.
+
+  private void enter() {
+    active.increment();
+    if (closed) {
+      active.decrement();
+      throw new IllegalStateException("store is closed");
     }
   }
 
-  private int nextTierHolding(int from, long hi, long lo) {
-    for (int t = from; t < tiers.length; t++) {
-      if (tiers[t].contains(hi, lo)) {
-        return t;
-      }
-    }
-    return -1;
+  private void exit() {
+    active.decrement();
+  }
+
+  /** Counts background work (a prefetch) as a call in progress, so close waits for it. */
+  void enterBackground() {
+    active.increment();
+  }
+
+  void exitBackground() {
+    active.decrement();
+  }
+
+  boolean isClosed() {
+    return closed;
+  }
+
+  /** Calls in progress now (close waits for 0). */
+  long activeCalls() {
+    return active.sum();
+  }
+
+  TierChain chain() {
+    return chain;
+  }
+
+  Prefetcher prefetcher() {
+    return prefetcher;
+  }
+
+  WriteBack writeBack() {
+    return writeBack;
+  }
+
+  StagingPool staging() {
+    return staging;
+  }
+
+  Tier[] tiers() {
+    return tiers;
+  }
+
+  BlockIndex index() {
+    return index;
   }
 
   private static void checkCount(long[] keys, int count) {
@@ -793,53 +664,5 @@ public final class TieredStore implements AutoCloseable {
       throw new IllegalArgumentException(
           "count " + count + " does not fit a key array of " + keys.length + " longs");
     }
-  }
-
-  private int tierHolding(long hi, long lo) {
-    for (int t = 0; t < tiers.length; t++) {
-      if (tiers[t].contains(hi, lo)) {
-        return t;
-      }
-    }
-    return -1;
-  }
-
-  private int firstTierFitting(int length, int from) {
-    for (int t = from; t < tiers.length; t++) {
-      if (length <= tiers[t].maxPageBytes()) {
-        return t;
-      }
-    }
-    return -1;
-  }
-
-  private void hit(int t, int bytes, long hi, long lo) {
-    hits[t].increment();
-    hitBytes[t].add(bytes);
-    if (index != null) {
-      index.recordAccess(hi, lo);
-    }
-  }
-
-  private void ensureOpen() {
-    if (closed) {
-      throw new IllegalStateException("the store is closed");
-    }
-  }
-
-  private static LongAdder[] adders(int n) {
-    LongAdder[] a = new LongAdder[n];
-    for (int i = 0; i < n; i++) {
-      a[i] = new LongAdder();
-    }
-    return a;
-  }
-
-  private static RuntimeException addSuppressed(RuntimeException first, RuntimeException next) {
-    if (first == null) {
-      return next;
-    }
-    first.addSuppressed(next);
-    return first;
   }
 }

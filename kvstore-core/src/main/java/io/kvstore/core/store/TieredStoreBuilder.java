@@ -45,6 +45,24 @@ public final class TieredStoreBuilder {
   /** Default SSD durability, by name: {@code none} (see {@link SsdTierConfig.Durability#NONE}). */
   public static final String SSD_DURABILITY_DEFAULT = "none";
 
+  /** Default number of write-back threads ({@code kvstore-writeback-N}). */
+  public static final int WRITE_BACK_THREADS_DEFAULT = 2;
+  /**
+   * Default bound of the write-back queue: 64 MiB of off-heap memory, allocated when the store
+   * opens (raised to one largest page if smaller).
+   */
+  public static final long WRITE_BACK_QUEUE_BYTES_DEFAULT = 64L << 20;
+  /** Default longest wait of a put for room in a full write-back queue: 100 ms. */
+  public static final long WRITE_BACK_MAX_WAIT_MILLIS_DEFAULT = 100;
+  /** Default: a graceful close writes dirty memory pages to the SSD tier. */
+  public static final boolean FLUSH_ON_CLOSE_DEFAULT = true;
+  /** Default bound on close's wait for calls in progress and its flush: 30 s. */
+  public static final long CLOSE_GRACE_MILLIS_DEFAULT = 30_000;
+  /** Default first retry of a degraded SSD tier: after 100 ms, doubling each time. */
+  public static final long DEGRADED_RETRY_MIN_MILLIS_DEFAULT = 100;
+  /** Default longest interval between retries of a degraded SSD tier: 10 s. */
+  public static final long DEGRADED_RETRY_MAX_MILLIS_DEFAULT = 10_000;
+
   Path dataDir = Path.of(DATA_DIR_DEFAULT);
   int maxPageBytes = MAX_PAGE_BYTES_DEFAULT;
   int hotFrameBytes = -1;
@@ -57,6 +75,15 @@ public final class TieredStoreBuilder {
   SsdTierConfig.Durability ssdDurability = SsdTierConfig.Durability.parse(SSD_DURABILITY_DEFAULT);
   long indexMaxEntries = -1;
   long ssdMaxPages = -1;
+  int writeBackThreads = WRITE_BACK_THREADS_DEFAULT;
+  long writeBackQueueBytes = WRITE_BACK_QUEUE_BYTES_DEFAULT;
+  long writeBackMaxWaitMillis = WRITE_BACK_MAX_WAIT_MILLIS_DEFAULT;
+  boolean flushOnClose = FLUSH_ON_CLOSE_DEFAULT;
+  long closeGraceMillis = CLOSE_GRACE_MILLIS_DEFAULT;
+  long degradedRetryMinMillis = DEGRADED_RETRY_MIN_MILLIS_DEFAULT;
+  long degradedRetryMaxMillis = DEGRADED_RETRY_MAX_MILLIS_DEFAULT;
+  /** Tests only: wraps the SSD tier (a fault injector); null for none. */
+  java.util.function.UnaryOperator<io.kvstore.core.tier.Tier> ssdTierWrapper;
 
   TieredStoreBuilder() {}
 
@@ -142,6 +169,51 @@ public final class TieredStoreBuilder {
     return this;
   }
 
+  /** Background threads writing dirty pages to the SSD tier (at least 1). */
+  public TieredStoreBuilder writeBackThreads(int threads) {
+    this.writeBackThreads = threads;
+    return this;
+  }
+
+  /**
+   * Bytes of the write-back queue (off-heap, allocated at open; at least one largest page is used).
+   * Dirty pages evicted from memory wait there for the writers; when it is full a put waits up to
+   * {@link #writeBackMaxWaitMillis}, then evicted dirty pages that find no room are dropped and
+   * counted.
+   */
+  public TieredStoreBuilder writeBackQueueBytes(long bytes) {
+    this.writeBackQueueBytes = bytes;
+    return this;
+  }
+
+  /** Longest wait of a put for room in a full write-back queue (0: never wait, drop at once). */
+  public TieredStoreBuilder writeBackMaxWaitMillis(long millis) {
+    this.writeBackMaxWaitMillis = millis;
+    return this;
+  }
+
+  /** Whether {@code close()} writes dirty memory pages to the SSD tier (default true). */
+  public TieredStoreBuilder flushOnClose(boolean flush) {
+    this.flushOnClose = flush;
+    return this;
+  }
+
+  /** Bound on close's wait for calls in progress and on its flush of dirty pages. */
+  public TieredStoreBuilder closeGraceMillis(long millis) {
+    this.closeGraceMillis = millis;
+    return this;
+  }
+
+  /**
+   * Backoff of the retries of a degraded SSD tier: the first after {@code minMillis}, doubling up
+   * to {@code maxMillis}.
+   */
+  public TieredStoreBuilder degradedRetryMillis(long minMillis, long maxMillis) {
+    this.degradedRetryMinMillis = minMillis;
+    this.degradedRetryMaxMillis = maxMillis;
+    return this;
+  }
+
   /** Opens the store. */
   public TieredStore build() {
     validate();
@@ -166,6 +238,23 @@ public final class TieredStoreBuilder {
     }
     if (prefetchThreads < 1) {
       throw new IllegalArgumentException("prefetchThreads must be >= 1: " + prefetchThreads);
+    }
+    if (writeBackThreads < 1) {
+      throw new IllegalArgumentException("writeBackThreads must be >= 1: " + writeBackThreads);
+    }
+    if (writeBackQueueBytes < 1 || writeBackQueueBytes > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException(
+          "writeBackQueueBytes must be in [1, 2 GiB): " + writeBackQueueBytes);
+    }
+    if (writeBackMaxWaitMillis < 0 || closeGraceMillis < 0) {
+      throw new IllegalArgumentException(
+          "writeBackMaxWaitMillis and closeGraceMillis must be >= 0: "
+              + writeBackMaxWaitMillis + ", " + closeGraceMillis);
+    }
+    if (degradedRetryMinMillis < 1 || degradedRetryMaxMillis < degradedRetryMinMillis) {
+      throw new IllegalArgumentException(
+          "degraded retry backoff needs 1 <= min <= max: "
+              + degradedRetryMinMillis + ", " + degradedRetryMaxMillis);
     }
     if (hotFrameBytes != -1 && hotFrameBytes <= PageFormat.HEADER_LENGTH) {
       throw new IllegalArgumentException("hotFrameBytes must exceed the 64-byte header: " + hotFrameBytes);

@@ -2,7 +2,7 @@ package io.kvstore.core.tier;
 
 /** The tiers of the store, fastest first. The ordinal is the tier's position in the chain. */
 public enum TierKind {
-  /** Fixed-size frames behind {@code MemoryHandle}s from a {@code DeviceMemory} backend. */
+  /** Frames sized to their pages behind {@code MemoryHandle}s, in a {@code DeviceMemory}. */
   HOT,
   /** Size-classed slots in large off-heap slabs. */
   DRAM,

@@ -28,33 +28,38 @@ class HostDeviceMemoryTest {
   }
 
   @Test
-  void shouldCopyFramesInAndOutAndExposeAlignedViews() {
+  void shouldAllocateSlabsLazilyAndCopyAtOffsets() {
     // Freed explicitly: other tests measure the direct pool and must not see it shrink under them.
     ByteBuffer dst = ByteBuffer.allocateDirect(1000);
-    try (HostDeviceMemory memory = new HostDeviceMemory(5, 1000)) {
-      assertEquals(5 * 1024, memory.allocatedBytes());
-      for (int frame = 0; frame < 5; frame++) {
+    try (HostDeviceMemory memory = new HostDeviceMemory(5, 8192)) {
+      assertEquals(0, memory.allocatedBytes(), "nothing before the first allocate");
+      memory.allocate(1);
+      memory.allocate(3);
+      memory.allocate(3);
+      assertEquals(2 * 8192, memory.allocatedBytes());
+      for (int slab : new int[] {1, 3}) {
         ByteBuffer src = ByteBuffer.allocate(1000);
         for (int i = 0; i < 1000; i++) {
-          src.put(i, (byte) (frame * 31 + i));
+          src.put(i, (byte) (slab * 31 + i));
         }
         src.position(10);
-        memory.copyIn(frame, src);
+        memory.copyIn(slab, 7000, src);
         assertEquals(10, src.position(), "copyIn must not move the source");
       }
-      for (int frame = 0; frame < 5; frame++) {
+      for (int slab : new int[] {1, 3}) {
         dst.clear().position(7);
-        memory.copyOut(frame, 990, dst);
+        memory.copyOut(slab, 7000, 990, dst);
         assertEquals(997, dst.position());
-        ByteBuffer view = memory.hostView(frame);
-        assertEquals(1000, view.capacity());
-        assertEquals(0, BufferUtil.address(view) % 64, "frames start on cache lines");
+        ByteBuffer view = memory.hostView(slab);
+        assertEquals(8192, view.capacity());
+        assertEquals(0, BufferUtil.address(view) % HostDeviceMemory.SLAB_ALIGNMENT, "aligned slabs");
         for (int i = 0; i < 990; i++) {
-          byte expected = (byte) (frame * 31 + 10 + i);
+          byte expected = (byte) (slab * 31 + 10 + i);
           assertEquals(expected, dst.get(7 + i));
-          assertEquals(expected, view.get(i));
+          assertEquals(expected, view.get(7000 + i));
         }
       }
+      assertThrows(IndexOutOfBoundsException.class, () -> memory.hostView(0), "not allocated");
     } finally {
       BufferUtil.free(dst);
     }
@@ -63,15 +68,20 @@ class HostDeviceMemoryTest {
   @Test
   void shouldRejectOutOfRangeAccessAndUseAfterClose() {
     HostDeviceMemory memory = new HostDeviceMemory(2, 128);
-    assertThrows(IndexOutOfBoundsException.class, () -> memory.copyIn(2, ByteBuffer.allocate(1)));
-    assertThrows(IndexOutOfBoundsException.class, () -> memory.copyIn(0, ByteBuffer.allocate(129)));
-    assertThrows(IndexOutOfBoundsException.class, () -> memory.copyOut(-1, 1, ByteBuffer.allocate(1)));
-    assertThrows(BufferOverflowException.class, () -> memory.copyOut(0, 100, ByteBuffer.allocate(99)));
-    ByteBuffer staging = memory.allocateStaging();
-    assertEquals(128, staging.capacity());
+    memory.allocate(0);
+    assertThrows(IndexOutOfBoundsException.class, () -> memory.allocate(2));
+    assertThrows(IndexOutOfBoundsException.class, () -> memory.copyIn(2, 0, ByteBuffer.allocate(1)));
+    assertThrows(IndexOutOfBoundsException.class, () -> memory.copyIn(1, 0, ByteBuffer.allocate(1)));
+    assertThrows(IndexOutOfBoundsException.class, () -> memory.copyIn(0, 0, ByteBuffer.allocate(129)));
+    assertThrows(IndexOutOfBoundsException.class, () -> memory.copyIn(0, 100, ByteBuffer.allocate(29)));
+    assertThrows(IndexOutOfBoundsException.class, () -> memory.copyOut(-1, 0, 1, ByteBuffer.allocate(1)));
+    assertThrows(BufferOverflowException.class, () -> memory.copyOut(0, 0, 100, ByteBuffer.allocate(99)));
+    ByteBuffer staging = memory.allocateStaging(300);
+    assertEquals(300, staging.capacity());
     memory.close();
-    assertThrows(IllegalStateException.class, () -> memory.copyOut(0, 1, ByteBuffer.allocate(1)));
-    assertThrows(IllegalStateException.class, memory::allocateStaging);
+    assertThrows(IllegalStateException.class, () -> memory.copyOut(0, 0, 1, ByteBuffer.allocate(1)));
+    assertThrows(IllegalStateException.class, () -> memory.allocateStaging(1));
+    assertThrows(IllegalStateException.class, () -> memory.allocate(1));
     assertFalse(memory.name().isEmpty());
   }
 
@@ -79,6 +89,9 @@ class HostDeviceMemoryTest {
   void shouldRejectBadSizes() {
     assertThrows(IllegalArgumentException.class, () -> new HostDeviceMemory(0, 128));
     assertThrows(IllegalArgumentException.class, () -> new HostDeviceMemory(1, 0));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> new HostDeviceMemory(1, HostDeviceMemory.MAX_SLAB_BYTES + 1));
     assertThrows(IllegalArgumentException.class, () -> new OffHeapRegion(100, 3));
     assertThrows(IllegalArgumentException.class, () -> new OffHeapRegion(0, 64));
   }

@@ -32,12 +32,13 @@ class TieredStoreTest {
   @TempDir Path dir;
 
   @Test
-  void shouldReturnExactBytesFromWhicheverTierHoldsThePage() {
+  void shouldReturnExactBytesFromWhicheverTierHoldsThePage() throws InterruptedException {
     try (TieredStore store = small(dir).build()) {
       // 200 pages of 8 KiB: far more than the hot and DRAM tiers hold, so most end on SSD.
       for (int k = 0; k < 200; k++) {
         assertTrue(store.put(TestPages.page(1, k, 1, PAYLOAD)));
       }
+      assertTrue(store.awaitWriteBack(30_000));
       StoreStats s = store.stats();
       assertTrue(s.tier(TierKind.DRAM).demotions() > 0, "hot evictions were written to DRAM");
       assertTrue(s.tier(TierKind.SSD).demotions() > 0, "DRAM evictions were written to SSD");
@@ -53,11 +54,12 @@ class TieredStoreTest {
   }
 
   @Test
-  void shouldPromoteAPageFoundBelowTheFastestTier() {
+  void shouldPromoteAPageFoundBelowTheFastestTier() throws InterruptedException {
     try (TieredStore store = small(dir).build()) {
       for (int k = 0; k < 100; k++) {
         store.put(TestPages.page(2, k, 1, PAYLOAD));
       }
+      assertTrue(store.awaitWriteBack(30_000)); // on SSD, not waiting in the write-back queue
       assertEquals(TierKind.SSD, whereIs(store, 2, 0), "the first page went down to SSD");
       ByteBuffer dst = dst();
       store.get(2, 0, dst);
@@ -302,7 +304,7 @@ class TieredStoreTest {
   }
 
   @Test
-  void shouldCountEachLogicalGetOnceWhateverPathServesIt() {
+  void shouldCountEachLogicalGetOnceWhateverPathServesIt() throws InterruptedException {
     // SSD only: getPinned cannot pin (no memory tier), so a reader falls back to get().
     try (TieredStore store = small(dir).hotBytes(0).dramBytes(0).build()) {
       store.put(TestPages.page(13, 1, 1, PAYLOAD));
@@ -326,6 +328,7 @@ class TieredStoreTest {
       for (int k = 0; k < 100; k++) {
         store.put(TestPages.page(14, k, 1, PAYLOAD));
       }
+      assertTrue(store.awaitWriteBack(30_000)); // on SSD, not waiting in the write-back queue
       long before = store.stats().gets();
       try (PinnedPage p = store.getPinned(14, 0)) {
         assertNotNull(p);

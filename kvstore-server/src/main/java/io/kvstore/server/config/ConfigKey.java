@@ -157,7 +157,13 @@ public enum ConfigKey {
   SHUTDOWN_GRACE_SECONDS("shutdown.grace.seconds", Values.integerForm(0, 86_400),
       "On SIGTERM or Ctrl-C, how long to wait for in-flight requests before closing connections.",
       (b, v) -> b.shutdownGraceSeconds(Values.parseInt(v, 0, 86_400)),
-      c -> Integer.toString(c.shutdownGraceSeconds()));
+      c -> Integer.toString(c.shutdownGraceSeconds())),
+  /** {@link ServerConfig#cluster()}. */
+  CLUSTER("cluster", ServerConfig.CLUSTER_FORM,
+      "Cluster membership (docs/cluster.md): off; etcd://host:port[,host:port]/NAME[?ttl=S&zone=Z"
+          + "&advertise=host:port] registers this daemon in etcd with a lease; static://host:port,..."
+          + " only checks the address (the SDK holds static lists).",
+      (b, v) -> b.cluster(ServerConfig.parseCluster(v)), ServerConfig::cluster);
 
   private final String fileKey;
   private final String expectedForm;

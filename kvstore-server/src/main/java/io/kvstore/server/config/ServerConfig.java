@@ -80,6 +80,11 @@ public final class ServerConfig {
   public static final int MAX_PREAUTH_CONNECTIONS_PER_ADDRESS_DEFAULT = 64;
   /** The most a derived request memory budget grows to. */
   public static final long REQUEST_MEMORY_AUTO_MAX_BYTES = 4L << 30;
+  /** Default of {@link #cluster()}: not in a cluster. */
+  public static final String CLUSTER_DEFAULT = "off";
+  /** What a valid {@code cluster} value looks like. */
+  static final String CLUSTER_FORM =
+      "off, etcd://host:port[,host:port]/NAME[?ttl=S&zone=Z&advertise=host:port] or static://host:port,...";
   /** Auth grants: none, so authentication is off. */
   public static final AuthGrants AUTH_GRANTS_DEFAULT = AuthGrants.NONE;
 
@@ -115,6 +120,7 @@ public final class ServerConfig {
   private final int idleTimeoutSeconds;
   private final int maxConnectionsPerToken;
   private final int maxPreauthConnectionsPerAddress;
+  private final String cluster;
   private final AuthGrants authGrants;
 
   ServerConfig(ServerConfigBuilder b) {
@@ -147,6 +153,7 @@ public final class ServerConfig {
     idleTimeoutSeconds = b.idleTimeoutSeconds;
     maxConnectionsPerToken = b.maxConnectionsPerToken;
     maxPreauthConnectionsPerAddress = b.maxPreauthConnectionsPerAddress;
+    cluster = b.cluster;
     authGrants = b.authGrants;
   }
 
@@ -331,6 +338,25 @@ public final class ServerConfig {
     return Math.max(maxFrameBytes, Math.min(left / 2, REQUEST_MEMORY_AUTO_MAX_BYTES));
   }
 
+  /** The cluster address ({@code etcd://...}, {@code static://...}) or {@code off}. */
+  public String cluster() {
+    return cluster;
+  }
+
+  /** Checks a cluster value: {@code off} or an address {@link io.kvstore.client.cluster.ClusterUri} parses. */
+  static String parseCluster(String raw) {
+    String v = raw.strip();
+    if (v.equals(CLUSTER_DEFAULT)) {
+      return v;
+    }
+    try {
+      io.kvstore.client.cluster.ClusterUri.parse(v);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("expected " + CLUSTER_FORM + " (" + e.getMessage() + ")", e);
+    }
+    return v;
+  }
+
   /** The auth grants; empty when authentication is off. */
   public AuthGrants authGrants() {
     return authGrants;
@@ -351,6 +377,7 @@ public final class ServerConfig {
         + ", writeTimeoutSeconds=" + writeTimeoutSeconds + ", idleTimeoutSeconds=" + idleTimeoutSeconds
         + ", maxConnectionsPerToken=" + maxConnectionsPerToken
         + ", maxPreauthConnectionsPerAddress=" + maxPreauthConnectionsPerAddress
+        + ", cluster=" + cluster
         + ", authGrants=" + authGrants + "}";
   }
 }

@@ -43,6 +43,7 @@ public final class ServerConfigBuilder {
   int idleTimeoutSeconds = IDLE_TIMEOUT_SECONDS_DEFAULT;
   int maxConnectionsPerToken = MAX_CONNECTIONS_PER_TOKEN_DEFAULT;
   int maxPreauthConnectionsPerAddress = MAX_PREAUTH_CONNECTIONS_PER_ADDRESS_DEFAULT;
+  String cluster = CLUSTER_DEFAULT;
   AuthGrants authGrants = AUTH_GRANTS_DEFAULT;
 
   ServerConfigBuilder() {}
@@ -253,6 +254,17 @@ public final class ServerConfigBuilder {
    */
   public ServerConfigBuilder handshakeTimeoutSeconds(int v) {
     handshakeTimeoutSeconds = v;
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#cluster()}.
+   *
+   * @param v {@code off} or a cluster address
+   * @return this builder
+   */
+  public ServerConfigBuilder cluster(String v) {
+    cluster = ServerConfig.parseCluster(Objects.requireNonNull(v, "cluster"));
     return this;
   }
 

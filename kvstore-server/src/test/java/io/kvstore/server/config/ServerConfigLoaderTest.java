@@ -57,6 +57,7 @@ class ServerConfigLoaderTest {
     SAMPLES.put(ConfigKey.SHM_REGION_BYTES, new String[] {"8MiB", "16MiB", "32MiB"});
     SAMPLES.put(ConfigKey.SHM_TOTAL_BYTES, new String[] {"256MiB", "512MiB", "2GiB"});
     SAMPLES.put(ConfigKey.SHM_DIR, new String[] {"/tmp/shm-file", "/tmp/shm-env", "/tmp/shm-flag"});
+    SAMPLES.put(ConfigKey.CLUSTER, new String[] {"static://a:1", "etcd://e:2379/x", "etcd://e:2379/y?ttl=3"});
   }
 
   @TempDir Path dir;
@@ -272,6 +273,7 @@ class ServerConfigLoaderTest {
     bad.put(ConfigKey.SHM_REGION_BYTES, "2GiB");
     bad.put(ConfigKey.SHM_TOTAL_BYTES, "-1");
     bad.put(ConfigKey.SHM_DIR, " ");
+    bad.put(ConfigKey.CLUSTER, "etcd://e:2379");
     assertEquals(ConfigKey.values().length, bad.size());
     for (Map.Entry<ConfigKey, String> b : bad.entrySet()) {
       ConfigKey key = b.getKey();

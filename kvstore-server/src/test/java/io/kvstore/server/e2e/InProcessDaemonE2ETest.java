@@ -218,7 +218,9 @@ class InProcessDaemonE2ETest {
 
   @Test
   void shouldPrefetchSsdPagesIntoMemory() {
-    int n = 40;
+    // Memory tiers hold pages by size: the 8 MiB hot and 8 MiB DRAM tiers take about 50 pages of
+    // 256 KiB, so 120 puts push the older ones down to SSD.
+    int n = 120;
     for (int i = 0; i < n; i++) {
       client.put(new ByteBuffer[] {NetFixtures.page(6, i, NS, 256 << 10)});
     }

@@ -158,11 +158,20 @@ class DramTierSlabTest {
   @Test
   void shouldChooseDefaultSlabSize() {
     assertEquals(
-        16 << 20, DramTier.builder(1L << 30, 64 * KIB).build().slabBytes(), "preferred size");
+        16 << 20,
+        DramTier.builder(1L << 30, 64 * KIB).shards(4).build().slabBytes(),
+        "preferred size");
     assertEquals(
         8 * (2 * 1024 * KIB + 64),
-        DramTier.builder(1L << 34, 2 * 1024 * KIB + 64).build().slabBytes(),
+        DramTier.builder(1L << 34, 2 * 1024 * KIB + 64).shards(4).build().slabBytes(),
         "eight of the largest page");
-    assertEquals(32 * KIB, DramTier.builder(256 * KIB, 16 * KIB).build().slabBytes(), "an eighth");
+    assertEquals(
+        32 * KIB,
+        DramTier.builder(256 * KIB, 16 * KIB).shards(2).build().slabBytes(),
+        "four slabs for each of two shards");
+    assertEquals(
+        16 * KIB,
+        DramTier.builder(256 * KIB, 16 * KIB).shards(16).build().slabBytes(),
+        "never below the largest slot");
   }
 }

@@ -2,9 +2,9 @@ package io.kvstore.core.tier.hot;
 
 import io.kvstore.core.memory.DeviceMemory;
 import io.kvstore.core.memory.HostDeviceMemory;
-import io.kvstore.core.policy.LruPolicy;
 import io.kvstore.core.tier.Tier;
 import io.kvstore.core.tier.TierContractTest;
+import io.kvstore.core.tier.internal.SlabLayout;
 import java.nio.ByteBuffer;
 
 /**
@@ -15,10 +15,13 @@ class HotTierStagedTest extends TierContractTest {
 
   @Override
   protected Tier newTier(long capacityBytes, int maxPageBytes) {
-    int frameCount = (int) (capacityBytes / maxPageBytes);
-    HostDeviceMemory frames = new HostDeviceMemory(frameCount, maxPageBytes);
-    // One staging buffer per frame, so that every page can be pinned at once, as the contract asks.
-    return new HotTier(new HiddenFrames(frames), LruPolicy::new, frameCount);
+    // One staging buffer per smallest frame, so that every page can be pinned at once, as the
+    // contract asks.
+    int frames = (int) (capacityBytes / SlabLayout.DEFAULT_MIN_SLOT_BYTES);
+    return HotTier.builder(capacityBytes, maxPageBytes)
+        .memory((slabs, slabBytes) -> new HiddenFrames(new HostDeviceMemory(slabs, slabBytes)))
+        .stagingBuffers(frames)
+        .build();
   }
 
   /** Host memory that pretends its frames cannot be addressed from the host. */
@@ -35,33 +38,38 @@ class HotTierStagedTest extends TierContractTest {
     }
 
     @Override
-    public int frameCount() {
-      return delegate.frameCount();
+    public int slabCount() {
+      return delegate.slabCount();
     }
 
     @Override
-    public int frameBytes() {
-      return delegate.frameBytes();
+    public int slabBytes() {
+      return delegate.slabBytes();
     }
 
     @Override
-    public void copyIn(int frame, ByteBuffer src) {
-      delegate.copyIn(frame, src);
+    public void allocate(int slab) {
+      delegate.allocate(slab);
     }
 
     @Override
-    public void copyOut(int frame, int length, ByteBuffer dst) {
-      delegate.copyOut(frame, length, dst);
+    public void copyIn(int slab, int offset, ByteBuffer src) {
+      delegate.copyIn(slab, offset, src);
     }
 
     @Override
-    public ByteBuffer hostView(int frame) {
+    public void copyOut(int slab, int offset, int length, ByteBuffer dst) {
+      delegate.copyOut(slab, offset, length, dst);
+    }
+
+    @Override
+    public ByteBuffer hostView(int slab) {
       return null;
     }
 
     @Override
-    public ByteBuffer allocateStaging() {
-      return delegate.allocateStaging();
+    public ByteBuffer allocateStaging(int bytes) {
+      return delegate.allocateStaging(bytes);
     }
 
     @Override

@@ -1,4 +1,4 @@
-package io.kvstore.core.tier.dram;
+package io.kvstore.core.tier.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

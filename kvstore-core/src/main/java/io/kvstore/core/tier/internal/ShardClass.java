@@ -1,13 +1,13 @@
-package io.kvstore.core.tier.dram;
+package io.kvstore.core.tier.internal;
 
 import io.kvstore.core.policy.EvictionPolicy;
 import java.util.Arrays;
 
 /**
- * One size class of the DRAM tier: its slabs (by ordinal), its free slots (a stack of global slot
- * ids) and its eviction policy over per-class policy ids. Guarded by the tier's lock.
+ * One size class of one shard: its slabs (by ordinal), its free slots (a stack of global slot ids)
+ * and its eviction policy over per-class policy ids. Guarded by the shard's lock.
  */
-final class SizeClass {
+final class ShardClass {
 
   final int index;
   final int slotBytes;
@@ -18,7 +18,7 @@ final class SizeClass {
   private int[] freeSlots = new int[64];
   private int freeCount;
 
-  SizeClass(int index, int slotBytes, int slotsPerSlab, int maxSlabs, EvictionPolicy policy) {
+  ShardClass(int index, int slotBytes, int slotsPerSlab, int maxSlabs, EvictionPolicy policy) {
     this.index = index;
     this.slotBytes = slotBytes;
     this.slotsPerSlab = slotsPerSlab;
@@ -27,14 +27,14 @@ final class SizeClass {
   }
 
   /** Carves {@code slab} into this class's slots and makes them all free. */
-  void adopt(Slab slab, int maxSlotsPerSlab) {
+  void adopt(Slab slab, int slabBytes, int maxSlotsPerSlab) {
     int ordinal = 0;
     while (slabsByOrdinal[ordinal] != null) {
       ordinal++;
     }
     slabsByOrdinal[ordinal] = slab;
     slabCount++;
-    slab.carve(index, slotBytes, ordinal);
+    slab.carve(index, slotBytes, slabBytes, ordinal);
     for (int slot = slab.slotCount - 1; slot >= 0; slot--) {
       pushFree(SlabDescriptor.slotId(slab.index, slot, maxSlotsPerSlab));
     }
@@ -78,7 +78,7 @@ final class SizeClass {
     return slabsByOrdinal[policyId / slotsPerSlab];
   }
 
-  static int slotOfPolicyId(int policyId, int slotsPerSlab) {
+  int slotOfPolicyId(int policyId) {
     return policyId % slotsPerSlab;
   }
 }

@@ -1,13 +1,13 @@
-package io.kvstore.core.tier.dram;
+package io.kvstore.core.tier.internal;
 
 import java.util.Arrays;
 
 /**
- * The slot sizes of the DRAM tier: from a minimum up to the largest page, each about {@code factor}
- * times the previous one (as in memcached and CacheLib), every size a multiple of 64 bytes so that
- * slots start on cache lines, and the last size exactly the largest page rounded up to 64. A page
- * goes to the smallest class that holds it, so at most about {@code 1 - 1/factor} of a slot is
- * wasted (plus the 64-byte rounding).
+ * The slot sizes of a memory tier (hot frames and DRAM slots alike): from a minimum up to the
+ * largest page, each about {@code factor} times the previous one (as in memcached and CacheLib),
+ * every size a multiple of 64 bytes so that slots start on cache lines, and the last size exactly
+ * the largest page rounded up to 64. A page goes to the smallest class that holds it, so at most
+ * about {@code 1 - 1/factor} of a slot is wasted (plus the 64-byte rounding).
  */
 public final class SizeClasses {
 
@@ -86,7 +86,8 @@ public final class SizeClasses {
     return Arrays.toString(sizes);
   }
 
-  static int align(long bytes) {
+  /** {@code bytes} rounded up to {@link #SLOT_ALIGNMENT}. */
+  public static int align(long bytes) {
     long aligned = (bytes + SLOT_ALIGNMENT - 1) & -SLOT_ALIGNMENT;
     if (aligned > Integer.MAX_VALUE) {
       throw new IllegalArgumentException("slot size too large: " + bytes);

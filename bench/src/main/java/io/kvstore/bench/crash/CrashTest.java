@@ -1,0 +1,242 @@
+package io.kvstore.bench.crash;
+
+import io.kvstore.client.GetResult;
+import io.kvstore.client.KvStoreClient;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The crash-test loop (after RocksDB's {@code tools/db_crashtest.py}): run writers against the
+ * daemon, SIGKILL it at a random moment, restart it on the same data directory, read every key back
+ * and judge each page against the record of acknowledged writes; repeat. Optionally ends with a
+ * clean restart (SIGTERM), which must lose nothing the crash rule would not allow either.
+ *
+ * <p>It knows the daemon only as a process and a protocol: the SDK, a launcher script, signals.
+ */
+final class CrashTest {
+
+  /** What to run. */
+  record Config(
+      Path serverScript,
+      Path dataDir,
+      List<String> daemonFlags,
+      PagePattern pattern,
+      int keys,
+      int cycles,
+      long durationNanos,
+      int writers,
+      int batch,
+      double deleteRatio,
+      double readRatio,
+      long seed,
+      boolean cleanRestart,
+      Duration startTimeout,
+      Path log) {}
+
+  /** Keys per verification GET. */
+  private static final int VERIFY_BATCH_MAX = 64;
+  /** Bytes per verification GET, at most. */
+  private static final long VERIFY_BATCH_BYTES = 16L << 20;
+  private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
+
+  private final Config config;
+  private final KeyModel model;
+  private final CrashReport report;
+  private final PrintStream progress;
+
+  CrashTest(Config config, CrashReport report, PrintStream progress) {
+    this.config = config;
+    this.model = new KeyModel(config.pattern(), config.keys());
+    this.report = report;
+    this.progress = progress;
+  }
+
+  /**
+   * Runs every cycle; the results go to the report.
+   *
+   * @throws IOException if the daemon cannot be started or restarted (a restart that fails after a
+   *     crash is itself a finding: the message has the end of its log)
+   */
+  void run() throws IOException {
+    SplittableRandom random = new SplittableRandom(config.seed());
+    DaemonProcess daemon = start();
+    try {
+      for (int cycle = 1; cycle <= config.cycles(); cycle++) {
+        long killAfter = config.durationNanos() / 10
+            + (long) (random.nextDouble() * (config.durationNanos() * 9 / 10));
+        Cycle c = write(daemon, killAfter, random.nextLong());
+        daemon.kill();
+        daemon = start();
+        long restart = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - daemon.startNanos());
+        CycleResult r = verify(daemon, cycle, "kill", c, restart);
+        report.add(r);
+        progress.printf("cycle %d/%d: killed after %d ms, %d acked puts, restart %d ms, %d verified:"
+                + " %d exact, %d miss, %d wrong, %d stale, %d resurrected%n", cycle,
+            config.cycles(), r.killAfterMillis(), r.putsAcked(), r.restartMillis(), r.verified(),
+            r.exact(), r.miss(), r.wrong(), r.stale(), r.resurrected());
+      }
+      if (config.cleanRestart()) {
+        int status = daemon.stop();
+        if (status == -1) {
+          report.failure("the daemon did not stop within the grace period after SIGTERM");
+        }
+        daemon = start();
+        long restart = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - daemon.startNanos());
+        report.add(verify(daemon, config.cycles() + 1, "clean", new Cycle(), restart));
+      }
+      daemon.stop();
+    } finally {
+      daemon.close();
+    }
+  }
+
+  private DaemonProcess start() throws IOException {
+    return DaemonProcess.start(config.serverScript(), config.dataDir(), config.daemonFlags(),
+        config.pattern().namespaceId(), config.log(), config.startTimeout());
+  }
+
+  private KvStoreClient client(int port, int connections) {
+    return KvStoreClient.builder()
+        .address("127.0.0.1", port)
+        .namespaceId(config.pattern().namespaceId())
+        .connections(connections)
+        .ioThreads(Math.min(connections, 2))
+        .requestTimeout(REQUEST_TIMEOUT)
+        // Checked here, byte for byte: a corrupt page must count as wrong, not be hidden as a miss.
+        .verifyChecksums(false)
+        .build();
+  }
+
+  /** What the writers of one cycle did. */
+  private static final class Cycle {
+    long killAfterNanos;
+    long putsAcked;
+    long deletesAcked;
+    long putsRejected;
+    long liveReads;
+    long liveFailures;
+    long errors;
+  }
+
+  /** Runs the writers until {@code killAfterNanos}, then kills the daemon under them. */
+  private Cycle write(DaemonProcess daemon, long killAfterNanos, long seed) throws IOException {
+    Cycle c = new Cycle();
+    c.killAfterNanos = killAfterNanos;
+    AtomicBoolean killed = new AtomicBoolean();
+    List<Writer> writers = new ArrayList<>();
+    List<Thread> threads = new ArrayList<>();
+    try (KvStoreClient client = client(daemon.port(), config.writers())) {
+      SplittableRandom seeds = new SplittableRandom(seed);
+      for (int w = 0; w < config.writers(); w++) {
+        Writer writer = new Writer(w, config.writers(), client, model, config.pattern(),
+            config.batch(), config.deleteRatio(), config.readRatio(), seeds.nextLong(), killed);
+        writers.add(writer);
+        Thread t = new Thread(writer, "crashtest-writer-" + w);
+        t.setDaemon(true);
+        threads.add(t);
+      }
+      threads.forEach(Thread::start);
+      sleepNanos(killAfterNanos);
+      // The flag first: a request that fails from here on failed because of the kill.
+      killed.set(true);
+      daemon.kill();
+      for (Thread t : threads) {
+        t.join(TimeUnit.SECONDS.toMillis(REQUEST_TIMEOUT.toSeconds() * 2));
+        if (t.isAlive()) {
+          throw new IOException(t.getName() + " did not finish after the kill");
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted", e);
+    }
+    for (Writer w : writers) {
+      c.putsAcked += w.putsAcked;
+      c.deletesAcked += w.deletesAcked;
+      c.putsRejected += w.putsRejected;
+      c.liveReads += w.liveReads;
+      for (Verdict v : Verdict.values()) {
+        if (v.isFailure()) {
+          c.liveFailures += w.liveVerdicts[v.ordinal()];
+        }
+      }
+      if (w.errorBeforeKill != null) {
+        c.errors++;
+        report.failure("(not counted as a wrong page) " + w.errorBeforeKill);
+      }
+      if (w.firstLiveFailure != null) {
+        report.failure(w.firstLiveFailure);
+      }
+    }
+    return c;
+  }
+
+  /** Reads every key back and judges it. */
+  private CycleResult verify(DaemonProcess daemon, int cycle, String kind, Cycle c, long restart)
+      throws IOException {
+    int pageLength = config.pattern().pageLength();
+    int per = (int) Math.max(1, Math.min(VERIFY_BATCH_MAX, VERIFY_BATCH_BYTES / pageLength));
+    ByteBuffer[] dsts = new ByteBuffer[per];
+    for (int i = 0; i < per; i++) {
+      dsts[i] = ByteBuffer.allocateDirect(pageLength);
+    }
+    ByteBuffer scratch = ByteBuffer.allocateDirect(pageLength);
+    long[] counts = new long[Verdict.values().length];
+    long verified = 0;
+    PagePattern p = config.pattern();
+    try (KvStoreClient client = client(daemon.port(), 1)) {
+      for (int from = 0; from < config.keys(); from += per) {
+        int n = Math.min(per, config.keys() - from);
+        long[] keys = new long[2 * n];
+        ByteBuffer[] d = n == per ? dsts : java.util.Arrays.copyOf(dsts, n);
+        for (int i = 0; i < n; i++) {
+          keys[2 * i] = p.keyHi(from + i);
+          keys[2 * i + 1] = p.keyLo(from + i);
+          d[i].clear();
+        }
+        GetResult r;
+        try {
+          r = client.get(keys, d);
+        } catch (RuntimeException e) {
+          throw new IOException("verification GET failed after the restart: " + e.getMessage()
+              + "; the daemon's log (" + config.log() + ") ends:\n" + daemon.logTail(), e);
+        }
+        for (int i = 0; i < n; i++) {
+          int k = from + i;
+          Verdict v = model.judge(k, d[i], 0, r.isHit(i) ? r.length(i) : -1, scratch);
+          if (!model.written(k) && v == Verdict.MISS) {
+            continue; // never written, not there: nothing to verify
+          }
+          verified++;
+          counts[v.ordinal()]++;
+          if (v.isFailure()) {
+            report.failure(String.format("cycle %d: key %d (%016x%016x) returned a %s page of %d"
+                    + " bytes claiming version %d", cycle, k, p.keyHi(k), p.keyLo(k), v,
+                r.length(i), p.claimedVersion(d[i], 0, r.length(i))));
+          }
+        }
+      }
+    }
+    return new CycleResult(cycle, kind, TimeUnit.NANOSECONDS.toMillis(c.killAfterNanos),
+        c.putsAcked, c.deletesAcked, c.putsRejected, model.uncertainKeys(), restart, verified,
+        counts[Verdict.EXACT.ordinal()], counts[Verdict.MISS.ordinal()],
+        counts[Verdict.WRONG.ordinal()], counts[Verdict.STALE.ordinal()],
+        counts[Verdict.RESURRECTED.ordinal()], c.liveReads, c.liveFailures, c.errors);
+  }
+
+  private static void sleepNanos(long nanos) throws InterruptedException {
+    long end = System.nanoTime() + nanos;
+    long left;
+    while ((left = end - System.nanoTime()) > 0) {
+      TimeUnit.NANOSECONDS.sleep(left);
+    }
+  }
+}

@@ -1,0 +1,168 @@
+package io.kvstore.bench.crash;
+
+import io.kvstore.client.KvStoreClient;
+import io.kvstore.client.KvStoreException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One life of the daemon under test: forked from its launcher on a free loopback port with the
+ * crash test's data directory, killed with SIGKILL (the crash) or stopped with SIGTERM (the clean
+ * end). Each life appends its output to the same log file, so a failed restart shows why.
+ */
+final class DaemonProcess implements AutoCloseable {
+
+  private static final long STOP_GRACE_SECONDS = 60;
+
+  private final Process process;
+  private final int port;
+  private final long startNanos;
+  private final Path log;
+
+  private DaemonProcess(Process process, int port, long startNanos, Path log) {
+    this.process = process;
+    this.port = port;
+    this.startNanos = startNanos;
+    this.log = log;
+  }
+
+  /**
+   * Forks {@code script} with {@code flags} after the address, metrics-off and data-dir flags, and
+   * waits until it answers a PING.
+   *
+   * @throws IOException if it exits or does not answer within {@code timeout}; it is killed then
+   */
+  static DaemonProcess start(Path script, Path dataDir, List<String> flags, long namespaceId,
+      Path log, Duration timeout) throws IOException {
+    int port = freePort();
+    List<String> cmd = new ArrayList<>(List.of(script.toAbsolutePath().toString(),
+        "--host", "127.0.0.1", "--port", Integer.toString(port), "--metrics-port", "0",
+        "--data-dir", dataDir.toString()));
+    cmd.addAll(flags);
+    Files.writeString(log, "=== " + String.join(" ", cmd) + "\n", StandardCharsets.UTF_8,
+        StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    long start = System.nanoTime();
+    Process p = new ProcessBuilder(cmd)
+        .redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+        .start();
+    DaemonProcess d = new DaemonProcess(p, port, start, log);
+    long deadline = start + timeout.toNanos();
+    try {
+      while (true) {
+        if (!p.isAlive()) {
+          throw new IOException("the daemon exited with status " + p.exitValue()
+              + " at start; its log (" + log + ") ends:\n" + d.logTail());
+        }
+        if (answers(port, namespaceId)) {
+          return d;
+        }
+        if (System.nanoTime() > deadline) {
+          throw new IOException("the daemon did not answer within " + timeout.toSeconds()
+              + " s; its log (" + log + ") ends:\n" + d.logTail());
+        }
+        Thread.sleep(50);
+      }
+    } catch (InterruptedException e) {
+      d.kill();
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while starting the daemon", e);
+    } catch (IOException | RuntimeException e) {
+      d.kill();
+      throw e;
+    }
+  }
+
+  /** The protocol port. */
+  int port() {
+    return port;
+  }
+
+  /** When it was forked ({@link System#nanoTime()}). */
+  long startNanos() {
+    return startNanos;
+  }
+
+  /** Whether it still runs. */
+  boolean isAlive() {
+    return process.isAlive();
+  }
+
+  /**
+   * SIGKILL; waits until it is gone. The launcher must exec the JVM (bin/kvstore-server does), so
+   * the process forked is the daemon itself.
+   */
+  void kill() {
+    process.destroyForcibly();
+    try {
+      process.waitFor();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /**
+   * SIGTERM, then SIGKILL if it has not exited after a grace period.
+   *
+   * @return its exit status, or -1 when it had to be killed
+   */
+  int stop() {
+    process.destroy();
+    try {
+      if (process.waitFor(STOP_GRACE_SECONDS, TimeUnit.SECONDS)) {
+        return process.exitValue();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    kill();
+    return -1;
+  }
+
+  /** Kills it if it still runs. */
+  @Override
+  public void close() {
+    if (process.isAlive()) {
+      kill();
+    }
+  }
+
+  /** The last lines of the log. */
+  String logTail() {
+    try {
+      List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
+      return String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
+    } catch (IOException e) {
+      return "(cannot read " + log + ": " + e.getMessage() + ")";
+    }
+  }
+
+  private static boolean answers(int port, long namespaceId) {
+    try (KvStoreClient c = KvStoreClient.builder().address("127.0.0.1", port)
+        .namespaceId(namespaceId).connections(1).ioThreads(1)
+        .connectTimeout(Duration.ofSeconds(1)).build()) {
+      c.ping();
+      return true;
+    } catch (KvStoreException e) {
+      return false;
+    }
+  }
+
+  private static int freePort() {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot find a free port: " + e.getMessage(), e);
+    }
+  }
+}

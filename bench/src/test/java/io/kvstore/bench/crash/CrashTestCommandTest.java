@@ -1,0 +1,120 @@
+package io.kvstore.bench.crash;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kvstore.bench.CliRunner;
+import io.kvstore.server.KvStoreServerCommand;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code kvbench crashtest} end to end: real daemons forked from this build's classpath, killed
+ * with SIGKILL and restarted on one data directory. Small on purpose (a few hundred 4 KiB pages,
+ * sub-second cycles): the long run is for people, with {@code bin/kvbench crashtest --cycles 100}.
+ */
+class CrashTestCommandTest {
+
+  @TempDir Path dir;
+
+  /** A launcher like bin/kvstore-server that runs the daemon from this test JVM's classpath. */
+  private Path serverScript() throws Exception {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    for (String flag : System.getProperty("kvstore.jvm.flags", "").trim().split("\\s+")) {
+      if (!flag.isEmpty()) {
+        cmd.add(flag);
+      }
+    }
+    cmd.addAll(List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+        "-cp", System.getProperty("java.class.path"), KvStoreServerCommand.class.getName()));
+    StringBuilder s = new StringBuilder("#!/bin/sh\nexec");
+    for (String c : cmd) {
+      s.append(" '").append(c.replace("'", "'\\''")).append('\'');
+    }
+    s.append(" \"$@\"\n");
+    Path script = dir.resolve("kvstore-server");
+    Files.writeString(script, s.toString());
+    Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
+    return script;
+  }
+
+  @Test
+  void shouldKillRestartAndVerifyEveryAcknowledgedPage() throws Exception {
+    Path out = dir.resolve("out");
+    CliRunner cli = new CliRunner();
+    int status = cli.run("crashtest", "--server-script", serverScript().toString(),
+        "--data-dir", dir.resolve("data").toString(), "--out", out.toString(),
+        "--cycles", "3", "--duration", "800ms", "--keys", "256", "--page-bytes", "4KiB",
+        "--writers", "2", "--hot-bytes", "256KiB", "--dram-bytes", "512KiB",
+        "--durability", "wal", "--seed", "7");
+    assertEquals(0, status, cli.out() + cli.err());
+    assertTrue(cli.out().contains("PASS: "), cli.out());
+    JsonNode report = new ObjectMapper().readTree(out.resolve("crashtest.json").toFile());
+    assertTrue(report.get("passed").asBoolean());
+    JsonNode cycles = report.get("cycles");
+    assertEquals(4, cycles.size(), "3 kill cycles and the clean restart");
+    assertEquals("kill", cycles.get(0).get("kind").asText());
+    assertEquals("clean", cycles.get(3).get("kind").asText());
+    JsonNode total = report.get("total");
+    assertTrue(total.get("putsAcked").asLong() > 0, "the writers wrote");
+    assertTrue(total.get("verified").asLong() > 0, "pages were read back");
+    assertEquals(total.get("verified").asLong(),
+        total.get("exact").asLong() + total.get("miss").asLong(), "every page exact or a miss");
+    assertEquals(0, total.get("wrong").asLong());
+    List<String> csv = Files.readAllLines(out.resolve("crashtest.csv"));
+    assertEquals(6, csv.size(), "header, 4 rows, total");
+    assertTrue(csv.get(5).startsWith("total,total,"), csv.get(5));
+    assertTrue(Files.exists(out.resolve("crashtest-daemon.log")));
+  }
+
+  @Test
+  void shouldFailTheRunWhenTheDaemonDoesNotComeBackAfterAKill() throws Exception {
+    // Starts the real daemon once; every later start fails, as a store that cannot recover would.
+    Path real = serverScript();
+    Path once = dir.resolve("kvstore-server-once");
+    Files.writeString(once, "#!/bin/sh\n"
+        + "if [ -e '" + dir.resolve("started") + "' ]; then echo 'cannot open the store'; exit 3; fi\n"
+        + "touch '" + dir.resolve("started") + "'\n"
+        + "exec '" + real + "' \"$@\"\n");
+    Files.setPosixFilePermissions(once, PosixFilePermissions.fromString("rwx------"));
+    Path out = dir.resolve("out");
+    CliRunner cli = new CliRunner();
+    int status = cli.run("crashtest", "--server-script", once.toString(), "--out", out.toString(),
+        "--data-dir", dir.resolve("data").toString(), "--cycles", "2", "--duration", "300ms",
+        "--keys", "64", "--page-bytes", "1KiB", "--writers", "1");
+    assertEquals(1, status, cli.out() + cli.err());
+    assertTrue(cli.err().contains("exited with status 3 at start"), cli.err());
+    assertTrue(cli.err().contains("cannot open the store"), cli.err());
+    JsonNode report = new ObjectMapper().readTree(out.resolve("crashtest.json").toFile());
+    assertEquals(false, report.get("passed").asBoolean());
+    assertTrue(report.get("aborted").asText().contains("exited with status 3"), report.toString());
+  }
+
+  @Test
+  void shouldRefuseBadOptionsWithAUsageError() throws Exception {
+    CliRunner cli = new CliRunner();
+    String script = serverScript().toString();
+    assertEquals(2, cli.run("crashtest", "--server-script", script, "--page-bytes", "16B"));
+    assertTrue(cli.err().contains("--page-bytes must be at least 32 B"), cli.err());
+    assertEquals(2, cli.run("crashtest", "--server-script", script, "--durability", "fsync"));
+    assertTrue(cli.err().contains("--durability must be none, wal or sync"), cli.err());
+    assertEquals(2, cli.run("crashtest", "--server-script", script, "--cycles", "0"));
+    assertEquals(2, cli.run("crashtest", "--server-script", script, "--delete-ratio", "0.6",
+        "--read-ratio", "0.5"));
+  }
+
+  @Test
+  void shouldSayWhichLauncherIsMissing() {
+    CliRunner cli = new CliRunner();
+    assertEquals(1, cli.run("crashtest", "--server-script", dir.resolve("nope").toString()));
+    assertTrue(cli.err().contains("is not executable"), cli.err());
+  }
+}

@@ -1,0 +1,403 @@
+package io.kvstore.core.store;
+
+import io.kvstore.common.PageFormat;
+import java.nio.ByteBuffer;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import org.agrona.BufferUtil;
+
+/**
+ * The bounded queue of dirty pages waiting to be written to the SSD tier: one off-heap arena of a
+ * fixed size, holding copies of the pages back to back, plus a ring of entry descriptors (key,
+ * place in the arena, state). A memory tier's eviction copies its victim in ({@link #offer}: a
+ * memcpy, never a wait, never I/O); background writers take entries in order, write them, and
+ * complete them; bytes are reclaimed from the oldest end as soon as the oldest entries are done.
+ *
+ * <pre>
+ *   arena (capacity C, positions grow forever, physical offset = position mod C)
+ *   +---------+---------+----------------------+---------+---------------------+
+ *   | done    | taken   | pending  ...         | filling | free ...            |
+ *   +---------+---------+----------------------+---------+---------------------+
+ *   ^ headPos                                             ^ tailPos
+ *   entries: headSeq ≤ takeSeq ≤ tailSeq; an entry never wraps (it skips to the next lap instead)
+ * </pre>
+ *
+ * <p><b>Cancellation.</b> A put or delete of a key {@link #cancel}s every entry of that key, under
+ * that key's store lock; a writer checks {@link #isCanceled} under the same key lock before it
+ * writes, and completes the entry before releasing it. So a queued write never lands after a newer
+ * put or a delete of its key (no resurrection: the idea of CacheLib's in-flight put tokens).
+ *
+ * <p>All state is guarded by one short lock; page bytes are copied outside it (an entry being
+ * filled is reserved, and a writer waits for it to be published).
+ */
+final class WriteBackQueue implements AutoCloseable {
+
+  private static final byte FREE = 0;
+  private static final byte FILLING = 1;
+  private static final byte PENDING = 2;
+  private static final byte TAKEN = 3;
+  private static final byte DONE = 4;
+
+  private final ByteBuffer arena;
+  private final long capacity;
+  private final int mask;
+  private final long[] keyHi;
+  private final long[] keyLo;
+  private final long[] startPos;
+  private final int[] length;
+  private final byte[] state;
+  private final boolean[] canceled;
+  /**
+   * Entries not yet reclaimed, counted per key hash bucket: a key whose bucket is 0 has no entry,
+   * so put, delete and lookups of keys not queued (nearly all) skip the scan of the entries.
+   */
+  private final int[] bucketCounts;
+  private final int bucketMask;
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition changed = lock.newCondition();
+
+  private long headSeq;
+  private long takeSeq;
+  private long tailSeq;
+  private long headPos;
+  private long tailPos;
+  private boolean closed;
+
+  /**
+   * @param capacityBytes bytes of the arena (allocated now, freed by {@link #close()})
+   * @param maxEntries most entries at once (rounded up to a power of two)
+   */
+  WriteBackQueue(long capacityBytes, int maxEntries) {
+    if (capacityBytes <= 0 || capacityBytes > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("write-back queue bytes must be in (0, 2 GiB): " + capacityBytes);
+    }
+    this.capacity = capacityBytes;
+    this.arena = ByteBuffer.allocateDirect((int) capacityBytes);
+    int n = Integer.highestOneBit(Math.max(2, maxEntries) - 1) << 1;
+    this.mask = n - 1;
+    keyHi = new long[n];
+    keyLo = new long[n];
+    startPos = new long[n];
+    length = new int[n];
+    state = new byte[n];
+    canceled = new boolean[n];
+    bucketCounts = new int[4 * n];
+    bucketMask = 4 * n - 1;
+  }
+
+  private int bucket(long hi, long lo) {
+    long h = hi * 0x9E3779B97F4A7C15L + lo;
+    h ^= h >>> 31;
+    h *= 0xBF58476D1CE4E5B9L;
+    return (int) (h ^ (h >>> 29)) & bucketMask;
+  }
+
+  /** Bytes of the arena. */
+  long capacityBytes() {
+    return capacity;
+  }
+
+  /**
+   * Copies the page in as a new pending entry, or returns false at once if there is no room (no
+   * contiguous bytes or no free entry) or the queue is closed. Never waits for a writer.
+   */
+  boolean offer(long hi, long lo, ByteBuffer page) {
+    int len = page.remaining();
+    long seq;
+    int offset;
+    lock.lock();
+    try {
+      if (closed || tailSeq - headSeq > mask) {
+        return false;
+      }
+      long start = tailPos;
+      if (start % capacity + len > capacity) {
+        start = (start / capacity + 1) * capacity; // never wrap an entry: skip to the next lap
+      }
+      if (start + len - headPos > capacity) {
+        return false;
+      }
+      seq = tailSeq++;
+      int i = (int) (seq & mask);
+      keyHi[i] = hi;
+      keyLo[i] = lo;
+      startPos[i] = start;
+      length[i] = len;
+      state[i] = FILLING;
+      canceled[i] = false;
+      bucketCounts[bucket(hi, lo)]++;
+      tailPos = start + len;
+      offset = (int) (start % capacity);
+    } finally {
+      lock.unlock();
+    }
+    // The reserved bytes are this thread's alone until it publishes them.
+    arena.duplicate().position(offset).put(page.duplicate());
+    lock.lock();
+    try {
+      state[(int) (seq & mask)] = PENDING;
+      changed.signalAll();
+    } finally {
+      lock.unlock();
+    }
+    return true;
+  }
+
+  /**
+   * Waits up to {@code maxWaitNanos} until at least {@code bytes} are free (or the queue is empty).
+   *
+   * @return whether that much room is free now
+   */
+  boolean awaitRoom(long bytes, long maxWaitNanos) throws InterruptedException {
+    long wait = maxWaitNanos;
+    lock.lock();
+    try {
+      while (!closed && !hasRoom(bytes)) {
+        if (wait <= 0) {
+          return false;
+        }
+        wait = changed.awaitNanos(wait);
+      }
+      return hasRoom(bytes);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private boolean hasRoom(long bytes) {
+    return tailSeq == headSeq || (capacity - (tailPos - headPos) >= bytes && tailSeq - headSeq <= mask);
+  }
+
+  /**
+   * Takes the oldest pending entry, waiting up to {@code maxWaitNanos} for one.
+   *
+   * @return its sequence number, or -1 if none came (or the queue is closed)
+   */
+  long take(long maxWaitNanos) throws InterruptedException {
+    long wait = maxWaitNanos;
+    lock.lock();
+    try {
+      while (true) {
+        if (closed) {
+          return -1;
+        }
+        if (takeSeq < tailSeq && state[(int) (takeSeq & mask)] == PENDING) {
+          long seq = takeSeq++;
+          int i = (int) (seq & mask);
+          state[i] = TAKEN;
+          return seq;
+        }
+        if (wait <= 0) {
+          return -1;
+        }
+        wait = changed.awaitNanos(wait);
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  long keyHi(long seq) {
+    return keyHi[(int) (seq & mask)];
+  }
+
+  long keyLo(long seq) {
+    return keyLo[(int) (seq & mask)];
+  }
+
+  /**
+   * A view of a taken entry's page, valid until {@link #complete}: its bytes are not reused before.
+   */
+  ByteBuffer page(long seq) {
+    int i = (int) (seq & mask);
+    int offset = (int) (startPos[i] % capacity);
+    return arena.duplicate().position(offset).limit(offset + length[i]).slice();
+  }
+
+  /** Whether a put or delete of the entry's key came after it (read under the key lock). */
+  boolean isCanceled(long seq) {
+    lock.lock();
+    try {
+      return canceled[(int) (seq & mask)];
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Marks a taken entry done and reclaims the oldest run of done entries. */
+  void complete(long seq) {
+    lock.lock();
+    try {
+      state[(int) (seq & mask)] = DONE;
+      while (headSeq < takeSeq && state[(int) (headSeq & mask)] == DONE) {
+        int i = (int) (headSeq & mask);
+        state[i] = FREE;
+        bucketCounts[bucket(keyHi[i], keyLo[i])]--;
+        headSeq++;
+      }
+      headPos = headSeq == tailSeq ? tailPos : startPos[(int) (headSeq & mask)];
+      changed.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Cancels every queued entry of the key (called under the key's store lock by put and delete).
+   *
+   * @return how many were cancelled
+   */
+  int cancel(long hi, long lo) {
+    lock.lock();
+    try {
+      int n = 0;
+      if (bucketCounts[bucket(hi, lo)] == 0) {
+        return 0;
+      }
+      for (long s = headSeq; s < tailSeq; s++) {
+        int i = (int) (s & mask);
+        if (keyHi[i] == hi && keyLo[i] == lo && state[i] != DONE && !canceled[i]) {
+          canceled[i] = true;
+          n++;
+        }
+      }
+      return n;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Under the lock: the newest live entry of the key, or -1. */
+  private int findLive(long hi, long lo) {
+    if (bucketCounts[bucket(hi, lo)] == 0) {
+      return -1;
+    }
+    for (long s = tailSeq - 1; s >= headSeq; s--) {
+      int i = (int) (s & mask);
+      if (keyHi[i] == hi
+          && keyLo[i] == lo
+          && (state[i] == PENDING || state[i] == TAKEN)
+          && !canceled[i]) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * Copies the newest live queued copy of the key into {@code dst} at its position (advancing it).
+   * Called under the key's store lock, so the entry can be neither cancelled nor completed meanwhile.
+   *
+   * @return the page length, or -1 if the key has no live entry
+   * @throws IllegalArgumentException if {@code dst} has too little room (nothing copied)
+   */
+  int copyIfQueued(long hi, long lo, ByteBuffer dst) {
+    lock.lock();
+    try {
+      int i = findLive(hi, lo);
+      if (i < 0) {
+        return -1;
+      }
+      if (dst.remaining() < length[i]) {
+        throw new IllegalArgumentException(
+            "destination has " + dst.remaining() + " bytes, the page needs " + length[i]);
+      }
+      int offset = (int) (startPos[i] % capacity);
+      dst.put(arena.duplicate().position(offset).limit(offset + length[i]));
+      return length[i];
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Length of the key's live queued page, or -1. */
+  int lengthIfQueued(long hi, long lo) {
+    lock.lock();
+    try {
+      int i = findLive(hi, lo);
+      return i < 0 ? -1 : length[i];
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * {@link TieredStore#OWN} or {@link TieredStore#FOREIGN} for the key's live queued page, read
+   * from its header; {@link TieredStore#ABSENT} if none.
+   */
+  int ownershipIfQueued(long hi, long lo, long namespaceId) {
+    lock.lock();
+    try {
+      int i = findLive(hi, lo);
+      if (i < 0) {
+        return TieredStore.ABSENT;
+      }
+      long ns = PageFormat.namespaceId(arena, (int) (startPos[i] % capacity));
+      return ns == namespaceId ? TieredStore.OWN : TieredStore.FOREIGN;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Entries queued or being written now. */
+  int depth() {
+    lock.lock();
+    try {
+      return (int) (tailSeq - headSeq);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Bytes of the arena in use now (entries queued or being written, and skipped lap ends). */
+  long usedBytes() {
+    lock.lock();
+    try {
+      return tailPos - headPos;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Waits up to {@code maxWaitNanos} until every entry is done; whether it is empty now. */
+  boolean awaitEmpty(long maxWaitNanos) throws InterruptedException {
+    long deadline = System.nanoTime() + maxWaitNanos;
+    lock.lock();
+    try {
+      while (headSeq != tailSeq) {
+        long wait = deadline - System.nanoTime();
+        if (wait <= 0) {
+          return false;
+        }
+        changed.awaitNanos(Math.min(wait, TimeUnit.MILLISECONDS.toNanos(50)));
+      }
+      return true;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Refuses new entries and wakes every waiter; entries not yet written are dropped.
+   *
+   * @return how many were still queued or being written
+   */
+  int shutdown() {
+    lock.lock();
+    try {
+      closed = true;
+      changed.signalAll();
+      return (int) (tailSeq - takeSeq);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Frees the arena. Call only after every writer has stopped. */
+  @Override
+  public void close() {
+    shutdown();
+    BufferUtil.free(arena);
+  }
+}

@@ -1,0 +1,151 @@
+package io.kvstore.core.store;
+
+import io.kvstore.core.tier.EvictionListener;
+import io.kvstore.core.tier.PinnedPage;
+import io.kvstore.core.tier.Tier;
+import io.kvstore.core.tier.TierKind;
+import io.kvstore.core.tier.TierWriteException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A fault injector around a real tier (the SSD tier in these tests): writes can fail with a {@link
+ * TierWriteException} of a chosen reason, reads can fail with an I/O error, and writes can stall
+ * until released. Everything else is passed through. {@link #resumeWrites()} says yes only once
+ * the write fault is cleared, like a disk tier whose space came back.
+ */
+final class FaultyTier implements Tier {
+
+  private final Tier inner;
+  private volatile TierWriteException.Reason writeFault;
+  private volatile boolean readFault;
+  private volatile CountDownLatch stall;
+  final AtomicLong puts = new AtomicLong();
+  final AtomicLong failedPuts = new AtomicLong();
+  final AtomicLong resumeCalls = new AtomicLong();
+  final AtomicInteger stalledNow = new AtomicInteger();
+
+  FaultyTier(Tier inner) {
+    this.inner = inner;
+  }
+
+  /** Every later put throws a {@link TierWriteException} with this reason (null: none). */
+  void failWrites(TierWriteException.Reason reason) {
+    writeFault = reason;
+  }
+
+  /** Every later get throws an I/O error. */
+  void failReads(boolean fail) {
+    readFault = fail;
+  }
+
+  /** Later puts block until {@link #releaseStall()}. */
+  void stallWrites() {
+    stall = new CountDownLatch(1);
+  }
+
+  void releaseStall() {
+    CountDownLatch s = stall;
+    stall = null;
+    if (s != null) {
+      s.countDown();
+    }
+  }
+
+  @Override
+  public boolean put(ByteBuffer src) {
+    puts.incrementAndGet();
+    CountDownLatch s = stall;
+    if (s != null) {
+      stalledNow.incrementAndGet();
+      try {
+        if (!s.await(60, TimeUnit.SECONDS)) {
+          throw new AssertionError("a stalled write was never released");
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } finally {
+        stalledNow.decrementAndGet();
+      }
+    }
+    TierWriteException.Reason r = writeFault;
+    if (r != null) {
+      failedPuts.incrementAndGet();
+      throw new TierWriteException(r, "injected " + r + " while writing a page");
+    }
+    return inner.put(src);
+  }
+
+  @Override
+  public boolean resumeWrites() {
+    resumeCalls.incrementAndGet();
+    return writeFault == null;
+  }
+
+  @Override
+  public int get(long keyHi, long keyLo, ByteBuffer dst) {
+    if (readFault && inner.contains(keyHi, keyLo)) {
+      throw new TierWriteException(TierWriteException.Reason.IO_ERROR, "injected read error");
+    }
+    return inner.get(keyHi, keyLo, dst);
+  }
+
+  @Override
+  public TierKind kind() {
+    return inner.kind();
+  }
+
+  @Override
+  public long capacityBytes() {
+    return inner.capacityBytes();
+  }
+
+  @Override
+  public long usedBytes() {
+    return inner.usedBytes();
+  }
+
+  @Override
+  public long pageCount() {
+    return inner.pageCount();
+  }
+
+  @Override
+  public int maxPageBytes() {
+    return inner.maxPageBytes();
+  }
+
+  @Override
+  public void setEvictionListener(EvictionListener listener) {
+    inner.setEvictionListener(listener);
+  }
+
+  @Override
+  public PinnedPage pin(long keyHi, long keyLo) {
+    return inner.pin(keyHi, keyLo);
+  }
+
+  @Override
+  public int length(long keyHi, long keyLo) {
+    return inner.length(keyHi, keyLo);
+  }
+
+  @Override
+  public boolean contains(long keyHi, long keyLo) {
+    return inner.contains(keyHi, keyLo);
+  }
+
+  @Override
+  public boolean delete(long keyHi, long keyLo) {
+    return inner.delete(keyHi, keyLo);
+  }
+
+  @Override
+  public void close() {
+    releaseStall();
+    inner.close();
+  }
+}

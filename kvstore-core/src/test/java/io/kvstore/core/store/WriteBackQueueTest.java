@@ -1,0 +1,112 @@
+package io.kvstore.core.store;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kvstore.core.tier.TestPages;
+import java.nio.ByteBuffer;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+class WriteBackQueueTest {
+
+  private static final long MS = 1_000_000L;
+
+  @Test
+  void shouldHandOutEntriesInOrderWithTheirExactBytes() throws Exception {
+    try (WriteBackQueue q = new WriteBackQueue(64 << 10, 64)) {
+      for (int k = 0; k < 5; k++) {
+        assertTrue(q.offer(1, k, TestPages.page(1, k, 3, 1000 + k)));
+      }
+      assertEquals(5, q.depth());
+      for (int k = 0; k < 5; k++) {
+        long seq = q.take(MS);
+        assertEquals(k, q.keyLo(seq));
+        assertEquals(3, TestPages.check(q.page(seq), 1, k));
+        q.complete(seq);
+      }
+      assertEquals(0, q.depth());
+      assertEquals(0, q.usedBytes());
+      assertEquals(-1, q.take(MS), "nothing left");
+    }
+  }
+
+  @Test
+  void shouldRefuseWithoutWaitingWhenFullAndReclaimOnlyTheOldestDoneRun() throws Exception {
+    int page = TestPages.page(1, 0, 1, 4000).remaining();
+    try (WriteBackQueue q = new WriteBackQueue(4L * page, 64)) {
+      for (int k = 0; k < 4; k++) {
+        assertTrue(q.offer(1, k, TestPages.page(1, k, 1, 4000)));
+      }
+      assertFalse(q.offer(1, 9, TestPages.page(1, 9, 1, 4000)), "full: refused at once");
+      long first = q.take(MS);
+      long second = q.take(MS);
+      q.complete(second); // done out of order: the oldest still holds its bytes
+      assertFalse(q.offer(1, 9, TestPages.page(1, 9, 1, 4000)));
+      assertFalse(q.awaitRoom(page, 5 * MS), "no room while the oldest is being written");
+      q.complete(first);
+      assertTrue(q.awaitRoom(page, 5 * MS));
+      assertTrue(q.offer(1, 9, TestPages.page(1, 9, 1, 4000)), "two entries reclaimed");
+      assertTrue(q.offer(1, 10, TestPages.page(1, 10, 1, 4000)));
+    }
+  }
+
+  @Test
+  void shouldNeverSplitAnEntryAcrossTheEndOfTheArena() throws Exception {
+    // Random sizes for many laps: every page taken must be intact (an entry that wrapped would
+    // come back torn).
+    SplittableRandom r = new SplittableRandom(5);
+    try (WriteBackQueue q = new WriteBackQueue(50_000, 16)) {
+      long next = 0;
+      long expect = 0;
+      for (int round = 0; round < 2000; round++) {
+        int len = r.nextInt(0, 12_000);
+        if (q.offer(2, next, TestPages.page(2, next, 1, len))) {
+          next++;
+        }
+        if (r.nextBoolean() || !q.offer(2, next, TestPages.page(2, next, 1, 10))) {
+          long seq = q.take(0);
+          if (seq >= 0) {
+            assertEquals(expect++, q.keyLo(seq));
+            TestPages.check(q.page(seq), 2, q.keyLo(seq));
+            q.complete(seq);
+          }
+        } else {
+          next++;
+        }
+        assertTrue(q.usedBytes() <= 50_000);
+      }
+      assertTrue(expect > 1000, "many entries went round: " + expect);
+    }
+  }
+
+  @Test
+  void shouldCancelEveryEntryOfAKeyAndServeOnlyLiveOnes() throws Exception {
+    try (WriteBackQueue q = new WriteBackQueue(64 << 10, 64)) {
+      q.offer(3, 1, TestPages.page(3, 1, 1, 500));
+      q.offer(3, 2, TestPages.page(3, 2, 1, 500));
+      q.offer(3, 1, TestPages.page(3, 1, 2, 500));
+      ByteBuffer dst = ByteBuffer.allocate(1000);
+      assertEquals(564, q.copyIfQueued(3, 1, dst));
+      assertEquals(2, TestPages.check(dst.flip(), 3, 1), "the newest copy is served");
+      assertThrows(IllegalArgumentException.class, () -> q.copyIfQueued(3, 1, ByteBuffer.allocate(10)));
+      assertEquals(2, q.cancel(3, 1));
+      assertEquals(-1, q.lengthIfQueued(3, 1));
+      assertEquals(-1, q.copyIfQueued(3, 1, ByteBuffer.allocate(1000)));
+      assertEquals(TieredStore.OWN, q.ownershipIfQueued(3, 2, TestPages.NAMESPACE));
+      assertEquals(TieredStore.FOREIGN, q.ownershipIfQueued(3, 2, TestPages.NAMESPACE + 1));
+      long seq = q.take(MS);
+      assertTrue(q.isCanceled(seq), "a writer sees the cancellation");
+      q.complete(seq);
+      seq = q.take(MS);
+      assertFalse(q.isCanceled(seq));
+      q.complete(seq);
+      seq = q.take(MS);
+      assertTrue(q.isCanceled(seq));
+      q.complete(seq);
+      assertTrue(q.awaitEmpty(MS));
+    }
+  }
+}
