@@ -91,9 +91,9 @@ public final class ShmManager {
             + " and owner " + owner + "; it must be rwx------ and owned by " + me);
       }
       removeStale(dir);
-      ShmManager manager = new ShmManager(dir, regionBytes, totalBytes, true);
-      manager.holdRunLock();
-      return manager;
+      // The run's lock file is taken with the first region (a daemon, or a test context, that
+      // never serves shared memory leaves nothing in the directory).
+      return new ShmManager(dir, regionBytes, totalBytes, true);
     } catch (IOException | UnsupportedOperationException | SecurityException e) {
       LOG.warn("shared memory is off: cannot use {}: {}", dir, e.toString());
       return new ShmManager(dir, 0, 0, false);
@@ -156,7 +156,10 @@ public final class ShmManager {
     }
   }
 
-  private void holdRunLock() throws IOException {
+  private synchronized void holdRunLock() throws IOException {
+    if (runLockChannel != null) {
+      return;
+    }
     Path lock = dir.resolve(runId + LOCK_SUFFIX);
     runLockChannel = FileChannel.open(lock, Set.of(StandardOpenOption.CREATE_NEW,
         StandardOpenOption.WRITE), PosixFilePermissions.asFileAttribute(FILE_PERMS));
@@ -167,7 +170,7 @@ public final class ShmManager {
    * Ends this run: unlinks the run's lock file (regions are unlinked by their connections). Called
    * by the server once its connections are closed.
    */
-  public void close() {
+  public synchronized void close() {
     if (runLockChannel == null) {
       return;
     }
@@ -242,6 +245,7 @@ public final class ShmManager {
     Path path = dir.resolve(runId + "-" + connectionId + SUFFIX);
     boolean ok = false;
     try {
+      holdRunLock(); // before the first region file: a crash leaves regions under a free lock
       MappedByteBuffer map;
       try (FileChannel ch = FileChannel.open(path, Set.of(StandardOpenOption.CREATE_NEW,
           StandardOpenOption.READ, StandardOpenOption.WRITE), PosixFilePermissions.asFileAttribute(FILE_PERMS))) {

@@ -85,7 +85,9 @@ class ServerPipelineFuzzTest {
   private static final class Fixture {
     final TieredStore store = TieredStore.builder().maxPageBytes(NetFixtures.MAX_PAGE).hotBytes(0)
         .dramBytes(8L << 20).ssdBytes(0).prefetchThreads(1).build();
-    final ServerConfig config = NetFixtures.config()
+    // Shared memory off: a context per input must not create a run lock and region files per input
+    // (SHM_* requests are answered SHM_UNAVAILABLE; SharedMemory*E2ETest cover the regions).
+    final ServerConfig config = NetFixtures.config().shmRegionBytes(0)
         .authGrants(AuthGrants.of(List.of(AuthGrant.parse("fuzz", TOKEN + ":" + Long.toHexString(NS)))))
         .build();
     final ServerMetrics metrics = NetFixtures.metrics();
@@ -126,7 +128,8 @@ class ServerPipelineFuzzTest {
     // A context per input, as a fresh daemon: nothing one input does carries over to the next but
     // the store's contents. Its frame buffer pool lends only for frames of 1 MiB and up, which
     // inputs of this size never reach, so it holds nothing to close.
-    ServerContext context = new ServerContext(FIXTURE.config, FIXTURE.store, FIXTURE.metrics, executor);
+    ServerContext context = new ServerContext(FIXTURE.config, StoreOps.of(FIXTURE.store),
+        FIXTURE.metrics, new NetCounters(), executor);
     EmbeddedChannel channel = new EmbeddedChannel(false, false);
     channel.config().setAllocator(alloc);
     channel.pipeline().addLast(new KvStoreServerInitializer(context));
