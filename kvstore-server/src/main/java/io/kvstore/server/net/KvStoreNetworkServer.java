@@ -248,6 +248,12 @@ public final class KvStoreNetworkServer implements NetworkServer {
     }
   }
 
+  /** {@link #sharedMemory()}, or null before the server has started. */
+  ShmManager sharedMemoryOrNull() {
+    ServerContext c = context;
+    return c == null ? null : c.shm;
+  }
+
   /** The shared-memory regions of this server's connections (for tests and metrics). */
   public ShmManager sharedMemory() {
     return context.shm;
