@@ -534,15 +534,22 @@ final class Requests {
           return null;
         }
       }
-      for (int i = 0; i < count; i++) {
-        ByteBuffer b = buffers[from + i];
-        if (headers == null) {
-          r.copyIn(offs[i], b);
-        } else {
-          r.copyIn(offs[i], headers, headersOffset + PageFormat.HEADER_LENGTH * i,
-              PageFormat.HEADER_LENGTH);
-          r.copyIn(offs[i] + PageFormat.HEADER_LENGTH, b);
+      try {
+        for (int i = 0; i < count; i++) {
+          ByteBuffer b = buffers[from + i];
+          if (headers == null) {
+            r.copyIn(offs[i], b);
+          } else {
+            r.copyIn(offs[i], headers, headersOffset + PageFormat.HEADER_LENGTH * i,
+                PageFormat.HEADER_LENGTH);
+            r.copyIn(offs[i] + PageFormat.HEADER_LENGTH, b);
+          }
         }
+      } catch (RuntimeException e) {
+        for (int j = 0; j < count; j++) {
+          r.freePut(offs[j], lens[j]); // the request fails with e; its room goes back now
+        }
+        throw e;
       }
       region = r;
       regionOffsets = offs;

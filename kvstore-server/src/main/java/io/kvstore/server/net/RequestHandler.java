@@ -271,11 +271,11 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
     regionOpening = true;
     long wanted = r.frame.getLongLE(r.frame.readerIndex() + ShmFrames.OPEN_WANTED_OFFSET);
     long id = connectionId;
-    submit(r, () -> {
+    Runnable task = () -> {
       ServerRegion opened;
       try {
         opened = context.shm.open(id, wanted);
-      } catch (IOException e) {
+      } catch (IOException | RuntimeException e) {
         LOG.warn("connection {}: cannot create a shared-memory region: {}", id, e.toString());
         opened = null;
       }
@@ -300,7 +300,13 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
         reg.close();
         release(r);
       });
-    });
+    };
+    try {
+      context.storeExecutor.execute(task);
+    } catch (RejectedExecutionException e) {
+      regionOpening = false; // a later SHM_OPEN may try again
+      fail(r, ErrorCode.OVERLOADED, "the daemon's store queue is full; retry later");
+    }
   }
 
   /** SHM_ATTACH: the echoed nonce proves the client read the region file (same host, same user). */
