@@ -126,11 +126,13 @@ public final class KvStoreDaemon {
    * @throws ConfigException if they do not fit
    */
   static void checkDirectMemory(ServerConfig c, long maxDirectMemory) {
-    long tiers = c.hotBytes() + c.dramBytes();
+    // the write-back queue is direct memory too, allocated when the store opens
+    long tiers = c.hotBytes() + c.dramBytes() + (c.ssdBytes() > 0 ? c.writeBackQueueBytes() : 0);
     long requests = c.requestMemoryBytes() > 0 ? c.requestMemoryBytes() : 0;
     if (tiers + requests > maxDirectMemory) {
       long suggested = ((tiers + Math.max(requests, 1L << 30)) + (1L << 30) - 1) >> 30;
       throw new ConfigException(String.format("Invalid configuration: hot.bytes + dram.bytes"
+          + (c.ssdBytes() > 0 ? " + writeback.queue.bytes" : "")
           + (requests > 0 ? " + net.request.memory.bytes" : "") + " = %s does not fit the JVM's"
           + " direct-memory limit of %s; start the JVM with -XX:MaxDirectMemorySize=%dg (e.g."
           + " KVSTORE_JAVA_OPTS=-XX:MaxDirectMemorySize=%dg) or lower the tier sizes",
@@ -185,6 +187,13 @@ public final class KvStoreDaemon {
           .ssdAdmission(c.ssdAdmission())
           .ssdDurability(c.ssdDurability())
           .prefetchThreads(c.prefetchThreads())
+          .memoryShards(c.memoryShards())
+          .writeBackThreads(c.writeBackThreads())
+          .writeBackQueueBytes(c.writeBackQueueBytes())
+          .writeBackMaxWaitMillis(c.writeBackMaxWaitMillis())
+          .degradedRetryMillis(c.degradedRetryMinMillis(), c.degradedRetryMaxMillis())
+          .flushOnClose(c.shutdownFlush())
+          .closeGraceMillis(c.shutdownFlushGraceSeconds() * 1000L)
           .build();
     } catch (IllegalArgumentException e) {
       // The builder checks its settings before opening anything: this is a configuration error.
@@ -240,7 +249,10 @@ public final class KvStoreDaemon {
       LOG.info("network server stopped");
     }
     if (store != null) {
-      LOG.info("closing the store (flushing the SSD tier and the block index)");
+      LOG.info(config.shutdownFlush()
+          ? "closing the store: writing dirty memory pages to the SSD tier, then flushing it and the"
+              + " block index (up to " + config.shutdownFlushGraceSeconds() + " s)"
+          : "closing the store (shutdown.flush = false: dirty memory pages are not written down)");
       quietly("closing the store", store::close);
       LOG.info("store closed");
     }

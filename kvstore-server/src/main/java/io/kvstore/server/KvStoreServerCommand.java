@@ -86,6 +86,16 @@ public final class KvStoreServerCommand implements Callable<Integer> {
           + "NAME; file: " + ServerConfigLoader.AUTH_TOKEN_KEY_PREFIX + "NAME.")
   private List<String> authTokens = new ArrayList<>();
 
+  @Option(names = PRINT_DIRECT_MEMORY_FLAG, order = 1_000,
+      description = "Print the direct memory, in bytes, that the daemon needs with the given"
+          + " settings (hot + DRAM tiers, write-back queue, request budget, plus 25%% headroom) and"
+          + " exit without starting. bin/kvstore-server uses it to set -XX:MaxDirectMemorySize"
+          + " when KVSTORE_JAVA_OPTS does not.")
+  private boolean printDirectMemory;
+
+  /** The flag that prints {@link ServerConfig#directMemoryNeeded()} and exits. */
+  public static final String PRINT_DIRECT_MEMORY_FLAG = "--print-direct-memory";
+
   private final NetworkServerFactory networkFactory;
   private final Map<String, String> environment;
   private final Path workingDir;
@@ -163,6 +173,10 @@ public final class KvStoreServerCommand implements Callable<Integer> {
       return "NAME";
     } else if (key == ConfigKey.CLUSTER) {
       return "off|URI";
+    } else if (key == ConfigKey.SHUTDOWN_FLUSH) {
+      return "true|false";
+    } else if (k.endsWith(".millis")) {
+      return "MILLIS";
     }
     return "N";
   }
@@ -174,6 +188,12 @@ public final class KvStoreServerCommand implements Callable<Integer> {
       loaded = loadConfig();
     } catch (ConfigException e) {
       return badConfig(e);
+    }
+    if (printDirectMemory) {
+      running.countDown();
+      spec.commandLine().getOut().println(loaded.config().directMemoryNeeded());
+      spec.commandLine().getOut().flush();
+      return EXIT_OK;
     }
     NetworkServerFactory factory;
     try {

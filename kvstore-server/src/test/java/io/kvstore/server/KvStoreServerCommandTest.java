@@ -68,6 +68,17 @@ class KvStoreServerCommandTest {
   }
 
   @Test
+  void shouldPrintTheDirectMemoryTheSettingsNeedWithoutStarting() {
+    int code = commandLine(command(null, Map.of("KVSTORE_HOT_BYTES", "1GiB")))
+        .execute("--print-direct-memory", "--dram-bytes", "6GiB", "--ssd-bytes", "0",
+            "--data-dir", dir.resolve("never").toString());
+    assertEquals(0, code, err.toString());
+    // hot + DRAM + the request headroom (no SSD tier: no write-back queue), plus 25%
+    assertEquals(((1L << 30) + (6L << 30) + (1L << 30)) * 5 / 4, Long.parseLong(out.toString().strip()));
+    assertFalse(Files.exists(dir.resolve("never")), "the store must not be opened");
+  }
+
+  @Test
   void shouldListOneFlagPerSettingInTheHelp() {
     int code = commandLine(command(null, Map.of())).execute("--help");
     assertEquals(0, code);
@@ -131,7 +142,8 @@ class KvStoreServerCommandTest {
     int metricsPort = freePort();
     CommandLine cl = commandLine(cmd);
     CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(
-        () -> cl.execute(smallDaemonArgs(metricsPort).toArray(String[]::new)));
+        () -> cl.execute(smallDaemonArgs(metricsPort, "--writeback-queue-bytes", "3MiB")
+            .toArray(String[]::new)));
     KvStoreDaemon daemon = cmd.awaitRunning(Duration.ofSeconds(60));
     assertNotNull(daemon, "daemon did not start: " + err);
     assertEquals(metricsPort, daemon.metricsPort());
@@ -148,6 +160,9 @@ class KvStoreServerCommandTest {
     assertTrue(metrics.body().contains("kvstore_tier_capacity_bytes{tier=\"dram\"} 8388608.0\n"), metrics.body());
     assertTrue(metrics.body().contains("kvstore_tier_capacity_bytes{tier=\"ssd\"} 6.7108864E7\n"));
     assertTrue(metrics.body().contains("kvstore_op_latency_seconds_count{op=\"get\"} 0\n"));
+    // the store got the write-back settings from the daemon's flags
+    assertTrue(metrics.body().contains("\nkvstore_writeback_queue_capacity_bytes 3145728.0\n"),
+        metrics.body());
     // The daemon registers the JVM's, Netty's and the health metrics too.
     assertTrue(metrics.body().contains("\njvm_buffer_pool_used_bytes{pool=\"direct\"} "), metrics.body());
     assertTrue(metrics.body().contains("\nnetty_allocator_used_bytes{allocator=\"default\",memory=\"direct\"} "));

@@ -4,8 +4,10 @@ import io.kvstore.core.tier.TierKind;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.function.LongSupplier;
 import net.openhft.chronicle.map.ChronicleMap;
 import net.openhft.chronicle.map.ExternalMapQueryContext;
@@ -15,8 +17,11 @@ import net.openhft.chronicle.values.Values;
 
 /**
  * The block index: for every block the store knows, which tiers hold it, its page length, access
- * statistics and its parent key. Kept off-heap in a Chronicle Map persisted in the data directory,
- * so it costs no Java heap at 100M blocks and a restarted daemon knows its SSD contents at once.
+ * statistics and its parent key, and for pages on SSD their namespace and place (segment, offset):
+ * it is the SSD tier's directory ({@code spec/6-ssd-segments.md}). Kept off-heap in a Chronicle Map
+ * persisted in the data directory, so it costs no Java heap at 100M blocks and a restarted daemon
+ * knows its SSD contents at once. Chronicle allocates the whole file when it creates it ({@link
+ * #bytesFor}); a file system without room for it is an error when opening, never in a put.
  *
  * <p>Keys and values are Chronicle value interfaces ({@link IndexKey}, {@link IndexRecord}) of fixed
  * size; every operation reuses one key and one record instance per thread, and read-modify-write
@@ -34,7 +39,7 @@ import net.openhft.chronicle.values.Values;
 public final class BlockIndex implements AutoCloseable {
 
   /** Name of the map file inside the data directory. */
-  public static final String FILE_NAME = "block-index.cm3";
+  public static final String FILE_NAME = "block-index-v2.cm3";
   /** Present while the map file is closed cleanly; removed while it is open. */
   public static final String CLEAN_MARKER_NAME = "block-index.clean";
 
@@ -106,20 +111,83 @@ public final class BlockIndex implements AutoCloseable {
     boolean exists = Files.exists(file);
     boolean recover = exists && !Files.exists(marker);
     File f = file.toFile();
+    if (!exists) {
+      checkRoom(dataDir, maxEntries);
+    }
     ChronicleMap<IndexKey, IndexRecord> map;
     try {
       var builder =
           ChronicleMap.of(IndexKey.class, IndexRecord.class)
               .name("kvstore-block-index")
-              .entries(maxEntries);
+              .entries(maxEntries)
+              // The owner closes the index (after the tiers that use it): Chronicle's own JVM
+              // shutdown hook would close it under a daemon still draining requests on SIGTERM.
+              .skipCloseOnExitHook(true);
       // Without the marker the last process died with the map open: its segment locks may still
       // be held and an entry may be half written. Recovery clears both.
       map = recover ? builder.recoverPersistedTo(f, true) : builder.createPersistedTo(f);
+    } catch (IOException | RuntimeException e) {
+      if (!exists) {
+        try {
+          Files.deleteIfExists(file);
+        } catch (IOException suppressed) {
+          e.addSuppressed(suppressed);
+        }
+      }
+      throw new UncheckedIOException(
+          "cannot open the block index " + file + ": " + e,
+          e instanceof IOException io ? io : new IOException(e));
+    }
+    try {
       Files.deleteIfExists(marker);
+      syncDirectory(dataDir);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot open the block index " + file, e);
+      map.close();
+      throw new UncheckedIOException("cannot remove the index's clean-close marker " + marker, e);
     }
     return new BlockIndex(map, file, marker, maxEntries, clockMs, recover);
+  }
+
+  /**
+   * Bytes a map file of {@code entries} entries takes: Chronicle Map allocates the whole file when
+   * it creates it (fallocate), about 108 bytes per entry for this key and value (measured: 2M
+   * entries, 205 MiB), so writes through the mapping never meet a full disk.
+   */
+  public static long bytesFor(long entries) {
+    return entries * 108 + (4L << 20);
+  }
+
+  /** Fails with a message that says what is missing when a new map file cannot fit. */
+  private static void checkRoom(Path dir, long entries) {
+    long need = bytesFor(entries);
+    long free;
+    try {
+      free = Files.getFileStore(dir).getUsableSpace();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the free space of " + dir, e);
+    }
+    if (need > free) {
+      throw new UncheckedIOException(
+          new IOException(
+              "cannot open the block index: needs "
+                  + need
+                  + " bytes ("
+                  + entries
+                  + " entries), "
+                  + free
+                  + " free in "
+                  + dir
+                  + " (lower the SSD capacity or raise the smallest page size, ssd.min.page.bytes)"));
+    }
+  }
+
+  /** Makes a file creation or removal in {@code dir} durable (best effort where unsupported). */
+  static void syncDirectory(Path dir) {
+    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+      ch.force(true);
+    } catch (IOException | RuntimeException e) {
+      // Some platforms cannot open a directory; the marker is then only as durable as the OS makes it.
+    }
   }
 
   /** Whether opening ran Chronicle's recovery (the previous process did not close the index). */
@@ -176,6 +244,162 @@ public final class BlockIndex implements AutoCloseable {
           "the block index is full (sized for " + maxEntries + " entries): " + e.getMessage(), e);
     }
   }
+
+
+  /** Passed to {@link #removeSsd} to remove the SSD location whatever it is. */
+  public static final long ANY_SEGMENT = -1;
+
+  /**
+   * Records that the SSD tier holds the page at {@code (segmentId, offset)} of slot {@code slot},
+   * atomically with respect to other updates of the key. Creates the entry if needed (insert time
+   * = now); sets the last access to now.
+   *
+   * @param previous filled with the entry as it was, if it had the SSD bit
+   * @return whether the entry had the SSD bit (the page replaced a stored one)
+   * @throws IllegalStateException if the index is full (the SSD tier sizes it so it never is)
+   */
+  public boolean putSsd(
+      long hi,
+      long lo,
+      int pageLength,
+      long namespaceId,
+      long parentHi,
+      long parentLo,
+      long segmentId,
+      long offset,
+      int slot,
+      IndexEntry previous) {
+    Scratch s = scratch.get();
+    IndexRecord r = s.record;
+    long now = clockMs.getAsLong();
+    try (ExternalMapQueryContext<IndexKey, IndexRecord, ?> c = map.queryContext(s.key(hi, lo))) {
+      c.updateLock().lock();
+      MapEntry<IndexKey, IndexRecord> e = c.entry();
+      boolean had = false;
+      if (e != null) {
+        e.value().getUsing(r);
+        had = (r.getTiers() & TierKind.SSD.bit()) != 0;
+        if (had) {
+          previous.copyFrom(hi, lo, r);
+        }
+        r.setTiers(r.getTiers() | TierKind.SSD.bit());
+      } else {
+        r.setTiers(TierKind.SSD.bit());
+        r.setAccessCount(0);
+        r.setInsertTimeMs(now);
+      }
+      r.setPageLength(pageLength);
+      r.setLastAccessMs(now);
+      r.setParentHi(parentHi);
+      r.setParentLo(parentLo);
+      r.setNamespaceId(namespaceId);
+      r.setSegmentId(segmentId);
+      r.setSegmentOffset(offset);
+      r.setSegmentSlot(slot);
+      if (e != null) {
+        c.replaceValue(e, c.wrapValueAsData(r));
+      } else {
+        c.insert(c.absentEntry(), c.wrapValueAsData(r));
+      }
+      return had;
+    } catch (IllegalStateException e) {
+      throw new IllegalStateException(
+          "the block index is full (sized for " + maxEntries + " entries): " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Clears the SSD bit of the key if its SSD location is {@code (segmentId, offset)} (or whatever it
+   * is, with {@link #ANY_SEGMENT}), atomically; removes the entry when no tier is left.
+   *
+   * @param removed filled with the entry as it was, when this call cleared the bit
+   * @return whether this call cleared the bit
+   */
+  public boolean removeSsd(long hi, long lo, long segmentId, long offset, IndexEntry removed) {
+    Scratch s = scratch.get();
+    IndexRecord r = s.record;
+    try (ExternalMapQueryContext<IndexKey, IndexRecord, ?> c = map.queryContext(s.key(hi, lo))) {
+      c.updateLock().lock();
+      MapEntry<IndexKey, IndexRecord> e = c.entry();
+      if (e == null) {
+        return false;
+      }
+      e.value().getUsing(r);
+      int tiers = r.getTiers();
+      if ((tiers & TierKind.SSD.bit()) == 0
+          || (segmentId != ANY_SEGMENT
+              && (r.getSegmentId() != segmentId || r.getSegmentOffset() != offset))) {
+        return false;
+      }
+      removed.copyFrom(hi, lo, r);
+      tiers &= ~TierKind.SSD.bit();
+      if (tiers == 0) {
+        c.remove(e);
+      } else {
+        r.setTiers(tiers);
+        c.replaceValue(e, c.wrapValueAsData(r));
+      }
+      return true;
+    }
+  }
+
+  /** Decides, for each SSD entry met by {@link #scanSsd}, whether it stays. */
+  @FunctionalInterface
+  public interface SsdEntryCheck {
+    /** Returned to clear the entry's SSD bit. */
+    int DROP = -1;
+
+    /**
+     * @param entry a holder reused for every call
+     * @return the segment slot to record for the entry, or {@link #DROP}
+     */
+    int check(IndexEntry entry);
+  }
+
+  /**
+   * Calls {@code check} for every entry with the SSD bit, segment by segment, in place (no memory
+   * per entry): an entry it drops loses the SSD bit (and is removed when no tier is left), an entry
+   * it keeps gets the slot it returns. {@code check} must not call back into this index. Used by
+   * the SSD tier when it opens: this is how a restart learns its pages without reading them.
+   *
+   * @return the number of entries dropped
+   */
+  public long scanSsd(SsdEntryCheck check) {
+    IndexKey key = Values.newHeapInstance(IndexKey.class);
+    IndexRecord record = Values.newHeapInstance(IndexRecord.class);
+    IndexEntry holder = new IndexEntry();
+    int bit = TierKind.SSD.bit();
+    long[] dropped = new long[1];
+    for (int i = 0; i < map.segments(); i++) {
+      try (MapSegmentContext<IndexKey, IndexRecord, ?> c = map.segmentContext(i)) {
+        c.forEachSegmentEntry(
+            e -> {
+              e.value().getUsing(record);
+              int tiers = record.getTiers();
+              if ((tiers & bit) == 0) {
+                return;
+              }
+              e.key().getUsing(key);
+              holder.copyFrom(key.getHi(), key.getLo(), record);
+              int slot = check.check(holder);
+              if (slot == SsdEntryCheck.DROP) {
+                dropped[0]++;
+                if ((tiers & ~bit) == 0) {
+                  e.doRemove();
+                } else {
+                  record.setTiers(tiers & ~bit);
+                  e.doReplaceValue(e.context().wrapValueAsData(record));
+                }
+              } else if (slot != record.getSegmentSlot()) {
+                record.setSegmentSlot(slot);
+                e.doReplaceValue(e.context().wrapValueAsData(record));
+              }
+            });
+      }
+    }
+    return dropped[0];
+  }
+
 
   /**
    * Records that {@code tier} no longer holds the block; removes the entry when no tier does.

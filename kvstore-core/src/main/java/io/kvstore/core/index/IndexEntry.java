@@ -17,6 +17,10 @@ public final class IndexEntry {
   long parentHi;
   long parentLo;
   long insertTimeMs;
+  long namespaceId;
+  long segmentId;
+  long segmentOffset;
+  int segmentSlot;
 
   /** High 64 bits of the block key. */
   public long keyHi() {
@@ -68,6 +72,26 @@ public final class IndexEntry {
     return insertTimeMs;
   }
 
+  /** Namespace id of the page (meaningful while the SSD bit is set, or if the caller set it). */
+  public long namespaceId() {
+    return namespaceId;
+  }
+
+  /** Id of the SSD segment holding the page (meaningful while the SSD bit is set). */
+  public long segmentId() {
+    return segmentId;
+  }
+
+  /** Offset of the page in its SSD segment. */
+  public long segmentOffset() {
+    return segmentOffset;
+  }
+
+  /** The SSD tier's slot of that segment. */
+  public int segmentSlot() {
+    return segmentSlot;
+  }
+
   void copyFrom(long hi, long lo, IndexRecord r) {
     keyHi = hi;
     keyLo = lo;
@@ -78,6 +102,10 @@ public final class IndexEntry {
     parentHi = r.getParentHi();
     parentLo = r.getParentLo();
     insertTimeMs = r.getInsertTimeMs();
+    namespaceId = r.getNamespaceId();
+    segmentId = r.getSegmentId();
+    segmentOffset = r.getSegmentOffset();
+    segmentSlot = r.getSegmentSlot();
   }
 
   @Override

@@ -1,7 +1,7 @@
 package io.kvstore.core.index;
 
 /**
- * The block index's value, a Chronicle "value interface" of fixed size (48 bytes off-heap), so the
+ * The block index's value, a Chronicle "value interface" of fixed size (76 bytes off-heap), so the
  * map needs no per-entry objects and no serializer. Public only because Chronicle generates its
  * implementation at runtime; users read entries through {@link IndexEntry}.
  *
@@ -14,6 +14,10 @@ package io.kvstore.core.index;
  *  |                        parent hi (u64)                        |
  *  |                        parent lo (u64)                        |
  *  |                     insert time (ms, u64)                     |
+ *  |                      namespace id (u64)                       |   SSD fields: valid only
+ *  |                  SSD segment id (u64)                         |   while the SSD bit is set
+ *  |                  SSD offset in the segment (u64)              |
+ *  |  SSD segment slot (u32, in-memory table index, rewritten on open)
  *  +---------------------------------------------------------------+
  * </pre>
  *
@@ -62,4 +66,28 @@ public interface IndexRecord {
 
   /** Sets the insert time. */
   void setInsertTimeMs(long insertTimeMs);
+
+  /** Namespace id of the page (from its header). */
+  long getNamespaceId();
+
+  /** Sets the namespace id. */
+  void setNamespaceId(long namespaceId);
+
+  /** Id of the SSD segment file holding the page. */
+  long getSegmentId();
+
+  /** Sets the segment id. */
+  void setSegmentId(long segmentId);
+
+  /** Byte offset of the page in its SSD segment. */
+  long getSegmentOffset();
+
+  /** Sets the segment offset. */
+  void setSegmentOffset(long segmentOffset);
+
+  /** The SSD tier's in-memory slot of the segment (reassigned each time the tier opens). */
+  int getSegmentSlot();
+
+  /** Sets the segment slot. */
+  void setSegmentSlot(int segmentSlot);
 }

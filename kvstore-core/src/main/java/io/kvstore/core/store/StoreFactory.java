@@ -36,12 +36,13 @@ final class StoreFactory {
     try {
       if (b.hotBytes > 0) {
         int frame = b.hotFrameBytes > 0 ? b.hotFrameBytes : b.maxPageBytes;
-        HotTier hot = HotTier.create(b.hotBytes, frame, policy);
+        HotTier hot = HotTier.builder(b.hotBytes, frame).policy(policy).shards(b.memoryShards).build();
         opened.add(hot);
         tiers.add(hot);
       }
       if (b.dramBytes > 0) {
-        DramTier dram = DramTier.builder(b.dramBytes, b.maxPageBytes).policy(policy).build();
+        DramTier dram =
+            DramTier.builder(b.dramBytes, b.maxPageBytes).policy(policy).shards(b.memoryShards).build();
         opened.add(dram);
         tiers.add(dram);
       }

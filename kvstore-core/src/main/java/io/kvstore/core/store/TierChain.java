@@ -5,6 +5,7 @@ import io.kvstore.core.index.BlockIndex;
 import io.kvstore.core.policy.AdmissionPolicy;
 import io.kvstore.core.tier.PinnedPage;
 import io.kvstore.core.tier.Tier;
+import io.kvstore.core.tier.ssd.SsdTier;
 import java.nio.ByteBuffer;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -378,12 +379,19 @@ final class TierChain {
   }
 
   /**
-   * Ownership of the SSD tier's copy. Reads the whole page into a staging buffer: the SSD tier has
-   * no way yet to give the namespace alone. Replaced by a directory lookup ({@code
-   * SsdTier#namespaceOf}) once the persisted SSD directory holds the namespace (issue 8, point 5).
-   * A page that cannot be read (corrupt, I/O error) is absent: it could not be served either.
+   * Ownership of the SSD tier's copy, from the SSD directory ({@link SsdTier#namespaceOf}): no page
+   * read, no I/O. A tier that is not an {@link SsdTier} (a test's fault-injecting wrapper) is asked
+   * by reading the page's header into a staging buffer instead; a page that cannot be read
+   * (corrupt, I/O error) is absent there, since it could not be served either.
    */
   int ssdOwnership(long hi, long lo, long namespaceId) {
+    if (ssd instanceof SsdTier direct) {
+      long ns = direct.namespaceOf(hi, lo);
+      if (ns == SsdTier.NO_NAMESPACE) {
+        return TieredStore.ABSENT;
+      }
+      return ns == namespaceId ? TieredStore.OWN : TieredStore.FOREIGN;
+    }
     if (ssd.length(hi, lo) == Tier.MISS) {
       return TieredStore.ABSENT;
     }

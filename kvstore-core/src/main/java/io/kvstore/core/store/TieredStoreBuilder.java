@@ -62,6 +62,13 @@ public final class TieredStoreBuilder {
   public static final long DEGRADED_RETRY_MIN_MILLIS_DEFAULT = 100;
   /** Default longest interval between retries of a degraded SSD tier: 10 s. */
   public static final long DEGRADED_RETRY_MAX_MILLIS_DEFAULT = 10_000;
+  /**
+   * Default shards of each memory tier: 0, meaning the tiers' own default (twice the processors,
+   * rounded up to a power of two; a small tier gets fewer so each shard has several slabs).
+   */
+  public static final int MEMORY_SHARDS_DEFAULT = 0;
+  /** Most shards of a memory tier. */
+  public static final int MEMORY_SHARDS_MAX = 256;
 
   Path dataDir = Path.of(DATA_DIR_DEFAULT);
   int maxPageBytes = MAX_PAGE_BYTES_DEFAULT;
@@ -82,6 +89,7 @@ public final class TieredStoreBuilder {
   long closeGraceMillis = CLOSE_GRACE_MILLIS_DEFAULT;
   long degradedRetryMinMillis = DEGRADED_RETRY_MIN_MILLIS_DEFAULT;
   long degradedRetryMaxMillis = DEGRADED_RETRY_MAX_MILLIS_DEFAULT;
+  int memoryShards = MEMORY_SHARDS_DEFAULT;
   /** Tests only: wraps the SSD tier (a fault injector); null for none. */
   java.util.function.UnaryOperator<io.kvstore.core.tier.Tier> ssdTierWrapper;
 
@@ -214,6 +222,16 @@ public final class TieredStoreBuilder {
     return this;
   }
 
+  /**
+   * Shards of the hot and DRAM tiers, each with its own lock, key table and policy: a power of two
+   * up to {@value #MEMORY_SHARDS_MAX}, or 0 for the tiers' default (twice the processors). A tier
+   * too small to give every shard several slabs gets fewer.
+   */
+  public TieredStoreBuilder memoryShards(int shards) {
+    this.memoryShards = shards;
+    return this;
+  }
+
   /** Opens the store. */
   public TieredStore build() {
     validate();
@@ -255,6 +273,12 @@ public final class TieredStoreBuilder {
       throw new IllegalArgumentException(
           "degraded retry backoff needs 1 <= min <= max: "
               + degradedRetryMinMillis + ", " + degradedRetryMaxMillis);
+    }
+    if (memoryShards < 0 || memoryShards > MEMORY_SHARDS_MAX
+        || (memoryShards > 0 && Integer.bitCount(memoryShards) != 1)) {
+      throw new IllegalArgumentException(
+          "memoryShards must be 0 (default) or a power of two up to " + MEMORY_SHARDS_MAX + ": "
+              + memoryShards);
     }
     if (hotFrameBytes != -1 && hotFrameBytes <= PageFormat.HEADER_LENGTH) {
       throw new IllegalArgumentException("hotFrameBytes must exceed the 64-byte header: " + hotFrameBytes);

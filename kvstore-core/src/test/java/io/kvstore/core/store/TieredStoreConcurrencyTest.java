@@ -170,7 +170,10 @@ class TieredStoreConcurrencyTest {
         f.get(5, TimeUnit.MINUTES);
       }
       pool.shutdown();
-      assertTrue(store.stats().tier(io.kvstore.core.tier.TierKind.SSD).demotions() > 1000);
+      // write-back runs behind the puts: wait for the queue to drain before counting what reached SSD
+      store.awaitWriteBack(60_000);
+      assertTrue(store.stats().tier(io.kvstore.core.tier.TierKind.SSD).demotions() > 1000,
+          store.stats().writeBack().toString());
       ByteBuffer dst = ByteBuffer.allocateDirect(MAX_PAGE);
       for (long k = 0; k < THREADS * perThread; k++) {
         dst.clear();

@@ -10,16 +10,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.kvstore.core.tier.TestPages;
 import io.kvstore.core.tier.TierKind;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.rocksdb.ColumnFamilyDescriptor;
-import org.rocksdb.ColumnFamilyHandle;
-import org.rocksdb.DBOptions;
 import org.rocksdb.Options;
 import org.rocksdb.RocksDB;
 
@@ -85,28 +82,29 @@ class TieredStoreRestartTest {
     }
   }
 
-  /** Rewrites the stored value of a key with one payload byte flipped, as a failing disk would. */
-  private static void corruptPayloadByteOnDisk(Path rocksDir, long hi, long lo, int payloadByte)
+  /**
+   * Flips one payload byte of a key's page in its segment file, as a failing disk would. The page's
+   * place comes from RocksDB's location record (spec/6-ssd-segments.md).
+   */
+  private static void corruptPayloadByteOnDisk(Path ssdDir, long hi, long lo, int payloadByte)
       throws Exception {
     RocksDB.loadLibrary();
-    List<ColumnFamilyDescriptor> cfs = new ArrayList<>();
-    try (Options o = new Options()) {
-      for (byte[] name : RocksDB.listColumnFamilies(o, rocksDir.toString())) {
-        cfs.add(new ColumnFamilyDescriptor(name));
-      }
+    long segment;
+    long offset;
+    try (Options o = new Options();
+        RocksDB db = RocksDB.open(o, ssdDir.resolve("locations").toString())) {
+      byte[] value = db.get(ByteBuffer.allocate(16).putLong(hi).putLong(lo).array());
+      assertTrue(value != null && value.length == 44, "the page has a location record");
+      segment = ByteBuffer.wrap(value).getLong(0);
+      offset = ByteBuffer.wrap(value).getLong(8);
     }
-    List<ColumnFamilyHandle> handles = new ArrayList<>();
-    try (DBOptions opts = new DBOptions();
-        RocksDB db = RocksDB.open(opts, rocksDir.toString(), cfs, handles)) {
-      byte[] key = ByteBuffer.allocate(16).putLong(hi).putLong(lo).array();
-      byte[] value = db.get(handles.get(0), key);
-      assertTrue(value != null && value.length > 64 + payloadByte, "the page is in the default CF");
-      value[64 + payloadByte] ^= 0x10;
-      db.put(handles.get(0), key, value);
-      handles.forEach(ColumnFamilyHandle::close);
-    }
-    try (Stream<Path> s = Files.list(rocksDir)) {
-      assertTrue(s.findAny().isPresent());
+    Path file = ssdDir.resolve("segments").resolve(String.format("%016x.seg", segment));
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+      ByteBuffer b = ByteBuffer.allocate(1);
+      long pos = offset + 64 + payloadByte;
+      assertEquals(1, ch.read(b, pos));
+      b.put(0, (byte) (b.get(0) ^ 0x10)).position(0);
+      ch.write(b, pos);
     }
   }
 }

@@ -158,6 +158,51 @@ public enum ConfigKey {
       "On SIGTERM or Ctrl-C, how long to wait for in-flight requests before closing connections.",
       (b, v) -> b.shutdownGraceSeconds(Values.parseInt(v, 0, 86_400)),
       c -> Integer.toString(c.shutdownGraceSeconds())),
+  /** {@link ServerConfig#shutdownFlush()}. */
+  SHUTDOWN_FLUSH("shutdown.flush", Values.BOOLEAN_FORM,
+      "Whether a graceful stop writes the dirty memory pages (put, not yet on SSD) to the SSD tier"
+          + " before exiting, so a restart finds them.",
+      (b, v) -> b.shutdownFlush(Values.parseBoolean(v)), c -> Boolean.toString(c.shutdownFlush())),
+  /** {@link ServerConfig#shutdownFlushGraceSeconds()}. */
+  SHUTDOWN_FLUSH_GRACE_SECONDS("shutdown.flush.grace.seconds", Values.integerForm(0, 86_400),
+      "After the network grace, how long closing the store may take (calls in progress, then the"
+          + " flush of dirty pages); pages not written by then are lost and counted in the log.",
+      (b, v) -> b.shutdownFlushGraceSeconds(Values.parseInt(v, 0, 86_400)),
+      c -> Integer.toString(c.shutdownFlushGraceSeconds())),
+  /** {@link ServerConfig#writeBackThreads()}. */
+  WRITEBACK_THREADS("writeback.threads", Values.integerForm(1, 256),
+      "Background threads writing dirty pages evicted from memory to the SSD tier.",
+      (b, v) -> b.writeBackThreads(Values.parseInt(v, 1, 256)),
+      c -> Integer.toString(c.writeBackThreads())),
+  /** {@link ServerConfig#writeBackQueueBytes()}. */
+  WRITEBACK_QUEUE_BYTES("writeback.queue.bytes", Values.sizeForm(1, Integer.MAX_VALUE),
+      "Off-heap bytes of the write-back queue (direct memory, allocated at start) where dirty"
+          + " pages evicted from memory wait for the writers.",
+      (b, v) -> b.writeBackQueueBytes(Values.parseBytes(v, 1, Integer.MAX_VALUE)),
+      c -> Sizes.format(c.writeBackQueueBytes())),
+  /** {@link ServerConfig#writeBackMaxWaitMillis()}. */
+  WRITEBACK_MAX_WAIT_MILLIS("writeback.max.wait.millis", Values.integerForm(0, 60_000),
+      "Longest wait of a PUT for room in a full write-back queue; then evicted dirty pages that"
+          + " find no room are dropped and counted. 0 drops at once.",
+      (b, v) -> b.writeBackMaxWaitMillis(Values.parseInt(v, 0, 60_000)),
+      c -> Long.toString(c.writeBackMaxWaitMillis())),
+  /** {@link ServerConfig#degradedRetryMinMillis()}. */
+  SSD_DEGRADED_RETRY_MIN_MILLIS("ssd.degraded.retry.min.millis", Values.integerForm(1, 3_600_000),
+      "First retry of a degraded SSD tier (a write failed: full disk, I/O error), doubling up to"
+          + " ssd.degraded.retry.max.millis.",
+      (b, v) -> b.degradedRetryMinMillis(Values.parseInt(v, 1, 3_600_000)),
+      c -> Long.toString(c.degradedRetryMinMillis())),
+  /** {@link ServerConfig#degradedRetryMaxMillis()}. */
+  SSD_DEGRADED_RETRY_MAX_MILLIS("ssd.degraded.retry.max.millis", Values.integerForm(1, 3_600_000),
+      "Longest interval between retries of a degraded SSD tier.",
+      (b, v) -> b.degradedRetryMaxMillis(Values.parseInt(v, 1, 3_600_000)),
+      c -> Long.toString(c.degradedRetryMaxMillis())),
+  /** {@link ServerConfig#memoryShards()}. */
+  MEMORY_SHARDS("memory.shards", ServerConfig.MEMORY_SHARDS_FORM,
+      "Shards of the hot and DRAM tiers, each with its own lock: 0 for twice the processors, or a"
+          + " power of two; a tier too small for several slabs per shard gets fewer.",
+      (b, v) -> b.memoryShards(ServerConfig.parseMemoryShards(v)),
+      c -> c.memoryShards() == 0 ? "0 (auto)" : Integer.toString(c.memoryShards())),
   /** {@link ServerConfig#cluster()}. */
   CLUSTER("cluster", ServerConfig.CLUSTER_FORM,
       "Cluster membership (docs/cluster.md): off; etcd://host:port[,host:port]/NAME[?ttl=S&zone=Z"

@@ -57,6 +57,32 @@ public final class ServerConfig {
   public static final int HANDSHAKE_TIMEOUT_SECONDS_DEFAULT = 10;
   /** How long a shutdown waits for in-flight requests before closing connections. */
   public static final int SHUTDOWN_GRACE_SECONDS_DEFAULT = 30;
+  /** Whether a graceful stop writes dirty memory pages to the SSD tier. */
+  public static final boolean SHUTDOWN_FLUSH_DEFAULT = TieredStoreBuilder.FLUSH_ON_CLOSE_DEFAULT;
+  /**
+   * How long closing the store may take on a graceful stop, after the network grace: 20 s, so the
+   * default stop (30 s + 20 s) fits the 60 s stop timeout of docker/compose.yaml with time to spare
+   * for closing RocksDB and the index.
+   */
+  public static final int SHUTDOWN_FLUSH_GRACE_SECONDS_DEFAULT = 20;
+  /** Write-back threads. */
+  public static final int WRITEBACK_THREADS_DEFAULT = TieredStoreBuilder.WRITE_BACK_THREADS_DEFAULT;
+  /** Bytes of the write-back queue (direct memory). */
+  public static final long WRITEBACK_QUEUE_BYTES_DEFAULT = TieredStoreBuilder.WRITE_BACK_QUEUE_BYTES_DEFAULT;
+  /** Longest wait of a put for room in a full write-back queue. */
+  public static final long WRITEBACK_MAX_WAIT_MILLIS_DEFAULT =
+      TieredStoreBuilder.WRITE_BACK_MAX_WAIT_MILLIS_DEFAULT;
+  /** First retry of a degraded SSD tier. */
+  public static final long DEGRADED_RETRY_MIN_MILLIS_DEFAULT =
+      TieredStoreBuilder.DEGRADED_RETRY_MIN_MILLIS_DEFAULT;
+  /** Longest interval between retries of a degraded SSD tier. */
+  public static final long DEGRADED_RETRY_MAX_MILLIS_DEFAULT =
+      TieredStoreBuilder.DEGRADED_RETRY_MAX_MILLIS_DEFAULT;
+  /** Shards of each memory tier; 0: the tiers' default (twice the processors). */
+  public static final int MEMORY_SHARDS_DEFAULT = TieredStoreBuilder.MEMORY_SHARDS_DEFAULT;
+  /** What a valid {@code memory.shards} value looks like. */
+  static final String MEMORY_SHARDS_FORM =
+      "0 (auto) or a power of two from 1 to " + TieredStoreBuilder.MEMORY_SHARDS_MAX;
   /** Daemon-wide budget for request bytes received and not yet answered; 0: derived from the direct-memory limit. */
   public static final long REQUEST_MEMORY_BYTES_DEFAULT = 0L;
   /**
@@ -111,6 +137,14 @@ public final class ServerConfig {
   private final int ioThreads;
   private final int handshakeTimeoutSeconds;
   private final int shutdownGraceSeconds;
+  private final boolean shutdownFlush;
+  private final int shutdownFlushGraceSeconds;
+  private final int writeBackThreads;
+  private final long writeBackQueueBytes;
+  private final long writeBackMaxWaitMillis;
+  private final long degradedRetryMinMillis;
+  private final long degradedRetryMaxMillis;
+  private final int memoryShards;
   private final long requestMemoryBytes;
   private final long shmRegionBytes;
   private final long shmTotalBytes;
@@ -144,6 +178,14 @@ public final class ServerConfig {
     ioThreads = b.ioThreads;
     handshakeTimeoutSeconds = b.handshakeTimeoutSeconds;
     shutdownGraceSeconds = b.shutdownGraceSeconds;
+    shutdownFlush = b.shutdownFlush;
+    shutdownFlushGraceSeconds = b.shutdownFlushGraceSeconds;
+    writeBackThreads = b.writeBackThreads;
+    writeBackQueueBytes = b.writeBackQueueBytes;
+    writeBackMaxWaitMillis = b.writeBackMaxWaitMillis;
+    degradedRetryMinMillis = b.degradedRetryMinMillis;
+    degradedRetryMaxMillis = b.degradedRetryMaxMillis;
+    memoryShards = b.memoryShards;
     requestMemoryBytes = b.requestMemoryBytes;
     shmRegionBytes = b.shmRegionBytes;
     shmTotalBytes = b.shmTotalBytes;
@@ -293,6 +335,74 @@ public final class ServerConfig {
         : Path.of("/dev/shm", "kvstore-" + System.getProperty("user.name", "daemon"));
   }
 
+  /** Whether a graceful stop writes dirty memory pages to the SSD tier. */
+  public boolean shutdownFlush() {
+    return shutdownFlush;
+  }
+
+  /**
+   * How long closing the store may take on a graceful stop (calls in progress, then the flush), in
+   * seconds; it starts after {@link #shutdownGraceSeconds()}, so a stop takes at most about the sum.
+   */
+  public int shutdownFlushGraceSeconds() {
+    return shutdownFlushGraceSeconds;
+  }
+
+  /** Background threads writing dirty pages to the SSD tier. */
+  public int writeBackThreads() {
+    return writeBackThreads;
+  }
+
+  /** Bytes of the write-back queue (direct memory, allocated when the store opens). */
+  public long writeBackQueueBytes() {
+    return writeBackQueueBytes;
+  }
+
+  /** Longest wait of a put for room in a full write-back queue, in milliseconds. */
+  public long writeBackMaxWaitMillis() {
+    return writeBackMaxWaitMillis;
+  }
+
+  /** First retry of a degraded SSD tier, in milliseconds. */
+  public long degradedRetryMinMillis() {
+    return degradedRetryMinMillis;
+  }
+
+  /** Longest interval between retries of a degraded SSD tier, in milliseconds. */
+  public long degradedRetryMaxMillis() {
+    return degradedRetryMaxMillis;
+  }
+
+  /** Shards of each memory tier; 0 for the tiers' default. */
+  public int memoryShards() {
+    return memoryShards;
+  }
+
+  /** Checks a {@code memory.shards} value: 0 or a power of two up to the tiers' limit. */
+  static int parseMemoryShards(String raw) {
+    int n = Values.parseInt(raw, 0, TieredStoreBuilder.MEMORY_SHARDS_MAX);
+    if (n != 0 && Integer.bitCount(n) != 1) {
+      throw new IllegalArgumentException("expected " + MEMORY_SHARDS_FORM);
+    }
+    return n;
+  }
+
+  /**
+   * Direct memory the daemon needs at most, in bytes: the hot and DRAM tiers, the write-back queue
+   * (when there is an SSD tier) and the request memory budget (as set, or else 1 GiB for it and
+   * Netty's buffers), plus 25% of that (at least 256 MiB) for Netty, RocksDB's Java side and the
+   * JDK. What {@code --print-direct-memory} prints and {@code bin/kvstore-server} passes as
+   * {@code -XX:MaxDirectMemorySize} unless the user sets it.
+   */
+  public long directMemoryNeeded() {
+    long need = hotBytes + dramBytes + (ssdBytes > 0 ? writeBackQueueBytes : 0)
+        + (requestMemoryBytes > 0 ? requestMemoryBytes : DIRECT_MEMORY_REQUEST_HEADROOM_BYTES);
+    return need + Math.max(need / 4, 256L << 20);
+  }
+
+  /** What {@link #directMemoryNeeded()} leaves for requests when their budget is derived. */
+  public static final long DIRECT_MEMORY_REQUEST_HEADROOM_BYTES = 1L << 30;
+
   /** The daemon-wide request memory budget as configured; 0 means derived from the direct-memory limit (see {@link #requestMemoryBytes(long)}). */
   public long requestMemoryBytes() {
     return requestMemoryBytes;
@@ -373,6 +483,11 @@ public final class ServerConfig {
         + ", maxInflightBytes=" + maxInflightBytes + ", maxConnections=" + maxConnections
         + ", ioThreads=" + ioThreads + ", handshakeTimeoutSeconds=" + handshakeTimeoutSeconds
         + ", shutdownGraceSeconds=" + shutdownGraceSeconds
+        + ", shutdownFlush=" + shutdownFlush + ", shutdownFlushGraceSeconds=" + shutdownFlushGraceSeconds
+        + ", writeBackThreads=" + writeBackThreads + ", writeBackQueueBytes=" + writeBackQueueBytes
+        + ", writeBackMaxWaitMillis=" + writeBackMaxWaitMillis
+        + ", degradedRetryMinMillis=" + degradedRetryMinMillis
+        + ", degradedRetryMaxMillis=" + degradedRetryMaxMillis + ", memoryShards=" + memoryShards
         + ", requestMemoryBytes=" + requestMemoryBytes + ", readTimeoutSeconds=" + readTimeoutSeconds
         + ", writeTimeoutSeconds=" + writeTimeoutSeconds + ", idleTimeoutSeconds=" + idleTimeoutSeconds
         + ", maxConnectionsPerToken=" + maxConnectionsPerToken

@@ -4,6 +4,7 @@ import static io.kvstore.server.config.ServerConfig.*;
 
 import io.kvstore.common.PageFormat;
 import io.kvstore.core.policy.Policies;
+import io.kvstore.core.store.TieredStoreBuilder;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
@@ -34,6 +35,14 @@ public final class ServerConfigBuilder {
   int ioThreads = IO_THREADS_DEFAULT;
   int handshakeTimeoutSeconds = HANDSHAKE_TIMEOUT_SECONDS_DEFAULT;
   int shutdownGraceSeconds = SHUTDOWN_GRACE_SECONDS_DEFAULT;
+  boolean shutdownFlush = SHUTDOWN_FLUSH_DEFAULT;
+  int shutdownFlushGraceSeconds = SHUTDOWN_FLUSH_GRACE_SECONDS_DEFAULT;
+  int writeBackThreads = WRITEBACK_THREADS_DEFAULT;
+  long writeBackQueueBytes = WRITEBACK_QUEUE_BYTES_DEFAULT;
+  long writeBackMaxWaitMillis = WRITEBACK_MAX_WAIT_MILLIS_DEFAULT;
+  long degradedRetryMinMillis = DEGRADED_RETRY_MIN_MILLIS_DEFAULT;
+  long degradedRetryMaxMillis = DEGRADED_RETRY_MAX_MILLIS_DEFAULT;
+  int memoryShards = MEMORY_SHARDS_DEFAULT;
   long requestMemoryBytes = REQUEST_MEMORY_BYTES_DEFAULT;
   long shmRegionBytes = ServerConfig.SHM_REGION_BYTES_DEFAULT;
   long shmTotalBytes = ServerConfig.SHM_TOTAL_BYTES_DEFAULT;
@@ -298,6 +307,94 @@ public final class ServerConfigBuilder {
   }
 
   /**
+   * Sets {@link ServerConfig#shutdownFlush()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder shutdownFlush(boolean v) {
+    shutdownFlush = v;
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#shutdownFlushGraceSeconds()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder shutdownFlushGraceSeconds(int v) {
+    shutdownFlushGraceSeconds = v;
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#writeBackThreads()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder writeBackThreads(int v) {
+    writeBackThreads = v;
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#writeBackQueueBytes()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder writeBackQueueBytes(long v) {
+    writeBackQueueBytes = v;
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#writeBackMaxWaitMillis()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder writeBackMaxWaitMillis(long v) {
+    writeBackMaxWaitMillis = v;
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#degradedRetryMinMillis()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder degradedRetryMinMillis(long v) {
+    degradedRetryMinMillis = v;
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#degradedRetryMaxMillis()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder degradedRetryMaxMillis(long v) {
+    degradedRetryMaxMillis = v;
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#memoryShards()}.
+   *
+   * @param v 0 or a power of two
+   * @return this
+   */
+  public ServerConfigBuilder memoryShards(int v) {
+    memoryShards = v;
+    return this;
+  }
+
+  /**
    * Sets {@link ServerConfig#requestMemoryBytes()}.
    *
    * @param v the value
@@ -407,6 +504,17 @@ public final class ServerConfigBuilder {
     requireRange("io.threads", ioThreads, 0, 4096);
     requireRange("handshake.timeout.seconds", handshakeTimeoutSeconds, 1, 3_600);
     requireRange("shutdown.grace.seconds", shutdownGraceSeconds, 0, 86_400);
+    requireRange("shutdown.flush.grace.seconds", shutdownFlushGraceSeconds, 0, 86_400);
+    requireRange("writeback.threads", writeBackThreads, 1, 256);
+    requireRange("writeback.queue.bytes", writeBackQueueBytes, 1, Integer.MAX_VALUE);
+    requireRange("writeback.max.wait.millis", writeBackMaxWaitMillis, 0, 60_000);
+    requireRange("ssd.degraded.retry.min.millis", degradedRetryMinMillis, 1, 3_600_000);
+    requireRange("ssd.degraded.retry.max.millis", degradedRetryMaxMillis, 1, 3_600_000);
+    requireRange("memory.shards", memoryShards, 0, TieredStoreBuilder.MEMORY_SHARDS_MAX);
+    if (memoryShards != 0 && Integer.bitCount(memoryShards) != 1) {
+      throw new IllegalArgumentException(
+          "memory.shards is " + memoryShards + "; expected " + MEMORY_SHARDS_FORM);
+    }
     requireRange("net.preauth.connections.per.address", maxPreauthConnectionsPerAddress, 1, 1 << 20);
     requireRange("net.connections.per.token", maxConnectionsPerToken, 1, 1 << 20);
     requireRange("net.idle.timeout.seconds", idleTimeoutSeconds, 1, 86_400);
@@ -418,6 +526,10 @@ public final class ServerConfigBuilder {
     if (port != 0 && port == metricsPort && host.equals(metricsHost)) {
       throw new IllegalArgumentException(
           "port and metrics.port are both " + port + " on " + host + "; they must differ");
+    }
+    if (degradedRetryMaxMillis < degradedRetryMinMillis) {
+      throw new IllegalArgumentException("ssd.degraded.retry.max.millis (" + degradedRetryMaxMillis
+          + ") must be at least ssd.degraded.retry.min.millis (" + degradedRetryMinMillis + ")");
     }
     if (maxFrameBytes < maxPageBytes) {
       throw new IllegalArgumentException("max.frame.bytes (" + Sizes.format(maxFrameBytes)

@@ -2,6 +2,7 @@ package io.kvstore.server.metrics;
 
 import io.kvstore.core.store.StoreStats;
 import io.kvstore.core.store.StoreStats.TierStats;
+import io.kvstore.core.store.StoreStats.WriteBackStats;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -67,6 +68,61 @@ public final class StoreMetrics {
         "Pages written into the tier when a faster tier evicted them.", TierStats::demotions);
     perTierCounter(r, stats, "kvstore_tier_admission_rejects_total",
         "Demotions into the tier refused by its admission policy.", TierStats::admissionRejects);
+    registerWriteBack(r, stats);
+  }
+
+  /** The write-back of dirty pages to the SSD tier ({@link WriteBackStats}); all 0 without an SSD tier. */
+  private static void registerWriteBack(PrometheusRegistry r, Supplier<StoreStats> stats) {
+    writeBackCounter(r, stats, "kvstore_writeback_ssd_writes_total",
+        "Pages written to the SSD tier (write-back, pages too large for memory, the flush on close).",
+        WriteBackStats::ssdWrites);
+    writeBackCounter(r, stats, "kvstore_writeback_ssd_write_bytes_total",
+        "Bytes of the pages written to the SSD tier.", WriteBackStats::ssdWriteBytes);
+    writeBackCounter(r, stats, "kvstore_writeback_queued_total",
+        "Dirty pages copied into the write-back queue when memory evicted them.",
+        WriteBackStats::queued);
+    writeBackCounter(r, stats, "kvstore_writeback_clean_drops_total",
+        "Pages dropped from memory without a write because the SSD tier holds them.",
+        WriteBackStats::cleanDrops);
+    writeBackCounter(r, stats, "kvstore_writeback_drops_total",
+        "Dirty pages dropped unwritten (queue full, SSD tier degraded or refusing, still queued at"
+            + " close).", WriteBackStats::drops);
+    writeBackCounter(r, stats, "kvstore_writeback_failures_total",
+        "SSD writes that failed (each page dropped; the SSD tier goes degraded).",
+        WriteBackStats::failures);
+    writeBackCounter(r, stats, "kvstore_writeback_cancelled_total",
+        "Queued writes cancelled by a newer put or a delete of their key.",
+        WriteBackStats::cancelled);
+    writeBackCounter(r, stats, "kvstore_writeback_put_waits_total",
+        "Puts that waited for room in the full write-back queue.", WriteBackStats::putWaits);
+    writeBackCounter(r, stats, "kvstore_writeback_queue_hits_total",
+        "Gets served from a page waiting in the write-back queue.", WriteBackStats::queueHits);
+    writeBackCounter(r, stats, "kvstore_writeback_ssd_read_errors_total",
+        "SSD reads that failed on a get or a promotion (served as misses).",
+        WriteBackStats::ssdReadErrors);
+    writeBackGauge(r, stats, "kvstore_writeback_dirty_pages",
+        "Pages in memory not yet written to the SSD tier nor queued.", WriteBackStats::dirtyPages);
+    writeBackGauge(r, stats, "kvstore_writeback_queue_pages",
+        "Pages in the write-back queue now (waiting or being written).", WriteBackStats::queueDepth);
+    writeBackGauge(r, stats, "kvstore_writeback_queue_bytes",
+        "Bytes of the write-back queue in use now.", WriteBackStats::queueBytes);
+    writeBackGauge(r, stats, "kvstore_writeback_queue_capacity_bytes",
+        "Bound of the write-back queue (writeback.queue.bytes, at least one largest page).",
+        WriteBackStats::queueCapacityBytes);
+  }
+
+  private static void writeBackCounter(PrometheusRegistry r, Supplier<StoreStats> stats,
+      String name, String help, ToLongFunction<WriteBackStats> value) {
+    CounterWithCallback.builder().name(name).help(help)
+        .callback(cb -> cb.call(value.applyAsLong(stats.get().writeBack())))
+        .register(r);
+  }
+
+  private static void writeBackGauge(PrometheusRegistry r, Supplier<StoreStats> stats,
+      String name, String help, ToLongFunction<WriteBackStats> value) {
+    GaugeWithCallback.builder().name(name).help(help)
+        .callback(cb -> cb.call(value.applyAsLong(stats.get().writeBack())))
+        .register(r);
   }
 
   private static void counter(PrometheusRegistry r, Supplier<StoreStats> stats, String name,

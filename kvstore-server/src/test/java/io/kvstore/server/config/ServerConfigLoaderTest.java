@@ -57,6 +57,14 @@ class ServerConfigLoaderTest {
     SAMPLES.put(ConfigKey.SHM_REGION_BYTES, new String[] {"8MiB", "16MiB", "32MiB"});
     SAMPLES.put(ConfigKey.SHM_TOTAL_BYTES, new String[] {"256MiB", "512MiB", "2GiB"});
     SAMPLES.put(ConfigKey.SHM_DIR, new String[] {"/tmp/shm-file", "/tmp/shm-env", "/tmp/shm-flag"});
+    SAMPLES.put(ConfigKey.SHUTDOWN_FLUSH, new String[] {"false", "true", "false"});
+    SAMPLES.put(ConfigKey.SHUTDOWN_FLUSH_GRACE_SECONDS, new String[] {"5", "6", "7"});
+    SAMPLES.put(ConfigKey.WRITEBACK_THREADS, new String[] {"3", "4", "5"});
+    SAMPLES.put(ConfigKey.WRITEBACK_QUEUE_BYTES, new String[] {"8MiB", "16MiB", "32MiB"});
+    SAMPLES.put(ConfigKey.WRITEBACK_MAX_WAIT_MILLIS, new String[] {"0", "50", "250"});
+    SAMPLES.put(ConfigKey.SSD_DEGRADED_RETRY_MIN_MILLIS, new String[] {"10", "20", "30"});
+    SAMPLES.put(ConfigKey.SSD_DEGRADED_RETRY_MAX_MILLIS, new String[] {"20000", "30000", "40000"});
+    SAMPLES.put(ConfigKey.MEMORY_SHARDS, new String[] {"4", "8", "16"});
     SAMPLES.put(ConfigKey.CLUSTER, new String[] {"static://a:1", "etcd://e:2379/x", "etcd://e:2379/y?ttl=3"});
   }
 
@@ -109,6 +117,14 @@ class ServerConfigLoaderTest {
     assertEquals(0, c.ioThreads());
     assertEquals(10, c.handshakeTimeoutSeconds());
     assertEquals(30, c.shutdownGraceSeconds());
+    assertTrue(c.shutdownFlush());
+    assertEquals(20, c.shutdownFlushGraceSeconds());
+    assertEquals(2, c.writeBackThreads());
+    assertEquals(64L << 20, c.writeBackQueueBytes());
+    assertEquals(100, c.writeBackMaxWaitMillis());
+    assertEquals(100, c.degradedRetryMinMillis());
+    assertEquals(10_000, c.degradedRetryMaxMillis());
+    assertEquals(0, c.memoryShards());
     assertFalse(c.authGrants().enabled());
     for (ConfigKey k : ConfigKey.values()) {
       assertEquals(ConfigSource.DEFAULT, loaded.sources().get(k));
@@ -273,6 +289,14 @@ class ServerConfigLoaderTest {
     bad.put(ConfigKey.SHM_REGION_BYTES, "2GiB");
     bad.put(ConfigKey.SHM_TOTAL_BYTES, "-1");
     bad.put(ConfigKey.SHM_DIR, " ");
+    bad.put(ConfigKey.SHUTDOWN_FLUSH, "yes");
+    bad.put(ConfigKey.SHUTDOWN_FLUSH_GRACE_SECONDS, "-1");
+    bad.put(ConfigKey.WRITEBACK_THREADS, "0");
+    bad.put(ConfigKey.WRITEBACK_QUEUE_BYTES, "2GiB");
+    bad.put(ConfigKey.WRITEBACK_MAX_WAIT_MILLIS, "60001");
+    bad.put(ConfigKey.SSD_DEGRADED_RETRY_MIN_MILLIS, "0");
+    bad.put(ConfigKey.SSD_DEGRADED_RETRY_MAX_MILLIS, "3600001");
+    bad.put(ConfigKey.MEMORY_SHARDS, "3");
     bad.put(ConfigKey.CLUSTER, "etcd://e:2379");
     assertEquals(ConfigKey.values().length, bad.size());
     for (Map.Entry<ConfigKey, String> b : bad.entrySet()) {
@@ -316,6 +340,12 @@ class ServerConfigLoaderTest {
         () -> loader().flag(ConfigKey.PORT, "9000").flag(ConfigKey.METRICS_PORT, "9000").load());
     assertTrue(e.getMessage().contains("port and metrics.port are both 9000 on 127.0.0.1"),
         e.getMessage());
+    e = assertThrows(ConfigException.class,
+        () -> loader().flag(ConfigKey.SSD_DEGRADED_RETRY_MIN_MILLIS, "5000")
+            .flag(ConfigKey.SSD_DEGRADED_RETRY_MAX_MILLIS, "1000").load());
+    assertTrue(e.getMessage().contains("ssd.degraded.retry.max.millis (1000) must be at least"
+        + " ssd.degraded.retry.min.millis (5000)"), e.getMessage());
+
     assertEquals(9000, loader().flag(ConfigKey.PORT, "9000").flag(ConfigKey.METRICS_PORT, "9000")
         .flag(ConfigKey.METRICS_HOST, "127.0.0.2").load().config().port());
   }

@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvstore.core.store.StoreStats;
+import io.kvstore.core.store.StoreHealth;
 import io.kvstore.core.store.StoreStats.TierStats;
+import io.kvstore.core.store.StoreStats.WriteBackStats;
 import io.kvstore.core.tier.TierKind;
 import io.prometheus.metrics.core.metrics.Counter;
 import java.util.List;
@@ -45,7 +47,31 @@ class StoreMetricsTest {
         "Pages written into the tier when a faster tier evicted them.", 13, 23);
     tier(text, "kvstore_tier_admission_rejects_total", "counter",
         "Demotions into the tier refused by its admission policy.", 14, 24);
-    assertEquals(18, text.lines().filter(l -> l.startsWith("# TYPE ")).count(), text);
+    assertEquals(32, text.lines().filter(l -> l.startsWith("# TYPE ")).count(), text);
+  }
+
+  @Test
+  void shouldServeEveryWriteBackNumberUnderItsOwnName() {
+    StoreStats stats = new StoreStats(0, 0, 0, 0, 0, 0, 0, 0, 0, List.of(),
+        new WriteBackStats(101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114),
+        StoreHealth.OK);
+    MetricsRegistry registry = new MetricsRegistry();
+    StoreMetrics.register(registry, () -> stats);
+    String text = registry.scrape();
+    String[] names = {
+      "kvstore_writeback_ssd_writes_total", "kvstore_writeback_ssd_write_bytes_total",
+      "kvstore_writeback_queued_total", "kvstore_writeback_clean_drops_total",
+      "kvstore_writeback_drops_total", "kvstore_writeback_failures_total",
+      "kvstore_writeback_cancelled_total", "kvstore_writeback_put_waits_total",
+      "kvstore_writeback_queue_hits_total", "kvstore_writeback_ssd_read_errors_total",
+      "kvstore_writeback_dirty_pages", "kvstore_writeback_queue_pages",
+      "kvstore_writeback_queue_bytes", "kvstore_writeback_queue_capacity_bytes"};
+    for (int i = 0; i < names.length; i++) {
+      // each name reads its own field: the values 101..114 follow the record's order
+      String type = names[i].endsWith("_total") ? "counter" : "gauge";
+      assertTrue(text.contains("# TYPE " + names[i] + " " + type + "\n" + names[i] + " " + (101 + i) + "\n"),
+          names[i] + " in\n" + text);
+    }
   }
 
   private static void family(String text, String name, String type, String help, String value) {

@@ -128,8 +128,8 @@ class ServerPipelineFuzzTest {
     // A context per input, as a fresh daemon: nothing one input does carries over to the next but
     // the store's contents. Its frame buffer pool lends only for frames of 1 MiB and up, which
     // inputs of this size never reach, so it holds nothing to close.
-    ServerContext context = new ServerContext(FIXTURE.config, StoreOps.of(FIXTURE.store),
-        FIXTURE.metrics, new NetCounters(), executor);
+    ServerContext context = new ServerContext(FIXTURE.config, StoreOps.of(FIXTURE.store), FIXTURE.metrics,
+        new NetCounters(), executor);
     EmbeddedChannel channel = new EmbeddedChannel(false, false);
     channel.config().setAllocator(alloc);
     channel.pipeline().addLast(new KvStoreServerInitializer(context));

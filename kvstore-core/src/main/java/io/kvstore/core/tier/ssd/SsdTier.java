@@ -1,115 +1,261 @@
 package io.kvstore.core.tier.ssd;
 
-import io.kvstore.common.BlockKey;
 import io.kvstore.common.PageFormat;
 import io.kvstore.core.index.BlockIndex;
+import io.kvstore.core.index.IndexEntry;
 import io.kvstore.core.policy.EvictionPolicy;
 import io.kvstore.core.tier.EvictionListener;
 import io.kvstore.core.tier.PinnedPage;
 import io.kvstore.core.tier.Tier;
 import io.kvstore.core.tier.TierKind;
+import io.kvstore.core.tier.TierWriteException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
-import java.util.function.IntPredicate;
+import java.util.zip.CRC32C;
 import org.rocksdb.RocksDBException;
 
 /**
- * The SSD tier: pages as RocksDB values (BlobDB keeps them in blob files), surviving restarts, with
- * the page checksum verified on every read.
+ * The SSD tier: pages appended to segment files, their locations in the block index (the one page
+ * directory, a persisted Chronicle Map) and in RocksDB, every page verified on read. The on-disk
+ * layout is {@code spec/6-ssd-segments.md}.
  *
- * <p><b>Layout.</b> See {@link RocksPageStore}: key → whole page, plus a small {@code meta} record
- * (length, parent) written in the same atomic batch so that opening learns every page without
- * reading one. An in-memory {@link PageDirectory} (key → dense id → length) answers {@code
- * contains}/{@code length} without I/O and gives the {@link EvictionPolicy} its ids; it is rebuilt
- * from the {@code meta} records on open, so after a restart {@link #usedBytes()} and {@link
- * #pageCount()} are those of the pages on disk. Recency is not persisted: the policy starts from
- * key order.
+ * <p><b>Writes</b> (WiscKey/Titan's split of values and locations): a put reserves {@code [offset,
+ * offset + length)} in the active segment under the short allocation lock, then, with no tier lock
+ * held, writes the page with one positional {@code FileChannel.write} of the caller's buffer; then,
+ * under the key's stripe lock, writes the location record to RocksDB and the entry to the block
+ * index. Several writers append to one segment in parallel. A put that fails changes nothing: its
+ * reservation is given back (or left as garbage if another page follows it) and no record names it.
  *
- * <p><b>Block index.</b> If a {@link BlockIndex} is given, the tier keeps its SSD bits: set after a
- * page is written, cleared after it is deleted or evicted. A crash between the two writes leaves an
- * orphan (page without index entry) or a dangling entry (entry without page); opening repairs both
- * against RocksDB, which is the authority (see {@link #reconcileReport()}). A dangling entry is never
- * served: reads go by the directory, which comes from RocksDB.
+ * <p><b>Reads</b> look the key up in the block index (no I/O), read the page with one positional
+ * read into the caller's buffer, and verify it ({@link PageFormat#verify}, CRC32C with the JDK's
+ * intrinsic, and the key). A page that fails is a miss, is removed, and counts in {@link
+ * #corruptions()}. RocksDB is not on the read path.
  *
- * <p><b>Reads.</b> A page read is verified ({@link PageFormat#verify}, and the key in its header must
- * be the key asked). A page that fails is a miss, is removed, and counts in {@link #corruptions()}.
+ * <p><b>Space and eviction.</b> The segment is the unit of eviction, as regions are in CacheLib's
+ * navy block cache: the {@link EvictionPolicy} ranks segments (an access to a page is an access to
+ * its segment), and making room drops the victim segment whole: its live pages are removed from the
+ * index and RocksDB (handed to the eviction listener first) and its file is deleted. There is no
+ * garbage collection that rewrites pages: replaced and deleted pages stay as garbage in their
+ * segment until it is dropped, and a segment left with no live page is deleted at once. Bytes on
+ * disk (all segment files, garbage included, plus RocksDB's SST and log files, from its own
+ * properties) never exceed {@link #capacityBytes()}; {@link #usedBytes()} counts live pages only. With
+ * pages larger than the segment size (small tiers, or {@code segmentBytes} set small) each segment
+ * holds one page and the policy ranks pages exactly.
  *
- * <p><b>Durability.</b> Chosen by {@link SsdTierConfig.Durability}: by default there is no
- * write-ahead log, puts reach disk when RocksDB flushes a memtable and on {@link #close()}, and a
- * process crash turns the pages put since the last flush into misses; {@code WAL} keeps every
- * acknowledged page across a process crash (SIGKILL), {@code SYNC} across a machine crash.
+ * <p><b>Directory and restart.</b> The block index holds, per SSD page, its namespace, length,
+ * segment, offset and last access, written when the page lands. Opening reads the index (not the
+ * pages, not RocksDB) and rebuilds the segments' live counts and the policy's order from the
+ * persisted last access, so the eviction order survives a restart. After a crash (no clean-close
+ * marker) every index entry is checked against the page header at its location, and with a
+ * write-ahead log ({@code wal}, {@code sync}) RocksDB's records re-index pages the index lost; see
+ * {@link #reconcileReport()}.
  *
- * <p><b>Concurrency.</b> One short lock guards the directory, the policy and the byte count; no I/O
- * happens under it. Writes of one key are ordered by one of {@value #STRIPES} striped locks, held
- * across the RocksDB write and the index update; reads take no stripe lock (RocksDB reads are
- * atomic per key), except to re-check a page that failed verification. Eviction picks victims under
- * the short lock (so the capacity bound holds at once) and deletes them from RocksDB afterwards under
- * their own stripe, skipping any victim that was put again meanwhile. {@link #close()} waits for
- * operations in flight. The eviction listener is called under the victim's stripe lock and must not
- * call back into this tier.
+ * <p><b>Failures.</b> A put that would leave less than {@link SsdTierConfig#freeSpaceReserveBytes()}
+ * free on the file system, or whose write fails, throws {@link SsdStorageException} (NO_SPACE or
+ * IO_ERROR) and changes nothing; the reserve keeps RocksDB able to flush. {@link #delete} always
+ * works: it removes the index entry and frees the space (a segment with no live page is deleted);
+ * if RocksDB cannot log the delete, the delete is retried by {@link #resumeWrites()} and on close.
+ *
+ * <p><b>Concurrency.</b> The allocation lock guards segment choice, disk bytes and the policy; no
+ * I/O runs under it except creating a segment file. Writes of one key are ordered by one of {@value
+ * #STRIPES} stripe locks, held across the RocksDB and index writes but not the page write. Dropping
+ * a segment waits for the I/O in flight on it. {@link #close()} waits for operations in flight. The
+ * eviction listener is called under the victim's stripe lock and must not call back into this tier.
  */
 public final class SsdTier implements Tier {
 
   static final int STRIPES = 64;
+  /** Returned by {@link #namespaceOf} when the tier does not hold the page. */
+  public static final long NO_NAMESPACE = Long.MIN_VALUE;
+  /** Sub-directory of the segment files. */
+  static final String SEGMENTS_DIR = "segments";
+  /** Sub-directory of the block index when the tier opens its own. */
+  static final String INDEX_DIR = "directory";
+  /** A file of zeros kept beside the segments, given back to the file system on open. */
+  static final String BALLAST = "ballast";
+  /** Size of the ballast (at most the free-space reserve). */
+  static final long BALLAST_BYTES = 4L << 20;
+  /** Present in the segments directory while the tier is closed cleanly. */
+  static final String CLEAN_MARKER = "clean";
 
   private final SsdTierConfig config;
-  private final RocksPageStore store;
+  private final Path segmentDir;
+  private final Path ballast;
+  /** The segments' file system, looked up once (each lookup parses the mount table). */
+  private final FileStore fileStore;
   private final BlockIndex index;
-  private final PageDirectory directory;
+  private final boolean ownsIndex;
   private final EvictionPolicy policy;
-  private final ReentrantLock lock = new ReentrantLock();
+  private final ReentrantLock alloc = new ReentrantLock();
+  private final AtomicReferenceArray<Segment> slots;
+  private final int[] freeSlots;
+  private int freeTop;
+  private Segment active;
+  private long diskBytes;
+  /** Bytes and pages of segments taken for dropping whose files are not deleted yet. */
+  private long bytesGoing;
+  private long pagesGoing;
+  private final Condition dropsDone = alloc.newCondition();
+  /** Files of evicted segments kept for reuse (counted in {@link #diskBytes}); under {@link #alloc}. */
+  private final ArrayDeque<Segment> spareFiles = new ArrayDeque<>();
+  private static final int FREE_FILES = 2;
+  private long nextSegmentId;
+  private volatile long rocksBytes;
+  private long rocksBytesAtNs = System.nanoTime();
+  private static final long ROCKS_BYTES_REFRESH_NS = 100_000_000L;
   private final ReentrantLock[] stripes = new ReentrantLock[STRIPES];
-  private final RocksPageStore.WriteSlot[] writeSlots = new RocksPageStore.WriteSlot[STRIPES];
+  private final LocationStore.WriteSlot[] writeSlots = new LocationStore.WriteSlot[STRIPES];
+  private volatile LocationStore locations;
+  private final ReentrantReadWriteLock locationsSwap = new ReentrantReadWriteLock();
   private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
-  private final ThreadLocal<RocksPageStore.ReadSlot> readSlots =
-      ThreadLocal.withInitial(RocksPageStore.ReadSlot::new);
-  private final ThreadLocal<VictimList> victimLists = ThreadLocal.withInitial(VictimList::new);
+  private final ThreadLocal<IndexEntry[]> entries =
+      ThreadLocal.withInitial(() -> new IndexEntry[] {new IndexEntry(), new IndexEntry()});
+  private final AtomicLong usedBytes = new AtomicLong();
+  private final AtomicLong pageCount = new AtomicLong();
   private final LongAdder hits = new LongAdder();
   private final LongAdder misses = new LongAdder();
   private final LongAdder evictions = new LongAdder();
   private final LongAdder corruptions = new LongAdder();
-  private final ReconcileReport reconcileReport;
+  private final LongAdder writeFailures = new LongAdder();
+  private final LongAdder locationStoreReopens = new LongAdder();
+  /** Test hook: when set, every page write fails with it (after the reservation, as a disk would). */
+  volatile IOException writeFaultForTest;
+  /** Test hook: this many probes of RocksDB report it stopped, as after a background error. */
+  volatile int probeFailuresForTest;
+  private final PendingDeletes pendingDeletes = new PendingDeletes();
+  /** The offset {@link #reserve} reserved and the bytes it added on disk, per thread. */
+  /** One reusable checksum per reading thread. */
+  private final ThreadLocal<CRC32C> crcs = ThreadLocal.withInitial(CRC32C::new);
+  /** Pages larger than this are read and verified chunk by chunk (L2-cache sized). */
+  static final int VERIFY_CHUNK = 256 << 10;
+  private final ThreadLocal<long[]> reservedOffset = ThreadLocal.withInitial(() -> new long[2]);
   private final EvictionHandOver handOver;
-  /** The id a put must not evict (the page it replaces); guarded by {@link #lock}. */
-  private int protectedId = PageDirectory.NONE;
-  private final IntPredicate notProtected = id -> id != protectedId;
-  private volatile long usedBytes;
+  private final ReconcileReport reconcileReport;
   private volatile EvictionListener listener = EvictionListener.DROP;
   private boolean closed;
 
-  /** Opens the tier without a block index. */
+  /** Opens the tier with its own block index in {@code dataDir/directory}. */
   public SsdTier(SsdTierConfig config) {
     this(config, null);
   }
 
   /**
-   * Opens (creating if needed) the tier in {@code config.dataDir()}, rebuilds its directory from
-   * RocksDB and, if {@code index} is not null, reconciles the index's SSD entries with RocksDB. The
-   * index stays owned by the caller (this tier does not close it).
+   * Opens (creating if needed) the tier in {@code config.dataDir()}. Its page directory is {@code
+   * index} (owned by the caller, not closed by this tier), or, if null, a block index the tier opens
+   * in {@code dataDir/directory} and closes itself.
    *
    * @throws SsdStorageException if the data directory is unusable (not writable, locked by another
    *     process) or RocksDB fails
+   * @throws IllegalArgumentException if {@code index} is sized for fewer entries than {@code
+   *     config.maxPages()}
+   * @throws UncheckedIOException if the tier's own index cannot be opened (e.g. not enough free
+   *     space for it: the message says how much it needs)
    */
   public SsdTier(SsdTierConfig config, BlockIndex index) {
     this.config = config;
-    this.index = index;
-    this.directory = new PageDirectory(config.maxPages);
-    this.policy = config.policyFactory.apply(config.maxPages);
-    this.store = RocksPageStore.open(config);
-    this.handOver = new EvictionHandOver(store, config.maxPageBytes);
+    Path dir = config.dataDir.toAbsolutePath();
+    this.segmentDir = dir.resolve(SEGMENTS_DIR);
+    this.ballast = dir.resolve(BALLAST);
+    // RocksDB writes a new manifest when it opens: on a file system that others filled up, the
+    // ballast left by the last run is the room it needs.
     try {
-      for (int i = 0; i < STRIPES; i++) {
-        stripes[i] = new ReentrantLock();
-        writeSlots[i] = new RocksPageStore.WriteSlot();
+      Files.deleteIfExists(ballast);
+    } catch (IOException e) {
+      throw new SsdStorageException("cannot remove " + ballast + ": " + e, e);
+    }
+    LocationStore store = LocationStore.open(dir.resolve(LocationStore.DIR_NAME), config);
+    this.locations = store;
+    BlockIndex idx = index;
+    boolean owns = false;
+    try {
+      Files.createDirectories(segmentDir);
+      if (idx == null) {
+        idx = BlockIndex.open(dir.resolve(INDEX_DIR), indexEntriesFor(config));
+        owns = true;
+      } else if (idx.maxEntries() < config.maxPages) {
+        throw new IllegalArgumentException(
+            "the block index is sized for "
+                + idx.maxEntries()
+                + " entries, the SSD tier may hold "
+                + config.maxPages
+                + " pages (capacity / minPageBytes): open it with at least that many");
       }
+    } catch (IOException | RuntimeException e) {
+      store.close();
+      if (e instanceof IOException io) {
+        throw new SsdStorageException(
+            "cannot create the SSD tier's segment directory " + segmentDir + ": " + io, io);
+      }
+      throw (RuntimeException) e;
+    }
+    this.index = idx;
+    this.ownsIndex = owns;
+    try {
+      this.fileStore = Files.getFileStore(segmentDir);
+    } catch (IOException e) {
+      store.close();
+      if (owns) {
+        idx.close();
+      }
+      throw new SsdStorageException("cannot find the file system of " + segmentDir + ": " + e, e);
+    }
+    int slotCount = slotCount(config, segmentDir);
+    this.slots = new AtomicReferenceArray<>(slotCount);
+    this.freeSlots = new int[slotCount];
+    for (int i = 0; i < slotCount; i++) {
+      freeSlots[i] = slotCount - 1 - i;
+    }
+    this.freeTop = slotCount;
+    this.policy = config.policyFactory.apply(slotCount);
+    this.handOver = new EvictionHandOver(config.maxPageBytes);
+    for (int i = 0; i < STRIPES; i++) {
+      stripes[i] = new ReentrantLock();
+      writeSlots[i] = new LocationStore.WriteSlot();
+    }
+    try {
       this.reconcileReport = new SsdTierLoader(this).load();
+      placeBallast();
     } catch (RuntimeException e) {
-      closeResources();
+      closeResources(e);
       throw e;
     }
+  }
+
+  /** Entries the tier's own block index is sized for: every page it may hold, plus slack. */
+  static long indexEntriesFor(SsdTierConfig config) {
+    return config.maxPages + Math.max(1024, config.maxPages / 8);
+  }
+
+  /**
+   * Slots for segments: each sealed segment holds at least {@code segmentBytes} (or one page), so
+   * {@code capacity / segmentBytes} (at most one per page) plus the active one, plus room for the
+   * short segments that restarts leave, and for what is on disk now.
+   */
+  private static int slotCount(SsdTierConfig config, Path segmentDir) {
+    long bySize = Math.min(config.capacityBytes / config.segmentBytes, config.maxPages);
+    long found = 0;
+    try (var s = Files.list(segmentDir)) {
+      found = s.filter(p -> Segment.idOf(p.getFileName().toString()) >= 0).count();
+    } catch (IOException e) {
+      throw new SsdStorageException("cannot list the SSD tier's segments in " + segmentDir, e);
+    }
+    return (int) Math.min(1 << 24, bySize + 66 + found);
   }
 
   @Override
@@ -124,17 +270,22 @@ public final class SsdTier implements Tier {
 
   @Override
   public long usedBytes() {
-    return usedBytes;
+    return usedBytes.get();
+  }
+
+  /** Bytes on disk counted against the capacity: segment files (garbage included) and RocksDB's. */
+  public long diskBytes() {
+    alloc.lock();
+    try {
+      return diskBytes + rocksBytes;
+    } finally {
+      alloc.unlock();
+    }
   }
 
   @Override
   public long pageCount() {
-    lock.lock();
-    try {
-      return directory.size();
-    } finally {
-      lock.unlock();
-    }
+    return pageCount.get();
   }
 
   @Override
@@ -167,6 +318,21 @@ public final class SsdTier implements Tier {
     return evictions.sum();
   }
 
+  /** Puts that failed with an {@link SsdStorageException}. */
+  public long writeFailures() {
+    return writeFailures.sum();
+  }
+
+  /** Times {@link #resumeWrites()} reopened RocksDB because it had stopped taking writes. */
+  public long locationStoreReopens() {
+    return locationStoreReopens.sum();
+  }
+
+  /** Location-record deletes RocksDB refused, waiting for {@link #resumeWrites()}. */
+  public long pendingLocationDeletes() {
+    return pendingDeletes.size();
+  }
+
   /** What opening found and repaired. */
   public ReconcileReport reconcileReport() {
     return reconcileReport;
@@ -175,6 +341,23 @@ public final class SsdTier implements Tier {
   /** The tier's settings. */
   public SsdTierConfig config() {
     return config;
+  }
+
+  /** The block index that is this tier's directory. */
+  public BlockIndex index() {
+    return index;
+  }
+
+  /**
+   * The namespace id of the stored page, read from the directory (no I/O, the page is not read), or
+   * {@link #NO_NAMESPACE} if the tier does not hold the key. Lets the store check ownership.
+   */
+  public long namespaceOf(long keyHi, long keyLo) {
+    IndexEntry e = entries.get()[0];
+    if (!index.get(keyHi, keyLo, e) || !e.isIn(TierKind.SSD) || liveSegment(e) == null) {
+      return NO_NAMESPACE;
+    }
+    return e.namespaceId();
   }
 
   @Override
@@ -190,148 +373,447 @@ public final class SsdTier implements Tier {
     }
     long hi = PageFormat.keyHi(src, pos);
     long lo = PageFormat.keyLo(src, pos);
-    long parentHi = PageFormat.parentHi(src, pos);
-    long parentLo = PageFormat.parentLo(src, pos);
     Lock life = lifecycle.readLock();
     life.lock();
-    VictimList victims = victimLists.get();
-    victims.clear();
     try {
       ensureOpen();
-      int s = stripe(hi, lo);
-      stripes[s].lock();
-      try {
-        reserve(hi, lo, len, parentHi, parentLo, victims);
-        try {
-          store.put(writeSlots[s], hi, lo, src, parentHi, parentLo);
-        } catch (RocksDBException | RuntimeException e) {
-          forgetAfterFailedWrite(s, hi, lo, e);
-          throw new SsdStorageException("SSD tier write failed in " + store.dir(), e);
-        }
-        if (index != null) {
-          index.markPresent(hi, lo, TierKind.SSD, len, parentHi, parentLo);
-        }
-      } finally {
-        stripes[s].unlock();
-      }
-      return true;
-    } finally {
-      try {
-        deleteVictims(victims);
-      } finally {
-        life.unlock();
-      }
-    }
-  }
-
-  /** Makes room and enters the key in the directory and the policy, all under the short lock. */
-  private void reserve(
-      long hi, long lo, int len, long parentHi, long parentLo, VictimList victims) {
-    lock.lock();
-    try {
-      int id = directory.find(hi, lo);
-      long old = id >= 0 ? directory.length(id) : 0;
-      protectedId = id;
-      while (usedBytes - old + len > config.capacityBytes || (id < 0 && directory.isFull())) {
-        int victim = policy.evict(notProtected);
-        if (victim < 0) {
-          throw new IllegalStateException(
-              "eviction policy " + policy.name() + " found no victim among "
-                  + directory.size() + " pages");
-        }
-        victims.add(directory.keyHi(victim), directory.keyLo(victim), directory.length(victim));
-        usedBytes -= directory.length(victim);
-        directory.remove(victim);
-      }
-      int parentId =
-          BlockKey.isRoot(parentHi, parentLo) ? PageDirectory.NONE : directory.find(parentHi, parentLo);
-      if (parentId == PageDirectory.NONE) {
-        parentId = EvictionPolicy.NO_PARENT;
-      }
-      if (id >= 0) {
-        directory.setLength(id, len);
-        policy.onRemove(id);
-        policy.onInsert(id, parentId);
-      } else {
-        id = directory.insert(hi, lo, len);
-        policy.onInsert(id, parentId);
-      }
-      usedBytes += len - old;
-    } finally {
-      protectedId = PageDirectory.NONE;
-      lock.unlock();
-    }
-  }
-
-  /** After a failed write the key's state is unknown: remove it everywhere (a later get misses). */
-  private void forgetAfterFailedWrite(int s, long hi, long lo, Exception cause) {
-    forget(hi, lo);
-    try {
-      store.delete(writeSlots[s], hi, lo);
-      if (index != null) {
-        index.markAbsent(hi, lo, TierKind.SSD);
-      }
-    } catch (RocksDBException | RuntimeException e) {
-      cause.addSuppressed(e);
-    }
-  }
-
-  /** Removes the key from the directory and the policy; returns whether it was there. */
-  private boolean forget(long hi, long lo) {
-    lock.lock();
-    try {
-      int id = directory.find(hi, lo);
-      if (id < 0) {
+      checkFreeSpace(len);
+      IndexEntry[] scratch = entries.get();
+      boolean isNew = !index.get(hi, lo, scratch[0]) || !scratch[0].isIn(TierKind.SSD);
+      Segment seg = reserve(hi, lo, len, isNew);
+      if (seg == null) {
         return false;
       }
-      usedBytes -= directory.length(id);
-      policy.onRemove(id);
-      directory.remove(id);
+      long off = reservedOffset.get()[0];
+      long growth = reservedOffset.get()[1];
+      Segment replaced;
+      try {
+        replaced = write(seg, off, growth, src, pos, len, hi, lo, scratch[1]);
+      } finally {
+        seg.io.readLock().unlock();
+      }
+      if (replaced != null) {
+        dropIfEmpty(replaced);
+      }
       return true;
     } finally {
-      lock.unlock();
+      life.unlock();
+    }
+  }
+
+  /** Fails fast, before writing, when the file system is about to run out. */
+  private void checkFreeSpace(int len) {
+    long free;
+    try {
+      free = fileStore.getUsableSpace();
+    } catch (IOException e) {
+      writeFailures.increment();
+      throw new SsdStorageException("cannot read the free space of " + segmentDir, e);
+    }
+    if (free < len + config.freeSpaceReserveBytes) {
+      writeFailures.increment();
+      throw new SsdStorageException(
+          TierWriteException.Reason.NO_SPACE,
+          "no space for a "
+              + len
+              + "-byte page in "
+              + segmentDir
+              + ": "
+              + free
+              + " bytes free, "
+              + config.freeSpaceReserveBytes
+              + " kept in reserve",
+          null);
     }
   }
 
   /**
-   * Deletes evicted pages from RocksDB (and the index), handing each to the listener first. A
-   * victim put again since it was chosen belongs to that put and is left alone.
+   * Reserves {@code len} bytes in the active segment, evicting whole segments until the disk bytes
+   * and the page count fit, and returns the segment with the read side of its I/O lock held (the
+   * offset is left in {@link #reservedOffset}), or null if no room can be made.
    */
-  private void deleteVictims(VictimList victims) {
-    SsdStorageException failure = null;
-    for (int i = 0; i < victims.size; i++) {
-      long hi = victims.hi[i];
-      long lo = victims.lo[i];
-      int s = stripe(hi, lo);
+  private Segment reserve(long hi, long lo, int len, boolean isNew) {
+    List<Segment> victims = null;
+    while (true) {
+      alloc.lock();
+      try {
+        if (len + rocksBytes > config.capacityBytes) {
+          return null;
+        }
+        while (true) {
+          boolean roll = active == null || active.size >= config.segmentBytes;
+          boolean needSlot = roll && freeTop == 0;
+          long growth =
+              roll
+                  ? Math.max(0, len - (spareFiles.isEmpty() ? 0 : spareFiles.peekLast().diskLength))
+                  : Math.max(0, active.size + len - active.diskLength);
+          long bytesOver = diskBytes + rocksBytes + growth - config.capacityBytes;
+          long pagesOver = isNew ? pageCount.get() + 1 - config.maxPages : 0;
+          if (!needSlot && bytesOver <= 0 && pagesOver <= 0) {
+            break;
+          }
+          if (!needSlot && bytesOver <= bytesGoing && pagesOver <= pagesGoing) {
+            if (victims != null && !victims.isEmpty()) {
+              break; // this thread's victims make the room: drop them, then look again
+            }
+            // Segments others are dropping will make the room: wait for them rather than evict
+            // more. Their bytes stay counted until their files are gone, so the bytes on disk (and
+            // the used bytes) never exceed the capacity.
+            dropsDone.awaitUninterruptibly();
+            continue;
+          }
+          if (victims == null) {
+            victims = new ArrayList<>(2);
+          }
+          if (bytesOver > bytesGoing && !spareFiles.isEmpty()) {
+            // Files kept for reuse are the first bytes to give back.
+            Segment f = spareFiles.pollFirst();
+            f.goingBytes = f.diskLength;
+            bytesGoing += f.goingBytes;
+            victims.add(f);
+            continue;
+          }
+          int v = policy.evict(id -> true);
+          if (v < 0) {
+            if (!victims.isEmpty()) {
+              break;
+            }
+            if (!needSlot && bytesOver <= 0) {
+              break; // only the page count is over, by pages of segments others are dropping
+            }
+            return null;
+          }
+          victims.add(takeSlot(v));
+        }
+        if (victims == null || victims.isEmpty()) {
+          Segment seg = active;
+          if (seg == null || seg.size >= config.segmentBytes) {
+            seg = roll();
+          }
+          long off = seg.size;
+          seg.size += len;
+          long growth = Math.max(0, seg.size - seg.diskLength);
+          seg.diskLength += growth;
+          diskBytes += growth;
+          seg.addKey(hi, lo, off);
+          reservedOffset.get()[0] = off;
+          reservedOffset.get()[1] = growth;
+          seg.io.readLock().lock();
+          return seg;
+        }
+      } finally {
+        alloc.unlock();
+      }
+      for (Segment victim : victims) {
+        if (victim.slot < 0) {
+          deleteFree(victim);
+        } else {
+          drop(victim, true);
+        }
+      }
+      victims.clear();
+    }
+  }
+
+  /**
+   * Removes the segment in slot {@code v} from the table (the policy already forgot it); its bytes
+   * and pages count as going until {@link #drop} has deleted it. Under {@link #alloc}.
+   */
+  private Segment takeSlot(int v) {
+    Segment victim = slots.get(v);
+    slots.set(v, null);
+    freeSlots[freeTop++] = v;
+    if (victim == active) {
+      active = null;
+    }
+    victim.sealed = true;
+    victim.goingBytes = victim.diskLength;
+    victim.goingPages = victim.livePages.get();
+    bytesGoing += victim.goingBytes;
+    pagesGoing += victim.goingPages;
+    return victim;
+  }
+
+  /**
+   * A taken segment is gone: its bytes leave the disk count, unless its file was kept for reuse
+   * ({@code kept}: the bytes are still on disk, counted, and the next segment overwrites them).
+   */
+  private void dropped(Segment seg, Segment kept) {
+    alloc.lock();
+    try {
+      if (kept == null) {
+        diskBytes -= seg.goingBytes;
+      } else {
+        spareFiles.addLast(kept);
+      }
+      bytesGoing -= seg.goingBytes;
+      pagesGoing -= seg.goingPages;
+      dropsDone.signalAll();
+    } finally {
+      alloc.unlock();
+    }
+  }
+
+  /** Deletes a file kept for reuse that the disk bound now needs back. */
+  private void deleteFree(Segment f) {
+    try {
+      f.delete();
+    } catch (IOException e) {
+      // It stays on disk until the next open, which deletes every kept file.
+    }
+    Segment none = null;
+    dropped(f, none);
+  }
+
+  /** Seals the active segment and starts a new one; under {@link #alloc}. */
+  private Segment roll() {
+    if (active != null) {
+      active.sealed = true;
+    }
+    int slot = freeSlots[--freeTop];
+    Segment seg;
+    try {
+      Segment reuse = spareFiles.pollLast();
+      if (reuse != null) {
+        try {
+          seg = Segment.reuse(segmentDir, nextSegmentId, slot, reuse);
+        } catch (IOException e) {
+          spareFiles.addLast(reuse);
+          throw e;
+        }
+      } else {
+        seg = Segment.create(segmentDir, nextSegmentId, slot);
+      }
+    } catch (IOException e) {
+      freeTop++;
+      writeFailures.increment();
+      throw new SsdStorageException("cannot create a segment file in " + segmentDir + ": " + e, e);
+    }
+    nextSegmentId++;
+    seg.lastAccessMs = System.currentTimeMillis();
+    slots.set(slot, seg);
+    policy.onInsert(slot, EvictionPolicy.NO_PARENT);
+    active = seg;
+    long now = System.nanoTime();
+    if (now - rocksBytesAtNs > ROCKS_BYTES_REFRESH_NS) {
+      // RocksDB's files grow by a memtable at a time: sampling them once per segment, at most
+      // every 100 ms, keeps the JNI call off the common path.
+      rocksBytesAtNs = now;
+      rocksBytes = locations.bytesOnDisk();
+    }
+    return seg;
+  }
+
+  /**
+   * Writes the reserved page, then its location (RocksDB, then the index) under its stripe lock.
+   * Returns the segment that held the replaced page (to drop it if that left it empty), or null.
+   */
+  private Segment write(
+      Segment seg,
+      long off,
+      long growth,
+      ByteBuffer src,
+      int pos,
+      int len,
+      long hi,
+      long lo,
+      IndexEntry prev) {
+    int s = stripe(hi, lo);
+    try {
+      IOException fault = writeFaultForTest;
+      if (fault != null) {
+        throw fault;
+      }
+      seg.write(src, off);
+      if (config.durability == SsdTierConfig.Durability.SYNC) {
+        seg.force();
+      }
       stripes[s].lock();
       try {
-        if (isPresent(hi, lo)) {
-          continue;
+        Lock swap = locationsSwap.readLock();
+        swap.lock();
+        try {
+          locations.put(
+              writeSlots[s], hi, lo, seg.id, off, len, PageFormat.namespaceId(src, pos),
+              PageFormat.parentHi(src, pos), PageFormat.parentLo(src, pos));
+        } finally {
+          swap.unlock();
         }
-        EvictionListener l = listener;
-        if (l != EvictionListener.DROP) {
-          if (!handOver.handOver(l, hi, lo, victims.len[i], readSlots.get())) {
-            corruptions.increment();
-          }
+        boolean had =
+            index.putSsd(
+                hi, lo, len, PageFormat.namespaceId(src, pos), PageFormat.parentHi(src, pos),
+                PageFormat.parentLo(src, pos), seg.id, off, seg.slot, prev);
+        seg.liveBytes.addAndGet(len);
+        seg.livePages.incrementAndGet();
+        seg.lastAccessMs = System.currentTimeMillis();
+        if (!had) {
+          usedBytes.addAndGet(len);
+          pageCount.incrementAndGet();
+          return null;
         }
-        store.delete(writeSlots[s], hi, lo);
-        if (index != null) {
-          index.markAbsent(hi, lo, TierKind.SSD);
+        usedBytes.addAndGet(len - prev.pageLength());
+        Segment old = liveSegment(prev);
+        if (old != null) {
+          old.liveBytes.addAndGet(-prev.pageLength());
+          old.livePages.decrementAndGet();
         }
-        evictions.increment();
-      } catch (RocksDBException | RuntimeException e) {
-        if (failure == null) {
-          failure = new SsdStorageException("SSD tier failed to delete an evicted page", e);
-        } else {
-          failure.addSuppressed(e);
-        }
+        return old;
       } finally {
         stripes[s].unlock();
       }
+    } catch (IOException | RocksDBException | RuntimeException e) {
+      giveBack(seg, off, len, growth);
+      writeFailures.increment();
+      throw new SsdStorageException("SSD tier write failed in " + segmentDir + ": " + e, e);
     }
-    victims.clear();
-    if (failure != null) {
-      throw failure;
+  }
+
+  /** Undoes a reservation whose write failed: shrinks the segment if it is the last one in it. */
+  private void giveBack(Segment seg, long off, int len, long growth) {
+    alloc.lock();
+    try {
+      if (seg.size == off + len && slots.get(seg.slot) == seg) {
+        seg.size = off;
+        seg.diskLength -= growth;
+        diskBytes -= growth;
+        seg.removeLastKey(off);
+        if (growth > 0) {
+          try {
+            seg.truncate(seg.diskLength);
+          } catch (IOException e) {
+            // The file keeps a tail of garbage that no record names; it goes with the segment.
+          }
+        }
+      }
+    } finally {
+      alloc.unlock();
+    }
+  }
+
+  /** The live segment an index entry points to, or null if it was dropped. */
+  private Segment liveSegment(IndexEntry e) {
+    int slot = e.segmentSlot();
+    if (slot < 0 || slot >= slots.length()) {
+      return null;
+    }
+    Segment seg = slots.get(slot);
+    return seg != null && seg.id == e.segmentId() ? seg : null;
+  }
+
+  /** Drops {@code seg} if it is sealed, not active and holds no live page (frees its space now). */
+  private void dropIfEmpty(Segment seg) {
+    Segment victim = null;
+    alloc.lock();
+    try {
+      if (seg.sealed && seg != active && seg.livePages.get() == 0 && slots.get(seg.slot) == seg) {
+        policy.onRemove(seg.slot);
+        victim = takeSlot(seg.slot);
+      }
+    } finally {
+      alloc.unlock();
+    }
+    if (victim != null) {
+      drop(victim, false);
+    }
+  }
+
+  /**
+   * Drops a segment already taken out of the table: removes each page it still holds from the
+   * index and RocksDB (handing it to the listener first), then deletes the file. Waits for I/O in
+   * flight on it.
+   */
+  void drop(Segment seg, boolean eviction) {
+    drop(seg, eviction, null);
+  }
+
+  /** As {@link #drop(Segment, boolean)}; while opening ({@code reader} set) no file is kept. */
+  void drop(Segment seg, boolean eviction, SsdTierLoader reader) {
+    Segment kept = null;
+    seg.io.writeLock().lock();
+    try {
+      synchronized (seg) {
+        seg.dropped = true;
+      }
+      IndexEntry removed = entries.get()[1];
+      for (int i = 0; i < seg.keyCount(); i++) {
+        long hi = seg.keyHi(i);
+        long lo = seg.keyLo(i);
+        int s = stripe(hi, lo);
+        stripes[s].lock();
+        try {
+          if (!index.removeSsd(hi, lo, seg.id, seg.offset(i), removed)) {
+            continue; // replaced, deleted, or a write that failed
+          }
+          int len = removed.pageLength();
+          EvictionListener l = listener;
+          if (eviction && l != EvictionListener.DROP) {
+            if (!handOver.handOver(l, seg, removed.segmentOffset(), hi, lo, len)) {
+              corruptions.increment();
+            }
+          }
+          usedBytes.addAndGet(-len);
+          pageCount.decrementAndGet();
+          seg.liveBytes.addAndGet(-len);
+          seg.livePages.decrementAndGet();
+          if (eviction) {
+            evictions.increment();
+          }
+          deleteLocation(s, hi, lo);
+        } finally {
+          stripes[s].unlock();
+        }
+      }
+      if (reader == null && keepForReuse()) {
+        try {
+          kept = seg.toFree(segmentDir);
+        } catch (IOException e) {
+          kept = null;
+        }
+      }
+      if (kept == null) {
+        try {
+          seg.delete();
+        } catch (IOException e) {
+          // The file stays; the next open finds no index entry naming it and deletes it.
+        }
+      }
+    } finally {
+      seg.io.writeLock().unlock();
+      dropped(seg, kept);
+    }
+  }
+
+  /**
+   * Whether a dropped segment's file is kept for the next segment: overwriting blocks the file
+   * system has allocated costs about half of appending to a new file (measured: bench/README.md). At most {@value #FREE_FILES} files, and none while the file
+   * system is short of space (a kept file would hold space a delete is meant to free).
+   */
+  private boolean keepForReuse() {
+    alloc.lock();
+    try {
+      if (closed || spareFiles.size() >= FREE_FILES) {
+        return false;
+      }
+    } finally {
+      alloc.unlock();
+    }
+    try {
+      return fileStore.getUsableSpace() >= 2 * config.freeSpaceReserveBytes;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /** Deletes a location record; if RocksDB cannot take it now, keeps it for {@link #resumeWrites}. */
+  private void deleteLocation(int s, long hi, long lo) {
+    Lock swap = locationsSwap.readLock();
+    swap.lock();
+    try {
+      locations.delete(writeSlots[s], hi, lo);
+    } catch (RocksDBException | RuntimeException e) {
+      pendingDeletes.add(hi, lo);
+    } finally {
+      swap.unlock();
     }
   }
 
@@ -344,63 +826,139 @@ public final class SsdTier implements Tier {
     life.lock();
     try {
       ensureOpen();
-      int len;
-      lock.lock();
-      try {
-        int id = directory.find(keyHi, keyLo);
-        if (id < 0) {
-          misses.increment();
-          return MISS;
-        }
-        len = directory.length(id);
-        policy.onAccess(id);
-      } finally {
-        lock.unlock();
+      IndexEntry e = entries.get()[0];
+      Segment seg;
+      if (!index.get(keyHi, keyLo, e) || !e.isIn(TierKind.SSD) || (seg = liveSegment(e)) == null) {
+        misses.increment();
+        return MISS;
       }
+      int len = e.pageLength();
       if (dst.remaining() < len) {
         throw new IllegalArgumentException(
             "dst has " + dst.remaining() + " bytes remaining, the page needs " + len);
       }
       int pos = dst.position();
-      int n = store.get(readSlots.get(), keyHi, keyLo, dst);
-      if (n == len && pageOk(dst, pos, len, keyHi, keyLo)) {
+      long off = e.segmentOffset();
+      if (readVerified(seg, off, dst, pos, len, keyHi, keyLo)) {
         dst.position(pos + len);
         hits.increment();
+        touch(keyHi, keyLo, seg);
         return len;
       }
-      return recheck(keyHi, keyLo, dst, pos);
-    } catch (RocksDBException e) {
-      throw new SsdStorageException("SSD tier read failed in " + store.dir(), e);
+      return recheck(keyHi, keyLo, seg.id, off, dst, pos);
     } finally {
       life.unlock();
     }
   }
 
   /**
-   * The read did not give a good page of the directory's length: either a write of the key raced
-   * with it, or the stored page is bad. Under the key's stripe no write can race: read again, and
-   * remove the page if it is still bad.
+   * Reads the page into {@code dst} at {@code pos} and verifies it (chapter 2: header, length, key,
+   * payload CRC32C); false if it fails, or the segment is gone, or the file is too short. A large
+   * page is read and checksummed in chunks of {@value #VERIFY_CHUNK} bytes, each checksummed while
+   * it is still in the CPU cache, so the CRC does not read the page from memory a second time.
    */
-  private int recheck(long hi, long lo, ByteBuffer dst, int pos) throws RocksDBException {
+  private boolean readVerified(
+      Segment seg, long off, ByteBuffer dst, int pos, int len, long hi, long lo) {
+    if (len <= VERIFY_CHUNK) {
+      return readPage(seg, off, dst, len) && pageOk(dst, pos, len, hi, lo);
+    }
+    Lock r = seg.io.readLock();
+    r.lock();
+    try {
+      if (seg.dropped) {
+        return false;
+      }
+      ByteBuffer view = dst.duplicate();
+      view.position(pos);
+      if (!seg.read(view, off, VERIFY_CHUNK)
+          || PageFormat.verifyHeader(dst, pos, len) != PageFormat.OK
+          || PageFormat.payloadLength(dst, pos) + PageFormat.HEADER_LENGTH != len
+          || PageFormat.keyHi(dst, pos) != hi
+          || PageFormat.keyLo(dst, pos) != lo) {
+        return false;
+      }
+      CRC32C crc = crcs.get();
+      crc.reset();
+      view.limit(pos + VERIFY_CHUNK).position(pos + PageFormat.HEADER_LENGTH);
+      crc.update(view);
+      for (int done = VERIFY_CHUNK; done < len; ) {
+        int n = Math.min(VERIFY_CHUNK, len - done);
+        view.limit(dst.capacity()).position(pos + done);
+        if (!seg.read(view, off + done, n)) {
+          return false;
+        }
+        view.limit(pos + done + n).position(pos + done);
+        crc.update(view);
+        done += n;
+      }
+      return (int) crc.getValue() == PageFormat.payloadCrc(dst, pos);
+    } catch (IOException e) {
+      return false;
+    } finally {
+      r.unlock();
+    }
+  }
+
+  /** Reads a page; false if the segment is gone or the file is too short or unreadable. */
+  private static boolean readPage(Segment seg, long off, ByteBuffer dst, int len) {
+    Lock r = seg.io.readLock();
+    r.lock();
+    try {
+      return !seg.dropped && seg.read(dst, off, len);
+    } catch (IOException e) {
+      return false;
+    } finally {
+      r.unlock();
+    }
+  }
+
+  /** Records an access: in the index (persisted last access) and for the policy (its segment). */
+  private void touch(long hi, long lo, Segment seg) {
+    index.recordAccess(hi, lo);
+    seg.lastAccessMs = System.currentTimeMillis();
+    alloc.lock();
+    try {
+      if (slots.get(seg.slot) == seg) {
+        policy.onAccess(seg.slot);
+      }
+    } finally {
+      alloc.unlock();
+    }
+  }
+
+  /**
+   * The read did not give a good page: a write or drop of the key raced with it, or the stored page
+   * is bad. Under the key's stripe no write can race: if the entry still names the same place, read
+   * again, and remove the page if it is still bad.
+   */
+  private int recheck(long hi, long lo, long segId, long off, ByteBuffer dst, int pos) {
     int s = stripe(hi, lo);
     stripes[s].lock();
     try {
-      int len = length0(hi, lo);
-      if (len == MISS || dst.remaining() < len) {
-        // Deleted, evicted or replaced by a larger page meanwhile: not corruption.
-        misses.increment();
+      IndexEntry e = entries.get()[0];
+      Segment seg;
+      if (!index.get(hi, lo, e)
+          || !e.isIn(TierKind.SSD)
+          || (seg = liveSegment(e)) == null
+          || e.segmentId() != segId
+          || e.segmentOffset() != off
+          || dst.remaining() < e.pageLength()) {
+        misses.increment(); // replaced, deleted or evicted meanwhile: not corruption
         return MISS;
       }
-      int n = store.get(readSlots.get(), hi, lo, dst);
-      if (n == len && pageOk(dst, pos, len, hi, lo)) {
+      int len = e.pageLength();
+      if (readVerified(seg, off, dst, pos, len, hi, lo)) {
         dst.position(pos + len);
         hits.increment();
         return len;
       }
-      forget(hi, lo);
-      store.delete(writeSlots[s], hi, lo);
-      if (index != null) {
-        index.markAbsent(hi, lo, TierKind.SSD);
+      IndexEntry removed = entries.get()[1];
+      if (index.removeSsd(hi, lo, segId, off, removed)) {
+        usedBytes.addAndGet(-len);
+        pageCount.decrementAndGet();
+        seg.liveBytes.addAndGet(-len);
+        seg.livePages.decrementAndGet();
+        deleteLocation(s, hi, lo);
       }
       corruptions.increment();
       misses.increment();
@@ -424,56 +982,178 @@ public final class SsdTier implements Tier {
 
   @Override
   public int length(long keyHi, long keyLo) {
-    return length0(keyHi, keyLo);
-  }
-
-  private int length0(long hi, long lo) {
-    lock.lock();
-    try {
-      int id = directory.find(hi, lo);
-      return id < 0 ? MISS : directory.length(id);
-    } finally {
-      lock.unlock();
+    IndexEntry e = entries.get()[0];
+    if (!index.get(keyHi, keyLo, e) || !e.isIn(TierKind.SSD) || liveSegment(e) == null) {
+      return MISS;
     }
+    return e.pageLength();
   }
 
-  private boolean isPresent(long hi, long lo) {
-    return length0(hi, lo) != MISS;
-  }
-
+  /**
+   * Removes the page. Always works, also on a full disk or while RocksDB refuses writes: the index
+   * entry goes at once (the page is gone for every later get) and a segment left without live pages
+   * is deleted, which frees its space; a location record RocksDB cannot delete now is deleted by
+   * {@link #resumeWrites()} or on close.
+   */
   @Override
   public boolean delete(long keyHi, long keyLo) {
     Lock life = lifecycle.readLock();
     life.lock();
+    Segment seg;
     try {
       ensureOpen();
       int s = stripe(keyHi, keyLo);
       stripes[s].lock();
       try {
-        if (!forget(keyHi, keyLo)) {
+        IndexEntry removed = entries.get()[1];
+        if (!index.removeSsd(keyHi, keyLo, BlockIndex.ANY_SEGMENT, 0, removed)) {
           return false;
         }
-        store.delete(writeSlots[s], keyHi, keyLo);
-        if (index != null) {
-          index.markAbsent(keyHi, keyLo, TierKind.SSD);
+        seg = liveSegment(removed);
+        int len = removed.pageLength();
+        usedBytes.addAndGet(-len);
+        pageCount.decrementAndGet();
+        if (seg != null) {
+          seg.liveBytes.addAndGet(-len);
+          seg.livePages.decrementAndGet();
         }
-        return true;
-      } catch (RocksDBException e) {
-        throw new SsdStorageException("SSD tier delete failed in " + store.dir(), e);
+        deleteLocation(s, keyHi, keyLo);
       } finally {
         stripes[s].unlock();
       }
+      if (seg != null) {
+        dropIfEmpty(seg);
+      }
+      return true;
     } finally {
       life.unlock();
     }
   }
 
   /**
-   * Waits for operations in flight, flushes the memtables when there is no write-ahead log (so no
-   * acknowledged page is lost), then closes RocksDB (column families, database, options, in that
-   * order). Pages stay on disk. Does not close the block index. Idempotent.
+   * Makes the tier writable again after a failure: checks that the file system has room for a
+   * write (the free-space reserve plus one segment, or one largest page), and that RocksDB takes
+   * writes; if RocksDB stopped after a background error (a flush that met a full disk), reopens it
+   * (this RocksDB JNI has no {@code DB::Resume}). Reads go on meanwhile: they do not use RocksDB.
+   * Then deletes the location records left by deletes that RocksDB refused.
    *
-   * @throws SsdStorageException if the flush or RocksDB's close fails (everything is closed anyway)
+   * @return whether writes are expected to succeed now
+   */
+  @Override
+  public boolean resumeWrites() {
+    Lock life = lifecycle.readLock();
+    life.lock();
+    try {
+      if (closed) {
+        return false;
+      }
+      long need = config.freeSpaceReserveBytes + Math.min(config.segmentBytes, config.maxPageBytes);
+      try {
+        if (fileStore.getUsableSpace() < need) {
+          return false;
+        }
+      } catch (IOException e) {
+        return false;
+      }
+      if (!probe()) {
+        locationsSwap.writeLock().lock();
+        try {
+          if (!probe()) {
+            try {
+              locations.close();
+            } catch (RuntimeException e) {
+              // A stopped RocksDB may fail its close flush; it is reopened from its log below.
+            }
+            locations = LocationStore.open(locations.dir(), config);
+            locationStoreReopens.increment();
+          }
+        } catch (SsdStorageException e) {
+          return false;
+        } finally {
+          locationsSwap.writeLock().unlock();
+        }
+        if (!probe()) {
+          return false;
+        }
+      }
+      rocksBytes = locations.bytesOnDisk();
+      placeBallast();
+      return pendingDeletes.drain(this::deleteLocationOrKeep);
+    } finally {
+      life.unlock();
+    }
+  }
+
+  /**
+   * Writes the ballast if it is missing and the file system has room for it beyond the reserve; a
+   * best effort (on a full file system the tier runs without one until {@link #resumeWrites}).
+   */
+  private void placeBallast() {
+    long size = Math.min(BALLAST_BYTES, config.freeSpaceReserveBytes);
+    if (size <= 0 || Files.exists(ballast)) {
+      return;
+    }
+    try {
+      if (fileStore.getUsableSpace() < config.freeSpaceReserveBytes + size) {
+        return;
+      }
+      ByteBuffer zeros = ByteBuffer.allocate(64 << 10);
+      try (FileChannel ch =
+          FileChannel.open(ballast, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        for (long done = 0; done < size; ) {
+          zeros.clear().limit((int) Math.min(zeros.capacity(), size - done));
+          done += ch.write(zeros, done);
+        }
+        ch.force(true);
+      }
+    } catch (IOException e) {
+      try {
+        Files.deleteIfExists(ballast);
+      } catch (IOException suppressed) {
+        // Nothing more to do: the next open deletes it anyway.
+      }
+    }
+  }
+
+  private boolean deleteLocationOrKeep(long hi, long lo) {
+    Lock swap = locationsSwap.readLock();
+    swap.lock();
+    try {
+      locations.delete(writeSlots[stripe(hi, lo)], hi, lo);
+      return true;
+    } catch (RocksDBException | RuntimeException e) {
+      return false;
+    } finally {
+      swap.unlock();
+    }
+  }
+
+  /** Whether RocksDB takes a write now (a delete of a key no page has: the all-zero key). */
+  private boolean probe() {
+    if (probeFailuresForTest > 0) {
+      probeFailuresForTest--;
+      return false;
+    }
+    Lock swap = locationsSwap.readLock();
+    swap.lock();
+    try {
+      locations.delete(new LocationStore.WriteSlot(), 0, 0);
+      return true;
+    } catch (RocksDBException | RuntimeException e) {
+      return false;
+    } finally {
+      swap.unlock();
+    }
+  }
+
+  /**
+   * Waits for operations in flight, forces the segments written since open to the device, deletes
+   * location records left by refused deletes, closes RocksDB (flushing it when there is no
+   * write-ahead log), leaves the clean-close marker and closes the block index if the tier opened
+   * it. Pages stay on disk. Idempotent.
+   *
+   * @throws SsdStorageException if forcing, flushing or closing fails (everything is closed anyway;
+   *     without the clean marker the next open verifies every page's header)
    */
   @Override
   public void close() {
@@ -483,70 +1163,166 @@ public final class SsdTier implements Tier {
         return;
       }
       closed = true;
-      closeResources();
+      closeResources(null);
     } finally {
       lifecycle.writeLock().unlock();
     }
   }
 
-  private void closeResources() {
-    for (RocksPageStore.WriteSlot slot : writeSlots) {
-      if (slot != null) {
-        slot.close();
+  private void closeResources(RuntimeException opening) {
+    RuntimeException failure = null;
+    for (int i = 0; i < slots.length(); i++) {
+      Segment seg = slots.get(i);
+      if (seg == null) {
+        continue;
+      }
+      try {
+        if (seg.written && opening == null) {
+          seg.force();
+        }
+      } catch (IOException e) {
+        failure = add(failure, new SsdStorageException("cannot force segment " + seg.path, e));
+      }
+      seg.close();
+    }
+    for (Segment f : spareFiles) {
+      try {
+        f.delete();
+      } catch (IOException e) {
+        // The next open deletes it.
       }
     }
-    if (handOver != null) {
-      handOver.close();
+    spareFiles.clear();
+    if (opening == null) {
+      pendingDeletes.drain(this::deleteLocationOrKeep);
     }
-    store.close();
+    try {
+      locations.close();
+    } catch (RuntimeException e) {
+      failure = add(failure, e);
+    }
+    handOver.close();
+    if (failure == null && opening == null && pendingDeletes.isEmpty()) {
+      try {
+        Files.createFile(segmentDir.resolve(CLEAN_MARKER));
+      } catch (IOException e) {
+        failure = add(failure, new SsdStorageException("cannot write the clean-close marker", e));
+      }
+    }
+    if (ownsIndex) {
+      try {
+        index.close();
+      } catch (RuntimeException e) {
+        failure = add(failure, e);
+      }
+    }
+    if (failure != null) {
+      if (opening != null) {
+        opening.addSuppressed(failure);
+        return;
+      }
+      throw failure;
+    }
+  }
+
+  private static RuntimeException add(RuntimeException failure, RuntimeException e) {
+    if (failure == null) {
+      return e;
+    }
+    failure.addSuppressed(e);
+    return failure;
   }
 
   private void ensureOpen() {
     if (closed) {
-      throw new IllegalStateException("the SSD tier in " + store.dir() + " is closed");
+      throw new IllegalStateException("the SSD tier in " + config.dataDir + " is closed");
     }
   }
 
-  private static int stripe(long hi, long lo) {
+  static int stripe(long hi, long lo) {
     long h = (hi ^ Long.rotateLeft(lo, 29)) * 0x9E3779B97F4A7C15L;
     return (int) (h >>> 58) & (STRIPES - 1);
   }
 
   // ---- for SsdTierLoader (same package): state it fills while the tier is being opened ----
 
-  RocksPageStore store() {
-    return store;
+  Path segmentDir() {
+    return segmentDir;
   }
 
-  BlockIndex index() {
-    return index;
-  }
-
-  PageDirectory directory() {
-    return directory;
+  LocationStore locations() {
+    return locations;
   }
 
   EvictionPolicy policy() {
     return policy;
   }
 
-  RocksPageStore.WriteSlot writeSlot(long hi, long lo) {
+  /** Registers a segment found on disk (sealed) in a free slot; returns null if none is free. */
+  Segment adoptWhileOpening(long id) throws IOException {
+    if (freeTop == 0) {
+      return null;
+    }
+    int slot = freeSlots[--freeTop];
+    Segment seg = Segment.open(segmentDir, id, slot);
+    slots.set(slot, seg);
+    diskBytes += seg.size;
+    nextSegmentId = Math.max(nextSegmentId, id + 1);
+    return seg;
+  }
+
+  Segment slotWhileOpening(int slot) {
+    return slots.get(slot);
+  }
+
+  int slotCount() {
+    return slots.length();
+  }
+
+  /** Takes a segment out of the table while opening (policy not yet told, or already evicted). */
+  Segment takeSlotWhileOpening(int slot) {
+    return takeSlot(slot);
+  }
+
+  void addPageWhileOpening(Segment seg, long hi, long lo, long off, int len, long lastAccessMs) {
+    seg.addKey(hi, lo, off);
+    seg.liveBytes.addAndGet(len);
+    seg.livePages.incrementAndGet();
+    seg.lastAccessMs = Math.max(seg.lastAccessMs, lastAccessMs);
+    usedBytes.addAndGet(len);
+    pageCount.incrementAndGet();
+  }
+
+  long diskBytesWhileOpening() {
+    rocksBytes = locations.bytesOnDisk();
+    return diskBytes + rocksBytes;
+  }
+
+  LocationStore.WriteSlot writeSlot(long hi, long lo) {
     return writeSlots[stripe(hi, lo)];
   }
 
-  void setUsedBytesWhileOpening(long bytes) {
-    usedBytes = bytes;
+  BlockIndex indexWhileOpening() {
+    return index;
   }
 
   // ---- test hooks ----
 
-  /** Overwrites the stored value of a key with raw bytes, leaving directory and meta as they are. */
-  void writeRawPageForTest(long hi, long lo, byte[] value) throws RocksDBException {
-    store.putRawPage(hi, lo, value);
+  /** Overwrites the stored bytes of a key at its location, leaving the directory as it is. */
+  void writeRawPageForTest(long hi, long lo, byte[] value) throws IOException {
+    IndexEntry e = new IndexEntry();
+    if (!index.get(hi, lo, e) || liveSegment(e) == null) {
+      throw new IllegalStateException("no page for the key");
+    }
+    liveSegment(e).write(ByteBuffer.wrap(value), e.segmentOffset());
   }
 
-  /** Deletes the stored value of a key, leaving directory and meta as they are. */
-  void deleteRawPageForTest(long hi, long lo) throws RocksDBException {
-    store.deleteRawPage(hi, lo);
+  /** Zeroes the stored bytes of a key (the page vanished), leaving the directory as it is. */
+  void deleteRawPageForTest(long hi, long lo) throws IOException {
+    IndexEntry e = new IndexEntry();
+    if (!index.get(hi, lo, e) || liveSegment(e) == null) {
+      throw new IllegalStateException("no page for the key");
+    }
+    liveSegment(e).write(ByteBuffer.allocate(e.pageLength()), e.segmentOffset());
   }
 }

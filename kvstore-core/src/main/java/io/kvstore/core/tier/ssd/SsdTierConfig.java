@@ -8,9 +8,9 @@ import java.util.Objects;
 import java.util.function.IntFunction;
 
 /**
- * Settings of an {@link SsdTier}. Defaults suit a laptop: small caches (pages live in blob files,
- * which the block cache does not hold), 64 MiB memtables, no write-ahead log (see {@link
- * Durability}).
+ * Settings of an {@link SsdTier}. Pages go to append-only segment files, their locations to the
+ * block index (a Chronicle Map) and to RocksDB (see {@code spec/6-ssd-segments.md}); defaults suit
+ * a laptop.
  */
 public final class SsdTierConfig {
 
@@ -21,20 +21,26 @@ public final class SsdTierConfig {
    */
   public enum Durability {
     /**
-     * No write-ahead log: a put lands in RocksDB's memtable and reaches disk when the memtable is
-     * flushed into a blob file (every {@code writeBufferBytes}, and on {@link SsdTier#close()}, so a
-     * clean shutdown loses nothing). A process crash loses the pages put since the last flush: they
-     * become misses, never wrong bytes (both column families flush atomically). The default: the
-     * store is a cache, a lost page is recomputed, and the log would cost a second copy and a
-     * software CRC32C of every page on the put path (the RocksDB JNI build checksums at ~1 GB/s).
+     * Nothing is forced: a put is a write into the segment file (OS page cache) and an update of the
+     * memory-mapped block index; RocksDB's location record goes to its memtable without a log.
+     * Segments are forced to the device on {@link SsdTier#close()}. A process crash (SIGKILL) keeps
+     * what the OS holds, which is in practice every acknowledged page (both the segment write and
+     * the mapped index live in the page cache); a machine crash may lose any page written since the
+     * last clean close (lost pages become misses, never wrong bytes: every page is verified). The
+     * default: the store is a cache and a lost page is recomputed.
      */
     NONE,
     /**
-     * Every put is appended to the write-ahead log (not fsynced) before it returns: acknowledged
-     * pages survive a process crash (SIGKILL: the log is in the OS page cache), not a machine crash.
+     * As {@link #NONE}, and the location record is appended to RocksDB's write-ahead log (not
+     * fsynced) before the put returns, so a process crash keeps every acknowledged page even if the
+     * index lost an entry, and a delete is logged the same way.
      */
     WAL,
-    /** Every put fsyncs the write-ahead log: acknowledged pages survive a machine crash. Slowest. */
+    /**
+     * The segment is forced to the device ({@code fdatasync}) and then the location record is
+     * written with a synced write-ahead log before the put returns: acknowledged pages survive a
+     * machine crash. Slowest.
+     */
     SYNC;
 
     /**
@@ -56,55 +62,51 @@ public final class SsdTierConfig {
   /** Default bound on one page: a 16 MiB payload plus the header. */
   public static final int DEFAULT_MAX_PAGE_BYTES = PageFormat.pageLength(16 << 20);
   /**
-   * Page size assumed when {@code maxPages} is not set: the tier makes {@code capacity / this} ids
-   * (bounded by {@link #MAX_PAGES_LIMIT}). KV pages are usually 128 KiB to 2 MiB.
+   * Default smallest page the operator expects (header included): the block index is sized for
+   * {@code capacity / minPageBytes} SSD pages, and the tier never holds more pages than that.
    */
-  public static final long DEFAULT_ASSUMED_MIN_PAGE_BYTES = 64 << 10;
-  /** Upper bound on {@code maxPages}: ids are ints and cost ~40 bytes of heap each. */
-  public static final int MAX_PAGES_LIMIT = 1 << 26;
-  /** Values at least this large go to blob files (KV pages always do). */
-  public static final long DEFAULT_MIN_BLOB_SIZE = 4 << 10;
-  /** Blob file size. */
-  public static final long DEFAULT_BLOB_FILE_SIZE = 256L << 20;
-  /** Blob files in the oldest quarter are rewritten by compaction when their pages are garbage. */
-  public static final double DEFAULT_BLOB_GC_AGE_CUTOFF = 0.25;
-  /** Block cache for keys and metadata (pages bypass it). */
+  public static final int DEFAULT_MIN_PAGE_BYTES = 16 << 10;
+  /** Upper bound on {@code maxPages} (block index entries). */
+  public static final int MAX_PAGES_LIMIT = 1 << 30;
+  /** Largest default segment file; the default is {@code capacity / 64}, at most this. */
+  public static final long DEFAULT_MAX_SEGMENT_BYTES = 64L << 20;
+  /** Block cache for RocksDB's location records. */
   public static final long DEFAULT_BLOCK_CACHE_BYTES = 8L << 20;
-  /**
-   * Memtable size; memtables hold whole pages until flushed into blob files. Large enough that 2 MiB
-   * pages make few, large blob files (each flush writes one and fsyncs it).
-   */
-  public static final long DEFAULT_WRITE_BUFFER_BYTES = 64L << 20;
+  /** Memtable size of RocksDB's location records (each about 40 bytes). */
+  public static final long DEFAULT_WRITE_BUFFER_BYTES = 8L << 20;
   /** Default durability: see {@link Durability#NONE}. */
   public static final Durability DEFAULT_DURABILITY = Durability.NONE;
 
   final Path dataDir;
   final long capacityBytes;
   final int maxPageBytes;
+  final int minPageBytes;
   final int maxPages;
+  final long segmentBytes;
   final Durability durability;
-  final long minBlobSize;
-  final long blobFileSize;
-  final double blobGcAgeCutoff;
   final long blockCacheBytes;
   final long writeBufferBytes;
+  final long freeSpaceReserveBytes;
   final IntFunction<EvictionPolicy> policyFactory;
 
   private SsdTierConfig(Builder b) {
     dataDir = b.dataDir;
     capacityBytes = b.capacityBytes;
     maxPageBytes = b.maxPageBytes;
+    minPageBytes = b.minPageBytes;
     long pages =
         b.maxPages > 0
             ? b.maxPages
-            : Math.max(1, Math.min(MAX_PAGES_LIMIT, capacityBytes / DEFAULT_ASSUMED_MIN_PAGE_BYTES));
+            : Math.max(1, Math.min(MAX_PAGES_LIMIT, capacityBytes / minPageBytes));
     maxPages = (int) pages;
+    segmentBytes =
+        b.segmentBytes > 0
+            ? b.segmentBytes
+            : Math.max(1, Math.min(DEFAULT_MAX_SEGMENT_BYTES, capacityBytes / 64));
     durability = b.durability;
-    minBlobSize = b.minBlobSize;
-    blobFileSize = b.blobFileSize;
-    blobGcAgeCutoff = b.blobGcAgeCutoff;
     blockCacheBytes = b.blockCacheBytes;
     writeBufferBytes = b.writeBufferBytes;
+    freeSpaceReserveBytes = b.freeSpaceReserveBytes >= 0 ? b.freeSpaceReserveBytes : 2 * writeBufferBytes;
     policyFactory = b.policyFactory;
   }
 
@@ -113,12 +115,15 @@ public final class SsdTierConfig {
     return new Builder(dataDir, capacityBytes);
   }
 
-  /** The RocksDB directory. */
+  /** The tier's directory (segments, RocksDB, and the block index if the tier opens its own). */
   public Path dataDir() {
     return dataDir;
   }
 
-  /** Bound on the sum of stored page lengths. */
+  /**
+   * Bound on the bytes the tier keeps on disk: segment files (live pages and their garbage) plus
+   * RocksDB's files (SST and write-ahead log). The block index is sized separately, at open.
+   */
   public long capacityBytes() {
     return capacityBytes;
   }
@@ -128,9 +133,19 @@ public final class SsdTierConfig {
     return maxPageBytes;
   }
 
-  /** Largest number of pages held (the size of the eviction policy's id space). */
+  /** Smallest page the operator declared; sizes {@link #maxPages()}. */
+  public int minPageBytes() {
+    return minPageBytes;
+  }
+
+  /** Largest number of pages held: {@code capacity / minPageBytes} unless set explicitly. */
   public int maxPages() {
     return maxPages;
+  }
+
+  /** Size at which a segment file is sealed and a new one started. */
+  public long segmentBytes() {
+    return segmentBytes;
   }
 
   /** What an acknowledged put survives. */
@@ -138,18 +153,27 @@ public final class SsdTierConfig {
     return durability;
   }
 
+  /**
+   * Free space the tier leaves on the file system: a put that would leave less fails with {@code
+   * NO_SPACE} before writing, so RocksDB always has room to flush its memtable (a flush that fails
+   * on a full disk would stop RocksDB).
+   */
+  public long freeSpaceReserveBytes() {
+    return freeSpaceReserveBytes;
+  }
+
   /** Builds {@link SsdTierConfig}s; every setter checks its argument. */
   public static final class Builder {
     private final Path dataDir;
     private final long capacityBytes;
     private int maxPageBytes = DEFAULT_MAX_PAGE_BYTES;
+    private int minPageBytes = DEFAULT_MIN_PAGE_BYTES;
     private int maxPages;
+    private long segmentBytes;
     private Durability durability = DEFAULT_DURABILITY;
-    private long minBlobSize = DEFAULT_MIN_BLOB_SIZE;
-    private long blobFileSize = DEFAULT_BLOB_FILE_SIZE;
-    private double blobGcAgeCutoff = DEFAULT_BLOB_GC_AGE_CUTOFF;
     private long blockCacheBytes = DEFAULT_BLOCK_CACHE_BYTES;
     private long writeBufferBytes = DEFAULT_WRITE_BUFFER_BYTES;
+    private long freeSpaceReserveBytes = -1;
     private IntFunction<EvictionPolicy> policyFactory = LruPolicy::new;
 
     private Builder(Path dataDir, long capacityBytes) {
@@ -171,12 +195,37 @@ public final class SsdTierConfig {
       return this;
     }
 
-    /** Bound on the number of pages (default: capacity / 64 KiB, at most {@link #MAX_PAGES_LIMIT}). */
+    /**
+     * Smallest page expected (header + payload, default 16 KiB): the tier holds at most {@code
+     * capacity / minPageBytes} pages (smaller pages then fill it by count before bytes) and sizes
+     * the block index for that many.
+     */
+    public Builder minPageBytes(int v) {
+      if (v < PageFormat.HEADER_LENGTH) {
+        throw new IllegalArgumentException("minPageBytes must be at least the 64-byte header: " + v);
+      }
+      minPageBytes = v;
+      return this;
+    }
+
+    /** Bound on the number of pages, overriding {@code capacity / minPageBytes}. */
     public Builder maxPages(int v) {
       if (v <= 0 || v > MAX_PAGES_LIMIT) {
         throw new IllegalArgumentException("maxPages out of range (1.." + MAX_PAGES_LIMIT + "): " + v);
       }
       maxPages = v;
+      return this;
+    }
+
+    /**
+     * Segment size (default {@code capacity / 64}, at most 64 MiB): the unit of eviction. A segment
+     * holds at least one page; smaller segments make eviction finer, larger ones need fewer files.
+     */
+    public Builder segmentBytes(long v) {
+      if (v <= 0) {
+        throw new IllegalArgumentException("segmentBytes must be positive: " + v);
+      }
+      segmentBytes = v;
       return this;
     }
 
@@ -186,34 +235,7 @@ public final class SsdTierConfig {
       return this;
     }
 
-    /** Values at least this large are stored in blob files. */
-    public Builder minBlobSize(long v) {
-      if (v < 0) {
-        throw new IllegalArgumentException("minBlobSize must not be negative: " + v);
-      }
-      minBlobSize = v;
-      return this;
-    }
-
-    /** Target size of one blob file. */
-    public Builder blobFileSize(long v) {
-      if (v < (1 << 20)) {
-        throw new IllegalArgumentException("blobFileSize must be at least 1 MiB: " + v);
-      }
-      blobFileSize = v;
-      return this;
-    }
-
-    /** Fraction of the oldest blob files that compaction garbage-collects (0..1). */
-    public Builder blobGcAgeCutoff(double v) {
-      if (!(v >= 0.0 && v <= 1.0)) {
-        throw new IllegalArgumentException("blobGcAgeCutoff must be in [0, 1]: " + v);
-      }
-      blobGcAgeCutoff = v;
-      return this;
-    }
-
-    /** Size of the block cache (SST index, filter and key blocks; pages are not cached). */
+    /** Size of RocksDB's block cache (location records). */
     public Builder blockCacheBytes(long v) {
       if (v < 0) {
         throw new IllegalArgumentException("blockCacheBytes must not be negative: " + v);
@@ -222,7 +244,7 @@ public final class SsdTierConfig {
       return this;
     }
 
-    /** Size of one memtable. */
+    /** Size of one RocksDB memtable (location records). */
     public Builder writeBufferBytes(long v) {
       if (v < (1 << 20)) {
         throw new IllegalArgumentException("writeBufferBytes must be at least 1 MiB: " + v);
@@ -231,7 +253,19 @@ public final class SsdTierConfig {
       return this;
     }
 
-    /** The eviction policy, made with the tier's id capacity ({@code maxPages}); default LRU. */
+    /** Free space to leave on the file system (default: two memtables). */
+    public Builder freeSpaceReserveBytes(long v) {
+      if (v < 0) {
+        throw new IllegalArgumentException("freeSpaceReserveBytes must not be negative: " + v);
+      }
+      freeSpaceReserveBytes = v;
+      return this;
+    }
+
+    /**
+     * The eviction policy, made with the number of segment slots (the policy ranks segments, the
+     * unit of eviction); default LRU.
+     */
     public Builder policyFactory(IntFunction<EvictionPolicy> v) {
       policyFactory = Objects.requireNonNull(v, "policyFactory");
       return this;

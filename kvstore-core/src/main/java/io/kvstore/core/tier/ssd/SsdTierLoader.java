@@ -1,22 +1,43 @@
 package io.kvstore.core.tier.ssd;
 
-import io.kvstore.common.BlockKey;
 import io.kvstore.common.PageFormat;
 import io.kvstore.core.index.BlockIndex;
 import io.kvstore.core.index.IndexEntry;
 import io.kvstore.core.policy.EvictionPolicy;
 import io.kvstore.core.tier.TierKind;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
 import org.rocksdb.RocksDBException;
 
 /**
- * Opens an {@link SsdTier} onto the pages already in its RocksDB: rebuilds the directory, the policy
- * and the byte count from the {@code meta} records (reading no page), removes records it cannot use,
- * evicts down to the configured capacity, and reconciles the block index with RocksDB, which is the
- * authority on what the SSD holds.
+ * Opens an {@link SsdTier} onto what its directory already holds, reading no page after a clean
+ * close:
  *
- * <p>Memory stays bounded by the directory itself: records are streamed from a RocksDB iterator,
- * unusable ones are deleted as they are met (the iterator reads a consistent snapshot), and dangling
- * index entries are cleared in place.
+ * <ol>
+ *   <li>adopts the segment files;
+ *   <li>scans the block index's SSD entries (the directory): an entry whose segment is gone or too
+ *       short is dropped ("dangling"); after a crash (no clean-close marker, or the index needed
+ *       Chronicle's recovery) each entry is also checked against the page header at its location;
+ *   <li>after a crash with a write-ahead log ({@code wal}, {@code sync}), re-indexes the pages that
+ *       RocksDB's location records name and the index lost ("orphans"; the index wins where both
+ *       have the key, being written after RocksDB);
+ *   <li>deletes segments without live pages, gives the policy the others in order of their pages'
+ *       persisted last access (so the eviction order survives the restart), and evicts whole
+ *       segments until the bytes on disk and the page count fit the configuration.
+ * </ol>
+ *
+ * Memory stays bounded by the per-segment key lists: the index is scanned in place and RocksDB's
+ * records are streamed.
  */
 final class SsdTierLoader {
 
@@ -27,69 +48,174 @@ final class SsdTierLoader {
   }
 
   ReconcileReport load() {
-    RocksPageStore store = tier.store();
-    PageDirectory dir = tier.directory();
-    EvictionPolicy policy = tier.policy();
-    BlockIndex index = tier.index();
     SsdTierConfig cfg = tier.config();
-    long[] counts = new long[3]; // bytes, invalid, orphans
+    BlockIndex index = tier.indexWhileOpening();
+    Path segDir = tier.segmentDir();
+    Path marker = segDir.resolve(SsdTier.CLEAN_MARKER);
+    boolean clean = Files.exists(marker) && !index.recovered();
     try {
-      // Pass 1: ids and lengths, so that pass 2 can resolve parents whatever the key order.
-      store.forEachMeta(
-          (hi, lo, len, parentHi, parentLo) -> {
-            if (len < PageFormat.HEADER_LENGTH || len > cfg.maxPageBytes || dir.isFull()) {
-              store.delete(tier.writeSlot(hi, lo), hi, lo);
-              counts[1]++;
-              return;
-            }
-            dir.insert(hi, lo, len);
-            counts[0] += len;
-          });
-      IndexEntry entry = new IndexEntry();
-      // Pass 2: the policy learns every page with its parent; the index learns orphans.
-      store.forEachMeta(
-          (hi, lo, len, parentHi, parentLo) -> {
-            int id = dir.find(hi, lo);
-            if (id < 0) {
-              return;
-            }
-            int parentId =
-                BlockKey.isRoot(parentHi, parentLo) ? PageDirectory.NONE : dir.find(parentHi, parentLo);
-            policy.onInsert(id, parentId < 0 ? EvictionPolicy.NO_PARENT : parentId);
-            if (index != null
-                && (!index.get(hi, lo, entry)
-                    || !entry.isIn(TierKind.SSD)
-                    || entry.pageLength() != len
-                    || entry.parentHi() != parentHi
-                    || entry.parentLo() != parentLo)) {
-              index.markPresent(hi, lo, TierKind.SSD, len, parentHi, parentLo);
-              counts[2]++;
-            }
-          });
-      long used = counts[0];
-      long evicted = 0;
-      while (used > cfg.capacityBytes) {
-        int victim = policy.evict(id -> true);
-        if (victim < 0) {
-          throw new IllegalStateException(
-              "eviction policy " + policy.name() + " found no victim while opening");
-        }
-        long hi = dir.keyHi(victim);
-        long lo = dir.keyLo(victim);
-        used -= dir.length(victim);
-        dir.remove(victim);
-        store.delete(tier.writeSlot(hi, lo), hi, lo);
-        if (index != null) {
-          index.markAbsent(hi, lo, TierKind.SSD);
-        }
-        evicted++;
+      Files.deleteIfExists(marker);
+      syncDirectory(segDir);
+    } catch (IOException e) {
+      throw new SsdStorageException("cannot remove the clean-close marker " + marker, e);
+    }
+    long[] invalid = new long[1];
+    Map<Long, Segment> byId = adoptSegments(segDir, invalid);
+
+    ByteBuffer header = ByteBuffer.allocate(PageFormat.HEADER_LENGTH);
+    Segment[] last = new Segment[1]; // pages of one segment come in runs: skip the map lookup
+    long dangling =
+        index.scanSsd(
+            e -> {
+              Segment seg = last[0];
+              if (seg == null || seg.id != e.segmentId()) {
+                seg = byId.get(e.segmentId());
+                last[0] = seg;
+              }
+              if (!plausible(seg, e.segmentOffset(), e.pageLength(), cfg)
+                  || (!clean
+                      && !headerOk(seg, e.segmentOffset(), e.pageLength(), e.keyHi(), e.keyLo(), header))) {
+                return BlockIndex.SsdEntryCheck.DROP;
+              }
+              tier.addPageWhileOpening(
+                  seg, e.keyHi(), e.keyLo(), e.segmentOffset(), e.pageLength(), e.lastAccessMs());
+              return seg.slot;
+            });
+
+    long[] orphans = new long[1];
+    if (!clean && cfg.durability != SsdTierConfig.Durability.NONE) {
+      IndexEntry e = new IndexEntry();
+      IndexEntry prev = new IndexEntry();
+      LocationStore store = tier.locations();
+      try {
+        store.forEach(
+            (hi, lo, segId, off, len, ns, parentHi, parentLo) -> {
+              if (index.get(hi, lo, e) && e.isIn(TierKind.SSD)) {
+                return;
+              }
+              Segment seg = byId.get(segId);
+              if (!plausible(seg, off, len, cfg) || !headerOk(seg, off, len, hi, lo, header)) {
+                try {
+                  store.delete(tier.writeSlot(hi, lo), hi, lo);
+                } catch (RocksDBException ex) {
+                  throw new SsdStorageException("cannot remove a stale location record", ex);
+                }
+                invalid[0]++;
+                return;
+              }
+              index.putSsd(hi, lo, len, ns, parentHi, parentLo, segId, off, seg.slot, prev);
+              tier.addPageWhileOpening(seg, hi, lo, off, len, 0);
+              orphans[0]++;
+            });
+      } catch (RocksDBException ex) {
+        throw new SsdStorageException("cannot read the SSD tier's location records", ex);
       }
-      tier.setUsedBytesWhileOpening(used);
-      long dangling =
-          index == null ? 0 : index.retainPresent(TierKind.SSD, (h, l) -> dir.find(h, l) >= 0);
-      return new ReconcileReport(dir.size(), used, counts[1], evicted, counts[2], dangling);
-    } catch (RocksDBException e) {
-      throw new SsdStorageException("cannot load the SSD tier's pages from " + store.dir(), e);
+    }
+
+    EvictionPolicy policy = tier.policy();
+    List<Segment> live = new ArrayList<>();
+    for (int slot = 0; slot < tier.slotCount(); slot++) {
+      Segment seg = tier.slotWhileOpening(slot);
+      if (seg == null) {
+        continue;
+      }
+      if (seg.livePages.get() == 0) {
+        tier.drop(tier.takeSlotWhileOpening(slot), false, this);
+      } else {
+        live.add(seg);
+      }
+    }
+    // Least recently used first: the policy then evicts in the order the pages were last read.
+    live.sort(Comparator.comparingLong((Segment s) -> s.lastAccessMs).thenComparingLong(s -> s.id));
+    for (Segment seg : live) {
+      policy.onInsert(seg.slot, EvictionPolicy.NO_PARENT);
+    }
+    long evicted = 0;
+    while (tier.diskBytesWhileOpening() > cfg.capacityBytes || tier.pageCount() > cfg.maxPages) {
+      int v = policy.evict(id -> true);
+      if (v < 0) {
+        break;
+      }
+      long before = tier.pageCount();
+      tier.drop(tier.takeSlotWhileOpening(v), false, this);
+      evicted += before - tier.pageCount();
+    }
+    return new ReconcileReport(
+        tier.pageCount(), tier.usedBytes(), invalid[0], evicted, orphans[0], dangling);
+  }
+
+  /** Adopts every segment file, oldest first; deletes those beyond the slot table. */
+  private Map<Long, Segment> adoptSegments(Path segDir, long[] invalid) {
+    List<Long> ids = new ArrayList<>();
+    try (Stream<Path> files = Files.list(segDir)) {
+      files.forEach(
+          p -> {
+            String name = p.getFileName().toString();
+            if (name.startsWith(Segment.FREE_PREFIX)) {
+              try {
+                Files.delete(p); // a dropped segment's file kept for reuse: nothing in it is live
+              } catch (IOException e) {
+                throw new SsdStorageException("cannot delete " + p + ": " + e, e);
+              }
+              return;
+            }
+            long id = Segment.idOf(name);
+            if (id >= 0) {
+              ids.add(id);
+            }
+          });
+    } catch (IOException e) {
+      throw new SsdStorageException("cannot list the SSD tier's segments in " + segDir, e);
+    }
+    ids.sort(Comparator.reverseOrder()); // newest first, so that a full table drops the oldest
+    Map<Long, Segment> byId = new HashMap<>();
+    for (long id : ids) {
+      try {
+        Segment seg = tier.adoptWhileOpening(id);
+        if (seg == null) {
+          Files.deleteIfExists(Segment.pathOf(segDir, id));
+          invalid[0]++;
+        } else {
+          byId.put(id, seg);
+        }
+      } catch (IOException e) {
+        throw new SsdStorageException("cannot open segment " + Segment.pathOf(segDir, id), e);
+      }
+    }
+    return byId;
+  }
+
+  private static boolean plausible(Segment seg, long off, int len, SsdTierConfig cfg) {
+    return seg != null
+        && len >= PageFormat.HEADER_LENGTH
+        && len <= cfg.maxPageBytes
+        && off >= 0
+        && off + len <= seg.size;
+  }
+
+  /** Whether the header at the location is a valid header of that key and length. */
+  private static boolean headerOk(
+      Segment seg, long off, int len, long hi, long lo, ByteBuffer header) {
+    header.clear();
+    try {
+      if (!seg.read(header, off, PageFormat.HEADER_LENGTH)) {
+        return false;
+      }
+    } catch (IOException e) {
+      return false;
+    }
+    return PageFormat.verifyHeader(header, 0, len) == PageFormat.OK
+        && PageFormat.payloadLength(header, 0) + PageFormat.HEADER_LENGTH == len
+        && PageFormat.keyHi(header, 0) == hi
+        && PageFormat.keyLo(header, 0) == lo;
+  }
+
+  /** Makes the marker's removal durable, so a machine crash cannot bring it back. */
+  private static void syncDirectory(Path dir) {
+    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+      ch.force(true);
+    } catch (IOException | RuntimeException e) {
+      // Not supported on every platform; the removal is then as durable as the OS makes it.
     }
   }
 }

@@ -9,11 +9,15 @@ import io.kvstore.core.index.IndexEntry;
 import io.kvstore.core.tier.Tier;
 import io.kvstore.core.tier.TierKind;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The SSD tier keeps the block index's SSD bits, and repairs them against RocksDB on open. */
+/**
+ * The block index is the SSD tier's directory: the tier keeps its SSD entries, and after a crash
+ * checks them against the segments and repairs them from RocksDB's location log.
+ */
 class SsdTierIndexTest {
 
   @TempDir Path dir;
@@ -73,11 +77,20 @@ class SsdTierIndexTest {
     }
   }
 
+  private SsdTier openTierWithLog(BlockIndex index) {
+    return new SsdTier(
+        SsdTierConfig.builder(dir.resolve("rocks"), 1 << 20)
+            .maxPages(1000)
+            .durability(SsdTierConfig.Durability.WAL)
+            .build(),
+        index);
+  }
+
   @Test
-  void shouldIndexAnOrphanPage() {
+  void shouldIndexAnOrphanPageFromTheLocationLogAfterACrash() throws Exception {
     ByteBuffer page = Pages.page(3, 4, 1, 2, 8000, 0);
     try (BlockIndex index = openIndex();
-        SsdTier tier = openTier(index, 1 << 20)) {
+        SsdTier tier = openTierWithLog(index)) {
       tier.put(page);
       tier.put(Pages.page(5, 5, 100));
     }
@@ -87,11 +100,14 @@ class SsdTierIndexTest {
       // And an entry with a stale length.
       index.markPresent(5, 5, TierKind.SSD, 1, 0, 0);
     }
+    // Without the clean-close marker the tier treats the last run as a crash.
+    Files.delete(dir.resolve("rocks").resolve(SsdTier.SEGMENTS_DIR).resolve(SsdTier.CLEAN_MARKER));
     try (BlockIndex index = openIndex();
-        SsdTier tier = openTier(index, 1 << 20)) {
+        SsdTier tier = openTierWithLog(index)) {
+      // (5, 5): the entry fails its header check and is dropped, then RocksDB's record restores it.
       assertEquals(2, tier.reconcileReport().orphansIndexed());
-      assertEquals(0, tier.reconcileReport().danglingRepaired());
-      assertEquals(2, tier.reconcileReport().indexRepairs());
+      assertEquals(1, tier.reconcileReport().danglingRepaired());
+      assertEquals(3, tier.reconcileReport().indexRepairs());
       IndexEntry e = new IndexEntry();
       assertTrue(index.get(3, 4, e));
       assertTrue(e.isIn(TierKind.SSD));
@@ -103,10 +119,37 @@ class SsdTierIndexTest {
       ByteBuffer dst = ByteBuffer.allocateDirect(page.capacity());
       assertEquals(page.capacity(), tier.get(3, 4, dst));
       assertTrue(Pages.sameBytes(page, dst, 0, page.capacity()));
+      assertEquals(2, tier.pageCount());
     }
     try (BlockIndex index = openIndex();
-        SsdTier tier = openTier(index, 1 << 20)) {
+        SsdTier tier = openTierWithLog(index)) {
       assertEquals(0, tier.reconcileReport().indexRepairs(), "a consistent pair needs no repair");
+      assertEquals(2, tier.pageCount());
+    }
+  }
+
+  @Test
+  void shouldNotServeAnIndexEntryWhosePageHeaderDisagreesAfterACrash() throws Exception {
+    try (BlockIndex index = openIndex();
+        SsdTier tier = openTier(index, 1 << 20)) {
+      tier.put(Pages.page(6, 6, 3000));
+      tier.put(Pages.page(7, 7, 3000));
+    }
+    try (BlockIndex index = openIndex()) {
+      // The entry of (6, 6) now names (7, 7)'s place, as a torn index update could.
+      IndexEntry e6 = new IndexEntry();
+      IndexEntry e7 = new IndexEntry();
+      assertTrue(index.get(6, 6, e6));
+      assertTrue(index.get(7, 7, e7));
+      index.putSsd(6, 6, e6.pageLength(), 0, 0, 0, e7.segmentId(), e7.segmentOffset(), 0, new IndexEntry());
+    }
+    Files.delete(dir.resolve("rocks").resolve(SsdTier.SEGMENTS_DIR).resolve(SsdTier.CLEAN_MARKER));
+    try (BlockIndex index = openIndex();
+        SsdTier tier = openTier(index, 1 << 20)) {
+      assertEquals(1, tier.reconcileReport().danglingRepaired());
+      assertEquals(Tier.MISS, tier.get(6, 6, ByteBuffer.allocateDirect(4000)));
+      assertEquals(3064, tier.get(7, 7, ByteBuffer.allocateDirect(4000)));
+      assertEquals(0, index.tiers(6, 6));
     }
   }
 }

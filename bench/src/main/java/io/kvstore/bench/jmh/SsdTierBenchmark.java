@@ -1,0 +1,145 @@
+package io.kvstore.bench.jmh;
+
+import io.kvstore.common.PageFormat;
+import io.kvstore.core.tier.ssd.SsdTier;
+import io.kvstore.core.tier.ssd.SsdTierConfig;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Comparator;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * The SSD tier alone (segment log + block index + RocksDB location records) against raw {@link
+ * FileChannel} I/O of the same pages, in the same run:
+ *
+ * <ul>
+ *   <li>{@code get}: directory lookup, one positional read into a direct buffer, CRC32C of the
+ *       page, access recorded; vs {@code baselineFileRead}, a positional read of the same bytes
+ *       from a plain file;
+ *   <li>{@code put}: reserve, one positional write of the caller's direct buffer, location record
+ *       (RocksDB) and directory entry; pages are rewritten round robin into a tier four times the
+ *       working set, so the run includes dropping old segments; vs {@code baselineFileWrite}, a
+ *       positional overwrite of the same bytes in a plain file (no fsync).
+ * </ul>
+ *
+ * The working set is 64 MiB of pages (at least 16), in the page cache like the baseline's file.
+ * Run: {@code bin/jmh SsdTierBenchmark} (add {@code -p durability=wal} for the logged mode).
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 2, time = 2)
+@Measurement(iterations = 3, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"-Xmx1g"})
+public class SsdTierBenchmark {
+
+  @Param({"65536", "2097152"})
+  public int payloadBytes;
+
+  @Param({"none"})
+  public String durability;
+
+  private int pages;
+  private SsdTier tier;
+  private Path dir;
+  private ByteBuffer[] pageBufs;
+  private ByteBuffer dst;
+  private FileChannel file;
+  private int next;
+
+  @Setup(Level.Trial)
+  public void setUp() throws IOException {
+    int pageLength = PageFormat.pageLength(payloadBytes);
+    pages = Math.max(16, (64 << 20) / pageLength);
+    long workingSet = (long) pageLength * pages;
+    dir = Files.createTempDirectory("kvstore-jmh-ssd");
+    tier =
+        new SsdTier(
+            SsdTierConfig.builder(dir.resolve("ssd"), 4 * workingSet)
+                .maxPageBytes(pageLength)
+                .minPageBytes(pageLength)
+                .durability(SsdTierConfig.Durability.parse(durability))
+                .build());
+    file =
+        FileChannel.open(
+            dir.resolve("raw.bin"),
+            StandardOpenOption.CREATE,
+            StandardOpenOption.READ,
+            StandardOpenOption.WRITE);
+    pageBufs = new ByteBuffer[pages];
+    for (int i = 0; i < pages; i++) {
+      pageBufs[i] = Pages.page(7, i, payloadBytes, i);
+      if (!tier.put(pageBufs[i])) {
+        throw new IllegalStateException("setup: the SSD tier refused page " + i);
+      }
+      file.write(pageBufs[i].duplicate(), (long) i * pageLength);
+    }
+    dst = ByteBuffer.allocateDirect(pageLength);
+  }
+
+  @TearDown(Level.Trial)
+  public void tearDown() throws IOException {
+    tier.close();
+    file.close();
+    try (Stream<Path> s = Files.walk(dir)) {
+      s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    }
+  }
+
+  private int nextIndex() {
+    int i = next;
+    next = i + 1 == pages ? 0 : i + 1;
+    return i;
+  }
+
+  /** SSD tier get: directory lookup, positional read, CRC32C, access recorded. */
+  @Benchmark
+  public int get() {
+    int i = nextIndex();
+    dst.clear();
+    int n = tier.get(7, i, dst);
+    if (n < 0) {
+      throw new IllegalStateException("miss on page " + i);
+    }
+    return n;
+  }
+
+  /** SSD tier put: reservation, positional write, location record, directory entry. */
+  @Benchmark
+  public boolean put() {
+    return tier.put(pageBufs[nextIndex()]);
+  }
+
+  /** Baseline for get: a positional read of one page from a plain file. */
+  @Benchmark
+  public int baselineFileRead() throws IOException {
+    int i = nextIndex();
+    dst.clear();
+    return file.read(dst, (long) i * dst.capacity());
+  }
+
+  /** Baseline for put: a positional write of one page to a plain file. */
+  @Benchmark
+  public int baselineFileWrite() throws IOException {
+    int i = nextIndex();
+    return file.write(pageBufs[i].duplicate(), (long) i * dst.capacity());
+  }
+}

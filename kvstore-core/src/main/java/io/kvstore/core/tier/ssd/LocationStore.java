@@ -1,0 +1,264 @@
+package io.kvstore.core.tier.ssd;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.rocksdb.BlockBasedTableConfig;
+import org.rocksdb.BloomFilter;
+import org.rocksdb.CompressionType;
+import org.rocksdb.FlushOptions;
+import org.rocksdb.InfoLogLevel;
+import org.rocksdb.LRUCache;
+import org.rocksdb.LogFile;
+import org.rocksdb.Options;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.Status;
+import org.rocksdb.WriteOptions;
+
+/**
+ * The SSD tier's RocksDB: one record per stored page, key → where the page is (WiscKey's design:
+ * values in a log, locations in the LSM tree), so that with a write-ahead log a crash keeps every
+ * acknowledged location even if the memory-mapped block index lost an entry.
+ *
+ * <p>Keys are 16 bytes, key hi then key lo, big-endian. Values, big-endian:
+ *
+ * <pre>
+ *  +----------------+----------------+----------+----------------+----------------+----------------+
+ *  | segment id u64 | offset u64     | len u32  | namespace u64  | parent hi u64  | parent lo u64  |
+ *  +----------------+----------------+----------+----------------+----------------+----------------+
+ *  0                8                16         20               28               36               44
+ * </pre>
+ *
+ * <p>Thread-safe for concurrent operations; {@link #close()} must not run concurrently with them
+ * (the tier guarantees that).
+ */
+final class LocationStore implements AutoCloseable {
+
+  static final int KEY_BYTES = 16;
+  static final int VALUE_BYTES = 44;
+  /** Name of the RocksDB directory inside the tier's data directory. */
+  static final String DIR_NAME = "locations";
+
+  static {
+    RocksDB.loadLibrary();
+  }
+
+  private final Path dir;
+  private final RocksDB db;
+  private final Options options;
+  private final LRUCache blockCache;
+  private final BloomFilter bloom;
+  private final WriteOptions writeOptions;
+  private final SsdTierConfig.Durability durability;
+
+  /** A writer's reusable buffers; one per lock stripe of the tier, used under that lock. */
+  static final class WriteSlot {
+    final byte[] key = new byte[KEY_BYTES];
+    final byte[] value = new byte[VALUE_BYTES];
+  }
+
+  /** Receives one location record. */
+  @FunctionalInterface
+  interface Visitor {
+    void visit(
+        long hi, long lo, long segmentId, long offset, int length, long namespaceId, long parentHi,
+        long parentLo);
+  }
+
+  private LocationStore(
+      Path dir,
+      RocksDB db,
+      Options options,
+      LRUCache cache,
+      BloomFilter bloom,
+      SsdTierConfig.Durability durability) {
+    this.dir = dir;
+    this.db = db;
+    this.options = options;
+    this.blockCache = cache;
+    this.bloom = bloom;
+    this.durability = durability;
+    this.writeOptions =
+        new WriteOptions()
+            .setSync(durability == SsdTierConfig.Durability.SYNC)
+            .setDisableWAL(durability == SsdTierConfig.Durability.NONE);
+  }
+
+  /**
+   * Opens (creating if needed) the RocksDB in {@code dir}.
+   *
+   * @throws SsdStorageException with a message naming the directory if it cannot be created or
+   *     written, is locked by another process, or RocksDB cannot open it
+   */
+  static LocationStore open(Path dir, SsdTierConfig cfg) {
+    try {
+      Files.createDirectories(dir);
+    } catch (IOException | SecurityException e) {
+      throw new SsdStorageException("cannot create the SSD tier's data directory " + dir + ": " + e, e);
+    }
+    if (!Files.isDirectory(dir) || !Files.isWritable(dir)) {
+      throw new SsdStorageException("the SSD tier's data directory is not a writable directory: " + dir);
+    }
+    LRUCache cache = new LRUCache(Math.max(1 << 20, cfg.blockCacheBytes));
+    BloomFilter bloom = new BloomFilter(10);
+    Options o =
+        new Options()
+            .setCreateIfMissing(true)
+            .setMaxBackgroundJobs(2)
+            .setMaxOpenFiles(256)
+            .setInfoLogLevel(InfoLogLevel.WARN_LEVEL)
+            .setKeepLogFileNum(2)
+            .setMaxLogFileSize(1 << 20)
+            .setWriteBufferSize(cfg.writeBufferBytes)
+            .setMaxWriteBufferNumber(3)
+            // The log is bounded so that its bytes, counted against the tier's capacity, stay small.
+            .setMaxTotalWalSize(2 * cfg.writeBufferBytes)
+            .setCompressionType(CompressionType.NO_COMPRESSION)
+            .setTableFormatConfig(
+                new BlockBasedTableConfig()
+                    .setBlockCache(cache)
+                    .setFilterPolicy(bloom)
+                    .setCacheIndexAndFilterBlocks(true));
+    try {
+      RocksDB db = RocksDB.open(o, dir.toString());
+      return new LocationStore(dir, db, o, cache, bloom, cfg.durability);
+    } catch (RocksDBException e) {
+      o.close();
+      bloom.close();
+      cache.close();
+      throw openFailure(dir, e);
+    }
+  }
+
+  private static SsdStorageException openFailure(Path dir, RocksDBException e) {
+    String msg = String.valueOf(e.getMessage());
+    Status st = e.getStatus();
+    boolean io = st != null && st.getCode() == Status.Code.IOError;
+    if (io && msg.contains("lock")) {
+      return new SsdStorageException(
+          "the SSD tier's data directory "
+              + dir
+              + " is in use by another RocksDB instance (another kvstore process, or this one"
+              + " opened it twice): its LOCK file is held ("
+              + msg
+              + ")",
+          e);
+    }
+    if (io && (msg.contains("Permission denied") || msg.contains("Read-only"))) {
+      return new SsdStorageException(
+          "the SSD tier's data directory " + dir + " is not writable (" + msg + ")", e);
+    }
+    return new SsdStorageException("cannot open the SSD tier's RocksDB in " + dir + ": " + msg, e);
+  }
+
+  Path dir() {
+    return dir;
+  }
+
+  /** Writes the location record of a page. */
+  void put(
+      WriteSlot slot,
+      long hi,
+      long lo,
+      long segmentId,
+      long offset,
+      int length,
+      long namespaceId,
+      long parentHi,
+      long parentLo)
+      throws RocksDBException {
+    ByteBuffer.wrap(slot.key).putLong(0, hi).putLong(8, lo);
+    ByteBuffer.wrap(slot.value)
+        .putLong(0, segmentId)
+        .putLong(8, offset)
+        .putInt(16, length)
+        .putLong(20, namespaceId)
+        .putLong(28, parentHi)
+        .putLong(36, parentLo);
+    db.put(writeOptions, slot.key, slot.value);
+  }
+
+  /** Deletes the location record of a page. */
+  void delete(WriteSlot slot, long hi, long lo) throws RocksDBException {
+    ByteBuffer.wrap(slot.key).putLong(0, hi).putLong(8, lo);
+    db.delete(writeOptions, slot.key);
+  }
+
+  /** Calls {@code visitor} for every record, in key order; deletes records it cannot parse. */
+  void forEach(Visitor visitor) throws RocksDBException {
+    byte[] k = new byte[KEY_BYTES];
+    byte[] v = new byte[VALUE_BYTES];
+    ByteBuffer kb = ByteBuffer.wrap(k);
+    ByteBuffer vb = ByteBuffer.wrap(v);
+    try (RocksIterator it = db.newIterator()) {
+      for (it.seekToFirst(); it.isValid(); it.next()) {
+        int kn = it.key(k);
+        int vn = it.value(v);
+        if (kn != KEY_BYTES || vn != VALUE_BYTES) {
+          db.delete(writeOptions, it.key());
+          continue;
+        }
+        visitor.visit(
+            kb.getLong(0), kb.getLong(8), vb.getLong(0), vb.getLong(8), vb.getInt(16),
+            vb.getLong(20), vb.getLong(28), vb.getLong(36));
+      }
+      it.status();
+    }
+  }
+
+  /** Bytes of RocksDB's files on disk that grow with the data: live SST files and the log. */
+  long bytesOnDisk() {
+    long bytes = 0;
+    try {
+      bytes += db.getLongProperty("rocksdb.live-sst-files-size");
+      for (LogFile f : db.getSortedWalFiles()) {
+        bytes += f.sizeFileBytes();
+      }
+    } catch (RocksDBException e) {
+      // A RocksDB that cannot report its sizes is failing; its writes will say so.
+    }
+    return bytes;
+  }
+
+  /**
+   * Without a write-ahead log, flushes the memtable so that a clean close loses no location
+   * record; then closes the database and its options. Everything is closed even if the flush fails.
+   *
+   * @throws SsdStorageException if the flush or the close fails
+   */
+  @Override
+  public void close() {
+    SsdStorageException failure = null;
+    if (durability == SsdTierConfig.Durability.NONE) {
+      try (FlushOptions flush = new FlushOptions().setWaitForFlush(true)) {
+        db.flush(flush);
+      } catch (RocksDBException e) {
+        failure =
+            new SsdStorageException(
+                "cannot flush the SSD tier's location records in " + dir + " on close", e);
+      }
+    }
+    try {
+      db.closeE();
+    } catch (RocksDBException e) {
+      SsdStorageException closing =
+          new SsdStorageException("error closing the SSD tier's RocksDB in " + dir, e);
+      if (failure == null) {
+        failure = closing;
+      } else {
+        failure.addSuppressed(closing);
+      }
+    } finally {
+      writeOptions.close();
+      options.close();
+      bloom.close();
+      blockCache.close();
+    }
+    if (failure != null) {
+      throw failure;
+    }
+  }
+}

@@ -1,0 +1,177 @@
+package io.kvstore.core.tier.ssd;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.kvstore.core.index.BlockIndex;
+import io.kvstore.core.tier.TierWriteException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The SSD tier on a real, full file system: a 64 MiB tmpfs mounted for the test (CI runs as root).
+ * Skipped, with the reason, where mounting is not allowed.
+ */
+class SsdTierFullDiskTest {
+
+  private static final int PAGE = 1 << 20;
+
+  @TempDir Path tmp;
+  private Path mnt;
+  private boolean mounted;
+
+  @BeforeEach
+  void mountTmpfs() throws Exception {
+    mnt = tmp.resolve("fs");
+    Files.createDirectories(mnt);
+    String user = System.getProperty("user.name");
+    assumeTrue("root".equals(user), "mounting a tmpfs needs root; the tests run as " + user);
+    String out = run("mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", mnt.toString());
+    assumeTrue(out == null, "mount -t tmpfs failed (no CAP_SYS_ADMIN in this container?): " + out);
+    mounted = true;
+  }
+
+  @AfterEach
+  void unmount() throws Exception {
+    if (mounted) {
+      String out = run("umount", mnt.toString());
+      assertTrue(out == null, "umount failed: " + out);
+    }
+  }
+
+  /** Runs a command; null if it succeeded, else its exit code and output. */
+  private static String run(String... cmd) throws Exception {
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+    assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+    return p.exitValue() == 0 ? null : "rc " + p.exitValue() + ": " + out;
+  }
+
+  private SsdTier open() {
+    return new SsdTier(
+        SsdTierConfig.builder(mnt.resolve("ssd"), 1L << 30) // larger than the file system
+            .maxPageBytes(PAGE)
+            .minPageBytes(256 << 10)
+            .segmentBytes(4L << 20)
+            .build());
+  }
+
+  private static ByteBuffer page(long k) {
+    return Pages.page(k, k, 0, 0, PAGE - 64, k);
+  }
+
+  private static void assertServes(SsdTier tier, long k) {
+    ByteBuffer dst = ByteBuffer.allocateDirect(PAGE);
+    assertEquals(PAGE, tier.get(k, k, dst), "page " + k);
+    assertTrue(Pages.sameBytes(page(k), dst, 0, PAGE), "bytes of page " + k);
+  }
+
+  @Test
+  void shouldFailWithNoSpaceKeepEveryPageDeleteOnAFullDiskAndResume() throws Exception {
+    try (SsdTier tier = open()) {
+      SsdStorageException full = null;
+      long acked = 0;
+      for (long k = 1; k <= 200 && full == null; k++) {
+        try {
+          assertTrue(tier.put(page(k)));
+          acked = k;
+        } catch (SsdStorageException e) {
+          full = e;
+        }
+      }
+      assertNotNull(full, "a 64 MiB file system must fill up");
+      assertEquals(TierWriteException.Reason.NO_SPACE, full.reason(), full.getMessage());
+      assertTrue(acked >= 8, "only " + acked + " pages fit");
+      long pages = tier.pageCount();
+      long used = tier.usedBytes();
+      assertEquals(acked, pages);
+      SsdStorageException again =
+          assertThrows(SsdStorageException.class, () -> tier.put(page(1000)));
+      assertEquals(TierWriteException.Reason.NO_SPACE, again.reason());
+      assertEquals(pages, tier.pageCount(), "a failed put changes nothing");
+      assertEquals(used, tier.usedBytes());
+      for (long k = 1; k <= acked; k++) {
+        assertServes(tier, k);
+      }
+
+      // Someone else takes the rest: the file system is now completely full.
+      Path filler = mnt.resolve("filler");
+      fill(filler);
+      assertEquals(0, Files.getFileStore(mnt).getUsableSpace());
+      long freeBefore = Files.getFileStore(mnt).getUsableSpace();
+      for (long k = 1; k <= 8; k++) {
+        assertTrue(tier.delete(k, k), "delete on a full disk, page " + k);
+      }
+      assertTrue(
+          Files.getFileStore(mnt).getUsableSpace() >= freeBefore + 8L * PAGE,
+          "deleting two whole segments frees their space");
+      assertEquals(acked - 8, tier.pageCount());
+      Files.delete(filler);
+
+      assertTrue(tier.resumeWrites(), "space is back");
+      for (long k = 1001; k <= 1004; k++) {
+        assertTrue(tier.put(page(k)));
+        assertServes(tier, k);
+      }
+      for (long k = 9; k <= acked; k++) {
+        assertServes(tier, k);
+      }
+    }
+    // The tier reopens on the (nearly) full file system and serves what it held.
+    fill(mnt.resolve("filler2"));
+    try (SsdTier tier = open()) {
+      assertServes(tier, 9);
+      assertServes(tier, 1004);
+      assertEquals(0, tier.corruptions());
+    }
+  }
+
+  @Test
+  void shouldRefuseAtStartupADirectoryThatCannotFit() {
+    UncheckedIOException e =
+        assertThrows(UncheckedIOException.class, () -> BlockIndex.open(mnt.resolve("idx"), 2_000_000));
+    String msg = e.getMessage();
+    assertTrue(msg.contains("cannot open the block index: needs "), msg);
+    assertTrue(msg.contains(" free in " + mnt.resolve("idx")), msg);
+    assertTrue(Files.notExists(mnt.resolve("idx").resolve(BlockIndex.FILE_NAME)), "nothing left");
+  }
+
+  /** Writes zeros into {@code file} until the file system refuses. */
+  private static void fill(Path file) throws IOException {
+    ByteBuffer zeros = ByteBuffer.allocateDirect(64 << 10);
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+      while (true) {
+        zeros.clear();
+        try {
+          ch.write(zeros);
+        } catch (IOException e) {
+          break;
+        }
+      }
+      // Pages smaller than 64 KiB may still fit: fill the last bytes too.
+      ByteBuffer one = ByteBuffer.allocate(4096);
+      while (true) {
+        one.clear();
+        try {
+          ch.write(one);
+        } catch (IOException e) {
+          break;
+        }
+      }
+    }
+  }
+}
