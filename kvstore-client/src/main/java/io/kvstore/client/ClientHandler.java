@@ -56,6 +56,7 @@ final class ClientHandler extends ChannelDuplexHandler {
   private final String peer;
   private final long pingTimeoutNanos;
   private final AtomicLong discardedFrames;
+  private ClientShm shm;
   private long nextRequestId = 1;
   private KvStoreException closeReason;
   private volatile boolean handshaken;
@@ -229,6 +230,27 @@ final class ClientHandler extends ChannelDuplexHandler {
     }
   }
 
+  /** Shared memory (spec/4): the connection's attached region, set once on the event loop. */
+  void shm(ClientShm attached) {
+    this.shm = attached;
+  }
+
+  /** A dropped frame may carry a shared-memory lease: it goes back to the daemon all the same. */
+  private void latePage(ByteBuf frame) {
+    if (shm != null) {
+      shm.latePage(frame);
+    }
+  }
+
+  /** After each socket read, the leases its GET_PAGE frames carried go back in one SHM_RELEASE. */
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    if (shm != null) {
+      shm.flushReleases();
+    }
+    ctx.fireChannelReadComplete();
+  }
+
   private void dispatch(ChannelHandlerContext ctx, ByteBuf frame) {
     int index = frame.readerIndex();
     long id = FrameDescriptor.requestId(frame, index);
@@ -242,11 +264,13 @@ final class ClientHandler extends ChannelDuplexHandler {
     PendingRequest<?> request = pending.get(id);
     if (request == null) {
       discardedFrames.incrementAndGet(); // for a request already settled and forgotten: dropped
+      latePage(frame);
       return;
     }
     int outcome = request.handle(frame, opcode, flyweights);
     if ((outcome & PendingRequest.DISCARDED) != 0) {
       discardedFrames.incrementAndGet();
+      latePage(frame);
     }
     if ((outcome & PendingRequest.LAST) != 0) {
       pending.remove(id);

@@ -1,5 +1,9 @@
 package io.kvstore.client;
 
+import io.kvstore.client.shm.ClientRegion;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.nio.file.Path;
 import io.kvstore.client.protocol.ErrorCode;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
@@ -18,12 +22,15 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class Connection {
 
+  private static final System.Logger LOG = System.getLogger(Connection.class.getName());
+
   private final Channel channel;
   private final ClientHandler handler;
   private final long clientMaxInFlightBytes;
   private final AtomicLong inFlightBytes = new AtomicLong();
   private final AtomicInteger inFlightRequests = new AtomicInteger();
   private volatile ServerLimits limits;
+  private volatile ClientShm shm;
 
   private Connection(Channel channel, long clientMaxInFlightBytes) {
     this.channel = channel;
@@ -31,9 +38,19 @@ final class Connection {
     this.clientMaxInFlightBytes = clientMaxInFlightBytes;
   }
 
-  /** Connects, sends HELLO and completes with the connection once HELLO_OK arrives. */
+  /** Connects, sends HELLO and completes with the connection once HELLO_OK arrives (TCP only). */
   static CompletableFuture<Connection> open(
       Bootstrap bootstrap, InetSocketAddress address, Requests.Hello hello, long maxInFlightBytes) {
+    return open(bootstrap, address, hello, maxInFlightBytes, false);
+  }
+
+  /**
+   * Connects, sends HELLO and completes with the connection once HELLO_OK arrives; with {@code
+   * sharedMemory}, first negotiates a shared region (spec/4 §4.1) and completes over TCP alone
+   * when the daemon offers none or the region cannot be mapped and proven (fallback).
+   */
+  static CompletableFuture<Connection> open(Bootstrap bootstrap, InetSocketAddress address,
+      Requests.Hello hello, long maxInFlightBytes, boolean sharedMemory) {
     CompletableFuture<Connection> result = new CompletableFuture<>();
     ChannelFuture connect = bootstrap.connect(address);
     connect.addListener(f -> {
@@ -51,12 +68,67 @@ final class Connection {
         } else {
           connection.limits = limits;
           connection.handler.handshaken();
+          // Usable over TCP at once; a region, if one is negotiated, is used from when it attaches.
           result.complete(connection);
+          if (sharedMemory) {
+            connection.negotiateShm(hello.timeoutNanos);
+          }
         }
       });
       connection.send(hello);
     });
     return result;
+  }
+
+  /**
+   * SHM_OPEN, map the file, SHM_ATTACH with its nonce, in the background of a connection already
+   * in use over TCP; whatever fails leaves it on TCP (the region, if created, is unlinked by the
+   * daemon when refused or when the connection closes). Requests encoded before the region is
+   * attached simply go over TCP.
+   */
+  private void negotiateShm(long timeoutNanos) {
+    Requests.ShmOpen open = new Requests.ShmOpen(timeoutNanos);
+    open.future.whenComplete((offer, e) -> {
+      if (e != null) {
+        LOG.log(Level.DEBUG, "no shared memory, using TCP: {0}", e.toString());
+        return;
+      }
+      ClientRegion region;
+      try {
+        region = ClientRegion.map(Path.of(offer.path()), offer.length());
+        if (region.areaLength() < limits.maxPageLength()) {
+          throw new IOException("region areas of " + region.areaLength()
+              + " bytes are smaller than one page of " + limits.maxPageLength());
+        }
+      } catch (IOException | RuntimeException ex) {
+        // Another host or another user (the file is not ours to read), or too small: TCP.
+        LOG.log(Level.DEBUG, "cannot use the daemon''s shared region, using TCP: {0}", ex.toString());
+        return;
+      }
+      Requests.ShmAttach attach = new Requests.ShmAttach(region.nonce(), timeoutNanos);
+      attach.future.whenComplete((ok, ex) -> {
+        if (ex == null) {
+          ClientShm attached = new ClientShm(region, this, timeoutNanos);
+          try {
+            channel.eventLoop().execute(() -> {
+              handler.shm(attached);
+              shm = attached;
+            });
+          } catch (RejectedExecutionException rejected) {
+            // The client is closing: nothing will use the region.
+          }
+        } else {
+          LOG.log(Level.DEBUG, "shared region refused, using TCP: {0}", ex.toString());
+        }
+      });
+      send(attach);
+    });
+    send(open);
+  }
+
+  /** The attached shared region, or null when this connection moves pages over TCP. */
+  ClientShm shm() {
+    return shm;
   }
 
   /**

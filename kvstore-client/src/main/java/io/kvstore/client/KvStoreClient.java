@@ -114,7 +114,8 @@ public final class KvStoreClient implements AutoCloseable {
         config.address,
         new Requests.Hello(config.maxFrameLength, config.namespace(), config.authToken,
             config.connectTimeout.toNanos()),
-        config.maxInFlightBytes);
+        config.maxInFlightBytes,
+        config.sharedMemory);
     this.pool = new ConnectionPool(config.connections, connector,
         new Backoff(config.reconnectDelay.toNanos(),
             Math.max(config.reconnectDelay.toNanos(), config.maxReconnectDelay.toNanos()),
@@ -162,6 +163,21 @@ public final class KvStoreClient implements AutoCloseable {
    */
   public int openConnections() {
     return pool.readyConnections().size();
+  }
+
+  /**
+   * Open connections whose page bytes move through a shared-memory region (spec/4); the others use
+   * TCP. A connection attaches its region shortly after its handshake, so this may lag behind
+   * {@link #openConnections()} for a round trip after a (re)connect.
+   */
+  public int sharedMemoryConnections() {
+    int n = 0;
+    for (Connection c : pool.readyConnections()) {
+      if (c.shm() != null) {
+        n++;
+      }
+    }
+    return n;
   }
 
   /** Response frames dropped unread because their request had settled (for tests and stats). */

@@ -62,6 +62,7 @@ public final class KvStoreClientBuilder {
   int maxRetries = MAX_RETRIES_DEFAULT;
   boolean retryPuts;
   boolean verifyChecksums = true;
+  boolean sharedMemory = true;
   boolean preferNativeTransport = true;
   int maxFrameLength = FrameDescriptor.DEFAULT_MAX_FRAME_LENGTH;
   long maxInFlightBytes = MAX_IN_FLIGHT_BYTES_DEFAULT;
@@ -205,6 +206,17 @@ public final class KvStoreClientBuilder {
   /** Whether fetched pages' CRCs are checked (default true; a page that fails is a miss). */
   public KvStoreClientBuilder verifyChecksums(boolean verify) {
     this.verifyChecksums = verify;
+    return this;
+  }
+
+  /**
+   * Whether page bytes move through a shared-memory region when the daemon runs on the same host
+   * (default true; {@code spec/4-shared-memory.md}). Each connection negotiates it after HELLO and
+   * falls back to TCP by itself when the daemon is remote, offers none, or the region is too
+   * small; false keeps every byte on TCP.
+   */
+  public KvStoreClientBuilder sharedMemory(boolean enabled) {
+    this.sharedMemory = enabled;
     return this;
   }
 

@@ -119,6 +119,14 @@ abstract class PendingRequest<T> {
     scheduled.cancel(false);
   }
 
+  /** The connection the request was reserved on (null before); read under the monitor by encode. */
+  synchronized Connection boundConnection() {
+    return connection;
+  }
+
+  /** Called once, after {@link #future} is completed or about to be, whatever the outcome. */
+  void onDelivered() {}
+
   /** The id on the wire (0 before it is sent). */
   synchronized long requestId() {
     return requestId;
@@ -235,6 +243,7 @@ abstract class PendingRequest<T> {
     if (c != null) {
       c.release(bytes);
     }
+    onDelivered();
     if (cause != null) {
       future.completeExceptionally(cause);
     } else {

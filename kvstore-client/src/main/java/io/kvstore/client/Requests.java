@@ -1,5 +1,7 @@
 package io.kvstore.client;
 
+import io.kvstore.client.shm.ClientRegion;
+import io.kvstore.client.shm.ShmFrames;
 import io.kvstore.client.protocol.BatchDoneFlyweight;
 import io.kvstore.client.protocol.ErrorCode;
 import io.kvstore.client.protocol.FrameDescriptor;
@@ -106,7 +108,7 @@ final class Requests {
   abstract static class KeyBatch<T> extends PendingRequest<T> {
     final long[] keys;
     final int keyCount;
-    private final int flags;
+    final int flags;
     private final int argument;
 
     KeyBatch(int opcode, int flags, long[] keys, int argument, long timeoutNanos) {
@@ -179,6 +181,19 @@ final class Requests {
     private final int[] lengths;
     private int pagesReceived;
     private int found;
+    /** The connection's region when this GET asked for pages through it (set by encode). */
+    private ClientShm shm;
+
+    @Override
+    ByteBuf encode(ByteBufAllocator alloc, long requestId) {
+      Connection c = boundConnection();
+      shm = c == null ? null : c.shm();
+      if (shm == null) {
+        return super.encode(alloc, requestId);
+      }
+      return KeyBatchFlyweight.encode(alloc, opcode, flags | Opcode.FLAG_GET_SHM, requestId, keys,
+          0, keyCount, 0);
+    }
 
     Get(long[] keys, ByteBuffer[] dsts, boolean prefix, boolean verifyChecksums, long timeoutNanos) {
       super(Opcode.GET, prefix ? Opcode.FLAG_GET_PREFIX : 0, keys, 0, timeoutNanos);
@@ -211,6 +226,10 @@ final class Requests {
 
     /** Runs under the request's monitor, only while it is not settled (see {@link PendingRequest}). */
     private void onPage(ByteBuf frame, GetPageFlyweight page) {
+      if ((FrameDescriptor.flags(frame, frame.readerIndex()) & Opcode.FLAG_GET_PAGE_SHM) != 0) {
+        onRegionPage(frame);
+        return;
+      }
       page.wrap(frame);
       int i = page.keyIndex();
       if (i < 0 || i >= keyCount) {
@@ -240,6 +259,136 @@ final class Requests {
       }
       lengths[i] = length;
       found++;
+    }
+
+    /**
+     * A page the daemon copied into the region (spec/4 §4.3): the lease is recorded for release
+     * first (whatever follows), the descriptor is bounds-checked, the page copied once into the
+     * caller's buffer and checked there exactly as a page from the socket.
+     */
+    private void onRegionPage(ByteBuf frame) {
+      int at = frame.readerIndex();
+      int i = frame.getIntLE(at + ShmFrames.PAGE_KEY_INDEX_OFFSET);
+      long offset = frame.getLongLE(at + ShmFrames.PAGE_REGION_OFFSET);
+      long length = frame.getUnsignedIntLE(at + ShmFrames.PAGE_LENGTH_OFFSET);
+      int generation = frame.getIntLE(at + ShmFrames.PAGE_GENERATION_OFFSET);
+      if (shm == null) {
+        throw PendingRequest.violation("a shared-memory GET_PAGE for a GET sent over TCP");
+      }
+      shm.leaseSeen(offset, length, generation);
+      if (!shm.region.inGetArea(offset, length) || length < PageFormat.HEADER_LENGTH) {
+        throw PendingRequest.violation("GET_PAGE descriptor [" + offset + ", +" + length
+            + ") outside the region's GET area");
+      }
+      if (i < 0 || i >= keyCount) {
+        throw PendingRequest.violation("GET_PAGE for key index " + i + " of " + keyCount);
+      }
+      if (lengths[i] != GetResult.MISS) {
+        throw PendingRequest.violation("a second GET_PAGE for key index " + i);
+      }
+      pagesReceived++;
+      ByteBuffer dst = dsts[i];
+      int position = dst.position();
+      if (length > dst.limit() - position) {
+        throw new KvStoreException(ErrorCode.PAGE_TOO_LARGE, "page for key index " + i + " is "
+            + length + " bytes, its buffer has " + (dst.limit() - position) + " bytes remaining");
+      }
+      int n = (int) length;
+      shm.region.copyOut(offset, n, dst, position); // the one copy: region to caller's buffer
+      if (PageFormat.keyHi(dst, position) != keys[2 * i]
+          || PageFormat.keyLo(dst, position) != keys[2 * i + 1]) {
+        return; // not the requested key: a miss, never returned
+      }
+      if (verifyChecksums && PageFormat.verify(dst, position, n) != PageFormat.OK) {
+        return; // a miss
+      }
+      lengths[i] = n;
+      found++;
+    }
+  }
+
+  /** The daemon's offer of a region: its file and length. */
+  record ShmOffer(String path, long length) {}
+
+  /** SHM_OPEN → the region file to map (spec/4 §4.1). */
+  static final class ShmOpen extends PendingRequest<ShmOffer> {
+    ShmOpen(long timeoutNanos) {
+      super(Opcode.SHM_OPEN, timeoutNanos);
+    }
+
+    @Override
+    ByteBuf encode(ByteBufAllocator alloc, long requestId) {
+      return ShmFrames.encodeOpen(alloc, requestId, 0);
+    }
+
+    @Override
+    long inFlightBytes() {
+      return ShmFrames.OPEN_LENGTH;
+    }
+
+    @Override
+    boolean onFrame(ByteBuf frame, int opcode, ResponseFlyweights fw) {
+      expect(opcode, Opcode.SHM_OPEN_OK);
+      int at = frame.readerIndex();
+      complete(new ShmOffer(ShmFrames.path(frame, at),
+          frame.getLongLE(at + ShmFrames.OPEN_OK_REGION_LENGTH_OFFSET)));
+      return true;
+    }
+  }
+
+  /** SHM_ATTACH: echoes the region's nonce (spec/4 §4.1). */
+  static final class ShmAttach extends PendingRequest<Boolean> {
+    private final byte[] nonce;
+
+    ShmAttach(byte[] nonce, long timeoutNanos) {
+      super(Opcode.SHM_ATTACH, timeoutNanos);
+      this.nonce = nonce;
+    }
+
+    @Override
+    ByteBuf encode(ByteBufAllocator alloc, long requestId) {
+      return ShmFrames.encodeAttach(alloc, requestId, nonce);
+    }
+
+    @Override
+    long inFlightBytes() {
+      return ShmFrames.ATTACH_LENGTH;
+    }
+
+    @Override
+    boolean onFrame(ByteBuf frame, int opcode, ResponseFlyweights fw) {
+      expect(opcode, Opcode.SHM_ATTACH_OK);
+      complete(Boolean.TRUE);
+      return true;
+    }
+  }
+
+  /** SHM_RELEASE of GET leases → how many the daemon released (spec/4 §4.3). */
+  static final class ShmRelease extends PendingRequest<Integer> {
+    private final long[] descriptors;
+    private final int count;
+
+    ShmRelease(long[] descriptors, int count, long timeoutNanos) {
+      super(Opcode.SHM_RELEASE, timeoutNanos);
+      this.descriptors = descriptors;
+      this.count = count;
+    }
+
+    @Override
+    ByteBuf encode(ByteBufAllocator alloc, long requestId) {
+      return ShmFrames.encodeRelease(alloc, requestId, descriptors, count);
+    }
+
+    @Override
+    long inFlightBytes() {
+      return ShmFrames.DESCRIPTORS_OFFSET + (long) ShmFrames.DESCRIPTOR_LENGTH * count;
+    }
+
+    @Override
+    boolean onFrame(ByteBuf frame, int opcode, ResponseFlyweights fw) {
+      expect(opcode, Opcode.SHM_RELEASE_OK);
+      complete(frame.getIntLE(frame.readerIndex() + ShmFrames.RELEASED_OFFSET));
+      return true;
     }
   }
 
@@ -311,6 +460,11 @@ final class Requests {
     private final int from;
     private final int count;
     private final long frameLength;
+    // Set by encode (under the monitor).
+    private boolean viaTcp;
+    private ClientRegion region;
+    private long[] regionOffsets;
+    private int[] regionLengths;
 
     Put(ByteBuffer[] pages, int from, int count, long frameLength, long timeoutNanos) {
       this(pages, null, 0, from, count, frameLength, timeoutNanos);
@@ -329,20 +483,97 @@ final class Requests {
 
     @Override
     ByteBuf encode(ByteBufAllocator alloc, long requestId) {
+      Connection c = boundConnection();
+      ClientShm shm = c == null ? null : c.shm();
+      if (shm != null) {
+        ByteBuf viaRegion = encodeThroughRegion(alloc, requestId, shm.region);
+        if (viaRegion != null) {
+          return viaRegion;
+        }
+      }
+      viaTcp = true;
       return headers == null
           ? PutFlyweight.encode(alloc, requestId, buffers, from, count)
           : PutFlyweight.encode(alloc, requestId, headers, headersOffset, buffers, from, count);
     }
 
+    /**
+     * Over TCP the frame wraps the caller's pages: the future waits for Netty to finish writing
+     * them. Through the region they were copied while encoding.
+     */
+    @Override
+    boolean wrapsCallerBuffers() {
+      return viaTcp;
+    }
+
+    /**
+     * Copies every page into room reserved in the region's PUT area and encodes descriptors
+     * (spec/4 §4.4); null when the area has no room for the whole batch (nothing kept reserved).
+     */
+    private ByteBuf encodeThroughRegion(ByteBufAllocator alloc, long requestId, ClientRegion r) {
+      long[] offs = new long[count];
+      int[] lens = new int[count];
+      for (int i = 0; i < count; i++) {
+        ByteBuffer b = buffers[from + i];
+        lens[i] = headers == null ? b.remaining() : PageFormat.HEADER_LENGTH + b.remaining();
+        offs[i] = r.allocatePut(lens[i]);
+        if (offs[i] < 0) {
+          for (int j = 0; j < i; j++) {
+            r.freePut(offs[j], lens[j]);
+          }
+          return null;
+        }
+      }
+      // The daemon reads descriptors in increasing offset order only (spec/4 §4.4): allocation
+      // order is not always offset order (the allocator wraps), so check and fall back to TCP.
+      for (int i = 1; i < count; i++) {
+        if (offs[i] < offs[i - 1] + lens[i - 1]) {
+          for (int j = 0; j < count; j++) {
+            r.freePut(offs[j], lens[j]);
+          }
+          return null;
+        }
+      }
+      try {
+        for (int i = 0; i < count; i++) {
+          ByteBuffer b = buffers[from + i];
+          if (headers == null) {
+            r.copyIn(offs[i], b);
+          } else {
+            r.copyIn(offs[i], headers, headersOffset + PageFormat.HEADER_LENGTH * i,
+                PageFormat.HEADER_LENGTH);
+            r.copyIn(offs[i] + PageFormat.HEADER_LENGTH, b);
+          }
+        }
+      } catch (RuntimeException e) {
+        for (int j = 0; j < count; j++) {
+          r.freePut(offs[j], lens[j]); // the request fails with e; its room goes back now
+        }
+        throw e;
+      }
+      region = r;
+      regionOffsets = offs;
+      regionLengths = lens;
+      return ShmFrames.encodePut(alloc, requestId, offs, lens, 0, count);
+    }
+
+    @Override
+    void onDelivered() {
+      ClientRegion r;
+      synchronized (this) {
+        r = region;
+        region = null;
+      }
+      if (r != null) {
+        for (int i = 0; i < count; i++) {
+          r.freePut(regionOffsets[i], regionLengths[i]);
+        }
+      }
+    }
+
     @Override
     long inFlightBytes() {
       return frameLength;
-    }
-
-    /** The frame wraps the caller's pages: the future waits for Netty to finish writing them. */
-    @Override
-    boolean wrapsCallerBuffers() {
-      return true;
     }
 
     @Override

@@ -7,8 +7,10 @@ import io.kvstore.bench.targets.ByteSize;
 import io.kvstore.bench.targets.ClusterTarget;
 import io.kvstore.bench.targets.DaemonTarget;
 import io.kvstore.bench.targets.EmbeddedTarget;
+import io.kvstore.bench.targets.MemcpyTarget;
 import io.kvstore.bench.targets.RawSocketTarget;
 import io.kvstore.bench.targets.RedisTarget;
+import io.kvstore.bench.targets.SharedMemoryDaemon;
 import io.kvstore.bench.targets.Target;
 import io.kvstore.client.cluster.ClusterClientBuilder;
 import io.kvstore.common.Namespace;
@@ -54,8 +56,11 @@ public final class CompareCommand implements Callable<Integer> {
 
   @Spec private CommandSpec spec;
 
-  @Option(names = "--targets", split = ",", defaultValue = "daemon,redis,raw", paramLabel = "T",
-      description = "Targets, in table order: daemon, embedded, redis, raw, cluster (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--targets", split = ",", defaultValue = "daemon,daemon-shm,redis,raw,memcpy",
+      paramLabel = "T",
+      description = "Targets, in table order: daemon (over TCP), daemon-shm (the same daemon, page"
+          + " bytes through shared memory), embedded, redis, raw (a loopback socket), memcpy (two"
+          + " direct buffers in this process), cluster (default: ${DEFAULT-VALUE}).")
   private List<String> targets;
 
   @Option(names = "--cluster", paramLabel = "URI",
@@ -155,9 +160,10 @@ public final class CompareCommand implements Callable<Integer> {
       }
     }
     for (String t : targets) {
-      if (!List.of("daemon", "embedded", "redis", "raw", "cluster").contains(t)) {
-        throw new ParameterException(spec.commandLine(),
-            "unknown target '" + t + "'; valid targets: daemon, embedded, redis, raw, cluster");
+      if (!List.of("daemon", "daemon-shm", "embedded", "redis", "raw", "memcpy", "cluster")
+          .contains(t)) {
+        throw new ParameterException(spec.commandLine(), "unknown target '" + t
+            + "'; valid targets: daemon, daemon-shm, embedded, redis, raw, memcpy, cluster");
       }
     }
     if (durationNanos <= 0) {
@@ -180,7 +186,9 @@ public final class CompareCommand implements Callable<Integer> {
         progress != null ? progress : ProgressBar.stderrIsTerminal(),
         (long) cells.size() * targets.size(), "runs", System::nanoTime)) {
       for (String t : targets) {
-        opened.put(t, open(t, ns.id(), maxPageLength, dram));
+        // daemon-shm shares the daemon of the daemon target when both run (one daemon, two paths).
+        opened.put(t, t.equals("daemon-shm") && opened.get("daemon") instanceof DaemonTarget d
+            ? d.withSharedMemory() : open(t, ns.id(), maxPageLength, dram));
       }
       Set<String> preloaded = new HashSet<>();
       long done = 0;
@@ -213,6 +221,10 @@ public final class CompareCommand implements Callable<Integer> {
 
   private Target open(String kind, long namespaceId, int maxPageLength, long dram) throws IOException {
     switch (kind) {
+      case "daemon-shm":
+        return new SharedMemoryDaemon((DaemonTarget) open("daemon", namespaceId, maxPageLength, dram));
+      case "memcpy":
+        return new MemcpyTarget(namespaceId);
       case "daemon": {
         if (connect != null) {
           String[] hp = hostPort(connect, "--connect");

@@ -33,6 +33,10 @@ public final class CompareReport {
   public static final String REDIS = "redis";
   /** The name of the raw socket target. */
   public static final String RAW = "raw-socket";
+  /** The daemon over TCP, through shared memory, and the in-process memcpy baseline. */
+  public static final String DAEMON_TCP = "kvstore-daemon";
+  public static final String DAEMON_SHM = "kvstore-daemon-shm";
+  public static final String MEMCPY = "memcpy";
 
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -101,7 +105,38 @@ public final class CompareReport {
       }
     }
     goals.add(new Goal("every cell: " + name + " p99 <= redis p99", cells, missed));
+    if (hasTarget(DAEMON_SHM)) {
+      // The shared-memory goals of the same-host issue (spec/4).
+      goals.add(throughputGoal("2 MiB pages: " + DAEMON_SHM + " GB/s >= 70% of memcpy", DAEMON_SHM,
+          MEMCPY, 0.7, big));
+      goals.add(throughputGoal("2 MiB pages: " + DAEMON_SHM + " GB/s >= 3x " + DAEMON_TCP,
+          DAEMON_SHM, DAEMON_TCP, 3.0, big));
+      goals.add(throughputGoal("2 MiB pages: " + DAEMON_SHM + " GB/s >= 3x redis", DAEMON_SHM, REDIS,
+          3.0, big));
+      goals.add(throughputGoal("batched 64 KiB lookup+get: " + DAEMON_SHM + " GB/s >= 3x redis",
+          DAEMON_SHM, REDIS, 3.0, c -> c.pageBytes() == 64 << 10 && c.op().equals("get")
+              && c.batch() > 1));
+      int shmCells = 0;
+      List<String> shmMissed = new ArrayList<>();
+      for (Cell c : byCell.keySet()) {
+        CellResult k = result(c, DAEMON_SHM);
+        CellResult r = result(c, REDIS);
+        if (k == null || r == null) {
+          continue;
+        }
+        shmCells++;
+        if (k.latency().p99Nanos() > r.latency().p99Nanos()) {
+          shmMissed.add(String.format(Locale.ROOT, "%s (p99 %.1f us vs %.1f us)", c.name(),
+              k.latency().p99Nanos() / 1e3, r.latency().p99Nanos() / 1e3));
+        }
+      }
+      goals.add(new Goal("every cell: " + DAEMON_SHM + " p99 <= redis p99", shmCells, shmMissed));
+    }
     return goals;
+  }
+
+  private boolean hasTarget(String target) {
+    return byCell.values().stream().flatMap(List::stream).anyMatch(r -> r.target().equals(target));
   }
 
   private Goal throughputGoal(String description, String kv, String other, double factor,

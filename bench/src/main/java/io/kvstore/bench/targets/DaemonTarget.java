@@ -13,8 +13,8 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The kvstore daemon, through the SDK ({@link KvStoreClient}): one client with one connection per
- * session, bound to the run's namespace. A fetch is one {@code GET} with {@code prefixOnly} (the
+ * The kvstore daemon, through the SDK ({@link KvStoreClient}) over TCP, or through shared memory
+ * ({@link #withSharedMemory}): one client with one connection per session, bound to the run's namespace. A fetch is one {@code GET} with {@code prefixOnly} (the
  * daemon stops at the first miss: the lookup and the get in one round trip, as the SDK's token-level
  * {@code fetch} does); a put is one {@code PUT} of the batch. Per-tier counters come from STATS.
  *
@@ -35,18 +35,35 @@ public final class DaemonTarget implements Target {
   private final ExternalProcess daemon;
   private final Path tempDir;
   private final KvStoreClient statsClient;
+  /** Sessions move page bytes through shared memory (spec/4) rather than TCP. */
+  private final boolean sharedMemory;
   private volatile boolean closed;
 
   private DaemonTarget(
       String host, int port, String token, long namespaceId, ExternalProcess daemon, Path tempDir)
       throws IOException {
+    this(host, port, token, namespaceId, daemon, tempDir, false);
+  }
+
+  private DaemonTarget(String host, int port, String token, long namespaceId,
+      ExternalProcess daemon, Path tempDir, boolean sharedMemory) throws IOException {
+    this.sharedMemory = sharedMemory;
     this.host = host;
     this.port = port;
     this.token = token;
     this.namespaceId = namespaceId;
     this.daemon = daemon;
     this.tempDir = tempDir;
-    this.statsClient = client(host, port, token, namespaceId);
+    this.statsClient = client(host, port, token, namespaceId, false);
+  }
+
+  /**
+   * The same daemon, with sessions that move page bytes through shared memory (the SDK's default on
+   * the same host); this target's own sessions stay on TCP. The returned target does not own the
+   * daemon: closing it closes only its STATS connection.
+   */
+  public DaemonTarget withSharedMemory() throws IOException {
+    return new DaemonTarget(host, port, token, namespaceId, null, null, true);
   }
 
   /**
@@ -118,8 +135,8 @@ public final class DaemonTarget implements Target {
     }
   }
 
-  private static KvStoreClient client(String host, int port, String token, long namespaceId)
-      throws IOException {
+  private static KvStoreClient client(String host, int port, String token, long namespaceId,
+      boolean sharedMemory) throws IOException {
     try {
       return KvStoreClient.builder()
           .address(host, port)
@@ -127,6 +144,7 @@ public final class DaemonTarget implements Target {
           .authToken(token)
           .connections(1)
           .ioThreads(1)
+          .sharedMemory(sharedMemory)
           .requestTimeout(REQUEST_TIMEOUT)
           .build();
     } catch (KvStoreException e) {
@@ -142,12 +160,12 @@ public final class DaemonTarget implements Target {
 
   @Override
   public String name() {
-    return "kvstore-daemon";
+    return sharedMemory ? "kvstore-daemon-shm" : "kvstore-daemon";
   }
 
   @Override
   public Session openSession() throws IOException {
-    return new DaemonSession(client(host, port, token, namespaceId));
+    return new DaemonSession(client(host, port, token, namespaceId, sharedMemory));
   }
 
   @Override

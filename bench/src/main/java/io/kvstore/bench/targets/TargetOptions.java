@@ -18,8 +18,9 @@ public final class TargetOptions {
 
   @Option(names = "--target", defaultValue = "embedded", paramLabel = "KIND",
       description = "Store to run against: embedded (a TieredStore in this process), daemon (the"
-          + " kvstore daemon through the SDK), cluster (many daemons through the SDK's cluster client),"
-          + " redis (default: ${DEFAULT-VALUE}).")
+          + " kvstore daemon through the SDK over TCP), daemon-shm (the same, page bytes through shared"
+          + " memory), cluster (many daemons through the SDK's cluster client), redis (default:"
+          + " ${DEFAULT-VALUE}).")
   String kind;
 
   @Option(names = "--data-dir", paramLabel = "DIR",
@@ -119,7 +120,7 @@ public final class TargetOptions {
         tierBytes();
         Policies.create(policy, 1);
       }
-      case "daemon" -> {
+      case "daemon", "daemon-shm" -> {
         if ((connect == null) == !startDaemon) {
           throw new IllegalArgumentException(
               "--target daemon needs exactly one of --connect HOST:PORT and --start-daemon");
@@ -163,7 +164,7 @@ public final class TargetOptions {
         }
       }
       default -> throw new IllegalArgumentException(
-          "unknown target '" + kind + "'; valid targets: embedded, daemon, cluster, redis");
+          "unknown target '" + kind + "'; valid targets: embedded, daemon, daemon-shm, cluster, redis");
     }
   }
 
@@ -179,22 +180,12 @@ public final class TargetOptions {
     switch (kind) {
       case "embedded":
         return EmbeddedTarget.open(dataDir, pageLength, tiers[0], tiers[1], tiers[2], policy);
+      case "daemon-shm": {
+        DaemonTarget tcp = openDaemon(tiers, pageLength, namespaceId);
+        return new SharedMemoryDaemon(tcp);
+      }
       case "daemon":
-        if (connect != null) {
-          String[] hp = hostPort(connect, "--connect");
-          return DaemonTarget.connect(hp[0], Integer.parseInt(hp[1]), token, namespaceId);
-        }
-        Path script = serverScript != null ? serverScript : DaemonTarget.findServerScript();
-        if (script == null) {
-          throw new IOException("--start-daemon: no bin/kvstore-server in the working directory or"
-              + " its parents; run kvbench from the repository or give --server-script");
-        }
-        List<String> flags = new ArrayList<>(List.of(
-            "--hot-bytes", Long.toString(tiers[0]), "--dram-bytes", Long.toString(tiers[1]),
-            "--ssd-bytes", Long.toString(tiers[2]), "--eviction-policy", policy,
-            // As the embedded store: the largest page is this run's, so hot frames fit its pages.
-            "--max-page-bytes", Integer.toString(pageLength)));
-        return DaemonTarget.start(script, flags, namespaceId);
+        return openDaemon(tiers, pageLength, namespaceId);
       case "cluster":
         if (cluster != null) {
           return ClusterTarget.connect(cluster, token, namespaceId, blocksPerRun, replicas);
@@ -218,14 +209,33 @@ public final class TargetOptions {
     }
   }
 
+  private DaemonTarget openDaemon(long[] tiers, int pageLength, long namespaceId) throws IOException {
+        if (connect != null) {
+          String[] hp = hostPort(connect, "--connect");
+          return DaemonTarget.connect(hp[0], Integer.parseInt(hp[1]), token, namespaceId);
+        }
+        Path script = serverScript != null ? serverScript : DaemonTarget.findServerScript();
+        if (script == null) {
+          throw new IOException("--start-daemon: no bin/kvstore-server in the working directory or"
+              + " its parents; run kvbench from the repository or give --server-script");
+        }
+        List<String> flags = new ArrayList<>(List.of(
+            "--hot-bytes", Long.toString(tiers[0]), "--dram-bytes", Long.toString(tiers[1]),
+            "--ssd-bytes", Long.toString(tiers[2]), "--eviction-policy", policy,
+            // As the embedded store: the largest page is this run's, so hot frames fit its pages.
+            "--max-page-bytes", Integer.toString(pageLength)));
+        return DaemonTarget.start(script, flags, namespaceId);
+  }
+
   /** What the options configure, for reports. */
   public String describe() {
     return switch (kind) {
       case "embedded" -> String.format("embedded, hot %s, dram %s, ssd %s, policy %s", hotBytes,
           dramBytes, ssdBytes, policy);
-      case "daemon" -> connect != null ? "daemon at " + connect
+      case "daemon", "daemon-shm" -> (kind.equals("daemon-shm") ? "shared memory, " : "")
+          + (connect != null ? "daemon at " + connect
           : String.format("daemon started here, hot %s, dram %s, ssd %s, policy %s", hotBytes,
-              dramBytes, ssdBytes, policy);
+              dramBytes, ssdBytes, policy));
       case "cluster" -> (cluster != null ? "cluster " + cluster
           : String.format("cluster of %d daemons started here, each hot %s, dram %s, ssd %s, policy %s",
               startCluster, hotBytes, dramBytes, ssdBytes, policy))

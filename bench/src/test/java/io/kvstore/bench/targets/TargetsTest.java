@@ -50,6 +50,31 @@ class TargetsTest {
   }
 
   @Test
+  void shouldCopyTheSameBytesInMemory() throws Exception {
+    try (MemcpyTarget t = new MemcpyTarget(TargetContract.NAMESPACE)) {
+      TargetContract.roundTrip(t, 64 << 10, 4, false);
+      assertEquals(TierCounters.NONE, t.counters());
+    }
+  }
+
+  @Test
+  void shouldRoundTripThroughTheDaemonOverSharedMemory() throws Exception {
+    ServerConfig config = ServerConfig.builder().host("127.0.0.1").port(0).metricsPort(0)
+        .dataDir(dir.resolve("daemon")).hotBytes(1 << 20).dramBytes(8 << 20).ssdBytes(0)
+        .shmDir(dir.resolve("shm")).shmRegionBytes(4 << 20)
+        .maxPageBytes(PageFormat.pageLength(64 << 10)).shutdownGraceSeconds(1).build();
+    KvStoreDaemon daemon = new KvStoreDaemon(config, new KvStoreNetworkServerFactory());
+    daemon.start();
+    try (SharedMemoryDaemon t = new SharedMemoryDaemon(DaemonTarget.connect("127.0.0.1",
+        daemon.networkPort(), "", TargetContract.NAMESPACE))) {
+      assertEquals("kvstore-daemon-shm", t.name());
+      TargetContract.roundTrip(t, 64 << 10, 6, true);
+    } finally {
+      daemon.stop();
+    }
+  }
+
+  @Test
   void shouldRoundTripThroughTheDaemon() throws Exception {
     ServerConfig config = ServerConfig.builder().host("127.0.0.1").port(0).metricsPort(0)
         .dataDir(dir.resolve("daemon")).hotBytes(1 << 20).dramBytes(8 << 20).ssdBytes(0)

@@ -37,6 +37,12 @@ public final class ErrorCode {
    * the connection closes. Retry later, or with fewer connections.
    */
   public static final int CONNECTION_LIMIT = 19;
+  /** No shared memory for this connection: off, out of budget, or no region attached (spec/4). */
+  public static final int SHM_UNAVAILABLE = 20;
+  /** A shared-memory descriptor outside its area, overlapping, not a live lease, or stale. */
+  public static final int BAD_DESCRIPTOR = 21;
+  /** SHM_ATTACH with the wrong nonce: the region is unlinked, the connection stays on TCP. */
+  public static final int SHM_REFUSED = 22;
 
   /** SDK only: the connection ended while the request was in flight. */
   public static final int CONNECTION_CLOSED = 100;
@@ -64,6 +70,9 @@ public final class ErrorCode {
     "SHUTTING_DOWN",
     "STORAGE_ERROR",
     "CONNECTION_LIMIT",
+    "SHM_UNAVAILABLE",
+    "BAD_DESCRIPTOR",
+    "SHM_REFUSED",
   };
 
   private ErrorCode() {}

@@ -1,5 +1,6 @@
 package io.kvstore.client.protocol;
 
+import io.kvstore.client.shm.ShmFrames;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelHandlerContext;
@@ -403,7 +404,9 @@ public final class FrameDecoder extends ByteToMessageDecoder {
       case Opcode.DELETE:
         return KeyBatchFlyweight.check(buf, index, length, opcode);
       case Opcode.PUT:
-        return PutFlyweight.check(buf, index, length);
+        return (flags & Opcode.FLAG_PUT_SHM) != 0
+            ? ShmFrames.checkPutShm(buf, index, length)
+            : PutFlyweight.check(buf, index, length);
       case Opcode.STATS:
       case Opcode.STATS_OK:
         return StatsFlyweight.check(buf, index, length, opcode);
@@ -412,7 +415,9 @@ public final class FrameDecoder extends ByteToMessageDecoder {
       case Opcode.LOOKUP_OK:
         return LookupOkFlyweight.check(buf, index, length);
       case Opcode.GET_PAGE:
-        return GetPageFlyweight.check(buf, index, length);
+        return (flags & Opcode.FLAG_GET_PAGE_SHM) != 0
+            ? ShmFrames.checkGetPageShm(buf, index, length)
+            : GetPageFlyweight.check(buf, index, length);
       case Opcode.GET_DONE:
       case Opcode.DELETE_OK:
         return BatchDoneFlyweight.check(buf, index, length, opcode);
@@ -422,6 +427,13 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         return PrefetchOkFlyweight.check(buf, index, length);
       case Opcode.ERROR:
         return ErrorFlyweight.check(buf, index, length);
+      case Opcode.SHM_OPEN:
+      case Opcode.SHM_OPEN_OK:
+      case Opcode.SHM_ATTACH:
+      case Opcode.SHM_ATTACH_OK:
+      case Opcode.SHM_RELEASE:
+      case Opcode.SHM_RELEASE_OK:
+        return ShmFrames.check(buf, index, length, opcode);
       default:
         return "no layout for opcode " + Opcode.name(opcode);
     }

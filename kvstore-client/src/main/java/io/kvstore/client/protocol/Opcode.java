@@ -22,6 +22,12 @@ public final class Opcode {
   public static final int PREFETCH = 0x06;
   public static final int DELETE = 0x07;
   public static final int STATS = 0x08;
+  /** Shared memory: ask for a region (spec/4 §4.1). */
+  public static final int SHM_OPEN = 0x09;
+  /** Shared memory: echo the region's nonce to attach it (spec/4 §4.1). */
+  public static final int SHM_ATTACH = 0x0A;
+  /** Shared memory: give GET leases back (spec/4 §4.3). */
+  public static final int SHM_RELEASE = 0x0B;
 
   public static final int HELLO_OK = HELLO | RESPONSE_BIT;
   public static final int PONG = PING | RESPONSE_BIT;
@@ -32,16 +38,25 @@ public final class Opcode {
   public static final int PREFETCH_OK = PREFETCH | RESPONSE_BIT;
   public static final int DELETE_OK = DELETE | RESPONSE_BIT;
   public static final int STATS_OK = STATS | RESPONSE_BIT;
+  public static final int SHM_OPEN_OK = SHM_OPEN | RESPONSE_BIT;
+  public static final int SHM_ATTACH_OK = SHM_ATTACH | RESPONSE_BIT;
+  public static final int SHM_RELEASE_OK = SHM_RELEASE | RESPONSE_BIT;
   public static final int ERROR = 0xFF;
 
   /** GET flag: stop at the first miss (spec §3.4.1). */
   public static final int FLAG_GET_PREFIX = 0x01;
+  /** GET flag: answer found pages through the connection's shared region (spec/4 §4.3). */
+  public static final int FLAG_GET_SHM = 0x02;
+  /** GET_PAGE flag: the body is a region descriptor, not the page (spec/4 §4.3). */
+  public static final int FLAG_GET_PAGE_SHM = 0x01;
+  /** PUT flag: the body holds region descriptors, not pages (spec/4 §4.4). */
+  public static final int FLAG_PUT_SHM = 0x01;
 
   private Opcode() {}
 
   /** Whether {@code opcode} is a request a daemon accepts. */
   public static boolean isRequest(int opcode) {
-    return opcode >= HELLO && opcode <= STATS;
+    return opcode >= HELLO && opcode <= SHM_RELEASE;
   }
 
   /** Whether {@code opcode} is a response a client accepts. */
@@ -56,6 +71,9 @@ public final class Opcode {
       case PREFETCH_OK:
       case DELETE_OK:
       case STATS_OK:
+      case SHM_OPEN_OK:
+      case SHM_ATTACH_OK:
+      case SHM_RELEASE_OK:
       case ERROR:
         return true;
       default:
@@ -70,7 +88,16 @@ public final class Opcode {
 
   /** The flag bits defined for {@code opcode}; any other bit set is MALFORMED_FRAME. */
   public static int definedFlags(int opcode) {
-    return opcode == GET ? FLAG_GET_PREFIX : 0;
+    switch (opcode) {
+      case GET:
+        return FLAG_GET_PREFIX | FLAG_GET_SHM;
+      case GET_PAGE:
+        return FLAG_GET_PAGE_SHM;
+      case PUT:
+        return FLAG_PUT_SHM;
+      default:
+        return 0;
+    }
   }
 
   /** The opcode's name as in the spec, or {@code 0x..} for an unknown one. */
@@ -110,6 +137,18 @@ public final class Opcode {
         return "DELETE_OK";
       case STATS_OK:
         return "STATS_OK";
+      case SHM_OPEN:
+        return "SHM_OPEN";
+      case SHM_ATTACH:
+        return "SHM_ATTACH";
+      case SHM_RELEASE:
+        return "SHM_RELEASE";
+      case SHM_OPEN_OK:
+        return "SHM_OPEN_OK";
+      case SHM_ATTACH_OK:
+        return "SHM_ATTACH_OK";
+      case SHM_RELEASE_OK:
+        return "SHM_RELEASE_OK";
       case ERROR:
         return "ERROR";
       default:

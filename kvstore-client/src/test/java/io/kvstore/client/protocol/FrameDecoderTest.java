@@ -136,7 +136,7 @@ class FrameDecoderTest {
   @Test
   void shouldRejectUndefinedFlags() {
     assertMalformed(daemon, "18000000 07 01 0000 0600000000000000 | 00000000 | 00000000", 6);
-    assertMalformed(daemon, "28000000 04 02 0000 0400000000000000 | 01000000 | 00000000"
+    assertMalformed(daemon, "28000000 04 04 0000 0400000000000000 | 01000000 | 00000000"
         + "| 0100000000000000 0200000000000000", 4);
   }
 

@@ -100,6 +100,23 @@ public enum ConfigKey {
           + " (at least max.frame.bytes, at most 4 GiB).",
       (b, v) -> b.requestMemoryBytes(Values.parseBytes(v, 0, Long.MAX_VALUE)),
       c -> c.requestMemoryBytes() == 0 ? "0 (auto)" : Sizes.format(c.requestMemoryBytes())),
+  /** {@link ServerConfig#shmRegionBytes()}. */
+  SHM_REGION_BYTES("shm.region.bytes", Values.sizeForm(0, 1L << 30),
+      "Shared-memory region offered to each same-host connection (spec/4); 0 turns shared memory"
+          + " off and every client uses TCP.",
+      (b, v) -> b.shmRegionBytes(Values.parseBytes(v, 0, 1L << 30)),
+      c -> c.shmRegionBytes() == 0 ? "0 (off)" : Sizes.format(c.shmRegionBytes())),
+  /** {@link ServerConfig#shmTotalBytes()}. */
+  SHM_TOTAL_BYTES("shm.total.bytes", Values.sizeForm(0, 1L << 50),
+      "Most shared-memory bytes over every connection; a connection beyond it uses TCP.",
+      (b, v) -> b.shmTotalBytes(Values.parseBytes(v, 0, 1L << 50)),
+      c -> Sizes.format(c.shmTotalBytes())),
+  /** {@link ServerConfig#shmDir()}. */
+  SHM_DIR("shm.dir", Values.PATH_FORM,
+      "Directory of the shared-memory region files (tmpfs); created 0700; region files of"
+          + " earlier runs are removed at start. auto: /dev/shm/kvstore-USER.",
+      (b, v) -> b.shmDir(v.strip().equals("auto") ? null : Values.parsePath(v)),
+      c -> c.shmDir() == null ? "auto" : c.shmDir().toAbsolutePath().normalize().toString()),
   /** {@link ServerConfig#readTimeoutSeconds()}. */
   NET_READ_TIMEOUT_SECONDS("net.read.timeout.seconds", Values.integerForm(1, 3_600),
       "How long a frame may take to arrive once its first bytes have (time the daemon itself"

@@ -85,6 +85,15 @@ public final class ServerConfig {
       "0 (auto) or a power of two from 1 to " + TieredStoreBuilder.MEMORY_SHARDS_MAX;
   /** Daemon-wide budget for request bytes received and not yet answered; 0: derived from the direct-memory limit. */
   public static final long REQUEST_MEMORY_BYTES_DEFAULT = 0L;
+  /**
+   * Default shared-memory region per connection: 160 MiB, about 78 MiB for GET pages and as much
+   * for PUT (a batch of 32 pages of 2 MiB each way).
+   */
+  public static final long SHM_REGION_BYTES_DEFAULT = 160L << 20;
+  /** Default shared-memory bytes over every connection. */
+  public static final long SHM_TOTAL_BYTES_DEFAULT = 2L << 30;
+  /** Default shared-memory directory: null, meaning {@link #shmDirOrDefault()}'s choice. */
+  public static final Path SHM_DIR_DEFAULT = null;
   /** How long a frame may take to arrive once its first bytes have. */
   public static final int READ_TIMEOUT_SECONDS_DEFAULT = 30;
   /** How long queued responses may make no progress (a client that stopped reading) before the connection is cut. */
@@ -137,6 +146,9 @@ public final class ServerConfig {
   private final long degradedRetryMaxMillis;
   private final int memoryShards;
   private final long requestMemoryBytes;
+  private final long shmRegionBytes;
+  private final long shmTotalBytes;
+  private final Path shmDir;
   private final int readTimeoutSeconds;
   private final int writeTimeoutSeconds;
   private final int idleTimeoutSeconds;
@@ -175,6 +187,9 @@ public final class ServerConfig {
     degradedRetryMaxMillis = b.degradedRetryMaxMillis;
     memoryShards = b.memoryShards;
     requestMemoryBytes = b.requestMemoryBytes;
+    shmRegionBytes = b.shmRegionBytes;
+    shmTotalBytes = b.shmTotalBytes;
+    shmDir = b.shmDir;
     readTimeoutSeconds = b.readTimeoutSeconds;
     writeTimeoutSeconds = b.writeTimeoutSeconds;
     idleTimeoutSeconds = b.idleTimeoutSeconds;
@@ -297,6 +312,27 @@ public final class ServerConfig {
   /** How long a shutdown waits for in-flight requests, in seconds. */
   public int shutdownGraceSeconds() {
     return shutdownGraceSeconds;
+  }
+
+  /** Shared-memory region per same-host connection (spec/4); 0: shared memory off. */
+  public long shmRegionBytes() {
+    return shmRegionBytes;
+  }
+
+  /** Most shared-memory bytes over every connection. */
+  public long shmTotalBytes() {
+    return shmTotalBytes;
+  }
+
+  /** Directory of the region files as configured; null: automatic ({@link #shmDirOrDefault()}). */
+  public Path shmDir() {
+    return shmDir;
+  }
+
+  /** Directory of the region files: the configured one, or /dev/shm/kvstore-USER (tmpfs, per user). */
+  public Path shmDirOrDefault() {
+    return shmDir != null ? shmDir
+        : Path.of("/dev/shm", "kvstore-" + System.getProperty("user.name", "daemon"));
   }
 
   /** Whether a graceful stop writes dirty memory pages to the SSD tier. */

@@ -44,6 +44,9 @@ public final class ServerConfigBuilder {
   long degradedRetryMaxMillis = DEGRADED_RETRY_MAX_MILLIS_DEFAULT;
   int memoryShards = MEMORY_SHARDS_DEFAULT;
   long requestMemoryBytes = REQUEST_MEMORY_BYTES_DEFAULT;
+  long shmRegionBytes = ServerConfig.SHM_REGION_BYTES_DEFAULT;
+  long shmTotalBytes = ServerConfig.SHM_TOTAL_BYTES_DEFAULT;
+  Path shmDir = ServerConfig.SHM_DIR_DEFAULT;
   int readTimeoutSeconds = READ_TIMEOUT_SECONDS_DEFAULT;
   int writeTimeoutSeconds = WRITE_TIMEOUT_SECONDS_DEFAULT;
   int idleTimeoutSeconds = IDLE_TIMEOUT_SECONDS_DEFAULT;
@@ -285,6 +288,24 @@ public final class ServerConfigBuilder {
     return this;
   }
 
+  /** Sets {@link ServerConfig#shmRegionBytes()} (0: shared memory off). */
+  public ServerConfigBuilder shmRegionBytes(long v) {
+    shmRegionBytes = v;
+    return this;
+  }
+
+  /** Sets {@link ServerConfig#shmTotalBytes()}. */
+  public ServerConfigBuilder shmTotalBytes(long v) {
+    shmTotalBytes = v;
+    return this;
+  }
+
+  /** Sets {@link ServerConfig#shmDir()}. */
+  public ServerConfigBuilder shmDir(Path v) {
+    shmDir = v;
+    return this;
+  }
+
   /**
    * Sets {@link ServerConfig#shutdownFlush()}.
    *
@@ -500,6 +521,8 @@ public final class ServerConfigBuilder {
     requireRange("net.write.timeout.seconds", writeTimeoutSeconds, 1, 3_600);
     requireRange("net.read.timeout.seconds", readTimeoutSeconds, 1, 3_600);
     requireRange("net.request.memory.bytes", requestMemoryBytes, 0, Long.MAX_VALUE);
+    requireRange("shm.region.bytes", shmRegionBytes, 0, 1L << 30);
+    requireRange("shm.total.bytes", shmTotalBytes, 0, 1L << 50);
     if (port != 0 && port == metricsPort && host.equals(metricsHost)) {
       throw new IllegalArgumentException(
           "port and metrics.port are both " + port + " on " + host + "; they must differ");

@@ -6,9 +6,11 @@ import io.kvstore.client.protocol.FrameDescriptor;
 import io.kvstore.client.protocol.GetPageFlyweight;
 import io.kvstore.client.protocol.KeyBatchFlyweight;
 import io.kvstore.client.protocol.Opcode;
+import io.kvstore.client.shm.ShmFrames;
 import io.kvstore.common.PageFormat;
 import io.kvstore.core.store.TieredStore;
 import io.kvstore.core.tier.PinnedPage;
+import io.kvstore.server.shm.ServerRegion;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -71,6 +73,8 @@ final class GetStream implements Runnable {
   private final StoreOps store;
   private final long namespaceId;
   private final long clientMaxFrame;
+  /** The connection's region when the GET asked for shared memory (flag SHM), else null. */
+  private final ServerRegion region;
   private final ByteBuf frame;
   private final int keyCount;
   private final boolean prefix;
@@ -89,13 +93,15 @@ final class GetStream implements Runnable {
       Channel channel,
       StoreOps store,
       long namespaceId,
-      long clientMaxFrame) {
+      long clientMaxFrame,
+      ServerRegion region) {
     this.handler = handler;
     this.request = request;
     this.channel = channel;
     this.store = store;
     this.namespaceId = namespaceId;
     this.clientMaxFrame = clientMaxFrame;
+    this.region = region;
     this.frame = request.frame;
     int at = frame.readerIndex();
     this.keyCount = frame.getIntLE(at + KeyBatchFlyweight.KEY_COUNT_OFFSET);
@@ -210,6 +216,9 @@ final class GetStream implements Runnable {
   }
 
   private void send(int keyIndex, PinnedPage page, boolean loop) {
+    if (region != null && sendThroughRegion(keyIndex, page.buffer(), loop, page)) {
+      return;
+    }
     ByteBuf frameOut;
     int length;
     try {
@@ -236,6 +245,38 @@ final class GetStream implements Runnable {
   }
 
   /**
+   * Copies the page once into a lease of the connection's region and sends its descriptor
+   * (spec/4 §4.3); false when the GET area has no free run (the caller sends the page inline).
+   * Closes {@code pin} (if any) once the page is copied.
+   */
+  private boolean sendThroughRegion(int keyIndex, ByteBuffer page, boolean loop, PinnedPage pin) {
+    long lease;
+    int length = page.remaining();
+    try {
+      lease = region.leaseAndCopy(page.duplicate());
+    } catch (RuntimeException e) {
+      if (pin != null) {
+        pin.close();
+      }
+      throw e;
+    }
+    if (lease < 0) {
+      return false;
+    }
+    if (pin != null) {
+      pin.close(); // copied: the tier memory is free to move
+    }
+    ByteBuf out = ShmFrames.encodeGetPage(channel.alloc(), request.requestId, keyIndex,
+        ServerRegion.offsetOf(lease), length, ServerRegion.generationOf(lease));
+    if (loop) {
+      channel.write(out, channel.voidPromise());
+    } else {
+      channel.writeAndFlush(out, channel.voidPromise());
+    }
+    return true;
+  }
+
+  /**
    * The page could not be pinned: the store has no memory tier to promote an SSD page into, or
    * every frame there is pinned. Copies it from its tier into a direct buffer (one copy, off-heap)
    * and sends that; returns false on a miss.
@@ -252,6 +293,9 @@ final class GetStream implements Runnable {
       int n = store.get(hi, lo, dst);
       if (n < 0 || !sendable(dst.flip())) {
         return false;
+      }
+      if (region != null && sendThroughRegion(keyIndex, dst, false, null)) {
+        return true; // body released below
       }
       body.writerIndex(n);
       ByteBuf frameOut = GetPageFlyweight.encode(channel.alloc(), request.requestId, keyIndex, body);

@@ -1,5 +1,6 @@
 package io.kvstore.server.net;
 
+import io.kvstore.server.shm.ShmManager;
 import io.kvstore.client.protocol.ErrorCode;
 import io.kvstore.client.protocol.ErrorFlyweight;
 import io.kvstore.client.protocol.FrameDescriptor;
@@ -247,6 +248,17 @@ public final class KvStoreNetworkServer implements NetworkServer {
     }
   }
 
+  /** {@link #sharedMemory()}, or null before the server has started. */
+  ShmManager sharedMemoryOrNull() {
+    ServerContext c = context;
+    return c == null ? null : c.shm;
+  }
+
+  /** The shared-memory regions of this server's connections (for tests and metrics). */
+  public ShmManager sharedMemory() {
+    return context.shm;
+  }
+
   /**
    * Stops the event loops, then the store executor, waiting for running store calls (so the caller
    * can close the store after this returns) for at least a few seconds.
@@ -270,6 +282,7 @@ public final class KvStoreNetworkServer implements NetworkServer {
       }
       if (context != null) {
         context.frameBuffers.close(); // frames still held by store calls are freed on release
+        context.shm.close(); // connections (and their regions) are closed with the loops
       }
       long waitMs = Math.max(5_000, grace.toMillis());
       if (storeExecutor != null && !storeExecutor.awaitTermination(waitMs, TimeUnit.MILLISECONDS)) {

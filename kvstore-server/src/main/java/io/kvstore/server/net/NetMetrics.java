@@ -1,5 +1,7 @@
 package io.kvstore.server.net;
 
+import io.kvstore.server.shm.ShmManager;
+import java.util.function.Supplier;
 import io.kvstore.server.metrics.ServerMetrics;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -18,6 +20,27 @@ public final class NetMetrics {
   /** Registers the network server's families with {@code metrics}; once per server. */
   static void register(ServerMetrics metrics, KvStoreNetworkServer server) {
     register(metrics, server.counters(), server::requestMemoryUsed, server::requestMemoryLimit);
+    registerSharedMemory(metrics, server::sharedMemoryOrNull);
+  }
+
+  /**
+   * Registers the shared-memory families (spec/4): regions and their bytes now, pages moved through
+   * regions and pages sent inline for want of room. Read at each scrape; 0 before the server starts.
+   */
+  public static void registerSharedMemory(ServerMetrics metrics, Supplier<ShmManager> shm) {
+    metrics.registerGauge("kvstore_shm_regions",
+        "Shared-memory regions attached or offered now (one per same-host connection).",
+        () -> shm.get() == null ? 0 : shm.get().regions());
+    metrics.registerGauge("kvstore_shm_bytes",
+        "Bytes of those regions, against shm.total.bytes.",
+        () -> shm.get() == null ? 0 : shm.get().usedBytes());
+    Map<String, LongSupplier> pages = new LinkedHashMap<>();
+    pages.put("get_region", () -> shm.get() == null ? 0 : shm.get().pagesOut());
+    pages.put("get_inline", () -> shm.get() == null ? 0 : shm.get().pagesInline());
+    pages.put("put_region", () -> shm.get() == null ? 0 : shm.get().pagesIn());
+    metrics.registerCounter("kvstore_shm_pages_total",
+        "Pages moved through shared memory, and GET pages sent inline because the GET area was"
+            + " full, by path.", "path", pages);
   }
 
   /**

@@ -12,7 +12,10 @@ import io.kvstore.client.protocol.PingFlyweight;
 import io.kvstore.client.protocol.PrefetchOkFlyweight;
 import io.kvstore.client.protocol.PutFlyweight;
 import io.kvstore.client.protocol.StatsFlyweight;
+import io.kvstore.client.shm.ShmFrames;
 import io.kvstore.core.tier.TierKind;
+import io.kvstore.server.shm.ServerRegion;
+import java.io.IOException;
 import io.kvstore.server.metrics.ServerMetrics.Op;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -110,6 +113,10 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
   private boolean inputClosed;
   /** The framing is lost: close once every request read before is answered. */
   private boolean closing;
+  /** This connection's shared region (spec/4), set on the event loop; read by store threads. */
+  private volatile ServerRegion region;
+  /** An SHM_OPEN is being served (on a store thread). */
+  private boolean regionOpening;
 
   RequestHandler(ServerContext context, FlowControlHandler flow) {
     this.context = context;
@@ -203,12 +210,23 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
         }
       }
       case Opcode.GET -> {
+        boolean shm = (FrameDescriptor.flags(r.frame, r.frame.readerIndex()) & Opcode.FLAG_GET_SHM) != 0;
+        ServerRegion reg = region;
+        if (shm && (reg == null || !reg.attached())) {
+          fail(r, ErrorCode.SHM_UNAVAILABLE, "GET through shared memory without an attached region");
+          return;
+        }
         if (batchFits(r)) {
           // Starts on this event loop (pages in memory); hands itself to the executor for SSD.
-          new GetStream(this, r, ctx.channel(), context.store, namespaceId, clientMaxFrame).run();
+          new GetStream(this, r, ctx.channel(), context.store, namespaceId, clientMaxFrame,
+              shm ? reg : null).run();
         }
       }
       case Opcode.PUT -> {
+        if ((FrameDescriptor.flags(r.frame, r.frame.readerIndex()) & Opcode.FLAG_PUT_SHM) != 0) {
+          putThroughRegion(r);
+          return;
+        }
         put.wrap(r.frame);
         if (Integer.toUnsignedLong(put.pageCount()) > context.config.maxBatch()) {
           fail(r, ErrorCode.BATCH_TOO_LARGE, "PUT of " + Integer.toUnsignedLong(put.pageCount())
@@ -229,8 +247,136 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
           prefetch(r);
         }
       }
+      case Opcode.SHM_OPEN -> openRegion(r);
+      case Opcode.SHM_ATTACH -> attachRegion(r);
+      case Opcode.SHM_RELEASE -> releaseLeases(r);
       default -> fail(r, ErrorCode.UNKNOWN_OPCODE, "opcode " + Opcode.name(opcode) + " is not a request");
     }
+  }
+
+  /**
+   * SHM_OPEN (spec/4 §4.1): creates and maps the region file on a store thread (file system
+   * work), then, back on the loop, binds it to the connection before answering SHM_OPEN_OK, so an
+   * SHM_ATTACH sent after that answer finds it. A connection closed meanwhile unlinks it at once.
+   */
+  private void openRegion(Request r) {
+    if (region != null || regionOpening) {
+      fail(r, ErrorCode.MALFORMED_FRAME, "second SHM_OPEN on this connection");
+      return;
+    }
+    if (!context.shm.enabled()) {
+      fail(r, ErrorCode.SHM_UNAVAILABLE, "this daemon offers no shared memory");
+      return;
+    }
+    regionOpening = true;
+    long wanted = r.frame.getLongLE(r.frame.readerIndex() + ShmFrames.OPEN_WANTED_OFFSET);
+    long id = connectionId;
+    Runnable task = () -> {
+      ServerRegion opened;
+      try {
+        opened = context.shm.open(id, wanted);
+      } catch (IOException | RuntimeException e) {
+        LOG.warn("connection {}: cannot create a shared-memory region: {}", id, e.toString());
+        opened = null;
+      }
+      if (opened == null) {
+        runOnLoop(() -> regionOpening = false, () -> { });
+        failLater(r, ErrorCode.SHM_UNAVAILABLE, "no shared memory for this connection (the"
+            + " daemon's total is in use, or its directory is unusable); use TCP");
+        return;
+      }
+      ServerRegion reg = opened;
+      runOnLoop(() -> {
+        regionOpening = false;
+        if (!ctx.channel().isActive()) {
+          reg.close();
+          complete(r, null);
+          return;
+        }
+        region = reg;
+        complete(r, ShmFrames.encodeOpenOk(ctx.alloc(), r.requestId, reg.length(),
+            reg.path().toAbsolutePath().toString()));
+      }, () -> {
+        reg.close();
+        release(r);
+      });
+    };
+    try {
+      context.storeExecutor.execute(task);
+    } catch (RejectedExecutionException e) {
+      regionOpening = false; // a later SHM_OPEN may try again
+      fail(r, ErrorCode.OVERLOADED, "the daemon's store queue is full; retry later");
+    }
+  }
+
+  /** SHM_ATTACH: the echoed nonce proves the client read the region file (same host, same user). */
+  private void attachRegion(Request r) {
+    ServerRegion reg = region;
+    if (reg == null) {
+      fail(r, ErrorCode.SHM_UNAVAILABLE, "SHM_ATTACH without SHM_OPEN");
+      return;
+    }
+    if (reg.attached()) {
+      fail(r, ErrorCode.MALFORMED_FRAME, "second SHM_ATTACH on this connection");
+      return;
+    }
+    byte[] nonce = new byte[ShmFrames.NONCE_LENGTH];
+    r.frame.getBytes(r.frame.readerIndex() + ShmFrames.ATTACH_NONCE_OFFSET, nonce);
+    if (!reg.attach(nonce)) {
+      region = null;
+      reg.close();
+      fail(r, ErrorCode.SHM_REFUSED, "wrong nonce: the region is withdrawn; use TCP");
+      return;
+    }
+    complete(r, ShmFrames.encodeEmpty(ctx.alloc(), Opcode.SHM_ATTACH_OK, r.requestId));
+  }
+
+  /** SHM_RELEASE: each descriptor must name a live lease of this connection exactly. */
+  private void releaseLeases(Request r) {
+    ServerRegion reg = region;
+    if (reg == null || !reg.attached()) {
+      fail(r, ErrorCode.SHM_UNAVAILABLE, "SHM_RELEASE without an attached region");
+      return;
+    }
+    int at = r.frame.readerIndex();
+    long count = Integer.toUnsignedLong(ShmFrames.count(r.frame, at));
+    if (count > context.config.maxBatch()) {
+      fail(r, ErrorCode.BATCH_TOO_LARGE, "SHM_RELEASE of " + count + " descriptors; the max batch is "
+          + context.config.maxBatch());
+      return;
+    }
+    int released = 0;
+    for (int i = 0; i < count; i++) {
+      if (reg.release(ShmFrames.descriptorOffset(r.frame, at, i),
+          ShmFrames.descriptorLength(r.frame, at, i), ShmFrames.descriptorGeneration(r.frame, at, i))) {
+        released++;
+      }
+    }
+    if (released != count) {
+      fail(r, ErrorCode.BAD_DESCRIPTOR, (count - released) + " of " + count + " descriptors name no"
+          + " live lease of this connection (out of bounds, released, or stale); nothing changed"
+          + " for them");
+      return;
+    }
+    complete(r, ShmFrames.encodeReleaseOk(ctx.alloc(), r.requestId, (int) count, released));
+  }
+
+  /** PUT with flag SHM: pages are read from the connection's PUT area (spec/4 §4.4). */
+  private void putThroughRegion(Request r) {
+    ServerRegion reg = region;
+    if (reg == null || !reg.attached()) {
+      fail(r, ErrorCode.SHM_UNAVAILABLE, "PUT through shared memory without an attached region");
+      return;
+    }
+    long count = Integer.toUnsignedLong(ShmFrames.count(r.frame, r.frame.readerIndex()));
+    if (count > context.config.maxBatch()) {
+      fail(r, ErrorCode.BATCH_TOO_LARGE, "PUT of " + count + " pages; the max batch is "
+          + context.config.maxBatch());
+      return;
+    }
+    long ns = namespaceId;
+    submit(r, () -> completeLater(r, ShmPutTask.run(r.frame, r.requestId, context.store, ns,
+        context.maxPageLength, context, ctx.alloc(), reg)));
   }
 
   private boolean batchFits(Request r) {
@@ -395,6 +541,11 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    ServerRegion reg = region;
+    if (reg != null) {
+      region = null;
+      reg.close(); // the client is gone (closed, crashed, SIGKILLed): leases dropped, file unlinked
+    }
     resumeWaiting(); // they see the closed channel and release their requests
     super.channelInactive(ctx);
   }

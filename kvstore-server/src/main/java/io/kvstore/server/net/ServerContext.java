@@ -1,5 +1,6 @@
 package io.kvstore.server.net;
 
+import io.kvstore.server.shm.ShmManager;
 import io.kvstore.client.protocol.FrameBufferPool;
 import io.kvstore.server.config.ServerConfig;
 import io.kvstore.server.metrics.ServerMetrics;
@@ -40,6 +41,8 @@ final class ServerContext {
   final AuthThrottle authThrottle = new AuthThrottle();
   /** Connection slots: total, before HELLO per address, after HELLO per token. */
   final ConnectionLimitHandler limits;
+  /** Shared-memory regions of same-host connections (spec/4); disabled when off. */
+  final ShmManager shm;
   /** Writes the STATS text. */
   final StatsText stats;
   /** Connections counted by the connection limit, closed at shutdown. */
@@ -65,6 +68,7 @@ final class ServerContext {
     this.frameBuffers = new FrameBufferPool(ByteBufAllocator.DEFAULT, config.maxInflightBytes());
     this.budget = new RequestBudget(config.requestMemoryBytes(PlatformDependent.estimateMaxDirectMemory()));
     this.limits = new ConnectionLimitHandler(this);
+    this.shm = ShmManager.create(config.shmDirOrDefault(), config.shmRegionBytes(), config.shmTotalBytes());
   }
 
   /** A new connection id (sent in HELLO_OK, printed in the logs); ids start at 1. */

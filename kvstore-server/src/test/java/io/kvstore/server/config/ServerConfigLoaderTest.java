@@ -54,6 +54,9 @@ class ServerConfigLoaderTest {
     SAMPLES.put(ConfigKey.NET_IDLE_TIMEOUT_SECONDS, new String[] {"60", "70", "80"});
     SAMPLES.put(ConfigKey.NET_CONNECTIONS_PER_TOKEN, new String[] {"5", "6", "7"});
     SAMPLES.put(ConfigKey.NET_PREAUTH_CONNECTIONS_PER_ADDRESS, new String[] {"8", "9", "10"});
+    SAMPLES.put(ConfigKey.SHM_REGION_BYTES, new String[] {"8MiB", "16MiB", "32MiB"});
+    SAMPLES.put(ConfigKey.SHM_TOTAL_BYTES, new String[] {"256MiB", "512MiB", "2GiB"});
+    SAMPLES.put(ConfigKey.SHM_DIR, new String[] {"/tmp/shm-file", "/tmp/shm-env", "/tmp/shm-flag"});
     SAMPLES.put(ConfigKey.SHUTDOWN_FLUSH, new String[] {"false", "true", "false"});
     SAMPLES.put(ConfigKey.SHUTDOWN_FLUSH_GRACE_SECONDS, new String[] {"5", "6", "7"});
     SAMPLES.put(ConfigKey.WRITEBACK_THREADS, new String[] {"3", "4", "5"});
@@ -283,6 +286,9 @@ class ServerConfigLoaderTest {
     bad.put(ConfigKey.NET_IDLE_TIMEOUT_SECONDS, "0");
     bad.put(ConfigKey.NET_CONNECTIONS_PER_TOKEN, "0");
     bad.put(ConfigKey.NET_PREAUTH_CONNECTIONS_PER_ADDRESS, "x");
+    bad.put(ConfigKey.SHM_REGION_BYTES, "2GiB");
+    bad.put(ConfigKey.SHM_TOTAL_BYTES, "-1");
+    bad.put(ConfigKey.SHM_DIR, " ");
     bad.put(ConfigKey.SHUTDOWN_FLUSH, "yes");
     bad.put(ConfigKey.SHUTDOWN_FLUSH_GRACE_SECONDS, "-1");
     bad.put(ConfigKey.WRITEBACK_THREADS, "0");

@@ -147,7 +147,7 @@ class BadFramesE2ETest {
   @Test
   void shouldSkipAnUnknownOpcodeAndKeepTheConnection() throws Exception {
     try (RawClient c = authenticated()) {
-      byte[] frame = Arrays.copyOf(RawClient.header(16 + 8, 0x09, 0, 7), 24);
+      byte[] frame = Arrays.copyOf(RawClient.header(16 + 8, 0x0C, 0, 7), 24);
       c.send(frame);
       assertError(c.read(), 7, ErrorCode.UNKNOWN_OPCODE);
       c.send(RawClient.header(16, 0x82, 0, 8)); // a response opcode sent to the daemon

@@ -33,6 +33,7 @@ class MetricsDocTest {
     metrics.registerJvmAndNettyMetrics();
     new Health(HealthProbe.NEVER_DEGRADED).register(registry);
     NetMetrics.register(metrics, new NetCounters(), () -> 0, () -> 0);
+    NetMetrics.registerSharedMemory(metrics, () -> null);
     metrics.recordError("OVERLOADED"); // a family without samples is not written
     String doc = Files.readString(Path.of("..", "docs", "metrics.md"), StandardCharsets.UTF_8);
 

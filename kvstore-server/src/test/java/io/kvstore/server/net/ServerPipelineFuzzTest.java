@@ -85,7 +85,9 @@ class ServerPipelineFuzzTest {
   private static final class Fixture {
     final TieredStore store = TieredStore.builder().maxPageBytes(NetFixtures.MAX_PAGE).hotBytes(0)
         .dramBytes(8L << 20).ssdBytes(0).prefetchThreads(1).build();
-    final ServerConfig config = NetFixtures.config()
+    // Shared memory off: a context per input must not create a run lock and region files per input
+    // (SHM_* requests are answered SHM_UNAVAILABLE; SharedMemory*E2ETest cover the regions).
+    final ServerConfig config = NetFixtures.config().shmRegionBytes(0)
         .authGrants(AuthGrants.of(List.of(AuthGrant.parse("fuzz", TOKEN + ":" + Long.toHexString(NS)))))
         .build();
     final ServerMetrics metrics = NetFixtures.metrics();

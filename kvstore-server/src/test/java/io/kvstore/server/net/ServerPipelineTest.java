@@ -176,8 +176,8 @@ class ServerPipelineTest {
     open(NetFixtures.config().build());
     send(HELLO);
     reply();
-    send("18000000" + "0A" + "00" + "0000" + "0900000000000000" + "0000000000000000");
-    assertEquals(error(9, ErrorCode.UNKNOWN_OPCODE, "opcode 0x0A is not a request opcode"), reply());
+    send("18000000" + "0C" + "00" + "0000" + "0900000000000000" + "0000000000000000");
+    assertEquals(error(9, ErrorCode.UNKNOWN_OPCODE, "opcode 0x0C is not a request opcode"), reply());
     send("10000000" + "08" + "00" + "0000" + "0A00000000000000"); // STATS
     String stats = reply();
     assertTrue(stats.startsWith("88", 8), stats);

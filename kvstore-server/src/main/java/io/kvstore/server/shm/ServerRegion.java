@@ -1,0 +1,190 @@
+package io.kvstore.server.shm;
+
+import io.kvstore.client.shm.RegionLayout;
+import io.kvstore.client.shm.UnitAllocator;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One connection's shared region on the daemon side ({@code spec/4-shared-memory.md} §4.2–4.5):
+ * the mapping, the nonce the client must echo, the GET area's leases (allocator + lease table with
+ * generations) and the bounds of the PUT area.
+ *
+ * <h2>Threads</h2>
+ *
+ * Leasing and releasing run under this object's monitor (a bitmap scan, no I/O). Copies into a
+ * leased run happen outside it: a run belongs to one GET page until released. {@link #close()}
+ * (the connection closed) drops every lease and unlinks the file; a copy still running into the
+ * mapping after that writes memory that stays mapped until the buffer is collected, so it harms
+ * nothing, and the client it was for is gone.
+ */
+public final class ServerRegion implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ServerRegion.class);
+
+  private final ShmManager manager;
+  private final Path path;
+  private final MappedByteBuffer map;
+  private final long length;
+  private final byte[] nonce;
+  private final long getOffset;
+  private final long putOffset;
+  private final long areaLength;
+  private final UnitAllocator leases;
+  /** Per unit where a lease starts: its length in bytes (0: no lease starts here). */
+  private final int[] leaseLength;
+  /** Per unit where a lease starts: its generation. */
+  private final int[] leaseGeneration;
+  private int generation;
+  private int leaseCount;
+  private boolean attached;
+  private boolean closed;
+
+  ServerRegion(ShmManager manager, Path path, MappedByteBuffer map, long length, byte[] nonce) {
+    this.manager = manager;
+    this.path = path;
+    this.map = map;
+    this.length = length;
+    this.nonce = nonce.clone();
+    this.areaLength = RegionLayout.areaLength(length);
+    this.getOffset = RegionLayout.HEADER_LENGTH;
+    this.putOffset = RegionLayout.HEADER_LENGTH + areaLength;
+    int units = (int) (areaLength / RegionLayout.UNIT);
+    this.leases = new UnitAllocator(units);
+    this.leaseLength = new int[units];
+    this.leaseGeneration = new int[units];
+  }
+
+  /** The region file. */
+  public Path path() {
+    return path;
+  }
+
+  /** Bytes of the region. */
+  public long length() {
+    return length;
+  }
+
+  /** Attaches the region if {@code echoed} is its nonce (constant-time); false otherwise. */
+  public synchronized boolean attach(byte[] echoed) {
+    if (closed || !MessageDigest.isEqual(nonce, echoed)) {
+      return false;
+    }
+    attached = true;
+    return true;
+  }
+
+  /** Whether the client proved it mapped the region. */
+  public synchronized boolean attached() {
+    return attached && !closed;
+  }
+
+  /**
+   * Leases a run of the GET area for a page of {@code pageLength} bytes and copies {@code page}
+   * (position to limit) into it. Returns {@code generation << 32 | offset / UNIT}, or -1 when no
+   * run is free (the caller sends the page inline) or the region is closed.
+   */
+  public long leaseAndCopy(ByteBuffer page) {
+    int pageLength = page.remaining();
+    int start;
+    int gen;
+    synchronized (this) {
+      if (closed || !attached || pageLength <= 0) {
+        return -1;
+      }
+      start = leases.allocate(RegionLayout.units(pageLength));
+      if (start < 0) {
+        manager.pagesInline.incrementAndGet();
+        return -1;
+      }
+      gen = ++generation;
+      if (gen == 0) {
+        gen = generation = 1;
+      }
+      leaseLength[start] = pageLength;
+      leaseGeneration[start] = gen;
+      leaseCount++;
+    }
+    map.put((int) (getOffset + (long) start * RegionLayout.UNIT), page, page.position(), pageLength);
+    manager.pagesOut.incrementAndGet();
+    return ((long) gen << 32) | start;
+  }
+
+  /** The region offset of a lease returned by {@link #leaseAndCopy}. */
+  public static long offsetOf(long lease) {
+    return RegionLayout.HEADER_LENGTH + (lease & 0xFFFFFFFFL) * RegionLayout.UNIT;
+  }
+
+  /** The generation of a lease returned by {@link #leaseAndCopy}. */
+  public static int generationOf(long lease) {
+    return (int) (lease >>> 32);
+  }
+
+  /**
+   * Gives a lease back; false (and nothing changes) unless a live lease starts at {@code offset}
+   * with exactly this length and generation.
+   */
+  public synchronized boolean release(long offset, long pageLength, int gen) {
+    if (closed || offset < getOffset || offset >= getOffset + areaLength
+        || (offset - getOffset) % RegionLayout.UNIT != 0) {
+      return false;
+    }
+    int start = (int) ((offset - getOffset) / RegionLayout.UNIT);
+    if (leaseLength[start] == 0 || leaseLength[start] != pageLength
+        || leaseGeneration[start] != gen) {
+      return false;
+    }
+    leases.free(start, RegionLayout.units(pageLength));
+    leaseLength[start] = 0;
+    leaseCount--;
+    return true;
+  }
+
+  /** Leases not given back. */
+  public synchronized int leaseCount() {
+    return leaseCount;
+  }
+
+  /**
+   * Checks a PUT descriptor: inside the PUT area, starting at or after {@code notBefore} (the end
+   * of the previous descriptor, so descriptors neither overlap nor go back). Returns the offset's
+   * end, or -1 when it is out of bounds or overlapping.
+   */
+  public long checkPut(long offset, long pageLength, long notBefore) {
+    if (offset < putOffset || offset < notBefore || pageLength <= 0
+        || offset > putOffset + areaLength - pageLength) {
+      return -1;
+    }
+    return offset + pageLength;
+  }
+
+  /** Copies {@code pageLength} bytes at a checked PUT {@code offset} into {@code dst}. */
+  public void copyOut(long offset, int pageLength, ByteBuffer dst) {
+    dst.put(dst.position(), map, (int) offset, pageLength);
+    manager.pagesIn.incrementAndGet();
+  }
+
+  /** Drops every lease and unlinks the file; idempotent. */
+  @Override
+  public void close() {
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      leaseCount = 0;
+    }
+    manager.closed(length);
+    try {
+      Files.deleteIfExists(path);
+    } catch (IOException e) {
+      LOG.warn("cannot unlink shared-memory region {}: {}", path, e.toString());
+    }
+  }
+}
