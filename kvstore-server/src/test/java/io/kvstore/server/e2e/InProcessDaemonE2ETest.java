@@ -167,6 +167,12 @@ class InProcessDaemonE2ETest {
           () -> client.get(first, new ByteBuffer[] {tooSmall}));
       assertTrue(String.valueOf(e.getMessage()).contains("remaining"), String.valueOf(e));
     }
+    // The SDK fails the too-small GET as soon as it sees the page cannot fit, while the daemon may
+    // still be streaming that request's pages: its in-flight count reaches 0 once it is done.
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+    while (server.requestsInFlight() != 0 && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
     assertEquals(0, server.requestsInFlight());
   }
 
