@@ -557,45 +557,6 @@ public final class BlockIndex implements AutoCloseable {
     return changed[0];
   }
 
-  /**
-   * Clears {@code tier}'s bit from every entry that has it but whose key fails {@code present},
-   * removing entries left with no tier: the repair of "dangling" entries after a crash, when the
-   * tier itself (e.g. RocksDB) is the authority on what it holds. Works in place, segment by
-   * segment, so it needs no memory per entry. {@code present} must not call back into this index.
-   *
-   * @return the number of entries repaired
-   */
-  public long retainPresent(TierKind tier, KeyPredicate present) {
-    IndexKey key = Values.newHeapInstance(IndexKey.class);
-    IndexRecord record = Values.newHeapInstance(IndexRecord.class);
-    int bit = tier.bit();
-    long[] changed = new long[1];
-    for (int i = 0; i < map.segments(); i++) {
-      try (MapSegmentContext<IndexKey, IndexRecord, ?> c = map.segmentContext(i)) {
-        c.forEachSegmentEntry(
-            e -> {
-              e.value().getUsing(record);
-              int tiers = record.getTiers();
-              if ((tiers & bit) == 0) {
-                return;
-              }
-              e.key().getUsing(key);
-              if (present.test(key.getHi(), key.getLo())) {
-                return;
-              }
-              changed[0]++;
-              if ((tiers & ~bit) == 0) {
-                e.doRemove();
-              } else {
-                record.setTiers(tiers & ~bit);
-                e.doReplaceValue(e.context().wrapValueAsData(record));
-              }
-            });
-      }
-    }
-    return changed[0];
-  }
-
   /** Closes the map file and leaves the clean-close marker. Idempotent. */
   @Override
   public synchronized void close() {
