@@ -2,6 +2,7 @@ package io.kvstore.bench.crash;
 
 import io.kvstore.client.GetResult;
 import io.kvstore.client.KvStoreClient;
+import io.kvstore.client.protocol.ErrorCode;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
@@ -39,7 +40,9 @@ final class CrashTest {
       long seed,
       boolean cleanRestart,
       Duration startTimeout,
-      Path log) {}
+      Path log,
+      boolean stopOnFailure,
+      Path snapshotDir) {}
 
   /** Keys per verification GET. */
   private static final int VERIFY_BATCH_MAX = 64;
@@ -74,6 +77,9 @@ final class CrashTest {
             + (long) (random.nextDouble() * (config.durationNanos() * 9 / 10));
         Cycle c = write(daemon, killAfter, random.nextLong());
         daemon.kill();
+        if (config.snapshotDir() != null) {
+          DataDirSnapshot.copy(config.dataDir(), config.snapshotDir());
+        }
         daemon = start();
         long restart = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - daemon.startNanos());
         CycleResult r = verify(daemon, cycle, "kill", c, restart);
@@ -82,6 +88,16 @@ final class CrashTest {
                 + " %d exact, %d miss, %d wrong, %d stale, %d resurrected%n", cycle,
             config.cycles(), r.killAfterMillis(), r.putsAcked(), r.restartMillis(), r.verified(),
             r.exact(), r.miss(), r.wrong(), r.stale(), r.resurrected());
+        if (c.rejects != null) {
+          progress.println("  refused puts by error code: " + c.rejects);
+        }
+        if (config.stopOnFailure() && r.failures() > 0) {
+          progress.printf("cycle %d failed: stopping (--stop-on-failure); the data directory is"
+              + " kept%s%n", cycle, config.snapshotDir() == null ? ""
+              : ", and " + config.snapshotDir() + " holds it as the kill left it");
+          daemon.stop();
+          return;
+        }
       }
       if (config.cleanRestart()) {
         int status = daemon.stop();
@@ -124,6 +140,8 @@ final class CrashTest {
     long liveReads;
     long liveFailures;
     long errors;
+    /** "CODE_NAME=count, ..." of the refused puts, or null if none was refused. */
+    String rejects;
   }
 
   /** Runs the writers until {@code killAfterNanos}, then kills the daemon under them. */
@@ -166,6 +184,12 @@ final class CrashTest {
       for (Verdict v : Verdict.values()) {
         if (v.isFailure()) {
           c.liveFailures += w.liveVerdicts[v.ordinal()];
+        }
+      }
+      for (int code = 0; code < w.rejectsByCode.length; code++) {
+        if (w.rejectsByCode[code] > 0) {
+          String item = ErrorCode.name(code) + "=" + w.rejectsByCode[code];
+          c.rejects = c.rejects == null ? item : c.rejects + ", " + item;
         }
       }
       if (w.errorBeforeKill != null) {

@@ -8,11 +8,8 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -126,6 +123,16 @@ public final class CrashTestCommand implements Callable<Integer> {
       description = "How long a (re)start may take before the run fails (default: ${DEFAULT-VALUE}).")
   private String startTimeout;
 
+  @Option(names = "--stop-on-failure",
+      description = "Stop after the first cycle that finds a failure, keeping the data directory.")
+  private boolean stopOnFailure;
+
+  @Option(names = "--snapshot-dir", paramLabel = "DIR",
+      description = "After each kill, copy the data directory here (replacing the last copy), so"
+          + " that the state a failing recovery started from can be inspected; with"
+          + " --stop-on-failure it is the failing cycle's.")
+  private Path snapshotDir;
+
   @Option(names = "--out", paramLabel = "DIR",
       description = "Write crashtest.json, crashtest.csv and the daemon's log here.")
   private Path out;
@@ -186,7 +193,8 @@ public final class CrashTestCommand implements Callable<Integer> {
     progress.println("kvbench crashtest: " + setup + "; daemon log " + log);
     CrashTest test = new CrashTest(new CrashTest.Config(script, data.resolve("store"), flags,
         pattern, keys, cycles, durationNanos, writers, batch, deleteRatio, readRatio, runSeed,
-        cleanRestart == null || cleanRestart, Duration.ofNanos(startTimeoutNanos), log), report, progress);
+        cleanRestart == null || cleanRestart, Duration.ofNanos(startTimeoutNanos), log,
+        stopOnFailure, snapshotDir), report, progress);
     boolean finished = false;
     try {
       test.run();
@@ -230,18 +238,6 @@ public final class CrashTestCommand implements Callable<Integer> {
   }
 
   private static void deleteRecursively(Path dir) throws IOException {
-    Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-      @Override
-      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-        Files.deleteIfExists(file);
-        return FileVisitResult.CONTINUE;
-      }
-
-      @Override
-      public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-        Files.deleteIfExists(d);
-        return FileVisitResult.CONTINUE;
-      }
-    });
+    DataDirSnapshot.deleteRecursively(dir);
   }
 }

@@ -45,6 +45,8 @@ final class Writer implements Runnable {
   String errorBeforeKill;
   /** A wrong or stale page seen while running, or null. */
   String firstLiveFailure;
+  /** Refused pages per error code (index: the code), to say why puts were refused. */
+  final long[] rejectsByCode = new long[256];
 
   Writer(int index, int writers, KvStoreClient client, KeyModel model, PagePattern pattern,
       int batch, double deleteRatio, double readRatio, long seed, AtomicBoolean killed) {
@@ -140,6 +142,7 @@ final class Writer implements Runnable {
         // Refused (e.g. NO_SPACE): it should not be stored, but nothing here depends on that.
         model.putUncertain(chosen[i], versions[i]);
         putsRejected++;
+        rejectsByCode[r.status(i) & 0xff]++;
       }
     }
     return true;

@@ -54,9 +54,12 @@ class CrashTestCommandTest {
         "--data-dir", dir.resolve("data").toString(), "--out", out.toString(),
         "--cycles", "3", "--duration", "800ms", "--keys", "256", "--page-bytes", "4KiB",
         "--writers", "2", "--hot-bytes", "256KiB", "--dram-bytes", "512KiB",
-        "--durability", "wal", "--seed", "7");
+        "--durability", "wal", "--seed", "7", "--snapshot-dir", dir.resolve("snap").toString());
     assertEquals(0, status, cli.out() + cli.err());
     assertTrue(cli.out().contains("PASS: "), cli.out());
+    // The copy of the last kill's data directory: the block index and the SSD tier's files.
+    assertTrue(Files.exists(dir.resolve("snap/index/block-index-v2.cm3")), "index copied");
+    assertTrue(Files.isDirectory(dir.resolve("snap/ssd/segments")), "segments copied");
     JsonNode report = new ObjectMapper().readTree(out.resolve("crashtest.json").toFile());
     assertTrue(report.get("passed").asBoolean());
     JsonNode cycles = report.get("cycles");
