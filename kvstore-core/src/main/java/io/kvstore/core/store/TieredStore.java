@@ -516,7 +516,7 @@ public final class TieredStore implements AutoCloseable {
           any |= chain.deleteFrom(t, keyHi, keyLo);
         }
         if (writeBack != null) {
-          any |= writeBack.queue().lengthIfQueued(keyHi, keyLo) >= 0 || ssd.contains(keyHi, keyLo);
+          any |= writeBack.queue().lengthIfQueued(keyHi, keyLo) >= 0 || chain.ssdHolds(keyHi, keyLo);
           if (!chain.removeEverywhere(keyHi, keyLo)) {
             throw new TierWriteException(
                 TierWriteException.Reason.IO_ERROR,
