@@ -167,7 +167,10 @@ public final class TieredStore implements AutoCloseable {
     chain =
         new TierChain(
             this.tiers, memoryTiers, ssdAdmission, locks, staging, index, dirty, writeBack, counters);
-    for (int i = 0; i < this.tiers.length; i++) {
+    // The memory tiers hand what they evict down the chain. The SSD tier, the last, gets no
+    // listener: it would read every page of an evicted segment back only to drop it (it counts
+    // its evictions itself, StoreCounters adds them).
+    for (int i = 0; i < memoryTiers; i++) {
       final int t = i;
       this.tiers[i].setEvictionListener((hi, lo, page) -> chain.evicted(t, hi, lo, page));
     }
