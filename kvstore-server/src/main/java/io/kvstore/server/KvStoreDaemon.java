@@ -183,6 +183,7 @@ public final class KvStoreDaemon {
           .hotBytes(c.hotBytes())
           .dramBytes(c.dramBytes())
           .ssdBytes(c.ssdBytes())
+          .ssdMinPageBytes(c.ssdMinPageBytes())
           .policy(c.evictionPolicy())
           .ssdAdmission(c.ssdAdmission())
           .ssdDurability(c.ssdDurability())

@@ -1,6 +1,7 @@
 package io.kvstore.core.store;
 
 import io.kvstore.core.tier.Tier;
+import io.kvstore.core.tier.ssd.SsdTier;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
@@ -58,7 +59,7 @@ final class StoreCounters {
               t.pageCount(),
               hits[i].sum(),
               hitBytes[i].sum(),
-              evictions[i].sum(),
+              evictions[i].sum() + (t instanceof SsdTier ssd ? ssd.evictions() : 0),
               promotions[i].sum(),
               demotions[i].sum(),
               admissionRejects[i].sum()));

@@ -26,7 +26,7 @@ final class StoreFactory {
     Policies.create(b.policy, 1); // fail fast, naming the valid policies, before opening anything
     IntFunction<EvictionPolicy> policy = capacity -> Policies.create(b.policy, capacity);
     long wanted =
-        b.ssdMaxPages > 0 ? b.ssdMaxPages : b.ssdBytes / TieredStoreBuilder.ASSUMED_PAGE_BYTES_DEFAULT;
+        b.ssdMaxPages > 0 ? b.ssdMaxPages : b.ssdBytes / b.ssdMinPageBytes;
     long ssdPages = Math.max(1, Math.min(SsdTierConfig.MAX_PAGES_LIMIT, wanted));
     AdmissionPolicy admission = admission(b.ssdAdmission, ssdPages);
 

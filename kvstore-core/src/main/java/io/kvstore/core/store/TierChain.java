@@ -104,22 +104,32 @@ final class TierChain {
     dirty.remove(hi, lo);
     writeBack.cancel(hi, lo);
     try {
-      // Ask the directory first (no I/O): the SSD tier's delete takes a lock stripe that its
-      // writes hold across RocksDB calls, and a put of a new key must not wait for those. Nobody
-      // can add the key meanwhile: we hold its key lock and waited for any writer of it.
-      if (ssd.contains(hi, lo)) {
-        ssd.delete(hi, lo);
-      }
+      // Always asked, not only when a get could serve the page: a page of a segment chosen for
+      // eviction is no longer served, but its directory entry and location record last until the
+      // drop reaches them, and a crash before that would bring back a page this put or delete
+      // replaced. The tier's delete asks its directory first (no I/O, no stripe lock), so a put of
+      // a new key does not wait for writes of other keys. Nobody can add the key meanwhile: we
+      // hold its key lock and waited for any writer of it.
+      ssd.delete(hi, lo);
       return true;
     } catch (RuntimeException e) {
       writeBack.failures.increment();
       writeBack.health().failed(e);
       try {
-        return !ssd.contains(hi, lo); // the tier forgot it before failing: it is not served
+        return !ssdHolds(hi, lo); // the tier forgot it before failing: it is not served
       } catch (RuntimeException again) {
         return false;
       }
     }
+  }
+
+  /**
+   * Whether the SSD tier's directory names the key ({@link SsdTier#holds}), including a page of a
+   * segment being evicted; for a tier that is not an {@link SsdTier} (a test's wrapper), whether
+   * it serves it.
+   */
+  boolean ssdHolds(long hi, long lo) {
+    return ssd instanceof SsdTier direct ? direct.holds(hi, lo) : ssd.contains(hi, lo);
   }
 
   /**

@@ -167,7 +167,10 @@ public final class TieredStore implements AutoCloseable {
     chain =
         new TierChain(
             this.tiers, memoryTiers, ssdAdmission, locks, staging, index, dirty, writeBack, counters);
-    for (int i = 0; i < this.tiers.length; i++) {
+    // The memory tiers hand what they evict down the chain. The SSD tier, the last, gets no
+    // listener: it would read every page of an evicted segment back only to drop it (it counts
+    // its evictions itself, StoreCounters adds them).
+    for (int i = 0; i < memoryTiers; i++) {
       final int t = i;
       this.tiers[i].setEvictionListener((hi, lo, page) -> chain.evicted(t, hi, lo, page));
     }
@@ -516,7 +519,7 @@ public final class TieredStore implements AutoCloseable {
           any |= chain.deleteFrom(t, keyHi, keyLo);
         }
         if (writeBack != null) {
-          any |= writeBack.queue().lengthIfQueued(keyHi, keyLo) >= 0 || ssd.contains(keyHi, keyLo);
+          any |= writeBack.queue().lengthIfQueued(keyHi, keyLo) >= 0 || chain.ssdHolds(keyHi, keyLo);
           if (!chain.removeEverywhere(keyHi, keyLo)) {
             throw new TierWriteException(
                 TierWriteException.Reason.IO_ERROR,

@@ -82,6 +82,7 @@ public final class TieredStoreBuilder {
   SsdTierConfig.Durability ssdDurability = SsdTierConfig.Durability.parse(SSD_DURABILITY_DEFAULT);
   long indexMaxEntries = -1;
   long ssdMaxPages = -1;
+  int ssdMinPageBytes = (int) ASSUMED_PAGE_BYTES_DEFAULT;
   int writeBackThreads = WRITE_BACK_THREADS_DEFAULT;
   long writeBackQueueBytes = WRITE_BACK_QUEUE_BYTES_DEFAULT;
   long writeBackMaxWaitMillis = WRITE_BACK_MAX_WAIT_MILLIS_DEFAULT;
@@ -168,6 +169,24 @@ public final class TieredStoreBuilder {
    */
   public TieredStoreBuilder ssdMaxPages(long pages) {
     this.ssdMaxPages = pages;
+    return this;
+  }
+
+  /**
+   * The smallest page the operator expects (default 16 KiB, header included): the SSD tier tracks
+   * at most {@code ssdBytes / ssdMinPageBytes} pages, and its directory (the block index) is
+   * allocated for that many when the store opens. Smaller pages still fit, but once that many are
+   * stored the page count, not the bytes, makes the tier evict. Ignored when {@link #ssdMaxPages}
+   * is set.
+   *
+   * @throws IllegalArgumentException if not more than a page header (65 bytes or more)
+   */
+  public TieredStoreBuilder ssdMinPageBytes(int bytes) {
+    if (bytes <= PageFormat.HEADER_LENGTH) {
+      throw new IllegalArgumentException(
+          "ssd min page bytes must exceed the " + PageFormat.HEADER_LENGTH + "-byte header: " + bytes);
+    }
+    this.ssdMinPageBytes = bytes;
     return this;
   }
 

@@ -42,6 +42,13 @@ public enum ConfigKey {
   /** {@link ServerConfig#ssdBytes()}. */
   SSD_BYTES("ssd.bytes", Values.sizeForm(0, Long.MAX_VALUE), "Capacity of the SSD tier.",
       (b, v) -> b.ssdBytes(Values.parseBytes(v, 0, Long.MAX_VALUE)), c -> Sizes.format(c.ssdBytes())),
+  /** {@link ServerConfig#ssdMinPageBytes()}. */
+  SSD_MIN_PAGE_BYTES("ssd.min.page.bytes", Values.sizeForm(65, ServerConfig.PAGE_BYTES_LIMIT),
+      "Smallest page expected, header included: the SSD tier holds at most ssd.bytes / this many"
+          + " pages, and its directory is allocated for that many at startup. Smaller pages are"
+          + " still stored; the page count then makes the tier evict before its bytes do.",
+      (b, v) -> b.ssdMinPageBytes((int) Values.parseBytes(v, 65, ServerConfig.PAGE_BYTES_LIMIT)),
+      c -> Sizes.format(c.ssdMinPageBytes())),
   /** {@link ServerConfig#maxPageBytes()}. */
   MAX_PAGE_BYTES("max.page.bytes", Values.sizeForm(65, ServerConfig.PAGE_BYTES_LIMIT),
       "Largest page, 64-byte header included; larger puts are rejected.",

@@ -35,6 +35,9 @@ public final class ServerConfig {
   public static final long SSD_BYTES_DEFAULT = TieredStoreBuilder.SSD_BYTES_DEFAULT;
   /** Largest page (header and payload): a 2 MiB payload plus the 64-byte header. */
   public static final int MAX_PAGE_BYTES_DEFAULT = TieredStoreBuilder.MAX_PAGE_BYTES_DEFAULT;
+  /** Default of {@link #ssdMinPageBytes()}: 16 KiB. */
+  public static final int SSD_MIN_PAGE_BYTES_DEFAULT =
+      (int) TieredStoreBuilder.ASSUMED_PAGE_BYTES_DEFAULT;
   /** Eviction policy name (see {@code Policies}). */
   public static final String EVICTION_POLICY_DEFAULT = TieredStoreBuilder.POLICY_DEFAULT;
   /** SSD admission policy name, as the store knows it. */
@@ -126,6 +129,7 @@ public final class ServerConfig {
   private final long dramBytes;
   private final long ssdBytes;
   private final int maxPageBytes;
+  private final int ssdMinPageBytes;
   private final String evictionPolicy;
   private final String ssdAdmission;
   private final String ssdDurability;
@@ -167,6 +171,7 @@ public final class ServerConfig {
     dramBytes = b.dramBytes;
     ssdBytes = b.ssdBytes;
     maxPageBytes = b.maxPageBytes;
+    ssdMinPageBytes = b.ssdMinPageBytes;
     evictionPolicy = b.evictionPolicy;
     ssdAdmission = b.ssdAdmission;
     ssdDurability = b.ssdDurability;
@@ -257,6 +262,14 @@ public final class ServerConfig {
   /** Largest page, header included, in bytes. */
   public int maxPageBytes() {
     return maxPageBytes;
+  }
+
+  /**
+   * Smallest page the operator expects, header included (default 16 KiB): the SSD tier holds at
+   * most {@code ssdBytes / ssdMinPageBytes} pages and sizes its directory for that many.
+   */
+  public int ssdMinPageBytes() {
+    return ssdMinPageBytes;
   }
 
   /** Eviction policy name. */
@@ -477,6 +490,7 @@ public final class ServerConfig {
     return "ServerConfig{host=" + host + ", port=" + port + ", metricsHost=" + metricsHost
         + ", metricsPort=" + metricsPort + ", dataDir=" + dataDir + ", hotBytes=" + hotBytes
         + ", dramBytes=" + dramBytes + ", ssdBytes=" + ssdBytes + ", maxPageBytes=" + maxPageBytes
+        + ", ssdMinPageBytes=" + ssdMinPageBytes
         + ", evictionPolicy=" + evictionPolicy + ", ssdAdmission=" + ssdAdmission
         + ", ssdDurability=" + ssdDurability + ", prefetchThreads=" + prefetchThreads
         + ", maxFrameBytes=" + maxFrameBytes + ", maxBatch=" + maxBatch

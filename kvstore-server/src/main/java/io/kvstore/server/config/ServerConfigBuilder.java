@@ -24,6 +24,7 @@ public final class ServerConfigBuilder {
   long dramBytes = DRAM_BYTES_DEFAULT;
   long ssdBytes = SSD_BYTES_DEFAULT;
   int maxPageBytes = MAX_PAGE_BYTES_DEFAULT;
+  int ssdMinPageBytes = ServerConfig.SSD_MIN_PAGE_BYTES_DEFAULT;
   String evictionPolicy = EVICTION_POLICY_DEFAULT;
   String ssdAdmission = SSD_ADMISSION_DEFAULT;
   String ssdDurability = SSD_DURABILITY_DEFAULT;
@@ -142,6 +143,16 @@ public final class ServerConfigBuilder {
    */
   public ServerConfigBuilder ssdBytes(long v) {
     ssdBytes = v;
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#ssdMinPageBytes()}.
+   *
+   * @return this builder
+   */
+  public ServerConfigBuilder ssdMinPageBytes(int v) {
+    ssdMinPageBytes = v;
     return this;
   }
 
@@ -487,6 +498,8 @@ public final class ServerConfigBuilder {
     requireRange("dram.bytes", dramBytes, 0, Long.MAX_VALUE);
     requireRange("ssd.bytes", ssdBytes, 0, Long.MAX_VALUE);
     requireRange("max.page.bytes", maxPageBytes, PageFormat.HEADER_LENGTH + 1, PAGE_BYTES_LIMIT);
+    requireRange(
+        "ssd.min.page.bytes", ssdMinPageBytes, PageFormat.HEADER_LENGTH + 1, PAGE_BYTES_LIMIT);
     if (!Policies.names().contains(evictionPolicy)) {
       throw new IllegalArgumentException("eviction.policy is '" + evictionPolicy + "'; expected one of "
           + String.join(", ", Policies.names()));

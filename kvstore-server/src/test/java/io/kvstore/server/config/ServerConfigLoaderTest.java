@@ -37,6 +37,7 @@ class ServerConfigLoaderTest {
     SAMPLES.put(ConfigKey.DRAM_BYTES, new String[] {"2GiB", "3GiB", "4GiB"});
     SAMPLES.put(ConfigKey.SSD_BYTES, new String[] {"1TiB", "2TiB", "3TiB"});
     SAMPLES.put(ConfigKey.MAX_PAGE_BYTES, new String[] {"1MiB", "2MiB", "3MiB"});
+    SAMPLES.put(ConfigKey.SSD_MIN_PAGE_BYTES, new String[] {"4KiB", "64KiB", "1MiB"});
     SAMPLES.put(ConfigKey.EVICTION_POLICY, new String[] {"prefix-lru", "w-tinylfu", "lru"});
     SAMPLES.put(ConfigKey.SSD_ADMISSION, new String[] {"never", "second_hit", "always-x"});
     SAMPLES.put(ConfigKey.SSD_DURABILITY, new String[] {"wal", "sync", "none"});
@@ -106,6 +107,7 @@ class ServerConfigLoaderTest {
     assertEquals(1L << 30, c.dramBytes());
     assertEquals(16L << 30, c.ssdBytes());
     assertEquals((2 << 20) + 64, c.maxPageBytes());
+    assertEquals(16 << 10, c.ssdMinPageBytes());
     assertEquals(io.kvstore.core.policy.Policies.DEFAULT, c.evictionPolicy());
     assertEquals("always", c.ssdAdmission());
     assertEquals("none", c.ssdDurability());
@@ -269,6 +271,7 @@ class ServerConfigLoaderTest {
     bad.put(ConfigKey.DRAM_BYTES, "1.5GiB");
     bad.put(ConfigKey.SSD_BYTES, "16G");
     bad.put(ConfigKey.MAX_PAGE_BYTES, "64");
+    bad.put(ConfigKey.SSD_MIN_PAGE_BYTES, "64");
     bad.put(ConfigKey.EVICTION_POLICY, "LRU!");
     bad.put(ConfigKey.SSD_ADMISSION, "");
     bad.put(ConfigKey.SSD_DURABILITY, "");

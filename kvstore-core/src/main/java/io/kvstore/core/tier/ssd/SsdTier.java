@@ -353,11 +353,25 @@ public final class SsdTier implements Tier {
    * {@link #NO_NAMESPACE} if the tier does not hold the key. Lets the store check ownership.
    */
   public long namespaceOf(long keyHi, long keyLo) {
+    // No liveness check: a page of a segment being dropped is still in the directory, RocksDB and
+    // its file until the drop reaches it, and a crash before then brings it back. It belongs to
+    // its namespace until it is gone, so a delete of that namespace must still remove it.
     IndexEntry e = entries.get()[0];
-    if (!index.get(keyHi, keyLo, e) || !e.isIn(TierKind.SSD) || liveSegment(e) == null) {
+    if (!index.get(keyHi, keyLo, e) || !e.isIn(TierKind.SSD)) {
       return NO_NAMESPACE;
     }
     return e.namespaceId();
+  }
+
+  /**
+   * Whether the directory names the key: what {@link #delete} would remove. Unlike {@link
+   * #contains} (what a get can serve) this includes a page of a segment chosen for eviction whose
+   * drop has not reached it yet: the get no longer serves it, but its directory entry and location
+   * record persist until the drop removes them, so a crash before that brings the page back unless
+   * a delete removed them.
+   */
+  public boolean holds(long keyHi, long keyLo) {
+    return (index.tiers(keyHi, keyLo) & TierKind.SSD.bit()) != 0;
   }
 
   @Override
@@ -1002,6 +1016,12 @@ public final class SsdTier implements Tier {
     Segment seg;
     try {
       ensureOpen();
+      // The directory first, without the stripe (writes hold it across RocksDB calls): a delete of
+      // a key the tier does not hold must not wait for them. A put of this very key racing with
+      // the check is ordered after the delete either way.
+      if (!holds(keyHi, keyLo)) {
+        return false;
+      }
       int s = stripe(keyHi, keyLo);
       stripes[s].lock();
       try {
@@ -1307,6 +1327,30 @@ public final class SsdTier implements Tier {
   }
 
   // ---- test hooks ----
+
+  /**
+   * Takes the segment holding the key out of the table as an eviction does, without dropping it:
+   * the window between choosing a victim and removing its pages, held open for a test.
+   */
+  Segment takeSegmentOfForTest(long hi, long lo) {
+    IndexEntry e = new IndexEntry();
+    alloc.lock();
+    try {
+      Segment seg;
+      if (!index.get(hi, lo, e) || (seg = liveSegment(e)) == null) {
+        throw new IllegalStateException("no page for the key");
+      }
+      policy.onRemove(seg.slot);
+      return takeSlot(seg.slot);
+    } finally {
+      alloc.unlock();
+    }
+  }
+
+  /** Finishes the eviction {@link #takeSegmentOfForTest} began. */
+  void dropForTest(Segment seg) {
+    drop(seg, true);
+  }
 
   /** Overwrites the stored bytes of a key at its location, leaving the directory as it is. */
   void writeRawPageForTest(long hi, long lo, byte[] value) throws IOException {
