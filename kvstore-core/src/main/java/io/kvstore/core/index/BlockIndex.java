@@ -149,6 +149,31 @@ public final class BlockIndex implements AutoCloseable {
   }
 
   /**
+   * Deletes the map file if the last process did not close it (no clean-close marker), so that the
+   * next {@link #open} starts an empty map instead of running Chronicle's recovery on it. For a
+   * store whose SSD tier logs its location records (durability {@code wal} or {@code sync}), which
+   * rebuilds its directory from them after a crash: Chronicle's recovery of a map whose process was
+   * killed mid-update can bring back removed entries and leave overlapping ones (seen in {@code
+   * kvbench crashtest}: entries with fields of other entries, stale SSD locations served again).
+   *
+   * @return whether a file was deleted
+   * @throws UncheckedIOException if the file cannot be deleted
+   */
+  public static boolean discardUnclean(Path dataDir) {
+    Path file = dataDir.resolve(FILE_NAME);
+    if (!Files.exists(file) || Files.exists(dataDir.resolve(CLEAN_MARKER_NAME))) {
+      return false;
+    }
+    try {
+      Files.delete(file);
+      syncDirectory(dataDir);
+      return true;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot delete the unclean block index " + file, e);
+    }
+  }
+
+  /**
    * Bytes a map file of {@code entries} entries takes: Chronicle Map allocates the whole file when
    * it creates it (fallocate), about 108 bytes per entry for this key and value (measured: 2M
    * entries, 205 MiB), so writes through the mapping never meet a full disk.
