@@ -43,6 +43,9 @@ public final class BlockIndex implements AutoCloseable {
   /** Present while the map file is closed cleanly; removed while it is open. */
   public static final String CLEAN_MARKER_NAME = "block-index.clean";
 
+  /** Lower bound on the map's lock segments (see {@link #open}). */
+  static final int MIN_SEGMENTS = 256;
+
   private static final int VOLATILE_TIERS = TierKind.HOT.bit() | TierKind.DRAM.bit();
 
   private final ChronicleMap<IndexKey, IndexRecord> map;
@@ -120,6 +123,11 @@ public final class BlockIndex implements AutoCloseable {
           ChronicleMap.of(IndexKey.class, IndexRecord.class)
               .name("kvstore-block-index")
               .entries(maxEntries)
+              // Chronicle sizes a 131k-entry map with 16 segments, each guarded by a spin lock: the
+              // put path, the write-back writers and the event loops met on them (a JFR profile of
+              // the write-back steady state had ~20% of samples spinning in
+              // BigSegmentHeader.tryUpdateLockMillis). Segments cost a few KiB each.
+              .minSegments(MIN_SEGMENTS)
               // The owner closes the index (after the tiers that use it): Chronicle's own JVM
               // shutdown hook would close it under a daemon still draining requests on SIGTERM.
               .skipCloseOnExitHook(true);
