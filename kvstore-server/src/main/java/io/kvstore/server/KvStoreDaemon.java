@@ -149,9 +149,16 @@ public final class KvStoreDaemon {
     Path dir = c.dataDir().toAbsolutePath().normalize().resolve(INDEX_DIR);
     if (c.ssdBytes() > 0 && Files.exists(dir.resolve(BlockIndex.FILE_NAME))
         && !Files.exists(dir.resolve(BlockIndex.CLEAN_MARKER_NAME))) {
-      LOG.info("the block index was not closed cleanly (the last run crashed or was killed):"
-          + " recovering it (Chronicle Map's own log lines are hidden;"
-          + " -Dorg.slf4j.simpleLogger.log.net.openhft=info shows them)");
+      if (!c.ssdDurability().equals("none")) {
+        LOG.info("the block index was not closed cleanly (the last run crashed or was killed):"
+            + " rebuilding the SSD directory from its logged location records (ssd.durability = "
+            + c.ssdDurability() + ")");
+      } else {
+        LOG.info("the block index was not closed cleanly (the last run crashed or was killed):"
+            + " recovering it (Chronicle Map's own log lines are hidden;"
+            + " -Dorg.slf4j.simpleLogger.log.net.openhft=info shows them); with ssd.durability ="
+            + " none a page deleted or replaced just before the crash may come back");
+      }
     }
   }
 

@@ -176,6 +176,7 @@ final class CrashTest {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted", e);
     }
+    long[] rejects = new long[256];
     for (Writer w : writers) {
       c.putsAcked += w.putsAcked;
       c.deletesAcked += w.deletesAcked;
@@ -186,11 +187,8 @@ final class CrashTest {
           c.liveFailures += w.liveVerdicts[v.ordinal()];
         }
       }
-      for (int code = 0; code < w.rejectsByCode.length; code++) {
-        if (w.rejectsByCode[code] > 0) {
-          String item = ErrorCode.name(code) + "=" + w.rejectsByCode[code];
-          c.rejects = c.rejects == null ? item : c.rejects + ", " + item;
-        }
+      for (int code = 0; code < rejects.length; code++) {
+        rejects[code] += w.rejectsByCode[code];
       }
       if (w.errorBeforeKill != null) {
         c.errors++;
@@ -198,6 +196,12 @@ final class CrashTest {
       }
       if (w.firstLiveFailure != null) {
         report.failure(w.firstLiveFailure);
+      }
+    }
+    for (int code = 0; code < rejects.length; code++) {
+      if (rejects[code] > 0) {
+        String item = ErrorCode.name(code) + "=" + rejects[code];
+        c.rejects = c.rejects == null ? item : c.rejects + ", " + item;
       }
     }
     return c;

@@ -43,6 +43,9 @@ public final class BlockIndex implements AutoCloseable {
   /** Present while the map file is closed cleanly; removed while it is open. */
   public static final String CLEAN_MARKER_NAME = "block-index.clean";
 
+  /** Lower bound on the map's lock segments (see {@link #open}). */
+  static final int MIN_SEGMENTS = 256;
+
   private static final int VOLATILE_TIERS = TierKind.HOT.bit() | TierKind.DRAM.bit();
 
   private final ChronicleMap<IndexKey, IndexRecord> map;
@@ -120,6 +123,11 @@ public final class BlockIndex implements AutoCloseable {
           ChronicleMap.of(IndexKey.class, IndexRecord.class)
               .name("kvstore-block-index")
               .entries(maxEntries)
+              // Chronicle sizes a 131k-entry map with 16 segments, each guarded by a spin lock: the
+              // put path, the write-back writers and the event loops met on them (a JFR profile of
+              // the write-back steady state had ~20% of samples spinning in
+              // BigSegmentHeader.tryUpdateLockMillis). Segments cost a few KiB each.
+              .minSegments(MIN_SEGMENTS)
               // The owner closes the index (after the tiers that use it): Chronicle's own JVM
               // shutdown hook would close it under a daemon still draining requests on SIGTERM.
               .skipCloseOnExitHook(true);
@@ -146,6 +154,31 @@ public final class BlockIndex implements AutoCloseable {
       throw new UncheckedIOException("cannot remove the index's clean-close marker " + marker, e);
     }
     return new BlockIndex(map, file, marker, maxEntries, clockMs, recover);
+  }
+
+  /**
+   * Deletes the map file if the last process did not close it (no clean-close marker), so that the
+   * next {@link #open} starts an empty map instead of running Chronicle's recovery on it. For a
+   * store whose SSD tier logs its location records (durability {@code wal} or {@code sync}), which
+   * rebuilds its directory from them after a crash: Chronicle's recovery of a map whose process was
+   * killed mid-update can bring back removed entries and leave overlapping ones (seen in {@code
+   * kvbench crashtest}: entries with fields of other entries, stale SSD locations served again).
+   *
+   * @return whether a file was deleted
+   * @throws UncheckedIOException if the file cannot be deleted
+   */
+  public static boolean discardUnclean(Path dataDir) {
+    Path file = dataDir.resolve(FILE_NAME);
+    if (!Files.exists(file) || Files.exists(dataDir.resolve(CLEAN_MARKER_NAME))) {
+      return false;
+    }
+    try {
+      Files.delete(file);
+      syncDirectory(dataDir);
+      return true;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot delete the unclean block index " + file, e);
+    }
   }
 
   /**

@@ -13,6 +13,7 @@ import io.kvstore.core.tier.ssd.SsdTierConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.IntFunction;
@@ -50,7 +51,13 @@ final class StoreFactory {
       if (b.ssdBytes > 0) {
         Files.createDirectories(b.dataDir);
         long entries = b.indexMaxEntries > 0 ? b.indexMaxEntries : Math.max(1024, 2 * ssdPages);
-        index = BlockIndex.open(b.dataDir.resolve("index"), entries);
+        Path indexDir = b.dataDir.resolve("index");
+        if (b.ssdDurability != SsdTierConfig.Durability.NONE) {
+          // After a crash the SSD tier rebuilds its directory from its logged location records:
+          // start from an empty map rather than Chronicle's recovery of a torn one.
+          BlockIndex.discardUnclean(indexDir);
+        }
+        index = BlockIndex.open(indexDir, entries);
         opened.add(index);
         // The memory tiers are empty after a restart: whatever the index says of them is stale.
         index.clearVolatileTiers();

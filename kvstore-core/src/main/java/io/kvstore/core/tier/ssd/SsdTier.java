@@ -186,6 +186,9 @@ public final class SsdTier implements Tier {
     try {
       Files.createDirectories(segmentDir);
       if (idx == null) {
+        if (config.durability != SsdTierConfig.Durability.NONE) {
+          BlockIndex.discardUnclean(dir.resolve(INDEX_DIR)); // rebuilt from RocksDB (the loader)
+        }
         idx = BlockIndex.open(dir.resolve(INDEX_DIR), indexEntriesFor(config));
         owns = true;
       } else if (idx.maxEntries() < config.maxPages) {

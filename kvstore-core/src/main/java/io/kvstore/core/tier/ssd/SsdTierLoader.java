@@ -28,9 +28,10 @@ import org.rocksdb.RocksDBException;
  *   <li>scans the block index's SSD entries (the directory): an entry whose segment is gone or too
  *       short is dropped ("dangling"); after a crash (no clean-close marker, or the index needed
  *       Chronicle's recovery) each entry is also checked against the page header at its location;
- *   <li>after a crash with a write-ahead log ({@code wal}, {@code sync}), re-indexes the pages that
- *       RocksDB's location records name and the index lost ("orphans"; the index wins where both
- *       have the key, being written after RocksDB);
+ *   <li>after a crash with a write-ahead log ({@code wal}, {@code sync}), rebuilds the directory
+ *       from RocksDB's location records alone, each checked against the page header at its
+ *       location ("orphans": every page is re-indexed; the index the killed process left is not
+ *       trusted, see {@link BlockIndex#discardUnclean});
  *   <li>deletes segments without live pages, gives the policy the others in order of their pages'
  *       persisted last access (so the eviction order survives the restart), and evicts whole
  *       segments until the bytes on disk and the page count fit the configuration.
@@ -64,9 +65,18 @@ final class SsdTierLoader {
 
     ByteBuffer header = ByteBuffer.allocate(PageFormat.HEADER_LENGTH);
     Segment[] last = new Segment[1]; // pages of one segment come in runs: skip the map lookup
+    // After a crash with a write-ahead log, RocksDB's location records are the acknowledged state
+    // (a put logs its record before its directory entry, a delete removes the entry first): the
+    // directory is rebuilt from them alone. An index entry written by the killed process may be
+    // torn, or brought back by Chronicle's recovery after it was removed, and would serve an old
+    // version or a deleted page; so every SSD entry is dropped here and the records re-index.
+    boolean rebuild = !clean && cfg.durability != SsdTierConfig.Durability.NONE;
     long dangling =
         index.scanSsd(
             e -> {
+              if (rebuild) {
+                return BlockIndex.SsdEntryCheck.DROP;
+              }
               Segment seg = last[0];
               if (seg == null || seg.id != e.segmentId()) {
                 seg = byId.get(e.segmentId());
@@ -82,8 +92,11 @@ final class SsdTierLoader {
               return seg.slot;
             });
 
+    if (rebuild) {
+      dangling = 0; // dropped to be rebuilt, not found dangling
+    }
     long[] orphans = new long[1];
-    if (!clean && cfg.durability != SsdTierConfig.Durability.NONE) {
+    if (rebuild) {
       IndexEntry e = new IndexEntry();
       IndexEntry prev = new IndexEntry();
       LocationStore store = tier.locations();
