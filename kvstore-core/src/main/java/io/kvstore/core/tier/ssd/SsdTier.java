@@ -93,6 +93,12 @@ public final class SsdTier implements Tier {
   static final long BALLAST_BYTES = 4L << 20;
   /** Present in the segments directory while the tier is closed cleanly. */
   static final String CLEAN_MARKER = "clean";
+  /**
+   * Written beside the clean marker on a clean close: each segment's slot ({@code <id hex> <slot>}
+   * per line), so that the next open puts every segment back in its slot and the directory's
+   * entries, which name their segment's slot, need no rewrite (a million of them cost seconds).
+   */
+  static final String SLOTS_FILE = "slots";
 
   private final SsdTierConfig config;
   private final Path segmentDir;
@@ -106,6 +112,8 @@ public final class SsdTier implements Tier {
   private final AtomicReferenceArray<Segment> slots;
   private final int[] freeSlots;
   private int freeTop;
+  /** While opening: no slot below it is free (see {@link #adoptWhileOpening}). */
+  private int openCursor;
   private Segment active;
   private long diskBytes;
   /** Bytes and pages of segments taken for dropping whose files are not deleted yet. */
@@ -1227,6 +1235,7 @@ public final class SsdTier implements Tier {
     handOver.close();
     if (failure == null && opening == null && pendingDeletes.isEmpty()) {
       try {
+        writeSlotTable();
         Files.createFile(segmentDir.resolve(CLEAN_MARKER));
       } catch (IOException e) {
         failure = add(failure, new SsdStorageException("cannot write the clean-close marker", e));
@@ -1246,6 +1255,20 @@ public final class SsdTier implements Tier {
       }
       throw failure;
     }
+  }
+
+  /** Writes {@link #SLOTS_FILE} (through a temporary file, so it is whole or absent). */
+  private void writeSlotTable() throws IOException {
+    StringBuilder b = new StringBuilder();
+    for (int i = 0; i < slots.length(); i++) {
+      Segment seg = slots.get(i);
+      if (seg != null) {
+        b.append(Long.toHexString(seg.id)).append(' ').append(i).append('\n');
+      }
+    }
+    Path tmp = segmentDir.resolve(SLOTS_FILE + ".tmp");
+    Files.writeString(tmp, b);
+    Files.move(tmp, segmentDir.resolve(SLOTS_FILE), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
   }
 
   private static RuntimeException add(RuntimeException failure, RuntimeException e) {
@@ -1281,17 +1304,40 @@ public final class SsdTier implements Tier {
     return policy;
   }
 
-  /** Registers a segment found on disk (sealed) in a free slot; returns null if none is free. */
-  Segment adoptWhileOpening(long id) throws IOException {
-    if (freeTop == 0) {
-      return null;
+  /**
+   * Registers a segment found on disk (sealed) in slot {@code wanted} if that is a free slot, else
+   * in the lowest free slot; returns null if none is free. Call {@link
+   * #rebuildFreeSlotsWhileOpening} after the last adoption.
+   */
+  Segment adoptWhileOpening(long id, int wanted) throws IOException {
+    int slot;
+    if (wanted >= 0 && wanted < slots.length() && slots.get(wanted) == null) {
+      slot = wanted;
+    } else {
+      // Segments with a recorded slot come first, so the lowest free slot only moves up.
+      while (openCursor < slots.length() && slots.get(openCursor) != null) {
+        openCursor++;
+      }
+      if (openCursor == slots.length()) {
+        return null;
+      }
+      slot = openCursor;
     }
-    int slot = freeSlots[--freeTop];
     Segment seg = Segment.open(segmentDir, id, slot);
     slots.set(slot, seg);
     diskBytes += seg.size;
     nextSegmentId = Math.max(nextSegmentId, id + 1);
     return seg;
+  }
+
+  /** Makes the free-slot stack hold exactly the slots no adopted segment took, lowest on top. */
+  void rebuildFreeSlotsWhileOpening() {
+    freeTop = 0;
+    for (int i = slots.length() - 1; i >= 0; i--) {
+      if (slots.get(i) == null) {
+        freeSlots[freeTop++] = i;
+      }
+    }
   }
 
   Segment slotWhileOpening(int slot) {

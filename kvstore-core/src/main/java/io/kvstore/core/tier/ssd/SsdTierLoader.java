@@ -54,14 +54,16 @@ final class SsdTierLoader {
     Path segDir = tier.segmentDir();
     Path marker = segDir.resolve(SsdTier.CLEAN_MARKER);
     boolean clean = Files.exists(marker) && !index.recovered();
+    Map<Long, Integer> slotOf = clean ? readSlotTable(segDir) : Map.of();
     try {
       Files.deleteIfExists(marker);
+      Files.deleteIfExists(segDir.resolve(SsdTier.SLOTS_FILE));
       syncDirectory(segDir);
     } catch (IOException e) {
       throw new SsdStorageException("cannot remove the clean-close marker " + marker, e);
     }
     long[] invalid = new long[1];
-    Map<Long, Segment> byId = adoptSegments(segDir, invalid);
+    Map<Long, Segment> byId = adoptSegments(segDir, invalid, slotOf);
 
     ByteBuffer header = ByteBuffer.allocate(PageFormat.HEADER_LENGTH);
     Segment[] last = new Segment[1]; // pages of one segment come in runs: skip the map lookup
@@ -157,8 +159,31 @@ final class SsdTierLoader {
         tier.pageCount(), tier.usedBytes(), invalid[0], evicted, orphans[0], dangling);
   }
 
-  /** Adopts every segment file, oldest first; deletes those beyond the slot table. */
-  private Map<Long, Segment> adoptSegments(Path segDir, long[] invalid) {
+  /**
+   * The slot of each segment at the last clean close ({@link SsdTier#SLOTS_FILE}), or an empty map
+   * if the file is missing or unreadable (then entries get their new slots written, slower but
+   * the same result).
+   */
+  private static Map<Long, Integer> readSlotTable(Path segDir) {
+    Map<Long, Integer> slotOf = new HashMap<>();
+    try {
+      for (String line : Files.readAllLines(segDir.resolve(SsdTier.SLOTS_FILE))) {
+        int sp = line.indexOf(' ');
+        if (sp > 0) {
+          slotOf.put(Long.parseUnsignedLong(line.substring(0, sp), 16), Integer.parseInt(line.substring(sp + 1)));
+        }
+      }
+      return slotOf;
+    } catch (IOException | RuntimeException e) {
+      return Map.of();
+    }
+  }
+
+  /**
+   * Adopts every segment file, each in its slot of the last clean close where known, then the
+   * others newest first; deletes those beyond the slot table.
+   */
+  private Map<Long, Segment> adoptSegments(Path segDir, long[] invalid, Map<Long, Integer> slotOf) {
     List<Long> ids = new ArrayList<>();
     try (Stream<Path> files = Files.list(segDir)) {
       files.forEach(
@@ -181,10 +206,12 @@ final class SsdTierLoader {
       throw new SsdStorageException("cannot list the SSD tier's segments in " + segDir, e);
     }
     ids.sort(Comparator.reverseOrder()); // newest first, so that a full table drops the oldest
+    // Segments with a recorded slot first, so that another cannot take it.
+    ids.sort(Comparator.comparing((Long id) -> !slotOf.containsKey(id)));
     Map<Long, Segment> byId = new HashMap<>();
     for (long id : ids) {
       try {
-        Segment seg = tier.adoptWhileOpening(id);
+        Segment seg = tier.adoptWhileOpening(id, slotOf.getOrDefault(id, -1));
         if (seg == null) {
           Files.deleteIfExists(Segment.pathOf(segDir, id));
           invalid[0]++;
@@ -195,6 +222,7 @@ final class SsdTierLoader {
         throw new SsdStorageException("cannot open segment " + Segment.pathOf(segDir, id), e);
       }
     }
+    tier.rebuildFreeSlotsWhileOpening();
     return byId;
   }
 

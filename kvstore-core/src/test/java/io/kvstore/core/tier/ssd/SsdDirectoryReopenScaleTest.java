@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.kvstore.core.index.BlockIndex;
 import io.kvstore.core.index.IndexEntry;
 import java.io.RandomAccessFile;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -17,6 +18,7 @@ class SsdDirectoryReopenScaleTest {
 
   private static final int PAGES = 1_000_000;
   private static final int PAGE = 64 << 10;
+  private static final int SLOT = 9;
 
   @TempDir Path dir;
 
@@ -35,10 +37,12 @@ class SsdDirectoryReopenScaleTest {
         BlockIndex.open(dir.resolve(SsdTier.INDEX_DIR), SsdTier.indexEntriesFor(config))) {
       IndexEntry prev = new IndexEntry();
       for (int i = 0; i < PAGES; i++) {
-        index.putSsd(i, i, PAGE, 7, 0, 0, 0, (long) i * PAGE, 0, prev);
+        index.putSsd(i, i, PAGE, 7, 0, 0, 0, (long) i * PAGE, SLOT, prev);
       }
     }
     long fillMs = (System.nanoTime() - t0) / 1_000_000;
+    // As a clean close leaves it: the segment's slot at that time (not the one an open would pick).
+    Files.writeString(dir.resolve(SsdTier.SEGMENTS_DIR).resolve(SsdTier.SLOTS_FILE), "0 " + SLOT + "\n");
 
     long t1 = System.nanoTime();
     try (SsdTier tier = new SsdTier(config)) {

@@ -48,6 +48,63 @@ class SsdTierRestartTest {
   }
 
   @Test
+  void shouldPutEverySegmentBackInItsSlotAfterACleanClose() throws Exception {
+    // One page per segment; 40 keys in a tier that holds ~20 pages, so segments are dropped and
+    // their slots reused in an order the next open cannot guess.
+    SsdTierConfig config = SsdTierConfig.builder(dir, 220_000).maxPages(1000).segmentBytes(1).build();
+    java.util.Map<Long, Integer> before = new java.util.HashMap<>();
+    java.util.Map<Long, Long> segmentOf = new java.util.HashMap<>();
+    try (SsdTier tier = new SsdTier(config)) {
+      for (long k = 1; k <= 40; k++) {
+        assertTrue(tier.put(Pages.page(k, k, 10_000 - 64)));
+        if (k % 3 == 0) {
+          tier.delete(k - 1, k - 1);
+        }
+      }
+      io.kvstore.core.index.IndexEntry e = new io.kvstore.core.index.IndexEntry();
+      for (long k = 1; k <= 40; k++) {
+        if (tier.index().get(k, k, e) && e.isIn(io.kvstore.core.tier.TierKind.SSD)) {
+          before.put(k, e.segmentSlot());
+          segmentOf.put(k, e.segmentId());
+        }
+      }
+    }
+    assertTrue(before.size() > 10, "pages left on SSD: " + before.size());
+    // Without the slot table an open would put the segments in slots 0, 1, ... newest first.
+    List<Long> newestFirst = new ArrayList<>(segmentOf.values());
+    newestFirst.sort(java.util.Comparator.reverseOrder());
+    assertTrue(
+        before.entrySet().stream()
+            .anyMatch(kv -> newestFirst.indexOf(segmentOf.get(kv.getKey())) != kv.getValue()),
+        "slots were reused out of order (else the test shows nothing): " + before);
+    try (SsdTier tier = new SsdTier(config)) {
+      io.kvstore.core.index.IndexEntry e = new io.kvstore.core.index.IndexEntry();
+      ByteBuffer dst = ByteBuffer.allocateDirect(10_000);
+      int kept = 0;
+      for (var kv : before.entrySet()) {
+        long k = kv.getKey();
+        if (!tier.index().get(k, k, e)) {
+          continue; // the open may evict a segment or two if RocksDB's files grew on close
+        }
+        kept++;
+        assertEquals(kv.getValue(), e.segmentSlot(), "key " + k + " kept its segment's slot");
+        assertEquals(10_000, tier.get(k, k, dst.clear()), "and is served");
+      }
+      assertTrue(kept >= before.size() - 3, "kept " + kept + " of " + before.size());
+      // New segments take free slots, not those of the reopened ones.
+      assertTrue(tier.put(Pages.page(99, 99, 10_000 - 64)));
+      assertTrue(tier.index().get(99, 99, e));
+      assertFalse(before.containsValue(e.segmentSlot()) && tier.get(99, 99, dst.clear()) < 0);
+      for (var kv : before.entrySet()) {
+        long k = kv.getKey();
+        if (tier.index().get(k, k, e)) {
+          assertEquals(10_000, tier.get(k, k, dst.clear()), "key " + k + " still served");
+        }
+      }
+    }
+  }
+
+  @Test
   void shouldEvictInInsertOrderAcrossARestartWhenNothingWasRead() throws Exception {
     try (SsdTier tier = open()) {
       for (long k = 3; k >= 1; k--) {
