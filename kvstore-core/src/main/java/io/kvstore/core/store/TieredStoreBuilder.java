@@ -42,8 +42,12 @@ public final class TieredStoreBuilder {
    * capacity: 16 KiB (so 16 GiB of SSD tracks up to 1M pages).
    */
   public static final long ASSUMED_PAGE_BYTES_DEFAULT = 16L << 10;
-  /** Default SSD durability, by name: {@code none} (see {@link SsdTierConfig.Durability#NONE}). */
-  public static final String SSD_DURABILITY_DEFAULT = "none";
+  /**
+   * Default SSD durability, by name: {@code wal} (see {@link SsdTierConfig.Durability#WAL}): its log
+   * is what a restart after a crash rebuilds the SSD directory from, so that no page deleted or
+   * replaced before the crash comes back; it costs one unsynced log append per SSD write.
+   */
+  public static final String SSD_DURABILITY_DEFAULT = "wal";
 
   /** Default number of write-back threads ({@code kvstore-writeback-N}). */
   public static final int WRITE_BACK_THREADS_DEFAULT = 2;

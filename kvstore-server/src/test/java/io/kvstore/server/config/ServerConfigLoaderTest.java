@@ -40,7 +40,7 @@ class ServerConfigLoaderTest {
     SAMPLES.put(ConfigKey.SSD_MIN_PAGE_BYTES, new String[] {"4KiB", "64KiB", "1MiB"});
     SAMPLES.put(ConfigKey.EVICTION_POLICY, new String[] {"prefix-lru", "w-tinylfu", "lru"});
     SAMPLES.put(ConfigKey.SSD_ADMISSION, new String[] {"never", "second_hit", "always-x"});
-    SAMPLES.put(ConfigKey.SSD_DURABILITY, new String[] {"wal", "sync", "none"});
+    SAMPLES.put(ConfigKey.SSD_DURABILITY, new String[] {"sync", "none", "wal"});
     SAMPLES.put(ConfigKey.PREFETCH_THREADS, new String[] {"3", "4", "5"});
     SAMPLES.put(ConfigKey.MAX_FRAME_BYTES, new String[] {"4MiB", "8MiB", "16MiB"});
     SAMPLES.put(ConfigKey.MAX_BATCH, new String[] {"10", "20", "30"});
@@ -110,7 +110,7 @@ class ServerConfigLoaderTest {
     assertEquals(16 << 10, c.ssdMinPageBytes());
     assertEquals(io.kvstore.core.policy.Policies.DEFAULT, c.evictionPolicy());
     assertEquals("always", c.ssdAdmission());
-    assertEquals("none", c.ssdDurability());
+    assertEquals("wal", c.ssdDurability());
     assertEquals(1, c.prefetchThreads());
     assertEquals(64 << 20, c.maxFrameBytes());
     assertEquals(65_536, c.maxBatch());
