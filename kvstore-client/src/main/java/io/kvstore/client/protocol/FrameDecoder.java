@@ -71,6 +71,11 @@ public final class FrameDecoder extends ByteToMessageDecoder {
    * kilobytes of a frame hold about that much memory, not a socket read buffer each.
    */
   static final int MIN_GROWTH_BYTES = 4 << 10;
+  /**
+   * Smallest room in a frame's buffer worth a socket read of its own ({@link #readTarget()}); less
+   * than this is left to a plain read and the next growth step.
+   */
+  static final int MIN_DIRECT_READ_BYTES = 16 << 10;
   /** The largest HELLO frame: its fixed part and the longest token. */
   public static final int HANDSHAKE_MAX_FRAME_LENGTH =
       HelloFlyweight.TOKEN_OFFSET + HelloFlyweight.MAX_TOKEN_LENGTH;
@@ -80,6 +85,12 @@ public final class FrameDecoder extends ByteToMessageDecoder {
   private int maxFrameLength;
   private boolean handshakeLimit;
   private long framesDecoded;
+
+  /** The slice lent for the socket read under way ({@link #readTarget()}), or null. */
+  private ByteBuf lentTarget;
+  /** The buffer {@link #lentTarget} is a slice of, and where in it. */
+  private ByteBuf lentFrom;
+  private int lentAt;
 
   private State state = State.READ_HEADER;
   private int frameLength;
@@ -187,6 +198,38 @@ public final class FrameDecoder extends ByteToMessageDecoder {
   }
 
   /**
+   * Where the next socket read should put its bytes ({@link FrameReadAllocator}), or null for a
+   * plain read buffer. While the body of a frame is arriving into a direct buffer with room for at
+   * least {@link #MIN_DIRECT_READ_BYTES} more (a frame buffer grown for it), the answer is that room,
+   * up to the frame's end: an empty retained slice starting at the buffer's writer index. The read
+   * then lands where the frame is kept, and {@link #cumulate} takes it in place (moves the writer
+   * index) instead of copying it: a large frame is copied only when its buffer grows, never out of a
+   * read buffer. The slice never reaches past the frame, so a read cannot bring the start of the
+   * next frame into it, and it changes nothing the decoder has handed on. Called on the event loop
+   * before each read; the slice is released by the channel (failed read) or by {@link #cumulate}.
+   */
+  public ByteBuf readTarget() {
+    lentTarget = null;
+    lentFrom = null;
+    if (state != State.READ_BODY) {
+      return null;
+    }
+    ByteBuf held = internalBuffer();
+    if (!held.isDirect() || held.isReadOnly() || held.refCnt() == 0) {
+      return null;
+    }
+    int rest = frameLength - held.readableBytes();
+    int room = Math.min(rest, held.capacity() - held.writerIndex());
+    if (room < MIN_DIRECT_READ_BYTES) {
+      return null;
+    }
+    lentFrom = held;
+    lentAt = held.writerIndex();
+    lentTarget = held.retainedSlice(lentAt, room).clear();
+    return lentTarget;
+  }
+
+  /**
    * Appends the bytes of one read ({@code in}, released here) to the bytes not yet decoded
    * ({@code cumulation}); returns the buffer now holding both. Writes in place when there is room
    * that needs no reallocation; otherwise moves the undecoded bytes into a new buffer large enough
@@ -195,6 +238,18 @@ public final class FrameDecoder extends ByteToMessageDecoder {
    * another thread) is never reallocated in place, only replaced.
    */
   private ByteBuf cumulate(ByteBufAllocator alloc, ByteBuf cumulation, ByteBuf in) {
+    if (in == lentTarget) {
+      ByteBuf from = lentFrom;
+      lentTarget = null;
+      lentFrom = null;
+      if (from == cumulation && cumulation.writerIndex() == lentAt) {
+        // The socket read went straight into the frame's buffer: the bytes are in place.
+        cumulation.writerIndex(lentAt + in.readableBytes());
+        in.release();
+        return cumulation;
+      }
+      // The buffer moved since the slice was lent (not expected): copy as for any read.
+    }
     if (!cumulation.isReadable() && in.isContiguous()
         && (in.capacity() <= 2L * in.readableBytes() + MIN_GROWTH_BYTES || holdsWholeFrame(in))) {
       cumulation.release(); // nothing pending: the read buffer itself holds what there is
