@@ -39,6 +39,12 @@ import java.util.List;
  * (1 + 1/2 + 1/4 ...). With a {@link FrameBufferPool} the large steps are memory already used for
  * an earlier frame, not fresh memory that the kernel must fault in and zero page by page.
  *
+ * <p>With a {@link FrameReadAllocator}, socket reads of a frame's body go straight into the room its
+ * buffer has left ({@link #readTarget()}), so the bytes are not copied out of a read buffer; only
+ * the growth steps copy. On the client side a frame's buffer is sized for the whole frame once its
+ * header is read (the daemon's answers are not the threat §3.6 guards against), so a large page
+ * arrives with no copy at all before the SDK copies it into the caller's buffer.
+ *
  * <h2>Before the handshake</h2>
  *
  * A daemon-side decoder made with {@link #forDaemon(int, int, FrameBufferPool)} starts with a max
@@ -251,7 +257,8 @@ public final class FrameDecoder extends ByteToMessageDecoder {
       // The buffer moved since the slice was lent (not expected): copy as for any read.
     }
     if (!cumulation.isReadable() && in.isContiguous()
-        && (in.capacity() <= 2L * in.readableBytes() + MIN_GROWTH_BYTES || holdsWholeFrame(in))) {
+        && (in.capacity() <= 2L * in.readableBytes() + MIN_GROWTH_BYTES || holdsWholeFrame(in))
+        && !(sizesWholeFrames() && startsFrameLongerThan(in))) {
       cumulation.release(); // nothing pending: the read buffer itself holds what there is
       return in;
     }
@@ -272,7 +279,9 @@ public final class FrameDecoder extends ByteToMessageDecoder {
       long step = Math.max(2 * needed, MIN_GROWTH_BYTES);
       int capacity;
       if (frame >= needed) {
-        capacity = (int) Math.min(Math.min(frame + FRAME_SLACK_BYTES, step), Integer.MAX_VALUE);
+        // The client sizes a frame's buffer for all of it at once (see sizesWholeFrames).
+        capacity = (int) Math.min(Math.min(frame + FRAME_SLACK_BYTES,
+            sizesWholeFrames() ? Long.MAX_VALUE : step), Integer.MAX_VALUE);
       } else {
         capacity = (int) Math.min(Math.max(alloc.calculateNewCapacity((int) needed, Integer.MAX_VALUE),
             needed), Math.min(step, Integer.MAX_VALUE));
@@ -285,6 +294,31 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     } finally {
       in.release();
     }
+  }
+
+  /**
+   * Whether a large frame's buffer is sized for the whole frame as soon as its header is read,
+   * rather than grown with what arrives: on the client side only. There the frames are answers to
+   * the client's own requests from the daemon it chose, bounded by its max frame length; the rule
+   * that memory grows only with bytes received protects the daemon from its clients ({@code
+   * spec/3-wire-protocol.md} §3.6). Sized at once, the frame's body is read straight into it
+   * ({@link #readTarget()}) and never copied while it arrives.
+   */
+  private boolean sizesWholeFrames() {
+    return !acceptRequests;
+  }
+
+  /**
+   * Whether {@code in}, the first bytes held, starts with the header of a frame (within the max
+   * length) that will not fit in {@code in}'s own memory: then it is not kept as the buffer the
+   * frame accumulates in.
+   */
+  private boolean startsFrameLongerThan(ByteBuf in) {
+    if (state != State.READ_HEADER || in.readableBytes() < FrameDescriptor.HEADER_LENGTH) {
+      return false;
+    }
+    long length = FrameDescriptor.frameLength(in, in.readerIndex());
+    return length <= maxFrameLength && in.readerIndex() + length > in.capacity();
   }
 
   /**

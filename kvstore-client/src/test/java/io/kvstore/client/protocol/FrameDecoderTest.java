@@ -394,6 +394,30 @@ class FrameDecoderTest {
   }
 
   @Test
+  void shouldSizeALargeResponseAtOnceOnTheClientAndReadItsBodyInPlace() {
+    try (FrameBufferPool pool = new FrameBufferPool(UnpooledByteBufAllocator.DEFAULT, 32 << 20)) {
+      FrameDecoder decoder = FrameDecoder.forClient(8 << 20, pool);
+      EmbeddedChannel ch = new EmbeddedChannel(decoder);
+      ByteBuf page = Unpooled.directBuffer(GetPageFlyweight.PAGE_OFFSET + (2 << 20));
+      GetPageFlyweight.writePrefix(page, 9, 0, 2 << 20);
+      for (int i = 0; i < 2 << 20; i++) {
+        page.writeByte(i * 31);
+      }
+      byte[] expected = ByteBufUtil.getBytes(page);
+      int length = page.readableBytes();
+      long lent = readLikeTheChannel(ch, decoder,
+          Unpooled.wrappedBuffer(page, Hex.buf(FrameFixturesTest.GET_DONE)), 64 << 10);
+      ByteBuf frame = ch.readInbound();
+      assertArrayEquals(expected, ByteBufUtil.getBytes(frame));
+      assertFrames(ch, FrameFixturesTest.GET_DONE);
+      assertEquals(length - (64 << 10), lent, "all but the first read went straight in");
+      frame.release();
+      assertFalse(ch.finishAndReleaseAll());
+      assertEquals(0, pool.lentBuffers());
+    }
+  }
+
+  @Test
   void shouldLendNoReadTargetOutsideALargeFrameBody() {
     FrameDecoder decoder = FrameDecoder.forDaemon(8 << 20);
     EmbeddedChannel ch = new EmbeddedChannel(decoder);
