@@ -40,7 +40,7 @@ import java.util.List;
  * an earlier frame, not fresh memory that the kernel must fault in and zero page by page.
  *
  * <p>With a {@link FrameReadAllocator}, socket reads of a frame's body go straight into the room its
- * buffer has left ({@link #readTarget()}), so the bytes are not copied out of a read buffer; only
+ * buffer has left ({@link #readTarget(ByteBufAllocator)}), so the bytes are not copied out of a read buffer; only
  * the growth steps copy. On the client side a frame's buffer is sized for the whole frame once its
  * header is read (the daemon's answers are not the threat §3.6 guards against), so a large page
  * arrives with no copy at all before the SDK copies it into the caller's buffer.
@@ -78,8 +78,9 @@ public final class FrameDecoder extends ByteToMessageDecoder {
    */
   static final int MIN_GROWTH_BYTES = 4 << 10;
   /**
-   * Smallest room in a frame's buffer worth a socket read of its own ({@link #readTarget()}); less
-   * than this is left to a plain read and the next growth step.
+   * Smallest room in a frame's buffer worth a socket read of its own when the rest of the frame
+   * does not fit in it ({@link #readTarget(ByteBufAllocator)}); less than this is left to a plain
+   * read and the next growth step.
    */
   static final int MIN_DIRECT_READ_BYTES = 16 << 10;
   /** The largest HELLO frame: its fixed part and the longest token. */
@@ -92,11 +93,13 @@ public final class FrameDecoder extends ByteToMessageDecoder {
   private boolean handshakeLimit;
   private long framesDecoded;
 
-  /** The slice lent for the socket read under way ({@link #readTarget()}), or null. */
+  /** The slice lent for the socket read under way ({@link #readTarget(ByteBufAllocator)}), or null. */
   private ByteBuf lentTarget;
   /** The buffer {@link #lentTarget} is a slice of, and where in it. */
   private ByteBuf lentFrom;
   private int lentAt;
+  /** A new buffer for a frame, made when {@link #lentTarget} was lent and not yet taken over. */
+  private ByteBuf unusedBuffer;
 
   private State state = State.READ_HEADER;
   private int frameLength;
@@ -205,34 +208,71 @@ public final class FrameDecoder extends ByteToMessageDecoder {
 
   /**
    * Where the next socket read should put its bytes ({@link FrameReadAllocator}), or null for a
-   * plain read buffer. While the body of a frame is arriving into a direct buffer with room for at
-   * least {@link #MIN_DIRECT_READ_BYTES} more (a frame buffer grown for it), the answer is that room,
-   * up to the frame's end: an empty retained slice starting at the buffer's writer index. The read
-   * then lands where the frame is kept, and {@link #cumulate} takes it in place (moves the writer
-   * index) instead of copying it: a large frame is copied only when its buffer grows, never out of a
-   * read buffer. The slice never reaches past the frame, so a read cannot bring the start of the
-   * next frame into it, and it changes nothing the decoder has handed on. Called on the event loop
-   * before each read; the slice is released by the channel (failed read) or by {@link #cumulate}.
+   * plain read buffer. While the body of a frame is arriving:
+   *
+   * <ul>
+   *   <li>if the direct buffer it accumulates in has room for the rest of the frame, or for at
+   *       least {@link #MIN_DIRECT_READ_BYTES} of it, that room up to the frame's end: an empty
+   *       retained slice starting at the buffer's writer index (a plain read would bring the next
+   *       frames too, and they would be copied in behind it);
+   *   <li>else, on the client side ({@link #sizesWholeFrames()}), the rest of the frame in a new
+   *       buffer sized for all of it, into which the bytes already held (part of one frame) are
+   *       moved first: a read that ended inside a frame costs a copy of that part, not of the next
+   *       read.
+   * </ul>
+   *
+   * The read then lands where the frame is kept, and {@link #cumulate} takes it in place (moves the
+   * writer index) instead of copying it out of a read buffer. The slice never reaches past the
+   * frame, so a read cannot bring the start of the next frame into it, and it changes nothing the
+   * decoder has handed on. Called on the event loop before each read; the slice is released by the
+   * channel (a read that brought nothing) or by {@link #cumulate}.
    */
-  public ByteBuf readTarget() {
+  public ByteBuf readTarget(ByteBufAllocator alloc) {
+    releaseUnusedBuffer();
     lentTarget = null;
     lentFrom = null;
     if (state != State.READ_BODY) {
       return null;
     }
     ByteBuf held = internalBuffer();
-    if (!held.isDirect() || held.isReadOnly() || held.refCnt() == 0) {
-      return null;
-    }
     int rest = frameLength - held.readableBytes();
-    int room = Math.min(rest, held.capacity() - held.writerIndex());
-    if (room < MIN_DIRECT_READ_BYTES) {
+    if (rest <= 0 || held.refCnt() == 0) {
       return null;
     }
-    lentFrom = held;
-    lentAt = held.writerIndex();
-    lentTarget = held.retainedSlice(lentAt, room).clear();
+    int room = held.capacity() - held.writerIndex();
+    if (held.isDirect() && !held.isReadOnly() && (room >= rest || room >= MIN_DIRECT_READ_BYTES)) {
+      lentFrom = held;
+      lentAt = held.writerIndex();
+      lentTarget = held.retainedSlice(lentAt, Math.min(rest, room)).clear();
+      return lentTarget;
+    }
+    if (!sizesWholeFrames() || !held.isReadable()) {
+      return null;
+    }
+    ByteBuf whole = frameBuffer(alloc, frameLength);
+    if (!whole.isDirect()) {
+      whole.release();
+      return null;
+    }
+    whole.writeBytes(held, held.readerIndex(), held.readableBytes());
+    unusedBuffer = whole;
+    lentFrom = whole;
+    lentAt = whole.writerIndex();
+    lentTarget = whole.retainedSlice(lentAt, rest).clear();
     return lentTarget;
+  }
+
+  /** Drops a buffer made for a read that brought nothing (the channel released its slice). */
+  private void releaseUnusedBuffer() {
+    if (unusedBuffer != null) {
+      unusedBuffer.release();
+      unusedBuffer = null;
+    }
+  }
+
+  @Override
+  protected void handlerRemoved0(ChannelHandlerContext ctx) {
+    releaseUnusedBuffer();
   }
 
   /**
@@ -248,7 +288,18 @@ public final class FrameDecoder extends ByteToMessageDecoder {
       ByteBuf from = lentFrom;
       lentTarget = null;
       lentFrom = null;
-      if (from == cumulation && cumulation.writerIndex() == lentAt) {
+      if (from == unusedBuffer) {
+        unusedBuffer = null;
+        if (cumulation.readableBytes() == lentAt) {
+          // The bytes held were moved to the front of the frame's new buffer when the read was
+          // lent, and the read went straight in behind them.
+          from.writerIndex(lentAt + in.readableBytes());
+          in.release();
+          cumulation.release();
+          return from;
+        }
+        from.release(); // the held bytes changed since (not expected): copy as for any read
+      } else if (from == cumulation && cumulation.writerIndex() == lentAt) {
         // The socket read went straight into the frame's buffer: the bytes are in place.
         cumulation.writerIndex(lentAt + in.readableBytes());
         in.release();
@@ -302,7 +353,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
    * the client's own requests from the daemon it chose, bounded by its max frame length; the rule
    * that memory grows only with bytes received protects the daemon from its clients ({@code
    * spec/3-wire-protocol.md} §3.6). Sized at once, the frame's body is read straight into it
-   * ({@link #readTarget()}) and never copied while it arrives.
+   * ({@link #readTarget(ByteBufAllocator)}) and never copied while it arrives.
    */
   private boolean sizesWholeFrames() {
     return !acceptRequests;

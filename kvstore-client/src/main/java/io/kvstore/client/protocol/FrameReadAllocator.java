@@ -10,7 +10,7 @@ import io.netty.util.UncheckedBooleanSupplier;
 
 /**
  * The buffers one connection's socket reads go into: while the body of a large frame is arriving,
- * the room left in the buffer that frame accumulates in ({@link FrameDecoder#readTarget()}), so the
+ * the room left in the buffer that frame accumulates in ({@link FrameDecoder#readTarget(ByteBufAllocator)}), so the
  * kernel copies those bytes straight to where the frame is kept and the decoder takes them in place
  * instead of copying them out of a separate read buffer; otherwise a buffer sized by an {@link
  * AdaptiveRecvByteBufAllocator} (up to {@link #MAX_READ_BYTES}).
@@ -65,7 +65,7 @@ public final class FrameReadAllocator implements MaxMessagesRecvByteBufAllocator
 
     @Override
     public ByteBuf allocate(ByteBufAllocator alloc) {
-      ByteBuf target = decoder.readTarget();
+      ByteBuf target = decoder.readTarget(alloc);
       return target != null ? target : delegate.allocate(alloc);
     }
 

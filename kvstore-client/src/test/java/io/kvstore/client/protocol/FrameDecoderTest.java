@@ -418,12 +418,77 @@ class FrameDecoderTest {
   }
 
   @Test
+  void shouldMoveAPartResponseIntoAWholeFrameBufferAndReadTheRestInPlace() {
+    // Responses of one 64 KiB page each, back to back, read 200 KiB at a time: most reads end
+    // inside a frame. Only that part is copied; the rest of the frame is read straight in.
+    UnpooledByteBufAllocator alloc = new UnpooledByteBufAllocator(true);
+    FrameDecoder decoder = FrameDecoder.forClient(8 << 20);
+    EmbeddedChannel ch = new EmbeddedChannel(decoder);
+    int pages = 32;
+    ByteBuf stream = Unpooled.directBuffer();
+    List<byte[]> expected = new ArrayList<>();
+    for (int p = 0; p < pages; p++) {
+      ByteBuf page = Unpooled.directBuffer(GetPageFlyweight.PAGE_OFFSET + (64 << 10));
+      GetPageFlyweight.writePrefix(page, 9, p, 64 << 10);
+      for (int i = 0; i < 64 << 10; i++) {
+        page.writeByte(i * 7 + p);
+      }
+      expected.add(ByteBufUtil.getBytes(page));
+      stream.writeBytes(page);
+      page.release();
+    }
+    long total = stream.readableBytes();
+    long lent = readLikeTheChannel(ch, decoder, alloc, stream, 200 << 10);
+    for (int p = 0; p < pages; p++) {
+      ByteBuf frame = ch.readInbound();
+      assertArrayEquals(expected.get(p), ByteBufUtil.getBytes(frame), "page " + p);
+      frame.release();
+    }
+    assertNull(ch.readInbound());
+    assertTrue(lent >= total / 8, lent + " of " + total + " bytes read in place");
+    assertFalse(ch.finishAndReleaseAll());
+    assertEquals(0, alloc.metric().usedDirectMemory(), "every buffer made for a frame released");
+  }
+
+  @Test
+  void shouldDropAWholeFrameBufferWhoseReadBroughtNothing() {
+    UnpooledByteBufAllocator alloc = new UnpooledByteBufAllocator(true);
+    FrameDecoder decoder = FrameDecoder.forClient(8 << 20);
+    EmbeddedChannel ch = new EmbeddedChannel(decoder);
+    ByteBuf page = Unpooled.directBuffer(GetPageFlyweight.PAGE_OFFSET + (64 << 10));
+    GetPageFlyweight.writePrefix(page, 9, 0, 64 << 10);
+    page.writeZero(64 << 10);
+    byte[] expected = ByteBufUtil.getBytes(page);
+    // A first read that fills its buffer: a whole frame, then the start of the page's frame.
+    ByteBuf done = Hex.buf(FrameFixturesTest.GET_DONE);
+    ByteBuf first = Unpooled.directBuffer(done.readableBytes() + 20_000, done.readableBytes() + 20_000);
+    first.writeBytes(done).writeBytes(page, 20_000);
+    done.release();
+    ch.writeInbound(first);
+    assertFrames(ch, FrameFixturesTest.GET_DONE);
+    ByteBuf target = decoder.readTarget(alloc);
+    assertEquals(page.readableBytes(), target.writableBytes(), "the rest of the frame");
+    target.release(); // the read brought nothing
+    assertTrue(alloc.metric().usedDirectMemory() > 0, "the new buffer is held for the next read");
+    ByteBuf again = decoder.readTarget(alloc);
+    assertEquals(page.readableBytes(), again.writableBytes());
+    again.writeBytes(page);
+    ch.writeInbound(again);
+    ByteBuf frame = ch.readInbound();
+    assertArrayEquals(expected, ByteBufUtil.getBytes(frame));
+    frame.release();
+    page.release();
+    assertFalse(ch.finishAndReleaseAll());
+    assertEquals(0, alloc.metric().usedDirectMemory(), "the dropped buffer was released");
+  }
+
+  @Test
   void shouldLendNoReadTargetOutsideALargeFrameBody() {
     FrameDecoder decoder = FrameDecoder.forDaemon(8 << 20);
     EmbeddedChannel ch = new EmbeddedChannel(decoder);
-    assertNull(decoder.readTarget(), "between frames");
+    assertNull(decoder.readTarget(UnpooledByteBufAllocator.DEFAULT), "between frames");
     ch.writeInbound(Unpooled.wrappedBuffer(header(64 << 10, Opcode.PUT, 5)));
-    assertNull(decoder.readTarget(), "a few bytes held: no room worth a read of its own");
+    assertNull(decoder.readTarget(UnpooledByteBufAllocator.DEFAULT), "the frame's bytes are in a heap buffer: no read into it");
     ch.finishAndReleaseAll();
   }
 
@@ -438,7 +503,7 @@ class FrameDecoderTest {
       put.release();
       boolean failedOnce = false;
       while (stream.isReadable()) {
-        ByteBuf target = decoder.readTarget();
+        ByteBuf target = decoder.readTarget(UnpooledByteBufAllocator.DEFAULT);
         if (target != null && !failedOnce) {
           failedOnce = true;
           target.release(); // what the channel does when a read gets 0 bytes or fails
@@ -466,9 +531,14 @@ class FrameDecoderTest {
    */
   private static long readLikeTheChannel(
       EmbeddedChannel ch, FrameDecoder decoder, ByteBuf stream, int chunk) {
+    return readLikeTheChannel(ch, decoder, UnpooledByteBufAllocator.DEFAULT, stream, chunk);
+  }
+
+  private static long readLikeTheChannel(EmbeddedChannel ch, FrameDecoder decoder,
+      UnpooledByteBufAllocator alloc, ByteBuf stream, int chunk) {
     long lent = 0;
     while (stream.isReadable()) {
-      ByteBuf target = decoder.readTarget();
+      ByteBuf target = decoder.readTarget(alloc);
       int n;
       if (target != null) {
         n = Math.min(target.writableBytes(), stream.readableBytes());
