@@ -102,7 +102,7 @@ public final class KvStoreClient implements AutoCloseable {
             long pingNanos = config.pingInterval.toNanos();
             FrameDecoder frames = FrameDecoder.forClient(config.maxFrameLength, frameBuffers);
             // socket reads of a large frame's body go straight into the buffer it is kept in
-            ch.config().setRecvByteBufAllocator(new FrameReadAllocator(frames));
+            ch.config().setRecvByteBufAllocator(FrameReadAllocator.forClient(frames));
             ch.pipeline()
                 // bytes -> frames, large ones accumulated in reused buffers
                 .addLast("frames", frames)

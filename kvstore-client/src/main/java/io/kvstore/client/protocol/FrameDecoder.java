@@ -39,11 +39,12 @@ import java.util.List;
  * (1 + 1/2 + 1/4 ...). With a {@link FrameBufferPool} the large steps are memory already used for
  * an earlier frame, not fresh memory that the kernel must fault in and zero page by page.
  *
- * <p>With a {@link FrameReadAllocator}, socket reads of a frame's body go straight into the room its
- * buffer has left ({@link #readTarget(ByteBufAllocator)}), so the bytes are not copied out of a read buffer; only
- * the growth steps copy. On the client side a frame's buffer is sized for the whole frame once its
- * header is read (the daemon's answers are not the threat §3.6 guards against), so a large page
- * arrives with no copy at all before the SDK copies it into the caller's buffer.
+ * <p>With a {@link FrameReadAllocator}, socket reads of a frame's body go straight into the room
+ * its buffer has left ({@link #readTarget(ByteBufAllocator)}), so the bytes are not copied out of a
+ * read buffer; only the growth steps copy. On the client side a frame's buffer is sized for the
+ * whole frame once its header is read (the daemon's answers are not the threat §3.6 guards
+ * against), so a large page arrives with no copy at all before the SDK copies it into the caller's
+ * buffer.
  *
  * <h2>Before the handshake</h2>
  *
@@ -93,7 +94,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
   private boolean handshakeLimit;
   private long framesDecoded;
 
-  /** The slice lent for the socket read under way ({@link #readTarget(ByteBufAllocator)}), or null. */
+  /** The slice lent for the socket read under way ({@link #readTarget}), or null. */
   private ByteBuf lentTarget;
   /** The buffer {@link #lentTarget} is a slice of, and where in it. */
   private ByteBuf lentFrom;

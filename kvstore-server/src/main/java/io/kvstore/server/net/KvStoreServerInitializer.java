@@ -39,7 +39,7 @@ final class KvStoreServerInitializer extends ChannelInitializer<Channel> {
         context.frameBuffers);
     TimeoutHandler timeouts = new TimeoutHandler(context, decoder, flow, requests);
     // socket reads of a large frame's body go straight into the buffer the frame is kept in
-    ch.config().setRecvByteBufAllocator(new FrameReadAllocator(decoder));
+    ch.config().setRecvByteBufAllocator(FrameReadAllocator.forDaemon(decoder));
     ChannelPipeline p = ch.pipeline();
     // connection slots: total, per address before HELLO (oldest unauthenticated gives way), shutdown
     p.addLast("connection-limit", context.limits);
