@@ -3,6 +3,7 @@ package io.kvstore.client;
 import io.kvstore.client.protocol.ErrorCode;
 import io.kvstore.client.protocol.FrameBufferPool;
 import io.kvstore.client.protocol.FrameDecoder;
+import io.kvstore.client.protocol.FrameReadAllocator;
 import io.kvstore.client.protocol.FrameDescriptor;
 import io.kvstore.client.protocol.PutFlyweight;
 import io.kvstore.common.BlockKey;
@@ -99,9 +100,12 @@ public final class KvStoreClient implements AutoCloseable {
           @Override
           protected void initChannel(SocketChannel ch) {
             long pingNanos = config.pingInterval.toNanos();
+            FrameDecoder frames = FrameDecoder.forClient(config.maxFrameLength, frameBuffers);
+            // socket reads of a large frame's body go straight into the buffer it is kept in
+            ch.config().setRecvByteBufAllocator(FrameReadAllocator.forClient(frames));
             ch.pipeline()
                 // bytes -> frames, large ones accumulated in reused buffers
-                .addLast("frames", FrameDecoder.forClient(config.maxFrameLength, frameBuffers))
+                .addLast("frames", frames)
                 // nothing read or nothing written for the PING interval -> an IdleStateEvent
                 .addLast("idle", new IdleStateHandler(pingNanos, pingNanos, 0, TimeUnit.NANOSECONDS))
                 // requests out, responses routed to them; keepalive PING on idle events

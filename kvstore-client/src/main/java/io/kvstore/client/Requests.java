@@ -250,11 +250,10 @@ final class Requests {
         throw new KvStoreException(ErrorCode.PAGE_TOO_LARGE, "page for key index " + i + " is "
             + length + " bytes, its buffer has " + (limit - position) + " bytes remaining");
       }
-      // One copy, socket buffer to the caller's buffer; the window is restored right after.
-      dst.limit(position + length);
-      frame.getBytes(page.pageIndex(), dst);
-      dst.limit(limit).position(position);
-      if (verifyChecksums && PageFormat.verify(dst, position, length) != PageFormat.OK) {
+      // One copy, frame buffer to the caller's buffer, checked as it goes (position and limit of
+      // dst are not moved).
+      if (PageCopy.copyAndVerify(frame, page.pageIndex(), dst, position, length, verifyChecksums)
+          != PageFormat.OK) {
         return; // corrupted on the way: a miss
       }
       lengths[i] = length;

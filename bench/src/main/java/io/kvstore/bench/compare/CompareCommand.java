@@ -48,7 +48,7 @@ import picocli.CommandLine.Spec;
       "Runs the same GET and PUT matrix (page sizes x batch sizes x connections) against the"
           + " kvstore daemon, Redis and a raw loopback socket copy of the same bytes, and prints one"
           + " table with throughput, latency percentiles and the goals (2 MiB pages >= Redis and"
-          + " >= 70% of raw; batched 64 KiB lookup+get >= 1.5x Redis; p99 <= Redis).",
+          + " >= 70%% of raw; batched 64 KiB lookup+get >= 1.5x Redis; p99 <= Redis).",
       "By default it starts both servers itself (bin/kvstore-server and redis-server) and stops"
           + " them at the end."
     })

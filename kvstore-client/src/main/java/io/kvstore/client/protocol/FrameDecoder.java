@@ -39,6 +39,13 @@ import java.util.List;
  * (1 + 1/2 + 1/4 ...). With a {@link FrameBufferPool} the large steps are memory already used for
  * an earlier frame, not fresh memory that the kernel must fault in and zero page by page.
  *
+ * <p>With a {@link FrameReadAllocator}, socket reads of a frame's body go straight into the room
+ * its buffer has left ({@link #readTarget(ByteBufAllocator)}), so the bytes are not copied out of a
+ * read buffer; only the growth steps copy. On the client side a frame's buffer is sized for the
+ * whole frame once its header is read (the daemon's answers are not the threat §3.6 guards
+ * against), so a large page arrives with no copy at all before the SDK copies it into the caller's
+ * buffer.
+ *
  * <h2>Before the handshake</h2>
  *
  * A daemon-side decoder made with {@link #forDaemon(int, int, FrameBufferPool)} starts with a max
@@ -71,6 +78,12 @@ public final class FrameDecoder extends ByteToMessageDecoder {
    * kilobytes of a frame hold about that much memory, not a socket read buffer each.
    */
   static final int MIN_GROWTH_BYTES = 4 << 10;
+  /**
+   * Smallest room in a frame's buffer worth a socket read of its own when the rest of the frame
+   * does not fit in it ({@link #readTarget(ByteBufAllocator)}); less than this is left to a plain
+   * read and the next growth step.
+   */
+  static final int MIN_DIRECT_READ_BYTES = 16 << 10;
   /** The largest HELLO frame: its fixed part and the longest token. */
   public static final int HANDSHAKE_MAX_FRAME_LENGTH =
       HelloFlyweight.TOKEN_OFFSET + HelloFlyweight.MAX_TOKEN_LENGTH;
@@ -80,6 +93,14 @@ public final class FrameDecoder extends ByteToMessageDecoder {
   private int maxFrameLength;
   private boolean handshakeLimit;
   private long framesDecoded;
+
+  /** The slice lent for the socket read under way ({@link #readTarget}), or null. */
+  private ByteBuf lentTarget;
+  /** The buffer {@link #lentTarget} is a slice of, and where in it. */
+  private ByteBuf lentFrom;
+  private int lentAt;
+  /** A new buffer for a frame, made when {@link #lentTarget} was lent and not yet taken over. */
+  private ByteBuf unusedBuffer;
 
   private State state = State.READ_HEADER;
   private int frameLength;
@@ -187,6 +208,75 @@ public final class FrameDecoder extends ByteToMessageDecoder {
   }
 
   /**
+   * Where the next socket read should put its bytes ({@link FrameReadAllocator}), or null for a
+   * plain read buffer. While the body of a frame is arriving:
+   *
+   * <ul>
+   *   <li>if the direct buffer it accumulates in has room for the rest of the frame, or for at
+   *       least {@link #MIN_DIRECT_READ_BYTES} of it, that room up to the frame's end: an empty
+   *       retained slice starting at the buffer's writer index (a plain read would bring the next
+   *       frames too, and they would be copied in behind it);
+   *   <li>else, on the client side ({@link #sizesWholeFrames()}), the rest of the frame in a new
+   *       buffer sized for all of it, into which the bytes already held (part of one frame) are
+   *       moved first: a read that ended inside a frame costs a copy of that part, not of the next
+   *       read.
+   * </ul>
+   *
+   * The read then lands where the frame is kept, and {@link #cumulate} takes it in place (moves the
+   * writer index) instead of copying it out of a read buffer. The slice never reaches past the
+   * frame, so a read cannot bring the start of the next frame into it, and it changes nothing the
+   * decoder has handed on. Called on the event loop before each read; the slice is released by the
+   * channel (a read that brought nothing) or by {@link #cumulate}.
+   */
+  public ByteBuf readTarget(ByteBufAllocator alloc) {
+    releaseUnusedBuffer();
+    lentTarget = null;
+    lentFrom = null;
+    if (state != State.READ_BODY) {
+      return null;
+    }
+    ByteBuf held = internalBuffer();
+    int rest = frameLength - held.readableBytes();
+    if (rest <= 0 || held.refCnt() == 0) {
+      return null;
+    }
+    int room = held.capacity() - held.writerIndex();
+    if (held.isDirect() && !held.isReadOnly() && (room >= rest || room >= MIN_DIRECT_READ_BYTES)) {
+      lentFrom = held;
+      lentAt = held.writerIndex();
+      lentTarget = held.retainedSlice(lentAt, Math.min(rest, room)).clear();
+      return lentTarget;
+    }
+    if (!sizesWholeFrames() || !held.isReadable()) {
+      return null;
+    }
+    ByteBuf whole = frameBuffer(alloc, frameLength);
+    if (!whole.isDirect()) {
+      whole.release();
+      return null;
+    }
+    whole.writeBytes(held, held.readerIndex(), held.readableBytes());
+    unusedBuffer = whole;
+    lentFrom = whole;
+    lentAt = whole.writerIndex();
+    lentTarget = whole.retainedSlice(lentAt, rest).clear();
+    return lentTarget;
+  }
+
+  /** Drops a buffer made for a read that brought nothing (the channel released its slice). */
+  private void releaseUnusedBuffer() {
+    if (unusedBuffer != null) {
+      unusedBuffer.release();
+      unusedBuffer = null;
+    }
+  }
+
+  @Override
+  protected void handlerRemoved0(ChannelHandlerContext ctx) {
+    releaseUnusedBuffer();
+  }
+
+  /**
    * Appends the bytes of one read ({@code in}, released here) to the bytes not yet decoded
    * ({@code cumulation}); returns the buffer now holding both. Writes in place when there is room
    * that needs no reallocation; otherwise moves the undecoded bytes into a new buffer large enough
@@ -195,8 +285,32 @@ public final class FrameDecoder extends ByteToMessageDecoder {
    * another thread) is never reallocated in place, only replaced.
    */
   private ByteBuf cumulate(ByteBufAllocator alloc, ByteBuf cumulation, ByteBuf in) {
+    if (in == lentTarget) {
+      ByteBuf from = lentFrom;
+      lentTarget = null;
+      lentFrom = null;
+      if (from == unusedBuffer) {
+        unusedBuffer = null;
+        if (cumulation.readableBytes() == lentAt) {
+          // The bytes held were moved to the front of the frame's new buffer when the read was
+          // lent, and the read went straight in behind them.
+          from.writerIndex(lentAt + in.readableBytes());
+          in.release();
+          cumulation.release();
+          return from;
+        }
+        from.release(); // the held bytes changed since (not expected): copy as for any read
+      } else if (from == cumulation && cumulation.writerIndex() == lentAt) {
+        // The socket read went straight into the frame's buffer: the bytes are in place.
+        cumulation.writerIndex(lentAt + in.readableBytes());
+        in.release();
+        return cumulation;
+      }
+      // The buffer moved since the slice was lent (not expected): copy as for any read.
+    }
     if (!cumulation.isReadable() && in.isContiguous()
-        && (in.capacity() <= 2L * in.readableBytes() + MIN_GROWTH_BYTES || holdsWholeFrame(in))) {
+        && (in.capacity() <= 2L * in.readableBytes() + MIN_GROWTH_BYTES || holdsWholeFrame(in))
+        && !(sizesWholeFrames() && startsFrameLongerThan(in))) {
       cumulation.release(); // nothing pending: the read buffer itself holds what there is
       return in;
     }
@@ -217,7 +331,9 @@ public final class FrameDecoder extends ByteToMessageDecoder {
       long step = Math.max(2 * needed, MIN_GROWTH_BYTES);
       int capacity;
       if (frame >= needed) {
-        capacity = (int) Math.min(Math.min(frame + FRAME_SLACK_BYTES, step), Integer.MAX_VALUE);
+        // The client sizes a frame's buffer for all of it at once (see sizesWholeFrames).
+        capacity = (int) Math.min(Math.min(frame + FRAME_SLACK_BYTES,
+            sizesWholeFrames() ? Long.MAX_VALUE : step), Integer.MAX_VALUE);
       } else {
         capacity = (int) Math.min(Math.max(alloc.calculateNewCapacity((int) needed, Integer.MAX_VALUE),
             needed), Math.min(step, Integer.MAX_VALUE));
@@ -230,6 +346,31 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     } finally {
       in.release();
     }
+  }
+
+  /**
+   * Whether a large frame's buffer is sized for the whole frame as soon as its header is read,
+   * rather than grown with what arrives: on the client side only. There the frames are answers to
+   * the client's own requests from the daemon it chose, bounded by its max frame length; the rule
+   * that memory grows only with bytes received protects the daemon from its clients ({@code
+   * spec/3-wire-protocol.md} §3.6). Sized at once, the frame's body is read straight into it
+   * ({@link #readTarget(ByteBufAllocator)}) and never copied while it arrives.
+   */
+  private boolean sizesWholeFrames() {
+    return !acceptRequests;
+  }
+
+  /**
+   * Whether {@code in}, the first bytes held, starts with the header of a frame (within the max
+   * length) that will not fit in {@code in}'s own memory: then it is not kept as the buffer the
+   * frame accumulates in.
+   */
+  private boolean startsFrameLongerThan(ByteBuf in) {
+    if (state != State.READ_HEADER || in.readableBytes() < FrameDescriptor.HEADER_LENGTH) {
+      return false;
+    }
+    long length = FrameDescriptor.frameLength(in, in.readerIndex());
+    return length <= maxFrameLength && in.readerIndex() + length > in.capacity();
   }
 
   /**

@@ -366,6 +366,194 @@ class FrameDecoderTest {
     assertFalse(ch.finishAndReleaseAll());
   }
 
+  @Test
+  void shouldReadTheBodyOfALargeFrameStraightIntoItsBuffer() {
+    try (FrameBufferPool pool = new FrameBufferPool(UnpooledByteBufAllocator.DEFAULT, 32 << 20)) {
+      FrameDecoder decoder = FrameDecoder.forDaemon(8 << 20, pool);
+      EmbeddedChannel ch = new EmbeddedChannel(decoder);
+      ByteBuf first = largePut(1, 2, 1 << 20);
+      ByteBuf second = largePut(2, 1, (1 << 20) + 100);
+      byte[] firstBytes = ByteBufUtil.getBytes(first);
+      byte[] secondBytes = ByteBufUtil.getBytes(second);
+      long total = first.readableBytes() + second.readableBytes();
+      long lent = readLikeTheChannel(ch, decoder,
+          Unpooled.wrappedBuffer(first, second, Hex.buf(FrameFixturesTest.PING)), 64 << 10);
+      ByteBuf a = ch.readInbound();
+      ByteBuf b = ch.readInbound();
+      assertArrayEquals(firstBytes, ByteBufUtil.getBytes(a));
+      assertArrayEquals(secondBytes, ByteBufUtil.getBytes(b));
+      assertFrames(ch, FrameFixturesTest.PING); // a lent read never took the next frame's bytes
+      // Each growth step leaves room for about as much as has arrived: about half of every large
+      // frame is read in place.
+      assertTrue(lent >= total / 3, lent + " of " + total + " bytes read in place");
+      a.release();
+      b.release();
+      assertFalse(ch.finishAndReleaseAll());
+      assertEquals(0, pool.lentBuffers(), "every lent slice released");
+    }
+  }
+
+  @Test
+  void shouldSizeALargeResponseAtOnceOnTheClientAndReadItsBodyInPlace() {
+    try (FrameBufferPool pool = new FrameBufferPool(UnpooledByteBufAllocator.DEFAULT, 32 << 20)) {
+      FrameDecoder decoder = FrameDecoder.forClient(8 << 20, pool);
+      EmbeddedChannel ch = new EmbeddedChannel(decoder);
+      ByteBuf page = Unpooled.directBuffer(GetPageFlyweight.PAGE_OFFSET + (2 << 20));
+      GetPageFlyweight.writePrefix(page, 9, 0, 2 << 20);
+      for (int i = 0; i < 2 << 20; i++) {
+        page.writeByte(i * 31);
+      }
+      byte[] expected = ByteBufUtil.getBytes(page);
+      int length = page.readableBytes();
+      long lent = readLikeTheChannel(ch, decoder,
+          Unpooled.wrappedBuffer(page, Hex.buf(FrameFixturesTest.GET_DONE)), 64 << 10);
+      ByteBuf frame = ch.readInbound();
+      assertArrayEquals(expected, ByteBufUtil.getBytes(frame));
+      assertFrames(ch, FrameFixturesTest.GET_DONE);
+      assertEquals(length - (64 << 10), lent, "all but the first read went straight in");
+      frame.release();
+      assertFalse(ch.finishAndReleaseAll());
+      assertEquals(0, pool.lentBuffers());
+    }
+  }
+
+  @Test
+  void shouldMoveAPartResponseIntoAWholeFrameBufferAndReadTheRestInPlace() {
+    // Responses of one 64 KiB page each, back to back, read 200 KiB at a time: most reads end
+    // inside a frame. Only that part is copied; the rest of the frame is read straight in.
+    UnpooledByteBufAllocator alloc = new UnpooledByteBufAllocator(true);
+    FrameDecoder decoder = FrameDecoder.forClient(8 << 20);
+    EmbeddedChannel ch = new EmbeddedChannel(decoder);
+    int pages = 32;
+    ByteBuf stream = Unpooled.directBuffer();
+    List<byte[]> expected = new ArrayList<>();
+    for (int p = 0; p < pages; p++) {
+      ByteBuf page = Unpooled.directBuffer(GetPageFlyweight.PAGE_OFFSET + (64 << 10));
+      GetPageFlyweight.writePrefix(page, 9, p, 64 << 10);
+      for (int i = 0; i < 64 << 10; i++) {
+        page.writeByte(i * 7 + p);
+      }
+      expected.add(ByteBufUtil.getBytes(page));
+      stream.writeBytes(page);
+      page.release();
+    }
+    long total = stream.readableBytes();
+    long lent = readLikeTheChannel(ch, decoder, alloc, stream, 200 << 10);
+    for (int p = 0; p < pages; p++) {
+      ByteBuf frame = ch.readInbound();
+      assertArrayEquals(expected.get(p), ByteBufUtil.getBytes(frame), "page " + p);
+      frame.release();
+    }
+    assertNull(ch.readInbound());
+    assertTrue(lent >= total / 8, lent + " of " + total + " bytes read in place");
+    assertFalse(ch.finishAndReleaseAll());
+    assertEquals(0, alloc.metric().usedDirectMemory(), "every buffer made for a frame released");
+  }
+
+  @Test
+  void shouldDropAWholeFrameBufferWhoseReadBroughtNothing() {
+    UnpooledByteBufAllocator alloc = new UnpooledByteBufAllocator(true);
+    FrameDecoder decoder = FrameDecoder.forClient(8 << 20);
+    EmbeddedChannel ch = new EmbeddedChannel(decoder);
+    ByteBuf page = Unpooled.directBuffer(GetPageFlyweight.PAGE_OFFSET + (64 << 10));
+    GetPageFlyweight.writePrefix(page, 9, 0, 64 << 10);
+    page.writeZero(64 << 10);
+    byte[] expected = ByteBufUtil.getBytes(page);
+    // A first read that fills its buffer: a whole frame, then the start of the page's frame.
+    ByteBuf done = Hex.buf(FrameFixturesTest.GET_DONE);
+    ByteBuf first = Unpooled.directBuffer(done.readableBytes() + 20_000, done.readableBytes() + 20_000);
+    first.writeBytes(done).writeBytes(page, 20_000);
+    done.release();
+    ch.writeInbound(first);
+    assertFrames(ch, FrameFixturesTest.GET_DONE);
+    ByteBuf target = decoder.readTarget(alloc);
+    assertEquals(page.readableBytes(), target.writableBytes(), "the rest of the frame");
+    target.release(); // the read brought nothing
+    assertTrue(alloc.metric().usedDirectMemory() > 0, "the new buffer is held for the next read");
+    ByteBuf again = decoder.readTarget(alloc);
+    assertEquals(page.readableBytes(), again.writableBytes());
+    again.writeBytes(page);
+    ch.writeInbound(again);
+    ByteBuf frame = ch.readInbound();
+    assertArrayEquals(expected, ByteBufUtil.getBytes(frame));
+    frame.release();
+    page.release();
+    assertFalse(ch.finishAndReleaseAll());
+    assertEquals(0, alloc.metric().usedDirectMemory(), "the dropped buffer was released");
+  }
+
+  @Test
+  void shouldLendNoReadTargetOutsideALargeFrameBody() {
+    FrameDecoder decoder = FrameDecoder.forDaemon(8 << 20);
+    EmbeddedChannel ch = new EmbeddedChannel(decoder);
+    assertNull(decoder.readTarget(UnpooledByteBufAllocator.DEFAULT), "between frames");
+    ch.writeInbound(Unpooled.wrappedBuffer(header(64 << 10, Opcode.PUT, 5)));
+    assertNull(decoder.readTarget(UnpooledByteBufAllocator.DEFAULT), "the frame's bytes are in a heap buffer: no read into it");
+    ch.finishAndReleaseAll();
+  }
+
+  @Test
+  void shouldCarryOnWhenALentReadBringsNothing() {
+    try (FrameBufferPool pool = new FrameBufferPool(UnpooledByteBufAllocator.DEFAULT, 32 << 20)) {
+      FrameDecoder decoder = FrameDecoder.forDaemon(8 << 20, pool);
+      EmbeddedChannel ch = new EmbeddedChannel(decoder);
+      ByteBuf put = largePut(4, 1, 3 << 20);
+      byte[] expected = ByteBufUtil.getBytes(put);
+      ByteBuf stream = put.copy();
+      put.release();
+      boolean failedOnce = false;
+      while (stream.isReadable()) {
+        ByteBuf target = decoder.readTarget(UnpooledByteBufAllocator.DEFAULT);
+        if (target != null && !failedOnce) {
+          failedOnce = true;
+          target.release(); // what the channel does when a read gets 0 bytes or fails
+          continue;
+        }
+        int n = Math.min(64 << 10, stream.readableBytes());
+        ByteBuf read = target != null ? target : Unpooled.directBuffer(n);
+        stream.readBytes(read, Math.min(n, read.writableBytes()));
+        ch.writeInbound(read);
+      }
+      stream.release();
+      assertTrue(failedOnce, "a read target was lent");
+      ByteBuf frame = ch.readInbound();
+      assertArrayEquals(expected, ByteBufUtil.getBytes(frame));
+      frame.release();
+      assertFalse(ch.finishAndReleaseAll());
+      assertEquals(0, pool.lentBuffers());
+    }
+  }
+
+  /**
+   * Feeds {@code stream} as Netty's read loop does with a {@link FrameReadAllocator}: each read goes
+   * into the decoder's read target when it lends one (as much as fits), else into a plain buffer of
+   * up to {@code chunk} bytes. Returns the bytes read into lent targets; releases the stream.
+   */
+  private static long readLikeTheChannel(
+      EmbeddedChannel ch, FrameDecoder decoder, ByteBuf stream, int chunk) {
+    return readLikeTheChannel(ch, decoder, UnpooledByteBufAllocator.DEFAULT, stream, chunk);
+  }
+
+  private static long readLikeTheChannel(EmbeddedChannel ch, FrameDecoder decoder,
+      UnpooledByteBufAllocator alloc, ByteBuf stream, int chunk) {
+    long lent = 0;
+    while (stream.isReadable()) {
+      ByteBuf target = decoder.readTarget(alloc);
+      int n;
+      if (target != null) {
+        n = Math.min(target.writableBytes(), stream.readableBytes());
+        lent += n;
+      } else {
+        n = Math.min(chunk, stream.readableBytes());
+        target = Unpooled.directBuffer(n);
+      }
+      stream.readBytes(target, n);
+      ch.writeInbound(target);
+    }
+    stream.release();
+    return lent;
+  }
+
   /** A PUT frame of {@code count} pages of {@code pageLength} bytes of varied content. */
   private static ByteBuf largePut(long requestId, int count, int pageLength) {
     ByteBuffer[] pages = new ByteBuffer[count];

@@ -1,6 +1,7 @@
 package io.kvstore.server.net;
 
 import io.kvstore.client.protocol.FrameDecoder;
+import io.kvstore.client.protocol.FrameReadAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
@@ -37,6 +38,8 @@ final class KvStoreServerInitializer extends ChannelInitializer<Channel> {
     FrameDecoder decoder = FrameDecoder.forDaemonHandshake(context.config.maxFrameBytes(),
         context.frameBuffers);
     TimeoutHandler timeouts = new TimeoutHandler(context, decoder, flow, requests);
+    // socket reads of a large frame's body go straight into the buffer the frame is kept in
+    ch.config().setRecvByteBufAllocator(FrameReadAllocator.forDaemon(decoder));
     ChannelPipeline p = ch.pipeline();
     // connection slots: total, per address before HELLO (oldest unauthenticated gives way), shutdown
     p.addLast("connection-limit", context.limits);

@@ -38,8 +38,9 @@ import org.slf4j.LoggerFactory;
  * Serves the requests of one authenticated connection over the store ({@link StoreOps}, {@code
  * spec/3-wire-protocol.md} §3.4): PING and STATS on the event loop; GET on the event loop for pages
  * in memory, handing the rest of the GET to the store executor at its first page on SSD ({@link
- * GetStream}); LOOKUP (whose namespace check may read a page header from the SSD), PUT and DELETE
- * on the bounded store executor (OVERLOADED when its queue is full, never an unbounded queue);
+ * GetStream}); PUT on the event loop too when the store never blocks a put (no SSD tier) and the
+ * frame is small ({@link #putOnLoop}); LOOKUP (whose namespace check may read a page header from
+ * the SSD), other PUTs and DELETE on the bounded store executor (OVERLOADED when its queue is full, never an unbounded queue);
  * PREFETCH on the store's own prefetch threads. A bad frame ends only its request
  * (MALFORMED_FRAME, UNKNOWN_OPCODE, BATCH_TOO_LARGE) unless the framing is lost, which closes the
  * connection once the requests before it are answered.
@@ -233,6 +234,10 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
               + " pages; the max batch is " + context.config.maxBatch());
           return;
         }
+        if (r.bytes <= context.putOnLoopMaxBytes) {
+          putOnLoop(r);
+          return;
+        }
         long ns = namespaceId;
         submit(r, () -> completeLater(r, PutTask.run(r.frame, r.requestId, context.store, ns,
             context.maxPageLength, context, ctx.alloc())));
@@ -252,6 +257,28 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
       case Opcode.SHM_RELEASE -> releaseLeases(r);
       default -> fail(r, ErrorCode.UNKNOWN_OPCODE, "opcode " + Opcode.name(opcode) + " is not a request");
     }
+  }
+
+  /**
+   * Stores a PUT on this event loop: only when the store never blocks a put (no SSD tier, {@link
+   * StoreOps#putNeverBlocks()}) and the frame is small enough ({@link
+   * ServerContext#putOnLoopMaxBytes}). The same checks and statuses as on a store thread ({@link
+   * PutTask}); it saves the hand-off to the store executor and the one back, which on a loaded host
+   * each cost a wait for a core. Whatever the store throws ends the request with its ERROR code.
+   */
+  private void putOnLoop(Request r) {
+    ByteBuf ok;
+    try {
+      ok = PutTask.run(r.frame, r.requestId, context.store, namespaceId, context.maxPageLength,
+          context, ctx.alloc());
+    } catch (RuntimeException | Error e) {
+      failed(r, e);
+      if (e instanceof Error err) {
+        throw err;
+      }
+      return;
+    }
+    complete(r, ok);
   }
 
   /**

@@ -3,6 +3,7 @@ package io.kvstore.server.net;
 import io.kvstore.core.store.StoreStats;
 import io.kvstore.core.store.TieredStore;
 import io.kvstore.core.tier.PinnedPage;
+import io.kvstore.core.tier.TierKind;
 import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
 
@@ -42,6 +43,17 @@ public interface StoreOps {
   /** {@link TieredStore#put(ByteBuffer)}, refusing to replace another namespace's page. */
   boolean put(ByteBuffer page);
 
+  /**
+   * Whether {@link #put} never waits and never does I/O, so that the daemon may run it on an event
+   * loop: true when the store has no SSD tier. Then there is no write-back queue whose room a put
+   * could wait for, and no page on disk to read (ownership), delete (the older copy) or write (a
+   * page too large for memory); a put verifies, copies into memory and may move a page between the
+   * memory tiers, under a key lock that only other memory-only calls hold. False by default.
+   */
+  default boolean putNeverBlocks() {
+    return false;
+  }
+
   /** {@link TieredStore#delete(long, long, long)}. */
   boolean delete(long keyHi, long keyLo, long namespaceId);
 
@@ -53,7 +65,13 @@ public interface StoreOps {
 
   /** The daemon's store operations: each one calls the same method of {@code store}. */
   static StoreOps of(TieredStore store) {
+    boolean memoryOnly = store.stats().tier(TierKind.SSD) == null;
     return new StoreOps() {
+      @Override
+      public boolean putNeverBlocks() {
+        return memoryOnly;
+      }
+
       @Override
       public int maxPageBytes() {
         return store.maxPageBytes();

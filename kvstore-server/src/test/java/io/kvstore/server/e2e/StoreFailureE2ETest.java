@@ -20,6 +20,8 @@ import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Store failures injected into every verb ({@link FaultyStore}): each request still gets one final
@@ -38,8 +40,16 @@ class StoreFailureE2ETest {
   private KvStoreNetworkServer server;
 
   private RawClient start(TieredStore s) throws Exception {
+    return start(s, true);
+  }
+
+  /** {@code putOnLoop} false: the daemon runs PUTs on store threads, as with an SSD tier. */
+  private RawClient start(TieredStore s, boolean putOnLoop) throws Exception {
     store = s;
     faulty = new FaultyStore(store);
+    if (!putOnLoop) {
+      faulty.putMayBlock();
+    }
     server = new KvStoreNetworkServer(NetFixtures.config().build(), faulty, NetFixtures.metrics());
     server.start();
     RawClient c = new RawClient(server.port());
@@ -48,8 +58,22 @@ class StoreFailureE2ETest {
   }
 
   private RawClient startInMemory() throws Exception {
+    return startInMemory(true);
+  }
+
+  /**
+   * A memory-only store: the daemon stores small PUTs on its event loop, unless {@code putOnLoop}
+   * is false (then on a store thread, the path of a store with an SSD tier).
+   */
+  private RawClient startInMemory(boolean putOnLoop) throws Exception {
     return start(TieredStore.builder().maxPageBytes(NetFixtures.MAX_PAGE).hotBytes(0)
-        .dramBytes(16L << 20).ssdBytes(0).build());
+        .dramBytes(16L << 20).ssdBytes(0).build(), putOnLoop);
+  }
+
+  /** Asserts which kind of thread ran the latest put: an event loop or a store thread. */
+  private void assertPutRanOn(boolean eventLoop) {
+    String thread = faulty.lastPutThread();
+    assertEquals(eventLoop, !thread.startsWith("kvstore-store-"), "put ran on " + thread);
   }
 
   @AfterEach
@@ -95,42 +119,67 @@ class StoreFailureE2ETest {
     assertEquals(ErrorCode.name(code), ErrorCode.name(f.errorCode()), f.toString());
   }
 
-  @Test
-  void shouldAnswerAPutWhoseTierIsOutOfSpaceWithNoSpacePerPage() throws Exception {
-    try (RawClient c = startInMemory()) {
+  @ParameterizedTest(name = "put on the event loop: {0}")
+  @ValueSource(booleans = {true, false})
+  void shouldAnswerAPutWhoseTierIsOutOfSpaceWithNoSpacePerPage(boolean putOnLoop) throws Exception {
+    try (RawClient c = startInMemory(putOnLoop)) {
       faulty.fail(Op.PUT, noSpace());
       c.put(2, NetFixtures.page(1, 1, NS, 1000), NetFixtures.page(1, 2, NS, 1000));
       RawClient.Frame f = c.read();
       assertEquals(Opcode.PUT_OK, f.opcode(), f.toString());
       assertEquals(ErrorCode.NO_SPACE, f.bodyShort(8));
       assertEquals(ErrorCode.NO_SPACE, f.bodyShort(10));
+      assertPutRanOn(putOnLoop);
       assertRecovered(c, 3);
       assertEquals(2, server.counters().requestsFailed(ErrorCode.NO_SPACE));
     }
   }
 
-  @Test
-  void shouldAnswerAPutWhoseTierFailsWithStorageErrorPerPage() throws Exception {
-    try (RawClient c = startInMemory()) {
+  @ParameterizedTest(name = "put on the event loop: {0}")
+  @ValueSource(booleans = {true, false})
+  void shouldAnswerAPutWhoseTierFailsWithStorageErrorPerPage(boolean putOnLoop) throws Exception {
+    try (RawClient c = startInMemory(putOnLoop)) {
       faulty.fail(Op.PUT, ioError());
       c.put(2, NetFixtures.page(1, 1, NS, 1000));
       RawClient.Frame f = c.read();
       assertEquals(Opcode.PUT_OK, f.opcode(), f.toString());
       assertEquals(ErrorCode.STORAGE_ERROR, f.bodyShort(8));
+      assertPutRanOn(putOnLoop);
       assertRecovered(c, 3);
     }
   }
 
-  @Test
-  void shouldAnswerAPutThatThrowsAnythingElseWithInternal() throws Exception {
-    try (RawClient c = startInMemory()) {
+  @ParameterizedTest(name = "put on the event loop: {0}")
+  @ValueSource(booleans = {true, false})
+  void shouldAnswerAPutThatThrowsAnythingElseWithInternal(boolean putOnLoop) throws Exception {
+    try (RawClient c = startInMemory(putOnLoop)) {
       faulty.fail(Op.PUT, bug());
       c.put(2, NetFixtures.page(1, 1, NS, 1000));
       assertError(c.read(), 2, ErrorCode.INTERNAL);
+      assertPutRanOn(putOnLoop);
       assertRecovered(c, 3);
       faulty.heal();
       c.put(4, NetFixtures.page(1, 1, NS, 1000));
       assertEquals(ErrorCode.OK, c.read().bodyShort(8), "a later PUT is stored");
+    }
+  }
+
+  @Test
+  void shouldStoreAPutLargerThanTheEventLoopLimitOnAStoreThread() throws Exception {
+    try (RawClient c = startInMemory()) {
+      c.put(2, NetFixtures.page(1, 1, NS, 1000));
+      assertEquals(ErrorCode.OK, c.read().bodyShort(8));
+      assertPutRanOn(true);
+      // Three 2 MiB pages: above the 4 MiB a loop stores itself.
+      c.put(3, NetFixtures.page(2, 1, NS, 2 << 20), NetFixtures.page(2, 2, NS, 2 << 20),
+          NetFixtures.page(2, 3, NS, 2 << 20));
+      RawClient.Frame f = c.read();
+      assertEquals(Opcode.PUT_OK, f.opcode(), f.toString());
+      for (int i = 0; i < 3; i++) {
+        assertEquals(ErrorCode.OK, f.bodyShort(8 + 2 * i), "page " + i);
+      }
+      assertPutRanOn(false);
+      assertRecovered(c, 4);
     }
   }
 

@@ -28,6 +28,8 @@ public final class FaultyStore implements StoreOps {
   private final Map<Op, Supplier<RuntimeException>> faults = new ConcurrentHashMap<>();
   private final AtomicInteger pinned = new AtomicInteger();
   private final AtomicInteger pins = new AtomicInteger();
+  private volatile boolean putMayBlock;
+  private volatile String lastPutThread;
 
   public FaultyStore(TieredStore store) {
     this.store = StoreOps.of(store);
@@ -37,6 +39,20 @@ public final class FaultyStore implements StoreOps {
   public FaultyStore fail(Op op, Supplier<RuntimeException> fault) {
     faults.put(op, fault);
     return this;
+  }
+
+  /**
+   * Reports puts as possibly blocking ({@link #putNeverBlocks()} false) whatever the store, so a
+   * daemon made after this call runs every PUT on a store thread, as with an SSD tier.
+   */
+  public FaultyStore putMayBlock() {
+    putMayBlock = true;
+    return this;
+  }
+
+  /** The name of the thread that made the latest {@link #put} call (null before any). */
+  public String lastPutThread() {
+    return lastPutThread;
   }
 
   /** Stops injecting faults. */
@@ -129,8 +145,14 @@ public final class FaultyStore implements StoreOps {
 
   @Override
   public boolean put(ByteBuffer page) {
+    lastPutThread = Thread.currentThread().getName();
     check(Op.PUT);
     return store.put(page);
+  }
+
+  @Override
+  public boolean putNeverBlocks() {
+    return !putMayBlock && store.putNeverBlocks();
   }
 
   @Override

@@ -185,6 +185,20 @@ class ServerPipelineTest {
   }
 
   @Test
+  void shouldStoreASmallPutOnTheEventLoopWhenTheStoreHasNoSsdTier() {
+    open(NetFixtures.config().build());
+    send(HELLO);
+    reply();
+    rejectStoreTasks = true; // the executor is not needed
+    ByteBuffer page = NetFixtures.page(1, 7, NS, 6000);
+    send(PutFlyweight.encode(Unpooled.buffer().alloc(), 10, new ByteBuffer[] {page}, 0, 1));
+    String putOk = reply();
+    assertTrue(putOk.startsWith("85", 8), putOk);
+    assertTrue(storeTasks.isEmpty());
+    assertEquals(6064, store.length(1, 7));
+  }
+
+  @Test
   void shouldAnswerOverloadedWhenTheStoreQueueIsFull() {
     open(NetFixtures.config().build());
     send(HELLO);
@@ -199,7 +213,9 @@ class ServerPipelineTest {
 
   @Test
   void shouldStopReadingAboveTheInFlightLimitAndResumeBelowHalf() {
-    open(NetFixtures.config().maxPageBytes(8192).maxFrameBytes(16384).maxInflightBytes(16384).build());
+    // A store with an SSD tier: its PUTs wait on the (hand-driven) store executor.
+    open(NetFixtures.config().maxPageBytes(8192).maxFrameBytes(16384).maxInflightBytes(16384).build(),
+        NetFixtures.smallStore(dir));
     send(HELLO);
     reply();
     FlowControlHandler flow = channel.pipeline().get(FlowControlHandler.class);

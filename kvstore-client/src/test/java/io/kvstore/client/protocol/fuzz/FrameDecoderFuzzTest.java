@@ -103,12 +103,15 @@ class FrameDecoderFuzzTest {
     FrameBufferPool pool = new FrameBufferPool(alloc, 4L << 20);
     EmbeddedChannel channel = new EmbeddedChannel(false, false);
     channel.config().setAllocator(alloc);
-    channel.pipeline().addLast(client
-        ? FrameDecoder.forClient(maxFrame, pool) : FrameDecoder.forDaemon(maxFrame, pool));
+    FrameDecoder decoder = client
+        ? FrameDecoder.forClient(maxFrame, pool) : FrameDecoder.forDaemon(maxFrame, pool);
+    channel.pipeline().addLast(decoder);
     List<Out> out = new ArrayList<>();
     try {
       channel.register();
-      FuzzStreams.feed(data, channel, alloc, () -> drain(channel, out));
+      // Reads as with the daemon's and the SDK's FrameReadAllocator: into the decoder's read
+      // target when it lends one.
+      FuzzStreams.feed(data, channel, alloc, decoder, () -> drain(channel, out));
       channel.finish();
       drain(channel, out);
     } catch (Exception e) {

@@ -1,5 +1,6 @@
 package io.kvstore.client.protocol.fuzz;
 
+import io.kvstore.client.protocol.FrameDecoder;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.embedded.EmbeddedChannel;
@@ -55,6 +56,18 @@ public final class FuzzStreams {
    */
   public static void feed(byte[] data, EmbeddedChannel channel, ByteBufAllocator alloc,
       Runnable afterRead) {
+    feed(data, channel, alloc, null, afterRead);
+  }
+
+  /**
+   * {@link #feed(byte[], EmbeddedChannel, ByteBufAllocator, Runnable)} as a channel with a {@link
+   * io.kvstore.client.protocol.FrameReadAllocator} reads: before each read {@code decoder} is asked
+   * for a read target; when it lends one, the read goes into it (at most as many bytes as it has
+   * room for). One lent read in eight (seeded like the split) first brings nothing: the target is
+   * released unread, as the channel does when a read gets no bytes.
+   */
+  public static void feed(byte[] data, EmbeddedChannel channel, ByteBufAllocator alloc,
+      FrameDecoder decoder, Runnable afterRead) {
     int control = control(data);
     int param = control >>> 3;
     SplittableRandom random = new SplittableRandom(param);
@@ -67,7 +80,16 @@ public final class FuzzStreams {
         default -> 1 + random.nextInt(64);
       };
       n = Math.min(n, data.length - at);
-      ByteBuf read = alloc.buffer(n);
+      ByteBuf read = decoder == null ? null : decoder.readTarget(alloc);
+      if (read != null && random.nextInt(8) == 0) {
+        read.release(); // a read that brought nothing; the next one asks again
+        read = decoder.readTarget(alloc);
+      }
+      if (read != null) {
+        n = Math.min(n, read.writableBytes());
+      } else {
+        read = alloc.buffer(n);
+      }
       read.writeBytes(data, at, n);
       channel.writeInbound(read);
       at += n;
