@@ -37,20 +37,29 @@ public final class FrameReadAllocator implements MaxMessagesRecvByteBufAllocator
    * budget does not see.
    */
   public static final int CLIENT_MIN_READ_BYTES = 128 << 10;
-  /** Largest plain read (Netty's default is 64 KiB). */
+  /** Largest plain read on the SDK side (Netty's default is 64 KiB). */
   public static final int MAX_READ_BYTES = 256 << 10;
+  /**
+   * Largest plain read on the daemon side: Netty's default, 64 KiB. A request sliced from a read
+   * buffer keeps the whole buffer until it is answered, and the daemon's request budget counts
+   * frames, not the buffers they sit in; larger reads would let small requests hold more memory
+   * than the budget sees. Bodies of large frames are read straight into their frame's buffer
+   * ({@link FrameDecoder#readTarget}) whatever this is.
+   */
+  public static final int DAEMON_MAX_READ_BYTES = 64 << 10;
 
   private final FrameDecoder decoder;
   private final AdaptiveRecvByteBufAllocator plain;
 
-  private FrameReadAllocator(FrameDecoder decoder, int minReadBytes, int initialReadBytes) {
+  private FrameReadAllocator(
+      FrameDecoder decoder, int minReadBytes, int initialReadBytes, int maxReadBytes) {
     this.decoder = decoder;
-    this.plain = new AdaptiveRecvByteBufAllocator(minReadBytes, initialReadBytes, MAX_READ_BYTES);
+    this.plain = new AdaptiveRecvByteBufAllocator(minReadBytes, initialReadBytes, maxReadBytes);
   }
 
-  /** Reads for a daemon connection whose frames {@code decoder} splits: 64 bytes to 256 KiB. */
+  /** Reads for a daemon connection whose frames {@code decoder} splits: 64 bytes to 64 KiB. */
   public static FrameReadAllocator forDaemon(FrameDecoder decoder) {
-    return new FrameReadAllocator(decoder, 64, 2048);
+    return new FrameReadAllocator(decoder, 64, 2048, DAEMON_MAX_READ_BYTES);
   }
 
   /**
@@ -58,7 +67,8 @@ public final class FrameReadAllocator implements MaxMessagesRecvByteBufAllocator
    * #CLIENT_MIN_READ_BYTES} to 256 KiB.
    */
   public static FrameReadAllocator forClient(FrameDecoder decoder) {
-    return new FrameReadAllocator(decoder, CLIENT_MIN_READ_BYTES, CLIENT_MIN_READ_BYTES);
+    return new FrameReadAllocator(
+        decoder, CLIENT_MIN_READ_BYTES, CLIENT_MIN_READ_BYTES, MAX_READ_BYTES);
   }
 
   @Override
