@@ -10,7 +10,6 @@ import io.kvstore.common.PageFormat;
 import io.netty.channel.Channel;
 import java.nio.ByteBuffer;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -19,8 +18,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -29,30 +26,10 @@ import org.junit.jupiter.api.Test;
  * sentinel once the future is done, and checks that nothing of the SDK wrote into them or sent
  * them afterwards.
  */
-class BufferOwnershipTest {
+class BufferOwnershipTest extends FakeDaemonTestBase {
 
   private static final long NAMESPACE = 0x5EED_0000_0000_0002L;
   private static final byte SENTINEL = 0x7E;
-
-  private FakeDaemon daemon;
-  private final List<KvStoreClient> clients = new ArrayList<>();
-
-  @BeforeEach
-  void startDaemon() throws InterruptedException {
-    daemon = new FakeDaemon();
-  }
-
-  @AfterEach
-  void stop() {
-    clients.forEach(KvStoreClient::close);
-    daemon.close();
-  }
-
-  private KvStoreClient connect(KvStoreClientBuilder builder) {
-    KvStoreClient client = builder.build();
-    clients.add(client);
-    return client;
-  }
 
   private KvStoreClientBuilder builder() {
     return KvStoreClient.builder()

@@ -9,39 +9,15 @@ import io.kvstore.client.protocol.Opcode;
 import io.netty.channel.Channel;
 import java.nio.ByteBuffer;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Keepalive PING, retiring a connection that stops answering, reconnecting after a restart. */
-class LivenessTest {
+class LivenessTest extends FakeDaemonTestBase {
 
   private static final long NAMESPACE = 0x5EED_0000_0000_0003L;
-
-  private FakeDaemon daemon;
-  private final List<KvStoreClient> clients = new ArrayList<>();
-
-  @BeforeEach
-  void startDaemon() throws InterruptedException {
-    daemon = new FakeDaemon();
-  }
-
-  @AfterEach
-  void stop() {
-    clients.forEach(KvStoreClient::close);
-    daemon.close();
-  }
-
-  private KvStoreClient connect(KvStoreClientBuilder builder) {
-    KvStoreClient client = builder.build();
-    clients.add(client);
-    return client;
-  }
 
   private KvStoreClientBuilder builder() {
     return KvStoreClient.builder()

@@ -3,7 +3,10 @@ package io.kvstore.core.store;
 import io.kvstore.common.PageFormat;
 import io.kvstore.core.tier.TierKind;
 import java.nio.ByteBuffer;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.stream.Stream;
 
 /** Small stores for tests: a few hot frames, a few DRAM slabs, an SSD tier of a few MiB. */
 final class StoreFixtures {
@@ -36,6 +39,23 @@ final class StoreFixtures {
       }
     }
     throw new AssertionError("lookupPrefix found the key in no tier");
+  }
+
+  /**
+   * Copies a data directory as a SIGKILL would leave it (no clean-close markers are written: the
+   * store stays open), for crash tests that reopen the copy.
+   */
+  static void copyTree(Path from, Path to) throws IOException {
+    try (Stream<Path> all = Files.walk(from)) {
+      for (Path p : (Iterable<Path>) all::iterator) {
+        Path t = to.resolve(from.relativize(p).toString());
+        if (Files.isDirectory(p)) {
+          Files.createDirectories(t);
+        } else {
+          Files.copy(p, t);
+        }
+      }
+    }
   }
 
   static ByteBuffer dst() {

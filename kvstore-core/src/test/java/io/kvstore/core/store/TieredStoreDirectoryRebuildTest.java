@@ -14,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.SplittableRandom;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -42,7 +41,7 @@ class TieredStoreDirectoryRebuildTest {
       for (long k = 0; k < 80; k += 4) {
         assertTrue(store.delete(HI, k), "delete " + k);
       }
-      copyTree(dir, crashed); // the kill: no clean-close markers in the copy
+      StoreFixtures.copyTree(dir, crashed); // the kill: no clean-close markers in the copy
     }
     Path indexFile = crashed.resolve("index").resolve(BlockIndex.FILE_NAME);
     scribble(indexFile);
@@ -78,19 +77,6 @@ class TieredStoreDirectoryRebuildTest {
         }
         noise.flip().limit((int) Math.min(noise.capacity(), size - pos));
         ch.write(noise, pos);
-      }
-    }
-  }
-
-  private static void copyTree(Path from, Path to) throws IOException {
-    try (Stream<Path> all = Files.walk(from)) {
-      for (Path p : (Iterable<Path>) all::iterator) {
-        Path t = to.resolve(from.relativize(p).toString());
-        if (Files.isDirectory(p)) {
-          Files.createDirectories(t);
-        } else {
-          Files.copy(p, t);
-        }
       }
     }
   }

@@ -11,13 +11,10 @@ import io.kvstore.core.tier.TierKind;
 import io.kvstore.core.tier.ssd.SsdTier;
 import io.kvstore.core.tier.ssd.SsdTierTestAccess;
 import io.kvstore.core.tier.ssd.SsdTierTestAccess.TakenSegment;
-import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -87,7 +84,7 @@ class TieredStoreEvictionCrashTest {
           "the owner's delete still sees its page being evicted");
       assertTrue(store.put(TestPages.page(HI, 3, 2, PAYLOAD)));
 
-      copyTree(dir, crashed); // the process dies here, before the eviction reaches the pages
+      StoreFixtures.copyTree(dir, crashed); // the process dies here, before the eviction reaches the pages
 
       for (TakenSegment s : taken) {
         SsdTierTestAccess.drop(ssd, s);
@@ -107,19 +104,6 @@ class TieredStoreEvictionCrashTest {
       assertTrue(n > 0, "page 4 was not removed by the unfinished eviction");
       assertEquals(1, TestPages.check(d.flip(), HI, 4));
       assertEquals(0, store.stats().corruptions());
-    }
-  }
-
-  private static void copyTree(Path from, Path to) throws IOException {
-    try (Stream<Path> all = Files.walk(from)) {
-      for (Path p : (Iterable<Path>) all::iterator) {
-        Path t = to.resolve(from.relativize(p).toString());
-        if (Files.isDirectory(p)) {
-          Files.createDirectories(t);
-        } else {
-          Files.copy(p, t);
-        }
-      }
     }
   }
 }
