@@ -4,7 +4,6 @@ import io.kvstore.common.PageFormat;
 import io.kvstore.core.index.BlockIndex;
 import io.kvstore.core.index.IndexEntry;
 import io.kvstore.core.policy.EvictionPolicy;
-import io.kvstore.core.tier.TierKind;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -99,15 +98,12 @@ final class SsdTierLoader {
     }
     long[] orphans = new long[1];
     if (rebuild) {
-      IndexEntry e = new IndexEntry();
       IndexEntry prev = new IndexEntry();
       LocationStore store = tier.locations();
       try {
         store.forEach(
             (hi, lo, segId, off, len, ns, parentHi, parentLo) -> {
-              if (index.get(hi, lo, e) && e.isIn(TierKind.SSD)) {
-                return;
-              }
+              // The scan above dropped every SSD entry: each record is re-indexed or deleted.
               Segment seg = byId.get(segId);
               if (!plausible(seg, off, len, cfg) || !headerOk(seg, off, len, hi, lo, header)) {
                 try {
@@ -170,7 +166,9 @@ final class SsdTierLoader {
       for (String line : Files.readAllLines(segDir.resolve(SsdTier.SLOTS_FILE))) {
         int sp = line.indexOf(' ');
         if (sp > 0) {
-          slotOf.put(Long.parseUnsignedLong(line.substring(0, sp), 16), Integer.parseInt(line.substring(sp + 1)));
+          slotOf.put(
+              Long.parseUnsignedLong(line.substring(0, sp), 16),
+              Integer.parseInt(line.substring(sp + 1)));
         }
       }
       return slotOf;
