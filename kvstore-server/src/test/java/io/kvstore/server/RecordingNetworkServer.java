@@ -69,7 +69,11 @@ final class RecordingNetworkServer implements NetworkServer {
   public void shutdownGracefully(Duration grace) {
     events.add("shutdownGracefully " + grace);
     ByteBuffer payload = ByteBuffer.wrap(new byte[] {1, 2, 3, 4});
-    events.add("in-flight put stored: " + store.put(GRACE_KEY, BlockKey.ROOT_PARENT, 7, 16, payload));
+    String stored = "in-flight put stored: " + store.put(GRACE_KEY, BlockKey.ROOT_PARENT, 7, 16, payload);
+    events.add(stored);
+    // Printed too: a forked daemon's test reads only its output, and a refused put explains a
+    // page missing after the restart.
+    System.out.println(stored + "; " + store.stats());
     close();
   }
 

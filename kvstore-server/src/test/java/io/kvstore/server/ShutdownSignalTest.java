@@ -83,7 +83,8 @@ class ShutdownSignalTest {
     try (TieredStore reopened = TieredStore.builder().dataDir(data)
         .hotBytes(0).dramBytes(0).ssdBytes(64L << 20).build()) {
       ByteBuffer page = ByteBuffer.allocate(128);
-      assertEquals(68, reopened.get(RecordingNetworkServer.GRACE_KEY, page), output);
+      assertEquals(68, reopened.get(RecordingNetworkServer.GRACE_KEY, page),
+          output + "\nreopened: " + reopened.stats());
       byte[] payload = new byte[4];
       page.get(64, payload);
       assertEquals("[1, 2, 3, 4]", Arrays.toString(payload));

@@ -107,6 +107,13 @@ public enum ConfigKey {
           + " (at least max.frame.bytes, at most 4 GiB).",
       (b, v) -> b.requestMemoryBytes(Values.parseBytes(v, 0, Long.MAX_VALUE)),
       c -> c.requestMemoryBytes() == 0 ? "0 (auto)" : Sizes.format(c.requestMemoryBytes())),
+  /** {@link ServerConfig#putOnLoopMaxBytes()}. */
+  NET_PUT_ON_LOOP_MAX_BYTES("net.put.on.loop.max.bytes", Values.sizeForm(0, Long.MAX_VALUE),
+      "Largest PUT frame stored on the event loop that read it instead of a store thread (saves"
+          + " two thread hand-offs); only when the store has no SSD tier, so a put never waits."
+          + " 0: every PUT goes to a store thread.",
+      (b, v) -> b.putOnLoopMaxBytes(Values.parseBytes(v, 0, Long.MAX_VALUE)),
+      c -> Sizes.format(c.putOnLoopMaxBytes())),
   /** {@link ServerConfig#shmRegionBytes()}. */
   SHM_REGION_BYTES("shm.region.bytes", Values.sizeForm(0, 1L << 30),
       "Shared-memory region offered to each same-host connection (spec/4); 0 turns shared memory"

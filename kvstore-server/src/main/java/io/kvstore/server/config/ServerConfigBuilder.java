@@ -45,6 +45,7 @@ public final class ServerConfigBuilder {
   long degradedRetryMaxMillis = DEGRADED_RETRY_MAX_MILLIS_DEFAULT;
   int memoryShards = MEMORY_SHARDS_DEFAULT;
   long requestMemoryBytes = REQUEST_MEMORY_BYTES_DEFAULT;
+  long putOnLoopMaxBytes = ServerConfig.PUT_ON_LOOP_MAX_BYTES_DEFAULT;
   long shmRegionBytes = ServerConfig.SHM_REGION_BYTES_DEFAULT;
   long shmTotalBytes = ServerConfig.SHM_TOTAL_BYTES_DEFAULT;
   Path shmDir = ServerConfig.SHM_DIR_DEFAULT;
@@ -417,6 +418,17 @@ public final class ServerConfigBuilder {
   }
 
   /**
+   * Sets {@link ServerConfig#putOnLoopMaxBytes()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder putOnLoopMaxBytes(long v) {
+    putOnLoopMaxBytes = v;
+    return this;
+  }
+
+  /**
    * Sets {@link ServerConfig#readTimeoutSeconds()}.
    *
    * @param v the value
@@ -534,6 +546,7 @@ public final class ServerConfigBuilder {
     requireRange("net.write.timeout.seconds", writeTimeoutSeconds, 1, 3_600);
     requireRange("net.read.timeout.seconds", readTimeoutSeconds, 1, 3_600);
     requireRange("net.request.memory.bytes", requestMemoryBytes, 0, Long.MAX_VALUE);
+    requireRange("net.put.on.loop.max.bytes", putOnLoopMaxBytes, 0, Long.MAX_VALUE);
     requireRange("shm.region.bytes", shmRegionBytes, 0, 1L << 30);
     requireRange("shm.total.bytes", shmTotalBytes, 0, 1L << 50);
     if (port != 0 && port == metricsPort && host.equals(metricsHost)) {

@@ -21,20 +21,6 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class ServerContext {
 
-  /**
-   * System property: the largest PUT frame the daemon stores on its event loop when the store
-   * never blocks a put (bytes; 0 turns the fast path off).
-   */
-  static final String PUT_ON_LOOP_MAX_BYTES_PROP_NAME = "kvstore.net.putOnLoopMaxBytes";
-  /**
-   * Default of {@link #PUT_ON_LOOP_MAX_BYTES_PROP_NAME}: 4 MiB and a little, one 2 MiB page or a
-   * batch of smaller ones. A put costs the loop about one verify and one copy of its bytes (about
-   * 0.5 ms for 2 MiB here), less than the two thread hand-offs of a trip through the store executor
-   * on a loaded host; larger frames (the SDK sends ~8 MiB) go to a store thread so that one
-   * connection's batch does not hold up the loop's other connections for long.
-   */
-  static final long PUT_ON_LOOP_MAX_BYTES_DEFAULT = (4L << 20) + (64 << 10);
-
   final ServerConfig config;
   final StoreOps store;
   final ServerMetrics metrics;
@@ -45,7 +31,7 @@ final class ServerContext {
   /**
    * PUT frames up to this many bytes are stored on the event loop that read them, when the store
    * never blocks a put ({@link StoreOps#putNeverBlocks()}); 0 when it may, or when turned off
-   * ({@link #PUT_ON_LOOP_MAX_BYTES_PROP_NAME} = 0).
+   * ({@code net.put.on.loop.max.bytes} = 0).
    */
   final long putOnLoopMaxBytes;
   /** The largest page a client may put or get: the smaller of the configured and the store's. */
@@ -84,8 +70,7 @@ final class ServerContext {
     this.counters = counters;
     this.storeExecutor = storeExecutor;
     this.maxPageLength = Math.min(config.maxPageBytes(), store.maxPageBytes());
-    this.putOnLoopMaxBytes = store.putNeverBlocks()
-        ? Long.getLong(PUT_ON_LOOP_MAX_BYTES_PROP_NAME, PUT_ON_LOOP_MAX_BYTES_DEFAULT) : 0;
+    this.putOnLoopMaxBytes = store.putNeverBlocks() ? config.putOnLoopMaxBytes() : 0;
     this.stats = new StatsText(store, metrics);
     this.frameBuffers = new FrameBufferPool(ByteBufAllocator.DEFAULT, config.maxInflightBytes());
     this.budget = new RequestBudget(config.requestMemoryBytes(PlatformDependent.estimateMaxDirectMemory()));

@@ -184,6 +184,23 @@ class StoreFailureE2ETest {
   }
 
   @Test
+  void shouldStoreEveryPutOnAStoreThreadWhenTheEventLoopLimitIsZero() throws Exception {
+    store = TieredStore.builder().maxPageBytes(NetFixtures.MAX_PAGE).hotBytes(0)
+        .dramBytes(16L << 20).ssdBytes(0).build();
+    faulty = new FaultyStore(store); // never blocks a put: the loop would take small ones
+    server = new KvStoreNetworkServer(NetFixtures.config().putOnLoopMaxBytes(0).build(), faulty,
+        NetFixtures.metrics());
+    server.start();
+    try (RawClient c = new RawClient(server.port())) {
+      assertEquals(Opcode.HELLO_OK, c.hello(1, 1, 1, NS, "").opcode());
+      c.put(2, NetFixtures.page(1, 1, NS, 1000));
+      assertEquals(ErrorCode.OK, c.read().bodyShort(8));
+      assertPutRanOn(false);
+      assertRecovered(c, 3);
+    }
+  }
+
+  @Test
   void shouldAnswerALookupThatFails() throws Exception {
     try (RawClient c = startInMemory()) {
       faulty.fail(Op.LOOKUP, ioError());
