@@ -50,7 +50,7 @@ final class StoreFactory {
       SsdTier ssd = null;
       if (b.ssdBytes > 0) {
         Files.createDirectories(b.dataDir);
-        long entries = b.indexMaxEntries > 0 ? b.indexMaxEntries : Math.max(1024, 2 * ssdPages);
+        long entries = b.indexMaxEntries > 0 ? b.indexMaxEntries : indexEntries(b, ssdPages);
         Path indexDir = b.dataDir.resolve("index");
         if (b.ssdDurability != SsdTierConfig.Durability.NONE) {
           // After a crash the SSD tier rebuilds its directory from its logged location records:
@@ -86,6 +86,17 @@ final class StoreFactory {
       closeAll(opened, e);
       throw e;
     }
+  }
+
+  /**
+   * Entries the block index is sized for: every SSD page, plus room for the pages of the memory
+   * tiers, which the index also records (a page in memory need not be on SSD): at least as many
+   * again as the SSD tier holds (the room of earlier versions), more when the memory tiers can
+   * hold more pages of the declared smallest size ({@code ssdMinPageBytes}) than the SSD tier.
+   */
+  static long indexEntries(TieredStoreBuilder b, long ssdPages) {
+    long memoryPages = (b.hotBytes + b.dramBytes) / b.ssdMinPageBytes;
+    return Math.max(1024, ssdPages + Math.max(ssdPages, memoryPages));
   }
 
   private static AdmissionPolicy admission(String name, long expectedKeys) {
