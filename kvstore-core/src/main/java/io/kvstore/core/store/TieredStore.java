@@ -65,7 +65,11 @@ import java.util.concurrent.locks.ReentrantLock;
  *       "The SSD tier holds K" therefore means "every memory copy of K is clean".
  * </ol>
  *
- * Lock order: key lock, then tier locks fastest first, then the queue's and the dirty set's leaf
+ * {@link #putCopyVerified} copies and checks its page in a reserved memory slot before taking
+ * any lock (the slot is in no index, so nobody sees it), then commits it under the key lock as a put
+ * would: the reservation is a memory tier's own work, like an eviction.
+ *
+ * <p>Lock order: key lock, then tier locks fastest first, then the queue's and the dirty set's leaf
  * locks; a tier lock is never held while taking a key lock. {@link #close()} waits for calls in
  * progress (bounded by the grace period); later calls throw {@link IllegalStateException}; a
  * pinned page stays valid until released (memory tiers free their memory after the last pin).
