@@ -169,6 +169,10 @@ final class TierChain {
     int pos = page.position();
     long hi = PageFormat.keyHi(page, pos);
     long lo = PageFormat.keyLo(page, pos);
+    // Read before the commit: once committed, the slot may be evicted and reused at any time.
+    int length = page.remaining();
+    long parentHi = PageFormat.parentHi(page, pos);
+    long parentLo = PageFormat.parentLo(page, pos);
     boolean track = dirty != null;
     if (track) {
       dirty.add(hi, lo);
@@ -181,8 +185,8 @@ final class TierChain {
         dirty.remove(hi, lo);
       }
     }
-    if (stored) {
-      indexPresent(t, hi, lo, page);
+    if (stored && index != null) {
+      index.markPresent(hi, lo, tiers[t].kind(), length, parentHi, parentLo);
     }
     return stored;
   }
