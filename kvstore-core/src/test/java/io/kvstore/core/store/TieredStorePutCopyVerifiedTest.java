@@ -97,6 +97,38 @@ class TieredStorePutCopyVerifiedTest {
   }
 
   @Test
+  void shouldHoldNoLockWhileCopying() throws Exception {
+    try (TieredStore store = TieredStore.builder().dataDir(dir).maxPageBytes(BIG_PAGE)
+        .hotBytes(0).dramBytes(16L * BIG_PAGE).ssdBytes(0).memoryShards(1).build()) {
+      ByteBuffer mine = direct(TestPages.page(12, 1, 2, BIG_PAYLOAD));
+      ByteBuffer sameKey = direct(TestPages.page(12, 1, 1, BIG_PAYLOAD));
+      ByteBuffer otherKey = direct(TestPages.page(12, 2, 1, BIG_PAYLOAD));
+      ExecutorService other = Executors.newSingleThreadExecutor();
+      try {
+        AtomicBoolean ran = new AtomicBoolean();
+        store.copyHook(copiedTo -> {
+          if (ran.compareAndSet(false, true)) {
+            // Mid-copy, another thread puts the same key and another key of the same (only)
+            // shard: neither may wait for this copy (it would time out here).
+            try {
+              assertTrue(other.submit(() -> store.put(sameKey)).get(10, TimeUnit.SECONDS));
+              assertTrue(other.submit(() -> store.put(otherKey)).get(10, TimeUnit.SECONDS));
+            } catch (Exception e) {
+              throw new AssertionError("a put waited for the copy", e);
+            }
+          }
+        });
+        assertTrue(store.putCopyVerified(mine, TestPages.NAMESPACE));
+        assertTrue(ran.get());
+        assertArrayEquals(bytes(mine), bytes(read(store, 12, 1)), "the later commit wins");
+        assertArrayEquals(bytes(otherKey), bytes(read(store, 12, 2)));
+      } finally {
+        other.shutdownNow();
+      }
+    }
+  }
+
+  @Test
   void shouldRefuseAPageRewrittenAheadOfTheCopyAndKeepTheOldVersion() {
     try (TieredStore store = bigStore(true)) {
       ByteBuffer v1 = TestPages.page(3, 1, 1, BIG_PAYLOAD);
