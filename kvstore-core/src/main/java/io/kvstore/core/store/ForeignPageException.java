@@ -18,13 +18,36 @@ public final class ForeignPageException extends RuntimeException {
    * @param namespaceId the namespace of the refused page (the held page's namespace is another)
    */
   public ForeignPageException(long keyHi, long keyLo, long namespaceId) {
-    super(
+    this(
+        keyHi,
+        keyLo,
+        namespaceId,
         String.format(
             "key %016x%016x is held under another namespace than %016x; not replaced",
             keyHi, keyLo, namespaceId));
+  }
+
+  private ForeignPageException(long keyHi, long keyLo, long namespaceId, String message) {
+    super(message);
     this.keyHi = keyHi;
     this.keyLo = keyLo;
     this.namespaceId = namespaceId;
+  }
+
+  /**
+   * A page whose own header names namespace {@code pageNamespaceId}, given by a caller that may
+   * store only pages of {@code callerNamespaceId} ({@link TieredStore#putCopyVerified(ByteBuffer,
+   * long)}); nothing is stored or replaced.
+   */
+  public static ForeignPageException notCallers(
+      long keyHi, long keyLo, long pageNamespaceId, long callerNamespaceId) {
+    return new ForeignPageException(
+        keyHi,
+        keyLo,
+        pageNamespaceId,
+        String.format(
+            "page %016x%016x is of namespace %016x, not the caller's %016x; not stored",
+            keyHi, keyLo, pageNamespaceId, callerNamespaceId));
   }
 
   /** High half of the refused page's key. */

@@ -158,6 +158,39 @@ final class TierChain {
     return -1;
   }
 
+  /**
+   * Under the key lock: publishes memory tier {@code t}'s filled reservation of the page {@code
+   * page} (a view of the reserved memory), marking it dirty first as {@link #putIntoMemory} does.
+   * The reservation ends either way.
+   *
+   * @return whether the tier stored it (false: the tier was closed meanwhile)
+   */
+  boolean commitReserved(int t, long reservation, ByteBuffer page) {
+    int pos = page.position();
+    long hi = PageFormat.keyHi(page, pos);
+    long lo = PageFormat.keyLo(page, pos);
+    // Read before the commit: once committed, the slot may be evicted and reused at any time.
+    int length = page.remaining();
+    long parentHi = PageFormat.parentHi(page, pos);
+    long parentLo = PageFormat.parentLo(page, pos);
+    boolean track = dirty != null;
+    if (track) {
+      dirty.add(hi, lo);
+    }
+    boolean stored = false;
+    try {
+      stored = tiers[t].commit(reservation);
+    } finally {
+      if (!stored && track) {
+        dirty.remove(hi, lo);
+      }
+    }
+    if (stored && index != null) {
+      index.markPresent(hi, lo, tiers[t].kind(), length, parentHi, parentLo);
+    }
+    return stored;
+  }
+
   /** Under the key lock: a page too large for memory (or refused by it) goes to SSD directly. */
   boolean putIntoSsd(ByteBuffer page) {
     return ssd != null && page.remaining() <= ssd.maxPageBytes() && writeBack.writeNow(page);

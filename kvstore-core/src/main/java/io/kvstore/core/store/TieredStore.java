@@ -65,7 +65,11 @@ import java.util.concurrent.locks.ReentrantLock;
  *       "The SSD tier holds K" therefore means "every memory copy of K is clean".
  * </ol>
  *
- * Lock order: key lock, then tier locks fastest first, then the queue's and the dirty set's leaf
+ * {@link #putCopyVerified} copies and checks its page in a reserved memory slot before taking
+ * any lock (the slot is in no index, so nobody sees it), then commits it under the key lock as a put
+ * would: the reservation is a memory tier's own work, like an eviction.
+ *
+ * <p>Lock order: key lock, then tier locks fastest first, then the queue's and the dirty set's leaf
  * locks; a tier lock is never held while taking a key lock. {@link #close()} waits for calls in
  * progress (bounded by the grace period); later calls throw {@link IllegalStateException}; a
  * pinned page stays valid until released (memory tiers free their memory after the last pin).
@@ -93,6 +97,7 @@ public final class TieredStore implements AutoCloseable {
   private final WriteBack writeBack;
   private final StoreCounters counters;
   private final TierChain chain;
+  private final VerifiedCopyPut verifiedCopyPut;
   private final CorruptionCounter corruptionCounter;
   private final StoreCloser closer;
   private final LongAdder active = new LongAdder();
@@ -167,6 +172,10 @@ public final class TieredStore implements AutoCloseable {
     chain =
         new TierChain(
             this.tiers, memoryTiers, ssdAdmission, locks, staging, index, dirty, writeBack, counters);
+    verifiedCopyPut =
+        new VerifiedCopyPut(
+            this, this.tiers, memoryTiers, chain, locks, staging, writeBack, counters, ssdAdmission,
+            maxPageBytes);
     // The memory tiers hand what they evict down the chain. The SSD tier, the last, gets no
     // listener: it would read every page of an evicted segment back only to drop it (it counts
     // its evictions itself, StoreCounters adds them).
@@ -236,6 +245,52 @@ public final class TieredStore implements AutoCloseable {
       } finally {
         lock.unlock();
       }
+    } finally {
+      exit();
+    }
+  }
+
+  /**
+   * Stores a page read from a source the store must not trust to hold still while it is read (a
+   * client's shared-memory region, which the client may rewrite at any moment): {@code
+   * src[position, limit)} is read exactly once, and only the store's own copy is checked and
+   * stored. For a page that a memory tier takes, the copy goes straight into that tier's memory,
+   * its payload CRC32C computed over the copied bytes chunk by chunk right after each chunk's copy,
+   * with no lock held while copying; the key's current page is replaced only after the copy checked
+   * out. A page no memory tier can take directly (too large for memory, memory whose host view is
+   * missing, every candidate slot pinned) is copied once into a staging buffer and that copy is
+   * stored as by {@link #put(ByteBuffer)}. Does not move {@code src}'s position.
+   *
+   * <p>A source rewritten during the copy yields either a page the writer could have written
+   * (stored) or a {@link BadPageException}: never other bytes stored, and the key's current page
+   * untouched. Use {@link #put(ByteBuffer)} for a buffer the caller owns: it checks the page in
+   * place before copying it.
+   *
+   * @param namespaceId the namespace the page must name (checked on the copy's header)
+   * @return as {@link #put(ByteBuffer)}; false without reading the payload if the page is larger
+   *     than {@link #maxPageBytes()}
+   * @throws BadPageException if the copy is not a well-formed page of exactly {@code src}'s length
+   *     or a checksum of the copy does not match; nothing is stored or removed then
+   * @throws ForeignPageException if the copy's header names another namespace than {@code
+   *     namespaceId}, or the store holds the key under another namespace (nothing changed)
+   */
+  public boolean putCopyVerified(ByteBuffer src, long namespaceId) {
+    enter();
+    try {
+      return verifiedCopyPut.put(src, true, namespaceId);
+    } finally {
+      exit();
+    }
+  }
+
+  /**
+   * {@link #putCopyVerified(ByteBuffer, long)} for a page of any namespace (ownership of the key is
+   * still checked against the page's own namespace, as in {@link #put(ByteBuffer)}).
+   */
+  public boolean putCopyVerified(ByteBuffer src) {
+    enter();
+    try {
+      return verifiedCopyPut.put(src, false, 0L);
     } finally {
       exit();
     }
@@ -640,6 +695,11 @@ public final class TieredStore implements AutoCloseable {
 
   TierChain chain() {
     return chain;
+  }
+
+  /** Test hook: called after each chunk a {@link #putCopyVerified} copies. */
+  void copyHook(VerifiedCopyPut.ChunkHook hook) {
+    verifiedCopyPut.hook(hook);
   }
 
   Prefetcher prefetcher() {

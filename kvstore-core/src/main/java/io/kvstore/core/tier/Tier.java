@@ -23,6 +23,9 @@ public interface Tier extends AutoCloseable {
   /** Returned by {@link #get} and {@link #length} on a miss. */
   int MISS = -1;
 
+  /** Returned by {@link #reserve} when the tier makes no reservation. */
+  long NO_RESERVATION = -1L;
+
   /** Which tier this is. */
   TierKind kind();
 
@@ -52,6 +55,62 @@ public interface Tier extends AutoCloseable {
    *     changed then
    */
   boolean put(ByteBuffer src);
+
+  /**
+   * Whether this tier may offer {@link #reserve reservations}: memory tiers whose memory the host
+   * can address. False by default (the SSD tier, a device-memory hot tier).
+   */
+  default boolean reservable() {
+    return false;
+  }
+
+  /**
+   * Reserves room for a page of {@code pageLength} bytes (header + payload) with this key, to be
+   * filled by the caller through {@link #reservedPage} and then {@link #commit committed} or
+   * {@link #abort aborted}, exactly one of the two. Lets a page from a source the caller does not
+   * trust be copied once, straight into tier memory, and checked there before anyone can read it
+   * (see {@code TieredStore#putCopyVerified}). Evicts as {@link #put} would; the key's current
+   * page, if any, stays served until the commit. A reserved slot is never evicted and counts
+   * against the capacity.
+   *
+   * @return a reservation, or {@link #NO_RESERVATION} if the tier cannot take such a page now
+   *     (larger than {@link #maxPageBytes()}, everything evictable pinned) or does not offer
+   *     reservations ({@link #reservable()} false)
+   */
+  default long reserve(long keyHi, long keyLo, int pageLength) {
+    return NO_RESERVATION;
+  }
+
+  /**
+   * A writable view of a reservation's memory: position 0, limit the reserved length. Only the
+   * reserver writes it, and no lock is held while it does; the page written must be a whole page
+   * (header + payload) of the key the reservation was made for.
+   *
+   * @throws IllegalStateException if {@code reservation} is not a live reservation of this tier
+   */
+  default ByteBuffer reservedPage(long reservation) {
+    throw new IllegalStateException(kind() + " tier makes no reservations");
+  }
+
+  /**
+   * Publishes a filled reservation under the key in its header, replacing any page with that key
+   * (as {@link #put}). The reservation ends either way.
+   *
+   * @return false if the tier was closed meanwhile (nothing is stored then)
+   * @throws IllegalStateException if {@code reservation} is not a live reservation of this tier
+   */
+  default boolean commit(long reservation) {
+    throw new IllegalStateException(kind() + " tier makes no reservations");
+  }
+
+  /**
+   * Ends a reservation without storing anything; its room is free again.
+   *
+   * @throws IllegalStateException if {@code reservation} is not a live reservation of this tier
+   */
+  default void abort(long reservation) {
+    throw new IllegalStateException(kind() + " tier makes no reservations");
+  }
 
   /**
    * After a {@link TierWriteException}, tries to make the tier writable again (for a disk tier:

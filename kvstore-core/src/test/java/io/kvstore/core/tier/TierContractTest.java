@@ -497,6 +497,56 @@ public abstract class TierContractTest {
     return dst.flip();
   }
 
+  @Test
+  void shouldCommitAFilledReservationOrOfferNone() {
+    Tier tier = open(CAPACITY, MAX_PAGE);
+    ByteBuffer old = TestPages.page(21, 1, 1, 3000);
+    assertTrue(tier.put(old));
+    ByteBuffer fresh = TestPages.page(21, 1, 2, 5000);
+    long r = tier.reserve(21, 1, fresh.remaining());
+    if (r == Tier.NO_RESERVATION) {
+      assertTrue(tier.kind() == TierKind.SSD || !tier.reservable(),
+          "a memory tier with room refuses a reservation only when it offers none");
+      return; // the contract allows a tier to offer none (SSD, device memory)
+    }
+    ByteBuffer view = tier.reservedPage(r);
+    assertEquals(0, view.position());
+    assertEquals(fresh.remaining(), view.limit());
+    view.put(fresh.duplicate());
+    ByteBuffer dst = ByteBuffer.allocate(MAX_PAGE);
+    assertEquals(1, TestPages.check(read(tier, 21, 1, dst), 21, 1),
+        "the old page is served until the commit");
+    assertTrue(tier.commit(r));
+    assertEquals(2, TestPages.check(read(tier, 21, 1, dst), 21, 1));
+    assertEquals(1, tier.pageCount());
+    assertThrows(IllegalStateException.class, () -> tier.commit(r), "a reservation ends once");
+  }
+
+  @Test
+  void shouldFreeAnAbortedReservation() {
+    Tier tier = open(CAPACITY, MAX_PAGE);
+    long r = tier.reserve(22, 1, MAX_PAGE);
+    if (r == Tier.NO_RESERVATION) {
+      return;
+    }
+    tier.reservedPage(r).put(0, (byte) 1);
+    tier.abort(r);
+    assertEquals(Tier.MISS, tier.length(22, 1), "nothing stored");
+    assertEquals(0, tier.pageCount());
+    assertThrows(IllegalStateException.class, () -> tier.abort(r));
+    // The room is free again: a second reservation and a put both fit.
+    long again = tier.reserve(22, 1, MAX_PAGE);
+    assertTrue(again != Tier.NO_RESERVATION);
+    tier.abort(again);
+    assertTrue(tier.put(TestPages.page(22, 1, 1, MAX_PAGE - PageFormat.HEADER_LENGTH)));
+  }
+
+  private static ByteBuffer read(Tier tier, long hi, long lo, ByteBuffer dst) {
+    dst.clear();
+    assertTrue(tier.get(hi, lo, dst) > 0);
+    return dst.flip();
+  }
+
   /** A direct buffer freed after the test, so the direct pool measures only the tiers. */
   protected final ByteBuffer direct(int bytes) {
     ByteBuffer buffer = ByteBuffer.allocateDirect(bytes);

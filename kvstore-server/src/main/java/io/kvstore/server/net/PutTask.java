@@ -86,6 +86,26 @@ final class PutTask {
     }
   }
 
+  /**
+   * Stores one page that the client may still be writing ({@code src}, a view of its shared
+   * region) with {@link StoreOps#putCopyVerified}: the store reads it once and checks only its own
+   * copy, so the statuses are those of {@link #storeOne}, decided on that copy.
+   */
+  static int storeCopyVerified(ByteBuffer src, StoreOps store, long namespaceId, int maxPageLength) {
+    if (src.remaining() > maxPageLength) {
+      return ErrorCode.PAGE_TOO_LARGE;
+    }
+    try {
+      return store.putCopyVerified(src, namespaceId) ? ErrorCode.OK : ErrorCode.NO_SPACE;
+    } catch (BadPageException e) {
+      return statusOf(e.code());
+    } catch (ForeignPageException e) {
+      return ErrorCode.NAMESPACE_DENIED;
+    } catch (TierWriteException | UncheckedIOException e) {
+      return Errors.codeOf(e);
+    }
+  }
+
   /** The protocol status for a {@code PageFormat.ERR_*} code. */
   static int statusOf(int pageFormatError) {
     return pageFormatError == PageFormat.ERR_HEADER_CRC || pageFormatError == PageFormat.ERR_PAYLOAD_CRC

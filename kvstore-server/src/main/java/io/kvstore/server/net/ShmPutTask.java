@@ -6,17 +6,18 @@ import io.kvstore.client.shm.ShmFrames;
 import io.kvstore.server.shm.ServerRegion;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import java.nio.ByteBuffer;
 
 /**
  * One PUT with flag SHM ({@code spec/4-shared-memory.md} §4.4), run on the store executor: each
  * descriptor is bounds-checked against the connection's PUT area (inside it, in increasing order,
- * not overlapping the previous one: else BAD_DESCRIPTOR for that page), the page is copied out of
- * the region into a daemon-owned direct buffer, and that copy is checked and stored exactly as a
- * TCP PUT page ({@link PutTask#storeOne}).
+ * not overlapping the previous one: else BAD_DESCRIPTOR for that page), and the page is handed to
+ * the store as a view of the region ({@link StoreOps#putCopyVerified}), which copies it once into
+ * tier memory and checks that copy (header, namespace, both CRCs), with the statuses of a TCP PUT
+ * page ({@link PutTask#storeOne}).
  *
- * <p>Why the copy before the checks: the client can write its region at any moment, so a page
- * checked in place could change between its CRC and namespace check and the store's copy.
+ * <p>Why the store checks its copy and never the region: the client can write its region at any
+ * moment, so a page checked in place could change between its check and the store's copy. Before,
+ * the daemon copied each page into a staging buffer, checked it, and the store copied it again.
  */
 final class ShmPutTask {
 
@@ -37,25 +38,14 @@ final class ShmPutTask {
       } else {
         notBefore = end;
         statuses[i] = length > maxPageLength
-            ? ErrorCode.PAGE_TOO_LARGE : storeCopy(region, offset, (int) length, store, namespaceId,
-                maxPageLength, alloc);
+            ? ErrorCode.PAGE_TOO_LARGE
+            : PutTask.storeCopyVerified(region.putPage(offset, (int) length), store, namespaceId,
+                maxPageLength);
       }
       if (statuses[i] != ErrorCode.OK) {
         Errors.count(context, statuses[i]);
       }
     }
     return PutOkFlyweight.encode(alloc, requestId, count, statuses);
-  }
-
-  private static int storeCopy(ServerRegion region, long offset, int length, StoreOps store,
-      long namespaceId, int maxPageLength, ByteBufAllocator alloc) {
-    ByteBuf staging = alloc.directBuffer(length, length);
-    try {
-      ByteBuffer page = staging.nioBuffer(0, length);
-      region.copyOut(offset, length, page);
-      return PutTask.storeOne(page, store, namespaceId, maxPageLength);
-    } finally {
-      staging.release();
-    }
   }
 }

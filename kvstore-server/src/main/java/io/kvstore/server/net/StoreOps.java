@@ -44,6 +44,12 @@ public interface StoreOps {
   boolean put(ByteBuffer page);
 
   /**
+   * {@link TieredStore#putCopyVerified(ByteBuffer, long)}: stores a page from memory the client
+   * may rewrite meanwhile (its shared region), reading it once and checking only the store's copy.
+   */
+  boolean putCopyVerified(ByteBuffer src, long namespaceId);
+
+  /**
    * Whether {@link #put} never waits and never does I/O, so that the daemon may run it on an event
    * loop: true when the store has no SSD tier. Then there is no write-back queue whose room a put
    * could wait for, and no page on disk to read (ownership), delete (the older copy) or write (a
@@ -110,6 +116,11 @@ public interface StoreOps {
       @Override
       public boolean put(ByteBuffer page) {
         return store.put(page);
+      }
+
+      @Override
+      public boolean putCopyVerified(ByteBuffer src, long namespaceId) {
+        return store.putCopyVerified(src, namespaceId);
       }
 
       @Override

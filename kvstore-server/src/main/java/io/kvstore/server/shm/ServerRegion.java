@@ -170,6 +170,16 @@ public final class ServerRegion implements AutoCloseable {
     manager.pagesIn.incrementAndGet();
   }
 
+  /**
+   * A read-only view of the {@code pageLength} bytes at a checked PUT {@code offset}, for a store
+   * call that copies them out once and checks only its copy ({@code TieredStore#putCopyVerified}):
+   * the client may rewrite them meanwhile. Counted as one page in, as {@link #copyOut}.
+   */
+  public ByteBuffer putPage(long offset, int pageLength) {
+    manager.pagesIn.incrementAndGet();
+    return map.slice((int) offset, pageLength).asReadOnlyBuffer();
+  }
+
   /** Drops every lease and unlinks the file; idempotent. */
   @Override
   public void close() {

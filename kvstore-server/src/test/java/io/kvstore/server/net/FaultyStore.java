@@ -151,6 +151,13 @@ public final class FaultyStore implements StoreOps {
   }
 
   @Override
+  public boolean putCopyVerified(ByteBuffer src, long namespaceId) {
+    lastPutThread = Thread.currentThread().getName();
+    check(Op.PUT);
+    return store.putCopyVerified(src, namespaceId);
+  }
+
+  @Override
   public boolean putNeverBlocks() {
     return !putMayBlock && store.putNeverBlocks();
   }

@@ -112,6 +112,31 @@ public final class DramTier implements Tier {
   }
 
   @Override
+  public boolean reservable() {
+    return engine.reservable();
+  }
+
+  @Override
+  public long reserve(long keyHi, long keyLo, int pageLength) {
+    return engine.reserve(keyHi, keyLo, pageLength);
+  }
+
+  @Override
+  public ByteBuffer reservedPage(long reservation) {
+    return engine.reservedView(reservation);
+  }
+
+  @Override
+  public boolean commit(long reservation) {
+    return engine.commit(reservation);
+  }
+
+  @Override
+  public void abort(long reservation) {
+    engine.abort(reservation);
+  }
+
+  @Override
   public int get(long keyHi, long keyLo, ByteBuffer dst) {
     return engine.get(keyHi, keyLo, dst);
   }

@@ -140,6 +140,126 @@ final class Shard {
     }
   }
 
+  // ---- reservations: reserve a slot, fill it outside the lock, then commit or abort -----------
+
+  /**
+   * Reserves a free slot of class {@code sizeClass} for a page of {@code pageLength} bytes with
+   * this key, evicting as {@link #put} would (sparing the key's current slot, which stays served
+   * until the commit). The slot is pinned, so it is neither evicted nor re-carved, and is in no key
+   * table: nobody reads it until {@link #commit}. Returns its slot id, or -1 when no slot can be
+   * made free (everything evictable is pinned) or the backend's slabs are not host-visible (then
+   * the engine stops offering reservations, see {@link SlotEngine#reservable()}).
+   */
+  int reserve(long hi, long lo, int pageLength, int sizeClass) {
+    lock.lock();
+    try {
+      ensureOpen();
+      // Checked before anything is evicted: a hidden backend cannot be filled through a view.
+      if (slabCount > 0 && !engine.checkHostVisible(slabs[0].index)) {
+        return -1;
+      }
+      int target = acquireSlot(sizeClass, table.get(hi, lo));
+      if (target < 0) {
+        publish();
+        return -1;
+      }
+      Slab slab = slabOf(target);
+      int slot = slotOf(target);
+      slab.state[slot] = Slab.RESERVED;
+      slab.length[slot] = pageLength;
+      pinSlot(target);
+      if (!engine.checkHostVisible(slab.index)) {
+        endReservation(slab, slot, target);
+        return -1;
+      }
+      publish();
+      return target;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * A writable view of exactly the reserved slot (position 0, limit the reserved length). Only the
+   * reserver writes it, without the lock: the slot is pinned and in no table until committed.
+   */
+  ByteBuffer reservedView(int slotId) {
+    lock.lock();
+    try {
+      Slab slab = reservedSlab(slotId);
+      int slot = slotOf(slotId);
+      return memory.hostView(slab.index).slice(slab.offset(slot), slab.length[slot]);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Publishes a filled reservation under the key in its header (which must map to this shard),
+   * replacing the key's current page if any, as {@link #put} does. False, and the slot freed, if
+   * the tier was closed meanwhile.
+   */
+  boolean commit(int slotId) {
+    lock.lock();
+    try {
+      Slab slab = reservedSlab(slotId);
+      int slot = slotOf(slotId);
+      if (closed) {
+        endReservation(slab, slot, slotId);
+        return false;
+      }
+      ByteBuffer host = memory.hostView(slab.index);
+      int offset = slab.offset(slot);
+      long hi = PageFormat.keyHi(host, offset);
+      long lo = PageFormat.keyLo(host, offset);
+      if (!engine.isShardOf(this, hi, lo)) {
+        endReservation(slab, slot, slotId);
+        throw new IllegalStateException(
+            engine.name + ": a reservation was filled with a page of a key of another shard");
+      }
+      int old = table.get(hi, lo);
+      if (old != KeySlotTable.MISSING) {
+        removeFromPolicy(old);
+        detach(old);
+      }
+      slab.state[slot] = Slab.LIVE;
+      storedBytes += slab.length[slot];
+      table.put(hi, lo, slotId);
+      ShardClass k = classState[slab.sizeClass];
+      k.policy.onInsert(k.policyId(slab, slot), parentPolicyId(host, offset, slotId, slab.sizeClass));
+      unpinLocked(slotId);
+      publish();
+      return true;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Gives a reservation back: its slot is freed (or just dropped if the tier was closed). */
+  void abort(int slotId) {
+    lock.lock();
+    try {
+      endReservation(reservedSlab(slotId), slotOf(slotId), slotId);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private Slab reservedSlab(int slotId) {
+    Slab slab = slabOf(slotId);
+    if (slab == null || slab.state[slotOf(slotId)] != Slab.RESERVED) {
+      throw new IllegalStateException(engine.name + ": slot " + slotId + " is not reserved");
+    }
+    return slab;
+  }
+
+  /** Ends a reservation without publishing it: retired, so its last unpin frees the slot. */
+  private void endReservation(Slab slab, int slot, int slotId) {
+    slab.state[slot] = Slab.RETIRED;
+    unpinLocked(slotId);
+    publish();
+  }
+
   /** The slot id holding the key, pinned, after checking {@code dst} has room; or -1 on a miss. */
   int pinForCopy(long hi, long lo, ByteBuffer dst) {
     lock.lock();

@@ -12,6 +12,11 @@ final class Slab {
   static final byte LIVE = 1;
   /** Removed from the key table while pinned; freed at its last unpin. */
   static final byte RETIRED = 2;
+  /**
+   * Taken by {@code SlotEngine#reserve} and pinned: in no key table or policy, written by its
+   * reserver outside the lock until committed (then {@link #LIVE}) or aborted (then freed).
+   */
+  static final byte RESERVED = 3;
 
   /** Global slab index (the backend's). */
   final int index;

@@ -57,6 +57,14 @@ import java.util.function.IntFunction;
  * another class: a replaced or deleted page that is still pinned is retired and its slot freed at
  * its last unpin. Pins of a backend that is not host-visible go through staging buffers.
  *
+ * <p><b>Reservations.</b> A put copies the page into its slot under the shard lock, so a 2 MiB
+ * copy makes every other key of the shard wait. {@link #reserve} instead takes a free slot under
+ * the lock (evicting as a put would), pins it and keeps it out of the key table; the caller fills
+ * it through {@link #reservedView} with no lock held (nobody else can see the slot), checks its own
+ * copy, and then {@link #commit}s it (under the lock again: key table, policy, unpin) or {@link
+ * #abort}s it (freed). Only host-visible backends offer this (a device slab has no host view to
+ * fill and check); {@link #reservable()} says so.
+ *
  * <p><b>Eviction listener.</b> Called for each evicted page before its slot is reused, under the
  * shard's lock (other shards go on), with a read-only view valid during the call. <em>The listener
  * must not block on I/O</em> and must not call back into the tier (a memcpy into a write-back buffer
@@ -68,6 +76,10 @@ import java.util.function.IntFunction;
  * memory.
  */
 public final class SlotEngine {
+
+  private static final int UNKNOWN = 0;
+  private static final int VISIBLE = 1;
+  private static final int HIDDEN = 2;
 
   final DeviceMemory memory;
   final SlabLayout layout;
@@ -83,6 +95,8 @@ public final class SlotEngine {
   private final AtomicInteger undrainedShards;
   private volatile EvictionListener listener = EvictionListener.DROP;
   private volatile boolean closed;
+  /** {@link #UNKNOWN} until a reservation saw a slab, then {@link #VISIBLE} or {@link #HIDDEN}. */
+  private volatile int hostVisible = UNKNOWN;
 
   /**
    * An engine over {@code memory} (owned, closed by the engine from now on), which must have the
@@ -145,7 +159,7 @@ public final class SlotEngine {
     this.listener = Objects.requireNonNull(listener, "listener");
   }
 
-  /** As {@link Tier#put}. */
+  /** As {@link Tier#put}. The copy runs under the key's shard lock. */
   public boolean put(ByteBuffer src) {
     int position = src.position();
     int pageLength = PageChecks.wholePageLength(src);
@@ -156,6 +170,66 @@ public final class SlotEngine {
     long hi = PageFormat.keyHi(src, position);
     long lo = PageFormat.keyLo(src, position);
     return shardOf(hi, lo).put(src, position, pageLength, sizeClass, hi, lo);
+  }
+
+  /**
+   * As {@link Tier#reserve}: a pinned free slot of the key's shard for a page of {@code
+   * pageLength} bytes, filled by the caller through {@link #reservedView} without any lock, then
+   * {@link #commit committed} or {@link #abort aborted}. The reservation is the slot id, or {@link
+   * Tier#NO_RESERVATION}.
+   */
+  public long reserve(long hi, long lo, int pageLength) {
+    if (pageLength < PageFormat.HEADER_LENGTH || pageLength > layout.maxPageBytes() || !reservable()) {
+      return Tier.NO_RESERVATION;
+    }
+    int slotId = shardOf(hi, lo).reserve(hi, lo, pageLength, layout.classes().classFor(pageLength));
+    return slotId < 0 ? Tier.NO_RESERVATION : slotId;
+  }
+
+  /** As {@link Tier#reservedPage}. */
+  public ByteBuffer reservedView(long reservation) {
+    return reservationShard(reservation).reservedView((int) reservation);
+  }
+
+  /** As {@link Tier#commit}. */
+  public boolean commit(long reservation) {
+    return reservationShard(reservation).commit((int) reservation);
+  }
+
+  /** As {@link Tier#abort}. */
+  public void abort(long reservation) {
+    reservationShard(reservation).abort((int) reservation);
+  }
+
+  /**
+   * As {@link Tier#reservable()}: false once a slab is known not to be host-visible (a device
+   * backend, whose pages cannot be filled and checked through a host view).
+   */
+  public boolean reservable() {
+    return hostVisible != HIDDEN;
+  }
+
+  /** Whether slab {@code slab} (allocated) is host-visible; remembers a hidden backend. */
+  boolean checkHostVisible(int slab) {
+    if (hostVisible == VISIBLE) {
+      return true;
+    }
+    boolean visible = memory.hostView(slab) != null;
+    hostVisible = visible ? VISIBLE : HIDDEN;
+    return visible;
+  }
+
+  /** Whether {@code shard} is the shard of the key. */
+  boolean isShardOf(Shard shard, long hi, long lo) {
+    return shardOf(hi, lo) == shard;
+  }
+
+  private Shard reservationShard(long reservation) {
+    Shard shard = reservation < 0 || reservation > Integer.MAX_VALUE ? null : shardOfSlot((int) reservation);
+    if (shard == null) {
+      throw new IllegalArgumentException(name + ": not a reservation: " + reservation);
+    }
+    return shard;
   }
 
   /** As {@link Tier#get}. */
