@@ -194,6 +194,11 @@ public final class KvStoreClient implements AutoCloseable {
     return discardedFrames.get();
   }
 
+  /** Large-frame buffers lent now (held by frames being read or by open page views; for tests). */
+  int lentFrameBuffers() {
+    return frameBuffers.lentBuffers();
+  }
+
   /** The transport in use: "epoll" or "nio". */
   public String transport() {
     return transport.name();
