@@ -272,7 +272,7 @@ public final class KvStoreClient implements AutoCloseable {
    */
   public CompletableFuture<PageViews> getViewsAsync(long[] keys, boolean prefixOnly) {
     checkKeys(keys);
-    return execute(t -> new Requests.GetViews(keys, prefixOnly, config.verifyChecksums, openViews,
+    return execute(t -> new GetViewsRequest(keys, prefixOnly, config.verifyChecksums, openViews,
         t), true, timeoutNanos, PageViews::close);
   }
 

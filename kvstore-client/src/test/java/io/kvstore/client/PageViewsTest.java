@@ -134,7 +134,7 @@ class PageViewsTest {
   @Test
   void shouldLetGoOfReceivedFramesWhenTheGetFails() {
     Set<PageViews> open = ConcurrentHashMap.newKeySet();
-    Requests.GetViews get = new Requests.GetViews(new long[] {5, 5, 6, 6}, false, true, open,
+    GetViewsRequest get = new GetViewsRequest(new long[] {5, 5, 6, 6}, false, true, open,
         1_000_000_000L);
     ByteBuf frame = pageFrame(1, 0, KvStoreClientTest.page(5, 5, NAMESPACE, 1000, 5));
     get.handle(frame, Opcode.GET_PAGE, new ResponseFlyweights());
@@ -149,7 +149,7 @@ class PageViewsTest {
   @Test
   void shouldRefuseAnotherKeysPageAndReleaseHeldFramesOnClose() {
     Set<PageViews> open = ConcurrentHashMap.newKeySet();
-    Requests.GetViews get = new Requests.GetViews(new long[] {5, 5, 6, 6}, false, true, open,
+    GetViewsRequest get = new GetViewsRequest(new long[] {5, 5, 6, 6}, false, true, open,
         1_000_000_000L);
     ResponseFlyweights fw = new ResponseFlyweights();
     ByteBuf good = pageFrame(1, 0, KvStoreClientTest.page(5, 5, NAMESPACE, 1000, 5));
