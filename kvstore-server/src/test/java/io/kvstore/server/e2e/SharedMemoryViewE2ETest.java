@@ -11,9 +11,13 @@ import io.kvstore.client.KvStoreClient;
 import io.kvstore.client.PageViews;
 import io.kvstore.client.protocol.ErrorCode;
 import io.kvstore.core.store.TieredStore;
+import io.kvstore.core.tier.PinnedPage;
 import io.kvstore.server.net.KvStoreNetworkServer;
 import io.kvstore.server.net.NetFixtures;
+import io.kvstore.server.net.StoreOps;
 import io.kvstore.server.shm.ShmManager;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -32,7 +36,8 @@ import org.junit.jupiter.api.io.TempDir;
  * JVM: views read in place byte for byte under concurrent readers and writers, held views fill the
  * GET area and the daemon falls back to inline pages without an error, a released view reads
  * nothing (not the page that reuses its units), release twice is harmless, views over TCP, and
- * every lease back (the daemon's lease gauge at 0) once views or the client are closed.
+ * every lease back (the daemon's lease gauge at 0) once views or the client are closed; a page
+ * corrupted between the tier and the region is an error for its key, its lease back at once.
  */
 class SharedMemoryViewE2ETest {
 
@@ -45,10 +50,52 @@ class SharedMemoryViewE2ETest {
 
   private void start(long regionBytes) throws Exception {
     store = NetFixtures.smallStore(dir).build();
+    start(regionBytes, StoreOps.of(store));
+  }
+
+  private void start(long regionBytes, StoreOps ops) throws Exception {
+    if (store == null) {
+      store = NetFixtures.smallStore(dir).build();
+    }
     server = new KvStoreNetworkServer(NetFixtures.config().shmDir(shmDir.resolve("regions"))
-        .shmRegionBytes(regionBytes).shmTotalBytes(1L << 30).build(), store,
+        .shmRegionBytes(regionBytes).shmTotalBytes(1L << 30).build(), ops,
         NetFixtures.metrics());
     server.start();
+  }
+
+  /**
+   * The store's operations, except that the page of {@code (hi, lo)} is served from memory with
+   * its last payload byte flipped (a fault between the tier and the region). A proxy, so that it
+   * forwards whatever {@link StoreOps} declares.
+   */
+  private static StoreOps corrupting(StoreOps real, long hi, long lo) {
+    return (StoreOps) Proxy.newProxyInstance(StoreOps.class.getClassLoader(),
+        new Class<?>[] {StoreOps.class}, (proxy, method, args) -> {
+          Object result;
+          try {
+            result = method.invoke(real, args);
+          } catch (InvocationTargetException e) {
+            throw e.getCause();
+          }
+          if (method.getName().equals("pinIfInMemory") && result != null
+              && (long) args[0] == hi && (long) args[1] == lo) {
+            PinnedPage pin = (PinnedPage) result;
+            ByteBuffer copy = ByteBuffer.allocateDirect(pin.buffer().remaining());
+            copy.put(0, pin.buffer(), 0, copy.capacity());
+            copy.put(copy.capacity() - 1, (byte) (copy.get(copy.capacity() - 1) ^ 0x5A));
+            pin.close();
+            return new PinnedPage() {
+              @Override
+              public ByteBuffer buffer() {
+                return copy.asReadOnlyBuffer();
+              }
+
+              @Override
+              public void close() {}
+            };
+          }
+          return result;
+        });
   }
 
   private KvStoreClient client(boolean sharedMemory, int connections) throws Exception {
@@ -238,6 +285,27 @@ class SharedMemoryViewE2ETest {
       Thread.sleep(10);
     }
     assertEquals(0, shm.regions());
+  }
+
+  @Test
+  void shouldRefuseAPageCorruptedInTheRegionAndGiveItsLeaseBackAtOnce() throws Exception {
+    store = NetFixtures.smallStore(dir).build();
+    start(16L << 20, corrupting(StoreOps.of(store), 91, 1));
+    ShmManager shm = server.sharedMemory();
+    try (KvStoreClient client = client(true, 1)) {
+      ByteBuffer good = NetFixtures.page(91, 2, NS, 300_000);
+      client.put(new ByteBuffer[] {NetFixtures.page(91, 1, NS, 300_000), good});
+      try (PageViews v = client.getViews(new long[] {91, 1, 91, 2})) {
+        assertEquals(ErrorCode.BAD_CHECKSUM, v.error(0), "the corrupted page is an error");
+        assertNull(v.page(0), "and no bytes");
+        assertFalse(v.isHit(0));
+        assertTrue(v.inRegion(1));
+        assertPage(good, v.page(1), "the other page is served");
+        assertEquals(2, shm.pagesOut(), "both pages came through the region");
+        awaitLeases(shm, 1); // the refused page's lease went back with its read
+      }
+      awaitLeases(shm, 0);
+    }
   }
 
   @Test
