@@ -6,6 +6,7 @@ import io.kvstore.client.shm.ClientRegion;
 import io.kvstore.client.shm.ShmFrames;
 import io.netty.buffer.ByteBuf;
 import java.util.Arrays;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * A connection's attached shared region and the GET leases waiting to be given back
@@ -13,7 +14,10 @@ import java.util.Arrays;
  * here as soon as its frame is read, whether the GET uses the page, rejects it, or was already
  * settled (a late frame); after each socket read the recorded leases go back in one SHM_RELEASE.
  * So no lease outlives the read that delivered it by more than one round trip, whatever happened
- * to its request. Confined to the connection's event loop.
+ * to its request, except the leases lent to the caller as {@link PageViews}: those are kept by
+ * the views and come back through {@link #releaseLater} when the caller closes them (or when the
+ * GET that received them fails). Confined to the connection's event loop, but for {@link
+ * #releaseLater}.
  */
 final class ClientShm {
 
@@ -53,19 +57,46 @@ final class ClientShm {
     }
   }
 
-  /** Sends the recorded leases back (after a socket read). */
+  /**
+   * Gives back {@code count} packed leases (see {@link ShmFrames}) from any thread: they are
+   * recorded on the connection's event loop and sent at once, in one SHM_RELEASE per max batch.
+   * Nothing is sent once the connection is gone: the daemon dropped its leases when it closed.
+   */
+  void releaseLater(long[] packed, int n) {
+    Runnable release = () -> {
+      for (int i = 0; i < n; i++) {
+        leaseSeen(packed[2 * i], packed[2 * i + 1] & 0xFFFFFFFFL, (int) (packed[2 * i + 1] >>> 32));
+      }
+      flushReleases();
+    };
+    try {
+      connection.execute(release);
+    } catch (RejectedExecutionException e) {
+      // The client is closing: the connection, and with it every lease, goes.
+    }
+  }
+
+  /**
+   * Sends the recorded leases back (after a socket read), in frames of at most the daemon's max
+   * batch (a larger SHM_RELEASE would be refused whole).
+   */
   void flushReleases() {
     if (count == 0) {
       return;
     }
-    Requests.ShmRelease release = new Requests.ShmRelease(Arrays.copyOf(pending, 2 * count), count,
-        timeoutNanos);
+    ServerLimits limits = connection.limits();
+    int maxBatch = limits == null ? count : (int) Math.max(1, Math.min(count, limits.maxBatch()));
+    for (int from = 0; from < count; from += maxBatch) {
+      int n = Math.min(maxBatch, count - from);
+      Requests.ShmRelease release = new Requests.ShmRelease(
+          Arrays.copyOfRange(pending, 2 * from, 2 * (from + n)), n, timeoutNanos);
+      release.future.whenComplete((released, e) -> {
+        if (e != null) {
+          LOG.log(System.Logger.Level.DEBUG, "shared-memory release failed: {0}", e.toString());
+        }
+      });
+      connection.send(release);
+    }
     count = 0;
-    release.future.whenComplete((n, e) -> {
-      if (e != null) {
-        LOG.log(System.Logger.Level.DEBUG, "shared-memory release failed: {0}", e.toString());
-      }
-    });
-    connection.send(release);
   }
 }

@@ -145,6 +145,19 @@ final class Connection {
     });
   }
 
+  /**
+   * Runs {@code task} on the connection's event loop (at once when called there).
+   *
+   * @throws RejectedExecutionException when the client is closing
+   */
+  void execute(Runnable task) {
+    if (channel.eventLoop().inEventLoop()) {
+      task.run();
+    } else {
+      channel.eventLoop().execute(task);
+    }
+  }
+
   /** Has the handler drop an aborted request from its pending map (on the event loop). */
   void forget(PendingRequest<?> request) {
     try {

@@ -31,6 +31,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import java.util.function.LongFunction;
 import java.util.function.Supplier;
 
@@ -46,7 +47,9 @@ import java.util.function.Supplier;
  *
  * <p>Two levels:
  * <ul>
- *   <li>keys: {@link #lookup(long[])}, {@link #get(long[], ByteBuffer[])}, {@link #put(ByteBuffer[])},
+ *   <li>keys: {@link #lookup(long[])}, {@link #get(long[], ByteBuffer[])} (pages copied into the
+ *       caller's buffers) or {@link #getViews(long[])} (pages read in place, released by the
+ *       caller), {@link #put(ByteBuffer[])},
  *       {@link #prefetch(long[], int)}, {@link #delete(long[])}; keys are (hi, lo) pairs in a
  *       {@code long[]}, key {@code i} at {@code [2i, 2i + 1]};
  *   <li>tokens: {@link #lookupTokens(int[])}, {@link #fetch(int[], ByteBuffer[])},
@@ -76,6 +79,8 @@ public final class KvStoreClient implements AutoCloseable {
   private final AtomicLong discardedFrames = new AtomicLong();
   /** Calls not yet complete (one set operation per call, not per page): settled by close(). */
   private final Set<CallFuture<?>> openCalls = ConcurrentHashMap.newKeySet();
+  /** Page views handed out and not yet closed (one set operation per GET, not per page). */
+  private final Set<PageViews> openViews = ConcurrentHashMap.newKeySet();
   private final long timeoutNanos;
   private final KeyOps keys;
   private volatile boolean closed;
@@ -189,6 +194,11 @@ public final class KvStoreClient implements AutoCloseable {
     return discardedFrames.get();
   }
 
+  /** Large-frame buffers lent now (held by frames being read or by open page views; for tests). */
+  int lentFrameBuffers() {
+    return frameBuffers.lentBuffers();
+  }
+
   /** The transport in use: "epoll" or "nio". */
   public String transport() {
     return transport.name();
@@ -239,6 +249,41 @@ public final class KvStoreClient implements AutoCloseable {
     }
     return execute(t -> new Requests.Get(keys, dsts, prefixOnly, config.verifyChecksums, t), true,
         timeoutNanos);
+  }
+
+  /** {@link #getViewsAsync(long[], boolean)} of every key. */
+  public CompletableFuture<PageViews> getViewsAsync(long[] keys) {
+    return getViewsAsync(keys, false);
+  }
+
+  /**
+   * GET whose pages the caller reads in place, without a copy into its own buffers: completes with
+   * {@link PageViews}, a read-only view of each page found (header + payload), which the caller
+   * must {@link PageViews#close() close} once it has read them (try-with-resources). Through a
+   * shared region (spec/4) a view is the region's bytes where the daemon copied the page, and
+   * keeps that run of the region leased until closed; over TCP it is the SDK's receive buffer,
+   * kept until closed. Each page is checked in place before it is handed out (key, and both CRCs
+   * unless {@link KvStoreClientBuilder#verifyChecksums} is off): a page that fails is an {@link
+   * PageViews#error(int) error} for its key, never a view. With {@code prefixOnly} the daemon
+   * stops at the first miss. Views not closed keep region space leased: when the region's GET area
+   * is full the daemon sends further pages over the socket instead, so a caller that holds many
+   * views slows its GETs down but never stalls or fails them. {@link #close()} closes every result
+   * not closed.
+   */
+  public CompletableFuture<PageViews> getViewsAsync(long[] keys, boolean prefixOnly) {
+    checkKeys(keys);
+    return execute(t -> new GetViewsRequest(keys, prefixOnly, config.verifyChecksums, openViews,
+        t), true, timeoutNanos, PageViews::close);
+  }
+
+  /** Blocking {@link #getViewsAsync(long[])}. */
+  public PageViews getViews(long[] keys) {
+    return await(getViewsAsync(keys));
+  }
+
+  /** Blocking {@link #getViewsAsync(long[], boolean)}. */
+  public PageViews getViews(long[] keys, boolean prefixOnly) {
+    return await(getViewsAsync(keys, prefixOnly));
   }
 
   /**
@@ -452,6 +497,11 @@ public final class KvStoreClient implements AutoCloseable {
     for (CallFuture<?> call : openCalls) {
       call.settleExceptionally(closedReason);
     }
+    // No GET completes any more: the views still open are released (their leases died with the
+    // connections; their socket buffers go back now) and made unreadable.
+    for (PageViews views : openViews) {
+      views.close();
+    }
     frameBuffers.close(); // after the I/O threads: no decoder lends from it any more
   }
 
@@ -518,16 +568,26 @@ public final class KvStoreClient implements AutoCloseable {
    */
   private <T> CallFuture<T> execute(
       LongFunction<PendingRequest<T>> factory, boolean idempotent, long timeoutNanos) {
+    return execute(factory, idempotent, timeoutNanos, null);
+  }
+
+  /**
+   * {@link #execute(LongFunction, boolean, long)} of a request whose value holds resources: a value
+   * that arrives after the caller stopped the call (or after {@link #close()} failed it) is handed
+   * to {@code orphan}, which frees it, since nobody else ever will.
+   */
+  private <T> CallFuture<T> execute(LongFunction<PendingRequest<T>> factory, boolean idempotent,
+      long timeoutNanos, Consumer<T> orphan) {
     CallFuture<T> result = new CallFuture<>(this::onIoThread);
     openCalls.add(result);
     result.whenComplete((v, e) -> openCalls.remove(result));
     long deadline = System.nanoTime() + timeoutNanos;
-    attempt(factory, idempotent ? config.maxRetries : 0, 1, result, deadline, timeoutNanos);
+    attempt(factory, idempotent ? config.maxRetries : 0, 1, result, deadline, timeoutNanos, orphan);
     return result;
   }
 
   private <T> void attempt(LongFunction<PendingRequest<T>> factory, int retriesLeft, int attempt,
-      CallFuture<T> result, long deadline, long timeoutNanos) {
+      CallFuture<T> result, long deadline, long timeoutNanos, Consumer<T> orphan) {
     if (closed) {
       result.settleExceptionally(
           new KvStoreException(ErrorCode.CONNECTION_CLOSED, "client is closed"));
@@ -540,10 +600,15 @@ public final class KvStoreClient implements AutoCloseable {
     long bytes = request.inFlightBytes();
     request.future.whenComplete((value, error) -> {
       if (result.isStopping()) {
+        if (error == null && orphan != null) {
+          orphan.accept(value); // the caller stopped it and completes it: nobody takes the value
+        }
         return; // the caller stopped it and completes it
       }
       if (error == null) {
-        result.settle(value);
+        if (!result.settle(value) && orphan != null) {
+          orphan.accept(value); // completed meanwhile (client closed): nobody takes the value
+        }
         return;
       }
       KvStoreException failure = asKvStoreException(error);
@@ -552,7 +617,8 @@ public final class KvStoreClient implements AutoCloseable {
           && deadline - System.nanoTime() - delayNanos > 0) {
         try {
           group.schedule(
-              () -> attempt(factory, retriesLeft - 1, attempt + 1, result, deadline, timeoutNanos),
+              () -> attempt(factory, retriesLeft - 1, attempt + 1, result, deadline, timeoutNanos,
+                  orphan),
               delayNanos, TimeUnit.NANOSECONDS);
           return;
         } catch (RejectedExecutionException e) {

@@ -8,6 +8,7 @@ import io.kvstore.bench.targets.Target;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.HdrHistogram.Histogram;
 
@@ -17,6 +18,12 @@ import org.HdrHistogram.Histogram;
  * offset, wrapping) for the warm-up and then the measured window. A call counts if it started inside
  * the window (or, until each connection has {@link #MIN_CALLS}, after it); the window ends when the
  * last counted call does. Every fetched page is verified.
+ *
+ * <p>A session that fetches in place ({@link Session#fetchesInPlace()}: the daemon through shared
+ * memory, with the SDK's page views) is measured that way: its call ends when the views are
+ * handed out (the SDK has checked each page in place), then every page is verified here exactly as
+ * a copied one (length, both CRCs, key, namespace) and the views are released; verifying and
+ * releasing fall inside the throughput window, as the verification of copied pages does.
  */
 final class CellRunner {
 
@@ -115,6 +122,8 @@ final class CellRunner {
     private final ByteBuffer[] views;
     private final ByteBuffer[] batchPages;
     private final ByteBuffer[] dsts;
+    /** Pages lent in place by a session that fetches in place, else null. */
+    private final ByteBuffer[] lent;
     private final long[] keys;
     private final Histogram latency = Histograms.newLatencyHistogram();
     private int next;
@@ -135,6 +144,8 @@ final class CellRunner {
       this.measureUntil = measureUntil;
       this.keys = new long[2 * cell.batch()];
       this.batchPages = new ByteBuffer[cell.batch()];
+      this.lent = !cell.op().equals("put") && session.fetchesInPlace()
+          ? new ByteBuffer[cell.batch()] : null;
       if (cell.op().equals("put")) {
         // Views of the shared pages, made before the clock starts: a put never moves their positions.
         views = new ByteBuffer[ws.count()];
@@ -146,7 +157,7 @@ final class CellRunner {
         views = null;
         dsts = new ByteBuffer[cell.batch()];
         for (int i = 0; i < dsts.length; i++) {
-          dsts[i] = ByteBuffer.allocateDirect(ws.pageLength);
+          dsts[i] = lent != null ? null : ByteBuffer.allocateDirect(ws.pageLength);
         }
       }
     }
@@ -176,19 +187,26 @@ final class CellRunner {
             done = session.put(batchPages, n);
             good = done;
             moved = (long) done * ws.pageLength;
+          } else if (lent != null) {
+            done = session.fetchPrefixInPlace(keys, n, lent);
           } else {
             done = session.fetchPrefix(keys, n, dsts);
           }
           long t1 = System.nanoTime();
           if (dsts != null) {
+            ByteBuffer[] got = lent != null ? lent : dsts;
             for (int i = 0; i < done; i++) {
-              if (BenchPages.verify(dsts[i], keys[2 * i], keys[2 * i + 1], namespaceId,
+              if (BenchPages.verify(got[i], keys[2 * i], keys[2 * i + 1], namespaceId,
                   ws.pageLength)) {
                 good++;
                 moved += ws.pageLength;
               } else if (t0 >= measureFrom) {
                 errors++;
               }
+            }
+            if (lent != null) {
+              session.releaseFetched();
+              Arrays.fill(lent, null);
             }
           }
           if (t0 >= measureFrom) {

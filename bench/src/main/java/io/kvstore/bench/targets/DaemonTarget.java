@@ -3,6 +3,7 @@ package io.kvstore.bench.targets;
 import io.kvstore.client.GetResult;
 import io.kvstore.client.KvStoreClient;
 import io.kvstore.client.KvStoreException;
+import io.kvstore.client.PageViews;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -165,7 +166,7 @@ public final class DaemonTarget implements Target {
 
   @Override
   public Session openSession() throws IOException {
-    return new DaemonSession(client(host, port, token, namespaceId, sharedMemory));
+    return new DaemonSession(client(host, port, token, namespaceId, sharedMemory), sharedMemory);
   }
 
   @Override
@@ -193,11 +194,52 @@ public final class DaemonTarget implements Target {
     }
   }
 
+  /**
+   * A session of one client. Through shared memory it also fetches in place: {@link
+   * KvStoreClient#getViews} lends each page where the daemon copied it into the region (checked
+   * in place by the SDK, no copy into the caller's buffer), and {@link #releaseFetched} closes the
+   * views, giving the region's leases back.
+   */
   private static final class DaemonSession implements Session {
     private final KvStoreClient client;
+    private final boolean inPlace;
+    private PageViews lent;
 
-    DaemonSession(KvStoreClient client) {
+    DaemonSession(KvStoreClient client, boolean inPlace) {
       this.client = client;
+      this.inPlace = inPlace;
+    }
+
+    @Override
+    public boolean fetchesInPlace() {
+      return inPlace;
+    }
+
+    @Override
+    public int fetchPrefixInPlace(long[] keys, int count, ByteBuffer[] views) throws IOException {
+      if (!inPlace) {
+        throw new UnsupportedOperationException("page views are measured through shared memory");
+      }
+      releaseFetched();
+      long[] k = keys.length == 2 * count ? keys : Arrays.copyOf(keys, 2 * count);
+      try {
+        lent = client.getViews(k, true);
+        int run = lent.leadingRun();
+        for (int i = 0; i < run; i++) {
+          views[i] = lent.page(i);
+        }
+        return run;
+      } catch (KvStoreException e) {
+        throw new IOException("GET failed: " + e.getMessage(), e);
+      }
+    }
+
+    @Override
+    public void releaseFetched() {
+      if (lent != null) {
+        lent.close();
+        lent = null;
+      }
     }
 
     @Override
@@ -230,6 +272,7 @@ public final class DaemonTarget implements Target {
 
     @Override
     public void close() {
+      releaseFetched();
       client.close();
     }
   }

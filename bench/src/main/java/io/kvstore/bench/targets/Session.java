@@ -47,6 +47,29 @@ public interface Session extends AutoCloseable {
     return put(pages, count);
   }
 
+  /**
+   * Whether this session can lend fetched pages in place ({@link #fetchPrefixInPlace}) instead of
+   * copying them into the caller's buffers, as the SDK's page views do.
+   */
+  default boolean fetchesInPlace() {
+    return false;
+  }
+
+  /**
+   * {@link #fetchPrefix(long[], int, ByteBuffer[])}, but page {@code i} of the run is lent in place:
+   * {@code views[i]} is set to a read-only buffer over it (position 0, limit the page length), valid
+   * until {@link #releaseFetched()}, which the caller must call before the next fetch. The bytes are
+   * not checked here: the caller verifies them.
+   *
+   * @throws UnsupportedOperationException unless {@link #fetchesInPlace()}
+   */
+  default int fetchPrefixInPlace(long[] keys, int count, ByteBuffer[] views) throws IOException {
+    throw new UnsupportedOperationException("this session copies fetched pages");
+  }
+
+  /** Gives back the pages of the last {@link #fetchPrefixInPlace}; harmless when there are none. */
+  default void releaseFetched() {}
+
   /** Closes the connection. */
   @Override
   void close();

@@ -54,6 +54,19 @@ final class TargetContract {
         assertEquals(1, s.fetchPrefix(keys, 1, dsts));
         assertTrue(BenchPages.verify(dsts[0], keys[0], keys[1], NAMESPACE, length));
       }
+      if (s.fetchesInPlace()) {
+        // Lent in place: the same bytes, verified the same way, unreadable once released.
+        ByteBuffer[] views = new ByteBuffer[n + 1];
+        assertEquals(n, s.fetchPrefixInPlace(keys, n + 1, views));
+        for (int i = 0; i < n; i++) {
+          assertTrue(BenchPages.verify(views[i], keys[2 * i], keys[2 * i + 1], NAMESPACE, length),
+              "lent page " + i);
+          assertEquals(pages[i], views[i], "the exact bytes put");
+        }
+        s.releaseFetched();
+        s.releaseFetched();
+        assertEquals(0, views[0].remaining(), "a released page reads nothing");
+      }
     }
   }
 }

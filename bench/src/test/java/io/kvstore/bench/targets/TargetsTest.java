@@ -68,6 +68,9 @@ class TargetsTest {
     try (SharedMemoryDaemon t = new SharedMemoryDaemon(DaemonTarget.connect("127.0.0.1",
         daemon.networkPort(), "", TargetContract.NAMESPACE))) {
       assertEquals("kvstore-daemon-shm", t.name());
+      try (Session s = t.openSession()) {
+        assertTrue(s.fetchesInPlace(), "compare measures daemon-shm gets through page views");
+      }
       TargetContract.roundTrip(t, 64 << 10, 6, true);
     } finally {
       daemon.stop();
@@ -84,6 +87,9 @@ class TargetsTest {
     try (DaemonTarget t = DaemonTarget.connect("127.0.0.1", daemon.networkPort(), "",
         TargetContract.NAMESPACE)) {
       TierCounters before = t.counters();
+      try (Session s = t.openSession()) {
+        assertFalse(s.fetchesInPlace(), "the TCP target copies, as it always did");
+      }
       TargetContract.roundTrip(t, 64 << 10, 6, true);
       long hits = t.counters().since(before, 1).stream().mapToLong(r -> r.hits()).sum();
       assertEquals(6 + 6 + 1, hits, "every page fetched is a hit in some tier");

@@ -77,6 +77,15 @@ public final class ClientRegion {
   }
 
   /**
+   * A read-only view of {@code pageLength} bytes at {@code offset} (position 0, limit and capacity
+   * {@code pageLength}), for a page the caller reads in place; the caller has bounds-checked the
+   * run with {@link #inGetArea}. No bytes are copied.
+   */
+  public ByteBuffer view(long offset, int pageLength) {
+    return map.slice((int) offset, pageLength).asReadOnlyBuffer();
+  }
+
+  /**
    * Reserves room for a page of {@code pageLength} in the PUT area; returns its region offset, or
    * -1 when there is none (the caller sends the PUT over TCP).
    */

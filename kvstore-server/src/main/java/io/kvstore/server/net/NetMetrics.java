@@ -34,6 +34,9 @@ public final class NetMetrics {
     metrics.registerGauge("kvstore_shm_bytes",
         "Bytes of those regions, against shm.total.bytes.",
         () -> shm.get() == null ? 0 : shm.get().usedBytes());
+    metrics.registerGauge("kvstore_shm_leases",
+        "GET leases (runs of a region's GET area) clients hold: page views not yet released.",
+        () -> shm.get() == null ? 0 : shm.get().leases());
     Map<String, LongSupplier> pages = new LinkedHashMap<>();
     pages.put("get_region", () -> shm.get() == null ? 0 : shm.get().pagesOut());
     pages.put("get_inline", () -> shm.get() == null ? 0 : shm.get().pagesInline());

@@ -110,6 +110,7 @@ public final class ServerRegion implements AutoCloseable {
       leaseLength[start] = pageLength;
       leaseGeneration[start] = gen;
       leaseCount++;
+      manager.leases.incrementAndGet();
     }
     map.put((int) (getOffset + (long) start * RegionLayout.UNIT), page, page.position(), pageLength);
     manager.pagesOut.incrementAndGet();
@@ -143,6 +144,7 @@ public final class ServerRegion implements AutoCloseable {
     leases.free(start, RegionLayout.units(pageLength));
     leaseLength[start] = 0;
     leaseCount--;
+    manager.leases.decrementAndGet();
     return true;
   }
 
@@ -188,6 +190,7 @@ public final class ServerRegion implements AutoCloseable {
         return;
       }
       closed = true;
+      manager.leases.addAndGet(-leaseCount);
       leaseCount = 0;
     }
     manager.closed(length);

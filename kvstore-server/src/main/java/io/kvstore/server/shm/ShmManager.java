@@ -49,6 +49,8 @@ public final class ShmManager {
   final AtomicLong pagesOut = new AtomicLong();
   final AtomicLong pagesIn = new AtomicLong();
   final AtomicLong pagesInline = new AtomicLong();
+  /** GET leases held by clients over all open regions (page views not yet closed, mostly). */
+  final AtomicLong leases = new AtomicLong();
   private FileChannel runLockChannel;
   private FileLock runLock;
 
@@ -212,6 +214,14 @@ public final class ShmManager {
   /** GET pages sent inline because their connection's GET area was full. */
   public long pagesInline() {
     return pagesInline.get();
+  }
+
+  /**
+   * GET leases not given back, over all open regions: pages a client holds as views (or has not
+   * released yet). Back to 0 when every client has released or gone.
+   */
+  public long leases() {
+    return leases.get();
   }
 
   /** Open regions. */
