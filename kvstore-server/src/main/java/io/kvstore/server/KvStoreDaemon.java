@@ -4,6 +4,8 @@ import io.kvstore.core.index.BlockIndex;
 import io.kvstore.core.store.StoreHealth;
 import io.kvstore.core.store.TieredStore;
 import io.kvstore.server.cluster.ClusterMembership;
+import io.kvstore.server.cluster.ClusterMetrics;
+import io.kvstore.server.cluster.EtcdRegistration;
 import io.kvstore.server.config.ConfigException;
 import io.kvstore.server.config.ServerConfig;
 import io.kvstore.server.metrics.Health;
@@ -91,6 +93,9 @@ public final class KvStoreDaemon {
       network.start();
       LOG.info("serving the kvstore protocol on {}:{}", config.host(), network.port());
       cluster = ClusterMembership.join(config, network.port()); // after the port is known and served
+      if (cluster instanceof EtcdRegistration registration) {
+        ClusterMetrics.register(metrics, registration);
+      }
       health.ready(true);
     } catch (Exception | Error e) {
       closeAfterFailedStart();

@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * second in the background (one warning per outage), and a lost lease (expired while etcd or the
  * network was away) is replaced by a new one. All etcd work runs on one thread of this class.
  */
-public final class EtcdRegistration implements AutoCloseable {
+public final class EtcdRegistration implements AutoCloseable, ClusterMetrics.Source {
 
   private static final Logger LOG = LoggerFactory.getLogger(EtcdRegistration.class);
   private static final long RETRY_MS = 1_000;
@@ -46,6 +47,10 @@ public final class EtcdRegistration implements AutoCloseable {
   private boolean warned;
   private volatile boolean registered;
   private volatile boolean closed;
+  // Counted for the daemon's metrics (kvstore_cluster_*): written on the worker, read by scrapes.
+  private final AtomicLong registrations = new AtomicLong();
+  private final AtomicLong failedAttempts = new AtomicLong();
+  private final AtomicLong leasesLost = new AtomicLong();
 
   /**
    * Starts registering {@code self} in the cluster {@code uri} (in the background).
@@ -75,8 +80,27 @@ public final class EtcdRegistration implements AutoCloseable {
   }
 
   /** Whether the member key is in etcd under a live lease (as far as this daemon knows). */
+  @Override
   public boolean registered() {
     return registered;
+  }
+
+  /** Times this daemon registered in etcd (the first time and after each lost lease). */
+  @Override
+  public long registrations() {
+    return registrations.get();
+  }
+
+  /** Attempts to register that failed (etcd unreachable, a call timed out or was refused). */
+  @Override
+  public long failedAttempts() {
+    return failedAttempts.get();
+  }
+
+  /** Leases lost after registering (expired, revoked, keep-alive stream failed). */
+  @Override
+  public long leasesLost() {
+    return leasesLost.get();
   }
 
   /** This daemon as registered. */
@@ -96,11 +120,13 @@ public final class EtcdRegistration implements AutoCloseable {
           .get(CALL_TIMEOUT_MS, TimeUnit.MILLISECONDS);
       keepAlive = client.getLeaseClient().keepAlive(lease, new Observer(lease));
       registered = true;
+      registrations.incrementAndGet();
       warned = false;
       LOG.info("registered as {} in etcd {} ({}; lease {} s)", self.id(), endpoints, key, ttlSeconds);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (Exception e) {
+      failedAttempts.incrementAndGet();
       if (!warned) {
         warned = true;
         LOG.warn("cannot register in etcd {} ({}); serving anyway, retrying every {} ms",
@@ -122,6 +148,7 @@ public final class EtcdRegistration implements AutoCloseable {
       return;
     }
     registered = false;
+    leasesLost.incrementAndGet();
     LOG.warn("etcd lease {} of {} lost ({}); registering again", Long.toHexString(lease), self.id(), why);
     if (keepAlive != null) {
       keepAlive.close();

@@ -59,6 +59,12 @@ class ClusterMembershipTest {
     try {
       Thread.sleep(300);
       assertFalse(r.registered());
+      long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (r.failedAttempts() == 0 && System.nanoTime() < until) {
+        Thread.sleep(50);
+      }
+      assertTrue(r.failedAttempts() >= 1, "a failed attempt to register is counted");
+      assertEquals(0, r.registrations());
     } finally {
       long t0 = System.nanoTime();
       r.close();

@@ -46,6 +46,8 @@ class EtcdRegistrationTest {
         try {
           await(() -> members.members().equals(List.of(self)), "registered");
           await(registration::registered, "registration reports itself registered");
+          assertEquals(1, registration.registrations());
+          assertEquals(0, registration.leasesLost());
           long lease = leaseOf(etcd, uri);
 
           // the lease is revoked behind the daemon's back: its key goes, and it registers again
@@ -57,6 +59,9 @@ class EtcdRegistrationTest {
           }, "registered again under a new lease");
           await(() -> members.members().equals(List.of(self)), "seen again by the SDK");
           await(registration::registered, "registration reports itself registered again");
+          assertEquals(1, registration.leasesLost(), "the revoked lease is counted");
+          assertEquals(2, registration.registrations());
+          assertEquals(0, registration.failedAttempts());
         } finally {
           registration.close();
         }

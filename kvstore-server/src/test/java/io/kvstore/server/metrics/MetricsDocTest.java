@@ -3,6 +3,7 @@ package io.kvstore.server.metrics;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.kvstore.server.cluster.ClusterMetrics;
 import io.kvstore.core.store.StoreStats;
 import io.kvstore.core.store.StoreStats.TierStats;
 import io.kvstore.core.tier.TierKind;
@@ -34,6 +35,24 @@ class MetricsDocTest {
     new Health(HealthProbe.NEVER_DEGRADED).register(registry);
     NetMetrics.register(metrics, new NetCounters(), () -> 0, () -> 0);
     NetMetrics.registerSharedMemory(metrics, () -> null);
+    // Only with cluster = etcd://...; documented all the same.
+    ClusterMetrics.register(metrics, new ClusterMetrics.Source() {
+      @Override public boolean registered() {
+        return true;
+      }
+
+      @Override public long registrations() {
+        return 1;
+      }
+
+      @Override public long failedAttempts() {
+        return 0;
+      }
+
+      @Override public long leasesLost() {
+        return 0;
+      }
+    });
     metrics.recordError("OVERLOADED"); // a family without samples is not written
     String doc = Files.readString(Path.of("..", "docs", "metrics.md"), StandardCharsets.UTF_8);
 
