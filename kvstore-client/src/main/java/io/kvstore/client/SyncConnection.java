@@ -3,9 +3,11 @@ package io.kvstore.client;
 import io.kvstore.client.protocol.ErrorCode;
 import io.kvstore.client.protocol.ErrorFlyweight;
 import io.kvstore.client.protocol.FrameDescriptor;
+import io.kvstore.client.protocol.GetPageFlyweight;
 import io.kvstore.client.protocol.Opcode;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
@@ -38,6 +40,11 @@ import java.util.concurrent.TimeUnit;
 final class SyncConnection {
 
   private static final int KEEP_BUFFER_BYTES = 4 << 20;
+  /**
+   * Pages from this size are read from the socket straight into the caller's buffer; smaller ones
+   * with the rest of their frame in one read (two more system calls would cost more than the copy).
+   */
+  static final int IN_PLACE_MIN_PAGE_BYTES = 32 << 10;
 
   private final SocketChannel channel;
   private final Selector selector;
@@ -48,6 +55,12 @@ final class SyncConnection {
   private final ResponseFlyweights flyweights = new ResponseFlyweights();
   private final ByteBuffer header =
       ByteBuffer.allocateDirect(FrameDescriptor.HEADER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
+  /** {@link #header} as a ByteBuf, for {@link FrameDescriptor}'s accessors (same memory). */
+  private final ByteBuf headerView = Unpooled.wrappedBuffer(header);
+  /** A GET_PAGE's key index and reserved field, read before deciding where its page goes. */
+  private final ByteBuffer prefix = ByteBuffer.allocateDirect(
+      GetPageFlyweight.PAGE_OFFSET - FrameDescriptor.HEADER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
+  private boolean prefixPending;
   private ByteBuf frame; // reused for frames up to KEEP_BUFFER_BYTES; owner-thread only
   private long nextRequestId = 1;
   private ServerLimits limits;
@@ -154,7 +167,11 @@ final class SyncConnection {
     }
     try {
       while (!request.future.isDone()) {
-        ByteBuf f = readFrame(deadlineNanos, request);
+        long length = readHeader(deadlineNanos, request);
+        if (request instanceof Requests.Get get && readPageInPlace(get, id, length, deadlineNanos)) {
+          continue;
+        }
+        ByteBuf f = readBody(length, deadlineNanos, request);
         int at = f.readerIndex();
         long frameId = FrameDescriptor.requestId(f, at);
         int opcode = FrameDescriptor.opcode(f, at);
@@ -228,8 +245,8 @@ final class SyncConnection {
     }
   }
 
-  /** The next whole frame; a reused buffer or a temporary one (released by the caller's path). */
-  private ByteBuf readFrame(long deadlineNanos, PendingRequest<?> request) throws IOException {
+  /** Reads the next frame's header into {@link #header}; returns the frame's length, checked. */
+  private long readHeader(long deadlineNanos, PendingRequest<?> request) throws IOException {
     header.clear();
     readFully(header, deadlineNanos, request);
     long length = header.getInt(FrameDescriptor.FRAME_LENGTH_OFFSET) & 0xFFFFFFFFL;
@@ -241,6 +258,55 @@ final class SyncConnection {
       throw new KvStoreException(ErrorCode.FRAME_TOO_LARGE, "daemon " + peer + " sent a frame of "
           + length + " bytes, over the client's max of " + maxFrameLength);
     }
+    return length;
+  }
+
+  /**
+   * A large GET_PAGE over TCP: its page is read from the socket straight into the caller's buffer
+   * and checked there, saving the copy out of a receive buffer (the socket read is a copy anyway).
+   * Returns false when the frame is not such a page (nothing read past the header), or when the
+   * page cannot go to the caller's buffer: then its key index has been read ({@link #prefix}) and
+   * {@link #readBody} puts it back in front of the rest, so the frame is handled as usual.
+   */
+  private boolean readPageInPlace(Requests.Get get, long id, long length, long deadlineNanos)
+      throws IOException {
+    if (FrameDescriptor.opcode(headerBuf(), 0) != Opcode.GET_PAGE
+        || (FrameDescriptor.flags(headerBuf(), 0) & Opcode.FLAG_GET_PAGE_SHM) != 0
+        || FrameDescriptor.requestId(headerBuf(), 0) != id
+        || length < GetPageFlyweight.PAGE_OFFSET + IN_PLACE_MIN_PAGE_BYTES) {
+      return false;
+    }
+    prefix.clear();
+    readFully(prefix, deadlineNanos, get);
+    int keyIndex = prefix.getInt(0);
+    int reserved = prefix.getInt(4);
+    int pageLength = (int) (length - GetPageFlyweight.PAGE_OFFSET);
+    // Under the request's monitor, as every access to the caller's buffers (PendingRequest); only
+    // this thread ever takes it for a caller-driven call, so waiting for the socket under it
+    // blocks nobody.
+    synchronized (get) {
+      ByteBuffer target =
+          reserved == 0 && !get.isSettled() ? get.pageTarget(keyIndex, pageLength) : null;
+      if (target == null) {
+        prefixPending = true; // readBody puts the 8 bytes back in front of the rest
+        return false;
+      }
+      readFully(target, deadlineNanos, get);
+      get.pageLanded(keyIndex, pageLength);
+    }
+    return true;
+  }
+
+  private ByteBuf headerBuf() {
+    return headerView;
+  }
+
+  /**
+   * The rest of the frame whose header was just read, whole in a reused buffer or a temporary one
+   * (released by the caller's path).
+   */
+  private ByteBuf readBody(long length, long deadlineNanos, PendingRequest<?> request)
+      throws IOException {
     int n = (int) length;
     ByteBuf f;
     if (n <= KEEP_BUFFER_BYTES) {
@@ -257,7 +323,13 @@ final class SyncConnection {
     f.clear();
     header.flip();
     f.writeBytes(header);
-    ByteBuffer body = f.nioBuffer(FrameDescriptor.HEADER_LENGTH, n - FrameDescriptor.HEADER_LENGTH);
+    if (prefixPending) {
+      prefixPending = false;
+      prefix.flip();
+      f.writeBytes(prefix);
+    }
+    int at = f.writerIndex();
+    ByteBuffer body = f.nioBuffer(at, n - at);
     try {
       readFully(body, deadlineNanos, request);
     } catch (IOException | RuntimeException e) {

@@ -239,6 +239,42 @@ class CallerDrivenIoTest extends FakeDaemonTestBase {
   }
 
   @Test
+  void shouldReadLargePagesStraightIntoTheCallersBuffersAndCheckThem() {
+    KvStoreClient client = connect(builder().maxRetries(0));
+    int large = SyncConnection.IN_PLACE_MIN_PAGE_BYTES + 1000;
+    ByteBuffer[] pages = new ByteBuffer[4];
+    for (int i = 0; i < pages.length; i++) {
+      pages[i] = KvStoreClientTest.page(9, i, NAMESPACE, large * (i + 1), 40 + i);
+      daemon.putPage(pages[i]);
+    }
+    daemon.corruptOnce.add(new io.kvstore.common.BlockKey(9, 2));
+    long[] keys = {9, 0, 9, 1, 9, 2, 9, 3, 9, 99};
+    ByteBuffer[] dsts = new ByteBuffer[5];
+    for (int i = 0; i < dsts.length; i++) {
+      dsts[i] = i % 2 == 0 ? ByteBuffer.allocateDirect(5 * large) : ByteBuffer.allocate(5 * large);
+      dsts[i].position(3); // pages land at the position, which does not move
+    }
+    GetResult got = client.get(keys, dsts); // the daemon answers in reverse key order
+    assertEquals(3, got.found());
+    assertFalse(got.isHit(2), "a large page failing its CRC is a miss, checked in place");
+    assertFalse(got.isHit(4));
+    for (int i : new int[] {0, 1, 3}) {
+      assertEquals(3, dsts[i].position());
+      assertArrayEquals(bytes(pages[i], 0, pages[i].remaining()),
+          bytes(dsts[i], 3, got.length(i)));
+    }
+    int accepted = daemon.connectionsAccepted.get();
+    KvStoreException e = assertThrows(KvStoreException.class, () -> client.get(
+        new long[] {9, 3}, new ByteBuffer[] {ByteBuffer.allocateDirect(large)}));
+    assertEquals(ErrorCode.PAGE_TOO_LARGE, e.code(), e.getMessage());
+    ByteBuffer dst = ByteBuffer.allocateDirect(5 * large);
+    assertEquals(1, client.get(new long[] {9, 3}, new ByteBuffer[] {dst}).found());
+    assertArrayEquals(bytes(pages[3], 0, pages[3].remaining()), bytes(dst, 0, pages[3].remaining()));
+    assertEquals(accepted + 1, daemon.connectionsAccepted.get(),
+        "the connection of the failed GET was replaced (the rest of its answer was unread)");
+  }
+
+  @Test
   void shouldFailAPutWhoseConnectionTheDaemonClosesWithoutRetryingIt() {
     KvStoreClient client = connect(builder().maxRetries(2));
     daemon.faults.put(Opcode.PUT, FakeDaemon.Fault.CLOSE);
