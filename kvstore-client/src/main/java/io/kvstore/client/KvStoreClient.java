@@ -602,11 +602,17 @@ public final class KvStoreClient implements AutoCloseable {
    */
   private <T> CallFuture<T> execute(LongFunction<PendingRequest<T>> factory, boolean idempotent,
       long timeoutNanos, Consumer<T> orphan) {
+    return execute(factory, idempotent ? config.maxRetries : 0, 1, timeoutNanos, orphan);
+  }
+
+  /** Runs a request with {@code retries} retries left, its first attempt numbered {@code attempt}. */
+  private <T> CallFuture<T> execute(LongFunction<PendingRequest<T>> factory, int retries,
+      int attempt, long timeoutNanos, Consumer<T> orphan) {
     CallFuture<T> result = new CallFuture<>(this::onIoThread);
     openCalls.add(result);
     result.whenComplete((v, e) -> openCalls.remove(result));
     long deadline = System.nanoTime() + timeoutNanos;
-    attempt(factory, idempotent ? config.maxRetries : 0, 1, result, deadline, timeoutNanos, orphan);
+    attempt(factory, retries, attempt, result, deadline, timeoutNanos, orphan);
     return result;
   }
 
@@ -690,6 +696,10 @@ public final class KvStoreClient implements AutoCloseable {
       throw new IllegalStateException(
           "blocking kvstore call on a kvstore I/O thread would deadlock; use the async form");
     }
+    if (sync != null && Thread.currentThread().isInterrupted()) {
+      // As the pipelined path's wait would: nothing is sent, the flag stays set.
+      throw new KvStoreException(ErrorCode.CLIENT_TIMEOUT, "interrupted before the call was sent");
+    }
     SyncConnection c = sync == null || closed ? null : sync.acquire();
     if (c == null) {
       return await(execute(factory, idempotent, timeoutNanos));
@@ -701,6 +711,9 @@ public final class KvStoreClient implements AutoCloseable {
     } finally {
       sync.release(c, !c.isBroken());
     }
+    if (!request.future.isDone()) { // call() settles every request it is given; never wait here
+      request.fail(new KvStoreException(ErrorCode.INTERNAL, "caller-driven call left unsettled"));
+    }
     try {
       return request.future.join();
     } catch (CompletionException | CancellationException e) {
@@ -708,7 +721,8 @@ public final class KvStoreClient implements AutoCloseable {
       long left = start + timeoutNanos - System.nanoTime();
       if (idempotent && config.maxRetries > 0 && failure.isRetryable() && !closed && left > 0
           && !Thread.currentThread().isInterrupted()) {
-        return await(execute(factory, true, left));
+        // The retries left, on the pipelined path (which reconnects with backoff).
+        return await(execute(factory, config.maxRetries - 1, 2, left, null));
       }
       throw failure;
     }

@@ -204,6 +204,24 @@ class CallerDrivenIoTest extends FakeDaemonTestBase {
   }
 
   @Test
+  void shouldNotSendACallOfAnAlreadyInterruptedCaller() {
+    KvStoreClient client = connect(builder());
+    assertTrue(client.ping() >= 0);
+    int accepted = daemon.connectionsAccepted.get();
+    Thread.currentThread().interrupt();
+    try {
+      KvStoreException e = assertThrows(KvStoreException.class, () -> client.lookup(new long[] {1, 1}));
+      assertEquals(ErrorCode.CLIENT_TIMEOUT, e.code());
+      assertTrue(Thread.currentThread().isInterrupted(), "the interrupt flag is kept");
+    } finally {
+      Thread.interrupted();
+    }
+    assertEquals(0, daemon.received(Opcode.LOOKUP), "nothing was sent");
+    assertEquals(0, client.lookup(new long[] {1, 1}).runLength());
+    assertEquals(accepted, daemon.connectionsAccepted.get(), "the idle connection was kept");
+  }
+
+  @Test
   void shouldFailACallUnderWayWhenTheClientCloses() throws Exception {
     KvStoreClient client = connect(builder());
     daemon.faults.put(Opcode.LOOKUP, FakeDaemon.Fault.SILENT);
