@@ -17,6 +17,10 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.EventExecutor;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -142,9 +146,10 @@ public final class KvStoreClient implements AutoCloseable {
     }
     this.keys = new KeyOps(config.keyChain);
     // Blocking calls over TCP write and read their own socket on the calling thread (two thread
-    // wake-ups per round trip instead of four). With shared memory they keep the pipelined
-    // connections, on which the region is negotiated.
-    this.sync = config.callerDrivenIo && !config.sharedMemory
+    // wake-ups per round trip instead of four). With shared memory and a daemon on this host they
+    // keep the pipelined connections, on which the region is negotiated; a daemon on another host
+    // can offer no region, so there shared memory changes nothing.
+    this.sync = config.callerDrivenIo && (!config.sharedMemory || !onThisHost(config.address))
         ? new SyncPool(config.connections,
             () -> SyncConnection.open(config.address,
                 new Requests.Hello(config.maxFrameLength, config.namespace(), config.authToken,
@@ -765,6 +770,23 @@ public final class KvStoreClient implements AutoCloseable {
     if (dsts.length != keys.length / 2) {
       throw new IllegalArgumentException(
           dsts.length + " destination buffers for " + keys.length / 2 + " keys");
+    }
+  }
+
+  /**
+   * Whether {@code address} is this host's: loopback, or bound to one of its interfaces (where a
+   * shared region can be negotiated). An address that cannot be resolved counts as this host's,
+   * which keeps the pipelined path.
+   */
+  static boolean onThisHost(InetSocketAddress address) {
+    try {
+      InetAddress ip = address.isUnresolved()
+          ? InetAddress.getByName(address.getHostString())
+          : address.getAddress();
+      return ip.isLoopbackAddress() || ip.isAnyLocalAddress()
+          || NetworkInterface.getByInetAddress(ip) != null;
+    } catch (IOException e) {
+      return true;
     }
   }
 

@@ -228,8 +228,8 @@ public final class KvStoreClientBuilder {
    * Jedis-style client does (default true). A round trip then wakes two threads instead of four;
    * see docs/sdk.md. Up to {@link #connections} such connections are opened beside the pipelined
    * ones; a blocking call that finds none free takes the pipelined path. Not used with {@link
-   * #sharedMemory} on (the region is negotiated on the pipelined connections), nor by the async
-   * methods.
+   * #sharedMemory} on and a daemon on this host (the region is negotiated on the pipelined
+   * connections), nor by the async methods.
    */
   public KvStoreClientBuilder callerDrivenIo(boolean enabled) {
     this.callerDrivenIo = enabled;

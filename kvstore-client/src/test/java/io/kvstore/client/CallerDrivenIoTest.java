@@ -12,6 +12,7 @@ import io.kvstore.client.protocol.ErrorCode;
 import io.kvstore.client.protocol.Opcode;
 import io.netty.channel.Channel;
 import io.netty.util.ResourceLeakDetector;
+import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -93,6 +94,21 @@ class CallerDrivenIoTest extends FakeDaemonTestBase {
     KvStoreClient pipelined = connect(builder().connections(2).callerDrivenIo(false));
     assertEquals(1, pipelined.get(new long[] {1, 1}, new ByteBuffer[] {dst}).found());
     assertEquals(0, pipelined.callerDrivenConnections(), "off: the pipelined path");
+  }
+
+  @Test
+  void shouldKeepThePipelinedPathWithSharedMemoryToADaemonOnThisHost() {
+    KvStoreClient client = connect(builder().sharedMemory(true));
+    assertTrue(client.ping() >= 0);
+    assertEquals(0, client.callerDrivenConnections(), "the region is negotiated on the pipelined path");
+  }
+
+  @Test
+  void shouldTellADaemonOnThisHostFromOneElsewhere() {
+    assertTrue(KvStoreClient.onThisHost(new InetSocketAddress("127.0.0.1", 7000)));
+    assertTrue(KvStoreClient.onThisHost(InetSocketAddress.createUnresolved("localhost", 7000)));
+    assertFalse(KvStoreClient.onThisHost(new InetSocketAddress("192.0.2.1", 7000)),
+        "TEST-NET-1 (RFC 5737) is no interface's address: another host, no region possible");
   }
 
   @Test
