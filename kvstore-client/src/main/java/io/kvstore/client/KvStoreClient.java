@@ -17,6 +17,10 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.EventExecutor;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -83,6 +87,8 @@ public final class KvStoreClient implements AutoCloseable {
   private final Set<PageViews> openViews = ConcurrentHashMap.newKeySet();
   private final long timeoutNanos;
   private final KeyOps keys;
+  /** Caller-driven connections for blocking calls over TCP; null when off or with shared memory. */
+  private final SyncPool sync;
   private volatile boolean closed;
 
   KvStoreClient(KvStoreClientBuilder config) {
@@ -139,6 +145,19 @@ public final class KvStoreClient implements AutoCloseable {
       throw e;
     }
     this.keys = new KeyOps(config.keyChain);
+    // Blocking calls over TCP write and read their own socket on the calling thread (two thread
+    // wake-ups per round trip instead of four). With shared memory and a daemon on this host they
+    // keep the pipelined connections, on which the region is negotiated; a daemon on another host
+    // can offer no region, so there shared memory changes nothing.
+    this.sync = config.callerDrivenIo && (!config.sharedMemory || !onThisHost(config.address))
+        ? new SyncPool(config.connections,
+            () -> SyncConnection.open(config.address,
+                new Requests.Hello(config.maxFrameLength, config.namespace(), config.authToken,
+                    config.connectTimeout.toNanos()),
+                ByteBufAllocator.DEFAULT, config.maxFrameLength, config.connectTimeout.toNanos()),
+            () -> !pool.readyConnections().isEmpty(),
+            config.pingInterval.toNanos(), config.reconnectDelay.toNanos())
+        : null;
   }
 
   /** A builder with every default set. */
@@ -242,11 +261,7 @@ public final class KvStoreClient implements AutoCloseable {
   }
 
   private CallFuture<GetResult> getCall(long[] keys, ByteBuffer[] dsts, boolean prefixOnly) {
-    checkKeys(keys);
-    if (dsts.length != keys.length / 2) {
-      throw new IllegalArgumentException(
-          dsts.length + " destination buffers for " + keys.length / 2 + " keys");
-    }
+    checkGet(keys, dsts);
     return execute(t -> new Requests.Get(keys, dsts, prefixOnly, config.verifyChecksums, t), true,
         timeoutNanos);
   }
@@ -292,13 +307,7 @@ public final class KvStoreClient implements AutoCloseable {
    * larger than the daemon's max page gets status PAGE_TOO_LARGE without being sent.
    */
   public CompletableFuture<PutResult> putAsync(ByteBuffer[] pages) {
-    int[] lengths = new int[pages.length];
-    for (int i = 0; i < pages.length; i++) {
-      lengths[i] = pages[i].remaining();
-      if (lengths[i] < PageFormat.HEADER_LENGTH) {
-        throw new IllegalArgumentException("page " + i + " has " + lengths[i] + " bytes, less than a page header");
-      }
-    }
+    int[] lengths = putLengths(pages);
     return putChunks(lengths, (from, count, frameLength, timeout) ->
         new Requests.Put(pages, from, count, frameLength, timeout));
   }
@@ -333,47 +342,64 @@ public final class KvStoreClient implements AutoCloseable {
 
   /** Blocking {@link #lookupAsync(long[])}. */
   public LookupResult lookup(long[] keys) {
-    return await(lookupAsync(keys));
+    checkKeys(keys);
+    return blocking(t -> new Requests.Lookup(keys, t), true, timeoutNanos);
   }
 
   /** Blocking {@link #lookupAsync(BlockKey[])}. */
   public LookupResult lookup(BlockKey[] keys) {
-    return await(lookupAsync(keys));
+    return lookup(toPairs(keys));
   }
 
   /** Blocking {@link #getAsync(long[], ByteBuffer[])}. */
   public GetResult get(long[] keys, ByteBuffer[] dsts) {
-    return await(getAsync(keys, dsts));
+    return get(keys, dsts, false);
   }
 
   /** Blocking {@link #getAsync(long[], ByteBuffer[], boolean)}. */
   public GetResult get(long[] keys, ByteBuffer[] dsts, boolean prefixOnly) {
-    return await(getAsync(keys, dsts, prefixOnly));
+    checkGet(keys, dsts);
+    return blocking(t -> new Requests.Get(keys, dsts, prefixOnly, config.verifyChecksums, t), true,
+        timeoutNanos);
   }
 
   /** Blocking {@link #putAsync(ByteBuffer[])}. */
   public PutResult put(ByteBuffer[] pages) {
-    return await(putAsync(pages));
+    int[] lengths = putLengths(pages);
+    long frameLength = oneFrame(lengths);
+    if (frameLength < 0 || sync == null) {
+      return await(putChunks(lengths, (from, count, fl, timeout) ->
+          new Requests.Put(pages, from, count, fl, timeout)));
+    }
+    return new PutResult(blocking(
+        t -> new Requests.Put(pages, 0, pages.length, frameLength, t), config.retryPuts,
+        timeoutNanos));
   }
 
   /** Blocking {@link #prefetchAsync(long[], int)}. */
   public int prefetch(long[] keys, int deadlineMs) {
-    return await(prefetchAsync(keys, deadlineMs));
+    checkKeys(keys);
+    if (deadlineMs < 0) {
+      throw new IllegalArgumentException("deadlineMs must be >= 0, got " + deadlineMs);
+    }
+    return blocking(t -> new Requests.Prefetch(keys, deadlineMs, t), true,
+        timeoutNanos + TimeUnit.MILLISECONDS.toNanos(deadlineMs));
   }
 
   /** Blocking {@link #deleteAsync(long[])}. */
   public int delete(long[] keys) {
-    return await(deleteAsync(keys));
+    checkKeys(keys);
+    return blocking(t -> new Requests.Delete(keys, t), true, timeoutNanos);
   }
 
   /** Blocking {@link #statsAsync()}. */
   public String stats() {
-    return await(statsAsync());
+    return blocking(Requests.Stats::new, true, timeoutNanos);
   }
 
   /** Blocking {@link #pingAsync()}. */
   public long ping() {
-    return await(pingAsync());
+    return blocking(Requests.Ping::new, true, timeoutNanos);
   }
 
   // ---------------------------------------------------------------- token level
@@ -488,6 +514,9 @@ public final class KvStoreClient implements AutoCloseable {
       return;
     }
     closed = true;
+    if (sync != null) {
+      sync.close(TimeUnit.SECONDS.toNanos(2)); // calls under way fail at once; waits for them
+    }
     pool.close();
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
     // Every connection is closed and its event loop has run out: writes were failed (releasing
@@ -578,11 +607,17 @@ public final class KvStoreClient implements AutoCloseable {
    */
   private <T> CallFuture<T> execute(LongFunction<PendingRequest<T>> factory, boolean idempotent,
       long timeoutNanos, Consumer<T> orphan) {
+    return execute(factory, idempotent ? config.maxRetries : 0, 1, timeoutNanos, orphan);
+  }
+
+  /** Runs a request with {@code retries} retries left, its first attempt numbered {@code attempt}. */
+  private <T> CallFuture<T> execute(LongFunction<PendingRequest<T>> factory, int retries,
+      int attempt, long timeoutNanos, Consumer<T> orphan) {
     CallFuture<T> result = new CallFuture<>(this::onIoThread);
     openCalls.add(result);
     result.whenComplete((v, e) -> openCalls.remove(result));
     long deadline = System.nanoTime() + timeoutNanos;
-    attempt(factory, idempotent ? config.maxRetries : 0, 1, result, deadline, timeoutNanos, orphan);
+    attempt(factory, retries, attempt, result, deadline, timeoutNanos, orphan);
     return result;
   }
 
@@ -652,6 +687,112 @@ public final class KvStoreClient implements AutoCloseable {
       }
     }
     return false;
+  }
+
+  /**
+   * A blocking call: on a caller-driven connection when one is free ({@link SyncConnection}: this
+   * thread writes the request and reads the answer), otherwise through the pipelined path. A
+   * retryable failure of an idempotent request is retried on the pipelined path with the time
+   * left. When this returns or throws, the request no longer touches the caller's buffers.
+   */
+  private <T> T blocking(
+      LongFunction<PendingRequest<T>> factory, boolean idempotent, long timeoutNanos) {
+    if (onIoThread()) {
+      throw new IllegalStateException(
+          "blocking kvstore call on a kvstore I/O thread would deadlock; use the async form");
+    }
+    if (sync != null && Thread.currentThread().isInterrupted()) {
+      // As the pipelined path's wait would: nothing is sent, the flag stays set.
+      throw new KvStoreException(ErrorCode.CLIENT_TIMEOUT, "interrupted before the call was sent");
+    }
+    SyncConnection c = sync == null || closed ? null : sync.acquire();
+    if (c == null) {
+      return await(execute(factory, idempotent, timeoutNanos));
+    }
+    long start = System.nanoTime();
+    PendingRequest<T> request = factory.apply(timeoutNanos);
+    try {
+      c.call(request, start + timeoutNanos);
+    } finally {
+      sync.release(c, !c.isBroken());
+    }
+    if (!request.future.isDone()) { // call() settles every request it is given; never wait here
+      request.fail(new KvStoreException(ErrorCode.INTERNAL, "caller-driven call left unsettled"));
+    }
+    try {
+      return request.future.join();
+    } catch (CompletionException | CancellationException e) {
+      KvStoreException failure = asKvStoreException(e);
+      long left = start + timeoutNanos - System.nanoTime();
+      if (idempotent && config.maxRetries > 0 && failure.isRetryable() && !closed && left > 0
+          && !Thread.currentThread().isInterrupted()) {
+        // The retries left, on the pipelined path (which reconnects with backoff).
+        return await(execute(factory, config.maxRetries - 1, 2, left, null));
+      }
+      throw failure;
+    }
+  }
+
+  /** Whether {@code lengths} go in one PUT frame: its length, or -1 (several, or one too large). */
+  private long oneFrame(int[] lengths) {
+    ServerLimits limits = pool.limits();
+    if (lengths.length == 0 || lengths.length > limits.maxBatch()) {
+      return -1;
+    }
+    long bytes = 0;
+    for (int length : lengths) {
+      if (length > limits.maxPageLength()) {
+        return -1;
+      }
+      bytes += length;
+    }
+    long frameLength = PutFlyweight.frameLength(lengths.length, bytes);
+    if ((lengths.length > 1 && bytes > config.putFrameBytes)
+        || frameLength > limits.maxFrameLength()) {
+      return -1;
+    }
+    return frameLength;
+  }
+
+  private static int[] putLengths(ByteBuffer[] pages) {
+    int[] lengths = new int[pages.length];
+    for (int i = 0; i < pages.length; i++) {
+      lengths[i] = pages[i].remaining();
+      if (lengths[i] < PageFormat.HEADER_LENGTH) {
+        throw new IllegalArgumentException("page " + i + " has " + lengths[i] + " bytes, less than a page header");
+      }
+    }
+    return lengths;
+  }
+
+  private void checkGet(long[] keys, ByteBuffer[] dsts) {
+    checkKeys(keys);
+    if (dsts.length != keys.length / 2) {
+      throw new IllegalArgumentException(
+          dsts.length + " destination buffers for " + keys.length / 2 + " keys");
+    }
+  }
+
+  /**
+   * Whether {@code address} is this host's: loopback, or bound to one of its interfaces (where a
+   * shared region can be negotiated). An address that cannot be resolved counts as this host's,
+   * which keeps the pipelined path.
+   */
+  static boolean onThisHost(InetSocketAddress address) {
+    try {
+      InetAddress ip = address.isUnresolved()
+          ? InetAddress.getByName(address.getHostString())
+          : address.getAddress();
+      return ip.isLoopbackAddress() || ip.isAnyLocalAddress()
+          || NetworkInterface.getByInetAddress(ip) != null;
+    } catch (IOException e) {
+      return true;
+    }
+  }
+
+  /** Caller-driven connections open now (for tests). */
+  int callerDrivenConnections() {
+    return sync == null ? 0 : sync.openConnections();
   }
 
   /**

@@ -64,6 +64,7 @@ public final class KvStoreClientBuilder {
   boolean verifyChecksums = true;
   boolean sharedMemory = true;
   boolean preferNativeTransport = true;
+  boolean callerDrivenIo = true;
   int maxFrameLength = FrameDescriptor.DEFAULT_MAX_FRAME_LENGTH;
   long maxInFlightBytes = MAX_IN_FLIGHT_BYTES_DEFAULT;
   int putFrameBytes = PUT_FRAME_BYTES_DEFAULT;
@@ -217,6 +218,21 @@ public final class KvStoreClientBuilder {
    */
   public KvStoreClientBuilder sharedMemory(boolean enabled) {
     this.sharedMemory = enabled;
+    return this;
+  }
+
+  /**
+   * Whether blocking calls over TCP ({@code get}, {@code put} of one frame, {@code lookup}, {@code
+   * delete}, {@code prefetch}, {@code stats}, {@code ping}) write their request and read their
+   * answer on the calling thread, over connections of their own lent to one call at a time, as a
+   * Jedis-style client does (default true). A round trip then wakes two threads instead of four;
+   * see docs/sdk.md. Up to {@link #connections} such connections are opened beside the pipelined
+   * ones; a blocking call that finds none free takes the pipelined path. Not used with {@link
+   * #sharedMemory} on and a daemon on this host (the region is negotiated on the pipelined
+   * connections), nor by the async methods.
+   */
+  public KvStoreClientBuilder callerDrivenIo(boolean enabled) {
+    this.callerDrivenIo = enabled;
     return this;
   }
 

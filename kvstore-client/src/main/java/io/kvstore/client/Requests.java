@@ -261,6 +261,49 @@ final class Requests {
     }
 
     /**
+     * Where the page of a TCP GET_PAGE for key {@code i}, {@code length} bytes, may be read
+     * straight from the socket by a caller-driven connection ({@link SyncConnection}): a view of
+     * the caller's buffer at its position, or null when the page cannot go there (an index out of
+     * range, a second page for the key, a page too large for its buffer, too short to be a page):
+     * then the frame is read whole and handled by {@link #onFrame}, which reports what was wrong.
+     * Under the monitor, only while the request is not settled.
+     */
+    ByteBuffer pageTarget(int i, int length) {
+      if (i < 0 || i >= keyCount || lengths[i] != GetResult.MISS
+          || length < PageFormat.HEADER_LENGTH) {
+        return null;
+      }
+      ByteBuffer dst = dsts[i];
+      int position = dst.position();
+      if (length > dst.limit() - position) {
+        return null;
+      }
+      ByteBuffer view = dst.duplicate();
+      view.limit(position + length).position(position);
+      return view;
+    }
+
+    /**
+     * The page of key {@code i} has been read into {@link #pageTarget}'s view: it is checked in
+     * place (key, and both CRCs unless checks are off) and counted; a page that fails is a miss.
+     * Under the monitor, only while the request is not settled.
+     */
+    void pageLanded(int i, int length) {
+      pagesReceived++;
+      ByteBuffer dst = dsts[i];
+      int position = dst.position();
+      if (verifyChecksums && PageFormat.verify(dst, position, length) != PageFormat.OK) {
+        return; // corrupted on the way: a miss
+      }
+      if (PageFormat.keyHi(dst, position) != keys[2 * i]
+          || PageFormat.keyLo(dst, position) != keys[2 * i + 1]) {
+        return; // not the requested key: a miss, never returned
+      }
+      lengths[i] = length;
+      found++;
+    }
+
+    /**
      * A page the daemon copied into the region (spec/4 §4.3): the lease is recorded for release
      * first (whatever follows), the descriptor is bounds-checked, the page copied once into the
      * caller's buffer and checked there exactly as a page from the socket.

@@ -27,7 +27,7 @@ class KvStoreClientTest {
 
   private static final long NAMESPACE = 0x5EED_0000_0000_0001L;
 
-  private FakeDaemon daemon;
+  FakeDaemon daemon;
   private final List<KvStoreClient> clients = new ArrayList<>();
 
   @BeforeEach
@@ -41,7 +41,7 @@ class KvStoreClientTest {
     daemon.close();
   }
 
-  private KvStoreClientBuilder builder() {
+  KvStoreClientBuilder builder() {
     return KvStoreClient.builder()
         .address("127.0.0.1", daemon.port())
         .namespaceId(NAMESPACE)
@@ -52,7 +52,7 @@ class KvStoreClientTest {
         .reconnectDelay(Duration.ofMillis(1));
   }
 
-  private KvStoreClient connect(KvStoreClientBuilder builder) {
+  KvStoreClient connect(KvStoreClientBuilder builder) {
     KvStoreClient client = builder.build();
     clients.add(client);
     return client;

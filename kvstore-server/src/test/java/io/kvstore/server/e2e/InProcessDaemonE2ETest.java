@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvstore.client.GetResult;
 import io.kvstore.client.KvStoreClient;
+import io.kvstore.client.KvStoreClientBuilder;
 import io.kvstore.client.LookupResult;
 import io.kvstore.client.PutResult;
 import io.kvstore.client.protocol.ErrorCode;
@@ -58,8 +59,13 @@ class InProcessDaemonE2ETest {
     metrics = NetFixtures.metrics();
     server = new KvStoreNetworkServer(NetFixtures.config().build(), store, metrics);
     server.start();
-    client = KvStoreClient.builder().address("127.0.0.1", server.port()).namespaceId(NS)
-        .requestTimeout(Duration.ofSeconds(20)).build();
+    client = clientBuilder(server.port()).build();
+  }
+
+  /** The client every test uses (a subclass runs them all on another SDK path). */
+  KvStoreClientBuilder clientBuilder(int port) {
+    return KvStoreClient.builder().address("127.0.0.1", port).namespaceId(NS)
+        .requestTimeout(Duration.ofSeconds(20));
   }
 
   @AfterEach
