@@ -39,13 +39,13 @@ final class StoreFactory {
         int frame = b.hotFrameBytes > 0 ? b.hotFrameBytes : b.maxPageBytes;
         HotTier hot = HotTier.builder(b.hotBytes, frame).policy(policy).shards(b.memoryShards).build();
         opened.add(hot);
-        tiers.add(hot);
+        tiers.add(b.memoryTierWrapper == null ? hot : b.memoryTierWrapper.apply(hot));
       }
       if (b.dramBytes > 0) {
         DramTier dram =
             DramTier.builder(b.dramBytes, b.maxPageBytes).policy(policy).shards(b.memoryShards).build();
         opened.add(dram);
-        tiers.add(dram);
+        tiers.add(b.memoryTierWrapper == null ? dram : b.memoryTierWrapper.apply(dram));
       }
       SsdTier ssd = null;
       if (b.ssdBytes > 0) {

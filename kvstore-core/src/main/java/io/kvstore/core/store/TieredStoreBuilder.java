@@ -97,6 +97,8 @@ public final class TieredStoreBuilder {
   int memoryShards = MEMORY_SHARDS_DEFAULT;
   /** Tests only: wraps the SSD tier (a fault injector); null for none. */
   java.util.function.UnaryOperator<io.kvstore.core.tier.Tier> ssdTierWrapper;
+  /** Tests only: wraps each memory tier (a pin counter); null for none. */
+  java.util.function.UnaryOperator<io.kvstore.core.tier.Tier> memoryTierWrapper;
 
   TieredStoreBuilder() {}
 
