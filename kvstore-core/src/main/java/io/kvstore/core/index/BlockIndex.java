@@ -316,19 +316,29 @@ public final class BlockIndex implements AutoCloseable {
       long namespaceId,
       boolean dirty) {
     return present(
-        hi, lo, tier.bit() | (dirty ? DIRTY_FLAG : 0), pageLength, parentHi, parentLo, namespaceId);
+        hi,
+        lo,
+        tier.bit() | (dirty ? DIRTY_FLAG : 0),
+        true,
+        pageLength,
+        parentHi,
+        parentLo,
+        namespaceId);
   }
 
   /**
    * Marks the block dirty before its new page enters memory, creating its entry if needed, so that
    * a put learns that the index has no room for it before it touches the stored page (the entry
-   * then exists, held for memory, and the tier's {@link #markPresent} cannot fail on room).
+   * then exists, held for memory, and the tier's {@link #markPresent} cannot fail on room). An
+   * existing entry only gets the flag: its fields still describe the stored page (its SSD copy is
+   * read by them until the put removed it); the length, parent and namespace given are for a new
+   * entry.
    *
    * @return false, changing nothing, as {@link #markPresent} refuses
    */
   public boolean reserveDirty(
       long hi, long lo, int pageLength, long parentHi, long parentLo, long namespaceId) {
-    return present(hi, lo, DIRTY_FLAG, pageLength, parentHi, parentLo, namespaceId);
+    return present(hi, lo, DIRTY_FLAG, false, pageLength, parentHi, parentLo, namespaceId);
   }
 
   /** Answer of {@link #memoryOwnership}: no memory tier holds the block (by the index). */
@@ -352,8 +362,20 @@ public final class BlockIndex implements AutoCloseable {
     return r.getNamespaceId() == namespaceId ? MEMORY_OWN : MEMORY_FOREIGN;
   }
 
+  /**
+   * Sets the bits {@code add}; sets the page's fields on a new entry, and on an existing one if
+   * {@code overwrite}. Refuses (false, nothing changed) a new entry held for memory beyond the bound
+   * or one the map has no room for.
+   */
   private boolean present(
-      long hi, long lo, int add, int pageLength, long parentHi, long parentLo, long namespaceId) {
+      long hi,
+      long lo,
+      int add,
+      boolean overwrite,
+      int pageLength,
+      long parentHi,
+      long parentLo,
+      long namespaceId) {
     if (pageLength < 0) {
       throw new IllegalArgumentException("negative page length: " + pageLength);
     }
@@ -375,10 +397,12 @@ public final class BlockIndex implements AutoCloseable {
       }
       try {
         r.setTiers(after);
-        r.setPageLength(pageLength);
-        r.setParentHi(parentHi);
-        r.setParentLo(parentLo);
-        r.setNamespaceId(namespaceId);
+        if (e == null || overwrite) {
+          r.setPageLength(pageLength);
+          r.setParentHi(parentHi);
+          r.setParentLo(parentLo);
+          r.setNamespaceId(namespaceId);
+        }
         if (e != null) {
           c.replaceValue(e, c.wrapValueAsData(r));
         } else {

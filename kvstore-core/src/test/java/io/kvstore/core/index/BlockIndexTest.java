@@ -238,7 +238,10 @@ class BlockIndexTest {
       assertFalse(index.get(9, 9, e), "a refused key has no entry");
       // An entry held for memory already is updated (a demotion, a replacing put).
       assertTrue(index.markPresent(0, 0, TierKind.DRAM, 10, 0, 0, 1, false));
-      assertTrue(index.reserveDirty(1, 1, 20, 0, 0, 1));
+      assertTrue(index.reserveDirty(1, 1, 20, 5, 6, 1));
+      assertTrue(index.get(1, 1, e));
+      assertEquals(10, e.pageLength(), "a reservation keeps the stored page's fields");
+      assertEquals(0, e.parentHi());
       // An SSD-only entry promoted into memory is a new memory entry: refused.
       index.putSsd(8, 8, 10, 1, 0, 0, 5, 0, 0, new IndexEntry());
       assertFalse(index.markPresent(8, 8, TierKind.DRAM, 10, 0, 0, 1, false));
