@@ -341,7 +341,9 @@ public final class BlockIndex implements AutoCloseable {
     return present(hi, lo, DIRTY_FLAG, false, pageLength, parentHi, parentLo, namespaceId);
   }
 
-  /** Answer of {@link #memoryOwnership}: no memory tier holds the block (by the index). */
+  /** Answer of {@link #memoryOwnership}: the block has no entry (no tier holds it). */
+  public static final int NOT_INDEXED = -2;
+  /** Answer of {@link #memoryOwnership}: no memory tier holds the block, another tier may. */
   public static final int NOT_IN_MEMORY = -1;
   /** Answer of {@link #memoryOwnership}: a memory tier holds the block, of another namespace. */
   public static final int MEMORY_FOREIGN = 0;
@@ -356,7 +358,10 @@ public final class BlockIndex implements AutoCloseable {
   public int memoryOwnership(long hi, long lo, long namespaceId) {
     Scratch s = scratch.get();
     IndexRecord r = map.getUsing(s.key(hi, lo), s.record);
-    if (r == null || (r.getTiers() & VOLATILE_TIERS) == 0) {
+    if (r == null) {
+      return NOT_INDEXED;
+    }
+    if ((r.getTiers() & VOLATILE_TIERS) == 0) {
       return NOT_IN_MEMORY;
     }
     return r.getNamespaceId() == namespaceId ? MEMORY_OWN : MEMORY_FOREIGN;

@@ -80,7 +80,14 @@ final class TierChain {
         indexAbsent(j, hi, lo);
       }
     }
-    leaveMemory(hi, lo, page, index != null && index.leaveMemory(hi, lo, tiers[t].kind()));
+    // Queued (if dirty) while the entry still names memory, then the bit and the flag cleared: an
+    // ownership check reading the entry, then the queue, never misses the page in between. Only a
+    // put of this key sets the flag, under its key lock, and it then removes this copy anyway.
+    boolean wasDirty = index != null && index.isDirty(hi, lo);
+    leaveMemory(hi, lo, page, wasDirty);
+    if (index != null) {
+      index.leaveMemory(hi, lo, tiers[t].kind());
+    }
   }
 
   /**
@@ -507,9 +514,12 @@ final class TierChain {
   int ownershipOf(long hi, long lo, long namespaceId) {
     if (index != null) {
       int m = index.memoryOwnership(hi, lo, namespaceId);
-      if (m != BlockIndex.NOT_IN_MEMORY) {
+      if (m == BlockIndex.MEMORY_OWN || m == BlockIndex.MEMORY_FOREIGN) {
         return m == BlockIndex.MEMORY_OWN ? TieredStore.OWN : TieredStore.FOREIGN;
       }
+      // Not in memory: the queue, then SSD, in that order even with no entry (a writer puts the
+      // SSD copy before it releases the queued one; an eviction queues a page before it clears
+      // the memory bit), so a page moving down is seen in one place or the next.
     }
     for (int t = 0; index == null && t < memoryTiers; t++) {
       try (PinnedPage p = tiers[t].pin(hi, lo)) {

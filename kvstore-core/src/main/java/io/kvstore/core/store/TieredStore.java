@@ -29,7 +29,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *       StoreStats.WriteBackStats#ssdReadErrors()}).
  *   <li>A put goes to the fastest tier that can hold the page; every older copy of the key (memory,
  *       write-back queue, SSD) is removed first. The memory copy is <em>dirty</em> until written
- *       back.
+ *       back; the dirty flag lives in the page's block index entry (the page directory, see {@link
+ *       #locate}), with its tiers and namespace. A put whose page the directory has no room for
+ *       is refused, the stored page untouched.
  *   <li>Memory tiers are exclusive among themselves: a page evicted from one moves down to the next
  *       (a memcpy), and a hit in a lower memory tier moves the page up. The SSD tier is
  *       <em>inclusive</em>: a page promoted from SSD stays there, so its memory copy is clean and
@@ -70,8 +72,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * any lock (the slot is in no index, so nobody sees it), then commits it under the key lock as a put
  * would: the reservation is a memory tier's own work, like an eviction.
  *
- * <p>Lock order: key lock, then tier locks fastest first, then the queue's and the dirty set's leaf
- * locks; a tier lock is never held while taking a key lock. {@link #close()} waits for calls in
+ * <p>Lock order: key lock, then tier locks fastest first, then the queue's and the block index's
+ * (Chronicle segment) leaf locks; a tier lock is never held while taking a key lock. {@link #close()} waits for calls in
  * progress (bounded by the grace period); later calls throw {@link IllegalStateException}; a
  * pinned page stays valid until released (memory tiers free their memory after the last pin).
  */

@@ -169,7 +169,7 @@ class BlockIndexTest {
       assertEquals(42, e.namespaceId());
       assertEquals(BlockIndex.MEMORY_OWN, index.memoryOwnership(1, 1, 42));
       assertEquals(BlockIndex.MEMORY_FOREIGN, index.memoryOwnership(1, 1, 43));
-      assertEquals(BlockIndex.NOT_IN_MEMORY, index.memoryOwnership(2, 2, 42));
+      assertEquals(BlockIndex.NOT_INDEXED, index.memoryOwnership(2, 2, 42));
       assertEquals(1, index.memoryEntries());
       assertEquals(1, index.dirtyEntries());
 
