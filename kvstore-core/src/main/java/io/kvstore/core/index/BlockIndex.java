@@ -395,6 +395,9 @@ public final class BlockIndex implements AutoCloseable {
         before = r.getTiers();
       }
       int after = before | add;
+      if (e != null && after == before && !overwrite) {
+        return true; // a reservation of an entry already dirty: nothing to write
+      }
       boolean newMemory = (before & MEMORY_BITS) == 0 && (after & MEMORY_BITS) != 0;
       if (newMemory && memoryEntries.incrementAndGet() > memoryLimit) {
         memoryEntries.decrementAndGet();
