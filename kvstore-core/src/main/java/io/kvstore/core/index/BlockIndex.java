@@ -8,6 +8,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 import net.openhft.chronicle.map.ChronicleMap;
 import net.openhft.chronicle.map.ExternalMapQueryContext;
@@ -47,6 +48,16 @@ public final class BlockIndex implements AutoCloseable {
   static final int MIN_SEGMENTS = 256;
 
   private static final int VOLATILE_TIERS = TierKind.HOT.bit() | TierKind.DRAM.bit();
+  /**
+   * Flag kept in the record's tier word: the memory copy is dirty (put, not yet handed to
+   * write-back or written to SSD). Above every tier bit, so the SSD tier's {@code tiers & bit}
+   * tests are unaffected, and the record layout (and map file) stays as it was.
+   */
+  static final int DIRTY_FLAG = 1 << 16;
+  /** The tier bits of the tier word. */
+  static final int TIER_MASK = DIRTY_FLAG - 1;
+  /** Bits that make an entry "held for memory": a memory tier's bit or the dirty flag. */
+  private static final int MEMORY_BITS = VOLATILE_TIERS | DIRTY_FLAG;
 
   private final ChronicleMap<IndexKey, IndexRecord> map;
   private final Path file;
@@ -55,6 +66,11 @@ public final class BlockIndex implements AutoCloseable {
   private final LongSupplier clockMs;
   private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
   private final boolean recovered;
+  /** Entries held for memory ({@link #MEMORY_BITS}); bounded by {@link #memoryLimit}. */
+  private final AtomicLong memoryEntries = new AtomicLong();
+  /** Entries with the dirty flag. */
+  private final AtomicLong dirtyEntries = new AtomicLong();
+  private volatile long memoryLimit;
   private volatile boolean closed;
 
   /** One reusable key and record per thread, so no operation allocates. */
@@ -82,6 +98,7 @@ public final class BlockIndex implements AutoCloseable {
     this.maxEntries = maxEntries;
     this.clockMs = clockMs;
     this.recovered = recovered;
+    this.memoryLimit = maxEntries;
   }
 
   /** Opens (or creates) the index in {@code dataDir}, sized for {@code maxEntries}, wall clock. */
@@ -239,13 +256,131 @@ public final class BlockIndex implements AutoCloseable {
   }
 
   /**
-   * Records that {@code tier} now holds the block, with its page length and parent; creates the
-   * entry (insert time = access time = now, access count 0) if the block is new.
+   * Bounds the entries held for memory (an entry with a memory tier's bit or the dirty flag) to
+   * {@code limit}, so that pages of the memory tiers never take the room the SSD tier's pages were
+   * sized for: {@link #markPresent(long, long, TierKind, int, long, long, long, boolean)} refuses
+   * a block that would exceed it. Default: {@link #maxEntries()}.
+   */
+  public void limitMemoryEntries(long limit) {
+    if (limit <= 0) {
+      throw new IllegalArgumentException("memory entry limit must be positive: " + limit);
+    }
+    memoryLimit = limit;
+  }
+
+  /** The bound set by {@link #limitMemoryEntries}. */
+  public long memoryEntryLimit() {
+    return memoryLimit;
+  }
+
+  /** Entries held for memory now (a memory tier's bit or the dirty flag). */
+  public long memoryEntries() {
+    return memoryEntries.get();
+  }
+
+  /** Entries whose memory copy is dirty now. */
+  public long dirtyEntries() {
+    return dirtyEntries.get();
+  }
+
+  /**
+   * {@link #markPresent(long, long, TierKind, int, long, long, long, boolean)} for a clean page of
+   * namespace 0, failing loudly when the index is full (tests and tools).
    *
-   * @throws IllegalStateException if the index is full (more entries than it was sized for)
+   * @throws IllegalStateException if the index is full
    */
   public void markPresent(
       long hi, long lo, TierKind tier, int pageLength, long parentHi, long parentLo) {
+    if (!markPresent(hi, lo, tier, pageLength, parentHi, parentLo, 0L, false)) {
+      throw new IllegalStateException("the block index is full (sized for " + maxEntries + " entries)");
+    }
+  }
+
+  /**
+   * Records that {@code tier} holds (or is about to hold) the block, with its page length, parent
+   * and namespace, and marks it dirty if {@code dirty} (a clean call leaves an existing dirty flag
+   * as it is: erring towards dirty is safe). Creates the entry (insert time = access time = now,
+   * access count 0) if the block is new. Never throws for a full index: the memory tiers call it
+   * before they store the page, and a page that cannot be recorded is not stored.
+   *
+   * @return false, changing nothing, if the block would be a new entry held for memory beyond
+   *     {@link #limitMemoryEntries the memory bound} or the map has no room for a new entry
+   */
+  public boolean markPresent(
+      long hi,
+      long lo,
+      TierKind tier,
+      int pageLength,
+      long parentHi,
+      long parentLo,
+      long namespaceId,
+      boolean dirty) {
+    return present(
+        hi,
+        lo,
+        tier.bit() | (dirty ? DIRTY_FLAG : 0),
+        true,
+        pageLength,
+        parentHi,
+        parentLo,
+        namespaceId);
+  }
+
+  /**
+   * Marks the block dirty before its new page enters memory, creating its entry if needed, so that
+   * a put learns that the index has no room for it before it touches the stored page (the entry
+   * then exists, held for memory, and the tier's {@link #markPresent} cannot fail on room). An
+   * existing entry only gets the flag: its fields still describe the stored page (its SSD copy is
+   * read by them until the put removed it); the length, parent and namespace given are for a new
+   * entry.
+   *
+   * @return false, changing nothing, as {@link #markPresent} refuses
+   */
+  public boolean reserveDirty(
+      long hi, long lo, int pageLength, long parentHi, long parentLo, long namespaceId) {
+    return present(hi, lo, DIRTY_FLAG, false, pageLength, parentHi, parentLo, namespaceId);
+  }
+
+  /** Answer of {@link #memoryOwnership}: the block has no entry (no tier holds it). */
+  public static final int NOT_INDEXED = -2;
+  /** Answer of {@link #memoryOwnership}: no memory tier holds the block, another tier may. */
+  public static final int NOT_IN_MEMORY = -1;
+  /** Answer of {@link #memoryOwnership}: a memory tier holds the block, of another namespace. */
+  public static final int MEMORY_FOREIGN = 0;
+  /** Answer of {@link #memoryOwnership}: a memory tier holds the block, of this namespace. */
+  public static final int MEMORY_OWN = 1;
+
+  /**
+   * Whether a memory tier holds the block and, if so, whether it is of {@code namespaceId}: from the
+   * entry alone, no page read. A memory tier's bit is set before its page enters the tier and
+   * cleared after it left, with the page's namespace, so the answer names the page memory serves.
+   */
+  public int memoryOwnership(long hi, long lo, long namespaceId) {
+    Scratch s = scratch.get();
+    IndexRecord r = map.getUsing(s.key(hi, lo), s.record);
+    if (r == null) {
+      return NOT_INDEXED;
+    }
+    if ((r.getTiers() & VOLATILE_TIERS) == 0) {
+      return NOT_IN_MEMORY;
+    }
+    return r.getNamespaceId() == namespaceId ? MEMORY_OWN : MEMORY_FOREIGN;
+  }
+
+  /**
+   * Sets the bits {@code add}; sets the page's fields on a new entry, and on an existing one if
+   * {@code overwrite}. Refuses (false, nothing changed) a new entry held for memory beyond the bound
+   * or one the map has no room for.
+   */
+  private boolean present(
+      long hi,
+      long lo,
+      int add,
+      boolean overwrite,
+      int pageLength,
+      long parentHi,
+      long parentLo,
+      long namespaceId) {
     if (pageLength < 0) {
       throw new IllegalArgumentException("negative page length: " + pageLength);
     }
@@ -254,30 +389,160 @@ public final class BlockIndex implements AutoCloseable {
     try (ExternalMapQueryContext<IndexKey, IndexRecord, ?> c = map.queryContext(s.key(hi, lo))) {
       c.updateLock().lock();
       MapEntry<IndexKey, IndexRecord> e = c.entry();
+      int before = 0;
       if (e != null) {
         e.value().getUsing(r);
-        r.setTiers(r.getTiers() | tier.bit());
-        r.setPageLength(pageLength);
-        r.setParentHi(parentHi);
-        r.setParentLo(parentLo);
-        c.replaceValue(e, c.wrapValueAsData(r));
-      } else {
-        long now = clockMs.getAsLong();
-        r.setTiers(tier.bit());
-        r.setPageLength(pageLength);
-        r.setAccessCount(0);
-        r.setLastAccessMs(now);
-        r.setParentHi(parentHi);
-        r.setParentLo(parentLo);
-        r.setInsertTimeMs(now);
-        c.insert(c.absentEntry(), c.wrapValueAsData(r));
+        before = r.getTiers();
       }
-    } catch (IllegalStateException e) {
-      throw new IllegalStateException(
-          "the block index is full (sized for " + maxEntries + " entries): " + e.getMessage(), e);
+      int after = before | add;
+      if (e != null && after == before && !overwrite) {
+        return true; // a reservation of an entry already dirty: nothing to write
+      }
+      boolean newMemory = (before & MEMORY_BITS) == 0 && (after & MEMORY_BITS) != 0;
+      if (newMemory && memoryEntries.incrementAndGet() > memoryLimit) {
+        memoryEntries.decrementAndGet();
+        return false;
+      }
+      try {
+        r.setTiers(after);
+        if (e == null || overwrite) {
+          r.setPageLength(pageLength);
+          r.setParentHi(parentHi);
+          r.setParentLo(parentLo);
+          r.setNamespaceId(namespaceId);
+        }
+        if (e != null) {
+          c.replaceValue(e, c.wrapValueAsData(r));
+        } else {
+          long now = clockMs.getAsLong();
+          r.setAccessCount(0);
+          r.setLastAccessMs(now);
+          r.setInsertTimeMs(now);
+          r.setSegmentId(0);
+          r.setSegmentOffset(0);
+          r.setSegmentSlot(0);
+          c.insert(c.absentEntry(), c.wrapValueAsData(r));
+        }
+      } catch (IllegalStateException full) {
+        // Chronicle has no room left in the key's segment: refuse, the entry is as it was.
+        if (newMemory) {
+          memoryEntries.decrementAndGet();
+        }
+        return false;
+      }
+      countTransition(before, after);
+      return true;
     }
   }
 
+  /** Keeps the dirty count after an entry's tier word went from {@code before} to {@code after}. */
+  private void countDirty(int before, int after) {
+    int d = (after & DIRTY_FLAG) - (before & DIRTY_FLAG);
+    if (d > 0) {
+      dirtyEntries.incrementAndGet();
+    } else if (d < 0) {
+      dirtyEntries.decrementAndGet();
+    }
+  }
+
+  /** Keeps both counts after a change that did not go through the memory bound's check. */
+  private void countTransition(int before, int after) {
+    countDirty(before, after);
+    boolean was = (before & MEMORY_BITS) != 0;
+    boolean is = (after & MEMORY_BITS) != 0;
+    if (was && !is) {
+      memoryEntries.decrementAndGet();
+    }
+    // was -> is is counted by markPresent's bound check, the only way into memory.
+  }
+
+  /**
+   * Clears the bits in {@code clear} from the key's tier word; removes the entry when nothing is
+   * left. Returns the tier word as it was (0 if absent).
+   */
+  private int clearBits(long hi, long lo, int clear) {
+    Scratch s = scratch.get();
+    IndexRecord r = s.record;
+    try (ExternalMapQueryContext<IndexKey, IndexRecord, ?> c = map.queryContext(s.key(hi, lo))) {
+      c.updateLock().lock();
+      MapEntry<IndexKey, IndexRecord> e = c.entry();
+      if (e == null) {
+        return 0;
+      }
+      e.value().getUsing(r);
+      int before = r.getTiers();
+      int after = before & ~clear;
+      if (after == before) {
+        return before;
+      }
+      if (after == 0) {
+        c.remove(e);
+      } else {
+        r.setTiers(after);
+        c.replaceValue(e, c.wrapValueAsData(r));
+      }
+      countTransition(before, after);
+      return before;
+    }
+  }
+
+  /**
+   * A page leaves memory tier {@code tier} and memory altogether (evicted with no lower memory
+   * tier taking it, or removed): clears the tier's bit and the dirty flag in one step; removes the
+   * entry when no tier is left.
+   *
+   * @return whether the page was dirty (the caller then owes it a write-back)
+   */
+  public boolean leaveMemory(long hi, long lo, TierKind tier) {
+    return (clearBits(hi, lo, tier.bit() | DIRTY_FLAG) & DIRTY_FLAG) != 0;
+  }
+
+  /**
+   * Clears the dirty flag (the page was written to SSD or handed to write-back, or it is being
+   * removed); removes the entry when no tier is left.
+   *
+   * @return whether it was dirty
+   */
+  public boolean clearDirty(long hi, long lo) {
+    return (clearBits(hi, lo, DIRTY_FLAG) & DIRTY_FLAG) != 0;
+  }
+
+  /** Whether the key's memory copy is dirty. */
+  public boolean isDirty(long hi, long lo) {
+    Scratch s = scratch.get();
+    IndexRecord r = map.getUsing(s.key(hi, lo), s.record);
+    return r != null && (r.getTiers() & DIRTY_FLAG) != 0;
+  }
+
+  /**
+   * The keys with the dirty flag now, as {@code hi, lo} pairs, segment by segment. Allocates; for
+   * the close flush, which then handles each key under its key lock.
+   */
+  public long[] dirtyKeys() {
+    IndexKey key = Values.newHeapInstance(IndexKey.class);
+    IndexRecord record = Values.newHeapInstance(IndexRecord.class);
+    long[][] out = {new long[64]};
+    int[] n = {0};
+    for (int i = 0; i < map.segments(); i++) {
+      try (MapSegmentContext<IndexKey, IndexRecord, ?> c = map.segmentContext(i)) {
+        c.forEachSegmentEntry(
+            e -> {
+              e.value().getUsing(record);
+              if ((record.getTiers() & DIRTY_FLAG) == 0) {
+                return;
+              }
+              e.key().getUsing(key);
+              if (2 * n[0] + 2 > out[0].length) {
+                out[0] = java.util.Arrays.copyOf(out[0], out[0].length * 2);
+              }
+              out[0][2 * n[0]] = key.getHi();
+              out[0][2 * n[0] + 1] = key.getLo();
+              n[0]++;
+            });
+      }
+    }
+    return java.util.Arrays.copyOf(out[0], 2 * n[0]);
+  }
 
   /** Passed to {@link #removeSsd} to remove the SSD location whatever it is. */
   public static final long ANY_SEGMENT = -1;
@@ -435,33 +700,13 @@ public final class BlockIndex implements AutoCloseable {
 
 
   /**
-   * Records that {@code tier} no longer holds the block; removes the entry when no tier does.
+   * Records that {@code tier} no longer holds the block (the dirty flag stays); removes the entry
+   * when no tier is left and it is not dirty.
    *
    * @return whether the entry had the tier's bit set
    */
   public boolean markAbsent(long hi, long lo, TierKind tier) {
-    Scratch s = scratch.get();
-    IndexRecord r = s.record;
-    try (ExternalMapQueryContext<IndexKey, IndexRecord, ?> c = map.queryContext(s.key(hi, lo))) {
-      c.updateLock().lock();
-      MapEntry<IndexKey, IndexRecord> e = c.entry();
-      if (e == null) {
-        return false;
-      }
-      e.value().getUsing(r);
-      int tiers = r.getTiers();
-      if ((tiers & tier.bit()) == 0) {
-        return false;
-      }
-      tiers &= ~tier.bit();
-      if (tiers == 0) {
-        c.remove(e);
-      } else {
-        r.setTiers(tiers);
-        c.replaceValue(e, c.wrapValueAsData(r));
-      }
-      return true;
-    }
+    return (clearBits(hi, lo, tier.bit()) & tier.bit()) != 0;
   }
 
   /**
@@ -505,7 +750,7 @@ public final class BlockIndex implements AutoCloseable {
   public int tiers(long hi, long lo) {
     Scratch s = scratch.get();
     IndexRecord r = map.getUsing(s.key(hi, lo), s.record);
-    return r == null ? 0 : r.getTiers();
+    return r == null ? 0 : r.getTiers() & TIER_MASK;
   }
 
   /**
@@ -521,7 +766,10 @@ public final class BlockIndex implements AutoCloseable {
       if (e == null) {
         return false;
       }
+      e.value().getUsing(s.record);
+      int before = s.record.getTiers();
       c.remove(e);
+      countTransition(before, 0);
       return true;
     }
   }
@@ -555,18 +803,19 @@ public final class BlockIndex implements AutoCloseable {
    * @return the number of entries changed or removed
    */
   public long clearVolatileTiers() {
-    return retainTiers(~VOLATILE_TIERS);
+    return retainTiers(~MEMORY_BITS);
   }
 
   /**
-   * Clears from every entry the tier bits not in {@code keepMask}, removing entries left with no
-   * tier.
+   * Clears from every entry the tier bits (and the dirty flag) not in {@code keepMask}, removing
+   * entries left with nothing, and recounts the entries held for memory and the dirty ones.
    *
    * @return the number of entries changed or removed
    */
   public long retainTiers(int keepMask) {
     IndexRecord record = Values.newHeapInstance(IndexRecord.class);
     long[] changed = new long[1];
+    long[] held = new long[2];
     for (int i = 0; i < map.segments(); i++) {
       try (MapSegmentContext<IndexKey, IndexRecord, ?> c = map.segmentContext(i)) {
         c.forEachSegmentEntry(
@@ -574,6 +823,8 @@ public final class BlockIndex implements AutoCloseable {
               e.value().getUsing(record);
               int tiers = record.getTiers();
               int kept = tiers & keepMask;
+              held[0] += (kept & MEMORY_BITS) != 0 ? 1 : 0;
+              held[1] += (kept & DIRTY_FLAG) != 0 ? 1 : 0;
               if (kept == tiers) {
                 return;
               }
@@ -587,6 +838,8 @@ public final class BlockIndex implements AutoCloseable {
             });
       }
     }
+    memoryEntries.set(held[0]);
+    dirtyEntries.set(held[1]);
     return changed[0];
   }
 

@@ -11,6 +11,7 @@ public final class IndexEntry {
   long keyHi;
   long keyLo;
   int tiers;
+  boolean dirty;
   int pageLength;
   long accessCount;
   long lastAccessMs;
@@ -40,6 +41,14 @@ public final class IndexEntry {
   /** Whether {@code tier} holds the block. */
   public boolean isIn(TierKind tier) {
     return (tiers & tier.bit()) != 0;
+  }
+
+  /**
+   * Whether the memory copy is dirty: put and not yet handed to write-back or written to SSD (a
+   * dirty page must be written before it may leave memory).
+   */
+  public boolean dirty() {
+    return dirty;
   }
 
   /** Page length (header + payload) in bytes. */
@@ -72,7 +81,7 @@ public final class IndexEntry {
     return insertTimeMs;
   }
 
-  /** Namespace id of the page (meaningful while the SSD bit is set, or if the caller set it). */
+  /** Namespace id of the page (from its header; recorded by every tier that holds it). */
   public long namespaceId() {
     return namespaceId;
   }
@@ -95,7 +104,8 @@ public final class IndexEntry {
   void copyFrom(long hi, long lo, IndexRecord r) {
     keyHi = hi;
     keyLo = lo;
-    tiers = r.getTiers();
+    tiers = r.getTiers() & BlockIndex.TIER_MASK;
+    dirty = (r.getTiers() & BlockIndex.DIRTY_FLAG) != 0;
     pageLength = r.getPageLength();
     accessCount = r.getAccessCount();
     lastAccessMs = r.getLastAccessMs();
@@ -111,7 +121,7 @@ public final class IndexEntry {
   @Override
   public String toString() {
     return String.format(
-        "IndexEntry{key=%016x%016x, tiers=%s, pageLength=%d, accessCount=%d}",
-        keyHi, keyLo, Integer.toBinaryString(tiers), pageLength, accessCount);
+        "IndexEntry{key=%016x%016x, tiers=%s, dirty=%b, namespace=%d, pageLength=%d, accessCount=%d}",
+        keyHi, keyLo, Integer.toBinaryString(tiers), dirty, namespaceId, pageLength, accessCount);
   }
 }

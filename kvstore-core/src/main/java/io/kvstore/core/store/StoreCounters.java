@@ -1,5 +1,6 @@
 package io.kvstore.core.store;
 
+import io.kvstore.core.index.BlockIndex;
 import io.kvstore.core.tier.Tier;
 import io.kvstore.core.tier.ssd.SsdTier;
 import java.util.ArrayList;
@@ -19,6 +20,8 @@ final class StoreCounters {
   final LongAdder prefetchedPages = new LongAdder();
   final LongAdder queueHits = new LongAdder();
   final LongAdder ssdReadErrors = new LongAdder();
+  /** Puts refused because the block index had no room for another memory page. */
+  final LongAdder indexFullRejects = new LongAdder();
   final LongAdder[] hits;
   final LongAdder[] hitBytes;
   final LongAdder[] evictions;
@@ -47,7 +50,7 @@ final class StoreCounters {
   }
 
   StoreStats snapshot(
-      Tier[] tiers, long corruptions, WriteBack writeBack, DirtyKeys dirty, StoreHealth health) {
+      Tier[] tiers, long corruptions, WriteBack writeBack, BlockIndex index, StoreHealth health) {
     List<StoreStats.TierStats> ts = new ArrayList<>(tiers.length);
     for (int i = 0; i < tiers.length; i++) {
       Tier t = tiers[i];
@@ -79,7 +82,7 @@ final class StoreCounters {
               writeBack.putWaits.sum(),
               queueHits.sum(),
               ssdReadErrors.sum(),
-              dirty.size(),
+              index == null ? 0 : index.dirtyEntries(),
               q.depth(),
               q.usedBytes(),
               q.capacityBytes());
@@ -98,7 +101,8 @@ final class StoreCounters {
         prefetchedPages.sum(),
         List.copyOf(ts),
         wb,
-        health);
+        health,
+        indexFullRejects.sum());
   }
 
   private static LongAdder[] adders(int n) {

@@ -39,13 +39,13 @@ final class StoreFactory {
         int frame = b.hotFrameBytes > 0 ? b.hotFrameBytes : b.maxPageBytes;
         HotTier hot = HotTier.builder(b.hotBytes, frame).policy(policy).shards(b.memoryShards).build();
         opened.add(hot);
-        tiers.add(hot);
+        tiers.add(b.memoryTierWrapper == null ? hot : b.memoryTierWrapper.apply(hot));
       }
       if (b.dramBytes > 0) {
         DramTier dram =
             DramTier.builder(b.dramBytes, b.maxPageBytes).policy(policy).shards(b.memoryShards).build();
         opened.add(dram);
-        tiers.add(dram);
+        tiers.add(b.memoryTierWrapper == null ? dram : b.memoryTierWrapper.apply(dram));
       }
       SsdTier ssd = null;
       if (b.ssdBytes > 0) {
@@ -59,8 +59,12 @@ final class StoreFactory {
         }
         index = BlockIndex.open(indexDir, entries);
         opened.add(index);
-        // The memory tiers are empty after a restart: whatever the index says of them is stale.
+        // The memory tiers are empty after a restart: whatever the index says of them (their bits,
+        // the dirty flags) is stale.
         index.clearVolatileTiers();
+        // Memory pages never take the SSD tier's share: a put that would is refused (counted),
+        // never a throw in the SSD writers.
+        index.limitMemoryEntries(memoryEntryLimit(entries, ssdPages));
         ssd =
             new SsdTier(
                 SsdTierConfig.builder(b.dataDir.resolve("ssd"), b.ssdBytes)
@@ -97,6 +101,15 @@ final class StoreFactory {
   static long indexEntries(TieredStoreBuilder b, long ssdPages) {
     long memoryPages = (b.hotBytes + b.dramBytes) / b.ssdMinPageBytes;
     return Math.max(1024, ssdPages + Math.max(ssdPages, memoryPages));
+  }
+
+  /**
+   * Entries of an index of {@code entries} the memory tiers may hold: all but the SSD tier's
+   * pages, and at least half of the index (an index sized by hand smaller than the SSD tier, as in
+   * tests, still takes memory pages).
+   */
+  static long memoryEntryLimit(long entries, long ssdPages) {
+    return Math.max(1, entries - Math.min(ssdPages, entries / 2));
   }
 
   private static AdmissionPolicy admission(String name, long expectedKeys) {

@@ -10,7 +10,8 @@ import java.util.List;
  * @param misses gets that found the key in no tier
  * @param puts pages stored by put
  * @param putBytes bytes of those pages
- * @param putRejects pages no tier could take (larger than every tier's largest page)
+ * @param putRejects puts refused (no tier could take the page, an older SSD copy could not be
+ *     removed, or no room in the page directory: see {@code indexFullRejects})
  * @param deletes keys removed by delete
  * @param corruptions pages that failed their checksum when read from the SSD tier (each removed)
  * @param prefetchRequests prefetch calls
@@ -19,6 +20,9 @@ import java.util.List;
  * @param writeBack the write-back of dirty pages to the SSD tier ({@link WriteBackStats#NONE} for a
  *     store without an SSD tier)
  * @param health whether the SSD tier takes writes ({@link StoreHealth#OK} when it has none)
+ * @param indexFullRejects puts refused because the block index (the page directory) had no room
+ *     for another memory page (pages smaller than {@code ssd.min.page.bytes} declares); also in
+ *     {@code putRejects}
  */
 public record StoreStats(
     long gets,
@@ -32,7 +36,38 @@ public record StoreStats(
     long prefetchedPages,
     List<TierStats> tiers,
     WriteBackStats writeBack,
-    StoreHealth health) {
+    StoreHealth health,
+    long indexFullRejects) {
+
+  /** Stats without an index-full count (before it existed): 0. */
+  public StoreStats(
+      long gets,
+      long misses,
+      long puts,
+      long putBytes,
+      long putRejects,
+      long deletes,
+      long corruptions,
+      long prefetchRequests,
+      long prefetchedPages,
+      List<TierStats> tiers,
+      WriteBackStats writeBack,
+      StoreHealth health) {
+    this(
+        gets,
+        misses,
+        puts,
+        putBytes,
+        putRejects,
+        deletes,
+        corruptions,
+        prefetchRequests,
+        prefetchedPages,
+        tiers,
+        writeBack,
+        health,
+        0);
+  }
 
   /** Stats of a store without write-back figures (no SSD tier): the fields before v2. */
   public StoreStats(
@@ -77,7 +112,8 @@ public record StoreStats(
    * @param putWaits puts that waited for room in the full queue
    * @param queueHits gets served from a page waiting in the queue
    * @param ssdReadErrors SSD reads that failed on a get or promotion (served as a miss)
-   * @param dirtyPages pages in memory not yet handed to write-back
+   * @param dirtyPages pages in memory not yet handed to write-back (entries of the block index with
+   *     the dirty flag)
    * @param queueDepth pages queued or being written now
    * @param queueBytes bytes of the queue in use now
    * @param queueCapacityBytes the queue's bound in bytes

@@ -14,6 +14,17 @@ import java.util.concurrent.locks.ReentrantLock;
  * write-back, promotion from the queue or SSD, the close flush, ownership reads, and the block
  * index and counters that follow each move. {@link TieredStore} holds the public API and the key
  * locks' protocol (see its class notes); methods here say which locks their caller holds.
+ *
+ * <p><b>The page directory.</b> In a store with an SSD tier the block index is the one record of
+ * where a page is, of which namespace, and whether its memory copy is dirty (put, not yet handed
+ * to write-back or written to SSD). A memory tier's bit is set <em>before</em> the page enters
+ * the tier and cleared after it left, and the dirty flag is set before the page enters memory: an
+ * eviction that follows the put at once always finds the page dirty (erring towards dirty is safe:
+ * a writer skips a key the SSD tier already holds; towards clean would lose a page). A clean
+ * victim is dropped without a write (the SSD tier is inclusive); a graceful close writes every
+ * entry still dirty. Index operations run under key locks and under memory tiers' shard locks (from
+ * eviction callbacks), as leaf locks: the index never calls back. A store without an SSD tier has
+ * no index, no write-back and so no dirty state.
  */
 final class TierChain {
 
@@ -25,7 +36,6 @@ final class TierChain {
   private final KeyLocks locks;
   private final StagingPool staging;
   private final BlockIndex index;
-  private final DirtyKeys dirty;
   private final WriteBack writeBack;
   private final StoreCounters counters;
 
@@ -36,7 +46,6 @@ final class TierChain {
       KeyLocks locks,
       StagingPool staging,
       BlockIndex index,
-      DirtyKeys dirty,
       WriteBack writeBack,
       StoreCounters counters) {
     this.tiers = tiers;
@@ -46,34 +55,51 @@ final class TierChain {
     this.locks = locks;
     this.staging = staging;
     this.index = index;
-    this.dirty = dirty;
     this.writeBack = writeBack;
     this.counters = counters;
   }
 
+  /** {@link #putIntoMemory}: the block index has no room for the page (nothing was changed). */
+  static final int INDEX_FULL = -2;
+
   /** Called by tier {@code t}, under its lock, for each page it evicts. Memory work only. */
   void evicted(int t, long hi, long lo, ByteBuffer page) {
     counters.evictions[t].increment();
-    indexAbsent(t, hi, lo);
     if (t >= memoryTiers) {
-      return; // the last tier drops what it evicts
+      return; // the last tier drops what it evicts (and keeps its own index bit)
     }
     for (int j = t + 1; j < memoryTiers; j++) {
-      if (page.remaining() <= tiers[j].maxPageBytes() && tiers[j].put(page)) {
-        indexPresent(j, hi, lo, page);
-        counters.demotions[j].increment();
-        return;
+      // The lower tier's bit before its put, so its own eviction of the page always clears it; the
+      // entry exists (it has t's bit), so this cannot be refused for room.
+      if (page.remaining() <= tiers[j].maxPageBytes() && indexPresent(j, hi, lo, page, false)) {
+        if (tiers[j].put(page)) {
+          indexAbsent(t, hi, lo); // the dirty flag stays with the page
+          counters.demotions[j].increment();
+          return;
+        }
+        indexAbsent(j, hi, lo);
       }
     }
-    leaveMemory(hi, lo, page);
+    // Queued (if dirty) while the entry still names memory, then the bit and the flag cleared: an
+    // ownership check reading the entry, then the queue, never misses the page in between. Only a
+    // put of this key sets the flag, under its key lock, and it then removes this copy anyway.
+    boolean wasDirty = index != null && index.isDirty(hi, lo);
+    leaveMemory(hi, lo, page, wasDirty);
+    if (index != null) {
+      index.leaveMemory(hi, lo, tiers[t].kind());
+    }
   }
 
-  /** A page leaves memory: a dirty one is queued for write-back, a clean one dropped. */
-  void leaveMemory(long hi, long lo, ByteBuffer page) {
+  /**
+   * A page leaves memory: a dirty one is queued for write-back, a clean one dropped.
+   *
+   * @param wasDirty whether it was dirty (the caller cleared the flag)
+   */
+  void leaveMemory(long hi, long lo, ByteBuffer page, boolean wasDirty) {
     if (writeBack == null) {
       return;
     }
-    if (!dirty.remove(hi, lo)) {
+    if (!wasDirty) {
       writeBack.cleanDrops.increment(); // the SSD tier holds it: inclusive, nothing to write
       return;
     }
@@ -94,6 +120,11 @@ final class TierChain {
    * @return false if an SSD copy could not be removed (then nothing may be stored for the key)
    */
   boolean removeEverywhere(long hi, long lo) {
+    return removeEverywhere(hi, lo, false);
+  }
+
+  /** {@link #removeEverywhere(long, long)}; keeps the dirty flag a put reserved if {@code keepDirty}. */
+  private boolean removeEverywhere(long hi, long lo, boolean keepDirty) {
     for (int t = 0; t < memoryTiers; t++) {
       deleteFrom(t, hi, lo);
     }
@@ -101,7 +132,9 @@ final class TierChain {
       return true;
     }
     writeBack.awaitNotWriting(hi, lo);
-    dirty.remove(hi, lo);
+    if (!keepDirty) {
+      index.clearDirty(hi, lo);
+    }
     writeBack.cancel(hi, lo);
     try {
       // Always asked, not only when a get could serve the page: a page of a segment chosen for
@@ -123,6 +156,67 @@ final class TierChain {
     }
   }
 
+  /** {@link #prepareReplace}: the old page is gone, the key is reserved for the new one. */
+  static final int REPLACE_OK = 0;
+  /** {@link #prepareReplace}: the index has no room for the new page; the old page is untouched. */
+  static final int REPLACE_INDEX_FULL = 1;
+  /** {@link #prepareReplace}: an older SSD copy could not be removed (see removeEverywhere). */
+  static final int REPLACE_OLD_KEPT = 2;
+
+  /**
+   * Under the key lock, before a put stores its page: reserves the key's directory entry (dirty,
+   * with the new page's namespace) so that a full index refuses the put before anything is
+   * removed, then removes every copy of the old page.
+   *
+   * @param length the new page's length (a page too large for memory reserves nothing: it goes to
+   *     the SSD tier, whose room the index keeps)
+   */
+  int prepareReplace(
+      long hi, long lo, int length, long parentHi, long parentLo, long namespaceId) {
+    boolean reserved = false;
+    if (index != null && memoryTiers > 0 && length <= maxMemoryPageBytes()) {
+      if (!index.reserveDirty(hi, lo, length, parentHi, parentLo, namespaceId)) {
+        indexFull();
+        return REPLACE_INDEX_FULL;
+      }
+      reserved = true;
+    }
+    if (!removeEverywhere(hi, lo, reserved)) {
+      if (reserved) {
+        index.clearDirty(hi, lo);
+      }
+      return REPLACE_OLD_KEPT;
+    }
+    return REPLACE_OK;
+  }
+
+  private int maxMemoryPageBytes() {
+    int max = 0;
+    for (int t = 0; t < memoryTiers; t++) {
+      max = Math.max(max, tiers[t].maxPageBytes());
+    }
+    return max;
+  }
+
+  /** Counts a page refused for want of an index entry; warns once, naming the setting to change. */
+  void indexFull() {
+    counters.indexFullRejects.increment();
+    if (!warnedIndexFull && index != null) {
+      warnedIndexFull = true;
+      LOG.log(
+          System.Logger.Level.WARNING,
+          "the block index has no room for more memory pages ({0} held of {1}, map sized for {2}"
+              + " entries): puts are refused (NO_SPACE) until pages leave memory. Pages are smaller"
+              + " than ssd.min.page.bytes declares; lower it so the index is sized for them.",
+          index.memoryEntries(),
+          index.memoryEntryLimit(),
+          index.maxEntries());
+    }
+  }
+
+  private static final System.Logger LOG = System.getLogger(TierChain.class.getName());
+  private volatile boolean warnedIndexFull;
+
   /**
    * Whether the SSD tier's directory names the key ({@link SsdTier#holds}), including a page of a
    * segment being evicted; for a tier that is not an {@link SsdTier} (a test's wrapper), whether
@@ -133,29 +227,35 @@ final class TierChain {
   }
 
   /**
-   * Puts the page into the fastest memory tier that takes it, marking it dirty first if it is not
-   * on SSD (marked before it can be evicted, so an eviction never sees a dirty page as clean).
+   * Puts the page into the fastest memory tier that takes it, recording it in the index first
+   * (tier bit, namespace, and the dirty flag if {@code isDirty}): recorded before it can be
+   * evicted, so an eviction never sees a dirty page as clean. If no tier takes it the dirty flag is
+   * cleared (a caller whose page was dirty before hands it to {@link #leaveMemory}).
    *
-   * @return the tier that took it, or -1
+   * @return the tier that took it, -1 if none did, or {@link #INDEX_FULL} (nothing stored; the
+   *     caller counts it if it refuses a put for it)
    */
   int putIntoMemory(ByteBuffer page, boolean isDirty) {
     int pos = page.position();
     long hi = PageFormat.keyHi(page, pos);
     long lo = PageFormat.keyLo(page, pos);
-    boolean track = isDirty && dirty != null;
-    if (track) {
-      dirty.add(hi, lo);
-    }
+    int result = -1;
     for (int t = 0; t < memoryTiers; t++) {
-      if (page.remaining() <= tiers[t].maxPageBytes() && tiers[t].put(page)) {
-        indexPresent(t, hi, lo, page);
-        return t;
+      if (page.remaining() <= tiers[t].maxPageBytes()) {
+        if (!indexPresent(t, hi, lo, page, isDirty)) {
+          result = INDEX_FULL;
+          break;
+        }
+        if (tiers[t].put(page)) {
+          return t;
+        }
+        indexAbsent(t, hi, lo);
       }
     }
-    if (track) {
-      dirty.remove(hi, lo);
+    if (isDirty && index != null) {
+      index.clearDirty(hi, lo);
     }
-    return -1;
+    return result;
   }
 
   /**
@@ -173,20 +273,23 @@ final class TierChain {
     int length = page.remaining();
     long parentHi = PageFormat.parentHi(page, pos);
     long parentLo = PageFormat.parentLo(page, pos);
-    boolean track = dirty != null;
-    if (track) {
-      dirty.add(hi, lo);
-    }
+    long namespaceId = PageFormat.namespaceId(page, pos);
+    boolean recorded =
+        index == null
+            || index.markPresent(
+                hi, lo, tiers[t].kind(), length, parentHi, parentLo, namespaceId, true);
     boolean stored = false;
     try {
-      stored = tiers[t].commit(reservation);
+      // Not recorded (no room; prepareReplace's reservation makes it unlikely): not committed.
+      stored = recorded && tiers[t].commit(reservation);
     } finally {
-      if (!stored && track) {
-        dirty.remove(hi, lo);
+      if (!recorded) {
+        tiers[t].abort(reservation);
+        indexFull();
+      } else if (!stored && index != null) {
+        indexAbsent(t, hi, lo);
+        index.clearDirty(hi, lo);
       }
-    }
-    if (stored && index != null) {
-      index.markPresent(hi, lo, tiers[t].kind(), length, parentHi, parentLo);
     }
     return stored;
   }
@@ -208,13 +311,11 @@ final class TierChain {
     if (!deleteFrom(t, hi, lo)) {
       return;
     }
-    boolean isDirty = dirty != null && dirty.contains(hi, lo);
+    boolean isDirty = index != null && index.isDirty(hi, lo);
     int to = putIntoMemory(page, isDirty);
     if (to < 0) {
-      if (isDirty) {
-        dirty.add(hi, lo); // putIntoMemory's failure unmarked it: it leaves memory still dirty
-      }
-      leaveMemory(hi, lo, page);
+      // putIntoMemory's failure cleared the flag; it leaves memory as dirty as it was.
+      leaveMemory(hi, lo, page, isDirty);
     } else if (to < t) {
       counters.promotions[to].increment();
     }
@@ -345,7 +446,7 @@ final class TierChain {
    * @return {written, not written}
    */
   long[] flushDirty(long deadlineNanos) {
-    long[] keys = dirty.snapshot();
+    long[] keys = index.dirtyKeys();
     long written = 0;
     long left = 0;
     ByteBuffer buf = staging.acquireUninterruptibly();
@@ -365,11 +466,11 @@ final class TierChain {
           for (int t = 0; t < memoryTiers && n < 0; t++) {
             n = tiers[t].get(hi, lo, buf);
           }
-          if (n < 0 || !dirty.contains(hi, lo)) {
+          if (n < 0 || !index.isDirty(hi, lo)) {
             continue;
           }
           if (ssd.contains(hi, lo) || writeBack.writeNow(buf.flip())) {
-            dirty.remove(hi, lo);
+            index.clearDirty(hi, lo);
             written++;
           } else {
             left++;
@@ -405,9 +506,22 @@ final class TierChain {
     return lengthBelowMemory(hi, lo) >= 0 ? memoryTiers : -1;
   }
 
-  /** {@link #ownership} without the open check. Every copy of a key is of one version. */
+  /**
+   * {@link TieredStore#ownership} without the open check. Every copy of a key is of one version. With
+   * a block index, a memory page's namespace is the index's (no pin, no header read); a memory-only
+   * store reads the pinned page's header.
+   */
   int ownershipOf(long hi, long lo, long namespaceId) {
-    for (int t = 0; t < memoryTiers; t++) {
+    if (index != null) {
+      int m = index.memoryOwnership(hi, lo, namespaceId);
+      if (m == BlockIndex.MEMORY_OWN || m == BlockIndex.MEMORY_FOREIGN) {
+        return m == BlockIndex.MEMORY_OWN ? TieredStore.OWN : TieredStore.FOREIGN;
+      }
+      // Not in memory: the queue, then SSD, in that order even with no entry (a writer puts the
+      // SSD copy before it releases the queued one; an eviction queues a page before it clears
+      // the memory bit), so a page moving down is seen in one place or the next.
+    }
+    for (int t = 0; index == null && t < memoryTiers; t++) {
       try (PinnedPage p = tiers[t].pin(hi, lo)) {
         if (p != null) {
           return PageFormat.namespaceId(p.buffer(), 0) == namespaceId ? TieredStore.OWN : TieredStore.FOREIGN;
@@ -458,18 +572,26 @@ final class TierChain {
     return true;
   }
 
-  /** Records in the index that memory tier {@code t} now holds the page (SSD keeps its own bit). */
-  void indexPresent(int t, long hi, long lo, ByteBuffer page) {
-    if (index != null && t < memoryTiers) {
-      int pos = page.position();
-      index.markPresent(
-          hi,
-          lo,
-          tiers[t].kind(),
-          page.remaining(),
-          PageFormat.parentHi(page, pos),
-          PageFormat.parentLo(page, pos));
+  /**
+   * Records in the index that memory tier {@code t} holds (or is about to hold) the page, with its
+   * namespace, dirty if {@code isDirty} (SSD keeps its own bit).
+   *
+   * @return false if the index has no room for it (then nothing was recorded)
+   */
+  boolean indexPresent(int t, long hi, long lo, ByteBuffer page, boolean isDirty) {
+    if (index == null || t >= memoryTiers) {
+      return true;
     }
+    int pos = page.position();
+    return index.markPresent(
+        hi,
+        lo,
+        tiers[t].kind(),
+        page.remaining(),
+        PageFormat.parentHi(page, pos),
+        PageFormat.parentLo(page, pos),
+        PageFormat.namespaceId(page, pos),
+        isDirty);
   }
 
   void indexAbsent(int t, long hi, long lo) {

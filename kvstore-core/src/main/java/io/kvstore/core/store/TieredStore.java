@@ -3,6 +3,7 @@ package io.kvstore.core.store;
 import io.kvstore.common.BlockKey;
 import io.kvstore.common.PageFormat;
 import io.kvstore.core.index.BlockIndex;
+import io.kvstore.core.index.IndexEntry;
 import io.kvstore.core.policy.AdmissionPolicy;
 import io.kvstore.core.tier.PinnedPage;
 import io.kvstore.core.tier.Tier;
@@ -28,7 +29,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *       StoreStats.WriteBackStats#ssdReadErrors()}).
  *   <li>A put goes to the fastest tier that can hold the page; every older copy of the key (memory,
  *       write-back queue, SSD) is removed first. The memory copy is <em>dirty</em> until written
- *       back.
+ *       back; the dirty flag lives in the page's block index entry (the page directory, see {@link
+ *       #locate}), with its tiers and namespace. A put whose page the directory has no room for
+ *       is refused, the stored page untouched.
  *   <li>Memory tiers are exclusive among themselves: a page evicted from one moves down to the next
  *       (a memcpy), and a hit in a lower memory tier moves the page up. The SSD tier is
  *       <em>inclusive</em>: a page promoted from SSD stays there, so its memory copy is clean and
@@ -69,8 +72,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * any lock (the slot is in no index, so nobody sees it), then commits it under the key lock as a put
  * would: the reservation is a memory tier's own work, like an eviction.
  *
- * <p>Lock order: key lock, then tier locks fastest first, then the queue's and the dirty set's leaf
- * locks; a tier lock is never held while taking a key lock. {@link #close()} waits for calls in
+ * <p>Lock order: key lock, then tier locks fastest first, then the queue's and the block index's
+ * (Chronicle segment) leaf locks; a tier lock is never held while taking a key lock. {@link #close()} waits for calls in
  * progress (bounded by the grace period); later calls throw {@link IllegalStateException}; a
  * pinned page stays valid until released (memory tiers free their memory after the last pin).
  */
@@ -93,7 +96,6 @@ public final class TieredStore implements AutoCloseable {
   private final Prefetcher prefetcher;
   private final BlockIndex index;
   private final int maxPageBytes;
-  private final DirtyKeys dirty;
   private final WriteBack writeBack;
   private final StoreCounters counters;
   private final TierChain chain;
@@ -146,7 +148,10 @@ public final class TieredStore implements AutoCloseable {
     maxPageBytes = max;
     staging = new StagingPool(Math.max(4, settings.prefetchThreads + 4), maxPageBytes);
     if (ssd != null) {
-      dirty = new DirtyKeys();
+      if (index == null) {
+        throw new IllegalArgumentException(
+            "a store with an SSD tier needs its block index (the page directory)");
+      }
       // Only pages evicted from memory enter the queue: it must hold one of memory's largest.
       int maxMemoryPage = 0;
       for (int t = 0; t < memoryTiers; t++) {
@@ -166,12 +171,11 @@ public final class TieredStore implements AutoCloseable {
               settings.writeBackMaxWaitMillis,
               counters.demotions[memoryTiers]);
     } else {
-      dirty = null;
       writeBack = null;
     }
     chain =
         new TierChain(
-            this.tiers, memoryTiers, ssdAdmission, locks, staging, index, dirty, writeBack, counters);
+            this.tiers, memoryTiers, ssdAdmission, locks, staging, index, writeBack, counters);
     verifiedCopyPut =
         new VerifiedCopyPut(
             this, this.tiers, memoryTiers, chain, locks, staging, writeBack, counters, ssdAdmission,
@@ -203,7 +207,8 @@ public final class TieredStore implements AutoCloseable {
    *
    * @return true if stored; false if no tier can take it (larger than {@link #maxPageBytes()},
    *     every tier that could is full of pinned pages, or the page fits only the SSD tier and that
-   *     tier failed)
+   *     tier failed), or the block index (the page directory) has no room for another memory page
+   *     (counted in {@link StoreStats#indexFullRejects()}; the key's stored page is untouched)
    * @throws BadPageException if the page is malformed or a checksum does not match
    * @throws ForeignPageException if the store holds the key under another namespace than the
    *     page's (the held page is left as it was)
@@ -231,14 +236,23 @@ public final class TieredStore implements AutoCloseable {
         if (chain.ownershipOf(hi, lo, ns) == FOREIGN) {
           throw new ForeignPageException(hi, lo, ns);
         }
-        if (!chain.removeEverywhere(hi, lo)) {
+        // Reserves the key's directory entry first: a full index refuses the put with the old
+        // page untouched; an older SSD copy that cannot be removed refuses it too (two versions).
+        int prepared =
+            chain.prepareReplace(
+                hi, lo, len, PageFormat.parentHi(page, pos), PageFormat.parentLo(page, pos), ns);
+        if (prepared != TierChain.REPLACE_OK) {
           counters.putRejects.increment();
-          return false; // an older SSD copy could not be removed: storing would leave two versions
+          return false;
         }
-        if (chain.putIntoMemory(page, true) >= 0 || chain.putIntoSsd(page)) {
+        int t = chain.putIntoMemory(page, true);
+        if (t >= 0 || (t != TierChain.INDEX_FULL && chain.putIntoSsd(page))) {
           counters.puts.increment();
           counters.putBytes.add(len);
           return true;
+        }
+        if (t == TierChain.INDEX_FULL) {
+          chain.indexFull();
         }
         counters.putRejects.increment();
         return false;
@@ -616,6 +630,25 @@ public final class TieredStore implements AutoCloseable {
     }
   }
 
+  /**
+   * Asks the page directory (the block index) about a key: which tiers hold it, its namespace,
+   * whether its memory copy is dirty, its last access and page length, copied into {@code out}
+   * (keep one per thread: this allocates nothing). Reads only the directory, never the page, and
+   * takes no lock: a page moving meanwhile may be seen before or after the move. A page waiting in
+   * the write-back queue (evicted dirty, not yet on SSD) is in no tier of the directory.
+   *
+   * @return whether the directory has an entry for the key; always false for a store without an
+   *     SSD tier (it has no directory)
+   */
+  public boolean locate(long keyHi, long keyLo, IndexEntry out) {
+    enter();
+    try {
+      return index != null && index.get(keyHi, keyLo, out);
+    } finally {
+      exit();
+    }
+  }
+
   /** Whether the SSD tier takes writes now (see {@link StoreHealth}). Never waits. */
   public StoreHealth health() {
     return writeBack == null ? StoreHealth.OK : writeBack.health().snapshot();
@@ -627,7 +660,7 @@ public final class TieredStore implements AutoCloseable {
         tiers,
         corruptionCounter == null ? 0 : corruptionCounter.corruptions(),
         writeBack,
-        dirty,
+        index,
         health());
   }
 

@@ -97,6 +97,8 @@ public final class TieredStoreBuilder {
   int memoryShards = MEMORY_SHARDS_DEFAULT;
   /** Tests only: wraps the SSD tier (a fault injector); null for none. */
   java.util.function.UnaryOperator<io.kvstore.core.tier.Tier> ssdTierWrapper;
+  /** Tests only: wraps each memory tier (a pin counter); null for none. */
+  java.util.function.UnaryOperator<io.kvstore.core.tier.Tier> memoryTierWrapper;
 
   TieredStoreBuilder() {}
 
@@ -180,8 +182,11 @@ public final class TieredStoreBuilder {
    * The smallest page the operator expects (default 16 KiB, header included): the SSD tier tracks
    * at most {@code ssdBytes / ssdMinPageBytes} pages, and its directory (the block index) is
    * allocated for that many when the store opens. Smaller pages still fit, but once that many are
-   * stored the page count, not the bytes, makes the tier evict. Ignored when {@link #ssdMaxPages}
-   * is set.
+   * stored the page count, not the bytes, makes the tier evict. The index's share for memory pages
+   * is sized from it too ({@code (hotBytes + dramBytes) / ssdMinPageBytes}, at least the SSD
+   * tier's pages): once memory holds that many smaller pages, a put of a new key is refused
+   * ({@link StoreStats#indexFullRejects()}). Ignored for the SSD tier when {@link #ssdMaxPages} is
+   * set.
    *
    * @throws IllegalArgumentException if not more than a page header (65 bytes or more)
    */
@@ -194,7 +199,11 @@ public final class TieredStoreBuilder {
     return this;
   }
 
-  /** Capacity of the block index in entries (default: twice the SSD tier's max pages). */
+  /**
+   * Capacity of the block index in entries (default: the SSD tier's max pages plus the memory
+   * tiers' share, as many again or {@code (hotBytes + dramBytes) / ssdMinPageBytes} if more). Memory
+   * pages may take all but the SSD tier's max pages of it, and at least half.
+   */
   public TieredStoreBuilder indexMaxEntries(long entries) {
     this.indexMaxEntries = entries;
     return this;

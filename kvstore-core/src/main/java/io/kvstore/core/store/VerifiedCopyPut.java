@@ -149,9 +149,10 @@ final class VerifiedCopyPut {
         if (chain.ownershipOf(keyHi, keyLo, ns) == TieredStore.FOREIGN) {
           throw new ForeignPageException(keyHi, keyLo, ns);
         }
-        if (!chain.removeEverywhere(keyHi, keyLo)) {
+        if (chain.prepareReplace(keyHi, keyLo, len, parentHi, parentLo, ns)
+            != TierChain.REPLACE_OK) {
           counters.putRejects.increment();
-          return false; // an older SSD copy could not be removed: storing would leave two versions
+          return false; // no index room, or an older SSD copy could not be removed
         }
         ended = true; // the commit ends the reservation whatever it answers
         if (chain.commitReserved(t, reservation, page)) {

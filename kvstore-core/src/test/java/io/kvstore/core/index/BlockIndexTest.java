@@ -156,4 +156,122 @@ class BlockIndexTest {
   void shouldRejectABadSize() {
     assertThrows(IllegalArgumentException.class, () -> BlockIndex.open(dir, 0));
   }
+
+  @Test
+  void shouldKeepTheDirtyFlagAndNamespaceOfMemoryPagesAndCountThem() {
+    try (BlockIndex index = open()) {
+      assertTrue(index.markPresent(1, 1, TierKind.HOT, 100, 0, 0, 42, true));
+      IndexEntry e = new IndexEntry();
+      assertTrue(index.get(1, 1, e));
+      assertTrue(e.dirty());
+      assertEquals(TierKind.HOT.bit(), e.tiers(), "the dirty flag is not a tier");
+      assertEquals(TierKind.HOT.bit(), index.tiers(1, 1));
+      assertEquals(42, e.namespaceId());
+      assertEquals(BlockIndex.MEMORY_OWN, index.memoryOwnership(1, 1, 42));
+      assertEquals(BlockIndex.MEMORY_FOREIGN, index.memoryOwnership(1, 1, 43));
+      assertEquals(BlockIndex.NOT_INDEXED, index.memoryOwnership(2, 2, 42));
+      assertEquals(1, index.memoryEntries());
+      assertEquals(1, index.dirtyEntries());
+
+      // Demotion: the lower tier's bit first, then the upper one's cleared; still dirty.
+      assertTrue(index.markPresent(1, 1, TierKind.DRAM, 100, 0, 0, 42, false));
+      assertTrue(index.markAbsent(1, 1, TierKind.HOT));
+      assertTrue(index.isDirty(1, 1), "a clean mark leaves the flag");
+      // Leaving memory takes the flag; the entry goes with the last tier.
+      assertTrue(index.leaveMemory(1, 1, TierKind.DRAM));
+      assertEquals(0, index.size());
+      assertEquals(0, index.memoryEntries());
+      assertEquals(0, index.dirtyEntries());
+
+      // A dirty entry outlives its last tier bit until the flag is cleared.
+      assertTrue(index.reserveDirty(3, 3, 10, 0, 0, 7));
+      assertTrue(index.get(3, 3, e));
+      assertEquals(0, e.tiers());
+      assertTrue(e.dirty());
+      assertEquals(BlockIndex.NOT_IN_MEMORY, index.memoryOwnership(3, 3, 7), "no memory bit yet");
+      assertTrue(index.markPresent(3, 3, TierKind.DRAM, 10, 0, 0, 7, true));
+      assertTrue(index.markAbsent(3, 3, TierKind.DRAM));
+      assertTrue(index.get(3, 3, e), "kept: still dirty");
+      assertTrue(index.clearDirty(3, 3));
+      assertFalse(index.get(3, 3, e));
+      assertFalse(index.clearDirty(3, 3));
+    }
+  }
+
+  @Test
+  void shouldListDirtyKeysAndClearDirtyFlagsOnRestart() {
+    try (BlockIndex index = open()) {
+      for (long k = 0; k < 100; k++) {
+        assertTrue(index.markPresent(k, ~k, TierKind.DRAM, 10, 0, 0, 1, k % 3 == 0));
+      }
+      index.putSsd(0, ~0L, 10, 1, 0, 0, 5, 0, 0, new IndexEntry());
+      long[] dirty = index.dirtyKeys();
+      assertEquals(2 * 34, dirty.length);
+      for (int i = 0; i < dirty.length; i += 2) {
+        assertEquals(0, dirty[i] % 3, "only dirty keys");
+        assertEquals(~dirty[i], dirty[i + 1]);
+      }
+      assertEquals(34, index.dirtyEntries());
+      assertEquals(100, index.memoryEntries());
+      index.clearVolatileTiers();
+      assertEquals(0, index.dirtyEntries());
+      assertEquals(0, index.memoryEntries());
+      assertEquals(0, index.dirtyKeys().length);
+      assertEquals(1, index.size(), "the SSD entry stays");
+      IndexEntry e = new IndexEntry();
+      assertTrue(index.get(0, ~0L, e));
+      assertEquals(TierKind.SSD.bit(), e.tiers());
+      assertFalse(e.dirty());
+    }
+  }
+
+  @Test
+  void shouldRefuseNewMemoryEntriesBeyondTheMemoryBoundWithoutThrowing() {
+    try (BlockIndex index = open()) {
+      index.limitMemoryEntries(3);
+      for (long k = 0; k < 3; k++) {
+        assertTrue(index.markPresent(k, k, TierKind.HOT, 10, 0, 0, 1, true));
+      }
+      assertFalse(index.markPresent(9, 9, TierKind.HOT, 10, 0, 0, 1, true));
+      assertFalse(index.reserveDirty(9, 9, 10, 0, 0, 1));
+      IndexEntry e = new IndexEntry();
+      assertFalse(index.get(9, 9, e), "a refused key has no entry");
+      // An entry held for memory already is updated (a demotion, a replacing put).
+      assertTrue(index.markPresent(0, 0, TierKind.DRAM, 10, 0, 0, 1, false));
+      assertTrue(index.reserveDirty(1, 1, 20, 5, 6, 1));
+      assertTrue(index.get(1, 1, e));
+      assertEquals(10, e.pageLength(), "a reservation keeps the stored page's fields");
+      assertEquals(0, e.parentHi());
+      // An SSD-only entry promoted into memory is a new memory entry: refused.
+      index.putSsd(8, 8, 10, 1, 0, 0, 5, 0, 0, new IndexEntry());
+      assertFalse(index.markPresent(8, 8, TierKind.DRAM, 10, 0, 0, 1, false));
+      assertTrue(index.get(8, 8, e));
+      assertEquals(TierKind.SSD.bit(), e.tiers(), "unchanged");
+      // SSD entries are not bounded by it.
+      index.putSsd(7, 7, 10, 1, 0, 0, 5, 0, 0, new IndexEntry());
+      // An entry leaving memory gives its room back.
+      assertTrue(index.leaveMemory(2, 2, TierKind.HOT));
+      assertTrue(index.markPresent(9, 9, TierKind.HOT, 10, 0, 0, 1, true));
+      assertEquals(3, index.memoryEntries());
+      assertThrows(IllegalArgumentException.class, () -> index.limitMemoryEntries(0));
+    }
+  }
+
+  @Test
+  void shouldRefuseRatherThanThrowWhenTheMapItselfIsFull() {
+    // A map sized for 16 entries with no memory bound: Chronicle runs out of room first.
+    try (BlockIndex index = BlockIndex.open(dir, 16, now::get)) {
+      index.limitMemoryEntries(Long.MAX_VALUE);
+      long stored = 0;
+      for (long k = 0; k < 1_000_000; k++) {
+        if (!index.markPresent(k, k * 31, TierKind.HOT, 10, 0, 0, 1, true)) {
+          break;
+        }
+        stored++;
+      }
+      assertTrue(stored > 16 && stored < 1_000_000, "the map itself filled up: " + stored);
+      assertEquals(stored, index.memoryEntries(), "a refused insert is not counted");
+      assertEquals(stored, index.size());
+    }
+  }
 }

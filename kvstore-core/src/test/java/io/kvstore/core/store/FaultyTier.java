@@ -27,6 +27,8 @@ final class FaultyTier implements Tier {
   final AtomicLong failedPuts = new AtomicLong();
   final AtomicLong resumeCalls = new AtomicLong();
   final AtomicInteger stalledNow = new AtomicInteger();
+  /** Calls of {@link #pin} (a page pinned, or looked for to pin). */
+  final AtomicLong pins = new AtomicLong();
 
   FaultyTier(Tier inner) {
     this.inner = inner;
@@ -125,6 +127,7 @@ final class FaultyTier implements Tier {
 
   @Override
   public PinnedPage pin(long keyHi, long keyLo) {
+    pins.incrementAndGet();
     return inner.pin(keyHi, keyLo);
   }
 

@@ -41,6 +41,10 @@ public final class StoreMetrics {
         StoreStats::putBytes);
     counter(r, stats, "kvstore_put_rejects_total", "Pages no tier could take.",
         StoreStats::putRejects);
+    counter(r, stats, "kvstore_put_index_full_total",
+        "Puts refused because the page directory had no room for another memory page"
+            + " (pages smaller than ssd.min.page.bytes).",
+        StoreStats::indexFullRejects);
     counter(r, stats, "kvstore_deletes_total", "Pages deleted on request.", StoreStats::deletes);
     counter(r, stats, "kvstore_prefetch_requests_total", "Prefetch requests.",
         StoreStats::prefetchRequests);

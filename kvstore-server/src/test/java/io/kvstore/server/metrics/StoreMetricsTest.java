@@ -30,6 +30,9 @@ class StoreMetricsTest {
     family(text, "kvstore_puts_total", "counter", "Pages stored.", "50");
     family(text, "kvstore_put_bytes_total", "counter", "Bytes of the pages stored, headers included.", "5000");
     family(text, "kvstore_put_rejects_total", "counter", "Pages no tier could take.", "1");
+    family(text, "kvstore_put_index_full_total", "counter",
+        "Puts refused because the page directory had no room for another memory page"
+            + " (pages smaller than ssd.min.page.bytes).", "0");
     family(text, "kvstore_deletes_total", "counter", "Pages deleted on request.", "2");
     family(text, "kvstore_prefetch_requests_total", "counter", "Prefetch requests.", "4");
     family(text, "kvstore_prefetched_pages_total", "counter", "Pages promoted by prefetch.", "9");
@@ -47,7 +50,7 @@ class StoreMetricsTest {
         "Pages written into the tier when a faster tier evicted them.", 13, 23);
     tier(text, "kvstore_tier_admission_rejects_total", "counter",
         "Demotions into the tier refused by its admission policy.", 14, 24);
-    assertEquals(32, text.lines().filter(l -> l.startsWith("# TYPE ")).count(), text);
+    assertEquals(33, text.lines().filter(l -> l.startsWith("# TYPE ")).count(), text);
   }
 
   @Test
