@@ -301,7 +301,14 @@ class ClusterClientFakeDaemonTest {
         Thread.sleep(20);
       }
       assertEquals(3, client.stats().liveMembers(), "the member answered a probe and is routed to again");
-      assertEquals(BLOCKS * TOKENS_PER_BLOCK, client.lookupTokens(t));
+      // With a 1 s request timeout a loaded host can time out a lookup again (the member then goes
+      // out and comes back once more): what must hold is that lookups through it succeed again.
+      int found = client.lookupTokens(t);
+      while (found != BLOCKS * TOKENS_PER_BLOCK && System.nanoTime() < until) {
+        Thread.sleep(50);
+        found = client.lookupTokens(t);
+      }
+      assertEquals(BLOCKS * TOKENS_PER_BLOCK, found, "stats: " + client.stats());
     }
   }
 
