@@ -679,6 +679,17 @@ public final class KvStoreClient implements AutoCloseable {
     });
   }
 
+  /**
+   * Whether the calling thread is one of this client's I/O threads, where a blocking call would
+   * wait for the thread it runs on (and is refused). Code that composes this client's futures and
+   * then blocks on them (the cluster client, an engine's callbacks) asks this before blocking.
+   *
+   * @return true on one of this client's I/O threads
+   */
+  public boolean isIoThread() {
+    return onIoThread();
+  }
+
   /** Whether the calling thread is one of the client's I/O threads. */
   private boolean onIoThread() {
     for (EventExecutor executor : group) {

@@ -312,6 +312,30 @@ class ClusterClientFakeDaemonTest {
     }
   }
 
+  @Test
+  void shouldRefuseABlockingCallMadeOnAMembersIoThread() throws Exception {
+    try (ClusterClient client = cluster(1)) {
+      int[] t = tokens(5);
+      assertEquals(BLOCKS, client.store(t, 0, payloads(5)));
+      for (FakeDaemon d : daemons) {
+        d.responseDelayMs = 200; // the lookup completes later, on a member client's I/O thread
+      }
+      String seen = client.lookupTokensAsync(t).thenApply(n -> {
+        try {
+          return "blocking call returned " + client.lookupTokens(t);
+        } catch (IllegalStateException e) {
+          return e.getMessage();
+        }
+      }).get(30, java.util.concurrent.TimeUnit.SECONDS);
+      assertEquals("blocking cluster call on a kvstore I/O thread would deadlock; use the async form",
+          seen);
+      for (FakeDaemon d : daemons) {
+        d.responseDelayMs = 0;
+      }
+      assertEquals(BLOCKS * TOKENS_PER_BLOCK, client.lookupTokens(t), "the client still serves");
+    }
+  }
+
   private FakeDaemon ownerOfBlock(ClusterClient client, int[] tokens, int block) {
     long[] keys = new long[2 * BLOCKS];
     chain.keys(tokens, BLOCKS, keys);

@@ -194,22 +194,22 @@ public final class ClusterClient implements AutoCloseable {
 
   /** Blocking {@link #lookupTokensAsync}. */
   public int lookupTokens(int[] tokens) {
-    return await(lookupTokensAsync(tokens));
+    return blocking(() -> lookupTokensAsync(tokens));
   }
 
   /** Blocking {@link #fetchAsync}. */
   public int fetch(int[] tokens, ByteBuffer[] dsts) {
-    return await(fetchAsync(tokens, dsts));
+    return blocking(() -> fetchAsync(tokens, dsts));
   }
 
   /** Blocking {@link #storeAsync}. */
   public int store(int[] tokens, int firstBlock, ByteBuffer[] payloads) {
-    return await(storeAsync(tokens, firstBlock, payloads));
+    return blocking(() -> storeAsync(tokens, firstBlock, payloads));
   }
 
   /** Blocking {@link #prefetchTokensAsync}. */
   public int prefetchTokens(int[] tokens, int deadlineMs) {
-    return await(prefetchTokensAsync(tokens, deadlineMs));
+    return blocking(() -> prefetchTokensAsync(tokens, deadlineMs));
   }
 
   // ---------------------------------------------------------------- chain level
@@ -733,6 +733,22 @@ public final class ClusterClient implements AutoCloseable {
             s.member.id(), e.getMessage(), TimeUnit.NANOSECONDS.toMillis(probeIntervalNanos));
       }
     }
+  }
+
+  /**
+   * Runs an async call and waits for it. Refused, before anything is sent, on a member client's
+   * I/O thread (a blocking call made from a callback of an async one): the answer would have to
+   * arrive on the very thread that waits for it. KvStoreClient refuses the same for its own calls.
+   */
+  private <T> T blocking(java.util.function.Supplier<CompletableFuture<T>> call) {
+    for (MemberSlot s : slots.values()) {
+      KvStoreClient c = s.client;
+      if (c != null && c.isIoThread()) {
+        throw new IllegalStateException(
+            "blocking cluster call on a kvstore I/O thread would deadlock; use the async form");
+      }
+    }
+    return await(call.get());
   }
 
   private static <T> T await(CompletableFuture<T> future) {
