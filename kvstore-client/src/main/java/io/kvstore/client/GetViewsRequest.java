@@ -4,12 +4,10 @@ import io.kvstore.client.protocol.BatchDoneFlyweight;
 import io.kvstore.client.protocol.ErrorCode;
 import io.kvstore.client.protocol.FrameDescriptor;
 import io.kvstore.client.protocol.GetPageFlyweight;
-import io.kvstore.client.protocol.KeyBatchFlyweight;
 import io.kvstore.client.protocol.Opcode;
 import io.kvstore.client.shm.ShmFrames;
 import io.kvstore.common.PageFormat;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
 import java.nio.ByteBuffer;
 import java.util.Set;
 
@@ -20,7 +18,7 @@ import java.util.Set;
  * unless turned off) before it becomes a view; one that fails is an error for its key, and its
  * lease goes back at once. If the GET fails or is abandoned, whatever it had kept goes back.
  */
-final class GetViewsRequest extends Requests.KeyBatch<PageViews> {
+final class GetViewsRequest extends Requests.ShmGet<PageViews> {
   private final boolean verifyChecksums;
   private final Set<PageViews> openViews;
   private final ByteBuffer[] views;
@@ -32,8 +30,6 @@ final class GetViewsRequest extends Requests.KeyBatch<PageViews> {
   private int found;
   /** The views were handed to the caller (so their leases and frames are theirs to release). */
   private boolean handedOver;
-  /** The connection's region when this GET asked for pages through it (set by encode). */
-  private ClientShm shm;
 
   /**
    * @param openViews where the result is kept until closed, so that the client can close it on
@@ -41,21 +37,10 @@ final class GetViewsRequest extends Requests.KeyBatch<PageViews> {
    */
   GetViewsRequest(long[] keys, boolean prefix, boolean verifyChecksums, Set<PageViews> openViews,
       long timeoutNanos) {
-    super(Opcode.GET, prefix ? Opcode.FLAG_GET_PREFIX : 0, keys, 0, timeoutNanos);
+    super(prefix ? Opcode.FLAG_GET_PREFIX : 0, keys, timeoutNanos);
     this.verifyChecksums = verifyChecksums;
     this.openViews = openViews;
     this.views = new ByteBuffer[keyCount];
-  }
-
-  @Override
-  ByteBuf encode(ByteBufAllocator alloc, long requestId) {
-    Connection c = boundConnection();
-    shm = c == null ? null : c.shm();
-    if (shm == null) {
-      return super.encode(alloc, requestId);
-    }
-    return KeyBatchFlyweight.encode(alloc, opcode, flags | Opcode.FLAG_GET_SHM, requestId, keys,
-        0, keyCount, 0);
   }
 
   @Override

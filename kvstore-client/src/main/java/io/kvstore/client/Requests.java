@@ -141,6 +141,30 @@ final class Requests {
     }
   }
 
+  /**
+   * Base of the GETs that may take their pages through the connection's shared region (spec/4):
+   * asks for that when the connection has one, and keeps which region the pages will be in.
+   */
+  abstract static class ShmGet<T> extends KeyBatch<T> {
+    /** The connection's region when this GET asked for pages through it (set by encode). */
+    ClientShm shm;
+
+    ShmGet(int flags, long[] keys, long timeoutNanos) {
+      super(Opcode.GET, flags, keys, 0, timeoutNanos);
+    }
+
+    @Override
+    ByteBuf encode(ByteBufAllocator alloc, long requestId) {
+      Connection c = boundConnection();
+      shm = c == null ? null : c.shm();
+      if (shm == null) {
+        return super.encode(alloc, requestId);
+      }
+      return KeyBatchFlyweight.encode(alloc, opcode, flags | Opcode.FLAG_GET_SHM, requestId, keys,
+          0, keyCount, 0);
+    }
+  }
+
   /** LOOKUP → leading run and its tiers. */
   static final class Lookup extends KeyBatch<LookupResult> {
     Lookup(long[] keys, long timeoutNanos) {
@@ -175,28 +199,14 @@ final class Requests {
    * GET → pages copied into the caller's buffers, one copy from the socket buffer; each page is
    * checked against its key and (optionally) its CRCs, and a page that fails is a miss.
    */
-  static final class Get extends KeyBatch<GetResult> {
+  static final class Get extends ShmGet<GetResult> {
     private final ByteBuffer[] dsts;
     private final boolean verifyChecksums;
     private final int[] lengths;
     private int pagesReceived;
     private int found;
-    /** The connection's region when this GET asked for pages through it (set by encode). */
-    private ClientShm shm;
-
-    @Override
-    ByteBuf encode(ByteBufAllocator alloc, long requestId) {
-      Connection c = boundConnection();
-      shm = c == null ? null : c.shm();
-      if (shm == null) {
-        return super.encode(alloc, requestId);
-      }
-      return KeyBatchFlyweight.encode(alloc, opcode, flags | Opcode.FLAG_GET_SHM, requestId, keys,
-          0, keyCount, 0);
-    }
-
     Get(long[] keys, ByteBuffer[] dsts, boolean prefix, boolean verifyChecksums, long timeoutNanos) {
-      super(Opcode.GET, prefix ? Opcode.FLAG_GET_PREFIX : 0, keys, 0, timeoutNanos);
+      super(prefix ? Opcode.FLAG_GET_PREFIX : 0, keys, timeoutNanos);
       this.dsts = dsts;
       this.verifyChecksums = verifyChecksums;
       this.lengths = new int[keyCount];

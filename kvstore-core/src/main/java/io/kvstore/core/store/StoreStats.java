@@ -39,36 +39,6 @@ public record StoreStats(
     StoreHealth health,
     long indexFullRejects) {
 
-  /** Stats without an index-full count (before it existed): 0. */
-  public StoreStats(
-      long gets,
-      long misses,
-      long puts,
-      long putBytes,
-      long putRejects,
-      long deletes,
-      long corruptions,
-      long prefetchRequests,
-      long prefetchedPages,
-      List<TierStats> tiers,
-      WriteBackStats writeBack,
-      StoreHealth health) {
-    this(
-        gets,
-        misses,
-        puts,
-        putBytes,
-        putRejects,
-        deletes,
-        corruptions,
-        prefetchRequests,
-        prefetchedPages,
-        tiers,
-        writeBack,
-        health,
-        0);
-  }
-
   /** Stats of a store without write-back figures (no SSD tier): the fields before v2. */
   public StoreStats(
       long gets,
@@ -93,7 +63,8 @@ public record StoreStats(
         prefetchedPages,
         tiers,
         WriteBackStats.NONE,
-        StoreHealth.OK);
+        StoreHealth.OK,
+        0);
   }
 
   /**

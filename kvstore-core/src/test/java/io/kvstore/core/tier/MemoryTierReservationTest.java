@@ -10,6 +10,7 @@ import io.kvstore.common.PageFormat;
 import io.kvstore.core.memory.HostDeviceMemory;
 import io.kvstore.core.tier.dram.DramTier;
 import io.kvstore.core.tier.hot.HotTier;
+import io.kvstore.core.tier.hot.HotTierStagedTest;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -120,66 +121,13 @@ class MemoryTierReservationTest {
   @org.junit.jupiter.api.Test
   void shouldOfferNoReservationsOnAHiddenBackend() {
     try (HotTier tier = HotTier.builder(4L * MAX_PAGE, MAX_PAGE)
-        .memory((slabs, slabBytes) -> new HiddenHostMemory(new HostDeviceMemory(slabs, slabBytes)))
+        .memory((slabs, slabBytes) ->
+            new HotTierStagedTest.HiddenFrames(new HostDeviceMemory(slabs, slabBytes)))
         .build()) {
       assertTrue(tier.put(TestPages.page(7, 1, 1, 100)));
       assertEquals(Tier.NO_RESERVATION, tier.reserve(7, 2, MAX_PAGE));
       assertFalse(tier.reservable(), "known hidden from now on");
       assertEquals(1, tier.pageCount(), "nothing evicted for a reservation it cannot make");
-    }
-  }
-
-  /** Host memory that claims to have no host view, as a device backend would. */
-  private static final class HiddenHostMemory implements io.kvstore.core.memory.DeviceMemory {
-    private final io.kvstore.core.memory.DeviceMemory delegate;
-
-    HiddenHostMemory(io.kvstore.core.memory.DeviceMemory delegate) {
-      this.delegate = delegate;
-    }
-
-    @Override
-    public String name() {
-      return "hidden";
-    }
-
-    @Override
-    public int slabCount() {
-      return delegate.slabCount();
-    }
-
-    @Override
-    public int slabBytes() {
-      return delegate.slabBytes();
-    }
-
-    @Override
-    public void allocate(int slab) {
-      delegate.allocate(slab);
-    }
-
-    @Override
-    public void copyIn(int slab, int offset, ByteBuffer src) {
-      delegate.copyIn(slab, offset, src);
-    }
-
-    @Override
-    public void copyOut(int slab, int offset, int length, ByteBuffer dst) {
-      delegate.copyOut(slab, offset, length, dst);
-    }
-
-    @Override
-    public ByteBuffer hostView(int slab) {
-      return null;
-    }
-
-    @Override
-    public ByteBuffer allocateStaging(int bytes) {
-      return delegate.allocateStaging(bytes);
-    }
-
-    @Override
-    public void close() {
-      delegate.close();
     }
   }
 }

@@ -11,7 +11,7 @@ import java.nio.ByteBuffer;
  * The tier contract for the hot tier over a backend whose frames are not host-visible (as with
  * CUDA device memory): pins and eviction callbacks go through staging buffers.
  */
-class HotTierStagedTest extends TierContractTest {
+public class HotTierStagedTest extends TierContractTest {
 
   @Override
   protected Tier newTier(long capacityBytes, int maxPageBytes) {
@@ -24,11 +24,15 @@ class HotTierStagedTest extends TierContractTest {
         .build();
   }
 
-  /** Host memory that pretends its frames cannot be addressed from the host. */
-  static final class HiddenFrames implements DeviceMemory {
+  /**
+   * Host memory that pretends its frames cannot be addressed from the host, as a device backend
+   * would (also used by MemoryTierReservationTest).
+   */
+  public static final class HiddenFrames implements DeviceMemory {
     private final DeviceMemory delegate;
 
-    HiddenFrames(DeviceMemory delegate) {
+    /** Wraps {@code delegate}, hiding its host view. */
+    public HiddenFrames(DeviceMemory delegate) {
       this.delegate = delegate;
     }
 
