@@ -3,6 +3,7 @@ package io.kvstore.bench.crash;
 import io.kvstore.bench.replay.Durations;
 import io.kvstore.bench.targets.ByteSize;
 import io.kvstore.bench.targets.DaemonTarget;
+import io.kvstore.bench.targets.TempDirs;
 import io.kvstore.common.Namespace;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -214,7 +215,7 @@ public final class CrashTestCommand implements Callable<Integer> {
       }
       stdout.flush();
       if (tempData && finished && report.passed()) {
-        deleteRecursively(data);
+        TempDirs.deleteRecursively(data);
       } else if (tempData) {
         progress.println("kvbench crashtest: kept the data directory " + data + " for inspection");
       }
@@ -237,7 +238,4 @@ public final class CrashTestCommand implements Callable<Integer> {
     }
   }
 
-  private static void deleteRecursively(Path dir) throws IOException {
-    DataDirSnapshot.deleteRecursively(dir);
-  }
 }

@@ -1,5 +1,6 @@
 package io.kvstore.bench.crash;
 
+import io.kvstore.bench.targets.TempDirs;
 import java.io.IOException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
@@ -20,7 +21,7 @@ final class DataDirSnapshot {
   /** Replaces {@code to} with a copy of {@code from} (which the killed daemon no longer writes). */
   static void copy(Path from, Path to) throws IOException {
     if (Files.exists(to)) {
-      deleteRecursively(to);
+      TempDirs.deleteRecursively(to);
     }
     if (!Files.exists(from)) {
       return;
@@ -36,22 +37,6 @@ final class DataDirSnapshot {
       @Override
       public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
         Files.copy(file, to.resolve(from.relativize(file)), StandardCopyOption.COPY_ATTRIBUTES);
-        return FileVisitResult.CONTINUE;
-      }
-    });
-  }
-
-  static void deleteRecursively(Path dir) throws IOException {
-    Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-      @Override
-      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-        Files.deleteIfExists(file);
-        return FileVisitResult.CONTINUE;
-      }
-
-      @Override
-      public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-        Files.deleteIfExists(d);
         return FileVisitResult.CONTINUE;
       }
     });

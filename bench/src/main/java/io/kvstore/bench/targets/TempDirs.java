@@ -8,8 +8,11 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 
-/** Temporary directories that targets create for a store's data and delete when they close. */
-final class TempDirs {
+/**
+ * Temporary directories that targets create for a store's data and delete when they close (also
+ * the crash test's data directories and snapshots).
+ */
+public final class TempDirs {
 
   private TempDirs() {}
 
@@ -22,8 +25,13 @@ final class TempDirs {
     }
   }
 
-  /** Deletes {@code dir} and everything under it; a directory already gone is fine. */
-  static void deleteRecursively(Path dir) {
+  /**
+   * Deletes {@code dir} and everything under it; a directory already gone is fine.
+   *
+   * @param dir the directory
+   * @throws UncheckedIOException if something under it cannot be deleted
+   */
+  public static void deleteRecursively(Path dir) {
     if (dir == null || !Files.exists(dir)) {
       return;
     }
