@@ -33,24 +33,16 @@ class ShutdownSignalTest {
   @TempDir Path dir;
 
   /**
-   * Known open bug (issue 8, point 6): about one run in 25, on a loaded host only, the page put
-   * during the grace period is counted as stored by the daemon and closed without error, yet the
-   * reopened store does not have it (its SSD tier opens empty). Not reproduced in 100 forked runs
-   * on a quiet host nor in 30 in-process start/stop cycles. Until it is found, a run that loses the
-   * page prints everything known about it (the daemon's stats, the reopened store's stats, the
-   * data directory's files) and the scenario runs once more on a fresh directory, which must keep
-   * the page: the test still fails if the loss is more than a rare race.
+   * The daemon and the test are two JVMs: the reopen also checks that one process reads the block
+   * index another wrote. It did not, about one run in 25 in CI and every run from some launchers:
+   * Chronicle laid out the index record's fields in an order that depended on the JVM, so the
+   * reopened store read the tier word from the segment slot and found no page (fixed by the
+   * record's fixed layout, see {@code IndexLayoutTest}). A lost page prints what is known of it.
    */
   @Test
   void shouldStopGracefullyOnSigterm() throws Exception {
-    String first = runOnce(dir.resolve("data"));
-    if (first == null) {
-      return;
-    }
-    System.out.println("ShutdownSignalTest: KNOWN OPEN BUG (issue 8 point 6): the first run lost"
-        + " the grace-period page; running once more.\n" + first);
-    String second = runOnce(dir.resolve("data-again"));
-    assertNull(second, second + "\n(first run:)\n" + first);
+    String lost = runOnce(dir.resolve("data"));
+    assertNull(lost, lost);
   }
 
   /** One fork, SIGTERM, restart: null if the page came back, else what is known of the loss. */

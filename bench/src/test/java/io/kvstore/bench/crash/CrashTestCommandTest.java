@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kvstore.bench.CliRunner;
+import io.kvstore.core.index.BlockIndex;
 import io.kvstore.server.KvStoreServerCommand;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -58,7 +59,7 @@ class CrashTestCommandTest {
     assertEquals(0, status, cli.out() + cli.err());
     assertTrue(cli.out().contains("PASS: "), cli.out());
     // The copy of the last kill's data directory: the block index and the SSD tier's files.
-    assertTrue(Files.exists(dir.resolve("snap/index/block-index-v2.cm3")), "index copied");
+    assertTrue(Files.exists(dir.resolve("snap/index").resolve(BlockIndex.FILE_NAME)), "index copied");
     assertTrue(Files.isDirectory(dir.resolve("snap/ssd/segments")), "segments copied");
     JsonNode report = new ObjectMapper().readTree(out.resolve("crashtest.json").toFile());
     assertTrue(report.get("passed").asBoolean());

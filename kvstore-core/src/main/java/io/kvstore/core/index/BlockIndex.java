@@ -8,6 +8,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 import net.openhft.chronicle.map.ChronicleMap;
@@ -39,10 +40,21 @@ import net.openhft.chronicle.values.Values;
  */
 public final class BlockIndex implements AutoCloseable {
 
-  /** Name of the map file inside the data directory. */
-  public static final String FILE_NAME = "block-index-v2.cm3";
+  /**
+   * Name of the map file inside the data directory. v3: the record's byte layout is fixed ({@link
+   * IndexRecord}); v2 files were written in whatever field order the writing JVM chose.
+   */
+  public static final String FILE_NAME = "block-index-v3.cm3";
+  /**
+   * Map files of earlier formats, deleted when the index opens: their layout cannot be read
+   * reliably, and an index that opens new makes the SSD tier rebuild its directory from its
+   * location records ({@link #created()}).
+   */
+  static final List<String> OLD_FILE_NAMES = List.of("block-index.cm3", "block-index-v2.cm3");
   /** Present while the map file is closed cleanly; removed while it is open. */
   public static final String CLEAN_MARKER_NAME = "block-index.clean";
+
+  private static final System.Logger LOG = System.getLogger(BlockIndex.class.getName());
 
   /** Lower bound on the map's lock segments (see {@link #open}). */
   static final int MIN_SEGMENTS = 256;
@@ -66,6 +78,7 @@ public final class BlockIndex implements AutoCloseable {
   private final LongSupplier clockMs;
   private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
   private final boolean recovered;
+  private final boolean created;
   /** Entries held for memory ({@link #MEMORY_BITS}); bounded by {@link #memoryLimit}. */
   private final AtomicLong memoryEntries = new AtomicLong();
   /** Entries with the dirty flag. */
@@ -91,13 +104,15 @@ public final class BlockIndex implements AutoCloseable {
       Path cleanMarker,
       long maxEntries,
       LongSupplier clockMs,
-      boolean recovered) {
+      boolean recovered,
+      boolean created) {
     this.map = map;
     this.file = file;
     this.cleanMarker = cleanMarker;
     this.maxEntries = maxEntries;
     this.clockMs = clockMs;
     this.recovered = recovered;
+    this.created = created;
     this.memoryLimit = maxEntries;
   }
 
@@ -128,6 +143,7 @@ public final class BlockIndex implements AutoCloseable {
       throw new UncheckedIOException(
           new IOException("the index directory is not writable: " + dataDir));
     }
+    deleteOldFormats(dataDir);
     boolean exists = Files.exists(file);
     boolean recover = exists && !Files.exists(marker);
     File f = file.toFile();
@@ -170,7 +186,25 @@ public final class BlockIndex implements AutoCloseable {
       map.close();
       throw new UncheckedIOException("cannot remove the index's clean-close marker " + marker, e);
     }
-    return new BlockIndex(map, file, marker, maxEntries, clockMs, recover);
+    return new BlockIndex(map, file, marker, maxEntries, clockMs, recover, !exists);
+  }
+
+  /** Deletes map files of earlier formats ({@link #OLD_FILE_NAMES}) in {@code dataDir}. */
+  private static void deleteOldFormats(Path dataDir) {
+    for (String name : OLD_FILE_NAMES) {
+      Path old = dataDir.resolve(name);
+      try {
+        if (Files.deleteIfExists(old)) {
+          LOG.log(
+              System.Logger.Level.WARNING,
+              "deleted the block index {0}, of an earlier format: the SSD tier rebuilds its"
+                  + " directory from its location records",
+              old);
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot delete the old block index " + old, e);
+      }
+    }
   }
 
   /**
@@ -238,6 +272,15 @@ public final class BlockIndex implements AutoCloseable {
     } catch (IOException | RuntimeException e) {
       // Some platforms cannot open a directory; the marker is then only as durable as the OS makes it.
     }
+  }
+
+  /**
+   * Whether opening created the map file: a first start, or the file was missing (deleted by
+   * {@link #discardUnclean}, of an earlier format, or removed by hand). The index then knows no SSD
+   * page, and the SSD tier rebuilds its directory from its location records.
+   */
+  public boolean created() {
+    return created;
   }
 
   /** Whether opening ran Chronicle's recovery (the previous process did not close the index). */

@@ -16,6 +16,8 @@ import java.nio.file.StandardOpenOption;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * After a crash with a write-ahead log the SSD directory is rebuilt from RocksDB's location
@@ -60,6 +62,49 @@ class TieredStoreDirectoryRebuildTest {
       }
       // Pages still in memory at the kill are lost (dirty, never written); the rest came back.
       assertTrue(served >= 40, "pages on SSD are served again: " + served);
+      assertEquals(0, store.stats().corruptions());
+    }
+  }
+
+  /**
+   * A clean close whose block index is gone when the store reopens (deleted by hand, or a file of
+   * an earlier format, which opening deletes): the index opens new, and the SSD tier rebuilds its
+   * directory from the location records, which a clean close leaves complete whatever the
+   * durability. Before, a new index after a clean close was trusted as the directory: every page
+   * was dropped.
+   */
+  @ParameterizedTest
+  @CsvSource({"wal,deleted", "none,deleted", "wal,old-format", "none,old-format"})
+  void shouldRebuildAfterACleanCloseWhoseIndexIsGone(String durability, String how)
+      throws Exception {
+    try (TieredStore store = small(dir).ssdDurability(durability).build()) {
+      for (long k = 0; k < 80; k++) {
+        store.put(TestPages.page(HI, k, 1, PAYLOAD));
+      }
+      for (long k = 0; k < 80; k += 4) {
+        assertTrue(store.delete(HI, k), "delete " + k);
+      }
+    } // a clean close: every dirty page is written to SSD
+    Path indexDir = dir.resolve("index");
+    Path indexFile = indexDir.resolve(BlockIndex.FILE_NAME);
+    if (how.equals("deleted")) {
+      Files.delete(indexFile);
+    } else {
+      Files.move(indexFile, indexDir.resolve("block-index-v2.cm3"));
+    }
+
+    try (TieredStore store = small(dir).ssdDurability(durability).build()) {
+      assertTrue(Files.notExists(indexDir.resolve("block-index-v2.cm3")), "old format deleted");
+      ByteBuffer d = dst();
+      for (long k = 0; k < 80; k++) {
+        int n = store.get(HI, k, d.clear());
+        if (k % 4 == 0) {
+          assertEquals(-1, n, "deleted page " + k + " stays deleted");
+        } else {
+          assertTrue(n >= 0, "page " + k + " is served after the rebuild");
+          assertEquals(1, TestPages.check(d.flip(), HI, k), "page " + k);
+        }
+      }
       assertEquals(0, store.stats().corruptions());
     }
   }

@@ -27,10 +27,11 @@ import org.rocksdb.RocksDBException;
  *   <li>scans the block index's SSD entries (the directory): an entry whose segment is gone or too
  *       short is dropped ("dangling"); after a crash (no clean-close marker, or the index needed
  *       Chronicle's recovery) each entry is also checked against the page header at its location;
- *   <li>after a crash with a write-ahead log ({@code wal}, {@code sync}), rebuilds the directory
- *       from RocksDB's location records alone, each checked against the page header at its
- *       location ("orphans": every page is re-indexed; the index the killed process left is not
- *       trusted, see {@link BlockIndex#discardUnclean});
+ *   <li>after a crash with a write-ahead log ({@code wal}, {@code sync}), and after a clean close
+ *       whose index is gone (deleted, or of an earlier format: {@link BlockIndex#created()}),
+ *       rebuilds the directory from RocksDB's location records alone, each checked against the
+ *       page header at its location ("orphans": every page is re-indexed; the index the killed
+ *       process left is not trusted, see {@link BlockIndex#discardUnclean});
  *   <li>deletes segments without live pages, gives the policy the others in order of their pages'
  *       persisted last access (so the eviction order survives the restart), and evicts whole
  *       segments until the bytes on disk and the page count fit the configuration.
@@ -52,7 +53,11 @@ final class SsdTierLoader {
     BlockIndex index = tier.indexWhileOpening();
     Path segDir = tier.segmentDir();
     Path marker = segDir.resolve(SsdTier.CLEAN_MARKER);
-    boolean clean = Files.exists(marker) && !index.recovered();
+    boolean closedCleanly = Files.exists(marker);
+    // An index that opened new (first start, a deleted file, an earlier format) names no page: the
+    // location records are the directory then. After a clean close they are complete whatever the
+    // durability (closing flushes RocksDB).
+    boolean clean = closedCleanly && !index.recovered() && !index.created();
     Map<Long, Integer> slotOf = clean ? readSlotTable(segDir) : Map.of();
     try {
       Files.deleteIfExists(marker);
@@ -71,7 +76,9 @@ final class SsdTierLoader {
     // directory is rebuilt from them alone. An index entry written by the killed process may be
     // torn, or brought back by Chronicle's recovery after it was removed, and would serve an old
     // version or a deleted page; so every SSD entry is dropped here and the records re-index.
-    boolean rebuild = !clean && cfg.durability != SsdTierConfig.Durability.NONE;
+    boolean rebuild =
+        (!clean && cfg.durability != SsdTierConfig.Durability.NONE)
+            || (closedCleanly && index.created());
     long dangling =
         index.scanSsd(
             e -> {
