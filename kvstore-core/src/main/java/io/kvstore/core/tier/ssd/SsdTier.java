@@ -146,6 +146,8 @@ public final class SsdTier implements Tier {
   volatile IOException writeFaultForTest;
   /** Test hook: this many probes of RocksDB report it stopped, as after a background error. */
   volatile int probeFailuresForTest;
+  /** Test hook: when set, RocksDB "refuses" every location-record delete with it. */
+  volatile RocksDBException deleteFaultForTest;
   private final PendingDeletes pendingDeletes = new PendingDeletes();
   /** The offset {@link #reserve} reserved and the bytes it added on disk, per thread. */
   /** One reusable checksum per reading thread. */
@@ -829,16 +831,52 @@ public final class SsdTier implements Tier {
     }
   }
 
-  /** Deletes a location record; if RocksDB cannot take it now, keeps it for {@link #resumeWrites}. */
-  private void deleteLocation(int s, long hi, long lo) {
+  /**
+   * Deletes a location record; if RocksDB cannot take it now, keeps it for {@link #resumeWrites}.
+   *
+   * @return whether the record is deleted (false: pending)
+   */
+  private boolean deleteLocation(int s, long hi, long lo) {
     Lock swap = locationsSwap.readLock();
     swap.lock();
     try {
+      RocksDBException fault = deleteFaultForTest;
+      if (fault != null) {
+        throw fault;
+      }
       locations.delete(writeSlots[s], hi, lo);
+      return true;
     } catch (RocksDBException | RuntimeException e) {
       pendingDeletes.add(hi, lo);
+      return false;
     } finally {
       swap.unlock();
+    }
+  }
+
+  /** What {@link #invalidateInPlace} writes over a page's magic number. */
+  private static final byte[] NO_MAGIC = new byte[4];
+
+  /**
+   * A deleted page whose location record RocksDB refused to delete (pending until it takes writes
+   * again): its header's magic number is overwritten in place, so that a crash before the record
+   * goes cannot bring the page back (the rebuild after a crash checks every record against the
+   * page header at its location, and drops it). Overwriting bytes the file already has needs no
+   * new space, so it works on the full disk that made RocksDB refuse. Not done if the segment is
+   * being dropped (its file goes, and the record then names nothing). If the write fails too, the
+   * page can come back after a crash before the pending delete is retried (counted in {@link
+   * #pendingLocationDeletes}; a clean close retries it or leaves no clean marker).
+   */
+  private void invalidateInPlace(Segment seg, long off) {
+    seg.io.readLock().lock();
+    try {
+      if (!seg.dropped) {
+        seg.write(ByteBuffer.wrap(NO_MAGIC), off + PageFormat.MAGIC_OFFSET);
+      }
+    } catch (IOException e) {
+      writeFailures.increment();
+    } finally {
+      seg.io.readLock().unlock();
     }
   }
 
@@ -1018,13 +1056,16 @@ public final class SsdTier implements Tier {
    * Removes the page. Always works, also on a full disk or while RocksDB refuses writes: the index
    * entry goes at once (the page is gone for every later get) and a segment left without live pages
    * is deleted, which frees its space; a location record RocksDB cannot delete now is deleted by
-   * {@link #resumeWrites()} or on close.
+   * {@link #resumeWrites()} or on close, and meanwhile the page's header is invalidated in place
+   * so that a crash cannot bring the page back ({@link #invalidateInPlace}).
    */
   @Override
   public boolean delete(long keyHi, long keyLo) {
     Lock life = lifecycle.readLock();
     life.lock();
     Segment seg;
+    boolean refused;
+    long off;
     try {
       ensureOpen();
       // The directory first, without the stripe (writes hold it across RocksDB calls): a delete of
@@ -1048,11 +1089,16 @@ public final class SsdTier implements Tier {
           seg.liveBytes.addAndGet(-len);
           seg.livePages.decrementAndGet();
         }
-        deleteLocation(s, keyHi, keyLo);
+        refused = !deleteLocation(s, keyHi, keyLo);
+        off = removed.segmentOffset();
       } finally {
         stripes[s].unlock();
       }
       if (seg != null) {
+        // Outside the stripe: a drop of the segment holds its I/O lock while it takes stripes.
+        if (refused) {
+          invalidateInPlace(seg, off);
+        }
         dropIfEmpty(seg);
       }
       return true;

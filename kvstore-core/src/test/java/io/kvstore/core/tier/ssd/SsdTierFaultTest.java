@@ -16,6 +16,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.rocksdb.RocksDBException;
 
 /**
  * Failing writes change nothing; deletes work while writes fail; resume after the fault, reopening
@@ -34,6 +35,63 @@ class SsdTierFaultTest {
     ByteBuffer dst = ByteBuffer.allocateDirect(page.capacity());
     assertEquals(page.capacity(), tier.get(hi, lo, dst));
     assertTrue(Pages.sameBytes(page, dst, 0, page.capacity()));
+  }
+
+  /**
+   * A delete while RocksDB refuses writes (after a background error, e.g. a flush on a full disk)
+   * leaves the page's location record in the write-ahead log. A crash before the record goes used
+   * to bring the page back: the rebuild found a record whose page header was still valid. The
+   * delete now invalidates the header in place, and the rebuild drops the record.
+   */
+  @Test
+  void shouldNotBringBackAfterACrashAPageDeletedWhileRocksDbRefusedTheDelete(@TempDir Path crashed)
+      throws Exception {
+    SsdTierConfig.Builder config =
+        SsdTierConfig.builder(dir, 1 << 20)
+            .maxPages(1000)
+            .segmentBytes(1 << 20) // one segment: the deleted page's bytes stay on disk
+            .durability(SsdTierConfig.Durability.WAL);
+    ByteBuffer b = Pages.page(2, 2, 0, 0, 5000, 2);
+    ByteBuffer c = Pages.page(3, 3, 0, 0, 5000, 3);
+    try (SsdTier tier = new SsdTier(config.build())) {
+      assertTrue(tier.put(Pages.page(1, 1, 0, 0, 5000, 1)));
+      assertTrue(tier.put(b));
+      assertTrue(tier.put(c));
+      tier.deleteFaultForTest = new RocksDBException("Write stall: no space left on device");
+      assertTrue(tier.delete(1, 1), "a delete works while RocksDB refuses writes");
+      assertEquals(1, tier.pendingLocationDeletes());
+      assertEquals(Tier.MISS, tier.length(1, 1));
+      assertServes(tier, b, 2, 2);
+      copyTree(dir, crashed); // a kill now: no clean-close marker, the record still in the log
+      tier.deleteFaultForTest = null;
+    }
+    try (SsdTier reopened =
+        new SsdTier(
+            SsdTierConfig.builder(crashed, 1 << 20)
+                .maxPages(1000)
+                .segmentBytes(1 << 20)
+                .durability(SsdTierConfig.Durability.WAL)
+                .build())) {
+      assertEquals(Tier.MISS, reopened.length(1, 1), "the deleted page stays deleted");
+      assertEquals(1, reopened.reconcileReport().invalidRemoved(), "its record was dropped");
+      assertServes(reopened, b, 2, 2);
+      assertServes(reopened, c, 3, 3);
+      assertEquals(2, reopened.pageCount());
+      assertEquals(0, reopened.corruptions());
+    }
+  }
+
+  private static void copyTree(Path from, Path to) throws IOException {
+    try (java.util.stream.Stream<Path> all = java.nio.file.Files.walk(from)) {
+      for (Path p : (Iterable<Path>) all::iterator) {
+        Path t = to.resolve(from.relativize(p).toString());
+        if (java.nio.file.Files.isDirectory(p)) {
+          java.nio.file.Files.createDirectories(t);
+        } else {
+          java.nio.file.Files.copy(p, t);
+        }
+      }
+    }
   }
 
   @Test
