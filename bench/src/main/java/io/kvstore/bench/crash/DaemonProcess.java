@@ -3,9 +3,6 @@ package io.kvstore.bench.crash;
 import io.kvstore.client.KvStoreClient;
 import io.kvstore.client.KvStoreException;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,15 +11,31 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
- * One life of the daemon under test: forked from its launcher on a free loopback port with the
- * crash test's data directory, killed with SIGKILL (the crash) or stopped with SIGTERM (the clean
- * end). Each life appends its output to the same log file, so a failed restart shows why.
+ * One life of the daemon under test: forked from its launcher on a loopback port it picks itself
+ * (port 0) with the crash test's data directory, killed with SIGKILL (the crash) or stopped with
+ * SIGTERM (the clean end). Each life appends its output to the same log file, so a failed restart
+ * shows why.
+ *
+ * <p>The port is read from this life's own "serving the kvstore protocol on host:port" log line,
+ * not chosen beforehand: a port found free and handed to the daemon could be taken by another
+ * process while the daemon opened its store (seconds after a crash), and the crash test then
+ * wrote to and verified against that other server (seen with tests running beside it: a cycle
+ * found every page missing, the next "stale" pages).
  */
 final class DaemonProcess implements AutoCloseable {
 
   private static final long STOP_GRACE_SECONDS = 60;
+  /** The launcher's (bin/kvstore-server's) variable for extra JVM options. */
+  static final String JAVA_OPTS_ENV = "KVSTORE_JAVA_OPTS";
+  /** Keeps the daemon's "serving the kvstore protocol on" line at any configured log level. */
+  static final String LOG_SERVING_LINE =
+      "-Dorg.slf4j.simpleLogger.log.io.kvstore.server.KvStoreDaemon=info";
+  private static final Pattern SERVING =
+      Pattern.compile("serving the kvstore protocol on [^\\s]*:(\\d+)");
 
   private final Process process;
   private final int port;
@@ -37,50 +50,72 @@ final class DaemonProcess implements AutoCloseable {
   }
 
   /**
-   * Forks {@code script} with {@code flags} after the address, metrics-off and data-dir flags, and
-   * waits until it answers a PING.
+   * Forks {@code script} with {@code flags} after the address (port 0), metrics-off and data-dir
+   * flags, waits for its log line naming the port it serves on, and until it answers a PING there.
    *
    * @throws IOException if it exits or does not answer within {@code timeout}; it is killed then
    */
   static DaemonProcess start(Path script, Path dataDir, List<String> flags, long namespaceId,
       Path log, Duration timeout) throws IOException {
-    int port = freePort();
     List<String> cmd = new ArrayList<>(List.of(script.toAbsolutePath().toString(),
-        "--host", "127.0.0.1", "--port", Integer.toString(port), "--metrics-port", "0",
+        "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0",
         "--data-dir", dataDir.toString()));
     cmd.addAll(flags);
     Files.writeString(log, "=== " + String.join(" ", cmd) + "\n", StandardCharsets.UTF_8,
         StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    long ownOutputFrom = Files.size(log);
     long start = System.nanoTime();
-    Process p = new ProcessBuilder(cmd)
+    ProcessBuilder pb = new ProcessBuilder(cmd)
         .redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-        .start();
-    DaemonProcess d = new DaemonProcess(p, port, start, log);
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    // The line naming the port is logged at INFO: kept whatever level the caller's options set.
+    String opts = pb.environment().getOrDefault(JAVA_OPTS_ENV, "");
+    pb.environment().put(JAVA_OPTS_ENV, (opts + " " + LOG_SERVING_LINE).trim());
+    Process p = pb.start();
+    DaemonProcess starting = new DaemonProcess(p, -1, start, log);
     long deadline = start + timeout.toNanos();
     try {
+      int port = -1;
       while (true) {
         if (!p.isAlive()) {
           throw new IOException("the daemon exited with status " + p.exitValue()
-              + " at start; its log (" + log + ") ends:\n" + d.logTail());
+              + " at start; its log (" + log + ") ends:\n" + starting.logTail());
         }
-        if (answers(port, namespaceId)) {
-          return d;
+        if (port < 0) {
+          port = servingPort(log, ownOutputFrom);
+        }
+        if (port > 0 && answers(port, namespaceId)) {
+          return new DaemonProcess(p, port, start, log);
         }
         if (System.nanoTime() > deadline) {
           throw new IOException("the daemon did not answer within " + timeout.toSeconds()
-              + " s; its log (" + log + ") ends:\n" + d.logTail());
+              + " s" + (port < 0 ? " (it logged no \"serving the kvstore protocol on\" line)" : "")
+              + "; its log (" + log + ") ends:\n" + starting.logTail());
         }
         Thread.sleep(50);
       }
     } catch (InterruptedException e) {
-      d.kill();
+      starting.kill();
       Thread.currentThread().interrupt();
       throw new IOException("interrupted while starting the daemon", e);
     } catch (IOException | RuntimeException e) {
-      d.kill();
+      starting.kill();
       throw e;
     }
+  }
+
+  /**
+   * The port in this life's "serving the kvstore protocol on" line (the log from byte {@code from}
+   * on: only what this process wrote), or -1 if it has not logged it yet.
+   */
+  static int servingPort(Path log, long from) throws IOException {
+    byte[] all = Files.readAllBytes(log);
+    if (all.length <= from) {
+      return -1;
+    }
+    String own = new String(all, (int) from, all.length - (int) from, StandardCharsets.UTF_8);
+    Matcher m = SERVING.matcher(own);
+    return m.find() ? Integer.parseInt(m.group(1)) : -1;
   }
 
   /** The protocol port. */
@@ -155,14 +190,6 @@ final class DaemonProcess implements AutoCloseable {
       return true;
     } catch (KvStoreException e) {
       return false;
-    }
-  }
-
-  private static int freePort() {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot find a free port: " + e.getMessage(), e);
     }
   }
 }

@@ -34,13 +34,15 @@ class CrashTestCommandTest {
         cmd.add(flag);
       }
     }
-    cmd.addAll(List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-        "-cp", System.getProperty("java.class.path"), KvStoreServerCommand.class.getName()));
+    cmd.addAll(List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
     StringBuilder s = new StringBuilder("#!/bin/sh\nexec");
     for (String c : cmd) {
       s.append(" '").append(c.replace("'", "'\\''")).append('\'');
     }
-    s.append(" \"$@\"\n");
+    // KVSTORE_JAVA_OPTS as bin/kvstore-server takes it: the crash test sets the log level of the
+    // line naming the daemon's port there.
+    s.append(" $KVSTORE_JAVA_OPTS -cp '").append(System.getProperty("java.class.path"))
+        .append("' ").append(KvStoreServerCommand.class.getName()).append(" \"$@\"\n");
     Path script = dir.resolve("kvstore-server");
     Files.writeString(script, s.toString());
     Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
