@@ -1353,6 +1353,11 @@ public final class SsdTier implements Tier {
     return takeSlot(slot);
   }
 
+  /**
+   * Counts a page found on disk into its segment and the tier. Threads may call it at once for
+   * different segments (the directory rebuild, {@link DirectoryRebuild}): the segment's key list
+   * and last access are touched by one thread per segment, the rest is atomic.
+   */
   void addPageWhileOpening(Segment seg, long hi, long lo, long off, int len, long lastAccessMs) {
     seg.addKey(hi, lo, off);
     seg.liveBytes.addAndGet(len);
