@@ -8,7 +8,6 @@ import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.agrona.BufferUtil;
@@ -73,9 +72,11 @@ final class DirectoryRebuild {
   private final BlockIndex index;
   private final LocationStore store;
   private final SsdTierConfig cfg;
-  private final Map<Long, Segment> byId;
-  /** Records per segment id, for the round being collected; one entry per segment. */
-  private final Map<Long, Records> collected = new HashMap<>();
+  /** The adopted segments' ids, sorted; a record's segment is found without boxing its id. */
+  private final long[] ids;
+  private final Segment[] segments;
+  /** Records per segment (same order as {@link #ids}) for the round being collected. */
+  private final Records[] collected;
   private int collectedCount;
   /** One header read: many headers of a dense segment (freed when {@link #run} ends). */
   private final ByteBuffer chunk = ByteBuffer.allocateDirect(CHUNK_BYTES);
@@ -89,7 +90,17 @@ final class DirectoryRebuild {
     this.index = tier.indexWhileOpening();
     this.store = tier.locations();
     this.cfg = tier.config();
-    this.byId = byId;
+    this.ids = new long[byId.size()];
+    int n = 0;
+    for (long id : byId.keySet()) {
+      ids[n++] = id;
+    }
+    Arrays.sort(ids);
+    this.segments = new Segment[ids.length];
+    for (int i = 0; i < ids.length; i++) {
+      segments[i] = byId.get(ids[i]);
+    }
+    this.collected = new Records[ids.length];
   }
 
   /** Pages indexed. */
@@ -120,7 +131,8 @@ final class DirectoryRebuild {
     try {
       store.forEach(
           (hi, lo, segId, off, len, ns, parentHi, parentLo) -> {
-            Segment seg = byId.get(segId);
+            int k = Arrays.binarySearch(ids, segId);
+            Segment seg = k >= 0 ? segments[k] : null;
             if (seg == null
                 || len < PageFormat.HEADER_LENGTH
                 || len > cfg.maxPageBytes
@@ -129,9 +141,11 @@ final class DirectoryRebuild {
               deleteRecord(hi, lo);
               return;
             }
-            collected
-                .computeIfAbsent(segId, id -> new Records(seg))
-                .add(hi, lo, off, len, ns, parentHi, parentLo);
+            Records r = collected[k];
+            if (r == null) {
+              r = collected[k] = new Records(seg);
+            }
+            r.add(hi, lo, off, len, ns, parentHi, parentLo);
             if (++collectedCount >= perRound) {
               checkCollected();
             }
@@ -147,12 +161,17 @@ final class DirectoryRebuild {
    * that passed grouped by the index's map segment.
    */
   private void checkCollected() {
-    if (collected.isEmpty()) {
+    List<Records> work = new ArrayList<>();
+    for (int k = 0; k < collected.length; k++) {
+      if (collected[k] != null) {
+        work.add(collected[k]);
+        collected[k] = null;
+      }
+    }
+    collectedCount = 0;
+    if (work.isEmpty()) {
       return;
     }
-    List<Records> work = new ArrayList<>(collected.values());
-    collected.clear();
-    collectedCount = 0;
     for (Records r : work) {
       check(r);
     }
