@@ -1354,9 +1354,8 @@ public final class SsdTier implements Tier {
   }
 
   /**
-   * Counts a page found on disk into its segment and the tier. Threads may call it at once for
-   * different segments (the directory rebuild, {@link DirectoryRebuild}): the segment's key list
-   * and last access are touched by one thread per segment, the rest is atomic.
+   * Counts a page found on disk into its segment and the tier ({@link SsdTierLoader}, {@link
+   * DirectoryRebuild}; one thread).
    */
   void addPageWhileOpening(Segment seg, long hi, long lo, long off, int len, long lastAccessMs) {
     seg.addKey(hi, lo, off);
