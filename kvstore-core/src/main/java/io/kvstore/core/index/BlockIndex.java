@@ -11,7 +11,6 @@ import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
-import net.openhft.chronicle.algo.hashing.LongHashFunction;
 import net.openhft.chronicle.map.ChronicleMap;
 import net.openhft.chronicle.map.ExternalMapQueryContext;
 import net.openhft.chronicle.map.MapEntry;
@@ -91,7 +90,6 @@ public final class BlockIndex implements AutoCloseable {
   private static final class Scratch {
     final IndexKey key = Values.newHeapInstance(IndexKey.class);
     final IndexRecord record = Values.newHeapInstance(IndexRecord.class);
-    final long[] keyLongs = new long[2];
 
     IndexKey key(long hi, long lo) {
       key.setHi(hi);
@@ -816,37 +814,6 @@ public final class BlockIndex implements AutoCloseable {
       c.remove(e);
       countTransition(before, 0);
       return true;
-    }
-  }
-
-  /** Number of lock segments of the map: the bound of {@link #segmentHint}. */
-  public int segmentCount() {
-    return map.segments();
-  }
-
-  /**
-   * The map segment that most likely holds the key, in {@code [0, segmentCount())}: Chronicle Map's
-   * own choice (the low bits of the xxHash r39 of the key's 16 bytes) computed without a query.
-   * Inserts grouped by it work on one segment's memory at a time, which a bulk load (the SSD tier's
-   * directory rebuild) uses to keep the segment's lock, hash table and entries in cache. A hint
-   * only: if a Chronicle version split keys otherwise, grouping by it would just not help ({@code
-   * BlockIndexTest} checks that it agrees).
-   */
-  public int segmentHint(long hi, long lo) {
-    long[] key = scratch.get().keyLongs;
-    // The key's bytes as the map stores them (IndexKey: hi then lo, native order).
-    key[0] = hi;
-    key[1] = lo;
-    long hash = LongHashFunction.xx_r39().hashLongs(key);
-    int n = map.segments();
-    return (n & (n - 1)) == 0 ? (int) hash & (n - 1) : ((int) hash & Integer.MAX_VALUE) % n;
-  }
-
-  /** The segment Chronicle Map puts the key in, asked through a query (for tests). */
-  int segmentOfForTest(long hi, long lo) {
-    try (ExternalMapQueryContext<IndexKey, IndexRecord, ?> c =
-        map.queryContext(scratch.get().key(hi, lo))) {
-      return c.segmentIndex();
     }
   }
 

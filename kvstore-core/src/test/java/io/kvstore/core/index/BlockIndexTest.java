@@ -25,22 +25,6 @@ class BlockIndexTest {
   }
 
   @Test
-  void shouldPredictTheMapSegmentOfAKeyAsChronicleChoosesIt() {
-    java.util.SplittableRandom rnd = new java.util.SplittableRandom(7);
-    try (BlockIndex index = open()) {
-      java.util.Set<Integer> seen = new java.util.HashSet<>();
-      for (int i = 0; i < 2000; i++) {
-        long hi = rnd.nextLong();
-        long lo = rnd.nextLong();
-        int hint = index.segmentHint(hi, lo);
-        assertEquals(index.segmentOfForTest(hi, lo), hint, "key " + i);
-        seen.add(hint);
-      }
-      assertEquals(index.segmentCount(), seen.size(), "2000 keys should touch every segment");
-    }
-  }
-
-  @Test
   void shouldStoreEveryFieldOfAnEntry() {
     try (BlockIndex index = open()) {
       index.markPresent(1, 2, TierKind.SSD, 4096, 7, 8);

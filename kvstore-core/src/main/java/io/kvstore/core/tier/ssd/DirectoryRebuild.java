@@ -28,12 +28,14 @@ import org.rocksdb.RocksDBException;
  *  2. per segment: the records are sorted by offset, their headers read in large sequential reads
  *     that cover many headers each (those of pages at most MAX_GAP apart; a sparse segment or large
  *     pages get one small read per header, still in file order), and each record that matches the
- *     page header at its location is kept; the others are deleted. The kept records of the round
- *     are then indexed grouped by the index's map segment (BlockIndex.segmentHint).
+ *     page header at its location is indexed; the others are deleted.
  *
- * Measured after the change (same test, one thread): the header reads and the sort take about a
- * tenth of what the preads took; the Chronicle inserts are now most of the reopen, and grouping
- * them by map segment saves 12 to 15 % of their CPU time (bench/README.md). Checking the
+ * Measured after the change (same test, one thread, JFR): the header reads, their checks and the
+ * sort take about a fifth of the reopen; the Chronicle inserts are now most of it (key hashing,
+ * writing the entries), then RocksDB's iteration. Inserting the checked records grouped by the
+ * map's segment (a counting sort by the key's xxHash, Chronicle's own split) cut the inserts' CPU
+ * time by 12 to 15 % in isolation, but reading the records in that order missed the caches as
+ * often as it saved, and the scale test could not tell the two apart: not kept. Checking the
  * segments on two threads (the map takes concurrent inserts) was tried and measured 5x slower on
  * the 2-core host shared with other builds (check pass 12.5 s against 2.1 s): when a thread holding
  * one of the map's segment spin locks is descheduled, the other spins on it for its time slice.
@@ -50,8 +52,8 @@ import org.rocksdb.RocksDBException;
 final class DirectoryRebuild {
 
   /**
-   * Records collected before they are checked: 52 bytes of heap each in the arrays (up to half as
-   * much again while they grow) and 8 in the insert order, about 70 MiB for a full round.
+   * Records collected before they are checked: 52 bytes of heap each (up to half as much again
+   * while the arrays grow), about 60 MiB for a full round.
    */
   static final int RECORDS_PER_ROUND = 1 << 20;
   /** Bytes of one sequential header read. */
@@ -161,10 +163,7 @@ final class DirectoryRebuild {
     checkCollected();
   }
 
-  /**
-   * Pass 2 for the records collected so far: checks them segment by segment, then indexes those
-   * that passed grouped by the index's map segment.
-   */
+  /** Pass 2 for the records collected so far, segment by segment. */
   private void checkCollected() {
     List<Records> work = new ArrayList<>();
     for (int k = 0; k < collected.length; k++) {
@@ -177,53 +176,15 @@ final class DirectoryRebuild {
     if (work.isEmpty()) {
       return;
     }
-    for (Records r : work) {
-      check(r);
-    }
-    // Chronicle Map spreads keys over its segments by hash: inserted in the scan's order, each
-    // insert lands in another segment and misses the caches on its lock word, hash table and entry
-    // space (a JFR profile of this pass was mostly those misses). Grouped by segment (a counting
-    // sort), consecutive inserts share them.
-    int buckets = index.segmentCount();
-    int[] start = new int[buckets + 1];
-    for (Records r : work) {
-      for (int i = 0; i < r.count; i++) {
-        if (r.lens[i] != 0) {
-          start[index.segmentHint(r.keys[2 * i], r.keys[2 * i + 1]) + 1]++;
-        }
-      }
-    }
-    for (int b = 0; b < buckets; b++) {
-      start[b + 1] += start[b];
-    }
-    long[] order = new long[start[buckets]]; // (records index << 32) | record
-    for (int w = 0; w < work.size(); w++) {
-      Records r = work.get(w);
-      for (int i = 0; i < r.count; i++) {
-        if (r.lens[i] != 0) {
-          order[start[index.segmentHint(r.keys[2 * i], r.keys[2 * i + 1])]++] = ((long) w << 32) | i;
-        }
-      }
-    }
-    for (long o : order) {
-      Records r = work.get((int) (o >>> 32));
-      int i = (int) o;
-      Segment seg = r.seg;
-      long hi = r.keys[2 * i];
-      long lo = r.keys[2 * i + 1];
-      long off = r.offs[i];
-      int len = r.lens[i];
-      index.putSsd(
-          hi, lo, len, r.meta[3 * i], r.meta[3 * i + 1], r.meta[3 * i + 2], seg.id, off, seg.slot,
-          prev);
-      tier.addPageWhileOpening(seg, hi, lo, off, len, 0);
-      indexed++;
+    for (int i = 0; i < work.size(); i++) {
+      check(work.get(i));
+      work.set(i, null); // its arrays go as soon as it is done
     }
   }
 
   /**
-   * Checks one segment's records in offset order against the page headers; a record that fails is
-   * deleted and its length set to 0.
+   * Checks one segment's records in offset order against the page headers: indexes those that
+   * match, deletes the others.
    */
   private void check(Records r) {
     r.sortByOffset();
@@ -268,8 +229,13 @@ final class DirectoryRebuild {
           && PageFormat.payloadLength(chunk, pos) + PageFormat.HEADER_LENGTH == len
           && PageFormat.keyHi(chunk, pos) == hi
           && PageFormat.keyLo(chunk, pos) == lo)) {
-        r.lens[i] = 0; // not indexed
         deleteRecord(hi, lo);
+      } else {
+        index.putSsd(
+            hi, lo, len, r.meta[3 * i], r.meta[3 * i + 1], r.meta[3 * i + 2], seg.id, off,
+            seg.slot, prev);
+        tier.addPageWhileOpening(seg, hi, lo, off, len, 0);
+        indexed++;
       }
     }
   }
