@@ -12,6 +12,7 @@ import org.rocksdb.InfoLogLevel;
 import org.rocksdb.LRUCache;
 import org.rocksdb.LogFile;
 import org.rocksdb.Options;
+import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
@@ -41,6 +42,8 @@ final class LocationStore implements AutoCloseable {
   static final int VALUE_BYTES = 44;
   /** Name of the RocksDB directory inside the tier's data directory. */
   static final String DIR_NAME = "locations";
+  /** Read-ahead of a full scan: large sequential reads of the SST files. */
+  static final long SCAN_READAHEAD = 2 << 20;
 
   static {
     RocksDB.loadLibrary();
@@ -187,13 +190,18 @@ final class LocationStore implements AutoCloseable {
     db.delete(writeOptions, slot.key);
   }
 
-  /** Calls {@code visitor} for every record, in key order; deletes records it cannot parse. */
+  /**
+   * Calls {@code visitor} for every record, in key order; deletes records it cannot parse. A scan
+   * of the whole store (the directory rebuild): its blocks are not put in the block cache, where
+   * they would only push out the blocks that gets use, and the files are read ahead.
+   */
   void forEach(Visitor visitor) throws RocksDBException {
     byte[] k = new byte[KEY_BYTES];
     byte[] v = new byte[VALUE_BYTES];
     ByteBuffer kb = ByteBuffer.wrap(k);
     ByteBuffer vb = ByteBuffer.wrap(v);
-    try (RocksIterator it = db.newIterator()) {
+    try (ReadOptions scan = new ReadOptions().setFillCache(false).setReadaheadSize(SCAN_READAHEAD);
+        RocksIterator it = db.newIterator(scan)) {
       for (it.seekToFirst(); it.isValid(); it.next()) {
         int kn = it.key(k);
         int vn = it.value(v);

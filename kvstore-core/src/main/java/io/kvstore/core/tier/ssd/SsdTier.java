@@ -1399,6 +1399,10 @@ public final class SsdTier implements Tier {
     return takeSlot(slot);
   }
 
+  /**
+   * Counts a page found on disk into its segment and the tier ({@link SsdTierLoader}, {@link
+   * DirectoryRebuild}; one thread).
+   */
   void addPageWhileOpening(Segment seg, long hi, long lo, long off, int len, long lastAccessMs) {
     seg.addKey(hi, lo, off);
     seg.liveBytes.addAndGet(len);

@@ -2,7 +2,6 @@ package io.kvstore.core.tier.ssd;
 
 import io.kvstore.common.PageFormat;
 import io.kvstore.core.index.BlockIndex;
-import io.kvstore.core.index.IndexEntry;
 import io.kvstore.core.policy.EvictionPolicy;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -16,7 +15,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.rocksdb.RocksDBException;
 
 /**
  * Opens an {@link SsdTier} onto what its directory already holds, reading no page after a clean
@@ -37,8 +35,8 @@ import org.rocksdb.RocksDBException;
  *       segments until the bytes on disk and the page count fit the configuration.
  * </ol>
  *
- * Memory stays bounded by the per-segment key lists: the index is scanned in place and RocksDB's
- * records are streamed.
+ * Memory stays bounded by the per-segment key lists: the index is scanned in place, and RocksDB's
+ * records are streamed in rounds of a bounded number of records ({@link DirectoryRebuild}).
  */
 final class SsdTierLoader {
 
@@ -103,31 +101,13 @@ final class SsdTierLoader {
     if (rebuild) {
       dangling = 0; // dropped to be rebuilt, not found dangling
     }
-    long[] orphans = new long[1];
+    long orphans = 0;
     if (rebuild) {
-      IndexEntry prev = new IndexEntry();
-      LocationStore store = tier.locations();
-      try {
-        store.forEach(
-            (hi, lo, segId, off, len, ns, parentHi, parentLo) -> {
-              // The scan above dropped every SSD entry: each record is re-indexed or deleted.
-              Segment seg = byId.get(segId);
-              if (!plausible(seg, off, len, cfg) || !headerOk(seg, off, len, hi, lo, header)) {
-                try {
-                  store.delete(tier.writeSlot(hi, lo), hi, lo);
-                } catch (RocksDBException ex) {
-                  throw new SsdStorageException("cannot remove a stale location record", ex);
-                }
-                invalid[0]++;
-                return;
-              }
-              index.putSsd(hi, lo, len, ns, parentHi, parentLo, segId, off, seg.slot, prev);
-              tier.addPageWhileOpening(seg, hi, lo, off, len, 0);
-              orphans[0]++;
-            });
-      } catch (RocksDBException ex) {
-        throw new SsdStorageException("cannot read the SSD tier's location records", ex);
-      }
+      // The scan above dropped every SSD entry: each record is re-indexed or deleted.
+      DirectoryRebuild records = new DirectoryRebuild(tier, byId);
+      records.run();
+      orphans = records.indexed();
+      invalid[0] += records.invalid();
     }
 
     EvictionPolicy policy = tier.policy();
@@ -159,7 +139,7 @@ final class SsdTierLoader {
       evicted += before - tier.pageCount();
     }
     return new ReconcileReport(
-        tier.pageCount(), tier.usedBytes(), invalid[0], evicted, orphans[0], dangling);
+        tier.pageCount(), tier.usedBytes(), invalid[0], evicted, orphans, dangling);
   }
 
   /**
