@@ -85,6 +85,17 @@ final class LocationStore implements AutoCloseable {
       batch.put(key, value);
     }
 
+    /** Adds the delete of a page's location record. */
+    void delete(long hi, long lo) throws RocksDBException {
+      ByteBuffer.wrap(key).putLong(0, hi).putLong(8, lo);
+      batch.delete(key);
+    }
+
+    /** Records (puts and deletes) in the batch. */
+    int count() {
+      return batch.count();
+    }
+
     @Override
     public void close() {
       batch.close();

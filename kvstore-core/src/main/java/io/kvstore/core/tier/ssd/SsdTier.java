@@ -39,7 +39,9 @@ import org.rocksdb.RocksDBException;
  * offset + length)} in the active segment under the short allocation lock, then, with no tier lock
  * held, writes the page with one positional {@code FileChannel.write} of the caller's buffer; then,
  * under the key's stripe lock, writes the location record to RocksDB and the entry to the block
- * index. Several writers append to one segment in parallel. A put that fails changes nothing: its
+ * index. Several writers append to one segment in parallel. {@link #putAll} writes consecutive
+ * pages bound for one segment together: one reservation, one gathering write, one RocksDB write
+ * batch of their records (one log append), then their index entries. A put that fails changes nothing: its
  * reservation is given back (or left as garbage if another page follows it) and no record names it.
  *
  * <p><b>Reads</b> look the key up in the block index (no I/O), read the page with one positional
@@ -74,7 +76,9 @@ import org.rocksdb.RocksDBException;
  *
  * <p><b>Concurrency.</b> The allocation lock guards segment choice, disk bytes and the policy; no
  * I/O runs under it except creating a segment file. Writes of one key are ordered by one of {@value
- * #STRIPES} stripe locks, held across the RocksDB and index writes but not the page write. Dropping
+ * #STRIPES} stripe locks, held across the RocksDB and index writes but not the page write (a
+ * write of several pages, and the drop of a segment, take the stripes they need in ascending
+ * order; no other path holds two). Dropping
  * a segment waits for the I/O in flight on it. {@link #close()} waits for operations in flight. The
  * eviction listener is called under the victim's stripe lock and must not call back into this tier.
  */
@@ -985,12 +989,19 @@ public final class SsdTier implements Tier {
         seg.dropped = true;
       }
       IndexEntry removed = entries.get()[1];
-      for (int i = 0; i < seg.keyCount(); i++) {
-        long hi = seg.keyHi(i);
-        long lo = seg.keyLo(i);
-        int s = stripe(hi, lo);
+      // Every stripe, in ascending order (as writeRun takes its stripes), for the whole drop: a
+      // put of one of these keys cannot log its new record between the index removal and the
+      // delete of the old record, and the deletes go to RocksDB as one write batch (one log
+      // append per segment instead of one per page).
+      for (int s = 0; s < STRIPES; s++) {
         stripes[s].lock();
-        try {
+      }
+      long[] gone = null;
+      int goneCount = 0;
+      try {
+        for (int i = 0; i < seg.keyCount(); i++) {
+          long hi = seg.keyHi(i);
+          long lo = seg.keyLo(i);
           if (!index.removeSsd(hi, lo, seg.id, seg.offset(i), removed)) {
             continue; // replaced, deleted, or a write that failed
           }
@@ -1008,8 +1019,16 @@ public final class SsdTier implements Tier {
           if (eviction) {
             evictions.increment();
           }
-          deleteLocation(s, hi, lo);
-        } finally {
+          if (gone == null) {
+            gone = new long[2 * (seg.keyCount() - i)];
+          }
+          gone[2 * goneCount] = hi;
+          gone[2 * goneCount + 1] = lo;
+          goneCount++;
+        }
+        deleteLocations(gone, goneCount);
+      } finally {
+        for (int s = STRIPES - 1; s >= 0; s--) {
           stripes[s].unlock();
         }
       }
@@ -1051,6 +1070,39 @@ public final class SsdTier implements Tier {
       return fileStore.getUsableSpace() >= 2 * config.freeSpaceReserveBytes;
     } catch (IOException e) {
       return false;
+    }
+  }
+
+  /**
+   * Deletes the location records of {@code keys[0, 2n)} (hi, lo pairs) with one write batch; if
+   * RocksDB cannot take it now, keeps every one of them for {@link #resumeWrites}. Under the keys'
+   * stripe locks.
+   */
+  private void deleteLocations(long[] keys, int n) {
+    if (n == 0) {
+      return;
+    }
+    if (n == 1) {
+      deleteLocation(stripe(keys[0], keys[1]), keys[0], keys[1]);
+      return;
+    }
+    Lock swap = locationsSwap.readLock();
+    swap.lock();
+    try (LocationStore.Batch batch = new LocationStore.Batch()) {
+      RocksDBException fault = deleteFaultForTest;
+      if (fault != null) {
+        throw fault;
+      }
+      for (int i = 0; i < n; i++) {
+        batch.delete(keys[2 * i], keys[2 * i + 1]);
+      }
+      locations.write(batch);
+    } catch (RocksDBException | RuntimeException e) {
+      for (int i = 0; i < n; i++) {
+        pendingDeletes.add(keys[2 * i], keys[2 * i + 1]);
+      }
+    } finally {
+      swap.unlock();
     }
   }
 

@@ -204,4 +204,30 @@ class SsdTierBatchTest {
       assertEquals(0, tier.corruptions());
     }
   }
+
+  @Test
+  void shouldDeleteADroppedSegmentsRecordsTogetherOrKeepThemForResume() throws Exception {
+    ByteBuffer[] p = pages(1, 6, 1);
+    ByteBuffer[] q = pages(11, 6, 1);
+    try (SsdTier tier = open(1 << 20)) {
+      boolean[] stored = new boolean[6];
+      tier.putAll(p, 6, stored);
+      tier.dropForTest(tier.takeSegmentOfForTest(1, 1)); // one log append for six deletes
+      assertEquals(0, tier.pageCount());
+      assertEquals(0, tier.pendingLocationDeletes());
+      tier.putAll(q, 6, stored);
+      tier.deleteFaultForTest = new RocksDBException("injected: the log cannot be written");
+      tier.dropForTest(tier.takeSegmentOfForTest(11, 11));
+      assertEquals(0, tier.pageCount(), "the drop works while RocksDB refuses writes");
+      assertEquals(6, tier.pendingLocationDeletes(), "every record is kept for resume");
+      tier.deleteFaultForTest = null;
+      assertTrue(tier.resumeWrites());
+      assertEquals(0, tier.pendingLocationDeletes());
+    }
+    try (SsdTier tier = reopenAfterCrash(1 << 20)) {
+      assertEquals(0, tier.pageCount(), "no dropped page comes back after a crash");
+      assertEquals(Tier.MISS, tier.length(1, 1));
+      assertEquals(Tier.MISS, tier.length(11, 11));
+    }
+  }
 }
