@@ -27,10 +27,12 @@ import java.util.concurrent.locks.ReentrantLock;
  *       one log append for their locations) and completes them together (one wake-up of the puts
  *       waiting for room per batch, not per page).
  *   <li>A write that fails (any exception from the SSD tier, typically a {@link
- *       io.kvstore.core.tier.TierWriteException} NO_SPACE or IO_ERROR) drops that page, counts it
- *       ({@link #failures}) and makes the SSD tier degraded: while degraded, queued and newly
- *       evicted dirty pages are dropped and counted, puts do not wait, and one writer calls {@link
- *       Tier#resumeWrites()} on an exponential backoff; when it says yes, write-back resumes.
+ *       io.kvstore.core.tier.TierWriteException} NO_SPACE or IO_ERROR) drops the pages of that
+ *       write the tier did not store (none of them is indexed), counts them ({@link #drops}) and
+ *       the failure ({@link #failures}), and makes the SSD tier degraded: while degraded, queued
+ *       and newly evicted dirty pages are dropped and counted, puts do not wait, and one writer
+ *       calls {@link Tier#resumeWrites()} on an exponential backoff; when it says yes, write-back
+ *       resumes.
  * </ul>
  *
  * <p>A writer checks an entry under its key lock (a stripe of {@link KeyLocks}, never a memory

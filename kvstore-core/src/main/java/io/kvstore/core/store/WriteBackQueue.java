@@ -63,7 +63,7 @@ final class WriteBackQueue implements AutoCloseable {
   private final Condition published = lock.newCondition();
   /** Signalled when entries complete (room freed) and on shutdown. */
   private final Condition roomChanged = lock.newCondition();
-  /** Writers waiting in {@link #take}; under the lock. */
+  /** Writers waiting in {@link #takeBatch}; under the lock. */
   private int writersWaiting;
 
   private long headSeq;
@@ -230,7 +230,8 @@ final class WriteBackQueue implements AutoCloseable {
   }
 
   /**
-   * Takes the oldest pending entry, waiting up to {@code maxWaitNanos} for one.
+   * Takes the oldest pending entry alone, waiting up to {@code maxWaitNanos} for one (the writers
+   * take batches; tests take single entries).
    *
    * @return its sequence number, or -1 if none came (or the queue is closed)
    */
