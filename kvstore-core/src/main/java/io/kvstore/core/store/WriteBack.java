@@ -224,69 +224,100 @@ final class WriteBack {
     }
   }
 
+  /** {@link #check}: the entry is completed, not to be written. */
+  private static final int SKIP = 0;
+  /** {@link #check}: the entry's key is marked as being written: write it. */
+  private static final int WRITE = 1;
+  /** {@link #check}: the entry's key lock is held by another thread; nothing was done. */
+  private static final int BUSY = 2;
+
   /**
    * Writes the {@code n} entries taken from {@code batch.first[0]}: checks each under its key lock
    * (cancelled or held by SSD already: completed at once, unwritten), marks the others as being
    * written, writes them together without any key lock, and completes them after the write, so
    * that a get finds each page in the queue or on SSD throughout.
+   *
+   * <p>Only the first entry of a write waits for its key lock; the others only try theirs, and a
+   * key lock held elsewhere ends the write there (the rest go in the next write). A put or delete
+   * holds its key lock while it waits for a marked key's write ({@link #awaitNotWriting}), so a
+   * writer that waited for a key lock while it had keys marked could wait for a thread that waits
+   * for it.
    */
   private void write(Batch batch, int n, int writer) {
-    int m = 0;
-    int checked = 0;
+    long first = batch.first[0];
+    int next = 0;
     try {
-      for (; checked < n; checked++) {
-        long seq = batch.first[0] + checked;
-        if (check(seq, writer, m)) {
-          batch.seqs[m] = seq;
-          batch.pages[m] = queue.page(seq);
-          m++;
+      while (next < n) {
+        int m = 0;
+        while (next < n) {
+          long seq = first + next;
+          int verdict = check(seq, writer, m);
+          if (verdict == BUSY) {
+            break;
+          }
+          if (verdict == WRITE) {
+            batch.seqs[m] = seq;
+            batch.pages[m] = queue.page(seq);
+            m++;
+          }
+          next++;
+        }
+        try {
+          if (m > 0) {
+            int written = writeAllNow(batch.pages, m, batch.stored);
+            demotions.add(written);
+            drops.add(m - written);
+          }
+        } finally {
+          // After the write: a get finds the page in the queue or on SSD.
+          queue.completeAll(batch.seqs, m);
+          java.util.Arrays.fill(batch.pages, 0, m, null);
+          unmarkWriting(writer);
         }
       }
-      if (m > 0) {
-        int written = writeAllNow(batch.pages, m, batch.stored);
-        demotions.add(written);
-        drops.add(m - written);
-      }
     } finally {
-      // After the write: a get finds the page in the queue or on SSD. Never leave an entry taken
-      // (not even after an Error in the checks): the queue would stop reclaiming.
-      queue.completeAll(batch.seqs, m);
-      for (int k = checked; k < n; k++) {
+      // Never leave an entry taken (not even after an Error in the checks): the queue would stop
+      // reclaiming.
+      for (int k = next; k < n; k++) {
         drops.increment();
-        queue.complete(batch.first[0] + k);
+        queue.complete(first + k);
       }
-      java.util.Arrays.fill(batch.pages, 0, m, null);
-      unmarkWriting(writer);
     }
   }
 
   /**
    * Under the entry's key lock: whether to write it. If not (cancelled, held by SSD already, or the
-   * check failed) the entry is completed here; if so, its key is marked as being written (slot
-   * {@code slot} of the writer) before the lock is released, so a put or delete of it waits.
+   * check failed) the entry is completed here ({@link #SKIP}); if so, its key is marked as being
+   * written (slot {@code slot} of the writer) before the lock is released, so a put or delete of
+   * it waits ({@link #WRITE}). With keys marked already ({@code slot > 0}) it does not wait for the
+   * key lock: {@link #BUSY} if another thread holds it.
    */
-  private boolean check(long seq, int writer, int slot) {
+  private int check(long seq, int writer, int slot) {
     long hi = queue.keyHi(seq);
     long lo = queue.keyLo(seq);
     ReentrantLock lock = locks.lockFor(hi, lo);
-    lock.lock();
+    if (slot == 0) {
+      lock.lock();
+    } else if (!lock.tryLock()) {
+      return BUSY;
+    }
     try {
       try {
         if (queue.isCanceled(seq) || ssd.contains(hi, lo)) {
           // Cancelled: a put or delete came after, writing would resurrect an old version. Held
           // by SSD already: the key was queued twice, nothing is dirty any more.
           queue.complete(seq);
-          return false;
+          return SKIP;
         }
       } catch (RuntimeException e) {
         queue.complete(seq);
         drops.increment();
         failures.increment();
         health.failed(e);
-        return false;
+        return SKIP;
       }
       markWriting(writer, slot, hi, lo); // from here a put or delete of this key waits for the write
-      return true;
+      return WRITE;
     } finally {
       lock.unlock();
     }
