@@ -20,13 +20,19 @@ import java.util.concurrent.locks.ReentrantLock;
  *   <li>A put waits, before it takes any lock, while the queue has no room for its page, at most
  *       {@code writeBackMaxWaitMillis}; then it goes on, and victims that still find no room are
  *       dropped and counted.
- *   <li>A writer takes the oldest entry, locks its key, skips it if a put or delete of the key came
- *       since (cancelled) or the SSD tier already holds the key, else writes it.
+ *   <li>A writer takes the oldest pending entries, up to {@value #BATCH_PAGES} pages and {@value
+ *       #BATCH_BYTES} bytes (one at least); for each it locks its key, skips it if a put or delete
+ *       of the key came since (cancelled) or the SSD tier already holds the key; then it writes the
+ *       rest together ({@link Tier#putAll}: for the SSD tier one write of the pages back to back and
+ *       one log append for their locations) and completes them together (one wake-up of the puts
+ *       waiting for room per batch, not per page).
  *   <li>A write that fails (any exception from the SSD tier, typically a {@link
- *       io.kvstore.core.tier.TierWriteException} NO_SPACE or IO_ERROR) drops that page, counts it
- *       ({@link #failures}) and makes the SSD tier degraded: while degraded, queued and newly
- *       evicted dirty pages are dropped and counted, puts do not wait, and one writer calls {@link
- *       Tier#resumeWrites()} on an exponential backoff; when it says yes, write-back resumes.
+ *       io.kvstore.core.tier.TierWriteException} NO_SPACE or IO_ERROR) drops the pages of that
+ *       write the tier did not store (none of them is indexed), counts them ({@link #drops}) and
+ *       the failure ({@link #failures}), and makes the SSD tier degraded: while degraded, queued
+ *       and newly evicted dirty pages are dropped and counted, puts do not wait, and one writer
+ *       calls {@link Tier#resumeWrites()} on an exponential backoff; when it says yes, write-back
+ *       resumes.
  * </ul>
  *
  * <p>A writer checks an entry under its key lock (a stripe of {@link KeyLocks}, never a memory
@@ -45,10 +51,22 @@ final class WriteBack {
   private final long maxWaitNanos;
   private final Thread[] writers;
   private final LongAdder demotions;
-  /** Keys being written now, one slot per writer; guarded by the array's monitor. */
-  private final boolean[] writing;
+  /**
+   * Keys being written now: writer {@code w} has {@code writing[w]} of them, at {@code [w *
+   * BATCH_PAGES, w * BATCH_PAGES + writing[w])} of the key arrays; guarded by the array's monitor.
+   */
+  private final int[] writing;
   private final long[] writingHi;
   private final long[] writingLo;
+
+  /** Most pages a writer takes and writes together. */
+  static final int BATCH_PAGES = 32;
+  /**
+   * Most bytes a writer takes together (at least one page whatever its size): big enough that the
+   * per-write costs (a system call, a log append, lock hand-offs) are small beside the bytes, small
+   * enough that the batch's pages stay in the CPU's last-level cache while they are written.
+   */
+  static final long BATCH_BYTES = 2L << 20;
   private volatile boolean running = true;
 
   final LongAdder queued = new LongAdder();
@@ -74,9 +92,9 @@ final class WriteBack {
     this.queue = queue;
     this.health = health;
     this.maxWaitNanos = TimeUnit.MILLISECONDS.toNanos(maxWaitMillis);
-    writing = new boolean[threads];
-    writingHi = new long[threads];
-    writingLo = new long[threads];
+    writing = new int[threads];
+    writingHi = new long[threads * BATCH_PAGES];
+    writingLo = new long[threads * BATCH_PAGES];
     writers = new Thread[threads];
     for (int i = 0; i < threads; i++) {
       final int id = i;
@@ -152,29 +170,46 @@ final class WriteBack {
     }
   }
 
+  /** A writer thread's batch: the entries it took and the pages it writes. */
+  private static final class Batch {
+    final long[] first = new long[1];
+    final long[] seqs = new long[BATCH_PAGES];
+    final ByteBuffer[] pages = new ByteBuffer[BATCH_PAGES];
+    final boolean[] stored = new boolean[BATCH_PAGES];
+  }
+
   private void runWriter(int id) {
+    Batch batch = new Batch();
     while (running) {
       try {
         if (health.degraded() && health.retryDue()) {
           retry();
         }
-        long seq = queue.take(TimeUnit.MILLISECONDS.toNanos(health.degraded() ? 20 : 100));
-        if (seq < 0) {
+        int n =
+            queue.takeBatch(
+                TimeUnit.MILLISECONDS.toNanos(health.degraded() ? 20 : 100),
+                BATCH_PAGES,
+                BATCH_BYTES,
+                batch.first);
+        if (n == 0) {
           continue;
         }
         if (health.degraded()) {
-          drops.increment(); // write-back is paused: the page cannot be written
-          queue.complete(seq);
+          drops.add(n); // write-back is paused: the pages cannot be written
+          for (int k = 0; k < n; k++) {
+            batch.seqs[k] = batch.first[0] + k;
+          }
+          queue.completeAll(batch.seqs, n);
         } else {
-          write(seq, id);
+          write(batch, n, id);
         }
       } catch (InterruptedException e) {
         if (!running) {
           return;
         }
       } catch (RuntimeException | Error e) {
-        // A writer never dies of one page: the page was completed (dropped) in write.
-        LOG.log(System.Logger.Level.ERROR, "write-back writer failed on one page", e);
+        // A writer never dies of one batch: its pages were completed (dropped) in write.
+        LOG.log(System.Logger.Level.ERROR, "write-back writer failed on one batch", e);
       }
     }
   }
@@ -189,54 +224,155 @@ final class WriteBack {
     }
   }
 
-  private void write(long seq, int writer) {
+  /** {@link #check}: the entry is completed, not to be written. */
+  private static final int SKIP = 0;
+  /** {@link #check}: the entry's key is marked as being written: write it. */
+  private static final int WRITE = 1;
+  /** {@link #check}: the entry's key lock is held by another thread; nothing was done. */
+  private static final int BUSY = 2;
+
+  /**
+   * Writes the {@code n} entries taken from {@code batch.first[0]}: checks each under its key lock
+   * (cancelled or held by SSD already: completed at once, unwritten), marks the others as being
+   * written, writes them together without any key lock, and completes them after the write, so
+   * that a get finds each page in the queue or on SSD throughout.
+   *
+   * <p>Only the first entry of a write waits for its key lock; the others only try theirs, and a
+   * key lock held elsewhere ends the write there (the rest go in the next write). A put or delete
+   * holds its key lock while it waits for a marked key's write ({@link #awaitNotWriting}), so a
+   * writer that waited for a key lock while it had keys marked could wait for a thread that waits
+   * for it.
+   */
+  private void write(Batch batch, int n, int writer) {
+    long first = batch.first[0];
+    int next = 0;
+    try {
+      while (next < n) {
+        int m = 0;
+        while (next < n) {
+          long seq = first + next;
+          int verdict = check(seq, writer, m);
+          if (verdict == BUSY) {
+            break;
+          }
+          if (verdict == WRITE) {
+            batch.seqs[m] = seq;
+            batch.pages[m] = queue.page(seq);
+            m++;
+          }
+          next++;
+        }
+        try {
+          if (m > 0) {
+            int written = writeAllNow(batch.pages, m, batch.stored);
+            demotions.add(written);
+            drops.add(m - written);
+          }
+        } finally {
+          // After the write: a get finds the page in the queue or on SSD.
+          queue.completeAll(batch.seqs, m);
+          java.util.Arrays.fill(batch.pages, 0, m, null);
+          unmarkWriting(writer);
+        }
+      }
+    } finally {
+      // Never leave an entry taken (not even after an Error in the checks): the queue would stop
+      // reclaiming.
+      for (int k = next; k < n; k++) {
+        drops.increment();
+        queue.complete(first + k);
+      }
+    }
+  }
+
+  /**
+   * Under the entry's key lock: whether to write it. If not (cancelled, held by SSD already, or the
+   * check failed) the entry is completed here ({@link #SKIP}); if so, its key is marked as being
+   * written (slot {@code slot} of the writer) before the lock is released, so a put or delete of
+   * it waits ({@link #WRITE}). With keys marked already ({@code slot > 0}) it does not wait for the
+   * key lock: {@link #BUSY} if another thread holds it.
+   */
+  private int check(long seq, int writer, int slot) {
     long hi = queue.keyHi(seq);
     long lo = queue.keyLo(seq);
     ReentrantLock lock = locks.lockFor(hi, lo);
-    lock.lock();
+    if (slot == 0) {
+      lock.lock();
+    } else if (!lock.tryLock()) {
+      return BUSY;
+    }
     try {
       try {
         if (queue.isCanceled(seq) || ssd.contains(hi, lo)) {
           // Cancelled: a put or delete came after, writing would resurrect an old version. Held
           // by SSD already: the key was queued twice, nothing is dirty any more.
           queue.complete(seq);
-          return;
+          return SKIP;
         }
       } catch (RuntimeException e) {
-        queue.complete(seq); // never leave an entry taken: the queue would stop reclaiming
+        queue.complete(seq);
         drops.increment();
         failures.increment();
         health.failed(e);
-        return;
+        return SKIP;
       }
-      markWriting(writer, hi, lo); // from here a put or delete of this key waits for the write
+      markWriting(writer, slot, hi, lo); // from here a put or delete of this key waits for the write
+      return WRITE;
     } finally {
       lock.unlock();
     }
-    try {
-      if (writeNow(queue.page(seq))) {
-        demotions.increment();
-      } else {
-        drops.increment();
-      }
-    } finally {
-      queue.complete(seq); // after the write: a get finds the page in the queue or on SSD
-      unmarkWriting(writer);
-    }
   }
 
-  private void markWriting(int writer, long hi, long lo) {
+  /**
+   * Writes the pages to the SSD tier together, containing any failure (the pages the tier did not
+   * store are dropped by the caller; a failure is counted once and makes the tier degraded). Call
+   * with the pages' keys marked as being written.
+   *
+   * @return how many pages the SSD tier stored
+   */
+  private int writeAllNow(ByteBuffer[] pages, int n, boolean[] stored) {
+    java.util.Arrays.fill(stored, 0, n, false);
+    if (health.degraded()) {
+      return 0;
+    }
+    boolean failed = false;
+    try {
+      ssd.putAll(pages, n, stored);
+    } catch (RuntimeException e) {
+      failed = true; // the pages before the failure are stored (marked), the others are not
+      failures.increment();
+      health.failed(e);
+    }
+    int written = 0;
+    for (int k = 0; k < n; k++) {
+      if (stored[k]) {
+        written++;
+        ssdWriteBytes.add(pages[k].remaining());
+      }
+    }
+    if (written > 0) {
+      ssdWrites.add(written);
+      if (!failed) {
+        health.writeSucceeded();
+      }
+    }
+    return written;
+  }
+
+  private void markWriting(int writer, int slot, long hi, long lo) {
     synchronized (writing) {
-      writingHi[writer] = hi;
-      writingLo[writer] = lo;
-      writing[writer] = true;
+      writingHi[writer * BATCH_PAGES + slot] = hi;
+      writingLo[writer * BATCH_PAGES + slot] = lo;
+      writing[writer] = slot + 1;
     }
   }
 
   private void unmarkWriting(int writer) {
     synchronized (writing) {
-      writing[writer] = false;
-      writing.notifyAll();
+      if (writing[writer] > 0) {
+        writing[writer] = 0;
+        writing.notifyAll();
+      }
     }
   }
 
@@ -263,9 +399,11 @@ final class WriteBack {
   }
 
   private boolean isWriting(long hi, long lo) {
-    for (int i = 0; i < writing.length; i++) {
-      if (writing[i] && writingHi[i] == hi && writingLo[i] == lo) {
-        return true;
+    for (int w = 0; w < writing.length; w++) {
+      for (int i = w * BATCH_PAGES, end = i + writing[w]; i < end; i++) {
+        if (writingHi[i] == hi && writingLo[i] == lo) {
+          return true;
+        }
       }
     }
     return false;

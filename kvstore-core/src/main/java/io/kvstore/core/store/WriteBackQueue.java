@@ -55,7 +55,16 @@ final class WriteBackQueue implements AutoCloseable {
   private final int[] bucketCounts;
   private final int bucketMask;
   private final ReentrantLock lock = new ReentrantLock();
-  private final Condition changed = lock.newCondition();
+  /**
+   * Signalled when an entry is published, for writers waiting to take one. Apart from {@link
+   * #roomChanged} so that a published page wakes one writer and no put, and a completed batch
+   * wakes the puts waiting for room and no writer (each wake-up is a park and unpark hand-off).
+   */
+  private final Condition published = lock.newCondition();
+  /** Signalled when entries complete (room freed) and on shutdown. */
+  private final Condition roomChanged = lock.newCondition();
+  /** Writers waiting in {@link #takeBatch}; under the lock. */
+  private int writersWaiting;
 
   private long headSeq;
   private long takeSeq;
@@ -137,7 +146,9 @@ final class WriteBackQueue implements AutoCloseable {
     lock.lock();
     try {
       state[(int) (seq & mask)] = PENDING;
-      changed.signalAll();
+      if (writersWaiting > 0) {
+        published.signal(); // one writer takes every pending entry: no need to wake them all
+      }
     } finally {
       lock.unlock();
     }
@@ -157,7 +168,7 @@ final class WriteBackQueue implements AutoCloseable {
         if (wait <= 0) {
           return false;
         }
-        wait = changed.awaitNanos(wait);
+        wait = roomChanged.awaitNanos(wait);
       }
       return hasRoom(bytes);
     } finally {
@@ -170,32 +181,63 @@ final class WriteBackQueue implements AutoCloseable {
   }
 
   /**
-   * Takes the oldest pending entry, waiting up to {@code maxWaitNanos} for one.
+   * Takes the oldest pending entry and the pending entries right after it, up to {@code maxPages}
+   * entries and {@code maxBytes} bytes (the first is taken whatever its size), waiting up to {@code
+   * maxWaitNanos} for one. The entries taken are consecutive: {@code firstSeq[0]} and the {@code n
+   * - 1} sequence numbers after it. Each must be {@link #complete completed}.
    *
-   * @return its sequence number, or -1 if none came (or the queue is closed)
+   * @return how many were taken; 0 if none came (or the queue is closed)
    */
-  long take(long maxWaitNanos) throws InterruptedException {
+  int takeBatch(long maxWaitNanos, int maxPages, long maxBytes, long[] firstSeq)
+      throws InterruptedException {
     long wait = maxWaitNanos;
     lock.lock();
     try {
       while (true) {
         if (closed) {
-          return -1;
+          return 0;
         }
         if (takeSeq < tailSeq && state[(int) (takeSeq & mask)] == PENDING) {
-          long seq = takeSeq++;
-          int i = (int) (seq & mask);
-          state[i] = TAKEN;
-          return seq;
+          long first = takeSeq;
+          long bytes = 0;
+          int n = 0;
+          while (n < maxPages && takeSeq < tailSeq) {
+            int i = (int) (takeSeq & mask);
+            if (state[i] != PENDING || (n > 0 && bytes + length[i] > maxBytes)) {
+              break; // an entry still being copied in ends the batch: never wait for it here
+            }
+            state[i] = TAKEN;
+            bytes += length[i];
+            takeSeq++;
+            n++;
+          }
+          firstSeq[0] = first;
+          return n;
         }
         if (wait <= 0) {
-          return -1;
+          return 0;
         }
-        wait = changed.awaitNanos(wait);
+        writersWaiting++;
+        try {
+          wait = published.awaitNanos(wait);
+        } finally {
+          writersWaiting--;
+        }
       }
     } finally {
       lock.unlock();
     }
+  }
+
+  /**
+   * Takes the oldest pending entry alone, waiting up to {@code maxWaitNanos} for one (the writers
+   * take batches; tests take single entries).
+   *
+   * @return its sequence number, or -1 if none came (or the queue is closed)
+   */
+  long take(long maxWaitNanos) throws InterruptedException {
+    long[] first = new long[1];
+    return takeBatch(maxWaitNanos, 1, Long.MAX_VALUE, first) == 0 ? -1 : first[0];
   }
 
   long keyHi(long seq) {
@@ -230,16 +272,43 @@ final class WriteBackQueue implements AutoCloseable {
     lock.lock();
     try {
       state[(int) (seq & mask)] = DONE;
-      while (headSeq < takeSeq && state[(int) (headSeq & mask)] == DONE) {
-        int i = (int) (headSeq & mask);
-        state[i] = FREE;
-        bucketCounts[bucket(keyHi[i], keyLo[i])]--;
-        headSeq++;
-      }
-      headPos = headSeq == tailSeq ? tailPos : startPos[(int) (headSeq & mask)];
-      changed.signalAll();
+      reclaim();
     } finally {
       lock.unlock();
+    }
+  }
+
+  /**
+   * Marks taken entries done ({@code seqs[0, n)}, in any order) and reclaims the oldest run of done
+   * entries: one lock and at most one wake-up of the waiting puts for a whole batch.
+   */
+  void completeAll(long[] seqs, int n) {
+    if (n == 0) {
+      return;
+    }
+    lock.lock();
+    try {
+      for (int k = 0; k < n; k++) {
+        state[(int) (seqs[k] & mask)] = DONE;
+      }
+      reclaim();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Under the lock: frees the oldest run of done entries and wakes whoever waits for room. */
+  private void reclaim() {
+    long before = headSeq;
+    while (headSeq < takeSeq && state[(int) (headSeq & mask)] == DONE) {
+      int i = (int) (headSeq & mask);
+      state[i] = FREE;
+      bucketCounts[bucket(keyHi[i], keyLo[i])]--;
+      headSeq++;
+    }
+    headPos = headSeq == tailSeq ? tailPos : startPos[(int) (headSeq & mask)];
+    if (headSeq != before && lock.hasWaiters(roomChanged)) {
+      roomChanged.signalAll();
     }
   }
 
@@ -370,7 +439,7 @@ final class WriteBackQueue implements AutoCloseable {
         if (wait <= 0) {
           return false;
         }
-        changed.awaitNanos(Math.min(wait, TimeUnit.MILLISECONDS.toNanos(50)));
+        roomChanged.awaitNanos(Math.min(wait, TimeUnit.MILLISECONDS.toNanos(50)));
       }
       return true;
     } finally {
@@ -387,7 +456,8 @@ final class WriteBackQueue implements AutoCloseable {
     lock.lock();
     try {
       closed = true;
-      changed.signalAll();
+      published.signalAll();
+      roomChanged.signalAll();
       return (int) (tailSeq - takeSeq);
     } finally {
       lock.unlock();

@@ -57,6 +57,23 @@ public interface Tier extends AutoCloseable {
   boolean put(ByteBuffer src);
 
   /**
+   * Stores {@code pages[0, count)} as {@link #put} stores each, in order; {@code stored[i]} says
+   * whether page {@code i} is held now ({@code false} where {@link #put} would return false). A tier
+   * that writes to storage may write the pages together (the SSD tier: one write of the pages
+   * back to back, one log append for their locations). Does not move the pages' positions.
+   *
+   * @throws TierWriteException if the tier's storage failed: the pages marked in {@code stored}
+   *     before the failure are stored, each whole; the others are not, and nothing of theirs is
+   *     changed
+   */
+  default void putAll(ByteBuffer[] pages, int count, boolean[] stored) {
+    java.util.Arrays.fill(stored, 0, count, false);
+    for (int i = 0; i < count; i++) {
+      stored[i] = put(pages[i]);
+    }
+  }
+
+  /**
    * Whether this tier may offer {@link #reserve reservations}: memory tiers whose memory the host
    * can address. False by default (the SSD tier, a device-memory hot tier).
    */

@@ -81,6 +81,40 @@ final class FaultyTier implements Tier {
     return inner.put(src);
   }
 
+  /**
+   * Faults as {@link #put} (stall, then the write fault for the whole batch); otherwise the inner
+   * tier writes the batch its own way (the SSD tier: together), so store tests run that path.
+   */
+  @Override
+  public void putAll(ByteBuffer[] pages, int count, boolean[] stored) {
+    puts.addAndGet(count);
+    CountDownLatch s = stall;
+    if (s != null) {
+      stalledNow.incrementAndGet();
+      try {
+        if (!s.await(60, TimeUnit.SECONDS)) {
+          throw new AssertionError("a stalled write was never released");
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } finally {
+        stalledNow.decrementAndGet();
+      }
+    }
+    TierWriteException.Reason r = writeFault;
+    if (r != null) {
+      failedPuts.addAndGet(count);
+      java.util.Arrays.fill(stored, 0, count, false);
+      throw new TierWriteException(r, "injected " + r + " while writing " + count + " pages");
+    }
+    inner.putAll(pages, count, stored);
+  }
+
+  /** The tier this one wraps. */
+  Tier inner() {
+    return inner;
+  }
+
   @Override
   public boolean resumeWrites() {
     resumeCalls.incrementAndGet();

@@ -11,6 +11,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.kvstore.core.tier.TestPages;
 import io.kvstore.core.tier.TierKind;
 import io.kvstore.core.tier.TierWriteException;
+import io.kvstore.core.tier.ssd.SsdTier;
+import io.kvstore.core.tier.ssd.SsdTierTestAccess;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -200,13 +202,63 @@ class TieredStoreFaultTest {
   }
 
   @Test
+  void shouldIndexNoPageWhoseWriteBackFailsMidwayAndKeepServingMemory() throws Exception {
+    try (TieredStore store = builder().build()) {
+      SsdTier ssd = (SsdTier) faulty.inner();
+      putAll(store, 5, 0, 100, 1);
+      assertTrue(store.awaitWriteBack(30_000));
+      long held = ssd.pageCount();
+      assertTrue(held > 30, "most pages went down to SSD: " + held);
+
+      faulty.stallWrites(); // victims gather in the queue behind the stalled writers
+      putAll(store, 5, 100, 160, 1);
+      SsdTierTestAccess.failWritesAfter(ssd, PAYLOAD + PAYLOAD / 2); // the disk fails mid-write
+      faulty.releaseStall();
+      assertTrue(store.awaitWriteBack(30_000));
+      assertTrue(store.health().ssdDegraded(), store.health().toString());
+      StoreStats.WriteBackStats wb = store.stats().writeBack();
+      assertTrue(wb.failures() >= 1 && wb.drops() >= 1, wb.toString());
+      assertEquals(held, ssd.pageCount(), "no page of a failed write is indexed");
+      for (long k = 0; k < 160; k++) {
+        ByteBuffer dst = dst();
+        if (ssd.get(5, k, dst) >= 0) {
+          assertEquals(1, TestPages.check(dst.flip(), 5, k), "page " + k + " on SSD is whole");
+        }
+      }
+      for (long k = 156; k < 160; k++) {
+        assertTrue(exactOrMiss(store, 5, k, 1), "memory still serves page " + k);
+      }
+
+      SsdTierTestAccess.failWritesAfter(ssd, -1);
+      for (int round = 0; round < 500 && store.health().ssdDegraded(); round++) {
+        putAll(store, 5, 10_000 + 10 * round, 10_010 + 10 * round, 2); // victims to write
+        assertTrue(store.awaitWriteBack(30_000));
+        Thread.sleep(10);
+      }
+      assertFalse(store.health().ssdDegraded(), "recovered by itself: " + store.health());
+      putAll(store, 5, 20_000, 20_100, 2);
+      assertTrue(store.awaitWriteBack(30_000));
+      assertEquals(TierKind.SSD, whereIs(store, 5, 20_000));
+      assertTrue(exactOrMiss(store, 5, 20_000, 2), "a page written back after recovery is served");
+    }
+  }
+
+  @Test
   void shouldNeverWriteBackAPageAfterItsDeleteOrANewerPut() throws Exception {
     try (TieredStore store = builder().build()) {
       faulty.stallWrites();
-      putAll(store, 4, 1000, 1010, 1); // the first victims: the writers stall on these
+      // The first victims: both writers stall on batches of them. Only then may keys 1 and 2 enter
+      // the queue: a writer that takes a batch takes every page pending, and a page it holds (as
+      // being written) makes a delete or put of its key wait for the write.
+      int next = 1000;
+      for (; next < 3000 && faulty.stalledNow.get() < 2; next++) {
+        assertTrue(store.put(TestPages.page(4, next, 1, PAYLOAD)));
+        Thread.sleep(1);
+      }
+      assertEquals(2, faulty.stalledNow.get(), "both writers stalled");
       assertTrue(store.put(TestPages.page(4, 1, 1, PAYLOAD)));
       assertTrue(store.put(TestPages.page(4, 2, 1, PAYLOAD)));
-      putAll(store, 4, 1010, 1060, 1); // pushes keys 1 and 2 out of memory into the queue
+      putAll(store, 4, next, next + 50, 1); // pushes keys 1 and 2 out of memory into the queue
       for (long k : new long[] {1, 2}) {
         assertEquals(TierKind.SSD, whereIs(store, 4, k), "queued (counted as SSD)");
       }

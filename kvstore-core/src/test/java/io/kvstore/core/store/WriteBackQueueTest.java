@@ -34,6 +34,39 @@ class WriteBackQueueTest {
   }
 
   @Test
+  void shouldHandOutConsecutiveEntriesAsABatchWithinItsLimits() throws Exception {
+    int page = TestPages.page(1, 0, 1, 4000).remaining();
+    try (WriteBackQueue q = new WriteBackQueue(64L * page, 64)) {
+      for (int k = 0; k < 10; k++) {
+        assertTrue(q.offer(1, k, TestPages.page(1, k, 1, 4000)));
+      }
+      long[] first = new long[1];
+      assertEquals(4, q.takeBatch(MS, 4, Long.MAX_VALUE, first), "at most 4 pages");
+      long a = first[0];
+      assertEquals(3, q.takeBatch(MS, 32, 3L * page, first), "at most 3 pages' bytes");
+      long b = first[0];
+      assertEquals(a + 4, b, "the next batch starts where the last one ended");
+      assertEquals(1, q.takeBatch(MS, 32, 1, first), "the first entry whatever its size");
+      long c = first[0];
+      assertEquals(2, q.takeBatch(MS, 32, Long.MAX_VALUE, first), "what is pending, no more");
+      long d = first[0];
+      assertEquals(0, q.takeBatch(MS, 32, Long.MAX_VALUE, first), "nothing left");
+      for (int k = 0; k < 3; k++) {
+        assertEquals(4 + k, q.keyLo(b + k));
+        assertEquals(1, TestPages.check(q.page(b + k), 1, 4 + k));
+      }
+      // Completing a later batch first reclaims nothing; the oldest batch then frees them all.
+      q.completeAll(new long[] {b + 2, b, b + 1}, 3);
+      q.completeAll(new long[] {c, d, d + 1}, 3);
+      assertEquals(10, q.depth());
+      q.completeAll(new long[] {a, a + 1, a + 2, a + 3}, 4);
+      assertEquals(0, q.depth());
+      assertEquals(0, q.usedBytes());
+      assertTrue(q.awaitEmpty(MS));
+    }
+  }
+
+  @Test
   void shouldRefuseWithoutWaitingWhenFullAndReclaimOnlyTheOldestDoneRun() throws Exception {
     int page = TestPages.page(1, 0, 1, 4000).remaining();
     try (WriteBackQueue q = new WriteBackQueue(4L * page, 64)) {

@@ -17,6 +17,7 @@ import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
 import org.rocksdb.Status;
+import org.rocksdb.WriteBatch;
 import org.rocksdb.WriteOptions;
 
 /**
@@ -61,6 +62,47 @@ final class LocationStore implements AutoCloseable {
   static final class WriteSlot {
     final byte[] key = new byte[KEY_BYTES];
     final byte[] value = new byte[VALUE_BYTES];
+  }
+
+  /**
+   * Location records written together by {@link #write}: one RocksDB write batch, so one log
+   * append (and with {@code sync} one log sync) for many pages. Owned and closed by its user.
+   */
+  static final class Batch implements AutoCloseable {
+    private final WriteBatch batch = new WriteBatch();
+    private final byte[] key = new byte[KEY_BYTES];
+    private final byte[] value = new byte[VALUE_BYTES];
+
+    /** Adds the location record of a page (the layout of {@link LocationStore#put}). */
+    void put(
+        long hi,
+        long lo,
+        long segmentId,
+        long offset,
+        int length,
+        long namespaceId,
+        long parentHi,
+        long parentLo)
+        throws RocksDBException {
+      encode(key, value, hi, lo, segmentId, offset, length, namespaceId, parentHi, parentLo);
+      batch.put(key, value);
+    }
+
+    /** Adds the delete of a page's location record. */
+    void delete(long hi, long lo) throws RocksDBException {
+      ByteBuffer.wrap(key).putLong(0, hi).putLong(8, lo);
+      batch.delete(key);
+    }
+
+    /** Records (puts and deletes) in the batch. */
+    int count() {
+      return batch.count();
+    }
+
+    @Override
+    public void close() {
+      batch.close();
+    }
   }
 
   /** Receives one location record. */
@@ -173,15 +215,34 @@ final class LocationStore implements AutoCloseable {
       long parentHi,
       long parentLo)
       throws RocksDBException {
-    ByteBuffer.wrap(slot.key).putLong(0, hi).putLong(8, lo);
-    ByteBuffer.wrap(slot.value)
+    encode(slot.key, slot.value, hi, lo, segmentId, offset, length, namespaceId, parentHi, parentLo);
+    db.put(writeOptions, slot.key, slot.value);
+  }
+
+  /** Writes the batch's records atomically, with this store's durability (one log append). */
+  void write(Batch batch) throws RocksDBException {
+    db.write(writeOptions, batch.batch);
+  }
+
+  private static void encode(
+      byte[] key,
+      byte[] value,
+      long hi,
+      long lo,
+      long segmentId,
+      long offset,
+      int length,
+      long namespaceId,
+      long parentHi,
+      long parentLo) {
+    ByteBuffer.wrap(key).putLong(0, hi).putLong(8, lo);
+    ByteBuffer.wrap(value)
         .putLong(0, segmentId)
         .putLong(8, offset)
         .putInt(16, length)
         .putLong(20, namespaceId)
         .putLong(28, parentHi)
         .putLong(36, parentLo);
-    db.put(writeOptions, slot.key, slot.value);
   }
 
   /** Deletes the location record of a page. */

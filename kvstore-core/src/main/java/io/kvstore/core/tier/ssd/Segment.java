@@ -32,6 +32,8 @@ final class Segment {
   final int slot;
   final Path path;
   final ReentrantReadWriteLock io = new ReentrantReadWriteLock();
+  /** Guards the channel's position during {@link #writeAll}. */
+  private final Object gatherLock = new Object();
   final AtomicLong liveBytes = new AtomicLong();
   final AtomicInteger livePages = new AtomicInteger();
   volatile long lastAccessMs;
@@ -163,6 +165,35 @@ final class Segment {
       pos += channel().write(b, pos);
     }
     written = true;
+  }
+
+  /**
+   * Writes {@code srcs[from, from + n)}, each {@code [position, limit)}, back to back from {@code
+   * offset} with gathering writes ({@code writev}: one system call for the run of pages instead of
+   * one per page); leaves the buffers' positions as they were ({@code positions} is scratch of at
+   * least {@code n}). FileChannel has no positional gathering write, so the channel's position is
+   * set and used under {@link #gatherLock}; every other write and read of a segment is positional.
+   */
+  void writeAll(ByteBuffer[] srcs, int from, int n, long offset, int[] positions) throws IOException {
+    long total = 0;
+    for (int j = 0; j < n; j++) {
+      positions[j] = srcs[from + j].position();
+      total += srcs[from + j].remaining();
+    }
+    try {
+      FileChannel ch = channel();
+      synchronized (gatherLock) {
+        ch.position(offset);
+        for (long done = 0; done < total; ) {
+          done += ch.write(srcs, from, n);
+        }
+      }
+      written = true;
+    } finally {
+      for (int j = 0; j < n; j++) {
+        srcs[from + j].position(positions[j]);
+      }
+    }
   }
 
   /**

@@ -39,7 +39,9 @@ import org.rocksdb.RocksDBException;
  * offset + length)} in the active segment under the short allocation lock, then, with no tier lock
  * held, writes the page with one positional {@code FileChannel.write} of the caller's buffer; then,
  * under the key's stripe lock, writes the location record to RocksDB and the entry to the block
- * index. Several writers append to one segment in parallel. A put that fails changes nothing: its
+ * index. Several writers append to one segment in parallel. {@link #putAll} writes consecutive
+ * pages bound for one segment together: one reservation, one gathering write, one RocksDB write
+ * batch of their records (one log append), then their index entries. A put that fails changes nothing: its
  * reservation is given back (or left as garbage if another page follows it) and no record names it.
  *
  * <p><b>Reads</b> look the key up in the block index (no I/O), read the page with one positional
@@ -74,7 +76,9 @@ import org.rocksdb.RocksDBException;
  *
  * <p><b>Concurrency.</b> The allocation lock guards segment choice, disk bytes and the policy; no
  * I/O runs under it except creating a segment file. Writes of one key are ordered by one of {@value
- * #STRIPES} stripe locks, held across the RocksDB and index writes but not the page write. Dropping
+ * #STRIPES} stripe locks, held across the RocksDB and index writes but not the page write (a
+ * write of several pages, and the drop of a segment, take the stripes they need in ascending
+ * order; no other path holds two). Dropping
  * a segment waits for the I/O in flight on it. {@link #close()} waits for operations in flight. The
  * eviction listener is called under the victim's stripe lock and must not call back into this tier.
  */
@@ -144,17 +148,23 @@ public final class SsdTier implements Tier {
   private final LongAdder locationStoreReopens = new LongAdder();
   /** Test hook: when set, every page write fails with it (after the reservation, as a disk would). */
   volatile IOException writeFaultForTest;
+  /**
+   * Test hook: when 0 or more, every write (of one page, or of several together) writes at most
+   * this many bytes and then fails with an I/O error, as a write cut short by the disk would.
+   */
+  volatile long partialWriteFaultForTest = -1;
+  /** Test hook: when set, every write of location records fails with it (after the page bytes). */
+  volatile RocksDBException recordFaultForTest;
   /** Test hook: this many probes of RocksDB report it stopped, as after a background error. */
   volatile int probeFailuresForTest;
   /** Test hook: when set, RocksDB "refuses" every location-record delete with it. */
   volatile RocksDBException deleteFaultForTest;
   private final PendingDeletes pendingDeletes = new PendingDeletes();
-  /** The offset {@link #reserve} reserved and the bytes it added on disk, per thread. */
   /** One reusable checksum per reading thread. */
   private final ThreadLocal<CRC32C> crcs = ThreadLocal.withInitial(CRC32C::new);
   /** Pages larger than this are read and verified chunk by chunk (L2-cache sized). */
   static final int VERIFY_CHUNK = 256 << 10;
-  private final ThreadLocal<long[]> reservedOffset = ThreadLocal.withInitial(() -> new long[2]);
+  private final ThreadLocal<PutScratch> putScratch = ThreadLocal.withInitial(PutScratch::new);
   private final EvictionHandOver handOver;
   private final ReconcileReport reconcileReport;
   private volatile EvictionListener listener = EvictionListener.DROP;
@@ -389,47 +399,135 @@ public final class SsdTier implements Tier {
 
   @Override
   public boolean put(ByteBuffer src) {
-    int pos = src.position();
-    int len = src.remaining();
-    if (len < PageFormat.HEADER_LENGTH || PageFormat.verifyHeader(src, pos, len) != PageFormat.OK) {
-      throw new IllegalArgumentException(
-          "not a page: " + PageFormat.describe(PageFormat.verifyHeader(src, pos, len)));
+    PutScratch s = putScratch.get();
+    s.single[0] = src;
+    try {
+      putAll(s.single, 1, s.singleStored);
+      return s.singleStored[0];
+    } finally {
+      s.single[0] = null;
     }
-    if (len > config.maxPageBytes || len > config.capacityBytes) {
-      return false;
+  }
+
+  /**
+   * Stores the pages as {@link #put} does, writing consecutive pages that go to the same segment
+   * together: one reservation, one gathering write of the pages back to back, one RocksDB write
+   * batch of their location records (one log append), then their index entries (as CacheLib's
+   * navy block cache writes whole regions instead of items). The order of {@link #put} holds per
+   * page: bytes, then location record, then index entry; a run whose write or record fails is
+   * given back whole and none of its pages is indexed.
+   *
+   * @throws IllegalArgumentException if a page's header is not valid (nothing is stored then)
+   * @throws SsdStorageException if a write fails (NO_SPACE, IO_ERROR): the pages marked in {@code
+   *     stored} were stored before it, the others are not stored and nothing of theirs changed
+   */
+  @Override
+  public void putAll(ByteBuffer[] pages, int count, boolean[] stored) {
+    PutScratch s = putScratch.get();
+    s.ensure(count);
+    long bytes = 0;
+    for (int i = 0; i < count; i++) {
+      ByteBuffer src = pages[i];
+      int pos = src.position();
+      int len = src.remaining();
+      if (len < PageFormat.HEADER_LENGTH || PageFormat.verifyHeader(src, pos, len) != PageFormat.OK) {
+        throw new IllegalArgumentException(
+            "not a page: " + PageFormat.describe(PageFormat.verifyHeader(src, pos, len)));
+      }
+      stored[i] = false;
+      s.hi[i] = PageFormat.keyHi(src, pos);
+      s.lo[i] = PageFormat.keyLo(src, pos);
+      s.len[i] = len;
+      if (fits(len)) {
+        bytes += len;
+      }
     }
-    long hi = PageFormat.keyHi(src, pos);
-    long lo = PageFormat.keyLo(src, pos);
+    if (bytes == 0) {
+      return; // no page can be stored (too large): nothing to write, as put returns false
+    }
     Lock life = lifecycle.readLock();
     life.lock();
     try {
       ensureOpen();
-      checkFreeSpace(len);
-      IndexEntry[] scratch = entries.get();
-      boolean isNew = !index.get(hi, lo, scratch[0]) || !scratch[0].isIn(TierKind.SSD);
-      Segment seg = reserve(hi, lo, len, isNew);
-      if (seg == null) {
-        return false;
+      checkFreeSpace(bytes);
+      IndexEntry probe = entries.get()[0];
+      for (int i = 0; i < count; i++) {
+        s.fresh[i] = !index.get(s.hi[i], s.lo[i], probe) || !probe.isIn(TierKind.SSD);
       }
-      long off = reservedOffset.get()[0];
-      long growth = reservedOffset.get()[1];
-      Segment replaced;
       try {
-        replaced = write(seg, off, growth, src, pos, len, hi, lo, scratch[1]);
+        for (int i = 0; i < count; ) {
+          if (!fits(s.len[i])) {
+            i++;
+            continue;
+          }
+          int to = i + 1;
+          while (to < count && fits(s.len[to])) {
+            to++;
+          }
+          Segment seg = reserve(s, i, to);
+          if (seg == null) {
+            i++; // no room can be made for this page: not stored, as put returns false
+            continue;
+          }
+          int placed = s.placed;
+          try {
+            writeRun(seg, s, pages, i, placed, stored);
+          } finally {
+            seg.io.readLock().unlock();
+          }
+          i += placed;
+        }
       } finally {
-        seg.io.readLock().unlock();
+        for (int r = 0; r < s.replaced.size(); r++) {
+          dropIfEmpty(s.replaced.get(r));
+        }
+        s.replaced.clear();
       }
-      if (replaced != null) {
-        dropIfEmpty(replaced);
-      }
-      return true;
     } finally {
       life.unlock();
     }
   }
 
+  private boolean fits(int len) {
+    return len <= config.maxPageBytes && len <= config.capacityBytes;
+  }
+
+  /**
+   * A writing thread's scratch for {@link #putAll}: the pages' keys, lengths, whether each is new
+   * to the tier, what {@link #reserve} placed, and the segments whose pages were replaced. Reused,
+   * so a put allocates nothing per page.
+   */
+  private static final class PutScratch {
+    final ByteBuffer[] single = new ByteBuffer[1];
+    final boolean[] singleStored = new boolean[1];
+    final IndexEntry previous = new IndexEntry();
+    final ArrayList<Segment> replaced = new ArrayList<>();
+    long[] hi = new long[1];
+    long[] lo = new long[1];
+    int[] len = new int[1];
+    boolean[] fresh = new boolean[1];
+    int[] stripes = new int[1];
+    int[] positions = new int[1];
+    /** Left by {@link #reserve}: where the run starts, the bytes it added on disk, its pages. */
+    long offset;
+
+    long growth;
+    int placed;
+
+    void ensure(int n) {
+      if (hi.length < n) {
+        hi = new long[n];
+        lo = new long[n];
+        len = new int[n];
+        fresh = new boolean[n];
+        stripes = new int[n];
+        positions = new int[n];
+      }
+    }
+  }
+
   /** Fails fast, before writing, when the file system is about to run out. */
-  private void checkFreeSpace(int len) {
+  private void checkFreeSpace(long len) {
     long free;
     try {
       free = fileStore.getUsableSpace();
@@ -455,27 +553,44 @@ public final class SsdTier implements Tier {
   }
 
   /**
-   * Reserves {@code len} bytes in the active segment, evicting whole segments until the disk bytes
-   * and the page count fit, and returns the segment with the read side of its I/O lock held (the
-   * offset is left in {@link #reservedOffset}), or null if no room can be made.
+   * Reserves room in the active segment for a run of the pages {@code [from, to)} of {@code s}:
+   * the first page, and the pages after it while the segment is not full (the rule a single page
+   * follows), evicting whole segments until the disk bytes and the page count fit. Returns the
+   * segment with the read side of its I/O lock held ({@link PutScratch#offset}, {@link
+   * PutScratch#growth} and {@link PutScratch#placed} say where, how many bytes the file grew, and
+   * how many pages the run holds), or null if no room can be made even for the first page alone.
    */
-  private Segment reserve(long hi, long lo, int len, boolean isNew) {
+  private Segment reserve(PutScratch s, int from, int to) {
     List<Segment> victims = null;
+    int maxRun = to - from;
     while (true) {
       alloc.lock();
       try {
-        if (len + rocksBytes > config.capacityBytes) {
+        if (s.len[from] + rocksBytes > config.capacityBytes) {
           return null;
         }
+        long len;
+        int run;
         while (true) {
           boolean roll = active == null || active.size >= config.segmentBytes;
+          long base = roll ? 0 : active.size;
+          len = 0;
+          run = 0;
+          int fresh = 0;
+          do {
+            len += s.len[from + run];
+            fresh += s.fresh[from + run] ? 1 : 0;
+            run++;
+          } while (run < maxRun
+              && base + len < config.segmentBytes
+              && len + s.len[from + run] + rocksBytes <= config.capacityBytes);
           boolean needSlot = roll && freeTop == 0;
           long growth =
               roll
                   ? Math.max(0, len - (spareFiles.isEmpty() ? 0 : spareFiles.peekLast().diskLength))
                   : Math.max(0, active.size + len - active.diskLength);
           long bytesOver = diskBytes + rocksBytes + growth - config.capacityBytes;
-          long pagesOver = isNew ? pageCount.get() + 1 - config.maxPages : 0;
+          long pagesOver = fresh > 0 ? pageCount.get() + fresh - config.maxPages : 0;
           if (!needSlot && bytesOver <= 0 && pagesOver <= 0) {
             break;
           }
@@ -508,6 +623,10 @@ public final class SsdTier implements Tier {
             if (!needSlot && bytesOver <= 0) {
               break; // only the page count is over, by pages of segments others are dropping
             }
+            if (run > 1) {
+              maxRun = 1; // the first page alone may fit where the whole run does not
+              continue;
+            }
             return null;
           }
           victims.add(takeSlot(v));
@@ -522,9 +641,14 @@ public final class SsdTier implements Tier {
           long growth = Math.max(0, seg.size - seg.diskLength);
           seg.diskLength += growth;
           diskBytes += growth;
-          seg.addKey(hi, lo, off);
-          reservedOffset.get()[0] = off;
-          reservedOffset.get()[1] = growth;
+          long at = off;
+          for (int j = from; j < from + run; j++) {
+            seg.addKey(s.hi[j], s.lo[j], at);
+            at += s.len[j];
+          }
+          s.offset = off;
+          s.growth = growth;
+          s.placed = run;
           seg.io.readLock().lock();
           return seg;
         }
@@ -632,79 +756,168 @@ public final class SsdTier implements Tier {
   }
 
   /**
-   * Writes the reserved page, then its location (RocksDB, then the index) under its stripe lock.
-   * Returns the segment that held the replaced page (to drop it if that left it empty), or null.
+   * Writes the reserved run of pages {@code [from, from + n)} (one positional write for one page,
+   * one gathering write for several), then their location records (one RocksDB write: a put, or a
+   * write batch), then their index entries, the last two under the stripe locks of their keys
+   * (taken in ascending order). Marks each page indexed in {@code stored} and adds the segments
+   * whose pages were replaced to {@link PutScratch#replaced} (to drop them if that left them empty).
+   * If the write or the records fail, the run is given back and no page of it is indexed.
    */
-  private Segment write(
-      Segment seg,
-      long off,
-      long growth,
-      ByteBuffer src,
-      int pos,
-      int len,
-      long hi,
-      long lo,
-      IndexEntry prev) {
-    int s = stripe(hi, lo);
+  private void writeRun(Segment seg, PutScratch s, ByteBuffer[] pages, int from, int n, boolean[] stored) {
+    long off = s.offset;
+    long runLen = 0;
+    for (int j = from; j < from + n; j++) {
+      runLen += s.len[j];
+    }
+    int indexed = 0;
     try {
       IOException fault = writeFaultForTest;
       if (fault != null) {
         throw fault;
       }
-      seg.write(src, off);
+      long cut = partialWriteFaultForTest;
+      if (cut >= 0) {
+        writePrefixForTest(seg, pages, from, n, off, cut);
+        throw new IOException("Input/output error (injected after " + cut + " bytes of the write)");
+      }
+      if (n == 1) {
+        seg.write(pages[from], off);
+      } else {
+        seg.writeAll(pages, from, n, off, s.positions);
+      }
       if (config.durability == SsdTierConfig.Durability.SYNC) {
         seg.force();
       }
-      stripes[s].lock();
+      int locked = lockStripes(s, from, n);
       try {
-        Lock swap = locationsSwap.readLock();
-        swap.lock();
-        try {
-          locations.put(
-              writeSlots[s], hi, lo, seg.id, off, len, PageFormat.namespaceId(src, pos),
-              PageFormat.parentHi(src, pos), PageFormat.parentLo(src, pos));
-        } finally {
-          swap.unlock();
+        writeRecords(seg, s, pages, from, n, off);
+        long at = off;
+        for (int j = from; j < from + n; j++) {
+          indexPage(seg, pages[j], at, s.len[j], s.hi[j], s.lo[j], s);
+          stored[j] = true;
+          indexed++;
+          at += s.len[j];
         }
-        boolean had =
-            index.putSsd(
-                hi, lo, len, PageFormat.namespaceId(src, pos), PageFormat.parentHi(src, pos),
-                PageFormat.parentLo(src, pos), seg.id, off, seg.slot, prev);
-        seg.liveBytes.addAndGet(len);
-        seg.livePages.incrementAndGet();
-        seg.lastAccessMs = System.currentTimeMillis();
-        if (!had) {
-          usedBytes.addAndGet(len);
-          pageCount.incrementAndGet();
-          return null;
-        }
-        usedBytes.addAndGet(len - prev.pageLength());
-        Segment old = liveSegment(prev);
-        if (old != null) {
-          old.liveBytes.addAndGet(-prev.pageLength());
-          old.livePages.decrementAndGet();
-        }
-        return old;
       } finally {
-        stripes[s].unlock();
+        for (int k = locked - 1; k >= 0; k--) {
+          stripes[s.stripes[k]].unlock();
+        }
       }
     } catch (IOException | RocksDBException | RuntimeException e) {
-      giveBack(seg, off, len, growth);
+      if (indexed == 0) {
+        giveBack(seg, s, from, n, off, runLen);
+      }
       writeFailures.increment();
       throw new SsdStorageException("SSD tier write failed in " + segmentDir + ": " + e, e);
     }
   }
 
-  /** Undoes a reservation whose write failed: shrinks the segment if it is the last one in it. */
-  private void giveBack(Segment seg, long off, int len, long growth) {
+  /**
+   * Locks the distinct stripes of the run's keys in ascending order (no other path holds two
+   * stripes, so the order rules out deadlock); returns how many, left in {@link
+   * PutScratch#stripes}.
+   */
+  private int lockStripes(PutScratch s, int from, int n) {
+    int m = 0;
+    for (int j = from; j < from + n; j++) {
+      int st = stripe(s.hi[j], s.lo[j]);
+      int k = m;
+      while (k > 0 && s.stripes[k - 1] > st) {
+        k--;
+      }
+      if (k > 0 && s.stripes[k - 1] == st) {
+        continue;
+      }
+      System.arraycopy(s.stripes, k, s.stripes, k + 1, m - k);
+      s.stripes[k] = st;
+      m++;
+    }
+    for (int k = 0; k < m; k++) {
+      stripes[s.stripes[k]].lock();
+    }
+    return m;
+  }
+
+  /** The run's location records: one put for one page, one write batch (one log append) for more. */
+  private void writeRecords(Segment seg, PutScratch s, ByteBuffer[] pages, int from, int n, long off)
+      throws RocksDBException {
+    RocksDBException fault = recordFaultForTest;
+    if (fault != null) {
+      throw fault;
+    }
+    Lock swap = locationsSwap.readLock();
+    swap.lock();
+    try {
+      if (n == 1) {
+        ByteBuffer src = pages[from];
+        int pos = src.position();
+        locations.put(
+            writeSlots[stripe(s.hi[from], s.lo[from])], s.hi[from], s.lo[from], seg.id, off,
+            s.len[from], PageFormat.namespaceId(src, pos), PageFormat.parentHi(src, pos),
+            PageFormat.parentLo(src, pos));
+        return;
+      }
+      try (LocationStore.Batch batch = new LocationStore.Batch()) {
+        long at = off;
+        for (int j = from; j < from + n; j++) {
+          ByteBuffer src = pages[j];
+          int pos = src.position();
+          batch.put(
+              s.hi[j], s.lo[j], seg.id, at, s.len[j], PageFormat.namespaceId(src, pos),
+              PageFormat.parentHi(src, pos), PageFormat.parentLo(src, pos));
+          at += s.len[j];
+        }
+        locations.write(batch);
+      }
+    } finally {
+      swap.unlock();
+    }
+  }
+
+  /** The index entry of a page whose bytes and record are written; under its stripe lock. */
+  private void indexPage(Segment seg, ByteBuffer src, long off, int len, long hi, long lo, PutScratch s) {
+    int pos = src.position();
+    IndexEntry prev = s.previous;
+    boolean had =
+        index.putSsd(
+            hi, lo, len, PageFormat.namespaceId(src, pos), PageFormat.parentHi(src, pos),
+            PageFormat.parentLo(src, pos), seg.id, off, seg.slot, prev);
+    seg.liveBytes.addAndGet(len);
+    seg.livePages.incrementAndGet();
+    seg.lastAccessMs = System.currentTimeMillis();
+    if (!had) {
+      usedBytes.addAndGet(len);
+      pageCount.incrementAndGet();
+      return;
+    }
+    usedBytes.addAndGet(len - prev.pageLength());
+    Segment old = liveSegment(prev);
+    if (old != null) {
+      old.liveBytes.addAndGet(-prev.pageLength());
+      old.livePages.decrementAndGet();
+      if (old != seg) {
+        s.replaced.add(old);
+      }
+    }
+  }
+
+  /**
+   * Undoes a reservation whose write failed: shrinks the segment if the run is the last thing in
+   * it (and forgets its keys), else leaves its bytes as garbage that no record names.
+   */
+  private void giveBack(Segment seg, PutScratch s, int from, int n, long off, long len) {
     alloc.lock();
     try {
       if (seg.size == off + len && slots.get(seg.slot) == seg) {
         seg.size = off;
-        seg.diskLength -= growth;
-        diskBytes -= growth;
-        seg.removeLastKey(off);
-        if (growth > 0) {
+        seg.diskLength -= s.growth;
+        diskBytes -= s.growth;
+        long at = off + len;
+        for (int j = from + n - 1; j >= from; j--) {
+          at -= s.len[j];
+          seg.removeLastKey(at);
+        }
+        if (s.growth > 0) {
           try {
             seg.truncate(seg.diskLength);
           } catch (IOException e) {
@@ -714,6 +927,20 @@ public final class SsdTier implements Tier {
       }
     } finally {
       alloc.unlock();
+    }
+  }
+
+  /** Test hook: writes the first {@code cut} bytes of the run, as a gathering write cut short. */
+  private static void writePrefixForTest(
+      Segment seg, ByteBuffer[] pages, int from, int n, long off, long cut) throws IOException {
+    long at = off;
+    long left = cut;
+    for (int j = from; j < from + n && left > 0; j++) {
+      ByteBuffer b = pages[j].duplicate();
+      b.limit(b.position() + (int) Math.min(b.remaining(), left));
+      left -= b.remaining();
+      seg.write(b, at);
+      at += pages[j].remaining();
     }
   }
 
@@ -762,12 +989,19 @@ public final class SsdTier implements Tier {
         seg.dropped = true;
       }
       IndexEntry removed = entries.get()[1];
-      for (int i = 0; i < seg.keyCount(); i++) {
-        long hi = seg.keyHi(i);
-        long lo = seg.keyLo(i);
-        int s = stripe(hi, lo);
+      // Every stripe, in ascending order (as writeRun takes its stripes), for the whole drop: a
+      // put of one of these keys cannot log its new record between the index removal and the
+      // delete of the old record, and the deletes go to RocksDB as one write batch (one log
+      // append per segment instead of one per page).
+      for (int s = 0; s < STRIPES; s++) {
         stripes[s].lock();
-        try {
+      }
+      long[] gone = null;
+      int goneCount = 0;
+      try {
+        for (int i = 0; i < seg.keyCount(); i++) {
+          long hi = seg.keyHi(i);
+          long lo = seg.keyLo(i);
           if (!index.removeSsd(hi, lo, seg.id, seg.offset(i), removed)) {
             continue; // replaced, deleted, or a write that failed
           }
@@ -785,8 +1019,16 @@ public final class SsdTier implements Tier {
           if (eviction) {
             evictions.increment();
           }
-          deleteLocation(s, hi, lo);
-        } finally {
+          if (gone == null) {
+            gone = new long[2 * (seg.keyCount() - i)];
+          }
+          gone[2 * goneCount] = hi;
+          gone[2 * goneCount + 1] = lo;
+          goneCount++;
+        }
+        deleteLocations(gone, goneCount);
+      } finally {
+        for (int s = STRIPES - 1; s >= 0; s--) {
           stripes[s].unlock();
         }
       }
@@ -828,6 +1070,39 @@ public final class SsdTier implements Tier {
       return fileStore.getUsableSpace() >= 2 * config.freeSpaceReserveBytes;
     } catch (IOException e) {
       return false;
+    }
+  }
+
+  /**
+   * Deletes the location records of {@code keys[0, 2n)} (hi, lo pairs) with one write batch; if
+   * RocksDB cannot take it now, keeps every one of them for {@link #resumeWrites}. Under the keys'
+   * stripe locks.
+   */
+  private void deleteLocations(long[] keys, int n) {
+    if (n == 0) {
+      return;
+    }
+    if (n == 1) {
+      deleteLocation(stripe(keys[0], keys[1]), keys[0], keys[1]);
+      return;
+    }
+    Lock swap = locationsSwap.readLock();
+    swap.lock();
+    try (LocationStore.Batch batch = new LocationStore.Batch()) {
+      RocksDBException fault = deleteFaultForTest;
+      if (fault != null) {
+        throw fault;
+      }
+      for (int i = 0; i < n; i++) {
+        batch.delete(keys[2 * i], keys[2 * i + 1]);
+      }
+      locations.write(batch);
+    } catch (RocksDBException | RuntimeException e) {
+      for (int i = 0; i < n; i++) {
+        pendingDeletes.add(keys[2 * i], keys[2 * i + 1]);
+      }
+    } finally {
+      swap.unlock();
     }
   }
 
