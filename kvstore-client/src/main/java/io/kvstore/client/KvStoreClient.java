@@ -196,9 +196,10 @@ public final class KvStoreClient implements AutoCloseable {
   }
 
   /**
-   * Open connections whose page bytes move through a shared-memory region (spec/4); the others use
-   * TCP. A connection attaches its region shortly after its handshake, so this may lag behind
-   * {@link #openConnections()} for a round trip after a (re)connect.
+   * Open pipelined connections whose page bytes move through a shared-memory region (spec/4); the
+   * others use TCP. A connection attaches its region shortly after its handshake, so this may lag
+   * behind {@link #openConnections()} for a round trip after a (re)connect. The caller-driven
+   * connections of blocking calls negotiate regions of their own and are not counted here.
    */
   public int sharedMemoryConnections() {
     int n = 0;

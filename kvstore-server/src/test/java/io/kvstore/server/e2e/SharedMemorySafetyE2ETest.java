@@ -326,8 +326,10 @@ class SharedMemorySafetyE2ETest {
   @Test
   void shouldRenegotiateAfterADaemonRestartAndRemoveADeadRunsFiles() throws Exception {
     int port = server.port();
+    // The pipelined connection renegotiates in the background (the caller-driven ones negotiate
+    // when they open: CallerDrivenSharedMemoryE2ETest).
     try (KvStoreClient client = KvStoreClient.builder().address("127.0.0.1", port).namespaceId(NS)
-        .connections(1).requestTimeout(Duration.ofSeconds(20)).build()) {
+        .connections(1).callerDrivenIo(false).requestTimeout(Duration.ofSeconds(20)).build()) {
       long attachBy = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
       while (client.sharedMemoryConnections() == 0 && System.nanoTime() < attachBy) {
         Thread.sleep(10);
