@@ -56,7 +56,7 @@ final class ClientHandler extends ChannelDuplexHandler {
   private final String peer;
   private final long pingTimeoutNanos;
   private final AtomicLong discardedFrames;
-  private ClientShm shm;
+  private PipelinedShm shm;
   private long nextRequestId = 1;
   private KvStoreException closeReason;
   private volatile boolean handshaken;
@@ -231,7 +231,7 @@ final class ClientHandler extends ChannelDuplexHandler {
   }
 
   /** Shared memory (spec/4): the connection's attached region, set once on the event loop. */
-  void shm(ClientShm attached) {
+  void shm(PipelinedShm attached) {
     this.shm = attached;
   }
 

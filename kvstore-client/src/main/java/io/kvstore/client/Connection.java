@@ -30,7 +30,7 @@ final class Connection {
   private final AtomicLong inFlightBytes = new AtomicLong();
   private final AtomicInteger inFlightRequests = new AtomicInteger();
   private volatile ServerLimits limits;
-  private volatile ClientShm shm;
+  private volatile PipelinedShm shm;
 
   private Connection(Channel channel, long clientMaxInFlightBytes) {
     this.channel = channel;
@@ -108,7 +108,7 @@ final class Connection {
       Requests.ShmAttach attach = new Requests.ShmAttach(region.nonce(), timeoutNanos);
       attach.future.whenComplete((ok, ex) -> {
         if (ex == null) {
-          ClientShm attached = new ClientShm(region, this, timeoutNanos);
+          PipelinedShm attached = new PipelinedShm(region, this, timeoutNanos);
           try {
             channel.eventLoop().execute(() -> {
               handler.shm(attached);
@@ -127,7 +127,7 @@ final class Connection {
   }
 
   /** The attached shared region, or null when this connection moves pages over TCP. */
-  ClientShm shm() {
+  PipelinedShm shm() {
     return shm;
   }
 

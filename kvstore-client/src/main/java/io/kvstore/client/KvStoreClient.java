@@ -87,7 +87,7 @@ public final class KvStoreClient implements AutoCloseable {
   private final Set<PageViews> openViews = ConcurrentHashMap.newKeySet();
   private final long timeoutNanos;
   private final KeyOps keys;
-  /** Caller-driven connections for blocking calls over TCP; null when off or with shared memory. */
+  /** Caller-driven connections for blocking calls; null when turned off. */
   private final SyncPool sync;
   private volatile boolean closed;
 
@@ -145,16 +145,18 @@ public final class KvStoreClient implements AutoCloseable {
       throw e;
     }
     this.keys = new KeyOps(config.keyChain);
-    // Blocking calls over TCP write and read their own socket on the calling thread (two thread
-    // wake-ups per round trip instead of four). With shared memory and a daemon on this host they
-    // keep the pipelined connections, on which the region is negotiated; a daemon on another host
-    // can offer no region, so there shared memory changes nothing.
-    this.sync = config.callerDrivenIo && (!config.sharedMemory || !onThisHost(config.address))
+    // Blocking calls write and read their own socket on the calling thread (two thread wake-ups
+    // per round trip instead of four). With shared memory and a daemon on this host each such
+    // connection negotiates a region of its own and moves pages through it, still on the calling
+    // thread; a daemon on another host can offer no region, so there it does not ask.
+    boolean shmCallerDriven = config.sharedMemory && onThisHost(config.address);
+    this.sync = config.callerDrivenIo
         ? new SyncPool(config.connections,
             () -> SyncConnection.open(config.address,
                 new Requests.Hello(config.maxFrameLength, config.namespace(), config.authToken,
                     config.connectTimeout.toNanos()),
-                ByteBufAllocator.DEFAULT, config.maxFrameLength, config.connectTimeout.toNanos()),
+                ByteBufAllocator.DEFAULT, config.maxFrameLength, config.connectTimeout.toNanos(),
+                shmCallerDriven),
             () -> !pool.readyConnections().isEmpty(),
             config.pingInterval.toNanos(), config.reconnectDelay.toNanos())
         : null;
@@ -194,9 +196,10 @@ public final class KvStoreClient implements AutoCloseable {
   }
 
   /**
-   * Open connections whose page bytes move through a shared-memory region (spec/4); the others use
-   * TCP. A connection attaches its region shortly after its handshake, so this may lag behind
-   * {@link #openConnections()} for a round trip after a (re)connect.
+   * Open pipelined connections whose page bytes move through a shared-memory region (spec/4); the
+   * others use TCP. A connection attaches its region shortly after its handshake, so this may lag
+   * behind {@link #openConnections()} for a round trip after a (re)connect. The caller-driven
+   * connections of blocking calls negotiate regions of their own and are not counted here.
    */
   public int sharedMemoryConnections() {
     int n = 0;
@@ -293,12 +296,14 @@ public final class KvStoreClient implements AutoCloseable {
 
   /** Blocking {@link #getViewsAsync(long[])}. */
   public PageViews getViews(long[] keys) {
-    return await(getViewsAsync(keys));
+    return getViews(keys, false);
   }
 
   /** Blocking {@link #getViewsAsync(long[], boolean)}. */
   public PageViews getViews(long[] keys, boolean prefixOnly) {
-    return await(getViewsAsync(keys, prefixOnly));
+    checkKeys(keys);
+    return blocking(t -> new GetViewsRequest(keys, prefixOnly, config.verifyChecksums, openViews,
+        t), true, timeoutNanos, PageViews::close);
   }
 
   /**
@@ -708,6 +713,16 @@ public final class KvStoreClient implements AutoCloseable {
    */
   private <T> T blocking(
       LongFunction<PendingRequest<T>> factory, boolean idempotent, long timeoutNanos) {
+    return blocking(factory, idempotent, timeoutNanos, null);
+  }
+
+  /**
+   * {@link #blocking(LongFunction, boolean, long)} of a request whose value holds resources: on
+   * the pipelined path a value that arrives after the caller stopped the call goes to {@code
+   * orphan} (see {@link #execute(LongFunction, boolean, long, Consumer)}).
+   */
+  private <T> T blocking(LongFunction<PendingRequest<T>> factory, boolean idempotent,
+      long timeoutNanos, Consumer<T> orphan) {
     if (onIoThread()) {
       throw new IllegalStateException(
           "blocking kvstore call on a kvstore I/O thread would deadlock; use the async form");
@@ -718,7 +733,7 @@ public final class KvStoreClient implements AutoCloseable {
     }
     SyncConnection c = sync == null || closed ? null : sync.acquire();
     if (c == null) {
-      return await(execute(factory, idempotent, timeoutNanos));
+      return await(execute(factory, idempotent, timeoutNanos, orphan));
     }
     long start = System.nanoTime();
     PendingRequest<T> request = factory.apply(timeoutNanos);
@@ -738,7 +753,7 @@ public final class KvStoreClient implements AutoCloseable {
       if (idempotent && config.maxRetries > 0 && failure.isRetryable() && !closed && left > 0
           && !Thread.currentThread().isInterrupted()) {
         // The retries left, on the pipelined path (which reconnects with backoff).
-        return await(execute(factory, config.maxRetries - 1, 2, left, null));
+        return await(execute(factory, config.maxRetries - 1, 2, left, orphan));
       }
       throw failure;
     }
@@ -804,6 +819,11 @@ public final class KvStoreClient implements AutoCloseable {
   /** Caller-driven connections open now (for tests). */
   int callerDrivenConnections() {
     return sync == null ? 0 : sync.openConnections();
+  }
+
+  /** Caller-driven connections open now with a shared region attached (for tests). */
+  int callerDrivenRegions() {
+    return sync == null ? 0 : sync.withRegion();
   }
 
   /**

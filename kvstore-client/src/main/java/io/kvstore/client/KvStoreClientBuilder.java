@@ -222,14 +222,14 @@ public final class KvStoreClientBuilder {
   }
 
   /**
-   * Whether blocking calls over TCP ({@code get}, {@code put} of one frame, {@code lookup}, {@code
-   * delete}, {@code prefetch}, {@code stats}, {@code ping}) write their request and read their
-   * answer on the calling thread, over connections of their own lent to one call at a time, as a
-   * Jedis-style client does (default true). A round trip then wakes two threads instead of four;
-   * see docs/sdk.md. Up to {@link #connections} such connections are opened beside the pipelined
-   * ones; a blocking call that finds none free takes the pipelined path. Not used with {@link
-   * #sharedMemory} on and a daemon on this host (the region is negotiated on the pipelined
-   * connections), nor by the async methods.
+   * Whether blocking calls ({@code get}, {@code getViews}, {@code put} of one frame, {@code
+   * lookup}, {@code delete}, {@code prefetch}, {@code stats}, {@code ping}) write their request and
+   * read their answer on the calling thread, over connections of their own lent to one call at a
+   * time, as a Jedis-style client does (default true). A round trip then wakes two threads instead
+   * of four; see docs/sdk.md. Up to {@link #connections} such connections are opened beside the
+   * pipelined ones; a blocking call that finds none free takes the pipelined path. With {@link
+   * #sharedMemory} on and a daemon on this host each negotiates a shared region of its own and
+   * moves pages through it on the calling thread. Not used by the async methods.
    */
   public KvStoreClientBuilder callerDrivenIo(boolean enabled) {
     this.callerDrivenIo = enabled;

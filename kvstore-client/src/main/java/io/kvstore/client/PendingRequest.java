@@ -46,6 +46,8 @@ abstract class PendingRequest<T> {
   private long requestId;
   private ScheduledFuture<?> timeout;
   private Connection connection;
+  /** A caller-driven connection's region (set before encoding; null on the pipelined path). */
+  private ClientShm callerRegion;
   private long reservedBytes;
 
   PendingRequest(int opcode, long timeoutNanos) {
@@ -122,6 +124,22 @@ abstract class PendingRequest<T> {
   /** The connection the request was reserved on (null before); read under the monitor by encode. */
   synchronized Connection boundConnection() {
     return connection;
+  }
+
+  /**
+   * A caller-driven connection ({@link SyncConnection}) sends this request and has a shared region
+   * attached: pages may move through it. Set before {@link #encodeForSend}.
+   */
+  synchronized void useRegion(ClientShm region) {
+    this.callerRegion = region;
+  }
+
+  /**
+   * The shared region of the connection this request is sent on, or null (TCP): the pipelined
+   * connection's when reserved on one, else the caller-driven connection's. Read by encode.
+   */
+  synchronized ClientShm attachedShm() {
+    return connection != null ? connection.shm() : callerRegion;
   }
 
   /** Called once, after {@link #future} is completed or about to be, whatever the outcome. */

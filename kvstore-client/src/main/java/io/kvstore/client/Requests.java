@@ -155,8 +155,7 @@ final class Requests {
 
     @Override
     ByteBuf encode(ByteBufAllocator alloc, long requestId) {
-      Connection c = boundConnection();
-      shm = c == null ? null : c.shm();
+      shm = attachedShm();
       if (shm == null) {
         return super.encode(alloc, requestId);
       }
@@ -535,8 +534,7 @@ final class Requests {
 
     @Override
     ByteBuf encode(ByteBufAllocator alloc, long requestId) {
-      Connection c = boundConnection();
-      ClientShm shm = c == null ? null : c.shm();
+      ClientShm shm = attachedShm();
       if (shm != null) {
         ByteBuf viaRegion = encodeThroughRegion(alloc, requestId, shm.region);
         if (viaRegion != null) {

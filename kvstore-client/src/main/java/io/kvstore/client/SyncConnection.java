@@ -5,10 +5,14 @@ import io.kvstore.client.protocol.ErrorFlyweight;
 import io.kvstore.client.protocol.FrameDescriptor;
 import io.kvstore.client.protocol.GetPageFlyweight;
 import io.kvstore.client.protocol.Opcode;
+import io.kvstore.client.shm.ClientRegion;
+import io.kvstore.client.shm.ShmFrames;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import java.io.IOException;
+import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
@@ -16,6 +20,8 @@ import java.nio.ByteOrder;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -32,6 +38,15 @@ import java.util.concurrent.TimeUnit;
  * request's monitor, so the caller's buffers follow the same rules. A PUT's zero-copy frame is
  * written from this thread and the call returns only after the write has finished or failed.
  *
+ * <p>With shared memory (a daemon on this host, spec/4) the connection negotiates a region of its
+ * own when it opens, and GETs and PUTs move their pages through it exactly as on the pipelined
+ * path, but all on the calling thread: it sends the request, reads the descriptors, copies (or
+ * lends) the pages out of the region and checks them. The leases go back in front of the next
+ * request, in the same write, as quiet SHM_RELEASE frames ({@link SyncShm}); their ids carry
+ * {@link #RELEASE_ID_BIT}, so an answer to one (a refusal, or SHM_RELEASE_OK from a daemon that
+ * answers every release) is told apart from the call's own frames and skipped. A region that
+ * cannot be had leaves the connection on TCP.
+ *
  * <p>A connection that times out, is interrupted, or meets anything unexpected mid-stream is
  * closed, never reused: the stream may hold the rest of an answer nobody will read. {@link
  * #close()} may be called from another thread (client close): it closes the channel and wakes the
@@ -39,7 +54,10 @@ import java.util.concurrent.TimeUnit;
  */
 final class SyncConnection {
 
+  private static final System.Logger LOG = System.getLogger(SyncConnection.class.getName());
   private static final int KEEP_BUFFER_BYTES = 4 << 20;
+  /** Set in the request ids of SHM_RELEASE frames, never in those of calls. */
+  static final long RELEASE_ID_BIT = 1L << 62;
   /**
    * Pages from this size are read from the socket straight into the caller's buffer; smaller ones
    * with the rest of their frame in one read (two more system calls would cost more than the copy).
@@ -63,6 +81,9 @@ final class SyncConnection {
   private boolean prefixPending;
   private ByteBuf frame; // reused for frames up to KEEP_BUFFER_BYTES; owner-thread only
   private long nextRequestId = 1;
+  private long nextReleaseId = RELEASE_ID_BIT | 1;
+  /** The attached region, or null (pages over TCP); set once while opening. */
+  private SyncShm shm;
   private ServerLimits limits;
   private long idleSinceNanos;
   private boolean broken; // owner-thread only
@@ -89,6 +110,19 @@ final class SyncConnection {
    */
   static SyncConnection open(InetSocketAddress address, Requests.Hello hello, ByteBufAllocator alloc,
       int maxFrameLength, long timeoutNanos) {
+    return open(address, hello, alloc, maxFrameLength, timeoutNanos, false);
+  }
+
+  /**
+   * Connects and handshakes within {@code timeoutNanos} on the calling thread; with {@code
+   * sharedMemory}, then negotiates a region of its own (spec/4 §4.1), staying on TCP when the
+   * daemon offers none or the region cannot be mapped and proven.
+   *
+   * @throws KvStoreException CONNECTION_CLOSED when the daemon cannot be reached, CLIENT_TIMEOUT,
+   *     or the daemon's refusal
+   */
+  static SyncConnection open(InetSocketAddress address, Requests.Hello hello, ByteBufAllocator alloc,
+      int maxFrameLength, long timeoutNanos, boolean sharedMemory) {
     String peer = address.getHostString() + ":" + address.getPort();
     long deadline = System.nanoTime() + timeoutNanos;
     SocketChannel channel = null;
@@ -112,6 +146,9 @@ final class SyncConnection {
       }
       c.call(hello, deadline);
       c.limits = hello.future.join();
+      if (sharedMemory) {
+        c.negotiateShm(deadline, hello.timeoutNanos);
+      }
       c.release();
       return c;
     } catch (IOException | RuntimeException e) {
@@ -132,6 +169,56 @@ final class SyncConnection {
     }
   }
 
+  /**
+   * SHM_OPEN, map, SHM_ATTACH, on this thread. A refusal or a region that cannot be used leaves the
+   * connection on TCP (the daemon unlinks a region it offered when the connection closes); a
+   * connection left broken (no answer in time, a closed socket) throws.
+   */
+  private void negotiateShm(long deadlineNanos, long timeoutNanos) {
+    Requests.ShmOpen open = new Requests.ShmOpen(timeoutNanos);
+    call(open, deadlineNanos);
+    Requests.ShmOffer offer = answerOrNull(open);
+    if (offer == null) {
+      return;
+    }
+    ClientRegion region;
+    try {
+      region = ClientRegion.map(Path.of(offer.path()), offer.length());
+      if (region.areaLength() < limits.maxPageLength()) {
+        throw new IOException("region areas of " + region.areaLength()
+            + " bytes are smaller than one page of " + limits.maxPageLength());
+      }
+    } catch (IOException | RuntimeException e) {
+      // Another host or another user (the file is not ours to read), or too small: TCP.
+      LOG.log(Level.DEBUG, "cannot use the daemon''s shared region, using TCP: {0}", e.toString());
+      return;
+    }
+    Requests.ShmAttach attach = new Requests.ShmAttach(region.nonce(), timeoutNanos);
+    call(attach, deadlineNanos);
+    if (answerOrNull(attach) != null) {
+      shm = new SyncShm(region);
+    }
+  }
+
+  /** A negotiation step's answer, or null when refused; throws when the connection broke. */
+  private <T> T answerOrNull(PendingRequest<T> step) {
+    try {
+      return step.future.join();
+    } catch (CompletionException e) {
+      if (broken) {
+        throw KvStoreClient.asKvStoreException(e);
+      }
+      LOG.log(Level.DEBUG, "no shared memory on a caller-driven connection, using TCP: {0}",
+          e.getCause());
+      return null;
+    }
+  }
+
+  /** The attached region, or null when pages move over TCP. */
+  SyncShm shm() {
+    return shm;
+  }
+
   /** The daemon's limits from this connection's handshake. */
   ServerLimits limits() {
     return limits;
@@ -147,7 +234,13 @@ final class SyncConnection {
     long id = nextRequestId++;
     ByteBuf out;
     try {
+      if (shm != null) {
+        request.useRegion(shm);
+      }
       out = request.encodeForSend(alloc, id);
+      if (out != null) {
+        out = withReleases(out);
+      }
     } catch (RuntimeException e) {
       request.fail(e);
       return;
@@ -171,10 +264,14 @@ final class SyncConnection {
         if (request instanceof Requests.Get get && readPageInPlace(get, id, length, deadlineNanos)) {
           continue;
         }
-        ByteBuf f = readBody(length, deadlineNanos, request);
+        ByteBuf f = readBody(length, deadlineNanos, request, keepsFrame(request));
         int at = f.readerIndex();
         long frameId = FrameDescriptor.requestId(f, at);
         int opcode = FrameDescriptor.opcode(f, at);
+        if ((frameId & RELEASE_ID_BIT) != 0) {
+          releaseAnswered(f, opcode);
+          continue;
+        }
         if (opcode == Opcode.ERROR) {
           ErrorFlyweight error = flyweights.error;
           error.wrap(f);
@@ -212,6 +309,64 @@ final class SyncConnection {
       broken = true;
       request.fail(failure(e, request, "no answer to"));
     }
+  }
+
+  /**
+   * The leases waiting to go back, as quiet SHM_RELEASE frames (at most the daemon's max batch of
+   * descriptors each) in front of {@code out}, all in one buffer for one write: the daemon frees
+   * them before it reads the request. {@code out} itself when there are none.
+   */
+  private ByteBuf withReleases(ByteBuf out) {
+    long[] leases = shm == null ? null : shm.drain();
+    if (leases == null) {
+      return out;
+    }
+    int n = leases.length / 2;
+    int maxBatch = (int) Math.max(1, Math.min(n, limits.maxBatch()));
+    CompositeByteBuf wire = alloc.compositeDirectBuffer(2 + n / maxBatch);
+    try {
+      for (int from = 0; from < n; from += maxBatch) {
+        wire.addComponent(true, ShmFrames.encodeRelease(alloc, nextReleaseId++,
+            Opcode.FLAG_SHM_RELEASE_QUIET, leases, from, Math.min(maxBatch, n - from)));
+      }
+    } catch (RuntimeException e) {
+      wire.release();
+      out.release();
+      throw e;
+    }
+    wire.addComponent(true, out);
+    return wire;
+  }
+
+  /**
+   * The answer to one of the connection's quiet releases: a refusal (logged; the leases it named
+   * were not the connection's, so nothing is lost) or SHM_RELEASE_OK from a daemon that answers
+   * every release. An ERROR that closes the connection leaves it broken.
+   */
+  private void releaseAnswered(ByteBuf f, int opcode) {
+    try {
+      if (opcode == Opcode.ERROR) {
+        ErrorFlyweight error = flyweights.error;
+        error.wrap(f);
+        LOG.log(Level.WARNING, "daemon {0} refused a shared-memory release: {1} {2}", peer,
+            ErrorCode.name(error.code()), error.message());
+        broken |= ErrorCode.closesConnection(error.code());
+      } else if (opcode != Opcode.SHM_RELEASE_OK) {
+        throw PendingRequest.violation(Opcode.name(opcode) + " in answer to an SHM_RELEASE");
+      }
+    } finally {
+      releaseIfTemporary(f);
+    }
+  }
+
+  /**
+   * Whether the frame about to be read must outlive the call: a page lent as a view in its frame
+   * (a page views GET's inline page) keeps its buffer, so it is read into one of its own.
+   */
+  private boolean keepsFrame(PendingRequest<?> request) {
+    return request instanceof GetViewsRequest
+        && FrameDescriptor.opcode(headerBuf(), 0) == Opcode.GET_PAGE
+        && (FrameDescriptor.flags(headerBuf(), 0) & Opcode.FLAG_GET_PAGE_SHM) == 0;
   }
 
   private KvStoreException failure(Throwable e, PendingRequest<?> request, String what) {
@@ -305,11 +460,11 @@ final class SyncConnection {
    * The rest of the frame whose header was just read, whole in a reused buffer or a temporary one
    * (released by the caller's path).
    */
-  private ByteBuf readBody(long length, long deadlineNanos, PendingRequest<?> request)
-      throws IOException {
+  private ByteBuf readBody(long length, long deadlineNanos, PendingRequest<?> request,
+      boolean ownBuffer) throws IOException {
     int n = (int) length;
     ByteBuf f;
-    if (n <= KEEP_BUFFER_BYTES) {
+    if (n <= KEEP_BUFFER_BYTES && !ownBuffer) {
       if (frame == null || frame.capacity() < n) {
         if (frame != null) {
           frame.release();
@@ -429,6 +584,9 @@ final class SyncConnection {
 
   /** Closes the socket from any thread; a call under way on it fails at once. */
   void close() {
+    if (shm != null) {
+      shm.close(); // the daemon drops the connection's leases with it
+    }
     boolean free;
     synchronized (this) {
       closed = true;

@@ -107,6 +107,15 @@ final class SyncPool {
     return open.get();
   }
 
+  /** Connections open now with a shared region attached (for tests). */
+  int withRegion() {
+    int n = 0;
+    for (SyncConnection c : all) {
+      n += c.shm() != null ? 1 : 0;
+    }
+    return n;
+  }
+
   /**
    * Closes every connection, lent ones too (their calls fail with CONNECTION_CLOSED at once), and
    * waits up to {@code waitNanos} for the lent ones to come back, so that no caller's buffer is

@@ -37,6 +37,7 @@ class BufferOwnershipTest extends FakeDaemonTestBase {
         .namespaceId(NAMESPACE)
         .connections(1)
         .ioThreads(1)
+        .callerDrivenIo(false) // the pipelined path (CallerDrivenIoTest covers the other)
         .maxRetries(0)
         .requestTimeout(Duration.ofSeconds(10));
   }

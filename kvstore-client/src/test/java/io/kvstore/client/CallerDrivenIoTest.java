@@ -97,10 +97,17 @@ class CallerDrivenIoTest extends FakeDaemonTestBase {
   }
 
   @Test
-  void shouldKeepThePipelinedPathWithSharedMemoryToADaemonOnThisHost() {
+  void shouldStayOnTcpWhenTheDaemonOffersNoRegionToACallerDrivenConnection() throws Exception {
     KvStoreClient client = connect(builder().sharedMemory(true));
+    daemon.putPage(KvStoreClientTest.page(1, 1, NAMESPACE, 100, 1));
     assertTrue(client.ping() >= 0);
-    assertEquals(0, client.callerDrivenConnections(), "the region is negotiated on the pipelined path");
+    assertEquals(1, client.callerDrivenConnections(), "blocking calls are caller-driven");
+    // Both pipelined connections asked for a region, and the caller-driven one for its own.
+    awaitReceived(Opcode.SHM_OPEN, 3);
+    assertEquals(0, client.callerDrivenRegions(), "this daemon offers none: TCP");
+    ByteBuffer dst = ByteBuffer.allocate(256);
+    assertEquals(1, client.get(new long[] {1, 1}, new ByteBuffer[] {dst}).found());
+    assertEquals(1, client.callerDrivenConnections(), "the same connection, kept");
   }
 
   @Test

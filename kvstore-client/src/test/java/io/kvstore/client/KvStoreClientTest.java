@@ -47,6 +47,7 @@ class KvStoreClientTest {
         .namespaceId(NAMESPACE)
         .connections(2)
         .ioThreads(1)
+        .callerDrivenIo(false) // the pipelined path; CallerDrivenKvStoreClientTest runs the other
         .requestTimeout(Duration.ofSeconds(5))
         .retryBackoff(Duration.ofMillis(1))
         .reconnectDelay(Duration.ofMillis(1));

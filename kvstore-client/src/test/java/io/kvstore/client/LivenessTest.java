@@ -25,6 +25,7 @@ class LivenessTest extends FakeDaemonTestBase {
         .namespaceId(NAMESPACE)
         .connections(2)
         .ioThreads(1)
+        .callerDrivenIo(false) // the pipelined connections' keepalive and reconnects
         .maxRetries(0)
         .reconnectDelay(Duration.ofMillis(20))
         .maxReconnectDelay(Duration.ofMillis(200))

@@ -39,8 +39,8 @@ class PageViewsTest {
   void start() throws InterruptedException {
     daemon = new FakeDaemon();
     client = KvStoreClient.builder().address("127.0.0.1", daemon.port()).namespaceId(NAMESPACE)
-        .connections(1).ioThreads(1).sharedMemory(false).requestTimeout(Duration.ofSeconds(5))
-        .build();
+        .connections(1).ioThreads(1).sharedMemory(false).callerDrivenIo(false)
+        .requestTimeout(Duration.ofSeconds(5)).build();
   }
 
   @AfterEach
@@ -75,6 +75,32 @@ class PageViewsTest {
       assertTrue(client.lentFrameBuffers() > 0, "the 2 MiB view holds its frame buffer");
     }
     assertEquals(0, client.lentFrameBuffers(), "closing the views gave the frame buffer back");
+  }
+
+  @Test
+  void shouldLendEachTcpPageOfACallerDrivenGetInAFrameOfItsOwn() {
+    ByteBuffer small = KvStoreClientTest.page(4, 1, NAMESPACE, 3_000, 1);
+    ByteBuffer big = KvStoreClientTest.page(4, 2, NAMESPACE, 2 << 20, 2);
+    daemon.putPage(small);
+    daemon.putPage(big);
+    PageViews first;
+    try (KvStoreClient driven = KvStoreClient.builder().address("127.0.0.1", daemon.port())
+        .namespaceId(NAMESPACE).connections(1).ioThreads(1).sharedMemory(false)
+        .callerDrivenIo(true).requestTimeout(Duration.ofSeconds(5)).build()) {
+      first = driven.getViews(new long[] {4, 1, 4, 2});
+      assertEquals(1, driven.callerDrivenConnections(), "on the calling thread");
+      // The connection reads the next answers into its reused receive buffer: the views of the
+      // first GET must not be in it.
+      try (PageViews second = driven.getViews(new long[] {4, 2, 4, 1})) {
+        assertArrayEquals(bytes(big), bytes(second.page(0)));
+        assertArrayEquals(bytes(small), bytes(second.page(1)));
+        assertEquals(0, driven.lookup(new long[] {9, 9}).runLength());
+        assertArrayEquals(bytes(small), bytes(first.page(0)), "unchanged by later reads");
+        assertArrayEquals(bytes(big), bytes(first.page(1)), "unchanged by later reads");
+      }
+    }
+    assertTrue(first.isClosed(), "the client's close released the views left open");
+    assertThrows(IllegalStateException.class, () -> first.page(0));
   }
 
   @Test

@@ -51,6 +51,11 @@ public final class Opcode {
   public static final int FLAG_GET_PAGE_SHM = 0x01;
   /** PUT flag: the body holds region descriptors, not pages (spec/4 §4.4). */
   public static final int FLAG_PUT_SHM = 0x01;
+  /**
+   * SHM_RELEASE flag: answer only if a descriptor is refused (ERROR); no SHM_RELEASE_OK (spec/4
+   * §4.3), so a release can travel in front of the next request without a round trip.
+   */
+  public static final int FLAG_SHM_RELEASE_QUIET = 0x01;
 
   private Opcode() {}
 
@@ -95,6 +100,8 @@ public final class Opcode {
         return FLAG_GET_PAGE_SHM;
       case PUT:
         return FLAG_PUT_SHM;
+      case SHM_RELEASE:
+        return FLAG_SHM_RELEASE_QUIET;
       default:
         return 0;
     }

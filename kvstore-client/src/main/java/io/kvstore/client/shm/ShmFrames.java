@@ -98,12 +98,21 @@ public final class ShmFrames {
    */
   public static ByteBuf encodeRelease(
       ByteBufAllocator alloc, long requestId, long[] descriptors, int count) {
+    return encodeRelease(alloc, requestId, 0, descriptors, 0, count);
+  }
+
+  /**
+   * SHM_RELEASE with {@code flags} (0, or {@link Opcode#FLAG_SHM_RELEASE_QUIET}) of packed lease
+   * descriptors {@code [from, from + count)}.
+   */
+  public static ByteBuf encodeRelease(ByteBufAllocator alloc, long requestId, int flags,
+      long[] descriptors, int from, int count) {
     int length = DESCRIPTORS_OFFSET + DESCRIPTOR_LENGTH * count;
     ByteBuf out = alloc.buffer(length);
-    FrameDescriptor.writeHeader(out, length, Opcode.SHM_RELEASE, 0, requestId);
+    FrameDescriptor.writeHeader(out, length, Opcode.SHM_RELEASE, flags, requestId);
     out.writeIntLE(count);
     out.writeIntLE(0);
-    for (int i = 0; i < count; i++) {
+    for (int i = from; i < from + count; i++) {
       out.writeLongLE(descriptors[2 * i]);
       out.writeLongLE(descriptors[2 * i + 1]);
     }

@@ -45,13 +45,30 @@ class UnitAllocatorTest {
   }
 
   @Test
+  void shouldTakeTheLowestFreeRunSoRunsGivenBackAreReusedFirst() {
+    UnitAllocator a = new UnitAllocator(100);
+    // A stream of one-page GETs, each lease given back before the next: always the same units.
+    for (int i = 0; i < 50; i++) {
+      int start = a.allocate(16);
+      assertEquals(0, start, "call " + i);
+      a.free(start, 16);
+    }
+    assertEquals(0, a.allocate(10));
+    assertEquals(10, a.allocate(10));
+    assertEquals(20, a.allocate(10));
+    a.free(10, 10);
+    assertEquals(10, a.allocate(5), "the hole at 10, not the free space after 30");
+    assertEquals(30, a.allocate(6), "6 units do not fit the 5 left at 15");
+  }
+
+  @Test
   void shouldRefuseWhenNoRunFits() {
     UnitAllocator a = new UnitAllocator(10);
     assertEquals(0, a.allocate(4));
     assertEquals(4, a.allocate(4));
     assertEquals(-1, a.allocate(3), "2 units left");
     a.free(0, 4);
-    assertEquals(0, a.allocate(3), "found after wrap-around");
+    assertEquals(0, a.allocate(3), "the lowest free run");
     assertTrue(a.isUsed(2));
     assertEquals(-1, a.allocate(0));
     assertEquals(-1, a.allocate(11));

@@ -358,7 +358,11 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
     complete(r, ShmFrames.encodeEmpty(ctx.alloc(), Opcode.SHM_ATTACH_OK, r.requestId));
   }
 
-  /** SHM_RELEASE: each descriptor must name a live lease of this connection exactly. */
+  /**
+   * SHM_RELEASE: each descriptor must name a live lease of this connection exactly. Answered with
+   * SHM_RELEASE_OK, or, with flag QUIET (a caller-driven SDK connection sends its releases in front
+   * of its next request), not at all unless a descriptor is refused.
+   */
   private void releaseLeases(Request r) {
     ServerRegion reg = region;
     if (reg == null || !reg.attached()) {
@@ -383,6 +387,10 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
       fail(r, ErrorCode.BAD_DESCRIPTOR, (count - released) + " of " + count + " descriptors name no"
           + " live lease of this connection (out of bounds, released, or stale); nothing changed"
           + " for them");
+      return;
+    }
+    if ((FrameDescriptor.flags(r.frame, at) & Opcode.FLAG_SHM_RELEASE_QUIET) != 0) {
+      complete(r, null); // quiet: only a refusal is answered (spec/4 §4.3)
       return;
     }
     complete(r, ShmFrames.encodeReleaseOk(ctx.alloc(), r.requestId, (int) count, released));

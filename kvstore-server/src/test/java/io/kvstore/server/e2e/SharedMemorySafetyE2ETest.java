@@ -90,6 +90,43 @@ class SharedMemorySafetyE2ETest {
   }
 
   @Test
+  void shouldAnswerAQuietReleaseOnlyWhenItRefusesADescriptor() throws Exception {
+    try (RawClient a = new RawClient(server.port())) {
+      a.hello(1, 1, 1, NS, "");
+      ShmRaw.attach(a, 2);
+      putOverTcp(a, 4, 43);
+      a.keyBatch(Opcode.GET, Opcode.FLAG_GET_SHM, 5, 0, 43, 43);
+      RawClient.Frame first = a.read();
+      assertEquals(Opcode.GET_PAGE, first.opcode(), first.toString());
+      assertEquals(Opcode.GET_DONE, a.read().opcode());
+      assertEquals(1, server.sharedMemory().leases());
+
+      // Released quietly: no answer; the next frame on the stream is the PING's.
+      ShmRaw.releaseQuietly(a, 6, ShmRaw.offset(first), ShmRaw.length(first),
+          ShmRaw.generation(first));
+      a.pingPong(7);
+      assertEquals(0, server.sharedMemory().leases(), "released");
+
+      // A quiet release that names no live lease is still answered, with the refusal.
+      ShmRaw.releaseQuietly(a, 8, ShmRaw.offset(first), ShmRaw.length(first),
+          ShmRaw.generation(first));
+      RawClient.Frame refused = a.read();
+      assertEquals(Opcode.ERROR, refused.opcode(), refused.toString());
+      assertEquals(8, refused.requestId());
+      assertEquals(ErrorCode.BAD_DESCRIPTOR, refused.errorCode(), refused.toString());
+
+      // The answered form still works on the same connection.
+      a.keyBatch(Opcode.GET, Opcode.FLAG_GET_SHM, 9, 0, 43, 43);
+      RawClient.Frame second = a.read();
+      assertEquals(Opcode.GET_DONE, a.read().opcode());
+      RawClient.Frame ok = ShmRaw.release(a, 10, ShmRaw.offset(second), ShmRaw.length(second),
+          ShmRaw.generation(second));
+      assertEquals(Opcode.SHM_RELEASE_OK, ok.opcode(), ok.toString());
+      assertEquals(0, server.sharedMemory().leases());
+    }
+  }
+
+  @Test
   void shouldRefuseForgedReleaseDescriptorsAndHarmNothing() throws Exception {
     try (RawClient a = new RawClient(server.port()); RawClient b = new RawClient(server.port())) {
       a.hello(1, 1, 1, NS, "");
@@ -289,8 +326,10 @@ class SharedMemorySafetyE2ETest {
   @Test
   void shouldRenegotiateAfterADaemonRestartAndRemoveADeadRunsFiles() throws Exception {
     int port = server.port();
+    // The pipelined connection renegotiates in the background (the caller-driven ones negotiate
+    // when they open: CallerDrivenSharedMemoryE2ETest).
     try (KvStoreClient client = KvStoreClient.builder().address("127.0.0.1", port).namespaceId(NS)
-        .connections(1).requestTimeout(Duration.ofSeconds(20)).build()) {
+        .connections(1).callerDrivenIo(false).requestTimeout(Duration.ofSeconds(20)).build()) {
       long attachBy = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
       while (client.sharedMemoryConnections() == 0 && System.nanoTime() < attachBy) {
         Thread.sleep(10);

@@ -101,6 +101,9 @@ class SharedMemoryViewE2ETest {
   private KvStoreClient client(boolean sharedMemory, int connections) throws Exception {
     KvStoreClient client = KvStoreClient.builder().address("127.0.0.1", server.port())
         .namespaceId(NS).connections(connections).sharedMemory(sharedMemory)
+        // The pipelined path, whose leases go back at once; CallerDrivenSharedMemoryE2ETest covers
+        // blocking calls on caller-driven connections (leases back with the next request).
+        .callerDrivenIo(false)
         .requestTimeout(Duration.ofSeconds(30)).build();
     if (sharedMemory) {
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);

@@ -51,6 +51,14 @@ final class ShmRaw {
     return raw.read();
   }
 
+  /** Sends SHM_RELEASE of one descriptor with flag QUIET; reads nothing (none may come). */
+  static void releaseQuietly(RawClient raw, long requestId, long offset, long length,
+      int generation) throws IOException {
+    long[] d = {offset, ((long) generation << 32) | (length & 0xFFFFFFFFL)};
+    raw.send(ShmFrames.encodeRelease(UnpooledByteBufAllocator.DEFAULT, requestId,
+        Opcode.FLAG_SHM_RELEASE_QUIET, d, 0, 1));
+  }
+
   /** A GET_PAGE (SHM) frame's descriptor: offset, length, generation. */
   static long offset(RawClient.Frame f) {
     return ByteBuffer.wrap(f.body()).order(ByteOrder.LITTLE_ENDIAN).getLong(8);
