@@ -3,7 +3,6 @@ package io.kvstore.client;
 import io.kvstore.client.shm.ClientRegion;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
-import java.nio.file.Path;
 import io.kvstore.client.protocol.ErrorCode;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
@@ -95,11 +94,7 @@ final class Connection {
       }
       ClientRegion region;
       try {
-        region = ClientRegion.map(Path.of(offer.path()), offer.length());
-        if (region.areaLength() < limits.maxPageLength()) {
-          throw new IOException("region areas of " + region.areaLength()
-              + " bytes are smaller than one page of " + limits.maxPageLength());
-        }
+        region = ClientRegion.mapForPages(offer.path(), offer.length(), limits.maxPageLength());
       } catch (IOException | RuntimeException ex) {
         // Another host or another user (the file is not ours to read), or too small: TCP.
         LOG.log(Level.DEBUG, "cannot use the daemon''s shared region, using TCP: {0}", ex.toString());

@@ -20,7 +20,6 @@ import java.nio.ByteOrder;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
-import java.nio.file.Path;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 
@@ -183,11 +182,7 @@ final class SyncConnection {
     }
     ClientRegion region;
     try {
-      region = ClientRegion.map(Path.of(offer.path()), offer.length());
-      if (region.areaLength() < limits.maxPageLength()) {
-        throw new IOException("region areas of " + region.areaLength()
-            + " bytes are smaller than one page of " + limits.maxPageLength());
-      }
+      region = ClientRegion.mapForPages(offer.path(), offer.length(), limits.maxPageLength());
     } catch (IOException | RuntimeException e) {
       // Another host or another user (the file is not ours to read), or too small: TCP.
       LOG.log(Level.DEBUG, "cannot use the daemon''s shared region, using TCP: {0}", e.toString());

@@ -55,6 +55,22 @@ public final class ClientRegion {
     return new ClientRegion(map, length);
   }
 
+  /**
+   * {@link #map} for a region the daemon offered to a connection whose pages may be up to {@code
+   * maxPageLength} bytes: each area must hold one.
+   *
+   * @throws IOException as {@link #map}, or if an area is smaller than one page
+   */
+  public static ClientRegion mapForPages(String path, long length, long maxPageLength)
+      throws IOException {
+    ClientRegion region = map(Path.of(path), length);
+    if (region.areaLength() < maxPageLength) {
+      throw new IOException("region areas of " + region.areaLength()
+          + " bytes are smaller than one page of " + maxPageLength);
+    }
+    return region;
+  }
+
   /** The nonce the daemon wrote: echoing it proves this process read the file. */
   public byte[] nonce() {
     return RegionLayout.nonce(map);
