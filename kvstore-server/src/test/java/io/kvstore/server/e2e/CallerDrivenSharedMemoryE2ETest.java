@@ -108,20 +108,7 @@ class CallerDrivenSharedMemoryE2ETest {
     return proxy(real, (method, args, result) -> {
       if (method.equals("pinIfInMemory") && result != null && (long) args[0] == hi
           && (long) args[1] == lo) {
-        PinnedPage pin = (PinnedPage) result;
-        ByteBuffer copy = ByteBuffer.allocateDirect(pin.buffer().remaining());
-        copy.put(0, pin.buffer(), 0, copy.capacity());
-        copy.put(copy.capacity() - 1, (byte) (copy.get(copy.capacity() - 1) ^ 0x5A));
-        pin.close();
-        return new PinnedPage() {
-          @Override
-          public ByteBuffer buffer() {
-            return copy.asReadOnlyBuffer();
-          }
-
-          @Override
-          public void close() {}
-        };
+        return FlippedPins.flippedCopy((PinnedPage) result);
       }
       return result;
     }, hi, lo);
