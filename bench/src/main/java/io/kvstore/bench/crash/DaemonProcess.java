@@ -1,5 +1,6 @@
 package io.kvstore.bench.crash;
 
+import io.kvstore.bench.targets.DaemonLog;
 import io.kvstore.client.KvStoreClient;
 import io.kvstore.client.KvStoreException;
 import java.io.IOException;
@@ -11,8 +12,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * One life of the daemon under test: forked from its launcher on a loopback port it picks itself
@@ -29,14 +28,6 @@ import java.util.regex.Pattern;
 final class DaemonProcess implements AutoCloseable {
 
   private static final long STOP_GRACE_SECONDS = 60;
-  /** The launcher's (bin/kvstore-server's) variable for extra JVM options. */
-  static final String JAVA_OPTS_ENV = "KVSTORE_JAVA_OPTS";
-  /** Keeps the daemon's "serving the kvstore protocol on" line at any configured log level. */
-  static final String LOG_SERVING_LINE =
-      "-Dorg.slf4j.simpleLogger.log.io.kvstore.server.KvStoreDaemon=info";
-  private static final Pattern SERVING =
-      Pattern.compile("serving the kvstore protocol on [^\\s]*:(\\d+)");
-
   private final Process process;
   private final int port;
   private final long startNanos;
@@ -68,9 +59,7 @@ final class DaemonProcess implements AutoCloseable {
     ProcessBuilder pb = new ProcessBuilder(cmd)
         .redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-    // The line naming the port is logged at INFO: kept whatever level the caller's options set.
-    String opts = pb.environment().getOrDefault(JAVA_OPTS_ENV, "");
-    pb.environment().put(JAVA_OPTS_ENV, (opts + " " + LOG_SERVING_LINE).trim());
+    DaemonLog.keepServingLine(pb.environment());
     Process p = pb.start();
     DaemonProcess starting = new DaemonProcess(p, -1, start, log);
     long deadline = start + timeout.toNanos();
@@ -82,7 +71,7 @@ final class DaemonProcess implements AutoCloseable {
               + " at start; its log (" + log + ") ends:\n" + starting.logTail());
         }
         if (port < 0) {
-          port = servingPort(log, ownOutputFrom);
+          port = DaemonLog.servingPort(log, ownOutputFrom);
         }
         if (port > 0 && answers(port, namespaceId)) {
           return new DaemonProcess(p, port, start, log);
@@ -102,20 +91,6 @@ final class DaemonProcess implements AutoCloseable {
       starting.kill();
       throw e;
     }
-  }
-
-  /**
-   * The port in this life's "serving the kvstore protocol on" line (the log from byte {@code from}
-   * on: only what this process wrote), or -1 if it has not logged it yet.
-   */
-  static int servingPort(Path log, long from) throws IOException {
-    byte[] all = Files.readAllBytes(log);
-    if (all.length <= from) {
-      return -1;
-    }
-    String own = new String(all, (int) from, all.length - (int) from, StandardCharsets.UTF_8);
-    Matcher m = SERVING.matcher(own);
-    return m.find() ? Integer.parseInt(m.group(1)) : -1;
   }
 
   /** The protocol port. */

@@ -80,9 +80,10 @@ public final class DaemonTarget implements Target {
   }
 
   /**
-   * Forks {@code serverScript} ({@code bin/kvstore-server}) on a free loopback port, metrics off,
+   * Forks {@code serverScript} ({@code bin/kvstore-server}) on loopback port 0, metrics off,
    * with a temp data directory (deleted on close) and the given flags after the port and data dir
-   * (e.g. {@code --dram-bytes 4GiB}), and waits until it accepts a connection.
+   * (e.g. {@code --dram-bytes 4GiB}), reads the port it bound from its log, and waits until it
+   * answers a PING there.
    *
    * @throws IOException if the script is missing, or the daemon exits or does not answer in time
    */
@@ -92,17 +93,29 @@ public final class DaemonTarget implements Target {
       throw new IOException("cannot run the daemon: " + serverScript + " is not an executable"
           + " (use --server-script, or --connect HOST:PORT to use a running daemon)");
     }
-    int port = ExternalProcess.freePort();
     Path dir = TempDirs.create("kvbench-daemon-");
+    // Port 0: the daemon binds a free port and logs it (DaemonLog says why not a port found free).
     List<String> cmd = new ArrayList<>(List.of(serverScript.toAbsolutePath().toString(),
-        "--host", "127.0.0.1", "--port", Integer.toString(port), "--metrics-port", "0",
+        "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0",
         "--data-dir", dir.resolve("data").toString()));
     cmd.addAll(flags);
+    Path log = dir.resolve("daemon.log");
+    int[] port = {-1};
     ExternalProcess p = null;
     try {
-      p = ExternalProcess.start("kvstore-server", cmd, dir, dir.resolve("daemon.log"),
-          () -> answers("127.0.0.1", port, namespaceId), START_TIMEOUT_SECONDS);
-      return new DaemonTarget("127.0.0.1", port, "", namespaceId, p, dir);
+      p = ExternalProcess.start("kvstore-server", cmd, dir, DaemonLog::keepServingLine, log,
+          () -> {
+            if (port[0] < 0) {
+              try {
+                port[0] = DaemonLog.servingPort(log, 0);
+              } catch (IOException e) {
+                return false;
+              }
+            }
+            return port[0] > 0 && answers("127.0.0.1", port[0], namespaceId);
+          },
+          START_TIMEOUT_SECONDS);
+      return new DaemonTarget("127.0.0.1", port[0], "", namespaceId, p, dir);
     } catch (IOException | RuntimeException e) {
       if (p != null) {
         p.close();

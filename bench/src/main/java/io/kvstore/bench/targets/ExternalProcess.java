@@ -7,8 +7,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 
 /**
  * A server process a target forked (the daemon, redis-server): output to a log file, started until a
@@ -38,11 +40,20 @@ final class ExternalProcess implements AutoCloseable {
   static ExternalProcess start(
       String what, List<String> command, Path workDir, Path log, BooleanSupplier ready,
       long timeoutSeconds) throws IOException {
-    Process p = new ProcessBuilder(command)
+    return start(what, command, workDir, env -> { }, log, ready, timeoutSeconds);
+  }
+
+  /** As above, with {@code environment} adjusting the child's environment first. */
+  static ExternalProcess start(
+      String what, List<String> command, Path workDir,
+      Consumer<Map<String, String>> environment, Path log,
+      BooleanSupplier ready, long timeoutSeconds) throws IOException {
+    ProcessBuilder pb = new ProcessBuilder(command)
         .directory(workDir.toFile())
         .redirectErrorStream(true)
-        .redirectOutput(log.toFile())
-        .start();
+        .redirectOutput(log.toFile());
+    environment.accept(pb.environment());
+    Process p = pb.start();
     ExternalProcess ep = new ExternalProcess(what, p, log);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(timeoutSeconds);
     try {
