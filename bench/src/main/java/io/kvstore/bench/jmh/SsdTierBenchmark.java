@@ -1,5 +1,6 @@
 package io.kvstore.bench.jmh;
 
+import io.kvstore.bench.targets.TempDirs;
 import io.kvstore.common.PageFormat;
 import io.kvstore.core.tier.ssd.SsdTier;
 import io.kvstore.core.tier.ssd.SsdTierConfig;
@@ -9,9 +10,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.Comparator;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -99,9 +98,7 @@ public class SsdTierBenchmark {
   public void tearDown() throws IOException {
     tier.close();
     file.close();
-    try (Stream<Path> s = Files.walk(dir)) {
-      s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    }
+    TempDirs.deleteRecursively(dir);
   }
 
   private int nextIndex() {

@@ -1,5 +1,6 @@
 package io.kvstore.bench.jmh;
 
+import io.kvstore.bench.targets.TempDirs;
 import io.kvstore.common.PageFormat;
 import io.kvstore.core.store.TieredStore;
 import java.io.IOException;
@@ -8,9 +9,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.Comparator;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -101,9 +100,7 @@ public class StoreGetPutBenchmark {
   public void tearDown() throws IOException {
     store.close();
     file.close();
-    try (Stream<Path> s = Files.walk(dir)) {
-      s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    }
+    TempDirs.deleteRecursively(dir);
   }
 
   private int nextIndex() {

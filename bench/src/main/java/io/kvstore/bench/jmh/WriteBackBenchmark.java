@@ -1,5 +1,6 @@
 package io.kvstore.bench.jmh;
 
+import io.kvstore.bench.targets.TempDirs;
 import io.kvstore.common.PageFormat;
 import io.kvstore.core.store.StoreStats;
 import io.kvstore.core.store.TieredStore;
@@ -9,9 +10,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.Comparator;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -101,9 +100,7 @@ public class WriteBackBenchmark {
     System.out.println("write-back: " + wb);
     store.close();
     file.close();
-    try (Stream<Path> s = Files.walk(dir)) {
-      s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    }
+    TempDirs.deleteRecursively(dir);
     if (wb.drops() > 0 || wb.failures() > 0) {
       throw new IllegalStateException(
           "pages were dropped or failed, the put rate overstates write-back: " + wb);

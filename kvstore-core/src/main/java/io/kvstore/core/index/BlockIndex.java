@@ -449,10 +449,7 @@ public final class BlockIndex implements AutoCloseable {
       try {
         r.setTiers(after);
         if (e == null || overwrite) {
-          r.setPageLength(pageLength);
-          r.setParentHi(parentHi);
-          r.setParentLo(parentLo);
-          r.setNamespaceId(namespaceId);
+          setPage(r, pageLength, parentHi, parentLo, namespaceId);
         }
         if (e != null) {
           c.replaceValue(e, c.wrapValueAsData(r));
@@ -476,6 +473,15 @@ public final class BlockIndex implements AutoCloseable {
       countTransition(before, after);
       return true;
     }
+  }
+
+  /** The fields every tier records of the page itself (from its header). */
+  private static void setPage(
+      IndexRecord r, int pageLength, long parentHi, long parentLo, long namespaceId) {
+    r.setPageLength(pageLength);
+    r.setParentHi(parentHi);
+    r.setParentLo(parentLo);
+    r.setNamespaceId(namespaceId);
   }
 
   /** Keeps the dirty count after an entry's tier word went from {@code before} to {@code after}. */
@@ -629,11 +635,8 @@ public final class BlockIndex implements AutoCloseable {
         r.setAccessCount(0);
         r.setInsertTimeMs(now);
       }
-      r.setPageLength(pageLength);
+      setPage(r, pageLength, parentHi, parentLo, namespaceId);
       r.setLastAccessMs(now);
-      r.setParentHi(parentHi);
-      r.setParentLo(parentLo);
-      r.setNamespaceId(namespaceId);
       r.setSegmentId(segmentId);
       r.setSegmentOffset(offset);
       r.setSegmentSlot(slot);

@@ -57,9 +57,8 @@ final class FaultyTier implements Tier {
     }
   }
 
-  @Override
-  public boolean put(ByteBuffer src) {
-    puts.incrementAndGet();
+  /** Waits while a stall is set (a write that hangs on a stalled disk), at most a minute. */
+  private void stallIfAsked() {
     CountDownLatch s = stall;
     if (s != null) {
       stalledNow.incrementAndGet();
@@ -73,6 +72,12 @@ final class FaultyTier implements Tier {
         stalledNow.decrementAndGet();
       }
     }
+  }
+
+  @Override
+  public boolean put(ByteBuffer src) {
+    puts.incrementAndGet();
+    stallIfAsked();
     TierWriteException.Reason r = writeFault;
     if (r != null) {
       failedPuts.incrementAndGet();
@@ -88,19 +93,7 @@ final class FaultyTier implements Tier {
   @Override
   public void putAll(ByteBuffer[] pages, int count, boolean[] stored) {
     puts.addAndGet(count);
-    CountDownLatch s = stall;
-    if (s != null) {
-      stalledNow.incrementAndGet();
-      try {
-        if (!s.await(60, TimeUnit.SECONDS)) {
-          throw new AssertionError("a stalled write was never released");
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      } finally {
-        stalledNow.decrementAndGet();
-      }
-    }
+    stallIfAsked();
     TierWriteException.Reason r = writeFault;
     if (r != null) {
       failedPuts.addAndGet(count);
