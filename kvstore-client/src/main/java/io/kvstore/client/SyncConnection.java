@@ -83,6 +83,8 @@ final class SyncConnection {
   private long nextReleaseId = RELEASE_ID_BIT | 1;
   /** The attached region, or null (pages over TCP); set once while opening. */
   private SyncShm shm;
+  /** Where {@link SyncShm#drain} puts the leases to send; used by the calling thread only. */
+  private final long[][] drained = new long[1][];
   private ServerLimits limits;
   private long idleSinceNanos;
   private boolean broken; // owner-thread only
@@ -312,11 +314,13 @@ final class SyncConnection {
    * them before it reads the request. {@code out} itself when there are none.
    */
   private ByteBuf withReleases(ByteBuf out) {
-    long[] leases = shm == null ? null : shm.drain();
-    if (leases == null) {
+    SyncShm region = shm;
+    int n = region == null ? 0 : region.drain(drained);
+    if (n == 0) {
       return out;
     }
-    int n = leases.length / 2;
+    long[] leases = drained[0];
+    drained[0] = null;
     int maxBatch = (int) Math.max(1, Math.min(n, limits.maxBatch()));
     CompositeByteBuf wire = alloc.compositeDirectBuffer(2 + n / maxBatch);
     try {
@@ -328,6 +332,8 @@ final class SyncConnection {
       wire.release();
       out.release();
       throw e;
+    } finally {
+      region.recycle(leases);
     }
     wire.addComponent(true, out);
     return wire;

@@ -17,6 +17,7 @@ import java.util.Arrays;
 final class SyncShm extends ClientShm {
 
   private long[] pending = new long[32]; // guarded by this: two longs per lease, packed
+  private long[] spare; // guarded by this: the array the last drain took, once sent
   private int count;
   private boolean closed;
 
@@ -49,14 +50,28 @@ final class SyncShm extends ClientShm {
     count++;
   }
 
-  /** Takes the recorded leases: two longs each, {@code length / 2} of them; null when none. */
-  synchronized long[] drain() {
-    if (count == 0) {
-      return null;
+  /**
+   * Takes the recorded leases: {@code box[0]} gets the array holding them, two longs each, and the
+   * count is returned (0: none, {@code box} untouched). The caller hands the array back with
+   * {@link #recycle} once it has encoded them, so a steady stream of GETs allocates nothing here.
+   */
+  synchronized int drain(long[][] box) {
+    int n = count;
+    if (n == 0) {
+      return 0;
     }
-    long[] taken = Arrays.copyOf(pending, 2 * count);
+    box[0] = pending;
+    pending = spare != null ? spare : new long[32];
+    spare = null;
     count = 0;
-    return taken;
+    return n;
+  }
+
+  /** Gives back an array {@link #drain} handed out, for the next drain. */
+  synchronized void recycle(long[] drained) {
+    if (spare == null) {
+      spare = drained;
+    }
   }
 
   /** Leases recorded and not yet sent (for tests). */
