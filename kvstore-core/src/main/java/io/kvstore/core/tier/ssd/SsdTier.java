@@ -1146,6 +1146,10 @@ public final class SsdTier implements Tier {
     seg.io.readLock().lock();
     try {
       if (!seg.dropped) {
+        IOException fault = writeFaultForTest;
+        if (fault != null) {
+          throw fault;
+        }
         seg.write(ByteBuffer.wrap(NO_MAGIC), off + PageFormat.MAGIC_OFFSET);
       }
     } catch (IOException e) {

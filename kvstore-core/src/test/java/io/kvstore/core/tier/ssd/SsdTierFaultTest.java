@@ -81,6 +81,50 @@ class SsdTierFaultTest {
     }
   }
 
+  /**
+   * The same refused delete while page writes fail too (the disk errors): the header cannot be
+   * invalidated, which is counted, and the delete still works. Once RocksDB takes writes again the
+   * resume deletes the record, and a crash after that does not bring the page back.
+   */
+  @Test
+  void shouldStillDeleteWhenTheHeaderCannotBeInvalidatedAndDropTheRecordOnResume(
+      @TempDir Path crashed) throws Exception {
+    SsdTierConfig.Builder config =
+        SsdTierConfig.builder(dir, 1 << 20)
+            .maxPages(1000)
+            .segmentBytes(1 << 20)
+            .durability(SsdTierConfig.Durability.WAL);
+    ByteBuffer b = Pages.page(2, 2, 0, 0, 5000, 2);
+    try (SsdTier tier = new SsdTier(config.build())) {
+      assertTrue(tier.put(Pages.page(1, 1, 0, 0, 5000, 1)));
+      assertTrue(tier.put(b));
+      tier.deleteFaultForTest = new RocksDBException("Write stall: no space left on device");
+      tier.writeFaultForTest = new IOException("Input/output error");
+      long failuresBefore = tier.writeFailures();
+      assertTrue(tier.delete(1, 1), "a delete works while RocksDB and the disk refuse writes");
+      assertEquals(failuresBefore + 1, tier.writeFailures(), "the failed invalidation is counted");
+      assertEquals(1, tier.pendingLocationDeletes());
+      assertEquals(Tier.MISS, tier.length(1, 1));
+
+      tier.deleteFaultForTest = null;
+      tier.writeFaultForTest = null;
+      assertTrue(tier.resumeWrites());
+      assertEquals(0, tier.pendingLocationDeletes(), "the resume deleted the record");
+      copyTree(dir, crashed); // a kill after the resume
+    }
+    try (SsdTier reopened =
+        new SsdTier(
+            SsdTierConfig.builder(crashed, 1 << 20)
+                .maxPages(1000)
+                .segmentBytes(1 << 20)
+                .durability(SsdTierConfig.Durability.WAL)
+                .build())) {
+      assertEquals(Tier.MISS, reopened.length(1, 1), "the deleted page stays deleted");
+      assertServes(reopened, b, 2, 2);
+      assertEquals(1, reopened.pageCount());
+    }
+  }
+
   private static void copyTree(Path from, Path to) throws IOException {
     try (java.util.stream.Stream<Path> all = java.nio.file.Files.walk(from)) {
       for (Path p : (Iterable<Path>) all::iterator) {
