@@ -52,7 +52,7 @@ final class Requests {
       return HelloFlyweight.encode(
           alloc,
           requestId,
-          FrameDescriptor.PROTOCOL_VERSION,
+          FrameDescriptor.MIN_PROTOCOL_VERSION,
           FrameDescriptor.PROTOCOL_VERSION,
           clientMaxFrameLength,
           namespaceId,
@@ -69,9 +69,11 @@ final class Requests {
       expect(opcode, Opcode.HELLO_OK);
       HelloOkFlyweight ok = fw.helloOk;
       ok.wrap(frame);
-      if (ok.version() != FrameDescriptor.PROTOCOL_VERSION) {
+      if (ok.version() < FrameDescriptor.MIN_PROTOCOL_VERSION
+          || ok.version() > FrameDescriptor.PROTOCOL_VERSION) {
         throw PendingRequest.violation("HELLO_OK with version " + ok.version()
-            + ", outside the offered range " + FrameDescriptor.PROTOCOL_VERSION);
+            + ", outside the offered range " + FrameDescriptor.MIN_PROTOCOL_VERSION + " to "
+            + FrameDescriptor.PROTOCOL_VERSION);
       }
       complete(new ServerLimits(ok.version(), ok.maxFrameLength(), ok.maxBatch(),
           ok.maxPageLength(), ok.maxInFlightBytes(), ok.connectionId()));

@@ -81,6 +81,11 @@ final class SyncConnection {
   private ByteBuf frame; // reused for frames up to KEEP_BUFFER_BYTES; owner-thread only
   private long nextRequestId = 1;
   private long nextReleaseId = RELEASE_ID_BIT | 1;
+  /**
+   * QUIET when the daemon speaks version 2 or later; 0 with a version 1 daemon, which refuses the
+   * flag as MALFORMED_FRAME and answers each release instead (the answer is skipped).
+   */
+  private int releaseFlags;
   /** The attached region, or null (pages over TCP); set once while opening. */
   private SyncShm shm;
   /** Where {@link SyncShm#drain} puts the leases to send; used by the calling thread only. */
@@ -147,6 +152,9 @@ final class SyncConnection {
       }
       c.call(hello, deadline);
       c.limits = hello.future.join();
+      c.releaseFlags = c.limits.version() >= FrameDescriptor.QUIET_RELEASE_VERSION
+          ? Opcode.FLAG_SHM_RELEASE_QUIET
+          : 0;
       if (sharedMemory) {
         c.negotiateShm(deadline, hello.timeoutNanos);
       }
@@ -309,7 +317,7 @@ final class SyncConnection {
   }
 
   /**
-   * The leases waiting to go back, as quiet SHM_RELEASE frames (at most the daemon's max batch of
+   * The leases waiting to go back, as SHM_RELEASE frames (quiet, from version 2) (at most the daemon's max batch of
    * descriptors each) in front of {@code out}, all in one buffer for one write: the daemon frees
    * them before it reads the request. {@code out} itself when there are none.
    */
@@ -325,8 +333,8 @@ final class SyncConnection {
     CompositeByteBuf wire = alloc.compositeDirectBuffer(2 + n / maxBatch);
     try {
       for (int from = 0; from < n; from += maxBatch) {
-        wire.addComponent(true, ShmFrames.encodeRelease(alloc, nextReleaseId++,
-            Opcode.FLAG_SHM_RELEASE_QUIET, leases, from, Math.min(maxBatch, n - from)));
+        wire.addComponent(true, ShmFrames.encodeRelease(alloc, nextReleaseId++, releaseFlags,
+            leases, from, Math.min(maxBatch, n - from)));
       }
     } catch (RuntimeException e) {
       wire.release();

@@ -8,6 +8,7 @@ import io.kvstore.client.KvStoreException;
 import io.kvstore.client.LookupResult;
 import io.kvstore.client.PutResult;
 import io.kvstore.client.protocol.ErrorCode;
+import io.kvstore.client.protocol.FrameDescriptor;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -663,9 +664,10 @@ public final class ClusterClient implements AutoCloseable {
       List<Member> current = membership.members();
       Set<String> ids = new HashSet<>();
       for (Member m : current) {
-        if (m.protocolVersion() != Member.PROTOCOL_VERSION) {
-          LOG.log(Level.WARNING, "member {0} speaks protocol version {1}, this SDK {2}: not routed to",
-              m.id(), m.protocolVersion(), Member.PROTOCOL_VERSION);
+        if (!m.speaksProtocol()) {
+          LOG.log(Level.WARNING, "member {0} speaks protocol version {1} and later, this SDK {2} to"
+              + " {3}: not routed to", m.id(), m.protocolVersion(),
+              FrameDescriptor.MIN_PROTOCOL_VERSION, FrameDescriptor.PROTOCOL_VERSION);
           continue;
         }
         ids.add(m.id());

@@ -1,5 +1,6 @@
 package io.kvstore.client.cluster;
 
+import io.kvstore.client.protocol.FrameDescriptor;
 import java.util.Objects;
 
 /**
@@ -10,12 +11,24 @@ import java.util.Objects;
  * @param port the daemon's protocol port
  * @param capacityBytes bytes the daemon can hold (DRAM + SSD tiers), 0 when unknown
  * @param zone failure zone label (rack, availability zone), empty when not set
- * @param protocolVersion the wire protocol version the daemon speaks
+ * @param protocolVersion the oldest wire protocol version the daemon speaks (it speaks every later
+ *     one up to its own newest; HELLO picks, per connection, the newest both sides speak)
  */
 public record Member(String id, String host, int port, long capacityBytes, String zone, int protocolVersion) {
 
-  /** The wire protocol version this SDK speaks (spec/3), as the frame header carries it. */
-  public static final int PROTOCOL_VERSION = io.kvstore.client.protocol.FrameDescriptor.PROTOCOL_VERSION;
+  /**
+   * The protocol version a member of this build advertises: the oldest it speaks (spec/5 §5.2). A
+   * member that advertised its newest would be skipped by SDKs that speak only older versions,
+   * although HELLO would have agreed on one.
+   */
+  public static final int PROTOCOL_VERSION =
+      FrameDescriptor.MIN_PROTOCOL_VERSION;
+
+  /** Whether this SDK speaks the member's advertised version (and so can connect to it). */
+  public boolean speaksProtocol() {
+    return protocolVersion >= FrameDescriptor.MIN_PROTOCOL_VERSION
+        && protocolVersion <= FrameDescriptor.PROTOCOL_VERSION;
+  }
 
   /** Checks the fields. */
   public Member {

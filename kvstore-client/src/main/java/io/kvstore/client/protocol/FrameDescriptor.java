@@ -34,8 +34,17 @@ public final class FrameDescriptor {
   /** Length of the header; the body starts here. Also the smallest valid frame length. */
   public static final int HEADER_LENGTH = 16;
 
-  /** The protocol version this code speaks (spec §3.3). */
-  public static final int PROTOCOL_VERSION = 1;
+  /**
+   * The newest protocol version this code speaks (spec §3.3): version 2 adds SHM_RELEASE's QUIET
+   * flag (spec/4 §4.3) to version 1.
+   */
+  public static final int PROTOCOL_VERSION = 2;
+
+  /** The oldest protocol version this code speaks; it speaks every version up to the newest. */
+  public static final int MIN_PROTOCOL_VERSION = 1;
+
+  /** The first version in which SHM_RELEASE may carry flag QUIET. */
+  public static final int QUIET_RELEASE_VERSION = 2;
 
   /** Request id reserved for errors about the connection rather than one request. */
   public static final long CONNECTION_REQUEST_ID = 0L;

@@ -1,5 +1,6 @@
 package io.kvstore.server.config;
 
+import io.kvstore.client.protocol.FrameDescriptor;
 import java.util.Locale;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
@@ -114,6 +115,14 @@ public enum ConfigKey {
           + " 0: every PUT goes to a store thread.",
       (b, v) -> b.putOnLoopMaxBytes(Values.parseBytes(v, 0, Long.MAX_VALUE)),
       c -> Sizes.format(c.putOnLoopMaxBytes())),
+  /** {@link ServerConfig#protocolMaxVersion()}. */
+  NET_PROTOCOL_MAX_VERSION("net.protocol.max.version",
+      Values.integerForm(FrameDescriptor.MIN_PROTOCOL_VERSION, FrameDescriptor.PROTOCOL_VERSION),
+      "Newest wire protocol version the daemon agrees to at HELLO (spec/3 §3.3). Lower it to make"
+          + " this daemon answer as an older release would, e.g. to try an SDK against it.",
+      (b, v) -> b.protocolMaxVersion(Values.parseInt(v, FrameDescriptor.MIN_PROTOCOL_VERSION,
+          FrameDescriptor.PROTOCOL_VERSION)),
+      c -> Integer.toString(c.protocolMaxVersion())),
   /** {@link ServerConfig#shmRegionBytes()}. */
   SHM_REGION_BYTES("shm.region.bytes", Values.sizeForm(0, 1L << 30),
       "Shared-memory region offered to each same-host connection (spec/4); 0 turns shared memory"

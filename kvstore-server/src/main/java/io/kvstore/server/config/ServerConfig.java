@@ -159,6 +159,7 @@ public final class ServerConfig {
   private final int memoryShards;
   private final long requestMemoryBytes;
   private final long putOnLoopMaxBytes;
+  private final int protocolMaxVersion;
   private final long shmRegionBytes;
   private final long shmTotalBytes;
   private final Path shmDir;
@@ -202,6 +203,7 @@ public final class ServerConfig {
     memoryShards = b.memoryShards;
     requestMemoryBytes = b.requestMemoryBytes;
     putOnLoopMaxBytes = b.putOnLoopMaxBytes;
+    protocolMaxVersion = b.protocolMaxVersion;
     shmRegionBytes = b.shmRegionBytes;
     shmTotalBytes = b.shmTotalBytes;
     shmDir = b.shmDir;
@@ -440,6 +442,14 @@ public final class ServerConfig {
     return putOnLoopMaxBytes;
   }
 
+  /**
+   * The newest wire protocol version the daemon agrees to at HELLO; by default the newest it
+   * speaks ({@code FrameDescriptor.PROTOCOL_VERSION}).
+   */
+  public int protocolMaxVersion() {
+    return protocolMaxVersion;
+  }
+
   /** How long a frame may take to arrive once its first bytes have, in seconds. */
   public int readTimeoutSeconds() {
     return readTimeoutSeconds;
@@ -522,6 +532,7 @@ public final class ServerConfig {
         + ", degradedRetryMinMillis=" + degradedRetryMinMillis
         + ", degradedRetryMaxMillis=" + degradedRetryMaxMillis + ", memoryShards=" + memoryShards
         + ", requestMemoryBytes=" + requestMemoryBytes + ", putOnLoopMaxBytes=" + putOnLoopMaxBytes
+        + ", protocolMaxVersion=" + protocolMaxVersion
         + ", readTimeoutSeconds=" + readTimeoutSeconds
         + ", writeTimeoutSeconds=" + writeTimeoutSeconds + ", idleTimeoutSeconds=" + idleTimeoutSeconds
         + ", maxConnectionsPerToken=" + maxConnectionsPerToken

@@ -2,6 +2,7 @@ package io.kvstore.server.config;
 
 import static io.kvstore.server.config.ServerConfig.*;
 
+import io.kvstore.client.protocol.FrameDescriptor;
 import io.kvstore.common.PageFormat;
 import io.kvstore.core.policy.Policies;
 import io.kvstore.core.store.TieredStoreBuilder;
@@ -46,6 +47,7 @@ public final class ServerConfigBuilder {
   int memoryShards = MEMORY_SHARDS_DEFAULT;
   long requestMemoryBytes = REQUEST_MEMORY_BYTES_DEFAULT;
   long putOnLoopMaxBytes = ServerConfig.PUT_ON_LOOP_MAX_BYTES_DEFAULT;
+  int protocolMaxVersion = FrameDescriptor.PROTOCOL_VERSION;
   long shmRegionBytes = ServerConfig.SHM_REGION_BYTES_DEFAULT;
   long shmTotalBytes = ServerConfig.SHM_TOTAL_BYTES_DEFAULT;
   Path shmDir = ServerConfig.SHM_DIR_DEFAULT;
@@ -429,6 +431,17 @@ public final class ServerConfigBuilder {
   }
 
   /**
+   * Sets {@link ServerConfig#protocolMaxVersion()}.
+   *
+   * @param v the value
+   * @return this
+   */
+  public ServerConfigBuilder protocolMaxVersion(int v) {
+    protocolMaxVersion = v;
+    return this;
+  }
+
+  /**
    * Sets {@link ServerConfig#readTimeoutSeconds()}.
    *
    * @param v the value
@@ -547,6 +560,8 @@ public final class ServerConfigBuilder {
     requireRange("net.read.timeout.seconds", readTimeoutSeconds, 1, 3_600);
     requireRange("net.request.memory.bytes", requestMemoryBytes, 0, Long.MAX_VALUE);
     requireRange("net.put.on.loop.max.bytes", putOnLoopMaxBytes, 0, Long.MAX_VALUE);
+    requireRange("net.protocol.max.version", protocolMaxVersion,
+        FrameDescriptor.MIN_PROTOCOL_VERSION, FrameDescriptor.PROTOCOL_VERSION);
     requireRange("shm.region.bytes", shmRegionBytes, 0, 1L << 30);
     requireRange("shm.total.bytes", shmTotalBytes, 0, 1L << 50);
     if (port != 0 && port == metricsPort && host.equals(metricsHost)) {

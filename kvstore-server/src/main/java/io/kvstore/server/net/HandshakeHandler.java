@@ -54,9 +54,8 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
 
   private static final Logger LOG = LoggerFactory.getLogger(HandshakeHandler.class);
   private static final RateLimitedLog AUTH_LOG = new RateLimitedLog(LOG);
-  /** The protocol versions this daemon speaks. */
-  static final int MIN_VERSION = FrameDescriptor.PROTOCOL_VERSION;
-  static final int MAX_VERSION = FrameDescriptor.PROTOCOL_VERSION;
+  /** The oldest protocol version this daemon speaks; the newest is {@code net.protocol.max.version}. */
+  static final int MIN_VERSION = FrameDescriptor.MIN_PROTOCOL_VERSION;
 
   private final ServerContext context;
   private final RequestHandler requests;
@@ -186,10 +185,11 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
     }
     int min = hello.minVersion();
     int max = hello.maxVersion();
-    int chosen = Math.min(max, MAX_VERSION);
+    int newest = context.config.protocolMaxVersion();
+    int chosen = Math.min(max, newest);
     if (min > max || chosen < Math.max(min, MIN_VERSION)) {
       fail(ctx, id, ErrorCode.UNSUPPORTED_VERSION, "client speaks versions " + min + " to " + max
-          + ", this daemon " + MIN_VERSION + " to " + MAX_VERSION);
+          + ", this daemon " + MIN_VERSION + " to " + newest);
       return;
     }
     long clientMaxFrame = hello.clientMaxFrameLength();
@@ -227,7 +227,7 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
     decoder.maxFrameLength(context.config.maxFrameBytes());
     timeouts.authenticated();
     long connectionId = context.nextConnectionId();
-    requests.authenticated(namespaceId, clientMaxFrame, connectionId);
+    requests.authenticated(namespaceId, clientMaxFrame, connectionId, chosen);
     ctx.writeAndFlush(HelloOkFlyweight.encode(ctx.alloc(), id, chosen, context.config.maxFrameBytes(),
         context.config.maxBatch(), context.maxPageLength, context.config.maxInflightBytes(),
         connectionId));

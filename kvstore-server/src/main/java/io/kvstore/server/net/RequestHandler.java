@@ -118,6 +118,8 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
   private volatile ServerRegion region;
   /** An SHM_OPEN is being served (on a store thread). */
   private boolean regionOpening;
+  /** The protocol version chosen at HELLO: what flags this connection's frames may carry. */
+  private int version = FrameDescriptor.MIN_PROTOCOL_VERSION;
 
   RequestHandler(ServerContext context, FlowControlHandler flow) {
     this.context = context;
@@ -125,10 +127,11 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
   }
 
   /** Binds the connection to its namespace; called by the handshake before any request. */
-  void authenticated(long namespaceId, long clientMaxFrame, long connectionId) {
+  void authenticated(long namespaceId, long clientMaxFrame, long connectionId, int version) {
     this.namespaceId = namespaceId;
     this.clientMaxFrame = clientMaxFrame;
     this.connectionId = connectionId;
+    this.version = version;
   }
 
   /** Requests of this connection read and not yet answered. */
@@ -370,6 +373,13 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     int at = r.frame.readerIndex();
+    boolean quiet = (FrameDescriptor.flags(r.frame, at) & Opcode.FLAG_SHM_RELEASE_QUIET) != 0;
+    if (quiet && version < FrameDescriptor.QUIET_RELEASE_VERSION) {
+      // As a version 1 daemon would answer: the flag did not exist (spec/3 §3.3).
+      fail(r, ErrorCode.MALFORMED_FRAME, "SHM_RELEASE flag QUIET on a connection of protocol"
+          + " version " + version + "; it needs version " + FrameDescriptor.QUIET_RELEASE_VERSION);
+      return;
+    }
     long count = Integer.toUnsignedLong(ShmFrames.count(r.frame, at));
     if (count > context.config.maxBatch()) {
       fail(r, ErrorCode.BATCH_TOO_LARGE, "SHM_RELEASE of " + count + " descriptors; the max batch is "
@@ -389,7 +399,7 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
           + " for them");
       return;
     }
-    if ((FrameDescriptor.flags(r.frame, at) & Opcode.FLAG_SHM_RELEASE_QUIET) != 0) {
+    if (quiet) {
       complete(r, null); // quiet: only a refusal is answered (spec/4 §4.3)
       return;
     }

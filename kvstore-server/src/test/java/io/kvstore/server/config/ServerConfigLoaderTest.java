@@ -51,6 +51,7 @@ class ServerConfigLoaderTest {
     SAMPLES.put(ConfigKey.SHUTDOWN_GRACE_SECONDS, new String[] {"1", "2", "3"});
     SAMPLES.put(ConfigKey.NET_REQUEST_MEMORY_BYTES, new String[] {"512MiB", "1GiB", "2GiB"});
     SAMPLES.put(ConfigKey.NET_PUT_ON_LOOP_MAX_BYTES, new String[] {"0B", "64KiB", "1MiB"});
+    SAMPLES.put(ConfigKey.NET_PROTOCOL_MAX_VERSION, new String[] {"1", "2", "1"});
     SAMPLES.put(ConfigKey.NET_READ_TIMEOUT_SECONDS, new String[] {"4", "5", "6"});
     SAMPLES.put(ConfigKey.NET_WRITE_TIMEOUT_SECONDS, new String[] {"7", "8", "9"});
     SAMPLES.put(ConfigKey.NET_IDLE_TIMEOUT_SECONDS, new String[] {"60", "70", "80"});
@@ -286,6 +287,7 @@ class ServerConfigLoaderTest {
     bad.put(ConfigKey.SHUTDOWN_GRACE_SECONDS, "2.5");
     bad.put(ConfigKey.NET_REQUEST_MEMORY_BYTES, "-1MiB");
     bad.put(ConfigKey.NET_PUT_ON_LOOP_MAX_BYTES, "-64KiB");
+    bad.put(ConfigKey.NET_PROTOCOL_MAX_VERSION, "3");
     bad.put(ConfigKey.NET_READ_TIMEOUT_SECONDS, "0");
     bad.put(ConfigKey.NET_WRITE_TIMEOUT_SECONDS, "3601");
     bad.put(ConfigKey.NET_IDLE_TIMEOUT_SECONDS, "0");

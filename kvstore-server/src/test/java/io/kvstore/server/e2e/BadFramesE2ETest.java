@@ -161,9 +161,9 @@ class BadFramesE2ETest {
   @Test
   void shouldRefuseAnUnsupportedVersion() throws Exception {
     try (RawClient c = new RawClient(server.port())) {
-      RawClient.Frame f = c.hello(3, 2, 5, NS_A, TOKEN_A);
+      RawClient.Frame f = c.hello(3, 3, 5, NS_A, TOKEN_A);
       assertError(f, 3, ErrorCode.UNSUPPORTED_VERSION);
-      assertTrue(f.errorMessage().contains("2 to 5"), f.toString());
+      assertTrue(f.errorMessage().contains("3 to 5"), f.toString());
       assertTrue(c.closedByDaemon());
     }
     assertDaemonHealthy();

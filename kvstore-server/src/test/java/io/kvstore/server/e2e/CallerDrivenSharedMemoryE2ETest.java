@@ -12,8 +12,10 @@ import io.kvstore.client.KvStoreClient;
 import io.kvstore.client.KvStoreException;
 import io.kvstore.client.PageViews;
 import io.kvstore.client.protocol.ErrorCode;
+import io.kvstore.client.protocol.FrameDescriptor;
 import io.kvstore.core.store.TieredStore;
 import io.kvstore.core.tier.PinnedPage;
+import io.kvstore.server.metrics.ServerMetrics;
 import io.kvstore.server.net.KvStoreNetworkServer;
 import io.kvstore.server.net.NetFixtures;
 import io.kvstore.server.net.StoreOps;
@@ -64,12 +66,18 @@ class CallerDrivenSharedMemoryE2ETest {
   @TempDir Path shmDir;
   private TieredStore store;
   private KvStoreNetworkServer server;
+  private final ServerMetrics metrics = NetFixtures.metrics();
   private final CountDownLatch gate = new CountDownLatch(1);
   private final AtomicInteger gatedCalls = new AtomicInteger();
 
   private void start(StoreOps ops) throws Exception {
+    start(ops, FrameDescriptor.PROTOCOL_VERSION);
+  }
+
+  private void start(StoreOps ops, int protocolMaxVersion) throws Exception {
     server = new KvStoreNetworkServer(NetFixtures.config().shmDir(shmDir.resolve("regions"))
-        .shmRegionBytes(16L << 20).shmTotalBytes(1L << 30).build(), ops, NetFixtures.metrics());
+        .shmRegionBytes(16L << 20).shmTotalBytes(1L << 30).protocolMaxVersion(protocolMaxVersion)
+        .build(), ops, metrics);
     server.start();
   }
 
@@ -210,6 +218,33 @@ class CallerDrivenSharedMemoryE2ETest {
     }
     await(shm::regions, 0, "regions gone with the client");
     assertEquals(0, regionFiles());
+  }
+
+  @Test
+  void shouldReleaseWithoutTheQuietFlagToAVersion1Daemon() throws Exception {
+    store = NetFixtures.smallStore(dir).build();
+    start(StoreOps.of(store), 1); // answers as a daemon from before the QUIET flag would
+    ShmManager shm = server.sharedMemory();
+    ByteBuffer page = NetFixtures.page(9, 1, NS, 64 << 10);
+    try (KvStoreClient client = client()) {
+      assertEquals(1, client.serverLimits().version());
+      putAll(client, page);
+      long outBefore = shm.pagesOut();
+      ByteBuffer dst = ByteBuffer.allocateDirect(NetFixtures.MAX_PAGE);
+      for (int round = 0; round < 20; round++) {
+        dst.clear();
+        GetResult one = client.get(new long[] {9, 1}, new ByteBuffer[] {dst});
+        assertEquals(1, one.found(), "round " + round);
+        assertArrayEquals(NetFixtures.bytes(page), NetFixtures.bytes(dst, one.length(0)));
+        assertTrue(shm.leases() <= 1, "each call gave back the lease of the one before: "
+            + shm.leases());
+      }
+      assertEquals(outBefore + 20, shm.pagesOut(), "still through shared memory");
+      assertTrue(client.ping() >= 0);
+      assertEquals(0, shm.leases(), "the answered releases went in front of the PING");
+      assertEquals(0, metrics.errors("MALFORMED_FRAME"), "no QUIET flag was sent");
+    }
+    await(shm::regions, 0, "regions gone with the client");
   }
 
   @Test

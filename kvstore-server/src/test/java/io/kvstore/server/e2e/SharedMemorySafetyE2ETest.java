@@ -92,7 +92,9 @@ class SharedMemorySafetyE2ETest {
   @Test
   void shouldAnswerAQuietReleaseOnlyWhenItRefusesADescriptor() throws Exception {
     try (RawClient a = new RawClient(server.port())) {
-      a.hello(1, 1, 1, NS, "");
+      RawClient.Frame hello = a.hello(1, 1, 2, NS, "");
+      assertEquals(Opcode.HELLO_OK, hello.opcode(), hello.toString());
+      assertEquals(2, hello.bodyShort(0), "the newest version both speak");
       ShmRaw.attach(a, 2);
       putOverTcp(a, 4, 43);
       a.keyBatch(Opcode.GET, Opcode.FLAG_GET_SHM, 5, 0, 43, 43);
@@ -121,6 +123,35 @@ class SharedMemorySafetyE2ETest {
       assertEquals(Opcode.GET_DONE, a.read().opcode());
       RawClient.Frame ok = ShmRaw.release(a, 10, ShmRaw.offset(second), ShmRaw.length(second),
           ShmRaw.generation(second));
+      assertEquals(Opcode.SHM_RELEASE_OK, ok.opcode(), ok.toString());
+      assertEquals(0, server.sharedMemory().leases());
+    }
+  }
+
+  @Test
+  void shouldRefuseTheQuietFlagOnAVersion1ConnectionAndKeepTheLease() throws Exception {
+    try (RawClient a = new RawClient(server.port())) {
+      RawClient.Frame hello = a.hello(1, 1, 1, NS, "");
+      assertEquals(1, hello.bodyShort(0), "version 1 chosen");
+      ShmRaw.attach(a, 2);
+      putOverTcp(a, 4, 44);
+      a.keyBatch(Opcode.GET, Opcode.FLAG_GET_SHM, 5, 0, 44, 44);
+      RawClient.Frame page = a.read();
+      assertEquals(Opcode.GET_PAGE, page.opcode(), page.toString());
+      assertEquals(Opcode.GET_DONE, a.read().opcode());
+
+      // Version 1 has no QUIET flag: refused as a version 1 daemon would, the lease still held.
+      ShmRaw.releaseQuietly(a, 6, ShmRaw.offset(page), ShmRaw.length(page),
+          ShmRaw.generation(page));
+      RawClient.Frame refused = a.read();
+      assertEquals(Opcode.ERROR, refused.opcode(), refused.toString());
+      assertEquals(6, refused.requestId());
+      assertEquals(ErrorCode.MALFORMED_FRAME, refused.errorCode(), refused.toString());
+      assertEquals(1, server.sharedMemory().leases(), "nothing released");
+
+      // The connection goes on; the answered release frees the lease.
+      RawClient.Frame ok = ShmRaw.release(a, 7, ShmRaw.offset(page), ShmRaw.length(page),
+          ShmRaw.generation(page));
       assertEquals(Opcode.SHM_RELEASE_OK, ok.opcode(), ok.toString());
       assertEquals(0, server.sharedMemory().leases());
     }

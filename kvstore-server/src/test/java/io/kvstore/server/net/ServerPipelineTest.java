@@ -141,9 +141,9 @@ class ServerPipelineTest {
   void shouldRefuseAnUnsupportedVersionAndClose() {
     open(NetFixtures.config().build());
     send("24000000" + "01" + "00" + "0000" + "0700000000000000"
-        + "0200" + "0300" + "00000004" + "8877665544332211" + "0000" + "0000");
+        + "0300" + "0400" + "00000004" + "8877665544332211" + "0000" + "0000");
     assertEquals(error(7, ErrorCode.UNSUPPORTED_VERSION,
-        "client speaks versions 2 to 3, this daemon 1 to 1"), reply());
+        "client speaks versions 3 to 4, this daemon 1 to 2"), reply());
     channel.runPendingTasks();
     assertFalse(channel.isOpen());
     assertEquals(1, metrics.errors("UNSUPPORTED_VERSION"));
