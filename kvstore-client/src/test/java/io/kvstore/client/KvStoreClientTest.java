@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -30,9 +31,16 @@ class KvStoreClientTest {
   FakeDaemon daemon;
   private final List<KvStoreClient> clients = new ArrayList<>();
 
+  /**
+   * This test's token: a client another test left behind (still reconnecting to a port this
+   * daemon now holds) fails its HELLO here and cannot add to the request counts asserted on.
+   */
+  private final String token = "t-" + Long.toHexString(ThreadLocalRandom.current().nextLong());
+
   @BeforeEach
   void startDaemon() throws InterruptedException {
     daemon = new FakeDaemon();
+    daemon.authToken = token;
   }
 
   @AfterEach
@@ -45,6 +53,7 @@ class KvStoreClientTest {
     return KvStoreClient.builder()
         .address("127.0.0.1", daemon.port())
         .namespaceId(NAMESPACE)
+        .authToken(token)
         .connections(2)
         .ioThreads(1)
         .callerDrivenIo(false) // the pipelined path; CallerDrivenKvStoreClientTest runs the other
