@@ -56,11 +56,13 @@ public final class CompareCommand implements Callable<Integer> {
 
   @Spec private CommandSpec spec;
 
-  @Option(names = "--targets", split = ",", defaultValue = "daemon,daemon-shm,redis,raw,memcpy",
+  @Option(names = "--targets", split = ",", defaultValue = "daemon,daemon-shm,redis,raw,memcpy,memcpy-ws",
       paramLabel = "T",
       description = "Targets, in table order: daemon (over TCP), daemon-shm (the same daemon, page"
           + " bytes through shared memory), embedded, redis, raw (a loopback socket), memcpy (two"
-          + " direct buffers in this process), cluster (default: ${DEFAULT-VALUE}).")
+          + " direct buffers in this process, in cache), memcpy-ws (the same from and into a"
+          + " working set of --working-set bytes, not in cache), cluster (default:"
+          + " ${DEFAULT-VALUE}).")
   private List<String> targets;
 
   @Option(names = "--cluster", paramLabel = "URI",
@@ -160,10 +162,11 @@ public final class CompareCommand implements Callable<Integer> {
       }
     }
     for (String t : targets) {
-      if (!List.of("daemon", "daemon-shm", "embedded", "redis", "raw", "memcpy", "cluster")
-          .contains(t)) {
+      if (!List.of("daemon", "daemon-shm", "embedded", "redis", "raw", "memcpy", "memcpy-ws",
+          "cluster").contains(t)) {
         throw new ParameterException(spec.commandLine(), "unknown target '" + t
-            + "'; valid targets: daemon, daemon-shm, embedded, redis, raw, memcpy, cluster");
+            + "'; valid targets: daemon, daemon-shm, embedded, redis, raw, memcpy, memcpy-ws,"
+            + " cluster");
       }
     }
     if (durationNanos <= 0) {
@@ -188,7 +191,7 @@ public final class CompareCommand implements Callable<Integer> {
       for (String t : targets) {
         // daemon-shm shares the daemon of the daemon target when both run (one daemon, two paths).
         opened.put(t, t.equals("daemon-shm") && opened.get("daemon") instanceof DaemonTarget d
-            ? d.withSharedMemory() : open(t, ns.id(), maxPageLength, dram));
+            ? d.withSharedMemory() : open(t, ns.id(), maxPageLength, dram, wsBytes));
       }
       Set<String> preloaded = new HashSet<>();
       long done = 0;
@@ -219,12 +222,15 @@ public final class CompareCommand implements Callable<Integer> {
     return bad ? 1 : 0;
   }
 
-  private Target open(String kind, long namespaceId, int maxPageLength, long dram) throws IOException {
+  private Target open(String kind, long namespaceId, int maxPageLength, long dram, long wsBytes)
+      throws IOException {
     switch (kind) {
       case "daemon-shm":
-        return new SharedMemoryDaemon((DaemonTarget) open("daemon", namespaceId, maxPageLength, dram));
+        return new SharedMemoryDaemon((DaemonTarget) open("daemon", namespaceId, maxPageLength, dram, wsBytes));
       case "memcpy":
         return new MemcpyTarget(namespaceId);
+      case "memcpy-ws":
+        return new MemcpyTarget(namespaceId, wsBytes);
       case "daemon": {
         if (connect != null) {
           String[] hp = hostPort(connect, "--connect");

@@ -37,6 +37,8 @@ public final class CompareReport {
   public static final String DAEMON_TCP = "kvstore-daemon";
   public static final String DAEMON_SHM = "kvstore-daemon-shm";
   public static final String MEMCPY = "memcpy";
+  /** The memcpy baseline over a working set not in cache (one copy of a store's pages). */
+  public static final String MEMCPY_WS = "memcpy-ws";
 
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -109,6 +111,11 @@ public final class CompareReport {
       // The shared-memory goals of the same-host issue (spec/4).
       goals.add(throughputGoal("2 MiB pages: " + DAEMON_SHM + " GB/s >= 70% of memcpy", DAEMON_SHM,
           MEMCPY, 0.7, big));
+      if (hasTarget(MEMCPY_WS)) {
+        // Not a goal of the issue: how near one copy of pages that are not in cache it comes.
+        goals.add(throughputGoal("2 MiB pages (for reference): " + DAEMON_SHM
+            + " GB/s >= 70% of memcpy-ws", DAEMON_SHM, MEMCPY_WS, 0.7, big));
+      }
       goals.add(throughputGoal("2 MiB pages: " + DAEMON_SHM + " GB/s >= 3x " + DAEMON_TCP,
           DAEMON_SHM, DAEMON_TCP, 3.0, big));
       goals.add(throughputGoal("2 MiB pages: " + DAEMON_SHM + " GB/s >= 3x redis", DAEMON_SHM, REDIS,

@@ -2,6 +2,7 @@ package io.kvstore.bench.targets;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -55,6 +56,23 @@ class TargetsTest {
       TargetContract.roundTrip(t, 64 << 10, 4, false);
       assertEquals(TierCounters.NONE, t.counters());
     }
+  }
+
+  @Test
+  void shouldCopyFromAndIntoAWorkingSetNotInCache() throws Exception {
+    // 1 MiB: a 64 KiB page's slot is 68 KiB, so 15 fit and the 20 fetches below wrap around.
+    try (MemcpyTarget t = new MemcpyTarget(TargetContract.NAMESPACE, 1 << 20)) {
+      assertEquals("memcpy-ws", t.name());
+      TargetContract.roundTrip(t, 64 << 10, 20, false);
+      TargetContract.roundTrip(t, 1000, 3, false); // a length not a multiple of 4 KiB
+      try (Session s = t.openSession()) {
+        ByteBuffer big = ByteBuffer.allocateDirect(PageFormat.pageLength(2 << 20));
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+            () -> s.fetchPrefix(new long[] {1, 2}, 1, new ByteBuffer[] {big}));
+        assertTrue(e.getMessage().contains("larger than the memcpy-ws working set"), e.getMessage());
+      }
+    }
+    assertThrows(IllegalArgumentException.class, () -> new MemcpyTarget(1, 0));
   }
 
   @Test
