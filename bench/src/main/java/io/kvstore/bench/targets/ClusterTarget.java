@@ -32,7 +32,6 @@ import java.util.concurrent.TimeUnit;
 public final class ClusterTarget implements Target {
 
   private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(60);
-  private static final long START_TIMEOUT_SECONDS = 600;
 
   private final ClusterClient client;
   private final List<ExternalProcess> daemons;
@@ -84,8 +83,9 @@ public final class ClusterTarget implements Target {
   }
 
   /**
-   * Forks {@code members} daemons ({@code serverScript} with {@code flags}) on free loopback
-   * ports with temp data directories, and a client over them as a static cluster.
+   * Forks {@code members} daemons ({@code serverScript} with {@code flags}) on loopback port 0
+   * (each one's port read from its log, as {@link DaemonTarget#start} does) with temp data
+   * directories, and a client over them as a static cluster.
    *
    * @param killAfterSeconds SIGKILL the first member this long after the start (0: never)
    * @throws IOException if a daemon does not start
@@ -100,16 +100,12 @@ public final class ClusterTarget implements Target {
     List<Path> dirs = new ArrayList<>();
     try {
       for (int i = 0; i < members; i++) {
-        int port = ExternalProcess.freePort();
         Path dir = TempDirs.create("kvbench-cluster-");
         dirs.add(dir);
-        List<String> cmd = new ArrayList<>(List.of(serverScript.toAbsolutePath().toString(),
-            "--host", "127.0.0.1", "--port", Integer.toString(port), "--metrics-port", "0",
-            "--data-dir", dir.resolve("data").toString()));
-        cmd.addAll(flags);
-        daemons.add(ExternalProcess.start("kvstore-server " + (i + 1) + "/" + members, cmd, dir,
-            dir.resolve("daemon.log"), () -> answers(port, namespaceId), START_TIMEOUT_SECONDS));
-        ports.add(port);
+        DaemonTarget.Forked f = DaemonTarget.fork("kvstore-server " + (i + 1) + "/" + members,
+            serverScript, flags, dir, namespaceId);
+        daemons.add(f.process());
+        ports.add(f.port());
       }
       StringBuilder uri = new StringBuilder("static://");
       for (int i = 0; i < ports.size(); i++) {
@@ -121,16 +117,6 @@ public final class ClusterTarget implements Target {
       daemons.forEach(ExternalProcess::close);
       dirs.forEach(TempDirs::deleteRecursively);
       throw e;
-    }
-  }
-
-  private static boolean answers(int port, long namespaceId) {
-    try (KvStoreClient c = KvStoreClient.builder().address("127.0.0.1", port).namespaceId(namespaceId)
-        .connections(1).ioThreads(1).connectTimeout(Duration.ofSeconds(1)).build()) {
-      c.ping();
-      return true;
-    } catch (KvStoreException e) {
-      return false;
     }
   }
 

@@ -94,35 +94,48 @@ public final class DaemonTarget implements Target {
           + " (use --server-script, or --connect HOST:PORT to use a running daemon)");
     }
     Path dir = TempDirs.create("kvbench-daemon-");
-    // Port 0: the daemon binds a free port and logs it (DaemonLog says why not a port found free).
+    try {
+      Forked f = fork("kvstore-server", serverScript, flags, dir, namespaceId);
+      return new DaemonTarget("127.0.0.1", f.port(), "", namespaceId, f.process(), dir);
+    } catch (IOException | RuntimeException e) {
+      TempDirs.deleteRecursively(dir);
+      throw e;
+    }
+  }
+
+  /** A daemon forked by {@link #fork}: its process and the port it bound. */
+  record Forked(ExternalProcess process, int port) {}
+
+  /**
+   * Forks {@code serverScript} in {@code dir} (data in {@code dir/data}, log in {@code
+   * dir/daemon.log}) on loopback port 0, metrics off, with {@code flags} after those, and waits
+   * until the port it logs answers a PING for {@code namespaceId}. Port 0 because a port found
+   * free beforehand can be taken by another process before the daemon binds it ({@link
+   * DaemonLog}); the daemon, its cluster members and the crash test all start this way.
+   *
+   * @throws IOException if the daemon exits or does not answer in time (then it is stopped)
+   */
+  static Forked fork(String what, Path serverScript, List<String> flags, Path dir,
+      long namespaceId) throws IOException {
     List<String> cmd = new ArrayList<>(List.of(serverScript.toAbsolutePath().toString(),
         "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0",
         "--data-dir", dir.resolve("data").toString()));
     cmd.addAll(flags);
     Path log = dir.resolve("daemon.log");
     int[] port = {-1};
-    ExternalProcess p = null;
-    try {
-      p = ExternalProcess.start("kvstore-server", cmd, dir, DaemonLog::keepServingLine, log,
-          () -> {
-            if (port[0] < 0) {
-              try {
-                port[0] = DaemonLog.servingPort(log, 0);
-              } catch (IOException e) {
-                return false;
-              }
+    ExternalProcess p = ExternalProcess.start(what, cmd, dir, DaemonLog::keepServingLine, log,
+        () -> {
+          if (port[0] < 0) {
+            try {
+              port[0] = DaemonLog.servingPort(log, 0);
+            } catch (IOException e) {
+              return false;
             }
-            return port[0] > 0 && answers("127.0.0.1", port[0], namespaceId);
-          },
-          START_TIMEOUT_SECONDS);
-      return new DaemonTarget("127.0.0.1", port[0], "", namespaceId, p, dir);
-    } catch (IOException | RuntimeException e) {
-      if (p != null) {
-        p.close();
-      }
-      TempDirs.deleteRecursively(dir);
-      throw e;
-    }
+          }
+          return port[0] > 0 && answers("127.0.0.1", port[0], namespaceId);
+        },
+        START_TIMEOUT_SECONDS);
+    return new Forked(p, port[0]);
   }
 
   /**

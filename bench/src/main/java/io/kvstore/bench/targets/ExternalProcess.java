@@ -91,6 +91,11 @@ final class ExternalProcess implements AutoCloseable {
     }
   }
 
+  /** The process id. */
+  long pid() {
+    return process.pid();
+  }
+
   /** Whether the process still runs. */
   boolean isAlive() {
     return process.isAlive();

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.IntSupplier;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.exceptions.JedisException;
 
@@ -63,25 +64,68 @@ public final class RedisTarget implements Target {
    * Starts {@code redis-server} on a free loopback port, without persistence ({@code --save ''
    * --appendonly no}), in a temp directory deleted on close.
    *
+   * <p>Redis cannot report a port it chose itself ({@code --port 0} turns TCP off), so a port is
+   * found free first; another process may take it before Redis binds it. So the server that
+   * answers must be the one started: its {@code INFO server} {@code process_id} is checked against
+   * the child's pid, and a start that lost its port (Redis exits, or another server answers) is
+   * tried again on another port, up to {@value #START_ATTEMPTS} times.
+   *
    * @throws IOException if {@code redis-server} is not on the PATH or does not start
    */
   public static RedisTarget start() throws IOException {
+    return start(ExternalProcess::freePort);
+  }
+
+  /** {@link #start()}, each attempt on the port {@code ports} gives (tests choose it). */
+  static RedisTarget start(IntSupplier ports) throws IOException {
     Path exe = ExternalProcess.onPath("redis-server");
     if (exe == null) {
       throw new IOException("redis-server is not on the PATH: install it (apt-get install"
           + " redis-server) or point at a running server with --redis HOST:PORT");
     }
-    int port = ExternalProcess.freePort();
-    Path dir = TempDirs.create("kvbench-redis-");
-    try {
-      ExternalProcess p = ExternalProcess.start("redis-server",
-          List.of(exe.toString(), "--port", Integer.toString(port), "--bind", "127.0.0.1",
-              "--save", "", "--appendonly", "no", "--dir", dir.toString()),
-          dir, dir.resolve("redis.log"), () -> pings("127.0.0.1", port), 30);
-      return new RedisTarget("127.0.0.1", port, p, dir);
-    } catch (IOException | RuntimeException e) {
+    IOException last = null;
+    for (int attempt = 0; attempt < START_ATTEMPTS; attempt++) {
+      int port = ports.getAsInt();
+      Path dir = TempDirs.create("kvbench-redis-");
+      ExternalProcess p = null;
+      try {
+        p = ExternalProcess.start("redis-server",
+            List.of(exe.toString(), "--port", Integer.toString(port), "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "no", "--dir", dir.toString()),
+            dir, dir.resolve("redis.log"), () -> pings("127.0.0.1", port), 30);
+        long answering = processId("127.0.0.1", port);
+        if (answering == p.pid()) {
+          return new RedisTarget("127.0.0.1", port, p, dir);
+        }
+        last = new IOException("port " + port + " is answered by another Redis server (pid "
+            + answering + "), not the one started (pid " + p.pid() + ")");
+      } catch (IOException e) {
+        last = e;
+      } catch (RuntimeException e) {
+        if (p != null) {
+          p.close();
+        }
+        TempDirs.deleteRecursively(dir);
+        throw e;
+      }
+      if (p != null) {
+        p.close();
+      }
       TempDirs.deleteRecursively(dir);
-      throw e;
+    }
+    throw new IOException("redis-server did not start on a port of its own in " + START_ATTEMPTS
+        + " attempts", last);
+  }
+
+  /** Starts tried by {@link #start} before it gives up. */
+  private static final int START_ATTEMPTS = 5;
+
+  /** The {@code process_id} of the Redis server answering at {@code host:port}, or -1. */
+  static long processId(String host, int port) {
+    try (Jedis j = new Jedis(host, port, 1_000)) {
+      return infoField(j.info("server"), "process_id");
+    } catch (JedisException | IllegalArgumentException e) {
+      return -1;
     }
   }
 

@@ -129,6 +129,28 @@ class TargetsTest {
   }
 
   @Test
+  void shouldStartRedisAgainWhenAnotherServerHoldsItsPort() throws Exception {
+    assumeTrue(RedisTarget.serverAvailable(),
+        "redis-server is not on the PATH (apt-get install redis-server): Redis target not tested");
+    try (RedisTarget other = RedisTarget.start()) {
+      int taken = other.port();
+      int[] asked = {0};
+      // The first port offered is another Redis server's: that start must not be taken for ours.
+      try (RedisTarget t = RedisTarget.start(() -> asked[0]++ == 0 ? taken
+          : ExternalProcess.freePort())) {
+        assertEquals(2, asked[0], "a second port was tried");
+        assertTrue(t.port() != taken);
+        assertTrue(RedisTarget.processId("127.0.0.1", t.port())
+            != RedisTarget.processId("127.0.0.1", taken), "its own server");
+        TargetContract.roundTrip(t, 1000, 2, true);
+      }
+      try (redis.clients.jedis.Jedis j = new redis.clients.jedis.Jedis("127.0.0.1", taken)) {
+        assertEquals("PONG", j.ping(), "the other server was left alone");
+      }
+    }
+  }
+
+  @Test
   void shouldExplainWhatIsMissing() {
     assertFalse(ExternalProcess.onPath("surely-not-a-command-kvbench") != null);
     ByteBuffer b = ByteBuffer.allocateDirect(100);
