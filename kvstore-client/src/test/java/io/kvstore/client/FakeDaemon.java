@@ -46,6 +46,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A daemon double for SDK tests: speaks the protocol with the same codec, keeps pages in a map,
@@ -64,6 +65,11 @@ final class FakeDaemon implements AutoCloseable {
   final Map<Integer, Integer> errors = new ConcurrentHashMap<>();
   final ConcurrentLinkedQueue<BlockKey> corruptOnce = new ConcurrentLinkedQueue<>();
   final AtomicInteger connectionsAccepted = new AtomicInteger();
+  /**
+   * Responses waiting out {@code responseDelayMs}, each in a holder of its own (a ByteBuf's equals
+   * compares bytes): whoever takes it out of its holder owns it, to send or to release.
+   */
+  private final Set<AtomicReference<ByteBuf>> delayed = ConcurrentHashMap.newKeySet();
   volatile String authToken = "";
   volatile int maxBatch = 65536;
   volatile int maxPageLength = 32 << 20;
@@ -142,6 +148,13 @@ final class FakeDaemon implements AutoCloseable {
     }
     server.close().syncUninterruptibly();
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    for (AtomicReference<ByteBuf> holder : delayed) { // their sends never ran: the loops are gone
+      ByteBuf response = holder.getAndSet(null);
+      if (response != null) {
+        response.release();
+      }
+    }
+    delayed.clear();
   }
 
   private final class Handler extends SimpleChannelInboundHandler<Object> {
@@ -303,7 +316,15 @@ final class FakeDaemon implements AutoCloseable {
     private void send(ChannelHandlerContext ctx, ByteBuf response) {
       long delay = responseDelayMs;
       if (delay > 0) {
-        ctx.executor().schedule(() -> ctx.writeAndFlush(response), delay, TimeUnit.MILLISECONDS);
+        AtomicReference<ByteBuf> holder = new AtomicReference<>(response);
+        delayed.add(holder);
+        ctx.executor().schedule(() -> {
+          delayed.remove(holder);
+          ByteBuf mine = holder.getAndSet(null);
+          if (mine != null) {
+            ctx.writeAndFlush(mine);
+          }
+        }, delay, TimeUnit.MILLISECONDS);
       } else {
         ctx.writeAndFlush(response);
       }
