@@ -62,6 +62,8 @@ final class SyncConnection {
    * with the rest of their frame in one read (two more system calls would cost more than the copy).
    */
   static final int IN_PLACE_MIN_PAGE_BYTES = 32 << 10;
+  /** Read-ahead room ({@link #ahead}): a frame header and a key index, and a little more. */
+  static final int AHEAD_BYTES = 256;
 
   private final SocketChannel channel;
   private final Selector selector;
@@ -78,6 +80,16 @@ final class SyncConnection {
   private final ByteBuffer prefix = ByteBuffer.allocateDirect(
       GetPageFlyweight.PAGE_OFFSET - FrameDescriptor.HEADER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
   private boolean prefixPending;
+  /**
+   * Bytes read past what was asked for: the next bytes of the stream, between position and limit.
+   * A read into a caller's buffer or a frame's body is a scattering read that lets the bytes after
+   * it (the next frame's header and key index, usually already there) land here, so those small
+   * reads cost no system call of their own: a GET_PAGE read in place takes one read where it took
+   * three. Small, so that little of a next page lands here and has to be copied out. Owner-thread
+   * only.
+   */
+  private final ByteBuffer ahead = ByteBuffer.allocateDirect(AHEAD_BYTES).limit(0);
+  private final ByteBuffer[] scatter = new ByteBuffer[2];
   private ByteBuf frame; // reused for frames up to KEEP_BUFFER_BYTES; owner-thread only
   private long nextRequestId = 1;
   private long nextReleaseId = RELEASE_ID_BIT | 1;
@@ -510,10 +522,31 @@ final class SyncConnection {
     }
   }
 
+  /**
+   * Fills {@code dst}: first from the read-ahead, then from the socket with scattering reads into
+   * {@code dst} and the read-ahead (which is empty whenever {@code dst} still has room), so the
+   * bytes that follow {@code dst}'s end are kept for the next read.
+   */
   private void readFully(ByteBuffer dst, long deadlineNanos, PendingRequest<?> request)
       throws IOException {
+    if (ahead.hasRemaining()) {
+      int n = Math.min(ahead.remaining(), dst.remaining());
+      int end = ahead.limit();
+      ahead.limit(ahead.position() + n);
+      dst.put(ahead);
+      ahead.limit(end);
+    }
     while (dst.hasRemaining()) {
-      int n = channel.read(dst);
+      ahead.clear();
+      scatter[0] = dst;
+      scatter[1] = ahead;
+      long n;
+      try {
+        n = channel.read(scatter);
+      } finally {
+        scatter[0] = null;
+        ahead.flip();
+      }
       if (n < 0) {
         throw new KvStoreException(ErrorCode.CONNECTION_CLOSED, "connection to " + peer
             + " closed while waiting for the answer to " + Opcode.name(request.opcode));
@@ -562,6 +595,9 @@ final class SyncConnection {
   boolean isReusable() {
     if (broken || !channel.isOpen()) {
       return false;
+    }
+    if (ahead.hasRemaining()) {
+      return false; // bytes nobody asked for: the stream is not where a call expects it
     }
     header.clear();
     try {

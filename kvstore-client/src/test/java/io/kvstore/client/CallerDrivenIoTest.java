@@ -316,6 +316,47 @@ class CallerDrivenIoTest extends FakeDaemonTestBase {
   }
 
   @Test
+  void shouldReadExactBytesWhateverPiecesTheAnswersArriveIn() {
+    // The read-ahead takes the bytes after each read's end (the next header, key index, part of
+    // the next page): answers cut into pieces of 1 to 700 bytes end reads everywhere.
+    KvStoreClient client = connect(builder().connections(1).maxRetries(0));
+    int large = SyncConnection.IN_PLACE_MIN_PAGE_BYTES + 123;
+    int[] payloads = {10, large, 3_000, large * 2, 1, 70_000};
+    ByteBuffer[] pages = new ByteBuffer[payloads.length];
+    for (int i = 0; i < pages.length; i++) {
+      pages[i] = KvStoreClientTest.page(11, i, NAMESPACE, payloads[i], 60 + i);
+      daemon.putPage(pages[i]);
+    }
+    daemon.trickleMaxBytes = 700;
+    long[] keys = new long[2 * (pages.length + 1)];
+    for (int i = 0; i <= pages.length; i++) {
+      keys[2 * i] = 11;
+      keys[2 * i + 1] = i == pages.length ? 999 : i; // the last one a miss
+    }
+    int accepted = -1;
+    for (int round = 0; round < 4; round++) {
+      ByteBuffer[] dsts = new ByteBuffer[pages.length + 1];
+      for (int i = 0; i < dsts.length; i++) {
+        dsts[i] = round % 2 == 0 ? ByteBuffer.allocateDirect(3 * large) : ByteBuffer.allocate(3 * large);
+      }
+      GetResult got = client.get(keys, dsts);
+      assertEquals(pages.length, got.found(), "round " + round);
+      assertFalse(got.isHit(pages.length));
+      for (int i = 0; i < pages.length; i++) {
+        assertArrayEquals(bytes(pages[i], 0, pages[i].remaining()),
+            bytes(dsts[i], 0, got.length(i)), "round " + round + ", page " + i);
+      }
+      assertEquals(pages.length, client.lookup(keys).runLength());
+      assertTrue(client.ping() >= 0);
+      if (round == 0) {
+        accepted = daemon.connectionsAccepted.get();
+      }
+    }
+    assertEquals(accepted, daemon.connectionsAccepted.get(), "the same connections served every"
+        + " call: none was left with the stream in an unknown place");
+  }
+
+  @Test
   void shouldFailAPutWhoseConnectionTheDaemonClosesWithoutRetryingIt() {
     KvStoreClient client = connect(builder().maxRetries(2));
     daemon.faults.put(Opcode.PUT, FakeDaemon.Fault.CLOSE);

@@ -71,6 +71,12 @@ final class FakeDaemon implements AutoCloseable {
    */
   private final Set<AtomicReference<ByteBuf>> delayed = ConcurrentHashMap.newKeySet();
   volatile String authToken = "";
+  /**
+   * When > 0, every connection's answers go out as a stream cut into pieces of 1 to this many
+   * bytes, each flushed alone about 100 µs after the one before, so the client's reads end at
+   * every kind of place inside and between frames.
+   */
+  volatile int trickleMaxBytes;
   volatile int maxBatch = 65536;
   volatile int maxPageLength = 32 << 20;
   volatile long maxInFlightBytes = 256L << 20;
@@ -163,6 +169,10 @@ final class FakeDaemon implements AutoCloseable {
     private final HelloFlyweight hello = new HelloFlyweight();
     private final PingFlyweight ping = new PingFlyweight();
     private long namespaceId;
+    /** Answers not yet trickled out ({@link #trickleMaxBytes}); event-loop only. */
+    private final java.util.ArrayDeque<ByteBuf> trickle = new java.util.ArrayDeque<>();
+    private final java.util.Random pieces = new java.util.Random(42);
+    private boolean trickling;
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, Object msg) {
@@ -252,6 +262,29 @@ final class FakeDaemon implements AutoCloseable {
     }
 
     @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+      for (ByteBuf b; (b = trickle.poll()) != null; ) {
+        b.release();
+      }
+      super.channelInactive(ctx);
+    }
+
+    /** Sends the next piece of the trickled stream, and schedules the one after. */
+    private void tricklePiece(ChannelHandlerContext ctx) {
+      ByteBuf head = trickle.peek();
+      if (head == null || !ctx.channel().isActive()) {
+        trickling = false;
+        return;
+      }
+      int n = Math.min(head.readableBytes(), 1 + pieces.nextInt(Math.max(1, trickleMaxBytes)));
+      ctx.writeAndFlush(head.readRetainedSlice(n));
+      if (!head.isReadable()) {
+        trickle.poll().release();
+      }
+      ctx.executor().schedule(() -> tricklePiece(ctx), 100, TimeUnit.MICROSECONDS);
+    }
+
+    @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
       ctx.close(); // a client went away mid-write: nothing to report in a test double
     }
@@ -314,6 +347,14 @@ final class FakeDaemon implements AutoCloseable {
     }
 
     private void send(ChannelHandlerContext ctx, ByteBuf response) {
+      if (trickleMaxBytes > 0) {
+        trickle.add(response);
+        if (!trickling) {
+          trickling = true;
+          tricklePiece(ctx);
+        }
+        return;
+      }
       long delay = responseDelayMs;
       if (delay > 0) {
         AtomicReference<ByteBuf> holder = new AtomicReference<>(response);
