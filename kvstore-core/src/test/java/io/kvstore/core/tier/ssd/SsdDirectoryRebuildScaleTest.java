@@ -43,20 +43,26 @@ class SsdDirectoryRebuildScaleTest {
     return Long.rotateLeft(keyHi(i), 31) ^ i;
   }
 
-  @Test
-  void shouldRebuildAMillionPageDirectoryFromTheLocationRecords() throws Exception {
-    SsdTierConfig config =
-        SsdTierConfig.builder(dir, (long) PAGES * PAGE + (256L << 20))
-            .minPageBytes(PAGE)
-            .segmentBytes((long) PAGES / SEGMENTS * PAGE)
-            .durability(SsdTierConfig.Durability.WAL)
-            .build();
+  /** The SSD tier of the test in {@code dir}: 64 segments of 15,625 pages, durability wal. */
+  static SsdTierConfig config(Path dir) {
+    return SsdTierConfig.builder(dir, (long) PAGES * PAGE + (256L << 20))
+        .minPageBytes(PAGE)
+        .segmentBytes((long) PAGES / SEGMENTS * PAGE)
+        .durability(SsdTierConfig.Durability.WAL)
+        .build();
+  }
+
+  /**
+   * Writes the million pages into their segment files and their location records into RocksDB, as
+   * a process killed after writing them leaves the tier (no clean-close marker, no slot table).
+   */
+  static void writeCrashedStore(Path dir) throws Exception {
+    SsdTierConfig config = config(dir);
     new SsdTier(config).close(); // the layout, then as a crash leaves it: no clean-close marker
     Path segDir = dir.resolve(SsdTier.SEGMENTS_DIR);
     Files.delete(segDir.resolve(SsdTier.CLEAN_MARKER));
     Files.deleteIfExists(segDir.resolve(SsdTier.SLOTS_FILE));
 
-    long t0 = System.nanoTime();
     int perSegment = PAGES / SEGMENTS;
     int payload = PAGE - PageFormat.HEADER_LENGTH;
     ByteBuffer buf = ByteBuffer.allocateDirect(perSegment * PAGE);
@@ -87,6 +93,13 @@ class SsdDirectoryRebuildScaleTest {
         }
       }
     }
+  }
+
+  @Test
+  void shouldRebuildAMillionPageDirectoryFromTheLocationRecords() throws Exception {
+    SsdTierConfig config = config(dir);
+    long t0 = System.nanoTime();
+    writeCrashedStore(dir);
     long fillMs = (System.nanoTime() - t0) / 1_000_000;
 
     ThreadMXBean threads = ManagementFactory.getThreadMXBean();
