@@ -3,6 +3,7 @@ package io.kvstore.core.tier.ssd;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * The crash rebuild of {@link SsdDirectoryRebuildScaleTest} as a restarted daemon meets it: in a
@@ -15,12 +16,14 @@ import java.nio.file.Path;
  *   ./mvnw -B -o -q -pl kvstore-core dependency:build-classpath -Dmdep.outputFile=/tmp/cp.txt -Dmdep.includeScope=test
  *   CP=kvstore-core/target/test-classes:kvstore-core/target/classes:kvstore-common/target/classes:$(cat /tmp/cp.txt)
  *   java $(cat bin/jvm-flags) -cp $CP io.kvstore.core.tier.ssd.SsdRebuildRestart write /tmp/rebuild
- *   java $(cat bin/jvm-flags) -cp $CP io.kvstore.core.tier.ssd.SsdRebuildRestart open /tmp/rebuild   # repeatable
+ *   java $(cat bin/jvm-flags) -cp $CP io.kvstore.core.tier.ssd.SsdRebuildRestart open /tmp/rebuild
+ *   java $(cat bin/jvm-flags) -cp $CP io.kvstore.core.tier.ssd.SsdRebuildRestart clean /tmp/rebuild
  * </pre>
  *
- * {@code open} opens the tier (the index discarded and the directory rebuilt from RocksDB, since
- * the store is left as a crash leaves it), prints the times, and leaves it crashed again for the
- * next run (it removes the clean-close markers and slot table the close wrote).
+ * {@code open} leaves the store as a crash does (no clean-close markers, no slot table), opens the
+ * tier (the index discarded and the directory rebuilt from RocksDB), prints the times, and leaves
+ * it crashed again. {@code clean} opens the tier as it is and closes it cleanly: run twice, the
+ * second run times a reopen after a clean close (the directory read from the index).
  */
 public final class SsdRebuildRestart {
 
@@ -33,8 +36,8 @@ public final class SsdRebuildRestart {
    * @throws Exception on any failure (a tool: the stack trace is the message)
    */
   public static void main(String[] args) throws Exception {
-    if (args.length != 2 || !(args[0].equals("write") || args[0].equals("open"))) {
-      System.err.println("usage: SsdRebuildRestart write|open DIR");
+    if (args.length != 2 || !List.of("write", "open", "clean").contains(args[0])) {
+      System.err.println("usage: SsdRebuildRestart write|open|clean DIR");
       System.exit(2);
     }
     Path dir = Path.of(args[1]);
@@ -42,6 +45,10 @@ public final class SsdRebuildRestart {
       SsdDirectoryRebuildScaleTest.writeCrashedStore(dir);
       crash(dir);
       return;
+    }
+    boolean afterCrash = args[0].equals("open");
+    if (afterCrash) {
+      crash(dir);
     }
     com.sun.management.OperatingSystemMXBean os =
         (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
@@ -57,10 +64,17 @@ public final class SsdRebuildRestart {
       pages = tier.pageCount();
     }
     System.out.printf(
-        "fresh JVM: SSD tier opened after a crash with %,d pages in %,d ms (process CPU %,d ms;"
+        "fresh JVM: SSD tier opened after a %s with %,d pages in %,d ms (process CPU %,d ms;"
             + " JVM up %,d ms before it; load average %.1f)%n",
-        pages, openMs, cpuMs, sinceStart, os.getSystemLoadAverage());
-    crash(dir);
+        afterCrash ? "crash" : "clean close",
+        pages,
+        openMs,
+        cpuMs,
+        sinceStart,
+        os.getSystemLoadAverage());
+    if (afterCrash) {
+      crash(dir);
+    }
   }
 
   /**
