@@ -10,6 +10,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import org.agrona.BufferUtil;
 import org.rocksdb.RocksDBException;
 
@@ -19,41 +21,51 @@ import org.rocksdb.RocksDBException;
  * A JFR profile of the one-pass rebuild (SsdDirectoryRebuildScaleTest, 1M pages of 256 bytes in 64
  * segments, hashed keys) spent about half of the reopen in the header reads (one 64-byte pread per
  * record, in RocksDB's key order, i.e. at random over the segments, each through a temporary
- * direct buffer), a third in the Chronicle Map inserts and the rest iterating RocksDB. Hence two
- * passes:
+ * direct buffer), a third in the Chronicle Map inserts and the rest iterating RocksDB. Hence the
+ * header check per segment:
  *
- *  1. the RocksDB scan only collects each record into its segment's primitive arrays (no I/O, no
- *     index update), up to RECORDS_PER_ROUND records in all (bounded memory: a larger store takes
- *     several rounds, each checking what the scan collected so far);
+ *  1. the RocksDB scan collects each record into its segment's primitive arrays (no I/O), up to
+ *     RECORDS_PER_ROUND records in all (bounded memory: a larger store takes several rounds, each
+ *     checking what the scan collected so far);
  *  2. per segment: the records are sorted by offset, their headers read in large sequential reads
  *     that cover many headers each (those of pages at most MAX_GAP apart; a sparse segment or large
- *     pages get one small read per header, still in file order), and each record that matches the
- *     page header at its location is indexed; the others are deleted.
+ *     pages get one small read per header, still in file order), and each record that does not
+ *     match the page header at its location is deleted.
  *
- * Measured after the change (same test, one thread, JFR): the header reads, their checks and the
- * sort take about a fifth of the reopen; the Chronicle inserts are now most of it (key hashing,
- * writing the entries), then RocksDB's iteration. Inserting the checked records grouped by the
- * map's segment (a counting sort by the key's xxHash, Chronicle's own split) cut the inserts' CPU
- * time by 12 to 15 % in isolation, but reading the records in that order missed the caches as
- * often as it saved, and the scale test could not tell the two apart: not kept. Checking the
- * segments on two threads (the map takes concurrent inserts) was tried and measured 5x slower on
- * the 2-core host shared with other builds (check pass 12.5 s against 2.1 s): when a thread holding
- * one of the map's segment spin locks is descheduled, the other spins on it for its time slice.
+ * After that the Chronicle inserts were most of the rebuild (async-profiler, 1M pages: about 2/3
+ * of the reopen's CPU time, much of it cache misses and first-touch page faults in the new map
+ * file), then RocksDB's iteration. They now run on a thread of their own (IndexWriter), fed by the
+ * scan in batches of primitive arrays through two bounded queues (a batch is handed over, never
+ * shared): the scan, the header reads and the checks overlap the inserts, and only that thread
+ * touches the map, so no thread spins on a segment lock another holds (checking the segments on
+ * two threads that both inserted was tried: 5x slower on the shared 2-core host, a descheduled
+ * lock holder making the other spin for its time slice).
  *
- * Every record is still checked against the page header at its location before it is indexed
- * (spec/6-ssd-segments.md 6.5 rule 6); only the order and the batching of the reads changed.
+ * To overlap the scan with the inserts, a record is inserted as the scan meets it, before its
+ * header is checked; a record whose header then does not match is removed from the index (in the
+ * same queue, so after its insert) and deleted from RocksDB before the rebuild returns. Nothing
+ * reads the index while the tier opens, so no unchecked entry is ever served; a process killed
+ * mid-rebuild leaves the index without its clean-close marker, and the next start (wal, sync)
+ * discards it, or (none) checks every entry against its page header (SsdTierLoader). An open that
+ * fails mid-rebuild (index full, RocksDB error) has already removed the tier's clean-close marker,
+ * so the next open does not trust the index either (wal, sync: every SSD entry dropped and
+ * rebuilt; none: every entry checked). Inserting
+ * the checked records grouped by the map's segment (a counting sort by the key's xxHash) cut the
+ * inserts' CPU time by 12 to 15 % in isolation, but reading the records in that order missed the
+ * caches as often as it saved: not kept.
  */
 
 /**
  * Rebuilds the SSD tier's directory from RocksDB's location records while the tier opens (after a
- * crash with a write-ahead log, or when the index opened new): checks each record against the page
- * header at its location, indexes those that match and deletes the others.
+ * crash with a write-ahead log, or when the index opened new): indexes each record, checks it
+ * against the page header at its location, and removes (from the index and RocksDB) those that do
+ * not match, all before it returns.
  */
 final class DirectoryRebuild {
 
   /**
-   * Records collected before they are checked: 52 bytes of heap each (up to half as much again
-   * while the arrays grow), about 60 MiB for a full round.
+   * Records collected before they are checked: 28 bytes of heap each (up to half as much again
+   * while the arrays grow), about 30 MiB for a full round.
    */
   static final int RECORDS_PER_ROUND = 1 << 20;
   /** Bytes of one sequential header read. */
@@ -74,6 +86,10 @@ final class DirectoryRebuild {
   static volatile ReadFault readFaultForTest;
   /** Test hook: records per round if positive (several rounds on a small store). */
   static volatile int recordsPerRoundForTest;
+  /** Test hook: records per batch handed to the index writer if positive (many batches). */
+  static volatile int batchRecordsForTest;
+  /** Test hook: if positive, the scan fails (as a RocksDB read error would) after that many records. */
+  static volatile int failScanAfterForTest;
 
   private final SsdTier tier;
   private final BlockIndex index;
@@ -88,7 +104,6 @@ final class DirectoryRebuild {
   /** One header read: many headers of a dense segment (freed when {@link #run} ends). */
   private final ByteBuffer chunk = ByteBuffer.allocateDirect(CHUNK_BYTES);
   private final LocationStore.WriteSlot slot = new LocationStore.WriteSlot();
-  private final IndexEntry prev = new IndexEntry();
   private long indexed;
   private long invalid;
 
@@ -121,23 +136,33 @@ final class DirectoryRebuild {
   }
 
   /**
-   * Streams every location record into the directory.
+   * Streams every location record into the directory; returns once every record is indexed or
+   * removed.
    *
    * @throws SsdStorageException if RocksDB cannot be read or a stale record cannot be deleted
+   * @throws IllegalStateException if the index is full
    */
   void run() {
+    IndexWriter writer = new IndexWriter(index);
     try {
-      scanAndCheck();
+      scanAndCheck(writer);
+      writer.finish();
     } finally {
+      writer.stop();
       BufferUtil.free(chunk);
     }
   }
 
-  private void scanAndCheck() {
+  private void scanAndCheck(IndexWriter writer) {
     int perRound = recordsPerRoundForTest > 0 ? recordsPerRoundForTest : RECORDS_PER_ROUND;
+    int failAfter = failScanAfterForTest;
+    long[] seen = new long[1];
     try {
       store.forEach(
           (hi, lo, segId, off, len, ns, parentHi, parentLo) -> {
+            if (failAfter > 0 && ++seen[0] > failAfter) {
+              throw new SsdStorageException("injected: cannot read the SSD tier's location records");
+            }
             int k = Arrays.binarySearch(ids, segId);
             Segment seg = k >= 0 ? segments[k] : null;
             if (seg == null
@@ -148,23 +173,24 @@ final class DirectoryRebuild {
               deleteRecord(hi, lo);
               return;
             }
+            writer.put(hi, lo, len, ns, parentHi, parentLo, seg.id, off, seg.slot);
             Records r = collected[k];
             if (r == null) {
               r = collected[k] = new Records(seg);
             }
-            r.add(hi, lo, off, len, ns, parentHi, parentLo);
+            r.add(hi, lo, off, len);
             if (++collectedCount >= perRound) {
-              checkCollected();
+              checkCollected(writer);
             }
           });
     } catch (RocksDBException ex) {
       throw new SsdStorageException("cannot read the SSD tier's location records", ex);
     }
-    checkCollected();
+    checkCollected(writer);
   }
 
-  /** Pass 2 for the records collected so far, segment by segment. */
-  private void checkCollected() {
+  /** The header checks for the records collected so far, segment by segment. */
+  private void checkCollected(IndexWriter writer) {
     List<Records> work = new ArrayList<>();
     for (int k = 0; k < collected.length; k++) {
       if (collected[k] != null) {
@@ -173,20 +199,17 @@ final class DirectoryRebuild {
       }
     }
     collectedCount = 0;
-    if (work.isEmpty()) {
-      return;
-    }
     for (int i = 0; i < work.size(); i++) {
-      check(work.get(i));
+      check(work.get(i), writer);
       work.set(i, null); // its arrays go as soon as it is done
     }
   }
 
   /**
-   * Checks one segment's records in offset order against the page headers: indexes those that
-   * match, deletes the others.
+   * Checks one segment's records in offset order against the page headers: counts those that
+   * match as the segment's pages, removes the others from the index and RocksDB.
    */
-  private void check(Records r) {
+  private void check(Records r, IndexWriter writer) {
     r.sortByOffset();
     Segment seg = r.seg;
     ReadFault hook = readFaultForTest;
@@ -229,11 +252,10 @@ final class DirectoryRebuild {
           && PageFormat.payloadLength(chunk, pos) + PageFormat.HEADER_LENGTH == len
           && PageFormat.keyHi(chunk, pos) == hi
           && PageFormat.keyLo(chunk, pos) == lo)) {
+        // Indexed when the scan met it: removed after that insert (same queue), before run ends.
+        writer.remove(hi, lo, seg.id, off);
         deleteRecord(hi, lo);
       } else {
-        index.putSsd(
-            hi, lo, len, r.meta[3 * i], r.meta[3 * i + 1], r.meta[3 * i + 2], seg.id, off,
-            seg.slot, prev);
         tier.addPageWhileOpening(seg, hi, lo, off, len, 0);
         indexed++;
       }
@@ -249,34 +271,241 @@ final class DirectoryRebuild {
     invalid++;
   }
 
+  /**
+   * The thread that writes the rebuilt directory into the index, and the queues that feed it:
+   * batches of records in primitive arrays go from the scan to the thread through {@code full} and
+   * come back empty through {@code free}; a batch belongs to one side at a time. The thread is the
+   * only one to touch the index during the rebuild, and does so in the order the scan gave.
+   */
+  static final class IndexWriter {
+    /**
+     * Records per batch: 2 MiB a batch. Each hand-over may wake the other thread, and on a loaded
+     * 2-core host a wake-up costs the waker up to a time slice (async-profiler, wall clock: with
+     * 4,096-record batches 0.3 s of a 1M-page rebuild went to the writer's unpark of the scan).
+     */
+    static final int BATCH = 32_768;
+    /** Batches in all: the scan runs at most this far ahead of the inserts. */
+    static final int BATCHES = 4;
+
+    private final BlockIndex index;
+    private final ArrayBlockingQueue<Batch> free = new ArrayBlockingQueue<>(BATCHES);
+    /** Room for every batch and the end marker, so handing one over never blocks. */
+    private final ArrayBlockingQueue<Batch> full = new ArrayBlockingQueue<>(BATCHES + 1);
+    private final Batch end = new Batch(0);
+    private final Thread thread;
+    /** What stopped the thread, if it failed. */
+    private volatile Throwable failure;
+    /** Set to make the thread stop after its current batch (the rebuild failed). */
+    private volatile boolean stopping;
+    private Batch current;
+
+    IndexWriter(BlockIndex index) {
+      this.index = index;
+      int records = batchRecordsForTest > 0 ? batchRecordsForTest : BATCH;
+      for (int i = 0; i < BATCHES; i++) {
+        free.add(new Batch(records));
+      }
+      thread = new Thread(this::drain, "kvstore-ssd-directory-rebuild");
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    /** Queues an insert (as {@link BlockIndex#putSsd}). */
+    void put(
+        long hi,
+        long lo,
+        int len,
+        long ns,
+        long parentHi,
+        long parentLo,
+        long segId,
+        long off,
+        int segSlot) {
+      Batch b = batch();
+      int n = b.count;
+      b.keys[2 * n] = hi;
+      b.keys[2 * n + 1] = lo;
+      b.longs[Batch.LONGS * n] = segId;
+      b.longs[Batch.LONGS * n + 1] = off;
+      b.longs[Batch.LONGS * n + 2] = ns;
+      b.longs[Batch.LONGS * n + 3] = parentHi;
+      b.longs[Batch.LONGS * n + 4] = parentLo;
+      b.lens[n] = len;
+      b.slots[n] = segSlot;
+      b.count = n + 1;
+      if (b.count == b.capacity) {
+        handOver();
+      }
+    }
+
+    /** Queues the removal of the SSD location {@code (segId, off)} of the key (after its insert). */
+    void remove(long hi, long lo, long segId, long off) {
+      put(hi, lo, Batch.REMOVE, 0, 0, 0, segId, off, 0);
+    }
+
+    /** The batch being filled, taking a free one if needed. */
+    private Batch batch() {
+      Batch b = current;
+      if (b != null) {
+        return b;
+      }
+      try {
+        while ((b = free.poll(50, TimeUnit.MILLISECONDS)) == null) {
+          checkAlive();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new SsdStorageException("interrupted while rebuilding the SSD directory");
+      }
+      checkAlive();
+      current = b;
+      return b;
+    }
+
+    private void checkAlive() {
+      Throwable t = failure;
+      if (t != null) {
+        throw rethrow(t);
+      }
+      if (!thread.isAlive()) {
+        throw new IllegalStateException("the directory rebuild's index writer ended early");
+      }
+    }
+
+    private void handOver() {
+      full.add(current); // never full: there are only BATCHES batches and the end marker
+      current = null;
+    }
+
+    /**
+     * Hands over the last batch and waits until every queued record is in the index.
+     *
+     * @throws RuntimeException what the writer thread failed with (e.g. the index is full)
+     */
+    void finish() {
+      if (current != null && current.count > 0) {
+        handOver();
+      }
+      full.add(end);
+      boolean interrupted = false;
+      while (thread.isAlive()) {
+        try {
+          thread.join();
+        } catch (InterruptedException e) {
+          interrupted = true; // the rebuild must not return while the thread writes the index
+        }
+      }
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+      Throwable t = failure;
+      if (t != null) {
+        throw rethrow(t);
+      }
+    }
+
+    /** Stops the thread after its current batch and waits for it (no-op once finished). */
+    void stop() {
+      if (!thread.isAlive()) {
+        return;
+      }
+      stopping = true;
+      full.offer(end);
+      boolean interrupted = false;
+      while (thread.isAlive()) {
+        try {
+          thread.join();
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+
+    private static RuntimeException rethrow(Throwable t) {
+      if (t instanceof Error e) {
+        throw e;
+      }
+      return t instanceof RuntimeException re
+          ? re
+          : new IllegalStateException("the directory rebuild's index writer failed: " + t, t);
+    }
+
+    private void drain() {
+      IndexEntry scratch = new IndexEntry();
+      try {
+        for (Batch b = full.take(); b != end && !stopping; b = full.take()) {
+          for (int i = 0; i < b.count; i++) {
+            long hi = b.keys[2 * i];
+            long lo = b.keys[2 * i + 1];
+            int o = Batch.LONGS * i;
+            if (b.lens[i] == Batch.REMOVE) {
+              index.removeSsd(hi, lo, b.longs[o], b.longs[o + 1], scratch);
+            } else {
+              index.putSsd(
+                  hi, lo, b.lens[i], b.longs[o + 2], b.longs[o + 3], b.longs[o + 4], b.longs[o],
+                  b.longs[o + 1], b.slots[i], scratch);
+            }
+          }
+          b.count = 0;
+          free.add(b);
+        }
+      } catch (InterruptedException e) {
+        failure = new IllegalStateException("the directory rebuild's index writer was interrupted");
+      } catch (Throwable t) {
+        failure = t;
+      }
+    }
+  }
+
+  /** Records handed to the index writer, in parallel primitive arrays (no object per record). */
+  static final class Batch {
+    /** Page length that marks a removal. */
+    static final int REMOVE = -1;
+    /** Longs per record besides its key: segment id, offset, namespace, parent hi, parent lo. */
+    static final int LONGS = 5;
+
+    final int capacity;
+    final long[] keys;
+    final long[] longs;
+    final int[] lens;
+    final int[] slots;
+    int count;
+
+    Batch(int capacity) {
+      this.capacity = capacity;
+      this.keys = new long[2 * capacity];
+      this.longs = new long[LONGS * capacity];
+      this.lens = new int[capacity];
+      this.slots = new int[capacity];
+    }
+  }
+
   /** One segment's records of a round, in parallel primitive arrays (no object per record). */
   static final class Records {
     final Segment seg;
     long[] keys = new long[128]; // hi, lo
     long[] offs = new long[64];
     int[] lens = new int[64];
-    long[] meta = new long[192]; // namespace, parent hi, parent lo
     int count;
 
     Records(Segment seg) {
       this.seg = seg;
     }
 
-    void add(long hi, long lo, long off, int len, long ns, long parentHi, long parentLo) {
+    void add(long hi, long lo, long off, int len) {
       if (count == offs.length) {
         int n = count + (count >> 1);
         keys = Arrays.copyOf(keys, 2 * n);
         offs = Arrays.copyOf(offs, n);
         lens = Arrays.copyOf(lens, n);
-        meta = Arrays.copyOf(meta, 3 * n);
       }
       keys[2 * count] = hi;
       keys[2 * count + 1] = lo;
       offs[count] = off;
       lens[count] = len;
-      meta[3 * count] = ns;
-      meta[3 * count + 1] = parentHi;
-      meta[3 * count + 2] = parentLo;
       count++;
     }
 
@@ -339,11 +568,6 @@ final class DirectoryRebuild {
         t = keys[2 * a + k];
         keys[2 * a + k] = keys[2 * b + k];
         keys[2 * b + k] = t;
-      }
-      for (int k = 0; k < 3; k++) {
-        t = meta[3 * a + k];
-        meta[3 * a + k] = meta[3 * b + k];
-        meta[3 * b + k] = t;
       }
     }
   }
