@@ -209,16 +209,14 @@ final class WriteBack {
 
   /**
    * Releases the held pages of a batch's {@code n} entries, every one completed by now (a
-   * completed entry is read by nobody). A release that fails is logged: it must not stop the
-   * others.
+   * completed entry is read by nobody). A release that fails is logged (the others are released
+   * all the same): it is a bug, and the writer must go on.
    */
   private void releaseHolds(Batch batch, int n) {
-    for (int k = 0; k < n; k++) {
-      try {
-        queue.release(batch.holdTier[k], batch.holdToken[k]);
-      } catch (RuntimeException e) {
-        LOG.log(System.Logger.Level.ERROR, "write-back could not release a held page", e);
-      }
+    try {
+      queue.releaseAll(batch.holdTier, batch.holdToken, n);
+    } catch (RuntimeException e) {
+      LOG.log(System.Logger.Level.ERROR, "write-back could not release a held page", e);
     }
   }
 

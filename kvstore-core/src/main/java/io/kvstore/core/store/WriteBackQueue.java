@@ -64,6 +64,8 @@ final class WriteBackQueue implements AutoCloseable {
   private final HoldReleaser releaser;
   /** Bytes of the held pages of entries not yet reclaimed. */
   private long heldBytes;
+  /** Holds queued and not yet released (an entry may be reclaimed just before its release). */
+  private int holdsOut;
   /**
    * Entries not yet reclaimed, counted per key hash bucket: a key whose bucket is 0 has no entry,
    * so put, delete and lookups of keys not queued (nearly all) skip the scan of the entries.
@@ -218,6 +220,7 @@ final class WriteBackQueue implements AutoCloseable {
       holdToken[i] = hold;
       held[i] = page;
       heldBytes += length[i];
+      holdsOut++;
       bucketCounts[bucket(hi, lo)]++;
       state[i] = PENDING;
       if (writersWaiting > 0) {
@@ -229,10 +232,42 @@ final class WriteBackQueue implements AutoCloseable {
     }
   }
 
-  /** Hands a hold read with {@link #holdTier} and {@link #holdToken} back to its tier. */
-  void release(int tier, long hold) {
-    if (tier != NO_HOLD) {
-      releaser.release(tier, hold);
+  /**
+   * Hands the holds {@code tiers[k], holds[k]} ({@code k < n}, read with {@link #holdTier} and
+   * {@link #holdToken}; {@link #NO_HOLD} ones skipped) back to their tiers, after their entries
+   * were completed. Every one is released even if one fails (the first failure is thrown after).
+   */
+  void releaseAll(int[] tiers, long[] holds, int n) {
+    int released = 0;
+    RuntimeException failure = null;
+    for (int k = 0; k < n; k++) {
+      if (tiers[k] == NO_HOLD) {
+        continue;
+      }
+      released++;
+      try {
+        releaser.release(tiers[k], holds[k]);
+      } catch (RuntimeException e) {
+        if (failure == null) {
+          failure = e;
+        } else {
+          failure.addSuppressed(e);
+        }
+      }
+    }
+    if (released > 0) {
+      lock.lock();
+      try {
+        holdsOut -= released;
+        if (holdsOut == 0 && headSeq == tailSeq && lock.hasWaiters(roomChanged)) {
+          roomChanged.signalAll(); // awaitEmpty waits for the last release too
+        }
+      } finally {
+        lock.unlock();
+      }
+    }
+    if (failure != null) {
+      throw failure;
     }
   }
 
@@ -547,12 +582,15 @@ final class WriteBackQueue implements AutoCloseable {
     }
   }
 
-  /** Waits up to {@code maxWaitNanos} until every entry is done; whether it is empty now. */
+  /**
+   * Waits up to {@code maxWaitNanos} until every entry is done and every held page released;
+   * whether that is so now.
+   */
   boolean awaitEmpty(long maxWaitNanos) throws InterruptedException {
     long deadline = System.nanoTime() + maxWaitNanos;
     lock.lock();
     try {
-      while (headSeq != tailSeq) {
+      while (headSeq != tailSeq || holdsOut > 0) {
         long wait = deadline - System.nanoTime();
         if (wait <= 0) {
           return false;
@@ -609,22 +647,11 @@ final class WriteBackQueue implements AutoCloseable {
     } finally {
       lock.unlock();
     }
-    // Outside the lock: a release takes the tier's shard lock (lock order: tier, then queue).
-    RuntimeException failure = null;
-    for (int k = 0; k < n; k++) {
-      try {
-        releaser.release(tiers[k], holds[k]);
-      } catch (RuntimeException e) {
-        if (failure == null) {
-          failure = e;
-        } else {
-          failure.addSuppressed(e);
-        }
-      }
-    }
-    BufferUtil.free(arena);
-    if (failure != null) {
-      throw failure;
+    try {
+      // Outside the lock: a release takes the tier's shard lock (lock order: tier, then queue).
+      releaseAll(tiers, holds, n);
+    } finally {
+      BufferUtil.free(arena);
     }
   }
 }
