@@ -522,15 +522,17 @@ final class Shard {
    * or held, evicts one page ahead of need, which the listener may keep in its slot until written
    * (held) instead of copying it. So a put finds a free slot, freed by an earlier page's write,
    * and the page it displaces is handed over without a copy. The target: the shard's share of the
-   * hold-ahead bytes in slots of this class, at most an eighth of the class's possible slots in the
-   * shard, at least one.
+   * hold-ahead bytes in slots of this class (at least two: a shard's share may be less than one
+   * large page), at most an eighth of the class's possible slots in the shard, at least one.
    */
   private void evictAhead(ShardClass k, int excluded) {
     long bytes = engine.holdAheadBytesPerShard();
     if (bytes == 0 || slabCount < slabs.length) {
       return;
     }
-    long target = Math.max(1, Math.min((long) slabs.length * k.slotsPerSlab / 8, bytes / k.slotBytes));
+    long target =
+        Math.max(
+            1, Math.min((long) slabs.length * k.slotsPerSlab / 8, Math.max(2, bytes / k.slotBytes)));
     if (k.freeCount() + k.held >= target) {
       return;
     }
