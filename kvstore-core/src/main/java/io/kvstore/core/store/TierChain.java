@@ -90,9 +90,20 @@ final class TierChain {
     // ownership check reading the entry, then the queue, never misses the page in between. Only a
     // put of this key sets the flag, under its key lock, and it then removes this copy anyway.
     boolean wasDirty = index != null && index.isDirty(hi, lo);
-    boolean held = leaveMemory(hi, lo, page, wasDirty, hold == WriteBackQueue.NO_HOLD ? WriteBackQueue.NO_HOLD : t, hold);
+    boolean held =
+        leaveMemory(
+            hi, lo, page, wasDirty, hold == WriteBackQueue.NO_HOLD ? WriteBackQueue.NO_HOLD : t, hold);
     if (index != null) {
-      index.leaveMemory(hi, lo, tiers[t].kind());
+      try {
+        index.leaveMemory(hi, lo, tiers[t].kind());
+      } catch (RuntimeException e) {
+        if (!held) {
+          throw e;
+        }
+        // The queue owns the held page now: the tier must keep its slot, so no exception may
+        // leave here (the tier would free and reuse the slot under the queue's reader).
+        LOG.log(System.Logger.Level.ERROR, "block index failed to record a page leaving memory", e);
+      }
     }
     return held;
   }
