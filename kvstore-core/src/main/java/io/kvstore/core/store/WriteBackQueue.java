@@ -621,6 +621,36 @@ final class WriteBackQueue implements AutoCloseable {
   }
 
   /**
+   * Releases the holds of the entries no writer took (call after {@link #shutdown}: no writer takes
+   * one any more), so their memory tier's slots come back even while a writer stuck on a stalled
+   * disk keeps the queue from being closed; a taken entry's hold stays its writer's to release.
+   * Marked done under the lock first, so no get reads them after.
+   */
+  void releaseUntaken() {
+    int n = 0;
+    int[] tiers;
+    long[] holds;
+    lock.lock();
+    try {
+      tiers = new int[(int) Math.max(0, tailSeq - takeSeq)];
+      holds = new long[tiers.length];
+      for (long s = takeSeq; s < tailSeq; s++) {
+        int i = (int) (s & mask);
+        if (held[i] != null && state[i] == PENDING) {
+          tiers[n] = holdTier[i];
+          holds[n++] = holdToken[i];
+          held[i] = null;
+          heldBytes -= length[i];
+          state[i] = DONE;
+        }
+      }
+    } finally {
+      lock.unlock();
+    }
+    releaseAll(tiers, holds, n);
+  }
+
+  /**
    * Frees the arena and releases the holds of entries never completed. Call only after every
    * writer has stopped (a taken entry's hold is its writer's to release).
    */

@@ -178,6 +178,38 @@ class TieredStoreHeldWriteBackTest {
     assertTrue(store.stats().writeBack().drops() > 0, store.stats().writeBack().toString());
   }
 
+  @Test
+  void shouldGiveBackEveryHeldSlotAWriterStuckPastTheGraceDidNotTake() throws Exception {
+    TieredStore store =
+        builder().dramBytes(1L << 20).memoryShards(1).flushOnClose(false).closeGraceMillis(100).build();
+    DramTier dram = dram(store);
+    WriteBack wb = store.writeBack();
+    faulty.stallWritesIgnoringInterrupts(); // writers stuck in the kernel: deaf to interrupts
+    try {
+      // The first two victims go to the two writers, which get stuck on them; the next ones wait
+      // in the queue, at least two of them held, untaken.
+      for (int k = 0; wb.queuedHeld.sum() < 4; k++) {
+        assertTrue(k < 400, "pages were evicted");
+        assertTrue(store.put(TestPages.page(5, k, 1, PAYLOAD)));
+        long victims = wb.queued.sum();
+        for (int i = 0; i < 1000 && faulty.stalledNow.get() < Math.min(2, victims); i++) {
+          Thread.sleep(1);
+        }
+      }
+      assertEquals(2, faulty.stalledNow.get(), "both writers stuck");
+      long heldBefore = dram.heldBytes();
+      store.close(); // the grace runs out with both writers stuck
+      // The stuck writers' own pages (one each, held or copied) are theirs to give back later.
+      assertTrue(dram.heldBytes() < heldBefore, "the pages no writer took were given back");
+    } finally {
+      faulty.releaseStall();
+    }
+    for (int i = 0; i < 5000 && dram.heldBytes() > 0; i++) {
+      Thread.sleep(1); // the writers finish (their writes fail on the closed tier) and release
+    }
+    assertEquals(0, dram.heldBytes(), "every held slot was given back");
+  }
+
   /**
    * Threads own disjoint keys and put new versions of them or delete them, while their own filler
    * puts keep the DRAM tier evicting (held pages written back meanwhile by both writers): the

@@ -195,4 +195,27 @@ class WriteBackQueueTest {
     assertFalse(q.offerHeld(1, 1, page, 0, 1));
     q.close();
   }
+
+  @Test
+  void shouldReleaseOnlyTheUntakenHeldPagesOnShutdownWhileAWriterHoldsItsOwn() throws Exception {
+    java.util.List<Long> released = new java.util.ArrayList<>();
+    try (WriteBackQueue q = new WriteBackQueue(64 << 10, 64, (tier, hold) -> released.add(hold))) {
+      for (int k = 0; k < 3; k++) {
+        assertTrue(q.offerHeld(1, k, TestPages.page(1, k, 1, 500).asReadOnlyBuffer(), 0, k));
+      }
+      long seq = q.take(MS); // a writer takes the first, and is stuck writing it
+      q.shutdown();
+      q.releaseUntaken();
+      assertEquals(java.util.List.of(1L, 2L), released, "the untaken ones, once");
+      assertEquals(-1, q.copyIfQueued(1, 1, ByteBuffer.allocate(1024)), "no longer served");
+      assertEquals(1, TestPages.check(q.page(seq), 1, 0), "the taken page is still whole");
+      assertFalse(q.awaitEmpty(MS));
+      int[] tiers = {q.holdTier(seq)};
+      long[] holds = {q.holdToken(seq)};
+      q.complete(seq); // the writer comes back: completes, then releases its own
+      q.releaseAll(tiers, holds, 1);
+      assertEquals(java.util.List.of(1L, 2L, 0L), released);
+    }
+    assertEquals(3, released.size(), "close releases nothing twice");
+  }
 }
