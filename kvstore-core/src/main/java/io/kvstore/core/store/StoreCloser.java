@@ -43,6 +43,9 @@ final class StoreCloser {
       }
       long queuedDropsBefore = writeBack.drops.sum();
       writersStopped = writeBack.stop(flushOnClose, deadline);
+      // Pages queued in their memory slots and never taken go back to their tier now, even if a
+      // writer is stuck (then the queue is not closed below, and that writer releases its own).
+      writeBack.queue().releaseUntaken();
       long droppedAtStop = writeBack.drops.sum() - queuedDropsBefore;
       long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
       if (flushed[1] > 0 || droppedAtStop > 0) {

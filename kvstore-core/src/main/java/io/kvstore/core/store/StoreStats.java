@@ -74,7 +74,8 @@ public record StoreStats(
    * @param ssdWrites pages the store wrote to the SSD tier (write-back, puts too large for memory,
    *     the flush on close); a read-only workload leaves it unchanged
    * @param ssdWriteBytes bytes of those pages
-   * @param queued dirty pages copied into the write-back queue when memory evicted them
+   * @param queued dirty pages queued for write-back when memory evicted them (waiting in their memory
+   *     slot, or copied into the queue's buffer)
    * @param cleanDrops pages dropped from memory without a write because the SSD tier holds them
    * @param drops dirty pages dropped unwritten: queue full, SSD tier degraded or refusing the page,
    *     or still queued at close
@@ -86,7 +87,8 @@ public record StoreStats(
    * @param dirtyPages pages in memory not yet handed to write-back (entries of the block index with
    *     the dirty flag)
    * @param queueDepth pages queued or being written now
-   * @param queueBytes bytes of the queue in use now
+   * @param queueBytes bytes of the queue's buffer in use now (copies; a page waiting in its memory
+   *     slot takes none, it counts in its memory tier's used bytes)
    * @param queueCapacityBytes the queue's bound in bytes
    */
   public record WriteBackStats(

@@ -62,11 +62,17 @@ final class TierChain {
   /** {@link #putIntoMemory}: the block index has no room for the page (nothing was changed). */
   static final int INDEX_FULL = -2;
 
-  /** Called by tier {@code t}, under its lock, for each page it evicts. Memory work only. */
-  void evicted(int t, long hi, long lo, ByteBuffer page) {
+  /**
+   * Called by tier {@code t}, under its lock, for each page it evicts. Memory work only.
+   *
+   * @param hold the tier's hold on the page's slot if the page may be kept in it ({@link
+   *     io.kvstore.core.tier.EvictionListener#onEvictHeld}), else {@link WriteBackQueue#NO_HOLD}
+   * @return whether the write-back queue keeps the held page (it releases the hold)
+   */
+  boolean evicted(int t, long hi, long lo, ByteBuffer page, long hold) {
     counters.evictions[t].increment();
     if (t >= memoryTiers) {
-      return; // the last tier drops what it evicts (and keeps its own index bit)
+      return false; // the last tier drops what it evicts (and keeps its own index bit)
     }
     for (int j = t + 1; j < memoryTiers; j++) {
       // The lower tier's bit before its put, so its own eviction of the page always clears it; the
@@ -75,7 +81,7 @@ final class TierChain {
         if (tiers[j].put(page)) {
           indexAbsent(t, hi, lo); // the dirty flag stays with the page
           counters.demotions[j].increment();
-          return;
+          return false;
         }
         indexAbsent(j, hi, lo);
       }
@@ -84,10 +90,22 @@ final class TierChain {
     // ownership check reading the entry, then the queue, never misses the page in between. Only a
     // put of this key sets the flag, under its key lock, and it then removes this copy anyway.
     boolean wasDirty = index != null && index.isDirty(hi, lo);
-    leaveMemory(hi, lo, page, wasDirty);
+    boolean held =
+        leaveMemory(
+            hi, lo, page, wasDirty, hold == WriteBackQueue.NO_HOLD ? WriteBackQueue.NO_HOLD : t, hold);
     if (index != null) {
-      index.leaveMemory(hi, lo, tiers[t].kind());
+      try {
+        index.leaveMemory(hi, lo, tiers[t].kind());
+      } catch (RuntimeException e) {
+        if (!held) {
+          throw e;
+        }
+        // The queue owns the held page now: the tier must keep its slot, so no exception may
+        // leave here (the tier would free and reuse the slot under the queue's reader).
+        LOG.log(System.Logger.Level.ERROR, "block index failed to record a page leaving memory", e);
+      }
     }
+    return held;
   }
 
   /**
@@ -96,22 +114,34 @@ final class TierChain {
    * @param wasDirty whether it was dirty (the caller cleared the flag)
    */
   void leaveMemory(long hi, long lo, ByteBuffer page, boolean wasDirty) {
+    leaveMemory(hi, lo, page, wasDirty, WriteBackQueue.NO_HOLD, 0);
+  }
+
+  /**
+   * {@link #leaveMemory(long, long, ByteBuffer, boolean)} for a page memory tier {@code tier}
+   * holds in its slot ({@code hold}), or with {@code tier} {@link WriteBackQueue#NO_HOLD} for a
+   * page valid only during the call.
+   *
+   * @return whether the write-back queue keeps the held page
+   */
+  private boolean leaveMemory(
+      long hi, long lo, ByteBuffer page, boolean wasDirty, int tier, long hold) {
     if (writeBack == null) {
-      return;
+      return false;
     }
     if (!wasDirty) {
       writeBack.cleanDrops.increment(); // the SSD tier holds it: inclusive, nothing to write
-      return;
+      return false;
     }
     if (page.remaining() > ssd.maxPageBytes()) {
       writeBack.drops.increment();
-      return;
+      return false;
     }
     if (!ssdAdmission.admit(hi, lo)) {
       counters.admissionRejects[memoryTiers].increment();
-      return;
+      return false;
     }
-    writeBack.evictedDirty(hi, lo, page);
+    return writeBack.evictedDirty(hi, lo, page, tier, hold);
   }
 
   /**

@@ -5,6 +5,7 @@ import io.kvstore.common.PageFormat;
 import io.kvstore.core.index.BlockIndex;
 import io.kvstore.core.index.IndexEntry;
 import io.kvstore.core.policy.AdmissionPolicy;
+import io.kvstore.core.tier.EvictionListener;
 import io.kvstore.core.tier.PinnedPage;
 import io.kvstore.core.tier.Tier;
 import io.kvstore.core.tier.TierKind;
@@ -165,7 +166,10 @@ public final class TieredStore implements AutoCloseable {
           new WriteBack(
               ssd,
               locks,
-              new WriteBackQueue(queueBytes, (int) Math.min(1 << 16, Math.max(64, queueBytes >> 12))),
+              new WriteBackQueue(
+                  queueBytes,
+                  (int) Math.min(1 << 16, Math.max(64, queueBytes >> 12)),
+                  (t, hold) -> this.tiers[t].releaseHeld(hold)),
               new SsdHealth(settings.degradedRetryMinMillis, settings.degradedRetryMaxMillis),
               Math.max(1, settings.writeBackThreads),
               settings.writeBackMaxWaitMillis,
@@ -184,11 +188,49 @@ public final class TieredStore implements AutoCloseable {
     // listener: it would read every page of an evicted segment back only to drop it (it counts
     // its evictions itself, StoreCounters adds them).
     for (int i = 0; i < memoryTiers; i++) {
-      final int t = i;
-      this.tiers[i].setEvictionListener((hi, lo, page) -> chain.evicted(t, hi, lo, page));
+      this.tiers[i].setEvictionListener(
+          new ChainListener(
+              i, i == memoryTiers - 1 && writeBack != null ? holdAheadBytes(settings) : 0));
     }
     prefetcher = new Prefetcher(this, settings.prefetchThreads);
     closer = new StoreCloser(settings.flushOnClose, settings.closeGraceMillis);
+  }
+
+  /**
+   * How much of the last memory tier is kept free or held ahead of need so that a dirty page it
+   * evicts goes to write-back in its own slot, uncopied ({@link EvictionListener}): what the
+   * writers take at once, twice (one batch being written, the next filling), and at most the
+   * write-back queue's bytes (a held page is queued like a copied one).
+   */
+  private static long holdAheadBytes(TieredStoreBuilder settings) {
+    long pipeline = 2L * Math.max(1, settings.writeBackThreads) * WriteBack.BATCH_BYTES;
+    return Math.min(pipeline, settings.writeBackQueueBytes);
+  }
+
+  /** Hands what memory tier {@code t} evicts down the chain ({@link TierChain#evicted}). */
+  private final class ChainListener implements EvictionListener {
+    private final int t;
+    private final long holdAheadBytes;
+
+    ChainListener(int t, long holdAheadBytes) {
+      this.t = t;
+      this.holdAheadBytes = holdAheadBytes;
+    }
+
+    @Override
+    public void onEvict(long keyHi, long keyLo, ByteBuffer page) {
+      chain.evicted(t, keyHi, keyLo, page, WriteBackQueue.NO_HOLD);
+    }
+
+    @Override
+    public boolean onEvictHeld(long keyHi, long keyLo, ByteBuffer page, long hold) {
+      return chain.evicted(t, keyHi, keyLo, page, hold);
+    }
+
+    @Override
+    public long holdAheadBytes() {
+      return holdAheadBytes;
+    }
   }
 
   /** A builder with documented defaults. */

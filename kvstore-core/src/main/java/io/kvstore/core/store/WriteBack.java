@@ -14,9 +14,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>Policy (also in {@code docs/configuration.md}):
  *
  * <ul>
- *   <li>A dirty page evicted from the last memory tier is copied into the queue (a memcpy under the
- *       evicting tier's lock; never I/O, never a wait). No room: the page is dropped and counted
- *       ({@link #drops}).
+ *   <li>A dirty page evicted from the last memory tier is queued under the evicting tier's lock
+ *       (never I/O, never a wait): held in its slot when the tier evicted it ahead of need ({@link
+ *       io.kvstore.core.tier.EvictionListener#onEvictHeld}: no copy, the slot is released once the
+ *       entry is completed), else copied into the queue's arena (a memcpy). No room: the page is
+ *       dropped and counted ({@link #drops}).
  *   <li>A put waits, before it takes any lock, while the queue has no room for its page, at most
  *       {@code writeBackMaxWaitMillis}; then it goes on, and victims that still find no room are
  *       dropped and counted.
@@ -70,6 +72,8 @@ final class WriteBack {
   private volatile boolean running = true;
 
   final LongAdder queued = new LongAdder();
+  /** Of {@link #queued}: pages queued in their memory slot, uncopied (held). */
+  final LongAdder queuedHeld = new LongAdder();
   final LongAdder ssdWrites = new LongAdder();
   final LongAdder ssdWriteBytes = new LongAdder();
   final LongAdder cleanDrops = new LongAdder();
@@ -114,13 +118,27 @@ final class WriteBack {
 
   /**
    * A dirty page left memory: queue it, or drop and count it. Called under the evicting tier's lock.
+   *
+   * @param tier the memory tier that evicted it, with {@code hold} its hold on the page's slot, or
+   *     {@link WriteBackQueue#NO_HOLD} if the page is only valid during the call (then it is copied)
+   * @return whether the queue keeps the held page (then the queue releases the hold)
    */
-  void evictedDirty(long hi, long lo, ByteBuffer page) {
-    if (health.degraded() || !queue.offer(hi, lo, page)) {
+  boolean evictedDirty(long hi, long lo, ByteBuffer page, int tier, long hold) {
+    if (health.degraded()) {
       drops.increment();
-      return;
+      return false;
+    }
+    if (tier != WriteBackQueue.NO_HOLD && queue.offerHeld(hi, lo, page, tier, hold)) {
+      queued.increment();
+      queuedHeld.increment();
+      return true;
+    }
+    if (!queue.offer(hi, lo, page)) {
+      drops.increment();
+      return false;
     }
     queued.increment();
+    return false;
   }
 
   /** The bounded wait of a put for queue room (see the class notes); no lock may be held. */
@@ -176,6 +194,30 @@ final class WriteBack {
     final long[] seqs = new long[BATCH_PAGES];
     final ByteBuffer[] pages = new ByteBuffer[BATCH_PAGES];
     final boolean[] stored = new boolean[BATCH_PAGES];
+    /** The holds of the entries taken (entry {@code first + k} at {@code k}), to release. */
+    final int[] holdTier = new int[BATCH_PAGES];
+    final long[] holdToken = new long[BATCH_PAGES];
+
+    /** Reads the holds of the {@code n} entries taken, before any is completed. */
+    void readHolds(WriteBackQueue queue, int n) {
+      for (int k = 0; k < n; k++) {
+        holdTier[k] = queue.holdTier(first[0] + k);
+        holdToken[k] = queue.holdToken(first[0] + k);
+      }
+    }
+  }
+
+  /**
+   * Releases the held pages of a batch's {@code n} entries, every one completed by now (a
+   * completed entry is read by nobody). A release that fails is logged (the others are released
+   * all the same): it is a bug, and the writer must go on.
+   */
+  private void releaseHolds(Batch batch, int n) {
+    try {
+      queue.releaseAll(batch.holdTier, batch.holdToken, n);
+    } catch (RuntimeException e) {
+      LOG.log(System.Logger.Level.ERROR, "write-back could not release a held page", e);
+    }
   }
 
   private void runWriter(int id) {
@@ -194,14 +236,19 @@ final class WriteBack {
         if (n == 0) {
           continue;
         }
-        if (health.degraded()) {
-          drops.add(n); // write-back is paused: the pages cannot be written
-          for (int k = 0; k < n; k++) {
-            batch.seqs[k] = batch.first[0] + k;
+        batch.readHolds(queue, n);
+        try {
+          if (health.degraded()) {
+            drops.add(n); // write-back is paused: the pages cannot be written
+            for (int k = 0; k < n; k++) {
+              batch.seqs[k] = batch.first[0] + k;
+            }
+            queue.completeAll(batch.seqs, n);
+          } else {
+            write(batch, n, id);
           }
-          queue.completeAll(batch.seqs, n);
-        } else {
-          write(batch, n, id);
+        } finally {
+          releaseHolds(batch, n); // every entry taken is completed by now
         }
       } catch (InterruptedException e) {
         if (!running) {

@@ -28,6 +28,14 @@ import org.agrona.BufferUtil;
  * writes, and completes the entry before releasing it. So a queued write never lands after a newer
  * put or a delete of its key (no resurrection: the idea of CacheLib's in-flight put tokens).
  *
+ * <p><b>Held pages.</b> An entry may instead name a page kept in its memory tier's slot ({@link
+ * #offerHeld}: the tier evicted it and the store's listener holds it, {@link
+ * io.kvstore.core.tier.EvictionListener#onEvictHeld}): no bytes of the arena, no copy. Its slot is
+ * the tier's until released: whoever completes a taken entry releases its hold after completing
+ * it ({@link #holdTier}, {@link #holdToken}), and {@link #close} releases the holds of entries
+ * never taken. A completed entry is no longer read (gets look only at pending and taken ones), so
+ * the slot is never read after its release.
+ *
  * <p>All state is guarded by one short lock; page bytes are copied outside it (an entry being
  * filled is reserved, and a writer waits for it to be published).
  */
@@ -48,6 +56,16 @@ final class WriteBackQueue implements AutoCloseable {
   private final int[] length;
   private final byte[] state;
   private final boolean[] canceled;
+  /** Memory tier of a held entry's page, or {@link #NO_HOLD} for a copy in the arena. */
+  private final int[] holdTier;
+  private final long[] holdToken;
+  /** A held entry's page (a read-only view of its slot, position 0); null for an arena copy. */
+  private final ByteBuffer[] held;
+  private final HoldReleaser releaser;
+  /** Bytes of the held pages of entries not yet reclaimed. */
+  private long heldBytes;
+  /** Holds queued and not yet released (an entry may be reclaimed just before its release). */
+  private int holdsOut;
   /**
    * Entries not yet reclaimed, counted per key hash bucket: a key whose bucket is 0 has no entry,
    * so put, delete and lookups of keys not queued (nearly all) skip the scan of the entries.
@@ -73,11 +91,27 @@ final class WriteBackQueue implements AutoCloseable {
   private long tailPos;
   private boolean closed;
 
+  /** {@link #holdTier} of an entry whose page is a copy in the arena. */
+  static final int NO_HOLD = -1;
+
+  /** Hands a held page back to its memory tier ({@link io.kvstore.core.tier.Tier#releaseHeld}). */
+  @FunctionalInterface
+  interface HoldReleaser {
+    void release(int tier, long hold);
+  }
+
+  /** A queue that takes no held pages ({@link #offerHeld} refuses them). */
+  WriteBackQueue(long capacityBytes, int maxEntries) {
+    this(capacityBytes, maxEntries, null);
+  }
+
   /**
    * @param capacityBytes bytes of the arena (allocated now, freed by {@link #close()})
    * @param maxEntries most entries at once (rounded up to a power of two)
+   * @param releaser who takes held pages back (on {@link #close()}); null: no held pages
    */
-  WriteBackQueue(long capacityBytes, int maxEntries) {
+  WriteBackQueue(long capacityBytes, int maxEntries, HoldReleaser releaser) {
+    this.releaser = releaser;
     if (capacityBytes <= 0 || capacityBytes > Integer.MAX_VALUE) {
       throw new IllegalArgumentException("write-back queue bytes must be in (0, 2 GiB): " + capacityBytes);
     }
@@ -91,6 +125,9 @@ final class WriteBackQueue implements AutoCloseable {
     length = new int[n];
     state = new byte[n];
     canceled = new boolean[n];
+    holdTier = new int[n];
+    holdToken = new long[n];
+    held = new ByteBuffer[n];
     bucketCounts = new int[4 * n];
     bucketMask = 4 * n - 1;
   }
@@ -135,6 +172,7 @@ final class WriteBackQueue implements AutoCloseable {
       length[i] = len;
       state[i] = FILLING;
       canceled[i] = false;
+      holdTier[i] = NO_HOLD;
       bucketCounts[bucket(hi, lo)]++;
       tailPos = start + len;
       offset = (int) (start % capacity);
@@ -153,6 +191,97 @@ final class WriteBackQueue implements AutoCloseable {
       lock.unlock();
     }
     return true;
+  }
+
+  /**
+   * Queues a page held in its memory tier's slot (no copy): a pending entry naming the page, whose
+   * hold is released by whoever completes the entry (or by {@link #close}). False at once, the
+   * page not taken, if no entry is free, the queue is closed or takes no held pages. Never waits.
+   *
+   * @param page a read-only view of the held slot, position 0, valid until the hold is released
+   */
+  boolean offerHeld(long hi, long lo, ByteBuffer page, int tier, long hold) {
+    if (releaser == null) {
+      return false;
+    }
+    lock.lock();
+    try {
+      if (closed || tailSeq - headSeq > mask) {
+        return false;
+      }
+      long seq = tailSeq++;
+      int i = (int) (seq & mask);
+      keyHi[i] = hi;
+      keyLo[i] = lo;
+      startPos[i] = tailPos; // no arena bytes: reclaiming it moves the head to here
+      length[i] = page.remaining();
+      canceled[i] = false;
+      holdTier[i] = tier;
+      holdToken[i] = hold;
+      held[i] = page;
+      heldBytes += length[i];
+      holdsOut++;
+      bucketCounts[bucket(hi, lo)]++;
+      state[i] = PENDING;
+      if (writersWaiting > 0) {
+        published.signal();
+      }
+      return true;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Hands the holds {@code tiers[k], holds[k]} ({@code k < n}, read with {@link #holdTier} and
+   * {@link #holdToken}; {@link #NO_HOLD} ones skipped) back to their tiers, after their entries
+   * were completed. Every one is released even if one fails (the first failure is thrown after).
+   */
+  void releaseAll(int[] tiers, long[] holds, int n) {
+    int released = 0;
+    RuntimeException failure = null;
+    for (int k = 0; k < n; k++) {
+      if (tiers[k] == NO_HOLD) {
+        continue;
+      }
+      released++;
+      try {
+        releaser.release(tiers[k], holds[k]);
+      } catch (RuntimeException e) {
+        if (failure == null) {
+          failure = e;
+        } else {
+          failure.addSuppressed(e);
+        }
+      }
+    }
+    if (released > 0) {
+      lock.lock();
+      try {
+        holdsOut -= released;
+        if (holdsOut == 0 && headSeq == tailSeq && lock.hasWaiters(roomChanged)) {
+          roomChanged.signalAll(); // awaitEmpty waits for the last release too
+        }
+      } finally {
+        lock.unlock();
+      }
+    }
+    if (failure != null) {
+      throw failure;
+    }
+  }
+
+  /**
+   * The memory tier holding a taken entry's page, or {@link #NO_HOLD}; read by the entry's taker
+   * before it completes the entry (a taken entry's fields change only when it is reclaimed).
+   */
+  int holdTier(long seq) {
+    return holdTier[(int) (seq & mask)];
+  }
+
+  /** The hold of a taken entry's page (see {@link #holdTier}). */
+  long holdToken(long seq) {
+    return holdToken[(int) (seq & mask)];
   }
 
   /**
@@ -253,6 +382,9 @@ final class WriteBackQueue implements AutoCloseable {
    */
   ByteBuffer page(long seq) {
     int i = (int) (seq & mask);
+    if (held[i] != null) {
+      return held[i].duplicate();
+    }
     int offset = (int) (startPos[i] % capacity);
     return arena.duplicate().position(offset).limit(offset + length[i]).slice();
   }
@@ -303,6 +435,10 @@ final class WriteBackQueue implements AutoCloseable {
     while (headSeq < takeSeq && state[(int) (headSeq & mask)] == DONE) {
       int i = (int) (headSeq & mask);
       state[i] = FREE;
+      if (held[i] != null) {
+        held[i] = null; // its hold was released by whoever completed it
+        heldBytes -= length[i];
+      }
       bucketCounts[bucket(keyHi[i], keyLo[i])]--;
       headSeq++;
     }
@@ -372,6 +508,10 @@ final class WriteBackQueue implements AutoCloseable {
         throw new IllegalArgumentException(
             "destination has " + dst.remaining() + " bytes, the page needs " + length[i]);
       }
+      if (held[i] != null) {
+        dst.put(held[i].duplicate());
+        return length[i];
+      }
       int offset = (int) (startPos[i] % capacity);
       dst.put(arena.duplicate().position(offset).limit(offset + length[i]));
       return length[i];
@@ -402,7 +542,10 @@ final class WriteBackQueue implements AutoCloseable {
       if (i < 0) {
         return TieredStore.ABSENT;
       }
-      long ns = PageFormat.namespaceId(arena, (int) (startPos[i] % capacity));
+      long ns =
+          held[i] != null
+              ? PageFormat.namespaceId(held[i], 0)
+              : PageFormat.namespaceId(arena, (int) (startPos[i] % capacity));
       return ns == namespaceId ? TieredStore.OWN : TieredStore.FOREIGN;
     } finally {
       lock.unlock();
@@ -429,12 +572,25 @@ final class WriteBackQueue implements AutoCloseable {
     }
   }
 
-  /** Waits up to {@code maxWaitNanos} until every entry is done; whether it is empty now. */
+  /** Bytes of the held pages queued or being written now (in their memory tiers' slots). */
+  long heldBytes() {
+    lock.lock();
+    try {
+      return heldBytes;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Waits up to {@code maxWaitNanos} until every entry is done and every held page released;
+   * whether that is so now.
+   */
   boolean awaitEmpty(long maxWaitNanos) throws InterruptedException {
     long deadline = System.nanoTime() + maxWaitNanos;
     lock.lock();
     try {
-      while (headSeq != tailSeq) {
+      while (headSeq != tailSeq || holdsOut > 0) {
         long wait = deadline - System.nanoTime();
         if (wait <= 0) {
           return false;
@@ -464,10 +620,68 @@ final class WriteBackQueue implements AutoCloseable {
     }
   }
 
-  /** Frees the arena. Call only after every writer has stopped. */
+  /**
+   * Releases the holds of the entries no writer took (call after {@link #shutdown}: no writer takes
+   * one any more), so their memory tier's slots come back even while a writer stuck on a stalled
+   * disk keeps the queue from being closed; a taken entry's hold stays its writer's to release.
+   * Marked done under the lock first, so no get reads them after.
+   */
+  void releaseUntaken() {
+    int n = 0;
+    int[] tiers;
+    long[] holds;
+    lock.lock();
+    try {
+      tiers = new int[(int) Math.max(0, tailSeq - takeSeq)];
+      holds = new long[tiers.length];
+      for (long s = takeSeq; s < tailSeq; s++) {
+        int i = (int) (s & mask);
+        if (held[i] != null && state[i] == PENDING) {
+          tiers[n] = holdTier[i];
+          holds[n++] = holdToken[i];
+          held[i] = null;
+          heldBytes -= length[i];
+          state[i] = DONE;
+        }
+      }
+    } finally {
+      lock.unlock();
+    }
+    releaseAll(tiers, holds, n);
+  }
+
+  /**
+   * Frees the arena and releases the holds of entries never completed. Call only after every
+   * writer has stopped (a taken entry's hold is its writer's to release).
+   */
   @Override
   public void close() {
     shutdown();
-    BufferUtil.free(arena);
+    int n = 0;
+    int[] tiers;
+    long[] holds;
+    lock.lock();
+    try {
+      tiers = new int[(int) (tailSeq - headSeq)];
+      holds = new long[tiers.length];
+      for (long s = headSeq; s < tailSeq; s++) {
+        int i = (int) (s & mask);
+        if (held[i] != null && state[i] != DONE) {
+          tiers[n] = holdTier[i];
+          holds[n++] = holdToken[i];
+          held[i] = null;
+          heldBytes -= length[i];
+          state[i] = DONE;
+        }
+      }
+    } finally {
+      lock.unlock();
+    }
+    try {
+      // Outside the lock: a release takes the tier's shard lock (lock order: tier, then queue).
+      releaseAll(tiers, holds, n);
+    } finally {
+      BufferUtil.free(arena);
+    }
   }
 }

@@ -130,6 +130,17 @@ public interface Tier extends AutoCloseable {
   }
 
   /**
+   * Hands back the memory of a page the {@link EvictionListener} kept ({@link
+   * EvictionListener#onEvictHeld} returned true): it is freed now, or at its last unpin. Works on a
+   * closed tier too (the tier's memory is freed once every held page is back).
+   *
+   * @throws IllegalStateException if {@code hold} names no page held now (released twice)
+   */
+  default void releaseHeld(long hold) {
+    throw new IllegalStateException(kind() + " tier holds no evicted pages");
+  }
+
+  /**
    * After a {@link TierWriteException}, tries to make the tier writable again (for a disk tier:
    * resume the storage engine once space is back). Cheap enough to call on a retry backoff; never
    * called on a request path. Memory tiers cannot fail this way and return true.

@@ -23,6 +23,8 @@ final class FaultyTier implements Tier {
   private volatile TierWriteException.Reason writeFault;
   private volatile boolean readFault;
   private volatile CountDownLatch stall;
+  /** Whether a stalled write also ignores interrupts (a thread stuck in the kernel). */
+  private volatile boolean stallDeaf;
   final AtomicLong puts = new AtomicLong();
   final AtomicLong failedPuts = new AtomicLong();
   final AtomicLong resumeCalls = new AtomicLong();
@@ -49,6 +51,12 @@ final class FaultyTier implements Tier {
     stall = new CountDownLatch(1);
   }
 
+  /** As {@link #stallWrites()}, and a stalled write ignores interrupts until released. */
+  void stallWritesIgnoringInterrupts() {
+    stallDeaf = true;
+    stallWrites();
+  }
+
   void releaseStall() {
     CountDownLatch s = stall;
     stall = null;
@@ -62,13 +70,25 @@ final class FaultyTier implements Tier {
     CountDownLatch s = stall;
     if (s != null) {
       stalledNow.incrementAndGet();
+      boolean interrupted = false;
       try {
-        if (!s.await(60, TimeUnit.SECONDS)) {
-          throw new AssertionError("a stalled write was never released");
+        while (true) {
+          try {
+            if (!s.await(60, TimeUnit.SECONDS)) {
+              throw new AssertionError("a stalled write was never released");
+            }
+            break;
+          } catch (InterruptedException e) {
+            interrupted = true;
+            if (!stallDeaf) {
+              break;
+            }
+          }
         }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
       } finally {
+        if (interrupted) {
+          Thread.currentThread().interrupt();
+        }
         stalledNow.decrementAndGet();
       }
     }

@@ -142,4 +142,80 @@ class WriteBackQueueTest {
       assertTrue(q.awaitEmpty(MS));
     }
   }
+
+  @Test
+  void shouldServeHeldPagesWithoutArenaBytesAndReleaseEachHoldOnce() throws Exception {
+    java.util.List<Long> released = new java.util.ArrayList<>();
+    WriteBackQueue q = new WriteBackQueue(64 << 10, 64, (tier, hold) -> released.add(tier * 1000L + hold));
+    try {
+      ByteBuffer[] pages = new ByteBuffer[4];
+      for (int k = 0; k < 4; k++) {
+        pages[k] = TestPages.page(1, k, 2, 3000).asReadOnlyBuffer();
+        assertTrue(q.offerHeld(1, k, pages[k], 0, 10 + k));
+      }
+      assertTrue(q.offer(1, 9, TestPages.page(1, 9, 2, 3000)), "copies and held pages mix");
+      assertEquals(0, q.lengthIfQueued(1, 9) - pages[0].remaining(), "same length");
+      assertEquals(pages[0].remaining() * 4L, q.heldBytes());
+      assertEquals(pages[0].remaining(), q.usedBytes(), "held pages take no arena bytes");
+      ByteBuffer dst = ByteBuffer.allocate(8192);
+      assertEquals(pages[2].remaining(), q.copyIfQueued(1, 2, dst));
+      assertEquals(2, TestPages.check(dst.flip(), 1, 2), "a get copies the held page exactly");
+      assertEquals(TieredStore.OWN, q.ownershipIfQueued(1, 3, TestPages.NAMESPACE));
+
+      long[] first = new long[1];
+      assertEquals(2, q.takeBatch(MS, 2, Long.MAX_VALUE, first));
+      int[] tiers = new int[2];
+      long[] holds = new long[2];
+      for (int k = 0; k < 2; k++) {
+        long seq = first[0] + k;
+        assertEquals(2, TestPages.check(q.page(seq), 1, k), "the writer reads the held slot");
+        tiers[k] = q.holdTier(seq);
+        holds[k] = q.holdToken(seq);
+      }
+      q.completeAll(new long[] {first[0], first[0] + 1}, 2);
+      assertFalse(q.awaitEmpty(MS), "not empty while holds are out, even of completed entries");
+      q.releaseAll(tiers, holds, 2);
+      assertEquals(java.util.List.of(10L, 11L), released);
+      assertEquals(-1, q.copyIfQueued(1, 0, dst.clear()), "a completed entry is not served");
+      q.shutdown();
+    } finally {
+      q.close(); // the entries never taken: their holds go back now, once
+    }
+    assertEquals(java.util.List.of(10L, 11L, 12L, 13L), released);
+  }
+
+  @Test
+  void shouldRefuseHeldPagesWithoutAReleaserOrWhenClosed() {
+    ByteBuffer page = TestPages.page(1, 1, 1, 100);
+    try (WriteBackQueue q = new WriteBackQueue(64 << 10, 64)) {
+      assertFalse(q.offerHeld(1, 1, page, 0, 1), "no releaser: the caller copies instead");
+    }
+    WriteBackQueue q = new WriteBackQueue(64 << 10, 64, (tier, hold) -> {});
+    q.shutdown();
+    assertFalse(q.offerHeld(1, 1, page, 0, 1));
+    q.close();
+  }
+
+  @Test
+  void shouldReleaseOnlyTheUntakenHeldPagesOnShutdownWhileAWriterHoldsItsOwn() throws Exception {
+    java.util.List<Long> released = new java.util.ArrayList<>();
+    try (WriteBackQueue q = new WriteBackQueue(64 << 10, 64, (tier, hold) -> released.add(hold))) {
+      for (int k = 0; k < 3; k++) {
+        assertTrue(q.offerHeld(1, k, TestPages.page(1, k, 1, 500).asReadOnlyBuffer(), 0, k));
+      }
+      long seq = q.take(MS); // a writer takes the first, and is stuck writing it
+      q.shutdown();
+      q.releaseUntaken();
+      assertEquals(java.util.List.of(1L, 2L), released, "the untaken ones, once");
+      assertEquals(-1, q.copyIfQueued(1, 1, ByteBuffer.allocate(1024)), "no longer served");
+      assertEquals(1, TestPages.check(q.page(seq), 1, 0), "the taken page is still whole");
+      assertFalse(q.awaitEmpty(MS));
+      int[] tiers = {q.holdTier(seq)};
+      long[] holds = {q.holdToken(seq)};
+      q.complete(seq); // the writer comes back: completes, then releases its own
+      q.releaseAll(tiers, holds, 1);
+      assertEquals(java.util.List.of(1L, 2L, 0L), released);
+    }
+    assertEquals(3, released.size(), "close releases nothing twice");
+  }
 }

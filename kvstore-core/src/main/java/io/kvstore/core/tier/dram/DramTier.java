@@ -107,6 +107,19 @@ public final class DramTier implements Tier {
   }
 
   @Override
+  public void releaseHeld(long hold) {
+    engine.releaseHeld(hold);
+  }
+
+  /**
+   * Bytes of the slots holding pages evicted to write-back and not yet released (see {@link
+   * EvictionListener#onEvictHeld}); part of the used memory.
+   */
+  public long heldBytes() {
+    return engine.heldBytes();
+  }
+
+  @Override
   public boolean put(ByteBuffer src) {
     return engine.put(src);
   }

@@ -46,6 +46,8 @@ final class Shard {
   // Statistics, written under the lock and read without it (plain counters mirror them).
   private long storedBytes;
   private long occupiedBytes;
+  private long heldBytes;
+  private volatile long heldBytesView;
   private volatile long storedBytesView;
   private volatile long occupiedBytesView;
   private volatile int slabCountView;
@@ -76,6 +78,10 @@ final class Shard {
 
   int pageCount() {
     return pageCountView;
+  }
+
+  long heldBytes() {
+    return heldBytesView;
   }
 
   int slabsOfClass(int sizeClass) {
@@ -469,34 +475,79 @@ final class Shard {
 
   // ---- slots: acquisition, eviction, release ------------------------------------------------
 
-  /** A free slot of class {@code sizeClass}, made by allocation, eviction or slab release; or -1. */
+  /**
+   * A free slot of class {@code sizeClass}, made by allocation, eviction or slab release; or -1.
+   * Then keeps the class's hold-ahead room ({@link #evictAhead}).
+   */
   private int acquireSlot(int sizeClass, int excluded) {
     ShardClass k = classState(sizeClass);
-    if (!k.hasFree()) {
-      if (slabCount < slabs.length) {
-        Slab slab = new Slab(firstSlab + slabCount, maxSlotsPerSlab, engine.generations);
-        memory.allocate(slab.index);
-        slabs[slabCount++] = slab;
-        k.adopt(slab, layout.slabBytes(), maxSlotsPerSlab);
-      } else {
-        int victim = evictFrom(k, excluded);
-        if (victim >= 0) {
-          occupiedBytes += k.slotBytes;
-          return victim;
-        }
+    int slotId;
+    if (k.hasFree()) {
+      slotId = k.popFree();
+    } else if (slabCount < slabs.length) {
+      Slab slab = new Slab(firstSlab + slabCount, maxSlotsPerSlab, engine.generations);
+      memory.allocate(slab.index);
+      slabs[slabCount++] = slab;
+      k.adopt(slab, layout.slabBytes(), maxSlotsPerSlab);
+      slotId = k.popFree();
+    } else {
+      // No slot free: the victim's slot is reused at once (the listener copies it, never holds).
+      slotId = evictFrom(k, excluded, false);
+      if (slotId < 0) {
         Slab released = releaseSlab(sizeClass, excluded);
         if (released == null) {
           return -1;
         }
         k.adopt(released, layout.slabBytes(), maxSlotsPerSlab);
+        slotId = k.popFree();
       }
     }
     occupiedBytes += k.slotBytes;
-    return k.popFree();
+    try {
+      evictAhead(k, excluded);
+    } catch (RuntimeException | Error e) {
+      // The listener failed on the page evicted ahead (it is gone, its slot free): give this slot
+      // back too, the put fails as an eviction failure does.
+      occupiedBytes -= k.slotBytes;
+      k.pushFree(slotId);
+      publish();
+      throw e;
+    }
+    return slotId;
   }
 
-  /** Evicts the victim of class {@code k}'s policy; returns its (now free, not pushed) slot, or -1. */
-  private int evictFrom(ShardClass k, int excluded) {
+  /**
+   * With a listener that holds evicted pages ({@link EvictionListener#holdAheadBytes()} above 0)
+   * and every slab of the shard in use: while fewer of the class's slots than its target are free
+   * or held, evicts one page ahead of need, which the listener may keep in its slot until written
+   * (held) instead of copying it. So a put finds a free slot, freed by an earlier page's write,
+   * and the page it displaces is handed over without a copy. The target: the shard's share of the
+   * hold-ahead bytes in slots of this class (at least two: a shard's share may be less than one
+   * large page), at most an eighth of the class's possible slots in the shard, at least one.
+   */
+  private void evictAhead(ShardClass k, int excluded) {
+    long bytes = engine.holdAheadBytesPerShard();
+    if (bytes == 0 || slabCount < slabs.length) {
+      return;
+    }
+    long target =
+        Math.max(
+            1, Math.min((long) slabs.length * k.slotsPerSlab / 8, Math.max(2, bytes / k.slotBytes)));
+    if (k.freeCount() + k.held >= target) {
+      return;
+    }
+    int victim = evictFrom(k, excluded, true);
+    if (victim >= 0) {
+      k.pushFree(victim); // not held (clean, or copied): free at once
+      publish();
+    }
+  }
+
+  /**
+   * Evicts the victim of class {@code k}'s policy; returns its (now free, not pushed) slot, or -1
+   * if there is none or the listener holds it ({@code allowHold}: see {@link #evictSlot}).
+   */
+  private int evictFrom(ShardClass k, int excluded, boolean allowHold) {
     if (k.slabCount == 0) {
       return -1;
     }
@@ -515,14 +566,15 @@ final class Shard {
     Slab slab = k.slabOfPolicyId(policyId);
     int slot = k.slotOfPolicyId(policyId);
     int slotId = SlabDescriptor.slotId(slab.index, slot, maxSlotsPerSlab);
+    boolean held;
     try {
-      evictSlot(slab, slot);
+      held = evictSlot(slab, slot, allowHold);
     } catch (RuntimeException | Error e) {
       k.pushFree(slotId);
       publish();
       throw e;
     }
-    return slotId;
+    return held ? -1 : slotId;
   }
 
   /**
@@ -544,7 +596,7 @@ final class Shard {
           owner.policy.onRemove(owner.policyId(slab, slot));
           // Free first, so a throwing listener leaves the slab consistent (slot free, page gone).
           owner.pushFree(SlabDescriptor.slotId(slab.index, slot, maxSlotsPerSlab));
-          evictSlot(slab, slot);
+          evictSlot(slab, slot, false);
         }
       }
       owner.release(slab, maxSlotsPerSlab);
@@ -555,14 +607,20 @@ final class Shard {
 
   /**
    * Removes a live page from the table, frees its slot's state and tells the listener (under the
-   * lock: the slot is not reused before the listener returns).
+   * lock: the slot is not reused before the listener returns). With {@code allowHold} and a
+   * host-visible slab the listener is offered the page to keep ({@link
+   * EvictionListener#onEvictHeld}, the slot id as the hold): if it keeps it, the slot is {@link
+   * Slab#HELD}, pinned and still occupied until {@link #releaseHeld}.
+   *
+   * @return whether the listener holds the page
    */
-  private void evictSlot(Slab slab, int slot) {
+  private boolean evictSlot(Slab slab, int slot, boolean allowHold) {
     int offset = slab.offset(slot);
     int pageLength = slab.length[slot];
     EvictionListener listener = engine.listener();
     ByteBuffer page = memory.hostView(slab.index);
     int pageOffset = offset;
+    boolean hostVisible = page != null;
     if (page == null) {
       // Not host-visible: the page (or just its header, to learn the key) comes through staging.
       if (listener != EvictionListener.DROP) {
@@ -587,8 +645,45 @@ final class Shard {
     slab.bumpGeneration(slot);
     storedBytes -= pageLength;
     occupiedBytes -= slab.slotBytes;
-    if (listener != EvictionListener.DROP) {
-      listener.onEvict(hi, lo, page.slice(pageOffset, pageLength).asReadOnlyBuffer());
+    if (listener == EvictionListener.DROP) {
+      return false;
+    }
+    ByteBuffer view = page.slice(pageOffset, pageLength).asReadOnlyBuffer();
+    if (!allowHold || !hostVisible) {
+      listener.onEvict(hi, lo, view);
+      return false;
+    }
+    int slotId = SlabDescriptor.slotId(slab.index, slot, maxSlotsPerSlab);
+    if (!listener.onEvictHeld(hi, lo, view, slotId)) {
+      return false;
+    }
+    slab.state[slot] = Slab.HELD;
+    pinSlot(slotId);
+    occupiedBytes += slab.slotBytes;
+    heldBytes += slab.slotBytes;
+    classState[slab.sizeClass].held++;
+    return true;
+  }
+
+  /**
+   * Hands a held slot back ({@link SlotEngine#releaseHeld}): retired and unpinned, so it is free
+   * now (or its memory drained, if the tier was closed meanwhile).
+   */
+  void releaseHeld(int slotId) {
+    lock.lock();
+    try {
+      Slab slab = slabOf(slotId);
+      int slot = slotOf(slotId);
+      if (slab == null || slot >= slab.slotCount || slab.state[slot] != Slab.HELD) {
+        throw new IllegalStateException(engine.name + ": slot " + slotId + " is not held");
+      }
+      slab.state[slot] = Slab.RETIRED;
+      heldBytes -= slab.slotBytes;
+      classState[slab.sizeClass].held--;
+      unpinLocked(slotId);
+      publish();
+    } finally {
+      lock.unlock();
     }
   }
 
@@ -737,6 +832,7 @@ final class Shard {
   }
 
   private void publish() {
+    heldBytesView = heldBytes;
     storedBytesView = storedBytes;
     occupiedBytesView = occupiedBytes;
     slabCountView = slabCount;

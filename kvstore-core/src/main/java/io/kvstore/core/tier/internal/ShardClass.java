@@ -17,6 +17,8 @@ final class ShardClass {
   int slabCount;
   private int[] freeSlots = new int[64];
   private int freeCount;
+  /** Slots of this class held by the eviction listener ({@link Slab#HELD}). */
+  int held;
 
   ShardClass(int index, int slotBytes, int slotsPerSlab, int maxSlabs, EvictionPolicy policy) {
     this.index = index;
@@ -53,6 +55,10 @@ final class ShardClass {
     slabCount--;
     slab.sizeClass = -1;
     slab.ordinal = -1;
+  }
+
+  int freeCount() {
+    return freeCount;
   }
 
   boolean hasFree() {

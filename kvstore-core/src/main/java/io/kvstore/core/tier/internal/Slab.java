@@ -17,6 +17,12 @@ final class Slab {
    * reserver outside the lock until committed (then {@link #LIVE}) or aborted (then freed).
    */
   static final byte RESERVED = 3;
+  /**
+   * Evicted and kept by the eviction listener ({@code EvictionListener#onEvictHeld}), pinned by
+   * that hold: in no key table or policy, its bytes unchanged until the listener releases it; then
+   * retired (freed at its last unpin).
+   */
+  static final byte HELD = 4;
 
   /** Global slab index (the backend's). */
   final int index;

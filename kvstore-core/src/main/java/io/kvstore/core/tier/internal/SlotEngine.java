@@ -94,6 +94,8 @@ public final class SlotEngine {
   private final int shardShift;
   private final AtomicInteger undrainedShards;
   private volatile EvictionListener listener = EvictionListener.DROP;
+  /** Each shard's share of the listener's {@link EvictionListener#holdAheadBytes()}; 0: none. */
+  private volatile long holdAheadBytesPerShard;
   private volatile boolean closed;
   /** {@link #UNKNOWN} until a reservation saw a slab, then {@link #VISIBLE} or {@link #HIDDEN}. */
   private volatile int hostVisible = UNKNOWN;
@@ -154,9 +156,33 @@ public final class SlotEngine {
     return listener;
   }
 
-  /** Sets who is told of evicted pages. */
+  /** Bytes each shard keeps free or held ahead of need for the listener (0: none). */
+  long holdAheadBytesPerShard() {
+    return holdAheadBytesPerShard;
+  }
+
+  /** Sets who is told of evicted pages (and how much it may hold: see {@link EvictionListener}). */
   public void setEvictionListener(EvictionListener listener) {
     this.listener = Objects.requireNonNull(listener, "listener");
+    this.holdAheadBytesPerShard = Math.max(0, listener.holdAheadBytes()) / shards.length;
+  }
+
+  /** As {@link Tier#releaseHeld}. */
+  public void releaseHeld(long hold) {
+    Shard shard = hold < 0 || hold > Integer.MAX_VALUE ? null : shardOfSlot((int) hold);
+    if (shard == null) {
+      throw new IllegalStateException(name + ": not a held page: " + hold);
+    }
+    shard.releaseHeld((int) hold);
+  }
+
+  /** Bytes of the slots held by the eviction listener now (pages evicted, not yet released). */
+  public long heldBytes() {
+    long n = 0;
+    for (Shard shard : shards) {
+      n += shard.heldBytes();
+    }
+    return n;
   }
 
   /** As {@link Tier#put}. The copy runs under the key's shard lock. */
