@@ -71,6 +71,18 @@ public final class MemcpyTarget implements Target {
     return source == null ? "memcpy" : "memcpy-ws";
   }
 
+  /**
+   * Writes the asked-for key and a fresh header CRC into the copied page {@code d} (the payload
+   * CRC, which does not cover the key, stays valid) and sets its limit to the page's end.
+   */
+  private static void stampKey(ByteBuffer d, long hi, long lo, int length) {
+    PageFormat.putLongLE(d, PageFormat.KEY_HI_OFFSET, hi);
+    PageFormat.putLongLE(d, PageFormat.KEY_LO_OFFSET, lo);
+    PageFormat.putIntLE(d, PageFormat.HEADER_CRC_OFFSET,
+        PageFormat.crc32c(d, 0, PageFormat.HEADER_CRC_OFFSET));
+    d.limit(length);
+  }
+
   @Override
   public Session openSession() {
     return source == null ? new MemcpySession(namespaceId) : new WorkingSetSession();
@@ -107,11 +119,7 @@ public final class MemcpyTarget implements Target {
         ByteBuffer d = dsts[i];
         d.clear();
         d.put(0, template, 0, length); // the one copy
-        PageFormat.putLongLE(d, PageFormat.KEY_HI_OFFSET, keys[2 * i]);
-        PageFormat.putLongLE(d, PageFormat.KEY_LO_OFFSET, keys[2 * i + 1]);
-        PageFormat.putIntLE(d, PageFormat.HEADER_CRC_OFFSET,
-            PageFormat.crc32c(d, 0, PageFormat.HEADER_CRC_OFFSET));
-        d.limit(length);
+        stampKey(d, keys[2 * i], keys[2 * i + 1], length);
       }
       return count;
     }
@@ -177,11 +185,7 @@ public final class MemcpyTarget implements Target {
         d.clear();
         d.put(0, source, at, length); // the one copy, from memory not in cache
         d.put(0, header, 0, PageFormat.HEADER_LENGTH);
-        PageFormat.putLongLE(d, PageFormat.KEY_HI_OFFSET, keys[2 * i]);
-        PageFormat.putLongLE(d, PageFormat.KEY_LO_OFFSET, keys[2 * i + 1]);
-        PageFormat.putIntLE(d, PageFormat.HEADER_CRC_OFFSET,
-            PageFormat.crc32c(d, 0, PageFormat.HEADER_CRC_OFFSET));
-        d.limit(length);
+        stampKey(d, keys[2 * i], keys[2 * i + 1], length);
       }
       return count;
     }

@@ -627,16 +627,26 @@ final class WriteBackQueue implements AutoCloseable {
    * Marked done under the lock first, so no get reads them after.
    */
   void releaseUntaken() {
+    releaseHolds(false);
+  }
+
+  /**
+   * Marks done, under the lock, the held entries no writer took (those still pending) or, with
+   * {@code allNotDone}, every held entry not done, then releases their holds outside it (a release takes
+   * the tier's shard lock; lock order: tier, then queue).
+   */
+  private void releaseHolds(boolean allNotDone) {
     int n = 0;
     int[] tiers;
     long[] holds;
     lock.lock();
     try {
-      tiers = new int[(int) Math.max(0, tailSeq - takeSeq)];
+      long from = allNotDone ? headSeq : takeSeq;
+      tiers = new int[(int) Math.max(0, tailSeq - from)];
       holds = new long[tiers.length];
-      for (long s = takeSeq; s < tailSeq; s++) {
+      for (long s = from; s < tailSeq; s++) {
         int i = (int) (s & mask);
-        if (held[i] != null && state[i] == PENDING) {
+        if (held[i] != null && (allNotDone ? state[i] != DONE : state[i] == PENDING)) {
           tiers[n] = holdTier[i];
           holds[n++] = holdToken[i];
           held[i] = null;
@@ -657,29 +667,8 @@ final class WriteBackQueue implements AutoCloseable {
   @Override
   public void close() {
     shutdown();
-    int n = 0;
-    int[] tiers;
-    long[] holds;
-    lock.lock();
     try {
-      tiers = new int[(int) (tailSeq - headSeq)];
-      holds = new long[tiers.length];
-      for (long s = headSeq; s < tailSeq; s++) {
-        int i = (int) (s & mask);
-        if (held[i] != null && state[i] != DONE) {
-          tiers[n] = holdTier[i];
-          holds[n++] = holdToken[i];
-          held[i] = null;
-          heldBytes -= length[i];
-          state[i] = DONE;
-        }
-      }
-    } finally {
-      lock.unlock();
-    }
-    try {
-      // Outside the lock: a release takes the tier's shard lock (lock order: tier, then queue).
-      releaseAll(tiers, holds, n);
+      releaseHolds(true);
     } finally {
       BufferUtil.free(arena);
     }
