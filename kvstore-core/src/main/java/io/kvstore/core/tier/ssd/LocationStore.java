@@ -70,8 +70,7 @@ final class LocationStore implements AutoCloseable {
    */
   static final class Batch implements AutoCloseable {
     private final WriteBatch batch = new WriteBatch();
-    private final byte[] key = new byte[KEY_BYTES];
-    private final byte[] value = new byte[VALUE_BYTES];
+    private final WriteSlot slot = new WriteSlot();
 
     /** Adds the location record of a page (the layout of {@link LocationStore#put}). */
     void put(
@@ -84,14 +83,15 @@ final class LocationStore implements AutoCloseable {
         long parentHi,
         long parentLo)
         throws RocksDBException {
-      encode(key, value, hi, lo, segmentId, offset, length, namespaceId, parentHi, parentLo);
-      batch.put(key, value);
+      encode(slot.key, slot.value, hi, lo, segmentId, offset, length, namespaceId, parentHi,
+          parentLo);
+      batch.put(slot.key, slot.value);
     }
 
     /** Adds the delete of a page's location record. */
     void delete(long hi, long lo) throws RocksDBException {
-      ByteBuffer.wrap(key).putLong(0, hi).putLong(8, lo);
-      batch.delete(key);
+      ByteBuffer.wrap(slot.key).putLong(0, hi).putLong(8, lo);
+      batch.delete(slot.key);
     }
 
     /** Records (puts and deletes) in the batch. */
