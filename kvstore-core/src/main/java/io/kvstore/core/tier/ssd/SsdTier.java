@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
@@ -159,6 +160,8 @@ public final class SsdTier implements Tier {
   volatile int probeFailuresForTest;
   /** Test hook: when set, RocksDB "refuses" every location-record delete with it. */
   volatile RocksDBException deleteFaultForTest;
+  /** Test hook: called by a segment drop holding stripe {@code s}, after its index removals. */
+  volatile java.util.function.IntConsumer dropStripeHookForTest;
   private final PendingDeletes pendingDeletes = new PendingDeletes();
   /** One reusable checksum per reading thread. */
   private final ThreadLocal<CRC32C> crcs = ThreadLocal.withInitial(CRC32C::new);
@@ -989,47 +992,66 @@ public final class SsdTier implements Tier {
         seg.dropped = true;
       }
       IndexEntry removed = entries.get()[1];
-      // Every stripe, in ascending order (as writeRun takes its stripes), for the whole drop: a
-      // put of one of these keys cannot log its new record between the index removal and the
-      // delete of the old record, and the deletes go to RocksDB as one write batch (one log
-      // append per segment instead of one per page).
-      for (int s = 0; s < STRIPES; s++) {
-        stripes[s].lock();
+      // One stripe at a time, the segment's keys grouped by stripe: under a key's stripe its index
+      // entry is removed and then its location record deleted, so a put of that key (which logs
+      // its new record under the same stripe) cannot come between the two; the stripe's deletes
+      // go to RocksDB as one write batch (at most one log append per stripe, instead of one per
+      // page). No other stripe waits for the drop: puts and deletes of other keys go on.
+      int n = seg.keyCount();
+      int[] from = new int[STRIPES + 1];
+      for (int i = 0; i < n; i++) {
+        from[stripe(seg.keyHi(i), seg.keyLo(i)) + 1]++;
       }
-      long[] gone = null;
-      int goneCount = 0;
-      try {
-        for (int i = 0; i < seg.keyCount(); i++) {
-          long hi = seg.keyHi(i);
-          long lo = seg.keyLo(i);
-          if (!index.removeSsd(hi, lo, seg.id, seg.offset(i), removed)) {
-            continue; // replaced, deleted, or a write that failed
-          }
-          int len = removed.pageLength();
-          EvictionListener l = listener;
-          if (eviction && l != EvictionListener.DROP) {
-            if (!handOver.handOver(l, seg, removed.segmentOffset(), hi, lo, len)) {
-              corruptions.increment();
-            }
-          }
-          usedBytes.addAndGet(-len);
-          pageCount.decrementAndGet();
-          seg.liveBytes.addAndGet(-len);
-          seg.livePages.decrementAndGet();
-          if (eviction) {
-            evictions.increment();
-          }
-          if (gone == null) {
-            gone = new long[2 * (seg.keyCount() - i)];
-          }
-          gone[2 * goneCount] = hi;
-          gone[2 * goneCount + 1] = lo;
-          goneCount++;
+      int most = 0;
+      for (int st = 0; st < STRIPES; st++) {
+        most = Math.max(most, from[st + 1]);
+        from[st + 1] += from[st];
+      }
+      int[] order = new int[n];
+      int[] next = Arrays.copyOf(from, STRIPES);
+      for (int i = 0; i < n; i++) {
+        order[next[stripe(seg.keyHi(i), seg.keyLo(i))]++] = i;
+      }
+      long[] gone = new long[2 * most];
+      for (int st = 0; st < STRIPES; st++) {
+        if (from[st] == from[st + 1]) {
+          continue;
         }
-        deleteLocations(gone, goneCount);
-      } finally {
-        for (int s = STRIPES - 1; s >= 0; s--) {
-          stripes[s].unlock();
+        stripes[st].lock();
+        try {
+          int goneCount = 0;
+          for (int j = from[st]; j < from[st + 1]; j++) {
+            int i = order[j];
+            long hi = seg.keyHi(i);
+            long lo = seg.keyLo(i);
+            if (!index.removeSsd(hi, lo, seg.id, seg.offset(i), removed)) {
+              continue; // replaced, deleted, or a write that failed
+            }
+            int len = removed.pageLength();
+            EvictionListener l = listener;
+            if (eviction && l != EvictionListener.DROP) {
+              if (!handOver.handOver(l, seg, removed.segmentOffset(), hi, lo, len)) {
+                corruptions.increment();
+              }
+            }
+            usedBytes.addAndGet(-len);
+            pageCount.decrementAndGet();
+            seg.liveBytes.addAndGet(-len);
+            seg.livePages.decrementAndGet();
+            if (eviction) {
+              evictions.increment();
+            }
+            gone[2 * goneCount] = hi;
+            gone[2 * goneCount + 1] = lo;
+            goneCount++;
+          }
+          java.util.function.IntConsumer hook = dropStripeHookForTest;
+          if (hook != null) {
+            hook.accept(st);
+          }
+          deleteLocations(st, gone, goneCount);
+        } finally {
+          stripes[st].unlock();
         }
       }
       if (reader == null && keepForReuse()) {
@@ -1074,16 +1096,16 @@ public final class SsdTier implements Tier {
   }
 
   /**
-   * Deletes the location records of {@code keys[0, 2n)} (hi, lo pairs) with one write batch; if
-   * RocksDB cannot take it now, keeps every one of them for {@link #resumeWrites}. Under the keys'
-   * stripe locks.
+   * Deletes the location records of {@code keys[0, 2n)} (hi, lo pairs, all of stripe {@code s})
+   * with one write batch; if RocksDB cannot take it now, keeps every one of them for {@link
+   * #resumeWrites}. Under stripe {@code s}.
    */
-  private void deleteLocations(long[] keys, int n) {
+  private void deleteLocations(int s, long[] keys, int n) {
     if (n == 0) {
       return;
     }
     if (n == 1) {
-      deleteLocation(stripe(keys[0], keys[1]), keys[0], keys[1]);
+      deleteLocation(s, keys[0], keys[1]);
       return;
     }
     Lock swap = locationsSwap.readLock();

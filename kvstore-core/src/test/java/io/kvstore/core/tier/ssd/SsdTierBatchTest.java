@@ -230,4 +230,50 @@ class SsdTierBatchTest {
       assertEquals(Tier.MISS, tier.length(11, 11));
     }
   }
+  @Test
+  void shouldLetKeysOfOtherStripesBeDeletedWhileASegmentIsDropped() throws Exception {
+    // A drop holds one key stripe at a time: while it is inside one (its removals done, its
+    // records not yet deleted), a delete of a key of another stripe completes. A drop that held
+    // every stripe for the whole segment would keep that delete waiting until it ended.
+    try (SsdTier tier = open(64 << 10)) {
+      java.util.concurrent.ExecutorService other =
+          java.util.concurrent.Executors.newSingleThreadExecutor();
+      java.util.concurrent.atomic.AtomicLong deleted = new java.util.concurrent.atomic.AtomicLong(-1);
+      long[] last = {0};
+      try {
+        tier.dropStripeHookForTest = st -> {
+          if (deleted.get() >= 0) {
+            return; // once
+          }
+          for (long k = last[0]; k > 0; k--) {
+            if (SsdTier.stripe(k, k) != st && tier.length(k, k) != Tier.MISS) {
+              long key = k;
+              java.util.concurrent.Future<Boolean> f = other.submit(() -> tier.delete(key, key));
+              try {
+                assertTrue(f.get(20, java.util.concurrent.TimeUnit.SECONDS), "deleted");
+              } catch (Exception e) {
+                throw new AssertionError("a delete of another stripe waited for the drop", e);
+              }
+              deleted.set(key);
+              return;
+            }
+          }
+        };
+        // 4 MiB of 5 KiB pages and more: the oldest segments are dropped to make room.
+        for (long k = 1; k <= 1000 && deleted.get() < 0; k++) {
+          last[0] = k;
+          ByteBuffer[] p = pages(k, 1, 1);
+          tier.putAll(p, 1, new boolean[1]);
+        }
+      } finally {
+        tier.dropStripeHookForTest = null;
+        other.shutdownNow();
+      }
+      assertTrue(deleted.get() > 0, "a segment was dropped and the delete ran inside it");
+      assertEquals(Tier.MISS, tier.length(deleted.get(), deleted.get()));
+      assertTrue(tier.evictions() > 0);
+      long k = last[0];
+      assertServes(tier, pages(k, 1, 1)[0], k);
+    }
+  }
 }

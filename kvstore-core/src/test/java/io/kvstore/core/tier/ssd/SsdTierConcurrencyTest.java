@@ -5,12 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvstore.common.PageFormat;
 import io.kvstore.core.index.BlockIndex;
+import io.kvstore.core.index.IndexEntry;
 import io.kvstore.core.tier.Tier;
 import io.kvstore.core.tier.TierKind;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -34,11 +37,12 @@ class SsdTierConcurrencyTest {
   void shouldServeOnlyPutBytesUnderConcurrentUse() throws Exception {
     long capacity = 2 << 20;
     AtomicLong maxUsed = new AtomicLong();
+    SsdTierConfig config =
+        SsdTierConfig.builder(dir.resolve("rocks"), capacity).maxPages(1000).build();
+    // Where the index says each held page is at the end: its location record must say the same.
+    Map<Long, Long> held = new HashMap<>();
     try (BlockIndex index = BlockIndex.open(dir.resolve("index"), 10_000);
-        SsdTier tier =
-            new SsdTier(
-                SsdTierConfig.builder(dir.resolve("rocks"), capacity).maxPages(1000).build(),
-                index)) {
+        SsdTier tier = new SsdTier(config, index)) {
       ExecutorService pool = Executors.newFixedThreadPool(4);
       List<Future<Long>> results = new ArrayList<>();
       for (int t = 0; t < 4; t++) {
@@ -95,7 +99,23 @@ class SsdTierConcurrencyTest {
       assertEquals(sum, tier.usedBytes());
       assertEquals(count, tier.pageCount());
       assertEquals(count, index.size());
+      IndexEntry e = new IndexEntry();
+      for (long k = 1; k <= 64; k++) {
+        if (index.get(k, k, e) && e.isIn(TierKind.SSD)) {
+          held.put(k, e.segmentId() * 1_000_000_007L + e.segmentOffset());
+        }
+      }
     }
+    // Segments were dropped (capacity pressure) while other threads put the same keys again: a
+    // drop deletes a key's old record under its stripe, so it never deletes the record of the
+    // key's newer page (which a crash rebuild would then miss).
+    Map<Long, Long> records = new HashMap<>();
+    try (LocationStore store =
+        LocationStore.open(dir.resolve("rocks").resolve(LocationStore.DIR_NAME), config)) {
+      store.forEach((hi, lo, segmentId, offset, length, ns, parentHi, parentLo) ->
+          records.put(hi, segmentId * 1_000_000_007L + offset));
+    }
+    assertEquals(held, records, "location records = the pages held, at the same places");
   }
 
   private static int payloadFor(int version) {
