@@ -128,6 +128,9 @@ public final class SsdTier implements Tier {
   /** Files of evicted segments kept for reuse (counted in {@link #diskBytes}); under {@link #alloc}. */
   private final ArrayDeque<Segment> spareFiles = new ArrayDeque<>();
   private static final int FREE_FILES = 2;
+  /** Segments started in a kept file (overwritten) and in a new one; under {@link #alloc}. */
+  private long segmentFilesReused;
+  private long segmentFilesCreated;
   private long nextSegmentId;
   private volatile long rocksBytes;
   private long rocksBytesAtNs = System.nanoTime();
@@ -342,6 +345,30 @@ public final class SsdTier implements Tier {
   /** Pages evicted to make room. */
   public long evictions() {
     return evictions.sum();
+  }
+
+  /**
+   * Segments started by overwriting the file of an evicted one. At capacity every new segment
+   * should be one: overwriting blocks the file system has allocated costs about half of appending
+   * to a new file, and the evicted file is not deleted (page cache freed, blocks released) either.
+   */
+  public long segmentFilesReused() {
+    alloc.lock();
+    try {
+      return segmentFilesReused;
+    } finally {
+      alloc.unlock();
+    }
+  }
+
+  /** Segments started in a new file. */
+  public long segmentFilesCreated() {
+    alloc.lock();
+    try {
+      return segmentFilesCreated;
+    } finally {
+      alloc.unlock();
+    }
   }
 
   /** Puts that failed with an {@link SsdStorageException}. */
@@ -588,11 +615,19 @@ public final class SsdTier implements Tier {
               && base + len < config.segmentBytes
               && len + s.len[from + run] + rocksBytes <= config.capacityBytes);
           boolean needSlot = roll && freeTop == 0;
+          long spare = spareFiles.isEmpty() ? 0 : spareFiles.peekLast().diskLength;
           long growth =
-              roll
-                  ? Math.max(0, len - (spareFiles.isEmpty() ? 0 : spareFiles.peekLast().diskLength))
-                  : Math.max(0, active.size + len - active.diskLength);
-          long bytesOver = diskBytes + rocksBytes + growth - config.capacityBytes;
+              roll ? Math.max(0, len - spare) : Math.max(0, active.size + len - active.diskLength);
+          // A new segment is charged a whole segment's bytes up front: at capacity, the oldest
+          // segment is evicted now and its file kept and overwritten by the new one, rather than
+          // the new file growing page by page and the evictions that make room for it, mid-segment,
+          // deleting each kept file before a roll could reuse it (see segmentFilesReused).
+          // (At most an eighth of the capacity: a segment size set near the capacity, as in
+          // tests, must not evict everything at each roll.)
+          long whole = Math.min(config.segmentBytes, config.capacityBytes / 8);
+          long ahead = roll ? Math.max(0, Math.max(len, whole) - spare) : growth;
+          long bytesNow = diskBytes + rocksBytes + growth - config.capacityBytes;
+          long bytesOver = diskBytes + rocksBytes + ahead - config.capacityBytes;
           long pagesOver = fresh > 0 ? pageCount.get() + fresh - config.maxPages : 0;
           if (!needSlot && bytesOver <= 0 && pagesOver <= 0) {
             break;
@@ -623,8 +658,10 @@ public final class SsdTier implements Tier {
             if (!victims.isEmpty()) {
               break;
             }
-            if (!needSlot && bytesOver <= 0) {
-              break; // only the page count is over, by pages of segments others are dropping
+            if (!needSlot && bytesNow <= 0) {
+              // Only the page count is over (by pages of segments others are dropping), or only
+              // the up-front charge of a new segment: nothing to evict, its pages still fit.
+              break;
             }
             if (run > 1) {
               maxRun = 1; // the first page alone may fit where the whole run does not
@@ -735,8 +772,10 @@ public final class SsdTier implements Tier {
           spareFiles.addLast(reuse);
           throw e;
         }
+        segmentFilesReused++;
       } else {
         seg = Segment.create(segmentDir, nextSegmentId, slot);
+        segmentFilesCreated++;
       }
     } catch (IOException e) {
       freeTop++;
