@@ -89,6 +89,14 @@ final class StoreCloser {
         failure = addSuppressed(failure, e);
       }
     }
+    AutoCloseable dirLock = store.dataDirLock();
+    if (dirLock != null) {
+      try {
+        dirLock.close(); // last: the next store may open the directory now
+      } catch (Exception e) {
+        failure = addSuppressed(failure, new IllegalStateException("releasing the data directory", e));
+      }
+    }
     if (failure != null) {
       throw failure;
     }

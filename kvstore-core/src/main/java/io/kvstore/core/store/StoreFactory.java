@@ -34,7 +34,13 @@ final class StoreFactory {
     List<AutoCloseable> opened = new ArrayList<>();
     List<Tier> tiers = new ArrayList<>();
     BlockIndex index = null;
+    DataDirLock dirLock = null;
     try {
+      if (b.ssdBytes > 0) {
+        // Before anything is opened or allocated, and released after everything is closed.
+        dirLock = DataDirLock.acquire(b.dataDir);
+        opened.add(dirLock);
+      }
       if (b.hotBytes > 0) {
         int frame = b.hotFrameBytes > 0 ? b.hotFrameBytes : b.maxPageBytes;
         HotTier hot = HotTier.builder(b.hotBytes, frame).policy(policy).shards(b.memoryShards).build();
@@ -80,7 +86,7 @@ final class StoreFactory {
       SsdTier ssdTier = ssd;
       BlockIndex idx = index;
       return new TieredStore(
-          tiers, admission, ssdTier == null ? null : ssdTier::corruptions, idx, b);
+          tiers, admission, ssdTier == null ? null : ssdTier::corruptions, idx, dirLock, b);
     } catch (IOException e) {
       UncheckedIOException failure =
           new UncheckedIOException("cannot create the data directory " + b.dataDir, e);

@@ -103,6 +103,7 @@ public final class TieredStore implements AutoCloseable {
   private final VerifiedCopyPut verifiedCopyPut;
   private final CorruptionCounter corruptionCounter;
   private final StoreCloser closer;
+  private final AutoCloseable dataDirLock;
   private final LongAdder active = new LongAdder();
   private volatile boolean closed;
 
@@ -117,6 +118,8 @@ public final class TieredStore implements AutoCloseable {
    *     closes them
    * @param index the block index, which the store keeps up to date for the memory tiers (the SSD
    *     tier keeps its own bits) and closes after the tiers; null for a memory-only store
+   * @param dataDirLock the data directory's lock ({@link DataDirLock}), released last on close;
+   *     null for a memory-only store
    * @param settings the write-back, prefetch and close settings
    */
   TieredStore(
@@ -124,7 +127,9 @@ public final class TieredStore implements AutoCloseable {
       AdmissionPolicy ssdAdmission,
       CorruptionCounter corruptionCounter,
       BlockIndex index,
+      AutoCloseable dataDirLock,
       TieredStoreBuilder settings) {
+    this.dataDirLock = dataDirLock;
     if (tiers.isEmpty()) {
       throw new IllegalArgumentException("a store needs at least one tier");
     }
@@ -791,6 +796,11 @@ public final class TieredStore implements AutoCloseable {
 
   Tier[] tiers() {
     return tiers;
+  }
+
+  /** The data directory's lock, or null (StoreCloser releases it last). */
+  AutoCloseable dataDirLock() {
+    return dataDirLock;
   }
 
   BlockIndex index() {

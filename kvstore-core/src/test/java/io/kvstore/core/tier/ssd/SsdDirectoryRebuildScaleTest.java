@@ -28,7 +28,12 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("slow")
 class SsdDirectoryRebuildScaleTest {
 
-  private static final int PAGES = 1_000_000;
+  /**
+   * Pages of the store: a million, or {@code -Dkvstore.rebuild.pages} for {@link
+   * SsdRebuildRestart} (a multiple of {@link #SEGMENTS}; two sizes give the cost per page apart from
+   * the per-process costs).
+   */
+  private static final int PAGES = Integer.getInteger("kvstore.rebuild.pages", 1_000_000);
   private static final int PAGE = 256;
   private static final int SEGMENTS = 64;
   private static final long NS = 7;

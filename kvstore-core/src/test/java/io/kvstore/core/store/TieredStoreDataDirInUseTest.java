@@ -1,0 +1,67 @@
+package io.kvstore.core.store;
+
+import static io.kvstore.core.store.StoreFixtures.dst;
+import static io.kvstore.core.store.StoreFixtures.small;
+import static io.kvstore.core.store.StoreFixtures.whereIs;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kvstore.core.tier.TestPages;
+import io.kvstore.core.tier.TierKind;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A second store opened on a data directory that a running store uses (an operator starting the
+ * daemon twice, two engines embedding the store with the same path) is refused with a clear error
+ * before it touches anything there: the running store keeps serving, and after it closes, a
+ * restart finds every page it held on SSD.
+ */
+class TieredStoreDataDirInUseTest {
+
+  private static final int PAYLOAD = 8 * 1024;
+
+  @TempDir Path dir;
+
+  @Test
+  void shouldRefuseASecondStoreOnADataDirectoryInUseAndHarmNothing() {
+    List<Long> onSsd = new ArrayList<>();
+    try (TieredStore first = small(dir).build()) {
+      for (long k = 0; k < 150; k++) {
+        assertTrue(first.put(TestPages.page(31, k, 4, PAYLOAD)));
+      }
+      for (long k = 0; k < 150; k++) {
+        if (whereIs(first, 31, k) == TierKind.SSD) {
+          onSsd.add(k);
+        }
+      }
+      assertTrue(onSsd.size() > 100, "most pages were demoted to SSD: " + onSsd.size());
+      DataDirInUseException e =
+          assertThrows(DataDirInUseException.class, () -> small(dir).build().close());
+      assertTrue(e.getMessage().contains(dir.toString()), e.getMessage());
+      assertTrue(e.getMessage().contains("in use"), e.getMessage());
+      // The running store is untouched: it serves every page, and takes new ones.
+      ByteBuffer dst = dst();
+      for (long k = 0; k < 150; k++) {
+        dst.clear();
+        assertTrue(first.get(31, k, dst) > 0, "page " + k);
+        assertEquals(4, TestPages.check(dst.flip(), 31, k));
+      }
+      assertTrue(first.put(TestPages.page(31, 1000, 4, PAYLOAD)));
+    }
+    // After a clean close the next store opens, and its SSD tier holds what the first one did.
+    try (TieredStore again = small(dir).build()) {
+      ByteBuffer dst = dst();
+      for (long k : onSsd) {
+        dst.clear();
+        assertTrue(again.get(31, k, dst) > 0, "page " + k + " survived the refused second open");
+        assertEquals(4, TestPages.check(dst.flip(), 31, k));
+      }
+    }
+  }
+}
