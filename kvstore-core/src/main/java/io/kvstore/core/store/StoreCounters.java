@@ -52,8 +52,14 @@ final class StoreCounters {
   StoreStats snapshot(
       Tier[] tiers, long corruptions, WriteBack writeBack, BlockIndex index, StoreHealth health) {
     List<StoreStats.TierStats> ts = new ArrayList<>(tiers.length);
+    StoreStats.SsdFileStats files = StoreStats.SsdFileStats.NONE;
     for (int i = 0; i < tiers.length; i++) {
       Tier t = tiers[i];
+      if (t instanceof SsdTier ssd) {
+        files =
+            new StoreStats.SsdFileStats(
+                ssd.diskBytes(), ssd.segmentFilesReused(), ssd.segmentFilesCreated());
+      }
       ts.add(
           new StoreStats.TierStats(
               t.kind(),
@@ -102,7 +108,8 @@ final class StoreCounters {
         List.copyOf(ts),
         wb,
         health,
-        indexFullRejects.sum());
+        indexFullRejects.sum(),
+        files);
   }
 
   private static LongAdder[] adders(int n) {

@@ -37,7 +37,40 @@ public record StoreStats(
     List<TierStats> tiers,
     WriteBackStats writeBack,
     StoreHealth health,
-    long indexFullRejects) {
+    long indexFullRejects,
+    SsdFileStats ssdFiles) {
+
+  /** Stats without the SSD tier's file figures (as before they were added). */
+  public StoreStats(
+      long gets,
+      long misses,
+      long puts,
+      long putBytes,
+      long putRejects,
+      long deletes,
+      long corruptions,
+      long prefetchRequests,
+      long prefetchedPages,
+      List<TierStats> tiers,
+      WriteBackStats writeBack,
+      StoreHealth health,
+      long indexFullRejects) {
+    this(
+        gets,
+        misses,
+        puts,
+        putBytes,
+        putRejects,
+        deletes,
+        corruptions,
+        prefetchRequests,
+        prefetchedPages,
+        tiers,
+        writeBack,
+        health,
+        indexFullRejects,
+        SsdFileStats.NONE);
+  }
 
   /** Stats of a store without write-back figures (no SSD tier): the fields before v2. */
   public StoreStats(
@@ -110,6 +143,21 @@ public record StoreStats(
     /** All zero: a store without an SSD tier. */
     public static final WriteBackStats NONE =
         new WriteBackStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+  }
+
+  /**
+   * The SSD tier's files.
+   *
+   * @param diskBytes bytes on disk counted against the tier's capacity now: segment files (garbage
+   *     and files kept for reuse included) and RocksDB's live SST and log files
+   * @param segmentFilesReused segments started by overwriting the file of a dropped one (at
+   *     capacity, every segment should be)
+   * @param segmentFilesCreated segments started in a new file
+   */
+  public record SsdFileStats(long diskBytes, long segmentFilesReused, long segmentFilesCreated) {
+
+    /** All zero: a store without an SSD tier. */
+    public static final SsdFileStats NONE = new SsdFileStats(0, 0, 0);
   }
 
   /**

@@ -113,6 +113,25 @@ public final class StoreMetrics {
     writeBackGauge(r, stats, "kvstore_writeback_queue_capacity_bytes",
         "Bound of the write-back queue (writeback.queue.bytes, at least one largest page).",
         WriteBackStats::queueCapacityBytes);
+    ssdFileMetrics(r, stats);
+  }
+
+  private static void ssdFileMetrics(PrometheusRegistry r, Supplier<StoreStats> stats) {
+    GaugeWithCallback.builder().name("kvstore_ssd_disk_bytes")
+        .help("Bytes on disk counted against ssd.bytes: segment files (garbage and files kept for"
+            + " reuse included) and RocksDB's SST and log files.")
+        .callback(cb -> cb.call(stats.get().ssdFiles().diskBytes()))
+        .register(r);
+    CounterWithCallback.builder().name("kvstore_ssd_segment_files_total")
+        .help("SSD segments started, by file: reused (overwriting a dropped segment's file, as every"
+            + " segment should at capacity) or created (a new file).")
+        .labelNames("file")
+        .callback(cb -> {
+          StoreStats.SsdFileStats f = stats.get().ssdFiles();
+          cb.call(f.segmentFilesReused(), "reused");
+          cb.call(f.segmentFilesCreated(), "created");
+        })
+        .register(r);
   }
 
   private static void writeBackCounter(PrometheusRegistry r, Supplier<StoreStats> stats,

@@ -50,7 +50,7 @@ class StoreMetricsTest {
         "Pages written into the tier when a faster tier evicted them.", 13, 23);
     tier(text, "kvstore_tier_admission_rejects_total", "counter",
         "Demotions into the tier refused by its admission policy.", 14, 24);
-    assertEquals(33, text.lines().filter(l -> l.startsWith("# TYPE ")).count(), text);
+    assertEquals(35, text.lines().filter(l -> l.startsWith("# TYPE ")).count(), text);
   }
 
   @Test
@@ -75,6 +75,19 @@ class StoreMetricsTest {
       assertTrue(text.contains("# TYPE " + names[i] + " " + type + "\n" + names[i] + " " + (101 + i) + "\n"),
           names[i] + " in\n" + text);
     }
+  }
+
+  @Test
+  void shouldServeTheSsdTiersFileNumbers() {
+    StoreStats stats = new StoreStats(0, 0, 0, 0, 0, 0, 0, 0, 0, List.of(), WriteBackStats.NONE,
+        StoreHealth.OK, 0, new StoreStats.SsdFileStats(123_456_789, 41, 3));
+    MetricsRegistry registry = new MetricsRegistry();
+    StoreMetrics.register(registry, () -> stats);
+    String text = registry.scrape();
+    assertTrue(text.contains("# TYPE kvstore_ssd_disk_bytes gauge\nkvstore_ssd_disk_bytes 1.23456789E8\n")
+        || text.contains("# TYPE kvstore_ssd_disk_bytes gauge\nkvstore_ssd_disk_bytes 123456789\n"), text);
+    assertTrue(text.contains("kvstore_ssd_segment_files_total{file=\"reused\"} 41\n"), text);
+    assertTrue(text.contains("kvstore_ssd_segment_files_total{file=\"created\"} 3\n"), text);
   }
 
   private static void family(String text, String name, String type, String help, String value) {
