@@ -36,6 +36,8 @@ final class Segment {
   private final Object gatherLock = new Object();
   final AtomicLong liveBytes = new AtomicLong();
   final AtomicInteger livePages = new AtomicInteger();
+  /** Runs reserved in it and not yet written (or failed); guarded by the tier's allocation lock. */
+  int runsInFlight;
   volatile long lastAccessMs;
   /** Whether pages were written into it since the tier opened (forced on close). */
   volatile boolean written;

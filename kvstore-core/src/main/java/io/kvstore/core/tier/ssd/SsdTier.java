@@ -152,6 +152,8 @@ public final class SsdTier implements Tier {
   private final LongAdder locationStoreReopens = new LongAdder();
   /** Test hook: when set, every page write fails with it (after the reservation, as a disk would). */
   volatile IOException writeFaultForTest;
+  /** Test hook: runs after a run's reservation, before its write (to hold a run in flight). */
+  volatile Runnable beforeWriteHookForTest;
   /**
    * Test hook: when 0 or more, every write (of one page, or of several together) writes at most
    * this many bytes and then fails with an I/O error, as a write cut short by the disk would.
@@ -501,9 +503,14 @@ public final class SsdTier implements Tier {
           }
           int placed = s.placed;
           try {
+            Runnable hook = beforeWriteHookForTest;
+            if (hook != null) {
+              hook.run();
+            }
             writeRun(seg, s, pages, i, placed, stored);
           } finally {
             seg.io.readLock().unlock();
+            runDone(seg);
           }
           i += placed;
         }
@@ -689,6 +696,7 @@ public final class SsdTier implements Tier {
           s.offset = off;
           s.growth = growth;
           s.placed = run;
+          seg.runsInFlight++;
           seg.io.readLock().lock();
           return seg;
         }
@@ -996,12 +1004,34 @@ public final class SsdTier implements Tier {
     return seg != null && seg.id == e.segmentId() ? seg : null;
   }
 
-  /** Drops {@code seg} if it is sealed, not active and holds no live page (frees its space now). */
+  /**
+   * A run reserved in {@code seg} is written (or failed): the segment may be empty now (the run
+   * failed, or its pages were deleted meanwhile) and was not dropped while the run was in flight.
+   */
+  private void runDone(Segment seg) {
+    alloc.lock();
+    try {
+      seg.runsInFlight--;
+    } finally {
+      alloc.unlock();
+    }
+    dropIfEmpty(seg);
+  }
+
+  /**
+   * Drops {@code seg} if it is sealed, not active, holds no live page and no run is being written
+   * into it (frees its space now). A run counts from its reservation: its pages are live only once
+   * indexed, and a drop decided before that would remove them after their write.
+   */
   private void dropIfEmpty(Segment seg) {
     Segment victim = null;
     alloc.lock();
     try {
-      if (seg.sealed && seg != active && seg.livePages.get() == 0 && slots.get(seg.slot) == seg) {
+      if (seg.sealed
+          && seg != active
+          && seg.livePages.get() == 0
+          && seg.runsInFlight == 0
+          && slots.get(seg.slot) == seg) {
         policy.onRemove(seg.slot);
         victim = takeSlot(seg.slot);
       }
