@@ -40,37 +40,6 @@ public record StoreStats(
     long indexFullRejects,
     SsdFileStats ssdFiles) {
 
-  /** Stats without the SSD tier's file figures (as before they were added). */
-  public StoreStats(
-      long gets,
-      long misses,
-      long puts,
-      long putBytes,
-      long putRejects,
-      long deletes,
-      long corruptions,
-      long prefetchRequests,
-      long prefetchedPages,
-      List<TierStats> tiers,
-      WriteBackStats writeBack,
-      StoreHealth health,
-      long indexFullRejects) {
-    this(
-        gets,
-        misses,
-        puts,
-        putBytes,
-        putRejects,
-        deletes,
-        corruptions,
-        prefetchRequests,
-        prefetchedPages,
-        tiers,
-        writeBack,
-        health,
-        indexFullRejects,
-        SsdFileStats.NONE);
-  }
 
   /** Stats of a store without write-back figures (no SSD tier): the fields before v2. */
   public StoreStats(
@@ -97,7 +66,8 @@ public record StoreStats(
         tiers,
         WriteBackStats.NONE,
         StoreHealth.OK,
-        0);
+        0,
+        SsdFileStats.NONE);
   }
 
   /**

@@ -57,7 +57,7 @@ class StoreMetricsTest {
   void shouldServeEveryWriteBackNumberUnderItsOwnName() {
     StoreStats stats = new StoreStats(0, 0, 0, 0, 0, 0, 0, 0, 0, List.of(),
         new WriteBackStats(101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114),
-        StoreHealth.OK, 0);
+        StoreHealth.OK, 0, StoreStats.SsdFileStats.NONE);
     MetricsRegistry registry = new MetricsRegistry();
     StoreMetrics.register(registry, () -> stats);
     String text = registry.scrape();

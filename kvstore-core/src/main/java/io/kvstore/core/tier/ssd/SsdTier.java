@@ -1009,38 +1009,48 @@ public final class SsdTier implements Tier {
    * failed, or its pages were deleted meanwhile) and was not dropped while the run was in flight.
    */
   private void runDone(Segment seg) {
+    Segment victim;
     alloc.lock();
     try {
       seg.runsInFlight--;
-    } finally {
-      alloc.unlock();
-    }
-    dropIfEmpty(seg);
-  }
-
-  /**
-   * Drops {@code seg} if it is sealed, not active, holds no live page and no run is being written
-   * into it (frees its space now). A run counts from its reservation: its pages are live only once
-   * indexed, and a drop decided before that would remove them after their write.
-   */
-  private void dropIfEmpty(Segment seg) {
-    Segment victim = null;
-    alloc.lock();
-    try {
-      if (seg.sealed
-          && seg != active
-          && seg.livePages.get() == 0
-          && seg.runsInFlight == 0
-          && slots.get(seg.slot) == seg) {
-        policy.onRemove(seg.slot);
-        victim = takeSlot(seg.slot);
-      }
+      victim = takeIfEmpty(seg);
     } finally {
       alloc.unlock();
     }
     if (victim != null) {
       drop(victim, false);
     }
+  }
+
+  /** Drops {@code seg} if it is empty ({@link #takeIfEmpty}): frees its space now. */
+  private void dropIfEmpty(Segment seg) {
+    Segment victim;
+    alloc.lock();
+    try {
+      victim = takeIfEmpty(seg);
+    } finally {
+      alloc.unlock();
+    }
+    if (victim != null) {
+      drop(victim, false);
+    }
+  }
+
+  /**
+   * Takes {@code seg} out of the table if it is sealed, not active, holds no live page and no run
+   * is being written into it; under {@link #alloc}. A run counts from its reservation: its pages
+   * are live only once indexed, and a drop decided before that would remove them after their write.
+   */
+  private Segment takeIfEmpty(Segment seg) {
+    if (seg.sealed
+        && seg != active
+        && seg.livePages.get() == 0
+        && seg.runsInFlight == 0
+        && slots.get(seg.slot) == seg) {
+      policy.onRemove(seg.slot);
+      return takeSlot(seg.slot);
+    }
+    return null;
   }
 
   /**
