@@ -8,6 +8,7 @@ import io.kvstore.core.tier.Tier;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -37,8 +38,17 @@ class SsdTierSegmentReuseTest {
             .build());
   }
 
+  @AfterEach
+  void resetHooks() {
+    SsdTier.rocksBytesRefreshNsForTest = -1;
+  }
+
   @Test
   void shouldOverwriteEvictedSegmentsFilesOnceFullAndServeOnlyLivePages() throws Exception {
+    // RocksDB's bytes sampled at every new segment (not at most every 100 ms): the bound below
+    // must hold whenever the sample grows, which in CI it once did not (the sample was taken after
+    // the new segment's room was decided).
+    SsdTier.rocksBytesRefreshNsForTest = 0;
     long pagesPerSegment = (SEGMENT + LEN - 1) / LEN;
     long segmentsWritten = 0;
     long key = 1;
@@ -84,6 +94,43 @@ class SsdTierSegmentReuseTest {
     try (SsdTier tier = open()) {
       assertServesExactlyOrMisses(tier, 1, key, key - pagesPerSegment);
       assertEquals(0, tier.corruptions());
+    }
+  }
+
+  @Test
+  void shouldCountWhatRocksDbGrewByBeforeANewSegmentsRoomIsDecided() throws Exception {
+    // Small segments (two pages), so that the room left after a segment is evicted is less than
+    // what RocksDB's log grows by while its size is not sampled (one record per page written).
+    long segment = 2L * LEN;
+    SsdTier.rocksBytesRefreshNsForTest = Long.MAX_VALUE; // no sample while the tier fills
+    try (SsdTier tier =
+        new SsdTier(
+            SsdTierConfig.builder(dir, CAPACITY)
+                .maxPageBytes(LEN)
+                .maxPages(1 << 20)
+                .segmentBytes(segment)
+                .durability(SsdTierConfig.Durability.WAL)
+                .build())) {
+      long key = 1;
+      while (tier.evictions() == 0) {
+        assertTrue(tier.put(Pages.page(key, key, 0, 0, PAYLOAD, key)));
+        key++;
+      }
+      long before = tier.diskBytes();
+      SsdTier.rocksBytesRefreshNsForTest = 0; // from now on, a sample at every new segment
+      for (long end = key + 64; key < end; key++) {
+        assertTrue(tier.put(Pages.page(key, key, 0, 0, PAYLOAD, key)));
+        assertTrue(
+            tier.diskBytes() <= CAPACITY,
+            "bytes on disk "
+                + tier.diskBytes()
+                + " within the capacity "
+                + CAPACITY
+                + " (before the samples: "
+                + before
+                + ")");
+      }
+      assertTrue(tier.sampledRocksBytes() > 0, "RocksDB's bytes were sampled");
     }
   }
 
