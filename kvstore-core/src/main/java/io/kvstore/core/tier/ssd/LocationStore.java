@@ -46,10 +46,6 @@ final class LocationStore implements AutoCloseable {
   /** Read-ahead of a full scan: large sequential reads of the SST files. */
   static final long SCAN_READAHEAD = 2 << 20;
 
-  static {
-    RocksDB.loadLibrary();
-  }
-
   private final Path dir;
   private final RocksDB db;
   private final Options options;
@@ -147,6 +143,8 @@ final class LocationStore implements AutoCloseable {
     if (!Files.isDirectory(dir) || !Files.isWritable(dir)) {
       throw new SsdStorageException("the SSD tier's data directory is not a writable directory: " + dir);
     }
+    // After the directory checks, so that an unusable directory fails with its own message.
+    RocksLibrary.load(cfg.dataDir.resolve(RocksLibrary.DIR_NAME));
     LRUCache cache = new LRUCache(Math.max(1 << 20, cfg.blockCacheBytes));
     BloomFilter bloom = new BloomFilter(10);
     Options o =
