@@ -1,5 +1,6 @@
 package io.kvstore.server;
 
+import io.kvstore.core.store.DataDirInUseException;
 import io.kvstore.server.config.AuthGrant;
 import io.kvstore.server.config.ConfigException;
 import io.kvstore.server.config.ConfigKey;
@@ -218,6 +219,11 @@ public final class KvStoreServerCommand implements Callable<Integer> {
     } catch (ConfigException e) {
       return badConfig(e);
     } catch (Exception e) {
+      if (dataDirInUse(e) != null) {
+        // An operator's mistake with a complete message, not a fault: no stack trace.
+        LOG.error("could not start: {}", dataDirInUse(e).getMessage());
+        return cannotStart(dataDirInUse(e));
+      }
       LOG.error("could not start", e);
       return cannotStart(e);
     } finally {
@@ -246,6 +252,16 @@ public final class KvStoreServerCommand implements Callable<Integer> {
     }
     authTokens.forEach(loader::authTokenFlag);
     return loader.load();
+  }
+
+  /** The {@link DataDirInUseException} in {@code e}'s cause chain, or null. */
+  private static DataDirInUseException dataDirInUse(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof DataDirInUseException d) {
+        return d;
+      }
+    }
+    return null;
   }
 
   private int cannotStart(Throwable e) {

@@ -201,6 +201,25 @@ class KvStoreServerCommandTest {
   }
 
   @Test
+  void shouldExitWith1AndSayWhoHoldsADataDirectoryInUse() throws Exception {
+    // Another store (here in this process) holds the data directory: the daemon refuses it with
+    // the store's message, and the holder keeps it.
+    try (TieredStore holder = TieredStore.builder().dataDir(dir.resolve("data"))
+        .hotBytes(0).dramBytes(0).ssdBytes(64L << 20).build()) {
+      RecordingNetworkServer.Factory factory = new RecordingNetworkServer.Factory(false);
+      int code = commandLine(command(factory, Map.of()))
+          .execute(smallDaemonArgs(0).toArray(String[]::new));
+      assertEquals(KvStoreServerCommand.EXIT_FAILED, code);
+      assertTrue(err.toString().startsWith("kvstore-server: could not start: the data directory "),
+          err.toString());
+      assertTrue(err.toString().contains("is in use by another store (process "
+          + ProcessHandle.current().pid() + ")"), err.toString());
+      assertEquals(1, err.toString().lines().count(), err.toString());
+      assertEquals(-1, holder.get(1, 2, ByteBuffer.allocate(128)), "the holder still serves");
+    }
+  }
+
+  @Test
   void shouldExitWith1WithoutANetworkImplementation() throws Exception {
     // The test classpath may hold the real network layer; a command without an injected factory
     // looks it up there, so only the lookup itself is tested on an empty class loader.
