@@ -9,10 +9,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvstore.core.tier.TestPages;
 import io.kvstore.core.tier.TierKind;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -63,5 +66,20 @@ class TieredStoreDataDirInUseTest {
         assertEquals(4, TestPages.check(dst.flip(), 31, k));
       }
     }
+  }
+
+  @Test
+  void shouldFailWithTheLockFilesPathWhenItCannotBeCreatedAndOpenNothing() throws Exception {
+    // A directory where the lock file should be: the lock cannot be taken, so the store does not
+    // open (nothing else is created in the data directory), and says which file is the problem.
+    Files.createDirectories(dir.resolve(DataDirLock.FILE));
+    UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> small(dir).build());
+    assertTrue(e.getMessage().contains(dir.resolve(DataDirLock.FILE).toString()), e.getMessage());
+    try (Stream<Path> files = Files.list(dir)) {
+      assertEquals(List.of(DataDirLock.FILE), files.map(f -> f.getFileName().toString()).toList());
+    }
+    // Once the directory is out of the way, the store opens there.
+    Files.delete(dir.resolve(DataDirLock.FILE));
+    small(dir).build().close();
   }
 }
