@@ -120,6 +120,13 @@ public final class CompareCommand implements Callable<Integer> {
       description = "Unmeasured time before it (default: ${DEFAULT-VALUE}).")
   private String warmup;
 
+  @Option(names = "--target-warmup", paramLabel = "TIME", defaultValue = "6s",
+      description = "Before the matrix, each target runs every cell of it once, unmeasured, for"
+          + " this long in all (at least 100ms a cell): a daemon started by compare has its JIT"
+          + " compile its paths then, not during the first measured cells (default:"
+          + " ${DEFAULT-VALUE}; 3s with --quick; 0 for none).")
+  private String targetWarmup;
+
   @Option(names = "--working-set", paramLabel = "SIZE", defaultValue = "256MiB",
       description = "Bytes of distinct pages per page size, cycled through (default: ${DEFAULT-VALUE}).")
   private String workingSet;
@@ -142,6 +149,7 @@ public final class CompareCommand implements Callable<Integer> {
     long durationNanos = parse(() -> Durations.parseNanos(quick ? "500ms" : duration));
     long warmupNanos = parse(() -> Durations.parseNanos(quick ? "200ms" : warmup));
     long wsBytes = parse(() -> ByteSize.parse(quick ? "64MiB" : workingSet));
+    long targetWarmupNanos = parse(() -> Durations.parseNanos(quick ? "3s" : targetWarmup));
     long dram = parse(() -> ByteSize.parse(dramBytes));
     List<Cell> cells = new ArrayList<>();
     List<Integer> sizes = new ArrayList<>();
@@ -194,6 +202,30 @@ public final class CompareCommand implements Callable<Integer> {
             ? d.withSharedMemory() : open(t, ns.id(), maxPageLength, dram, wsBytes));
       }
       Set<String> preloaded = new HashSet<>();
+      if (targetWarmupNanos > 0) {
+        // Every cell once per target, unmeasured: the daemon (a fresh JVM when compare starts it)
+        // and this process's client code are compiled before the first measured cell, so the
+        // first cells do not pay the JIT (Redis and memcpy have none to pay). Same working sets
+        // and keys as the matrix: puts rewrite its pages, gets read the preloaded ones.
+        long perCell = Math.max(100_000_000L, targetWarmupNanos / cells.size());
+        CellRunner warm = new CellRunner(ns.id(), 0, perCell);
+        for (String t : targets) {
+          Target target = opened.get(t);
+          bar.update(0, "warming up " + target.name());
+          for (Cell cell : cells) {
+            WorkingSet ws = sets.get(cell.pageBytes());
+            if (cell.op().equals("get") && preloaded.add(t + "/" + cell.pageBytes())) {
+              CellRunner.preload(target, ws);
+            }
+            CellResult r = warm.run(target, cell, ws);
+            report.addWarmup(r);
+            if (r.errors() > 0 || r.misses() > 0) {
+              throw new IOException(target.name() + " had " + r.errors() + " errors and "
+                  + r.misses() + " misses warming up on " + cell.name());
+            }
+          }
+        }
+      }
       long done = 0;
       for (Cell cell : cells) {
         for (String t : targets) {

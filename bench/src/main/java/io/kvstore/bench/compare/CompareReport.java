@@ -44,6 +44,8 @@ public final class CompareReport {
 
   private final String command;
   private final Map<Cell, List<CellResult>> byCell = new LinkedHashMap<>();
+  /** Unmeasured warm-up runs before the matrix ({@code --target-warmup}): reported, not compared. */
+  private final List<CellResult> warmups = new java.util.ArrayList<>();
 
   /** @param command the command line that produced it, for the record */
   public CompareReport(String command) {
@@ -56,6 +58,16 @@ public final class CompareReport {
   }
 
   /** Results by cell, in the order they were added. */
+  /** Records an unmeasured warm-up run (kept apart from the results and the goals). */
+  public void addWarmup(CellResult r) {
+    warmups.add(r);
+  }
+
+  /** The warm-up runs, in the order they ran. */
+  public List<CellResult> warmups() {
+    return List.copyOf(warmups);
+  }
+
   public Map<Cell, List<CellResult>> results() {
     return byCell;
   }
@@ -237,6 +249,14 @@ public final class CompareReport {
         rn.put("errors", r.errors());
         rn.put("misses", r.misses());
       }
+    }
+    ArrayNode warm = root.putArray("warmup");
+    for (CellResult r : warmups) {
+      ObjectNode wn = warm.addObject();
+      wn.put("target", r.target());
+      wn.put("cell", r.cell().name());
+      wn.put("calls", r.calls());
+      wn.put("elapsedSeconds", round(r.elapsedNanos() / 1e9, 6));
     }
     ArrayNode goals = root.putArray("goals");
     for (Goal g : goals()) {

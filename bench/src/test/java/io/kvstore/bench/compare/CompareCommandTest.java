@@ -23,7 +23,7 @@ class CompareCommandTest {
 
   private static final String[] SMALL = {"--page-sizes", "4KiB", "--batches", "1,4", "--connections",
       "1,2", "--duration", "100ms", "--warmup", "20ms", "--working-set", "512KiB", "--dram-bytes",
-      "16MiB", "--no-progress"};
+      "16MiB", "--no-progress", "--target-warmup", "0ms"};
 
   private String[] args(String targets, Path out) {
     String[] all = new String[SMALL.length + 5];
@@ -44,6 +44,7 @@ class CompareCommandTest {
     assertEquals(1 + 2 * 4 * 2, csv.size(), "2 ops x 4 cells x 2 targets");
     JsonNode root = new ObjectMapper().readTree(out.resolve("compare.json").toFile());
     assertEquals(8, root.path("cells").size());
+    assertEquals(0, root.path("warmup").size(), "--target-warmup 0ms: no warm-up runs");
     for (JsonNode cell : root.path("cells")) {
       for (JsonNode r : cell.path("results")) {
         assertEquals(0, r.path("errors").asLong(), r.toString());
@@ -58,6 +59,34 @@ class CompareCommandTest {
     for (String png : List.of("throughput.png", "latency-cdf-get-4KiB.png", "latency-cdf-put-4KiB.png")) {
       assertTrue(Files.size(out.resolve(png)) > 1000, png);
     }
+  }
+
+  @Test
+  void shouldWarmUpEveryTargetOnEveryCellBeforeTheMatrix() throws IOException {
+    Path out = dir.resolve("warm");
+    String[] a = args("embedded,raw", out);
+    a[a.length - 1] = "400ms"; // --target-warmup: each of the 8 cells gets its 100 ms minimum
+    assertEquals(0, cli.run(a), cli.err() + cli.out());
+    JsonNode root = new ObjectMapper().readTree(out.resolve("compare.json").toFile());
+    // Each target ran each of the 8 cells once, unmeasured, before the matrix.
+    JsonNode warm = root.path("warmup");
+    assertEquals(16, warm.size(), warm.toString());
+    for (int i = 0; i < 16; i++) {
+      JsonNode w = warm.get(i);
+      assertEquals(i < 8 ? "kvstore-embedded" : "raw-socket", w.path("target").asText(), w.toString());
+      assertEquals(root.path("cells").get(i % 8).path("op").asText(),
+          w.path("cell").asText().split(" ")[0], w.toString());
+      assertTrue(w.path("calls").asLong() >= CellRunner.MIN_CALLS, w.toString());
+    }
+    assertEquals(8, root.path("cells").size(), "the warm-up adds no cell to the report");
+    for (JsonNode cell : root.path("cells")) {
+      for (JsonNode r : cell.path("results")) {
+        assertEquals(0, r.path("errors").asLong(), r.toString());
+        assertEquals(0, r.path("misses").asLong(), r.toString());
+      }
+    }
+    assertEquals(2, cli.run("compare", "--target-warmup", "soon"));
+    assertTrue(cli.err().contains("soon"), cli.err());
   }
 
   @Test
