@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.kvstore.core.index.ForkedJvm;
 import java.io.IOException;
@@ -13,9 +14,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.Set;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -175,5 +179,59 @@ class RocksLibraryTest {
     // Where no copy can be kept, RocksDB's own loader runs (into the temporary directory).
     Path notADir = Files.write(dir.resolve("file"), new byte[] {0});
     assertEquals("outcome=FALLBACK", probe(notADir, tmp));
+  }
+
+  /** Runs a command; null if it succeeded, else its exit code and output. */
+  private static String run(String... cmd) throws Exception {
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+    assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+    return p.exitValue() == 0 ? null : "rc " + p.exitValue() + ": " + out;
+  }
+
+  /** Mounts a tmpfs with {@code options} at a new directory, or skips the test where it cannot. */
+  private Path mount(String options) throws Exception {
+    String user = System.getProperty("user.name");
+    assumeTrue("root".equals(user), "mounting a tmpfs needs root; the tests run as " + user);
+    Path mnt = Files.createDirectories(dir.resolve("fs-" + mounts.size()));
+    String out = run("mount", "-t", "tmpfs", "-o", options, "tmpfs", mnt.toString());
+    assumeTrue(out == null, "mount -t tmpfs failed (no CAP_SYS_ADMIN in this container?): " + out);
+    mounts.add(mnt);
+    return mnt;
+  }
+
+  private final List<Path> mounts = new ArrayList<>();
+
+  @AfterEach
+  void unmount() throws Exception {
+    for (Path m : mounts) {
+      String out = run("umount", m.toString());
+      assertTrue(out == null, "umount failed: " + out);
+    }
+  }
+
+  @Test
+  void shouldFallBackWhereTheFileSystemCannotHoldTheCopyAndLeaveNothingBehind() throws Exception {
+    // 8 MiB: less than the library. The copy fails with ENOSPC part way; RocksDB's own loader
+    // runs instead, and the partial file is gone, so the file system is as it was.
+    Path small = mount("size=8m");
+    Path tmp = dir.resolve("tmp");
+    assertEquals("outcome=FALLBACK", probe(small.resolve("native"), tmp));
+    try (Stream<Path> versions = Files.list(small.resolve("native"))) {
+      for (Path v : versions.toList()) {
+        try (Stream<Path> files = Files.list(v)) {
+          assertEquals(List.of(), files.toList(), "nothing left in " + v);
+        }
+      }
+    }
+    assertTrue(Files.getFileStore(small).getUsableSpace() > 7L << 20, "the space was given back");
+  }
+
+  @Test
+  void shouldFallBackWhereTheCopyCannotBeExecuted() throws Exception {
+    // A data directory on a noexec mount: the copy is written and checked, but the dynamic loader
+    // may not map it executable. RocksDB's own loader runs instead (from the temporary directory).
+    Path noexec = mount("size=64m,noexec");
+    assertEquals("outcome=FALLBACK", probe(noexec.resolve("native"), dir.resolve("tmp")));
   }
 }
