@@ -45,7 +45,7 @@ public final class CompareReport {
   private final String command;
   private final Map<Cell, List<CellResult>> byCell = new LinkedHashMap<>();
   /** Unmeasured warm-up runs before the matrix ({@code --target-warmup}): reported, not compared. */
-  private final List<CellResult> warmups = new java.util.ArrayList<>();
+  private final List<CellResult> warmups = new ArrayList<>();
 
   /** @param command the command line that produced it, for the record */
   public CompareReport(String command) {
@@ -57,7 +57,6 @@ public final class CompareReport {
     byCell.computeIfAbsent(r.cell(), c -> new ArrayList<>()).add(r);
   }
 
-  /** Results by cell, in the order they were added. */
   /** Records an unmeasured warm-up run (kept apart from the results and the goals). */
   public void addWarmup(CellResult r) {
     warmups.add(r);
@@ -68,6 +67,7 @@ public final class CompareReport {
     return List.copyOf(warmups);
   }
 
+  /** Results by cell, in the order they were added. */
   public Map<Cell, List<CellResult>> results() {
     return byCell;
   }
