@@ -42,6 +42,10 @@ public final class KvStoreDaemon {
   private final CountDownLatch stopped = new CountDownLatch(1);
 
   private TieredStore store;
+  /** The store once open, for the health probe on the HTTP thread (null while it opens). */
+  private volatile TieredStore openedStore;
+  /** Test hook: runs after the metrics server started, before the store opens. */
+  static volatile Runnable beforeStoreOpenForTest;
   private Health health;
   private MetricsHttpServer metricsServer;
   private NetworkServer network;
@@ -62,8 +66,9 @@ public final class KvStoreDaemon {
   }
 
   /**
-   * Opens the store, starts the metrics server (unless off) and the network server. If any step
-   * fails, what was opened is closed again before the exception is thrown.
+   * Starts the metrics server (unless off; its health endpoints say "starting" meanwhile), opens
+   * the store, starts the network server. If any step fails, what was opened is closed again
+   * before the exception is thrown.
    *
    * @throws ConfigException if the store refuses the settings (e.g. an unknown admission policy)
    * @throws Exception if anything else fails (a port in use, the data directory not writable)
@@ -75,13 +80,16 @@ public final class KvStoreDaemon {
     started = true;
     try {
       checkDirectMemory(config, PlatformDependent.estimateMaxDirectMemory());
-      LOG.info("opening the store in {}", config.dataDir().toAbsolutePath().normalize());
-      logIndexRecovery(config);
-      store = openStore(config);
-      StoreMetrics.register(metrics.registry(), store::stats);
-      metrics.registerJvmAndNettyMetrics();
-      health = new Health(healthProbe(store));
+      // The metrics and health server first: opening the store after a crash rebuilds the SSD
+      // directory (about a second per million pages, bench/README.md), and meanwhile /health/live
+      // answers (a liveness probe must not kill a daemon for rebuilding) and /health/ready says
+      // "starting". A metrics port in use fails the start before the store is touched.
+      health = new Health(() -> {
+        TieredStore s = openedStore;
+        return s == null ? HealthProbe.Status.OK : healthProbe(s).status();
+      });
       health.register(metrics.registry());
+      metrics.registerJvmAndNettyMetrics();
       if (config.metricsEnabled()) {
         metricsServer = MetricsHttpServer.start(config.metricsHost(), config.metricsPort(),
             metrics.registry(), health);
@@ -89,6 +97,15 @@ public final class KvStoreDaemon {
       } else {
         LOG.info("metrics server off (metrics.port = 0)");
       }
+      Runnable hook = beforeStoreOpenForTest;
+      if (hook != null) {
+        hook.run();
+      }
+      LOG.info("opening the store in {}", config.dataDir().toAbsolutePath().normalize());
+      logIndexRecovery(config);
+      store = openStore(config);
+      openedStore = store;
+      StoreMetrics.register(metrics.registry(), store::stats);
       network = networkFactory.create(config, store, metrics);
       network.start();
       LOG.info("serving the kvstore protocol on {}:{}", config.host(), network.port());

@@ -29,6 +29,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -197,6 +198,61 @@ class KvStoreServerCommandTest {
     try (TieredStore reopened = TieredStore.builder().dataDir(dir.resolve("data"))
         .hotBytes(0).dramBytes(0).ssdBytes(64L << 20).build()) {
       assertEquals(-1, reopened.get(RecordingNetworkServer.GRACE_KEY, ByteBuffer.allocate(128)));
+    }
+  }
+
+  @Test
+  void shouldAnswerLivenessAndSayStartingWhileTheStoreOpens() throws Exception {
+    // The store's open held (as a long crash rebuild holds it): the health endpoints already
+    // answer, live and not ready; the protocol port is not open yet.
+    CountDownLatch opening = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    KvStoreDaemon.beforeStoreOpenForTest = () -> {
+      opening.countDown();
+      try {
+        release.await(60, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    };
+    try {
+      RecordingNetworkServer.Factory factory = new RecordingNetworkServer.Factory(false);
+      KvStoreServerCommand cmd = command(factory, Map.of());
+      int metricsPort = freePort();
+      CommandLine cl = commandLine(cmd);
+      CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(
+          () -> cl.execute(smallDaemonArgs(metricsPort).toArray(String[]::new)));
+      assertTrue(opening.await(60, TimeUnit.SECONDS), "the daemon reached the store's open: " + err);
+      HttpClient http = HttpClient.newHttpClient();
+      HttpResponse<String> live = http.send(HttpRequest.newBuilder(
+          URI.create("http://127.0.0.1:" + metricsPort + "/health/live")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, live.statusCode());
+      HttpResponse<String> ready = http.send(HttpRequest.newBuilder(
+          URI.create("http://127.0.0.1:" + metricsPort + "/health/ready")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(503, ready.statusCode());
+      assertEquals("{\"status\":\"starting\",\"ssd\":\"ok\"}\n", ready.body());
+      HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(
+          URI.create("http://127.0.0.1:" + metricsPort + "/metrics")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, metrics.statusCode());
+      assertTrue(metrics.body().contains("\nkvstore_ssd_degraded 0.0\n"), metrics.body());
+      assertNull(factory.last, "no network server before the store is open");
+
+      release.countDown();
+      KvStoreDaemon daemon = cmd.awaitRunning(Duration.ofSeconds(60));
+      assertNotNull(daemon, "daemon did not start: " + err);
+      ready = http.send(HttpRequest.newBuilder(
+          URI.create("http://127.0.0.1:" + metricsPort + "/health/ready")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, ready.statusCode());
+      assertEquals("{\"status\":\"ready\",\"ssd\":\"ok\"}\n", ready.body());
+      cmd.requestStop();
+      assertEquals(0, exit.get(60, TimeUnit.SECONDS));
+    } finally {
+      KvStoreDaemon.beforeStoreOpenForTest = null;
+      release.countDown();
     }
   }
 
