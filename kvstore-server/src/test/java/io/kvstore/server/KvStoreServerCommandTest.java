@@ -257,6 +257,19 @@ class KvStoreServerCommandTest {
   }
 
   @Test
+  void shouldExitWith1BeforeTouchingTheStoreWhenTheMetricsPortIsInUse() throws Exception {
+    try (ServerSocket taken = new ServerSocket(0)) {
+      RecordingNetworkServer.Factory factory = new RecordingNetworkServer.Factory(false);
+      int code = commandLine(command(factory, Map.of()))
+          .execute(smallDaemonArgs(taken.getLocalPort()).toArray(String[]::new));
+      assertEquals(KvStoreServerCommand.EXIT_FAILED, code);
+      assertTrue(err.toString().startsWith("kvstore-server: could not start: "), err.toString());
+      assertNull(factory.last, "no network server");
+      assertFalse(Files.exists(dir.resolve("data")), "the data directory was not created");
+    }
+  }
+
+  @Test
   void shouldExitWith1AndSayWhoHoldsADataDirectoryInUse() throws Exception {
     // Another store (here in this process) holds the data directory: the daemon refuses it with
     // the store's message, and the holder keeps it.
