@@ -12,15 +12,18 @@ import java.util.List;
  * measurement tool, not a test:
  *
  * <pre>
- *   ./mvnw -B -o -q -pl kvstore-core -am test-compile
- *   ./mvnw -B -o -q -pl kvstore-core dependency:build-classpath -Dmdep.outputFile=/tmp/cp.txt -Dmdep.includeScope=test
+ *   ./mvnw -B -o -q -pl kvstore-core -am test-compile dependency:build-classpath -Dmdep.outputFile=/tmp/cp.txt -Dmdep.includeScope=test
  *   CP=kvstore-core/target/test-classes:kvstore-core/target/classes:kvstore-common/target/classes:$(cat /tmp/cp.txt)
  *   java $(cat bin/jvm-flags) -cp $CP io.kvstore.core.tier.ssd.SsdRebuildRestart write /tmp/rebuild
  *   java $(cat bin/jvm-flags) -cp $CP io.kvstore.core.tier.ssd.SsdRebuildRestart open /tmp/rebuild
  *   java $(cat bin/jvm-flags) -cp $CP io.kvstore.core.tier.ssd.SsdRebuildRestart clean /tmp/rebuild
  * </pre>
  *
- * {@code open} leaves the store as a crash does (no clean-close markers, no slot table), opens the
+ * For another store size add {@code -Dkvstore.rebuild.pages=N} to {@code write} and to every later
+ * {@code open} or {@code clean} of that directory: the tier is sized from it, so a store opened
+ * with a smaller N than it was written with drops the pages beyond that capacity (for good).
+ *
+ * <p>{@code open} leaves the store as a crash does (no clean-close markers, no slot table), opens the
  * tier (the index discarded and the directory rebuilt from RocksDB), prints the times, and leaves
  * it crashed again. {@code clean} opens the tier as it is and closes it cleanly: run twice, the
  * second run times a reopen after a clean close (the directory read from the index).
