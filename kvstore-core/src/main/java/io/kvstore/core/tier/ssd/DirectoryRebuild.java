@@ -90,6 +90,8 @@ final class DirectoryRebuild {
   static volatile int batchRecordsForTest;
   /** Test hook: if positive, the scan fails (as a RocksDB read error would) after that many records. */
   static volatile int failScanAfterForTest;
+  /** Test hook: called with the count of records scanned so far, after each (a kill mid-rebuild). */
+  static volatile java.util.function.LongConsumer scannedForTest;
 
   private final SsdTier tier;
   private final BlockIndex index;
@@ -156,12 +158,16 @@ final class DirectoryRebuild {
   private void scanAndCheck(IndexWriter writer) {
     int perRound = recordsPerRoundForTest > 0 ? recordsPerRoundForTest : RECORDS_PER_ROUND;
     int failAfter = failScanAfterForTest;
+    java.util.function.LongConsumer scanned = scannedForTest;
     long[] seen = new long[1];
     try {
       store.forEach(
           (hi, lo, segId, off, len, ns, parentHi, parentLo) -> {
             if (failAfter > 0 && ++seen[0] > failAfter) {
               throw new SsdStorageException("injected: cannot read the SSD tier's location records");
+            }
+            if (scanned != null) {
+              scanned.accept(failAfter > 0 ? seen[0] : ++seen[0]);
             }
             int k = Arrays.binarySearch(ids, segId);
             Segment seg = k >= 0 ? segments[k] : null;

@@ -1,0 +1,127 @@
+package io.kvstore.core.tier.ssd;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kvstore.common.PageFormat;
+import io.kvstore.core.index.BlockIndex;
+import io.kvstore.core.index.ForkedJvm;
+import io.kvstore.core.tier.Tier;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A double fault: the process is killed (SIGKILL) while it rebuilds the SSD directory after a
+ * crash, with part of the directory written into the index. The next open rebuilds again and
+ * serves every page with the bytes of its last put, no deleted page and no older version.
+ */
+class SsdDirectoryRebuildKilledTest {
+
+  private static final int PAYLOAD = 1000;
+  private static final int LEN = PageFormat.pageLength(PAYLOAD);
+  private static final int KEYS = 40_000;
+
+  @TempDir Path dir;
+
+  static SsdTierConfig config(Path dir) {
+    return SsdTierConfig.builder(dir, 256L << 20)
+        .maxPageBytes(LEN)
+        .minPageBytes(LEN)
+        .segmentBytes(1L << 20)
+        .durability(SsdTierConfig.Durability.WAL)
+        .build();
+  }
+
+  /** Every 7th key deleted, every 5th put again as version 2; the rest at version 1. */
+  private static boolean deleted(long k) {
+    return k % 7 == 0;
+  }
+
+  private static long version(long k) {
+    return k % 5 == 0 ? 2 : 1;
+  }
+
+  @Test
+  void shouldServeExactlyThePagesItHeldAfterAKillDuringTheRebuild() throws Exception {
+    try (SsdTier tier = new SsdTier(config(dir))) {
+      for (long k = 1; k <= KEYS; k++) {
+        assertTrue(tier.put(Pages.page(k, k, 0, 0, PAYLOAD, 1)));
+      }
+      for (long k = 1; k <= KEYS; k++) {
+        if (version(k) == 2) {
+          assertTrue(tier.put(Pages.page(k, k, 0, 0, PAYLOAD, 2)));
+        }
+        if (deleted(k)) {
+          tier.delete(k, k);
+        }
+      }
+    }
+    long live = 0;
+    for (long k = 1; k <= KEYS; k++) {
+      live += deleted(k) ? 0 : 1;
+    }
+    crash(dir);
+
+    // A fresh JVM rebuilds the directory and is killed half way through the scan, its writer
+    // thread having indexed what the scan handed over so far.
+    Process p =
+        ForkedJvm.builder(
+                List.of(), RebuildKillTarget.class, dir.toString(), Long.toString(live / 2))
+            .start();
+    try (BufferedReader out =
+        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+      String line;
+      do {
+        line = out.readLine(); // its logging goes to stderr; skip anything else on stdout
+      } while (line != null && !line.equals("PAUSED") && !line.startsWith("OPENED"));
+      assertEquals("PAUSED", line, "the child stopped inside the rebuild");
+      Path index = dir.resolve(SsdTier.INDEX_DIR);
+      assertTrue(Files.exists(index.resolve(BlockIndex.FILE_NAME)), "the child's index exists");
+      assertTrue(
+          !Files.exists(index.resolve(BlockIndex.CLEAN_MARKER_NAME)),
+          "and is marked unclean while it rebuilds");
+      p.destroyForcibly(); // SIGKILL
+      assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+    } finally {
+      p.destroyForcibly();
+    }
+
+    // The next open finds an unclean index and a tier without its clean-close marker: it rebuilds
+    // from the location records again.
+    for (int round = 0; round < 2; round++) { // after the rebuild, then after a clean reopen
+      try (SsdTier tier = new SsdTier(config(dir))) {
+        assertEquals(live, tier.pageCount(), "round " + round);
+        ByteBuffer dst = ByteBuffer.allocateDirect(LEN);
+        for (long k = 1; k <= KEYS; k++) {
+          dst.clear();
+          int n = tier.get(k, k, dst);
+          if (deleted(k)) {
+            assertEquals(Tier.MISS, n, "deleted page " + k + " stays deleted (round " + round + ")");
+            continue;
+          }
+          assertEquals(LEN, n, "page " + k + " (round " + round + ")");
+          assertTrue(
+              Pages.sameBytes(Pages.page(k, k, 0, 0, PAYLOAD, version(k)), dst, 0, LEN),
+              "page " + k + " has the bytes of its last put (round " + round + ")");
+        }
+        assertEquals(0, tier.corruptions());
+      }
+    }
+  }
+
+  /** As a SIGKILL after the writes leaves the tier: no clean-close markers, no slot table. */
+  static void crash(Path dir) throws Exception {
+    Path segDir = dir.resolve(SsdTier.SEGMENTS_DIR);
+    Files.deleteIfExists(segDir.resolve(SsdTier.CLEAN_MARKER));
+    Files.deleteIfExists(segDir.resolve(SsdTier.SLOTS_FILE));
+    Files.deleteIfExists(dir.resolve(SsdTier.INDEX_DIR).resolve(BlockIndex.CLEAN_MARKER_NAME));
+  }
+}
