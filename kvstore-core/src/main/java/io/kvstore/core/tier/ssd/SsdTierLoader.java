@@ -40,6 +40,9 @@ import java.util.stream.Stream;
  */
 final class SsdTierLoader {
 
+  /** Test hook: called with the count of index entries checked so far, after each (a kill mid-open). */
+  static volatile java.util.function.LongConsumer checkedForTest;
+
   private final SsdTier tier;
 
   SsdTierLoader(SsdTier tier) {
@@ -79,6 +82,8 @@ final class SsdTierLoader {
             || (closedCleanly && index.created());
     // An empty index (it opened new, or was discarded after a crash) has nothing to scan: the
     // scan of an empty 1M-entry map still walks every segment's hash table (~0.1 s, async-profiler).
+    java.util.function.LongConsumer checked = checkedForTest;
+    long[] checkedCount = new long[1];
     long dangling =
         index.size() == 0
             ? 0
@@ -86,6 +91,9 @@ final class SsdTierLoader {
                 e -> {
                   if (rebuild) {
                     return BlockIndex.SsdEntryCheck.DROP;
+                  }
+                  if (checked != null) {
+                    checked.accept(++checkedCount[0]);
                   }
                   Segment seg = last[0];
                   if (seg == null || seg.id != e.segmentId()) {

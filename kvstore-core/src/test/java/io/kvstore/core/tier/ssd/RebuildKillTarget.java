@@ -4,8 +4,9 @@ import java.nio.file.Path;
 
 /**
  * Run in a fresh JVM by {@link SsdDirectoryRebuildKilledTest}: opens the crashed tier in {@code
- * args[0]} (which rebuilds its directory), and once the rebuild has scanned {@code args[1]}
- * records prints {@code PAUSED} and waits there to be killed. Prints {@code OPENED} if the open
+ * args[0]} with durability {@code args[2]} (which rebuilds its directory, or with {@code none}
+ * checks the recovered index's entries), and once {@code args[1]} records or entries are done
+ * prints {@code PAUSED} and waits there to be killed. Prints {@code OPENED} if the open
  * finishes first (the test then fails: it meant to kill the rebuild).
  */
 public final class RebuildKillTarget {
@@ -14,7 +15,8 @@ public final class RebuildKillTarget {
 
   public static void main(String[] args) throws Exception {
     long pauseAt = Long.parseLong(args[1]);
-    DirectoryRebuild.scannedForTest =
+    SsdTierConfig.Durability durability = SsdTierConfig.Durability.parse(args[2]);
+    java.util.function.LongConsumer pause =
         n -> {
           if (n == pauseAt) {
             System.out.println("PAUSED");
@@ -26,7 +28,11 @@ public final class RebuildKillTarget {
             }
           }
         };
-    try (SsdTier tier = new SsdTier(SsdDirectoryRebuildKilledTest.config(Path.of(args[0])))) {
+    DirectoryRebuild.scannedForTest = pause; // wal, sync: the rebuild from RocksDB
+    DirectoryRebuild.batchRecordsForTest = 1_000; // so the writer has indexed some at the pause
+    SsdTierLoader.checkedForTest = pause; // none: the check of the recovered index's entries
+    try (SsdTier tier =
+        new SsdTier(SsdDirectoryRebuildKilledTest.config(Path.of(args[0]), durability))) {
       System.out.println("OPENED " + tier.pageCount());
     }
   }
