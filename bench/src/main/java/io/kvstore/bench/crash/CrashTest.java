@@ -42,7 +42,8 @@ final class CrashTest {
       Duration startTimeout,
       Path log,
       boolean stopOnFailure,
-      Path snapshotDir) {}
+      Path snapshotDir,
+      double killDuringRestart) {}
 
   /** Keys per verification GET. */
   private static final int VERIFY_BATCH_MAX = 64;
@@ -51,6 +52,8 @@ final class CrashTest {
   private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
 
   private final Config config;
+  /** How long the last restart took, from the fork to the first answered PING. */
+  private long lastRestartMillis = 1_500;
   private final KeyModel model;
   private final CrashReport report;
   private final PrintStream progress;
@@ -71,6 +74,7 @@ final class CrashTest {
   void run() throws IOException {
     SplittableRandom random = new SplittableRandom(config.seed());
     DaemonProcess daemon = start();
+    lastRestartMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - daemon.startNanos());
     try {
       for (int cycle = 1; cycle <= config.cycles(); cycle++) {
         long killAfter = config.durationNanos() / 10
@@ -80,14 +84,27 @@ final class CrashTest {
         if (config.snapshotDir() != null) {
           DataDirSnapshot.copy(config.dataDir(), config.snapshotDir());
         }
+        String kind = "kill";
+        String second = "";
+        if (config.killDuringRestart() > 0 && random.nextDouble() < config.killDuringRestart()) {
+          // A second crash inside the restart: anywhere from the fork to a little past the time
+          // the last restart took (so some land after it serves, most while it opens the store).
+          long delay = (long) (random.nextDouble() * 1.2 * lastRestartMillis);
+          boolean serving = DaemonProcess.startAndKill(config.serverScript(), config.dataDir(),
+              config.daemonFlags(), config.log(), Duration.ofMillis(delay));
+          kind = "kill2";
+          second = String.format(", killed again %d ms into its restart (%s)", delay,
+              serving ? "already serving" : "while starting");
+        }
         daemon = start();
         long restart = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - daemon.startNanos());
-        CycleResult r = verify(daemon, cycle, "kill", c, restart);
+        lastRestartMillis = restart;
+        CycleResult r = verify(daemon, cycle, kind, c, restart);
         report.add(r);
-        progress.printf("cycle %d/%d: killed after %d ms, %d acked puts, restart %d ms, %d verified:"
-                + " %d exact, %d miss, %d wrong, %d stale, %d resurrected%n", cycle,
-            config.cycles(), r.killAfterMillis(), r.putsAcked(), r.restartMillis(), r.verified(),
-            r.exact(), r.miss(), r.wrong(), r.stale(), r.resurrected());
+        progress.printf("cycle %d/%d: killed after %d ms%s, %d acked puts, restart %d ms, %d"
+                + " verified: %d exact, %d miss, %d wrong, %d stale, %d resurrected%n", cycle,
+            config.cycles(), r.killAfterMillis(), second, r.putsAcked(), r.restartMillis(),
+            r.verified(), r.exact(), r.miss(), r.wrong(), r.stale(), r.resurrected());
         if (c.rejects != null) {
           progress.println("  refused puts by error code: " + c.rejects);
         }

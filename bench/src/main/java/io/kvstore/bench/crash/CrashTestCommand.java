@@ -124,6 +124,12 @@ public final class CrashTestCommand implements Callable<Integer> {
       description = "How long a (re)start may take before the run fails (default: ${DEFAULT-VALUE}).")
   private String startTimeout;
 
+  @Option(names = "--kill-during-restart", defaultValue = "0", paramLabel = "P",
+      description = "The share of cycles (0 to 1) whose restart is itself killed (SIGKILL) at a"
+          + " random moment up to a little past the last restart's time, before the restart that"
+          + " is verified: a crash during crash recovery (default: ${DEFAULT-VALUE}).")
+  private double killDuringRestart;
+
   @Option(names = "--stop-on-failure",
       description = "Stop after the first cycle that finds a failure, keeping the data directory.")
   private boolean stopOnFailure;
@@ -154,6 +160,7 @@ public final class CrashTestCommand implements Callable<Integer> {
     check(deleteRatio >= 0 && readRatio >= 0 && deleteRatio + readRatio < 1,
         "--delete-ratio and --read-ratio must be >= 0 and leave room for puts (sum < 1)");
     check(payload >= PagePattern.MIN_PAYLOAD_BYTES, "--page-bytes must be at least 32 B");
+    check(killDuringRestart >= 0 && killDuringRestart <= 1, "--kill-during-restart must be 0 to 1");
     check(List.of("none", "wal", "sync").contains(durability),
         "--durability must be none, wal or sync, got '" + durability + "'");
     Path script = serverScript != null ? serverScript : DaemonTarget.findServerScript();
@@ -195,7 +202,7 @@ public final class CrashTestCommand implements Callable<Integer> {
     CrashTest test = new CrashTest(new CrashTest.Config(script, data.resolve("store"), flags,
         pattern, keys, cycles, durationNanos, writers, batch, deleteRatio, readRatio, runSeed,
         cleanRestart == null || cleanRestart, Duration.ofNanos(startTimeoutNanos), log,
-        stopOnFailure, snapshotDir), report, progress);
+        stopOnFailure, snapshotDir, killDuringRestart), report, progress);
     boolean finished = false;
     try {
       test.run();

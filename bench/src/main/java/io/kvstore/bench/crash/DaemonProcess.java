@@ -48,19 +48,10 @@ final class DaemonProcess implements AutoCloseable {
    */
   static DaemonProcess start(Path script, Path dataDir, List<String> flags, long namespaceId,
       Path log, Duration timeout) throws IOException {
-    List<String> cmd = new ArrayList<>(List.of(script.toAbsolutePath().toString(),
-        "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0",
-        "--data-dir", dataDir.toString()));
-    cmd.addAll(flags);
-    Files.writeString(log, "=== " + String.join(" ", cmd) + "\n", StandardCharsets.UTF_8,
-        StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-    long ownOutputFrom = Files.size(log);
-    long start = System.nanoTime();
-    ProcessBuilder pb = new ProcessBuilder(cmd)
-        .redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-    DaemonLog.keepServingLine(pb.environment());
-    Process p = pb.start();
+    Launch launch = launch(script, dataDir, flags, log);
+    Process p = launch.process();
+    long start = launch.startNanos();
+    long ownOutputFrom = launch.ownOutputFrom();
     DaemonProcess starting = new DaemonProcess(p, -1, start, log);
     long deadline = start + timeout.toNanos();
     try {
@@ -90,6 +81,53 @@ final class DaemonProcess implements AutoCloseable {
     } catch (IOException | RuntimeException e) {
       starting.kill();
       throw e;
+    }
+  }
+
+  /** A forked daemon: its process, when it was forked, and where its own output starts in the log. */
+  private record Launch(Process process, long startNanos, long ownOutputFrom) {}
+
+  private static Launch launch(Path script, Path dataDir, List<String> flags, Path log)
+      throws IOException {
+    List<String> cmd = new ArrayList<>(List.of(script.toAbsolutePath().toString(),
+        "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0",
+        "--data-dir", dataDir.toString()));
+    cmd.addAll(flags);
+    Files.writeString(log, "=== " + String.join(" ", cmd) + "\n", StandardCharsets.UTF_8,
+        StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    long ownOutputFrom = Files.size(log);
+    long start = System.nanoTime();
+    ProcessBuilder pb = new ProcessBuilder(cmd)
+        .redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    DaemonLog.keepServingLine(pb.environment());
+    return new Launch(pb.start(), start, ownOutputFrom);
+  }
+
+  /**
+   * Forks the daemon as {@link #start} does and SIGKILLs it {@code delay} later, whatever it is
+   * doing then: a second crash, inside the restart that follows a crash (the index being discarded,
+   * RocksDB replaying its log, the SSD directory being rebuilt, the tiers allocated).
+   *
+   * @return whether it had already logged that it serves (the kill then came after the restart)
+   */
+  static boolean startAndKill(Path script, Path dataDir, List<String> flags, Path log,
+      Duration delay) throws IOException {
+    Launch launch = launch(script, dataDir, flags, log);
+    DaemonProcess d = new DaemonProcess(launch.process(), -1, launch.startNanos(), log);
+    try {
+      Thread.sleep(delay.toMillis());
+      boolean serving = DaemonLog.servingPort(log, launch.ownOutputFrom()) > 0;
+      d.kill();
+      Files.writeString(log, "=== SIGKILL " + delay.toMillis() + " ms after the fork ("
+          + (serving ? "serving" : "still starting") + ")\n", StandardCharsets.UTF_8,
+          StandardOpenOption.APPEND);
+      return serving;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while restarting the daemon to kill it", e);
+    } finally {
+      d.close();
     }
   }
 

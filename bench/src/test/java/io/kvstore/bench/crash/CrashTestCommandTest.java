@@ -82,6 +82,26 @@ class CrashTestCommandTest {
   }
 
   @Test
+  void shouldAlsoKillTheRestartsAndStillFindEveryAcknowledgedPage() throws Exception {
+    Path out = dir.resolve("out2");
+    CliRunner cli = new CliRunner();
+    int status = cli.run("crashtest", "--server-script", serverScript().toString(),
+        "--data-dir", dir.resolve("data2").toString(), "--out", out.toString(),
+        "--cycles", "2", "--duration", "600ms", "--keys", "256", "--page-bytes", "4KiB",
+        "--writers", "2", "--hot-bytes", "256KiB", "--dram-bytes", "512KiB",
+        "--durability", "wal", "--seed", "11", "--kill-during-restart", "1");
+    assertEquals(0, status, cli.out() + cli.err());
+    assertTrue(cli.out().contains("PASS: "), cli.out());
+    JsonNode cycles = new ObjectMapper().readTree(out.resolve("crashtest.json").toFile()).get("cycles");
+    assertEquals("kill2", cycles.get(0).get("kind").asText());
+    assertEquals("kill2", cycles.get(1).get("kind").asText());
+    String log = Files.readString(out.resolve("crashtest-daemon.log"));
+    assertEquals(2, log.lines().filter(l -> l.startsWith("=== SIGKILL ")).count(), "two second kills");
+    assertEquals(2, cli.run("crashtest", "--kill-during-restart", "1.5"));
+    assertTrue(cli.err().contains("--kill-during-restart must be 0 to 1"), cli.err());
+  }
+
+  @Test
   void shouldFailTheRunWhenTheDaemonDoesNotComeBackAfterAKill() throws Exception {
     // Starts the real daemon once; every later start fails, as a store that cannot recover would.
     Path real = serverScript();
