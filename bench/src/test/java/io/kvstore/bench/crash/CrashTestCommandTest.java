@@ -49,15 +49,22 @@ class CrashTestCommandTest {
     return script;
   }
 
+  /** A crashtest of 256 keys of 4 KiB pages, 2 writers and small memory tiers, with {@code more}. */
+  private String[] smallRun(String data, Path out, String... more) throws Exception {
+    List<String> args = new ArrayList<>(List.of("crashtest", "--server-script",
+        serverScript().toString(), "--data-dir", dir.resolve(data).toString(), "--out",
+        out.toString(), "--keys", "256", "--page-bytes", "4KiB", "--writers", "2", "--hot-bytes",
+        "256KiB", "--dram-bytes", "512KiB", "--durability", "wal"));
+    args.addAll(List.of(more));
+    return args.toArray(String[]::new);
+  }
+
   @Test
   void shouldKillRestartAndVerifyEveryAcknowledgedPage() throws Exception {
     Path out = dir.resolve("out");
     CliRunner cli = new CliRunner();
-    int status = cli.run("crashtest", "--server-script", serverScript().toString(),
-        "--data-dir", dir.resolve("data").toString(), "--out", out.toString(),
-        "--cycles", "3", "--duration", "800ms", "--keys", "256", "--page-bytes", "4KiB",
-        "--writers", "2", "--hot-bytes", "256KiB", "--dram-bytes", "512KiB",
-        "--durability", "wal", "--seed", "7", "--snapshot-dir", dir.resolve("snap").toString());
+    int status = cli.run(smallRun("data", out, "--cycles", "3", "--duration", "800ms",
+        "--seed", "7", "--snapshot-dir", dir.resolve("snap").toString()));
     assertEquals(0, status, cli.out() + cli.err());
     assertTrue(cli.out().contains("PASS: "), cli.out());
     // The copy of the last kill's data directory: the block index and the SSD tier's files.
@@ -85,11 +92,8 @@ class CrashTestCommandTest {
   void shouldAlsoKillTheRestartsAndStillFindEveryAcknowledgedPage() throws Exception {
     Path out = dir.resolve("out2");
     CliRunner cli = new CliRunner();
-    int status = cli.run("crashtest", "--server-script", serverScript().toString(),
-        "--data-dir", dir.resolve("data2").toString(), "--out", out.toString(),
-        "--cycles", "2", "--duration", "600ms", "--keys", "256", "--page-bytes", "4KiB",
-        "--writers", "2", "--hot-bytes", "256KiB", "--dram-bytes", "512KiB",
-        "--durability", "wal", "--seed", "11", "--kill-during-restart", "1");
+    int status = cli.run(smallRun("data2", out, "--cycles", "2", "--duration", "600ms",
+        "--seed", "11", "--kill-during-restart", "1"));
     assertEquals(0, status, cli.out() + cli.err());
     assertTrue(cli.out().contains("PASS: "), cli.out());
     JsonNode cycles = new ObjectMapper().readTree(out.resolve("crashtest.json").toFile()).get("cycles");
