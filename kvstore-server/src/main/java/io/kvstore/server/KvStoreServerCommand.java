@@ -219,10 +219,11 @@ public final class KvStoreServerCommand implements Callable<Integer> {
     } catch (ConfigException e) {
       return badConfig(e);
     } catch (Exception e) {
-      if (dataDirInUse(e) != null) {
+      DataDirInUseException inUse = dataDirInUse(e);
+      if (inUse != null) {
         // An operator's mistake with a complete message, not a fault: no stack trace.
-        LOG.error("could not start: {}", dataDirInUse(e).getMessage());
-        return cannotStart(dataDirInUse(e));
+        LOG.error("could not start: {}", inUse.getMessage());
+        return cannotStart(inUse);
       }
       LOG.error("could not start", e);
       return cannotStart(e);

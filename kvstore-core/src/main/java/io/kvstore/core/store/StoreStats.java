@@ -40,7 +40,6 @@ public record StoreStats(
     long indexFullRejects,
     SsdFileStats ssdFiles) {
 
-
   /** Stats of a store without write-back figures (no SSD tier): the fields before v2. */
   public StoreStats(
       long gets,

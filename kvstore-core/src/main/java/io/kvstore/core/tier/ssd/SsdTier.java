@@ -128,14 +128,19 @@ public final class SsdTier implements Tier {
   /** Files of evicted segments kept for reuse (counted in {@link #diskBytes}); under {@link #alloc}. */
   private final ArrayDeque<Segment> spareFiles = new ArrayDeque<>();
   private static final int FREE_FILES = 2;
-  /** Segments started in a kept file (overwritten) and in a new one; under {@link #alloc}. */
-  private long segmentFilesReused;
-  private long segmentFilesCreated;
+  /**
+   * Segments started in a kept file (overwritten) and in a new one: written under {@link #alloc},
+   * read without it (stats scrapes).
+   */
+  private volatile long segmentFilesReused;
+  private volatile long segmentFilesCreated;
   private long nextSegmentId;
   private volatile long rocksBytes;
-  private long rocksBytesAtNs = System.nanoTime();
+  /** When {@link #rocksBytes} was last sampled ({@link System#nanoTime}); one thread samples. */
+  private final java.util.concurrent.atomic.AtomicLong rocksBytesAtNs =
+      new java.util.concurrent.atomic.AtomicLong(System.nanoTime());
   private static final long ROCKS_BYTES_REFRESH_NS = 100_000_000L;
-  /** Test hook: the sampling interval of RocksDB's bytes in ns if non-negative (0: every segment). */
+  /** Test hook: the sampling interval of RocksDB's bytes in ns if non-negative (0: every put). */
   static volatile long rocksBytesRefreshNsForTest = -1;
   private final ReentrantLock[] stripes = new ReentrantLock[STRIPES];
   private final LocationStore.WriteSlot[] writeSlots = new LocationStore.WriteSlot[STRIPES];
@@ -362,22 +367,12 @@ public final class SsdTier implements Tier {
    * to a new file, and the evicted file is not deleted (page cache freed, blocks released) either.
    */
   public long segmentFilesReused() {
-    alloc.lock();
-    try {
-      return segmentFilesReused;
-    } finally {
-      alloc.unlock();
-    }
+    return segmentFilesReused;
   }
 
   /** Segments started in a new file. */
   public long segmentFilesCreated() {
-    alloc.lock();
-    try {
-      return segmentFilesCreated;
-    } finally {
-      alloc.unlock();
-    }
+    return segmentFilesCreated;
   }
 
   /** Puts that failed with an {@link SsdStorageException}. */
@@ -607,12 +602,10 @@ public final class SsdTier implements Tier {
   private Segment reserve(PutScratch s, int from, int to) {
     List<Segment> victims = null;
     int maxRun = to - from;
+    sampleRocksBytes(); // before the room is decided, and outside the allocation lock
     while (true) {
       alloc.lock();
       try {
-        if (active == null || active.size >= config.segmentBytes) {
-          sampleRocksBytes(); // a new segment is coming: decide its room on a fresh sample
-        }
         if (s.len[from] + rocksBytes > config.capacityBytes) {
           return null;
         }
@@ -810,19 +803,28 @@ public final class SsdTier implements Tier {
 
   /**
    * Samples RocksDB's bytes on disk if the last sample is older than {@link
-   * #ROCKS_BYTES_REFRESH_NS}; under {@link #alloc}, before a new segment's room is decided, so that
-   * the decision counts what RocksDB grew by. (Sampled after it, as until 2026-12-02, a sample that
-   * had grown pushed the counted bytes past the capacity until the next segment: seen once in CI,
-   * 117,522 bytes over 24 MiB in {@code SsdTierSegmentReuseTest}.) RocksDB's files grow by a
-   * memtable at a time: one sample per segment, at most every 100 ms, keeps the JNI call off the
-   * common path.
+   * #ROCKS_BYTES_REFRESH_NS} (one thread does, the others go on with the last sample). Called by a
+   * put before it decides its room, so that the decision counts what RocksDB grew by (sampled after
+   * a new segment's room was decided, as until 2026-12-02, a sample that had grown pushed the
+   * counted bytes past the capacity until the next segment: seen once in CI, 117,522 bytes over 24
+   * MiB in {@code SsdTierSegmentReuseTest}). Not under {@link #alloc}: the JNI calls list RocksDB's
+   * log files; under the swap lock's read side, so that {@link #resumeWrites} cannot close the
+   * RocksDB being asked. RocksDB's files grow by a memtable at a time: a sample at most every 100 ms
+   * keeps the JNI calls off the common path.
    */
   private void sampleRocksBytes() {
     long now = System.nanoTime();
     long every = rocksBytesRefreshNsForTest >= 0 ? rocksBytesRefreshNsForTest : ROCKS_BYTES_REFRESH_NS;
-    if (now - rocksBytesAtNs > every) {
-      rocksBytesAtNs = now;
+    long at = rocksBytesAtNs.get();
+    if ((every > 0 && now - at <= every) || !rocksBytesAtNs.compareAndSet(at, now)) {
+      return;
+    }
+    Lock swap = locationsSwap.readLock();
+    swap.lock();
+    try {
       rocksBytes = locations.bytesOnDisk();
+    } finally {
+      swap.unlock();
     }
   }
 

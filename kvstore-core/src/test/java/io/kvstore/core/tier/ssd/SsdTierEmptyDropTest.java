@@ -5,10 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvstore.common.PageFormat;
 import io.kvstore.core.tier.Tier;
+import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -75,6 +78,58 @@ class SsdTierEmptyDropTest {
       assertEquals(Tier.MISS, tier.get(1, 1, dst.clear()));
       assertEquals(LEN, tier.get(3, 3, dst.clear()));
       assertEquals(2, tier.pageCount());
+    }
+  }
+
+  @Test
+  void shouldDropASegmentLeftEmptyByAFailedRun() throws Exception {
+    // A run that fails gives back its place in flight: when it ends, its segment, sealed and
+    // emptied meanwhile, is dropped (a run counted forever would keep the segment, and its bytes,
+    // for the life of the tier).
+    try (SsdTier tier =
+        new SsdTier(
+            SsdTierConfig.builder(dir, 8 << 20)
+                .maxPages(1000)
+                .segmentBytes(2L * LEN - 1) // two pages fill a segment
+                .durability(SsdTierConfig.Durability.WAL)
+                .build())) {
+      assertTrue(tier.put(Pages.page(1, 1, 0, 0, PAYLOAD, 1))); // segment S: page 1
+      boolean[] once = {true};
+      tier.beforeWriteHookForTest =
+          () -> {
+            if (once[0]) {
+              once[0] = false;
+              // Page 2 is reserved in S (now full) and not written yet: page 3 starts segment T,
+              // sealing S, and page 1 is deleted, leaving S without a page but with a run in
+              // flight; then page 2's write fails.
+              assertTrue(tier.put(Pages.page(3, 3, 0, 0, PAYLOAD, 1)));
+              assertTrue(tier.delete(1, 1));
+              tier.writeFaultForTest = new IOException("injected: Input/output error");
+            }
+          };
+      long before = segmentFiles();
+      try {
+        tier.put(Pages.page(2, 2, 0, 0, PAYLOAD, 1));
+      } catch (RuntimeException expected) {
+        // The failed write is reported; what matters is what it leaves behind.
+      } finally {
+        tier.beforeWriteHookForTest = null;
+        tier.writeFaultForTest = null;
+      }
+      assertEquals(before, segmentFiles(), "S dropped when the failed run ended; T started");
+      ByteBuffer dst = ByteBuffer.allocateDirect(LEN);
+      assertEquals(Tier.MISS, tier.get(1, 1, dst));
+      assertEquals(Tier.MISS, tier.get(2, 2, dst.clear()));
+      assertEquals(LEN, tier.get(3, 3, dst.clear()));
+      assertTrue(Pages.sameBytes(Pages.page(3, 3, 0, 0, PAYLOAD, 1), dst, 0, LEN));
+      assertEquals(1, tier.pageCount());
+      assertEquals(LEN, tier.usedBytes());
+    }
+  }
+
+  private long segmentFiles() throws IOException {
+    try (Stream<Path> files = Files.list(dir.resolve(SsdTier.SEGMENTS_DIR))) {
+      return files.filter(f -> Segment.idOf(f.getFileName().toString()) >= 0).count();
     }
   }
 }
