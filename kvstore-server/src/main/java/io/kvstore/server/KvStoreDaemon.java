@@ -42,8 +42,8 @@ public final class KvStoreDaemon {
   private final CountDownLatch stopped = new CountDownLatch(1);
 
   private TieredStore store;
-  /** The store once open, for the health probe on the HTTP thread (null while it opens). */
-  private volatile TieredStore openedStore;
+  /** The open store's health probe, read on the HTTP thread (null while the store opens). */
+  private volatile HealthProbe storeProbe;
   /** Test hook: runs after the metrics server started, before the store opens. */
   static volatile Runnable beforeStoreOpenForTest;
   private Health health;
@@ -85,8 +85,8 @@ public final class KvStoreDaemon {
       // answers (a liveness probe must not kill a daemon for rebuilding) and /health/ready says
       // "starting". A metrics port in use fails the start before the store is touched.
       health = new Health(() -> {
-        TieredStore s = openedStore;
-        return s == null ? HealthProbe.Status.OK : healthProbe(s).status();
+        HealthProbe p = storeProbe;
+        return p == null ? HealthProbe.Status.OK : p.status();
       });
       health.register(metrics.registry());
       metrics.registerJvmAndNettyMetrics();
@@ -104,7 +104,7 @@ public final class KvStoreDaemon {
       LOG.info("opening the store in {}", config.dataDir().toAbsolutePath().normalize());
       logIndexRecovery(config);
       store = openStore(config);
-      openedStore = store;
+      storeProbe = healthProbe(store);
       StoreMetrics.register(metrics.registry(), store::stats);
       network = networkFactory.create(config, store, metrics);
       network.start();
