@@ -28,15 +28,19 @@ class SsdTierEmptyDropTest {
 
   @TempDir Path dir;
 
+  /** A tier in which two pages fill a segment. */
+  private SsdTier open() {
+    return new SsdTier(
+        SsdTierConfig.builder(dir, 8 << 20)
+            .maxPages(1000)
+            .segmentBytes(2L * LEN - 1)
+            .durability(SsdTierConfig.Durability.WAL)
+            .build());
+  }
+
   @Test
   void shouldNotDropASegmentWhileARunIsBeingWrittenIntoIt() throws Exception {
-    try (SsdTier tier =
-        new SsdTier(
-            SsdTierConfig.builder(dir, 8 << 20)
-                .maxPages(1000)
-                .segmentBytes(2L * LEN - 1) // two pages fill a segment
-                .durability(SsdTierConfig.Durability.WAL)
-                .build())) {
+    try (SsdTier tier = open()) {
       ByteBuffer a = Pages.page(1, 1, 0, 0, PAYLOAD, 1);
       ByteBuffer b = Pages.page(2, 2, 0, 0, PAYLOAD, 1);
       ByteBuffer c = Pages.page(3, 3, 0, 0, PAYLOAD, 1);
@@ -86,13 +90,7 @@ class SsdTierEmptyDropTest {
     // A run that fails gives back its place in flight: when it ends, its segment, sealed and
     // emptied meanwhile, is dropped (a run counted forever would keep the segment, and its bytes,
     // for the life of the tier).
-    try (SsdTier tier =
-        new SsdTier(
-            SsdTierConfig.builder(dir, 8 << 20)
-                .maxPages(1000)
-                .segmentBytes(2L * LEN - 1) // two pages fill a segment
-                .durability(SsdTierConfig.Durability.WAL)
-                .build())) {
+    try (SsdTier tier = open()) {
       assertTrue(tier.put(Pages.page(1, 1, 0, 0, PAYLOAD, 1))); // segment S: page 1
       boolean[] once = {true};
       tier.beforeWriteHookForTest =
