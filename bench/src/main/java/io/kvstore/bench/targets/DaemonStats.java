@@ -16,12 +16,16 @@ public final class DaemonStats {
 
   private static final Pattern TIER_SAMPLE = Pattern.compile(
       "(kvstore_tier_(?:hits|promotions|demotions)_total)\\{tier=\"([a-z]+)\"\\}\\s+([0-9.eE+]+)");
+  private static final Pattern QUEUE_HITS =
+      Pattern.compile("kvstore_writeback_queue_hits_total\\s+([0-9.eE+]+)");
   private static final List<String> TIER_ORDER = List.of("hot", "dram", "ssd");
 
   private DaemonStats() {}
 
   /**
-   * The tiers that have a {@code kvstore_tier_hits_total} sample, fastest first.
+   * The tiers that have a {@code kvstore_tier_hits_total} sample, fastest first. Gets served from a
+   * page waiting in the write-back queue ({@code kvstore_writeback_queue_hits_total}) count as SSD
+   * hits, as {@code EmbeddedTarget} counts them.
    *
    * @throws IllegalArgumentException if the text has no tier at all (not a kvstore daemon's STATS)
    */
@@ -30,7 +34,13 @@ public final class DaemonStats {
     for (String tier : TIER_ORDER) {
       byTier.put(tier, null);
     }
+    long queueHits = 0;
     for (String line : text.split("\n")) {
+      Matcher q = QUEUE_HITS.matcher(line.trim());
+      if (q.matches()) {
+        queueHits = (long) Double.parseDouble(q.group(1));
+        continue;
+      }
       Matcher m = TIER_SAMPLE.matcher(line.trim());
       if (!m.matches()) {
         continue;
@@ -46,6 +56,10 @@ public final class DaemonStats {
         case "kvstore_tier_promotions_total" -> v[1] = value;
         default -> v[2] = value;
       }
+    }
+    long[] ssd = byTier.get("ssd");
+    if (ssd != null) {
+      ssd[0] += queueHits;
     }
     List<TierCounters.Tier> tiers = new ArrayList<>();
     byTier.forEach((name, v) -> {

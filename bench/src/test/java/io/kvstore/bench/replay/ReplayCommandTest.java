@@ -50,7 +50,7 @@ class ReplayCommandTest {
     assertEquals(hitBlocks, run.path("fetch").path("pages").asLong());
     assertEquals(blocks - hitBlocks, run.path("put").path("pages").asLong());
     assertEquals((blocks - hitBlocks) * 1088, run.path("put").path("bytes").asLong());
-    // Each hit is one get served by exactly one tier.
+    // Each hit is one get served by exactly one tier (the write-back queue counts as SSD).
     long tierHits = 0;
     for (JsonNode tier : run.path("tiers")) {
       tierHits += tier.path("hits").asLong();

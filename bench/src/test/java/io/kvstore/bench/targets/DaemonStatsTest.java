@@ -32,6 +32,13 @@ class DaemonStatsTest {
   }
 
   @Test
+  void shouldCountGetsServedFromTheWriteBackQueueAsSsdHits() {
+    TierCounters c = DaemonStats.parse(STATS + "kvstore_writeback_queue_hits_total 12\n");
+    assertEquals(new TierCounters.Tier("ssd", 15, 0, 2), c.tiers().get(2));
+    assertEquals(new TierCounters.Tier("dram", 25, 0, 4), c.tiers().get(1));
+  }
+
+  @Test
   void shouldLeaveOutTiersTheDaemonDoesNotHave() {
     TierCounters c = DaemonStats.parse("kvstore_tier_hits_total{tier=\"dram\"} 5\n"
         + "kvstore_tier_promotions_total{tier=\"dram\"} 1\n");
