@@ -6,8 +6,9 @@ import java.util.List;
 /**
  * A snapshot of the store's counters (monotonic since open) and gauges (now).
  *
- * @param gets get and getPinned calls
- * @param misses gets that found the key in no tier
+ * @param gets get and getPinned calls: the tiers' hits, plus {@link WriteBackStats#queueHits}, plus
+ *     the misses
+ * @param misses gets that found the key in no tier nor the write-back queue
  * @param puts pages stored by put
  * @param putBytes bytes of those pages
  * @param putRejects puts refused (no tier could take the page, an older SSD copy could not be

@@ -89,6 +89,39 @@ class TieredStoreHeldWriteBackTest {
     }
   }
 
+  /**
+   * A get served from a page waiting for write-back is a queue hit, not a tier's: the tiers' hits,
+   * the queue hits and the misses add up to the gets (docs/metrics.md divides by the gets).
+   */
+  @Test
+  void shouldCountGetsServedFromTheQueueAsQueueHitsAndInNoTier() throws Exception {
+    try (TieredStore store = builder().build()) {
+      faulty.stallWrites();
+      try {
+        putAll(store, 4, 0, 40, 1);
+        StoreStats before = store.stats();
+        int served = 0;
+        for (long k = 0; k < 40; k++) {
+          served += exactOrMiss(store, 4, k, 1) ? 1 : 0;
+        }
+        StoreStats after = store.stats();
+        long tierHits = 0;
+        for (int t = 0; t < after.tiers().size(); t++) {
+          tierHits += after.tiers().get(t).hits() - before.tiers().get(t).hits();
+        }
+        long queueHits = after.writeBack().queueHits() - before.writeBack().queueHits();
+        long misses = after.misses() - before.misses();
+        assertEquals(40, after.gets() - before.gets());
+        assertEquals(40, served, "every page is in memory or waiting in the queue");
+        assertTrue(queueHits > 0, "some gets were served from the queue: " + after.writeBack());
+        assertEquals(served, tierHits + queueHits, "each hit counted once: " + after);
+        assertEquals(0, misses);
+      } finally {
+        faulty.releaseStall();
+      }
+    }
+  }
+
   @Test
   void shouldDropCountAndReleaseHeldPagesWhoseWriteFails() throws Exception {
     try (TieredStore store = builder().build()) {

@@ -32,9 +32,11 @@ public final class StoreMetrics {
    */
   public static void register(MetricsRegistry registry, Supplier<StoreStats> stats) {
     PrometheusRegistry r = registry.prometheus();
-    counter(r, stats, "kvstore_gets_total", "Pages asked for (hits in any tier plus misses).",
+    counter(r, stats, "kvstore_gets_total",
+        "Pages asked for (hits in a tier or the write-back queue, plus misses).",
         StoreStats::gets);
-    counter(r, stats, "kvstore_misses_total", "Pages asked for and found in no tier.",
+    counter(r, stats, "kvstore_misses_total",
+        "Pages asked for and found in no tier nor the write-back queue.",
         StoreStats::misses);
     counter(r, stats, "kvstore_puts_total", "Pages stored.", StoreStats::puts);
     counter(r, stats, "kvstore_put_bytes_total", "Bytes of the pages stored, headers included.",

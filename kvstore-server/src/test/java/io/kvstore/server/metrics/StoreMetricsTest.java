@@ -25,8 +25,10 @@ class StoreMetricsTest {
     MetricsRegistry registry = new MetricsRegistry();
     StoreMetrics.register(registry, () -> STATS);
     String text = registry.scrape();
-    family(text, "kvstore_gets_total", "counter", "Pages asked for (hits in any tier plus misses).", "100");
-    family(text, "kvstore_misses_total", "counter", "Pages asked for and found in no tier.", "7");
+    family(text, "kvstore_gets_total", "counter",
+        "Pages asked for (hits in a tier or the write-back queue, plus misses).", "100");
+    family(text, "kvstore_misses_total", "counter",
+        "Pages asked for and found in no tier nor the write-back queue.", "7");
     family(text, "kvstore_puts_total", "counter", "Pages stored.", "50");
     family(text, "kvstore_put_bytes_total", "counter", "Bytes of the pages stored, headers included.", "5000");
     family(text, "kvstore_put_rejects_total", "counter", "Pages no tier could take.", "1");
