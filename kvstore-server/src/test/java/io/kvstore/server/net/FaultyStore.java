@@ -7,6 +7,8 @@ import java.nio.ByteBuffer;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
@@ -29,6 +31,9 @@ public final class FaultyStore implements StoreOps {
   private final AtomicInteger pinned = new AtomicInteger();
   private final AtomicInteger pins = new AtomicInteger();
   private volatile boolean putMayBlock;
+  private volatile long pausedKeyLo;
+  private volatile CountDownLatch pauseReached;
+  private volatile CountDownLatch pauseRelease;
   private volatile String lastPutThread;
 
   public FaultyStore(TieredStore store) {
@@ -53,6 +58,20 @@ public final class FaultyStore implements StoreOps {
   /** The name of the thread that made the latest {@link #put} call (null before any). */
   public String lastPutThread() {
     return lastPutThread;
+  }
+
+  /**
+   * Makes {@link #pinIfInMemory} of keys whose low half is {@code keyLo} wait, on the calling
+   * thread (the daemon's event loop), until {@code release} opens (at most 30 s); {@code reached}
+   * is counted down when a call starts waiting. Shows what a client has received while the daemon
+   * is still in the middle of a GET.
+   */
+  public FaultyStore pausePinIfInMemory(
+      long keyLo, CountDownLatch reached, CountDownLatch release) {
+    pausedKeyLo = keyLo;
+    pauseReached = reached;
+    pauseRelease = release;
+    return this;
   }
 
   /** Stops injecting faults. */
@@ -122,6 +141,15 @@ public final class FaultyStore implements StoreOps {
   @Override
   public PinnedPage pinIfInMemory(long keyHi, long keyLo) {
     check(Op.PIN_IF_IN_MEMORY);
+    CountDownLatch release = pauseRelease;
+    if (release != null && keyLo == pausedKeyLo) {
+      pauseReached.countDown();
+      try {
+        release.await(30, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
     return counted(store.pinIfInMemory(keyHi, keyLo));
   }
 
