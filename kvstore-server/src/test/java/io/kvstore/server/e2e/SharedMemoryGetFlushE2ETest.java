@@ -58,18 +58,24 @@ class SharedMemoryGetFlushE2ETest {
     }
   }
 
+  /** HELLO, a region attached, and pages 1..3 stored over TCP. */
+  private RawClient connectAndPut() throws Exception {
+    RawClient raw = new RawClient(server.port());
+    assertEquals(Opcode.HELLO_OK, raw.hello(1, 1, 2, NS, "").opcode());
+    ShmRaw.attach(raw, 2);
+    for (long k = 1; k <= 3; k++) {
+      ByteBuffer page = NetFixtures.page(k, k, NS, PAYLOAD);
+      raw.put(10 + k, page);
+      RawClient.Frame ok = raw.read();
+      assertEquals(Opcode.PUT_OK, ok.opcode(), ok.toString());
+      assertEquals(0, ok.bodyShort(8), "stored");
+    }
+    return raw;
+  }
+
   @Test
   void shouldSendALargePagesDescriptorBeforeCopyingTheNextPage() throws Exception {
-    try (RawClient raw = new RawClient(server.port())) {
-      assertEquals(Opcode.HELLO_OK, raw.hello(1, 1, 2, NS, "").opcode());
-      ShmRaw.attach(raw, 2);
-      for (long k = 1; k <= 3; k++) {
-        ByteBuffer page = NetFixtures.page(k, k, NS, PAYLOAD);
-        raw.put(10 + k, page);
-        RawClient.Frame ok = raw.read();
-        assertEquals(Opcode.PUT_OK, ok.opcode(), ok.toString());
-        assertEquals(0, ok.bodyShort(8), "stored");
-      }
+    try (RawClient raw = connectAndPut()) {
       faulty.pausePinIfInMemory(2, paused, resume);
 
       raw.keyBatch(Opcode.GET, Opcode.FLAG_GET_SHM, 20, 0, 1, 1, 2, 2, 3, 3);
@@ -89,6 +95,43 @@ class SharedMemoryGetFlushE2ETest {
       RawClient.Frame done = raw.read();
       assertEquals(Opcode.GET_DONE, done.opcode(), done.toString());
       assertEquals(0, faulty.pinnedNow(), "every page copied and unpinned");
+    }
+  }
+
+  /**
+   * The client goes away with the first page's lease in hand, while the daemon is in the middle of
+   * the GET: the GET ends, no page stays pinned, and the connection's region and leases are
+   * reclaimed.
+   */
+  @Test
+  void shouldReclaimEverythingWhenTheClientLeavesMidGet() throws Exception {
+    RawClient raw = connectAndPut();
+    faulty.pausePinIfInMemory(2, paused, resume);
+    raw.keyBatch(Opcode.GET, Opcode.FLAG_GET_SHM, 20, 0, 1, 1, 2, 2, 3, 3);
+    assertTrue(paused.await(10, TimeUnit.SECONDS), "the daemon reached the second key");
+    raw.timeoutMillis(10_000);
+    assertEquals(Opcode.GET_PAGE, raw.read().opcode());
+    assertEquals(1, server.sharedMemory().leases(), "the first page is leased to the client");
+    raw.close();
+    resume.countDown();
+
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while ((server.sharedMemory().regions() != 0 || faulty.pinnedNow() != 0)
+        && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    assertEquals(0, server.sharedMemory().regions(), "the region is closed");
+    assertEquals(0, server.sharedMemory().leases(), "its leases dropped");
+    assertEquals(0, faulty.pinnedNow(), "no page left pinned");
+
+    // The daemon keeps serving: a new client reads all three pages.
+    try (RawClient again = connectAndPut()) {
+      again.keyBatch(Opcode.GET, Opcode.FLAG_GET_SHM, 30, 0, 1, 1, 2, 2, 3, 3);
+      for (int i = 0; i < 3; i++) {
+        RawClient.Frame f = again.read();
+        assertEquals(Opcode.GET_PAGE, f.opcode(), f.toString());
+      }
+      assertEquals(Opcode.GET_DONE, again.read().opcode());
     }
   }
 }
