@@ -5,10 +5,19 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.kvstore.core.index.ForkedJvm;
 import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
+import java.lang.reflect.Field;
 import java.nio.BufferOverflowException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.agrona.BufferUtil;
 import org.junit.jupiter.api.Test;
 
@@ -83,6 +92,93 @@ class HostDeviceMemoryTest {
     assertThrows(IllegalStateException.class, () -> memory.allocateStaging(1));
     assertThrows(IllegalStateException.class, () -> memory.allocate(1));
     assertFalse(memory.name().isEmpty());
+  }
+
+  @Test
+  void shouldTakeSlabsAllocatedAheadAndNeverHoldMoreThanItsCount() throws Exception {
+    try (HostDeviceMemory memory = new HostDeviceMemory(3, 1 << 20)) {
+      for (int slab : new int[] {0, 2, 1}) {
+        awaitPrepared(memory);
+        memory.allocate(slab);
+      }
+      assertEquals(3, memory.slabsFromPrepared(), "every slab was ready when asked for");
+      assertEquals(0, memory.slabsAllocatedInline());
+      assertEquals(3L << 20, memory.allocatedBytes());
+      // All three are allocated: the preparer must not allocate a fourth.
+      Thread.sleep(50);
+      assertFalse(memory.preparedSlabReady(), "no slab beyond the count is prepared");
+    }
+  }
+
+  @Test
+  void shouldFreeThePreparedSlabAndStopThePreparerOnClose() throws Exception {
+    long before = directBytes();
+    HostDeviceMemory memory = new HostDeviceMemory(4, 1 << 20);
+    Thread preparer = preparerOf(memory);
+    awaitPrepared(memory);
+    assertTrue(directBytes() >= before + (1 << 20), "one slab allocated ahead");
+    assertEquals(0, memory.allocatedBytes(), "and not counted as allocated");
+    memory.close();
+    assertFalse(memory.preparedSlabReady());
+    assertEquals(before, directBytes(), "close frees the prepared slab");
+    assertFalse(preparer.isAlive(), "close stops and joins the preparer");
+  }
+
+  @Test
+  void shouldHandEverySlabOnceWhenShardsAllocateConcurrently() throws Exception {
+    int slabs = 64;
+    try (HostDeviceMemory memory = new HostDeviceMemory(slabs, 64 << 10)) {
+      ExecutorService pool = Executors.newFixedThreadPool(4);
+      List<Future<?>> done = new ArrayList<>();
+      for (int t = 0; t < 4; t++) {
+        int first = t * (slabs / 4);
+        done.add(pool.submit(() -> {
+          for (int i = first; i < first + slabs / 4; i++) {
+            memory.allocate(i);
+            memory.copyIn(i, 0, ByteBuffer.wrap(new byte[] {(byte) i}));
+          }
+          return null;
+        }));
+      }
+      for (Future<?> f : done) {
+        f.get(60, TimeUnit.SECONDS);
+      }
+      pool.shutdown();
+      assertEquals((long) slabs * (64 << 10), memory.allocatedBytes());
+      assertEquals(slabs, memory.slabsFromPrepared() + memory.slabsAllocatedInline());
+      Thread.sleep(50);
+      assertFalse(memory.preparedSlabReady(), "every slab is allocated: none more is prepared");
+      ByteBuffer one = ByteBuffer.allocate(1);
+      for (int i = 0; i < slabs; i++) {
+        one.clear();
+        memory.copyOut(i, 0, 1, one);
+        assertEquals((byte) i, one.get(0), "slab " + i);
+      }
+    }
+  }
+
+  @Test
+  void shouldStopPreparingAtTheDirectMemoryLimitAndLetAllocateFailWithIt() throws Exception {
+    Process p = ForkedJvm.builder(List.of("-XX:MaxDirectMemorySize=8m"), DirectLimitProbe.class)
+        .redirectErrorStream(true)
+        .start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertEquals(0, p.waitFor(), out);
+    assertTrue(out.contains("ok: "), out);
+  }
+
+  private static Thread preparerOf(HostDeviceMemory memory) throws Exception {
+    Field f = HostDeviceMemory.class.getDeclaredField("preparer");
+    f.setAccessible(true);
+    return (Thread) f.get(memory);
+  }
+
+  private static void awaitPrepared(HostDeviceMemory memory) throws InterruptedException {
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (!memory.preparedSlabReady()) {
+      assertTrue(System.nanoTime() < deadline, "a slab is prepared within 10 s");
+      Thread.sleep(1);
+    }
   }
 
   @Test
