@@ -218,6 +218,7 @@ public final class KvStoreDaemon {
           .ssdDurability(c.ssdDurability())
           .prefetchThreads(c.prefetchThreads())
           .memoryShards(c.memoryShards())
+          .memoryPrefault(c.memoryPrefault())
           .writeBackThreads(c.writeBackThreads())
           .writeBackQueueBytes(c.writeBackQueueBytes())
           .writeBackMaxWaitMillis(c.writeBackMaxWaitMillis())

@@ -4,8 +4,8 @@ import java.nio.BufferOverflowException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 
@@ -45,9 +45,11 @@ public final class HostDeviceMemory implements DeviceMemory {
   private final OffHeapRegion[] regions;
   private final List<OffHeapRegion> staging = new ArrayList<>();
   private volatile boolean closed;
-  /** The next slab's memory, allocated ahead by the preparer; null when none is ready. */
-  private final AtomicReference<OffHeapRegion> prepared = new AtomicReference<>();
-  /** Slabs allocated plus the prepared one (ready or being allocated): at most slabCount. */
+  /** Slabs allocated ahead by the preparer, not yet taken: one at most, unless prefaulting. */
+  private final ConcurrentLinkedQueue<OffHeapRegion> prepared = new ConcurrentLinkedQueue<>();
+  /** Whether the preparer allocates every slab ahead, not just the next one. */
+  private final boolean prefault;
+  /** Slabs allocated plus the prepared ones (ready or being allocated): at most slabCount. */
   private final AtomicInteger committed = new AtomicInteger();
   private final LongAdder slabsFromPrepared = new LongAdder();
   private final LongAdder slabsAllocatedInline = new LongAdder();
@@ -61,6 +63,19 @@ public final class HostDeviceMemory implements DeviceMemory {
    *     #MAX_SLAB_BYTES}
    */
   public HostDeviceMemory(int slabCount, int slabBytes) {
+    this(slabCount, slabBytes, false);
+  }
+
+  /**
+   * Room for {@code slabCount} slabs of {@code slabBytes} bytes; with {@code prefault}, the preparer
+   * allocates all of them in the background from the start (each zeroed, so its memory is touched),
+   * instead of one ahead of need: the tier then holds its whole capacity soon after it is made, and
+   * puts never wait for slab memory once that is done.
+   *
+   * @throws IllegalArgumentException if either size is not positive or a slab exceeds {@link
+   *     #MAX_SLAB_BYTES}
+   */
+  public HostDeviceMemory(int slabCount, int slabBytes, boolean prefault) {
     if (slabCount <= 0) {
       throw new IllegalArgumentException("slab count must be positive: " + slabCount);
     }
@@ -71,6 +86,7 @@ public final class HostDeviceMemory implements DeviceMemory {
     this.slabCount = slabCount;
     this.slabBytes = slabBytes;
     this.regions = new OffHeapRegion[slabCount];
+    this.prefault = prefault;
     this.preparer = new Thread(this::prepareAhead, "kvstore-slab-preparer");
     preparer.setDaemon(true);
     preparer.start();
@@ -117,7 +133,7 @@ public final class HostDeviceMemory implements DeviceMemory {
     }
     OffHeapRegion region;
     while (true) {
-      region = prepared.getAndSet(null);
+      region = prepared.poll();
       if (region != null) {
         slabsFromPrepared.increment();
         break;
@@ -159,7 +175,12 @@ public final class HostDeviceMemory implements DeviceMemory {
 
   /** Whether a slab allocated ahead is ready now. */
   public boolean preparedSlabReady() {
-    return prepared.get() != null;
+    return !prepared.isEmpty();
+  }
+
+  /** Slabs allocated ahead and not yet taken. */
+  public int preparedSlabs() {
+    return prepared.size();
   }
 
   /** Why the preparer stopped allocating ahead (the direct-memory limit), or null. */
@@ -183,7 +204,7 @@ public final class HostDeviceMemory implements DeviceMemory {
   /** The preparer: keeps one slab allocated ahead while the tier has slabs left to allocate. */
   private void prepareAhead() {
     while (!closed) {
-      if (prepared.get() != null || !reserve()) {
+      if ((!prefault && !prepared.isEmpty()) || !reserve()) {
         LockSupport.park(this); // woken by allocate() (a slab taken) or close()
         continue;
       }
@@ -195,7 +216,7 @@ public final class HostDeviceMemory implements DeviceMemory {
         preparerFailure = e; // allocate() allocates (and fails) itself from now on
         return;
       }
-      prepared.set(region); // close() joins this thread before it frees what is here
+      prepared.add(region); // close() joins this thread before it frees what is here
     }
   }
 
@@ -243,8 +264,7 @@ public final class HostDeviceMemory implements DeviceMemory {
           region.close();
         }
       }
-      OffHeapRegion spare = prepared.getAndSet(null);
-      if (spare != null) {
+      for (OffHeapRegion spare; (spare = prepared.poll()) != null; ) {
         spare.close();
       }
       staging.forEach(OffHeapRegion::close);

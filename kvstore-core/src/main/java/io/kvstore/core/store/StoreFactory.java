@@ -1,6 +1,7 @@
 package io.kvstore.core.store;
 
 import io.kvstore.core.index.BlockIndex;
+import io.kvstore.core.memory.HostDeviceMemory;
 import io.kvstore.core.policy.AdmissionPolicy;
 import io.kvstore.core.policy.EvictionPolicy;
 import io.kvstore.core.policy.Policies;
@@ -43,13 +44,16 @@ final class StoreFactory {
       }
       if (b.hotBytes > 0) {
         int frame = b.hotFrameBytes > 0 ? b.hotFrameBytes : b.maxPageBytes;
-        HotTier hot = HotTier.builder(b.hotBytes, frame).policy(policy).shards(b.memoryShards).build();
+        HotTier hot = HotTier.builder(b.hotBytes, frame).policy(policy).shards(b.memoryShards)
+            .memory((slabs, slabBytes) -> new HostDeviceMemory(slabs, slabBytes, b.memoryPrefault))
+            .build();
         opened.add(hot);
         tiers.add(b.memoryTierWrapper == null ? hot : b.memoryTierWrapper.apply(hot));
       }
       if (b.dramBytes > 0) {
         DramTier dram =
-            DramTier.builder(b.dramBytes, b.maxPageBytes).policy(policy).shards(b.memoryShards).build();
+            DramTier.builder(b.dramBytes, b.maxPageBytes).policy(policy).shards(b.memoryShards)
+                .prefault(b.memoryPrefault).build();
         opened.add(dram);
         tiers.add(b.memoryTierWrapper == null ? dram : b.memoryTierWrapper.apply(dram));
       }

@@ -95,6 +95,7 @@ public final class TieredStoreBuilder {
   long degradedRetryMinMillis = DEGRADED_RETRY_MIN_MILLIS_DEFAULT;
   long degradedRetryMaxMillis = DEGRADED_RETRY_MAX_MILLIS_DEFAULT;
   int memoryShards = MEMORY_SHARDS_DEFAULT;
+  boolean memoryPrefault;
   /** Tests only: wraps the SSD tier (a fault injector); null for none. */
   java.util.function.UnaryOperator<io.kvstore.core.tier.Tier> ssdTierWrapper;
   /** Tests only: wraps each memory tier (a pin counter); null for none. */
@@ -261,6 +262,17 @@ public final class TieredStoreBuilder {
    */
   public TieredStoreBuilder memoryShards(int shards) {
     this.memoryShards = shards;
+    return this;
+  }
+
+  /**
+   * Whether the hot and DRAM tiers allocate all their memory in the background from the start (each
+   * slab zeroed, so touched), instead of one slab ahead of need (default false). Puts then never
+   * wait for slab memory once that is done, and a host without the memory fails soon after start
+   * rather than under load; the process holds the tiers' whole capacity from the start.
+   */
+  public TieredStoreBuilder memoryPrefault(boolean prefault) {
+    this.memoryPrefault = prefault;
     return this;
   }
 

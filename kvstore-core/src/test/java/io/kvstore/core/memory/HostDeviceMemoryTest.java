@@ -125,6 +125,27 @@ class HostDeviceMemoryTest {
   }
 
   @Test
+  void shouldAllocateEverySlabAheadWhenPrefaulting() throws Exception {
+    long before = directBytes();
+    HostDeviceMemory memory = new HostDeviceMemory(4, 1 << 20, true);
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (memory.preparedSlabs() < 4) {
+      assertTrue(System.nanoTime() < deadline, "all four slabs are allocated within 10 s");
+      Thread.sleep(1);
+    }
+    assertTrue(directBytes() >= before + (4L << 20), "the whole capacity is held");
+    Thread.sleep(50);
+    assertEquals(4, memory.preparedSlabs(), "and never more than the slab count");
+    memory.allocate(3);
+    memory.allocate(0);
+    assertEquals(2, memory.slabsFromPrepared());
+    assertEquals(2, memory.preparedSlabs());
+    assertEquals(2L << 20, memory.allocatedBytes());
+    memory.close();
+    assertEquals(before, directBytes(), "close frees the allocated and the prepared slabs");
+  }
+
+  @Test
   void shouldHandEverySlabOnceWhenShardsAllocateConcurrently() throws Exception {
     int slabs = 64;
     try (HostDeviceMemory memory = new HostDeviceMemory(slabs, 64 << 10)) {

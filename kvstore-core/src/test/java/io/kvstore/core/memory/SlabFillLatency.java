@@ -13,8 +13,11 @@ import java.util.Arrays;
  * <pre>
  *   ./mvnw -B -o -q -pl kvstore-core -am test-compile dependency:build-classpath -Dmdep.outputFile=/tmp/cp.txt -Dmdep.includeScope=test
  *   CP=kvstore-core/target/test-classes:kvstore-core/target/classes:kvstore-common/target/classes:$(cat /tmp/cp.txt)
- *   java $(cat bin/jvm-flags) -XX:MaxDirectMemorySize=3g -cp $CP io.kvstore.core.memory.SlabFillLatency
+ *   java $(cat bin/jvm-flags) -XX:MaxDirectMemorySize=3g -cp $CP io.kvstore.core.memory.SlabFillLatency [prefault]
  * </pre>
+ *
+ * With {@code prefault} the store is built with {@code memoryPrefault(true)} and the fill starts 10
+ * s after it opens (time for the background allocation of the whole tier).
  */
 public final class SlabFillLatency {
 
@@ -23,7 +26,7 @@ public final class SlabFillLatency {
   /**
    * Runs the fill and prints one line.
    *
-   * @param args none
+   * @param args {@code prefault} or nothing
    * @throws Exception on any failure (a tool: the stack trace is the message)
    */
   public static void main(String[] args) throws Exception {
@@ -31,8 +34,12 @@ public final class SlabFillLatency {
     int pageLength = PageFormat.pageLength(payload);
     long dram = 1L << 30;
     int pages = (int) (dram / pageLength) - 8;
+    boolean prefault = args.length > 0 && args[0].equals("prefault");
     try (TieredStore store = TieredStore.builder().hotBytes(0).dramBytes(dram).ssdBytes(0)
-        .maxPageBytes(pageLength).build()) {
+        .maxPageBytes(pageLength).memoryPrefault(prefault).build()) {
+      if (prefault) {
+        Thread.sleep(10_000);
+      }
       ByteBuffer page = ByteBuffer.allocateDirect(pageLength);
       long[] nanos = new long[pages];
       for (int i = 0; i < pages; i++) {
@@ -48,9 +55,9 @@ public final class SlabFillLatency {
       long slow = Arrays.stream(nanos).filter(n -> n > 2_000_000).count();
       Arrays.sort(nanos);
       System.out.printf(
-          "%d puts of 2 MiB into an empty 1 GiB DRAM tier: p50 %.0f us, p99 %.0f us, max %.2f ms,"
+          "%d puts of 2 MiB into an empty 1 GiB DRAM tier%s: p50 %.0f us, p99 %.0f us, max %.2f ms,"
               + " puts over 2 ms: %d%n",
-          pages, nanos[pages / 2] / 1e3, nanos[(int) (pages * 0.99)] / 1e3, nanos[pages - 1] / 1e6,
+          pages, prefault ? " (prefaulted)" : "", nanos[pages / 2] / 1e3, nanos[(int) (pages * 0.99)] / 1e3, nanos[pages - 1] / 1e6,
           slow);
     }
   }

@@ -226,6 +226,13 @@ public enum ConfigKey {
           + " power of two; a tier too small for several slabs per shard gets fewer.",
       (b, v) -> b.memoryShards(ServerConfig.parseMemoryShards(v)),
       c -> c.memoryShards() == 0 ? "0 (auto)" : Integer.toString(c.memoryShards())),
+  /** {@link ServerConfig#memoryPrefault()}. */
+  MEMORY_PREFAULT("memory.prefault", Values.BOOLEAN_FORM,
+      "Whether the hot and DRAM tiers allocate (and touch) all their memory in the background from"
+          + " the start, instead of one slab ahead of need: puts never wait for new memory once"
+          + " done, and a host without the memory fails soon after start, not under load.",
+      (b, v) -> b.memoryPrefault(Values.parseBoolean(v)),
+      c -> Boolean.toString(c.memoryPrefault())),
   /** {@link ServerConfig#cluster()}. */
   CLUSTER("cluster", ServerConfig.CLUSTER_FORM,
       "Cluster membership (docs/cluster.md): off; etcd://host:port[,host:port]/NAME[?ttl=S&zone=Z"

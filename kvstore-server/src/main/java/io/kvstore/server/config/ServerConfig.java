@@ -157,6 +157,7 @@ public final class ServerConfig {
   private final long degradedRetryMinMillis;
   private final long degradedRetryMaxMillis;
   private final int memoryShards;
+  private final boolean memoryPrefault;
   private final long requestMemoryBytes;
   private final long putOnLoopMaxBytes;
   private final int protocolMaxVersion;
@@ -201,6 +202,7 @@ public final class ServerConfig {
     degradedRetryMinMillis = b.degradedRetryMinMillis;
     degradedRetryMaxMillis = b.degradedRetryMaxMillis;
     memoryShards = b.memoryShards;
+    memoryPrefault = b.memoryPrefault;
     requestMemoryBytes = b.requestMemoryBytes;
     putOnLoopMaxBytes = b.putOnLoopMaxBytes;
     protocolMaxVersion = b.protocolMaxVersion;
@@ -403,6 +405,14 @@ public final class ServerConfig {
     return memoryShards;
   }
 
+  /**
+   * Whether the hot and DRAM tiers allocate all their memory in the background from the start
+   * (default false: one slab ahead of need); see {@link TieredStoreBuilder#memoryPrefault}.
+   */
+  public boolean memoryPrefault() {
+    return memoryPrefault;
+  }
+
   /** Checks a {@code memory.shards} value: 0 or a power of two up to the tiers' limit. */
   static int parseMemoryShards(String raw) {
     int n = Values.parseInt(raw, 0, TieredStoreBuilder.MEMORY_SHARDS_MAX);
@@ -530,7 +540,7 @@ public final class ServerConfig {
         + ", writeBackThreads=" + writeBackThreads + ", writeBackQueueBytes=" + writeBackQueueBytes
         + ", writeBackMaxWaitMillis=" + writeBackMaxWaitMillis
         + ", degradedRetryMinMillis=" + degradedRetryMinMillis
-        + ", degradedRetryMaxMillis=" + degradedRetryMaxMillis + ", memoryShards=" + memoryShards
+        + ", degradedRetryMaxMillis=" + degradedRetryMaxMillis + ", memoryShards=" + memoryShards + ", memoryPrefault=" + memoryPrefault
         + ", requestMemoryBytes=" + requestMemoryBytes + ", putOnLoopMaxBytes=" + putOnLoopMaxBytes
         + ", protocolMaxVersion=" + protocolMaxVersion
         + ", readTimeoutSeconds=" + readTimeoutSeconds

@@ -45,6 +45,7 @@ public final class ServerConfigBuilder {
   long degradedRetryMinMillis = DEGRADED_RETRY_MIN_MILLIS_DEFAULT;
   long degradedRetryMaxMillis = DEGRADED_RETRY_MAX_MILLIS_DEFAULT;
   int memoryShards = MEMORY_SHARDS_DEFAULT;
+  boolean memoryPrefault;
   long requestMemoryBytes = REQUEST_MEMORY_BYTES_DEFAULT;
   long putOnLoopMaxBytes = ServerConfig.PUT_ON_LOOP_MAX_BYTES_DEFAULT;
   int protocolMaxVersion = FrameDescriptor.PROTOCOL_VERSION;
@@ -405,6 +406,17 @@ public final class ServerConfigBuilder {
    */
   public ServerConfigBuilder memoryShards(int v) {
     memoryShards = v;
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#memoryPrefault()}.
+   *
+   * @param v whether the memory tiers allocate all their memory from the start
+   * @return this
+   */
+  public ServerConfigBuilder memoryPrefault(boolean v) {
+    memoryPrefault = v;
     return this;
   }
 

@@ -68,6 +68,7 @@ class ServerConfigLoaderTest {
     SAMPLES.put(ConfigKey.SSD_DEGRADED_RETRY_MIN_MILLIS, new String[] {"10", "20", "30"});
     SAMPLES.put(ConfigKey.SSD_DEGRADED_RETRY_MAX_MILLIS, new String[] {"20000", "30000", "40000"});
     SAMPLES.put(ConfigKey.MEMORY_SHARDS, new String[] {"4", "8", "16"});
+    SAMPLES.put(ConfigKey.MEMORY_PREFAULT, new String[] {"true", "false", "true"});
     SAMPLES.put(ConfigKey.CLUSTER, new String[] {"static://a:1", "etcd://e:2379/x", "etcd://e:2379/y?ttl=3"});
   }
 
@@ -129,6 +130,7 @@ class ServerConfigLoaderTest {
     assertEquals(100, c.degradedRetryMinMillis());
     assertEquals(10_000, c.degradedRetryMaxMillis());
     assertEquals(0, c.memoryShards());
+    assertFalse(c.memoryPrefault(), "slabs allocated one ahead of need by default");
     assertFalse(c.authGrants().enabled());
     for (ConfigKey k : ConfigKey.values()) {
       assertEquals(ConfigSource.DEFAULT, loaded.sources().get(k));
@@ -304,6 +306,7 @@ class ServerConfigLoaderTest {
     bad.put(ConfigKey.SSD_DEGRADED_RETRY_MIN_MILLIS, "0");
     bad.put(ConfigKey.SSD_DEGRADED_RETRY_MAX_MILLIS, "3600001");
     bad.put(ConfigKey.MEMORY_SHARDS, "3");
+    bad.put(ConfigKey.MEMORY_PREFAULT, "on");
     bad.put(ConfigKey.CLUSTER, "etcd://e:2379");
     assertEquals(ConfigKey.values().length, bad.size());
     for (Map.Entry<ConfigKey, String> b : bad.entrySet()) {

@@ -40,12 +40,12 @@ public final class DramTier implements Tier {
     return new DramTierBuilder(capacityBytes, maxPageBytes);
   }
 
-  DramTier(SlabLayout layout, IntFunction<EvictionPolicy> policyFactory) {
+  DramTier(SlabLayout layout, IntFunction<EvictionPolicy> policyFactory, boolean prefault) {
     this.engine =
         new SlotEngine(
             "DRAM tier",
             layout,
-            new HostDeviceMemory(layout.maxSlabs(), layout.slabBytes()),
+            new HostDeviceMemory(layout.maxSlabs(), layout.slabBytes(), prefault),
             policyFactory,
             false,
             0);

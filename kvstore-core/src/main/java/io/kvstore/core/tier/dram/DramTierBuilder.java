@@ -28,6 +28,7 @@ public final class DramTierBuilder {
   private int minSlotBytes = DEFAULT_MIN_SLOT_BYTES;
   private double growthFactor = DEFAULT_GROWTH_FACTOR;
   private IntFunction<EvictionPolicy> policyFactory = LruPolicy::new;
+  private boolean prefault;
 
   DramTierBuilder(long capacityBytes, int maxPageBytes) {
     // Fail early on what cannot work whatever the other settings are.
@@ -77,13 +78,24 @@ public final class DramTierBuilder {
   }
 
   /**
-   * Builds the tier (no slab is allocated yet).
+   * Whether every slab is allocated (and so touched) in the background from the start, rather than
+   * one ahead of need (default false; see {@link io.kvstore.core.memory.HostDeviceMemory}).
+   */
+  public DramTierBuilder prefault(boolean prefault) {
+    this.prefault = prefault;
+    return this;
+  }
+
+  /**
+   * Builds the tier (no slab is allocated yet, unless by the background allocation of {@link
+   * #prefault}).
    *
    * @throws IllegalArgumentException if the settings do not fit together
    */
   public DramTier build() {
     return new DramTier(
         SlabLayout.of(capacityBytes, maxPageBytes, slabBytes, minSlotBytes, growthFactor, shards),
-        policyFactory);
+        policyFactory,
+        prefault);
   }
 }
