@@ -16,6 +16,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -114,6 +115,43 @@ class SdkFaultsE2ETest {
           .redirectErrorStream(true).start();
       assertTrue(kill.waitFor(10, TimeUnit.SECONDS), "kill -" + name + " hung");
       assertEquals(0, kill.exitValue(), "kill -" + name + " failed");
+      if (name.equals("STOP")) {
+        awaitStopped();
+      }
+    }
+
+    /**
+     * Waits until every thread of the daemon is stopped. {@code kill} returns once the signal is
+     * sent; a thread running on another CPU stops a moment later, and CI once saw the daemon
+     * answer the GET sent right after {@code kill -STOP} returned.
+     */
+    private void awaitStopped() throws Exception {
+      Path tasks = Path.of("/proc", Long.toString(process.pid()), "task");
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (true) {
+        boolean allStopped = true;
+        try (var dirs = Files.list(tasks)) {
+          for (Path task : (Iterable<Path>) dirs::iterator) {
+            String stat;
+            try {
+              stat = Files.readString(task.resolve("stat"));
+            } catch (IOException gone) {
+              continue; // a thread that ended meanwhile
+            }
+            // The state follows the command name, which is in parentheses and may contain spaces.
+            char state = stat.charAt(stat.lastIndexOf(')') + 2);
+            if (state != 'T' && state != 't') {
+              allStopped = false;
+              break;
+            }
+          }
+        }
+        if (allStopped) {
+          return;
+        }
+        assertTrue(System.nanoTime() < deadline, "the daemon's threads did not all stop");
+        Thread.sleep(1);
+      }
     }
 
     /** Never leaves a stopped or running daemon behind: SIGCONT (harmless if running), SIGKILL. */
