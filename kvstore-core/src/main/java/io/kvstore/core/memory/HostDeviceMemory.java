@@ -28,7 +28,9 @@ import java.util.concurrent.locks.LockSupport;
  * the next. When the tier fills faster than the preparer can allocate, {@link #allocate} waits for
  * the slab the preparer is allocating (never allocating a second one beside it: two allocations at
  * once each took longer than one alone), so a put waits at most for the rest of one allocation
- * instead of all of it. Slabs allocated plus the one prepared never exceed {@link #slabCount()}, so
+ * instead of all of it. That wait still happens where {@link #allocate} is called (under the
+ * shard's lock, on the event loop for a memory put); with {@code prefault} it ends once the whole
+ * tier is allocated. Slabs allocated plus the one prepared never exceed {@link #slabCount()}, so
  * the memory held stays within the tier's capacity; a tier that never fills holds at most one slab
  * more than it uses. If the preparer cannot get memory (the direct-memory limit), it stops, and
  * {@link #allocate} allocates (and fails) itself.
@@ -54,6 +56,8 @@ public final class HostDeviceMemory implements DeviceMemory {
   private final LongAdder slabsFromPrepared = new LongAdder();
   private final LongAdder slabsAllocatedInline = new LongAdder();
   private volatile OutOfMemoryError preparerFailure;
+  /** Notified when a prepared slab is added or the preparer stops. */
+  private final Object ready = new Object();
   private final Thread preparer;
 
   /**
@@ -131,60 +135,80 @@ public final class HostDeviceMemory implements DeviceMemory {
     if (regions[slab] != null) {
       return;
     }
-    OffHeapRegion region;
-    while (true) {
-      region = prepared.poll();
-      if (region != null) {
-        slabsFromPrepared.increment();
-        break;
+    OffHeapRegion region = awaitPrepared();
+    if (region != null) {
+      slabsFromPrepared.increment();
+    } else {
+      // The preparer has stopped (the direct-memory limit): allocate here, and fail with the limit
+      // as before. No preparation is in progress, so the count has room for this slab.
+      if (!reserve()) {
+        throw new IllegalStateException("slab " + slab + " has no room in the count: a bug");
       }
-      if (preparer.isAlive() && preparerFailure == null) {
-        // The preparer is allocating the next slab (or is about to): wait for it rather than
-        // allocate a second one beside it, which slows both down.
-        ensureOpen();
-        LockSupport.unpark(preparer);
-        LockSupport.parkNanos(20_000);
-        continue;
+      try {
+        region = new OffHeapRegion(slabBytes, SLAB_ALIGNMENT);
+      } catch (OutOfMemoryError | RuntimeException e) {
+        committed.decrementAndGet();
+        throw e;
       }
-      if (reserve()) {
-        try {
-          region = new OffHeapRegion(slabBytes, SLAB_ALIGNMENT);
-        } catch (OutOfMemoryError | RuntimeException e) {
-          committed.decrementAndGet();
-          throw e;
-        }
-        slabsAllocatedInline.increment();
-        break;
-      }
-      ensureOpen();
-      LockSupport.parkNanos(20_000);
+      slabsAllocatedInline.increment();
     }
     regions[slab] = region;
     LockSupport.unpark(preparer);
   }
 
+  /**
+   * A slab the preparer allocated, waiting (on {@link #ready}, not spinning) while it allocates
+   * one; null once the preparer has stopped without one ready.
+   */
+  private OffHeapRegion awaitPrepared() {
+    OffHeapRegion region = prepared.poll();
+    if (region != null) {
+      return region;
+    }
+    LockSupport.unpark(preparer); // in case it parked before the last slab was taken
+    boolean interrupted = false;
+    try {
+      synchronized (ready) {
+        while ((region = prepared.poll()) == null && preparer.isAlive()
+            && preparerFailure == null) {
+          ensureOpen();
+          try {
+            ready.wait(100); // notified when a slab is ready or the preparer stops
+          } catch (InterruptedException e) {
+            interrupted = true; // the caller needs the slab: finish waiting, keep the flag
+          }
+        }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    return region != null ? region : prepared.poll();
+  }
+
   /** Slabs {@link #allocate} took ready-made from the preparer. */
-  public long slabsFromPrepared() {
+  long slabsFromPrepared() {
     return slabsFromPrepared.sum();
   }
 
   /** Slabs {@link #allocate} allocated itself (the preparer had stopped). */
-  public long slabsAllocatedInline() {
+  long slabsAllocatedInline() {
     return slabsAllocatedInline.sum();
   }
 
   /** Whether a slab allocated ahead is ready now. */
-  public boolean preparedSlabReady() {
+  boolean preparedSlabReady() {
     return !prepared.isEmpty();
   }
 
   /** Slabs allocated ahead and not yet taken. */
-  public int preparedSlabs() {
+  int preparedSlabs() {
     return prepared.size();
   }
 
   /** Why the preparer stopped allocating ahead (the direct-memory limit), or null. */
-  public OutOfMemoryError preparerFailure() {
+  OutOfMemoryError preparerFailure() {
     return preparerFailure;
   }
 
@@ -203,20 +227,29 @@ public final class HostDeviceMemory implements DeviceMemory {
 
   /** The preparer: keeps one slab allocated ahead while the tier has slabs left to allocate. */
   private void prepareAhead() {
-    while (!closed) {
-      if ((!prefault && !prepared.isEmpty()) || !reserve()) {
-        LockSupport.park(this); // woken by allocate() (a slab taken) or close()
-        continue;
+    try {
+      while (!closed) {
+        if ((!prefault && !prepared.isEmpty()) || !reserve()) {
+          LockSupport.park(this); // woken by allocate() (a slab taken) or close()
+          continue;
+        }
+        OffHeapRegion region;
+        try {
+          region = new OffHeapRegion(slabBytes, SLAB_ALIGNMENT);
+        } catch (OutOfMemoryError e) {
+          committed.decrementAndGet();
+          preparerFailure = e; // allocate() allocates (and fails) itself from now on
+          return;
+        }
+        prepared.add(region); // close() joins this thread before it frees what is here
+        synchronized (ready) {
+          ready.notifyAll();
+        }
       }
-      OffHeapRegion region;
-      try {
-        region = new OffHeapRegion(slabBytes, SLAB_ALIGNMENT);
-      } catch (OutOfMemoryError e) {
-        committed.decrementAndGet();
-        preparerFailure = e; // allocate() allocates (and fails) itself from now on
-        return;
+    } finally {
+      synchronized (ready) {
+        ready.notifyAll(); // a waiting allocate() then allocates itself, or sees the close
       }
-      prepared.add(region); // close() joins this thread before it frees what is here
     }
   }
 

@@ -116,21 +116,32 @@ public final class SlotEngine {
       IntFunction<EvictionPolicy> policyFactory,
       boolean generations,
       int maxStagingBuffers) {
-    this.name = Objects.requireNonNull(name, "name");
-    this.layout = Objects.requireNonNull(layout, "layout");
     this.memory = Objects.requireNonNull(memory, "memory");
-    this.policyFactory = Objects.requireNonNull(policyFactory, "policyFactory");
-    if (memory.slabCount() < layout.maxSlabs() || memory.slabBytes() < layout.slabBytes()) {
-      throw new IllegalArgumentException(
-          "memory " + memory.name() + " has " + memory.slabCount() + " slabs of "
-              + memory.slabBytes() + " bytes, the layout needs " + layout.maxSlabs() + " of "
-              + layout.slabBytes());
-    }
-    this.generations = generations;
-    this.staging = new StagingPool(memory, maxStagingBuffers, layout.classes().largest());
-    this.shards = new Shard[layout.shards()];
-    for (int i = 0; i < shards.length; i++) {
-      shards[i] = new Shard(this, i);
+    // The engine owns the memory from here on (HostDeviceMemory has a thread and a slab allocated
+    // ahead): a constructor that fails closes it.
+    try {
+      this.name = Objects.requireNonNull(name, "name");
+      this.layout = Objects.requireNonNull(layout, "layout");
+      this.policyFactory = Objects.requireNonNull(policyFactory, "policyFactory");
+      if (memory.slabCount() < layout.maxSlabs() || memory.slabBytes() < layout.slabBytes()) {
+        throw new IllegalArgumentException(
+            "memory " + memory.name() + " has " + memory.slabCount() + " slabs of "
+                + memory.slabBytes() + " bytes, the layout needs " + layout.maxSlabs() + " of "
+                + layout.slabBytes());
+      }
+      this.generations = generations;
+      this.staging = new StagingPool(memory, maxStagingBuffers, layout.classes().largest());
+      this.shards = new Shard[layout.shards()];
+      for (int i = 0; i < shards.length; i++) {
+        shards[i] = new Shard(this, i);
+      }
+    } catch (RuntimeException | Error e) {
+      try {
+        memory.close();
+      } catch (RuntimeException closing) {
+        e.addSuppressed(closing);
+      }
+      throw e;
     }
     this.shardShift = 64 - Integer.numberOfTrailingZeros(shards.length);
     this.undrainedShards = new AtomicInteger(shards.length);

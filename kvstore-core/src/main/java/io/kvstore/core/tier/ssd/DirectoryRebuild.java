@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongConsumer;
 import org.agrona.BufferUtil;
 import org.rocksdb.RocksDBException;
 
@@ -91,7 +92,7 @@ final class DirectoryRebuild {
   /** Test hook: if positive, the scan fails (as a RocksDB read error would) after that many records. */
   static volatile int failScanAfterForTest;
   /** Test hook: called with the count of records scanned so far, after each (a kill mid-rebuild). */
-  static volatile java.util.function.LongConsumer scannedForTest;
+  static volatile LongConsumer scannedForTest;
 
   private final SsdTier tier;
   private final BlockIndex index;
@@ -158,16 +159,17 @@ final class DirectoryRebuild {
   private void scanAndCheck(IndexWriter writer) {
     int perRound = recordsPerRoundForTest > 0 ? recordsPerRoundForTest : RECORDS_PER_ROUND;
     int failAfter = failScanAfterForTest;
-    java.util.function.LongConsumer scanned = scannedForTest;
+    LongConsumer scanned = scannedForTest;
     long[] seen = new long[1];
     try {
       store.forEach(
           (hi, lo, segId, off, len, ns, parentHi, parentLo) -> {
-            if (failAfter > 0 && ++seen[0] > failAfter) {
+            long n = ++seen[0];
+            if (failAfter > 0 && n > failAfter) {
               throw new SsdStorageException("injected: cannot read the SSD tier's location records");
             }
             if (scanned != null) {
-              scanned.accept(failAfter > 0 ? seen[0] : ++seen[0]);
+              scanned.accept(n);
             }
             int k = Arrays.binarySearch(ids, segId);
             Segment seg = k >= 0 ? segments[k] : null;

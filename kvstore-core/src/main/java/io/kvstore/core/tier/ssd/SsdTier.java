@@ -137,8 +137,7 @@ public final class SsdTier implements Tier {
   private long nextSegmentId;
   private volatile long rocksBytes;
   /** When {@link #rocksBytes} was last sampled ({@link System#nanoTime}); one thread samples. */
-  private final java.util.concurrent.atomic.AtomicLong rocksBytesAtNs =
-      new java.util.concurrent.atomic.AtomicLong(System.nanoTime());
+  private final AtomicLong rocksBytesAtNs = new AtomicLong(System.nanoTime());
   private static final long ROCKS_BYTES_REFRESH_NS = 100_000_000L;
   /** Test hook: the sampling interval of RocksDB's bytes in ns if non-negative (0: every put). */
   static volatile long rocksBytesRefreshNsForTest = -1;

@@ -14,6 +14,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.LongConsumer;
 import java.util.stream.Stream;
 
 /**
@@ -41,7 +42,7 @@ import java.util.stream.Stream;
 final class SsdTierLoader {
 
   /** Test hook: called with the count of index entries checked so far, after each (a kill mid-open). */
-  static volatile java.util.function.LongConsumer checkedForTest;
+  static volatile LongConsumer checkedForTest;
 
   private final SsdTier tier;
 
@@ -82,7 +83,7 @@ final class SsdTierLoader {
             || (closedCleanly && index.created());
     // An empty index (it opened new, or was discarded after a crash) has nothing to scan: the
     // scan of an empty 1M-entry map still walks every segment's hash table (~0.1 s, async-profiler).
-    java.util.function.LongConsumer checked = checkedForTest;
+    LongConsumer checked = checkedForTest;
     long[] checkedCount = new long[1];
     long dangling =
         index.size() == 0
