@@ -13,9 +13,9 @@ class EmbeddedTargetStatsTest {
   @Test
   void shouldCountGetsServedFromTheWriteBackQueueAsSsdHits() {
     List<StoreStats.TierStats> tiers = List.of(
-        new StoreStats.TierStats(TierKind.HOT, 1, 0, 0, 10, 0, 0, 7, 0, 0),
-        new StoreStats.TierStats(TierKind.DRAM, 1, 0, 0, 25, 0, 0, 0, 4, 0),
-        new StoreStats.TierStats(TierKind.SSD, 1, 0, 0, 3, 0, 0, 0, 2, 0));
+        new StoreStats.TierStats(TierKind.HOT, 1, 0, 0, 0, 10, 0, 0, 7, 0, 0),
+        new StoreStats.TierStats(TierKind.DRAM, 1, 0, 0, 0, 25, 0, 0, 0, 4, 0),
+        new StoreStats.TierStats(TierKind.SSD, 1, 0, 0, 0, 3, 0, 0, 0, 2, 0));
     // queueHits (the ninth figure) is 12.
     StoreStats.WriteBackStats wb =
         new StoreStats.WriteBackStats(0, 0, 0, 0, 0, 0, 0, 0, 12, 0, 0, 0, 0, 0);

@@ -95,6 +95,13 @@ public interface DeviceMemory extends AutoCloseable {
    */
   ByteBuffer allocateStaging(int bytes);
 
+  /**
+   * Bytes of memory this backend holds now: the slabs allocated, any allocated ahead of {@link
+   * #allocate} (not yet used), and the staging buffers. 0 after {@link #close()}. Safe to call from
+   * any thread at any time (a metrics scrape).
+   */
+  long heldBytes();
+
   /** Frees the slabs and every staging buffer. Idempotent. */
   @Override
   void close();

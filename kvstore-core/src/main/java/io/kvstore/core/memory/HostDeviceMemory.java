@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 
@@ -59,6 +60,9 @@ public final class HostDeviceMemory implements DeviceMemory {
   /** Notified when a prepared slab is added or the preparer stops. */
   private final Object ready = new Object();
   private final Thread preparer;
+
+  /** Bytes of the slabs allocated (taken or ahead) and the staging buffers, for {@link #heldBytes}. */
+  private final AtomicLong held = new AtomicLong();
 
   /**
    * Room for {@code slabCount} slabs of {@code slabBytes} bytes (none allocated yet).
@@ -150,6 +154,7 @@ public final class HostDeviceMemory implements DeviceMemory {
         committed.decrementAndGet();
         throw e;
       }
+      held.addAndGet(slabBytes);
       slabsAllocatedInline.increment();
     }
     regions[slab] = region;
@@ -185,6 +190,17 @@ public final class HostDeviceMemory implements DeviceMemory {
       }
     }
     return region != null ? region : prepared.poll();
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Counts a slab from the moment the preparer (or {@link #allocate}) has allocated it, so the
+   * slab allocated ahead is in; it never exceeds {@link #slabCount()} slabs plus the staging buffers.
+   */
+  @Override
+  public long heldBytes() {
+    return closed ? 0 : held.get();
   }
 
   /** Slabs {@link #allocate} took ready-made from the preparer. */
@@ -241,6 +257,7 @@ public final class HostDeviceMemory implements DeviceMemory {
           preparerFailure = e; // allocate() allocates (and fails) itself from now on
           return;
         }
+        held.addAndGet(slabBytes);
         prepared.add(region); // close() joins this thread before it frees what is here
         synchronized (ready) {
           ready.notifyAll();
@@ -280,6 +297,7 @@ public final class HostDeviceMemory implements DeviceMemory {
     ensureOpen();
     OffHeapRegion region = new OffHeapRegion(bytes, OffHeapRegion.CACHE_LINE_BYTES);
     staging.add(region);
+    held.addAndGet(bytes);
     return region.byteBuffer();
   }
 
@@ -302,6 +320,7 @@ public final class HostDeviceMemory implements DeviceMemory {
       }
       staging.forEach(OffHeapRegion::close);
       staging.clear();
+      held.set(0);
     }
   }
 

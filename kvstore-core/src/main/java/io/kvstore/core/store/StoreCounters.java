@@ -66,6 +66,7 @@ final class StoreCounters {
               t.capacityBytes(),
               t.usedBytes(),
               t.pageCount(),
+              t.memoryBytes(),
               hits[i].sum(),
               hitBytes[i].sum(),
               evictions[i].sum() + (t instanceof SsdTier ssd ? ssd.evictions() : 0),

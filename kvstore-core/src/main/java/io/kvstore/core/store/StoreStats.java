@@ -137,6 +137,8 @@ public record StoreStats(
    * @param capacityBytes bound on usedBytes
    * @param usedBytes bytes taken now
    * @param pageCount pages held now
+   * @param memoryBytes memory the tier holds for its pages now ({@link
+   *     io.kvstore.core.tier.Tier#memoryBytes()}): its slabs, allocated ones ahead included; 0 for SSD
    * @param hits gets served from this tier
    * @param hitBytes bytes of those pages
    * @param evictions pages this tier evicted to make room
@@ -149,6 +151,7 @@ public record StoreStats(
       long capacityBytes,
       long usedBytes,
       long pageCount,
+      long memoryBytes,
       long hits,
       long hitBytes,
       long evictions,

@@ -38,6 +38,14 @@ public interface Tier extends AutoCloseable {
   /** Number of pages stored now. */
   long pageCount();
 
+  /**
+   * Bytes of memory the tier holds now for its pages: for a memory tier, the slabs it has
+   * allocated (and one allocated ahead) and its staging buffers, up to its capacity plus a little;
+   * for the SSD tier, 0 (its pages are on disk). Unlike {@link #usedBytes()}, this does not fall when
+   * pages leave: a memory tier keeps its slabs until it is closed.
+   */
+  long memoryBytes();
+
   /** The largest page (header + payload) this tier can hold. */
   int maxPageBytes();
 

@@ -107,6 +107,7 @@ class HostDeviceMemoryTest {
       // All three are allocated: the preparer must not allocate a fourth.
       Thread.sleep(50);
       assertFalse(memory.preparedSlabReady(), "no slab beyond the count is prepared");
+      assertEquals(3L << 20, memory.heldBytes(), "held: the three slabs, nothing more");
     }
   }
 
@@ -118,7 +119,13 @@ class HostDeviceMemoryTest {
     awaitPrepared(memory);
     assertTrue(directBytes() >= before + (1 << 20), "one slab allocated ahead");
     assertEquals(0, memory.allocatedBytes(), "and not counted as allocated");
+    assertEquals(1L << 20, memory.heldBytes(), "but held");
+    memory.allocate(2);
+    awaitPrepared(memory);
+    memory.allocateStaging(4096);
+    assertEquals((2L << 20) + 4096, memory.heldBytes(), "one slab taken, the next ahead, staging");
     memory.close();
+    assertEquals(0, memory.heldBytes(), "nothing held once closed");
     assertFalse(memory.preparedSlabReady());
     assertEquals(before, directBytes(), "close frees the prepared slab");
     assertFalse(preparer.isAlive(), "close stops and joins the preparer");
@@ -136,6 +143,7 @@ class HostDeviceMemoryTest {
     assertTrue(directBytes() >= before + (4L << 20), "the whole capacity is held");
     Thread.sleep(50);
     assertEquals(4, memory.preparedSlabs(), "and never more than the slab count");
+    assertEquals(4L << 20, memory.heldBytes());
     memory.allocate(3);
     memory.allocate(0);
     assertEquals(2, memory.slabsFromPrepared());

@@ -163,6 +163,11 @@ final class FaultyTier implements Tier {
   }
 
   @Override
+  public long memoryBytes() {
+    return inner.memoryBytes();
+  }
+
+  @Override
   public int maxPageBytes() {
     return inner.maxPageBytes();
   }

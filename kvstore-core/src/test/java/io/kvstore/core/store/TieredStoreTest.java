@@ -42,6 +42,12 @@ class TieredStoreTest {
       StoreStats s = store.stats();
       assertTrue(s.tier(TierKind.DRAM).demotions() > 0, "hot evictions were written to DRAM");
       assertTrue(s.tier(TierKind.SSD).demotions() > 0, "DRAM evictions were written to SSD");
+      for (TierKind memoryTier : new TierKind[] {TierKind.HOT, TierKind.DRAM}) {
+        StoreStats.TierStats t = s.tier(memoryTier);
+        assertTrue(t.memoryBytes() >= t.usedBytes() && t.usedBytes() > 0,
+            memoryTier + " holds the memory its pages use: " + t);
+      }
+      assertEquals(0, s.tier(TierKind.SSD).memoryBytes(), "the SSD tier's pages are on disk");
       ByteBuffer dst = dst();
       for (int k = 0; k < 200; k++) {
         dst.clear();

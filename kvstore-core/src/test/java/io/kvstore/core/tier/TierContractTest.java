@@ -447,9 +447,16 @@ public abstract class TierContractTest {
       assertTrue(tier.put(TestPages.page(14, i, 1, 3000)));
     }
     long during = offHeapBytes();
+    if (persistent()) {
+      assertEquals(0, tier.memoryBytes(), "a persistent tier's pages are not in memory");
+    } else {
+      assertTrue(tier.memoryBytes() >= tier.usedBytes() && tier.usedBytes() > 0,
+          "a memory tier holds at least what its pages use: " + tier.memoryBytes());
+    }
     tier.close();
     tier.close();
     long after = offHeapBytes();
+    assertEquals(0, tier.memoryBytes(), "a closed tier holds no memory");
     assertThrows(IllegalStateException.class, () -> tier.put(TestPages.page(14, 99, 1, 10)));
     assertThrows(IllegalStateException.class, () -> tier.get(14, 1, ByteBuffer.allocate(MAX_PAGE)));
     assertThrows(IllegalStateException.class, () -> tier.delete(14, 1));

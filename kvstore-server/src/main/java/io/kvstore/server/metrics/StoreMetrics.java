@@ -65,6 +65,10 @@ public final class StoreMetrics {
         TierStats::capacityBytes);
     perTierGauge(r, stats, "kvstore_tier_pages", "Pages held in the tier now.",
         TierStats::pageCount);
+    perTierGauge(r, stats, "kvstore_tier_memory_bytes",
+        "Memory the tier holds now: a memory tier's slabs (the one allocated ahead of puts"
+            + " included) and staging buffers, kept until shutdown; 0 for the SSD tier.",
+        TierStats::memoryBytes);
     perTierCounter(r, stats, "kvstore_tier_evictions_total",
         "Pages evicted from the tier to make room.", TierStats::evictions);
     perTierCounter(r, stats, "kvstore_tier_promotions_total",

@@ -30,7 +30,7 @@ class MetricsDocTest {
     MetricsRegistry registry = new MetricsRegistry();
     ServerMetrics metrics = new ServerMetrics(registry);
     StoreMetrics.register(registry, () -> new StoreStats(0, 0, 0, 0, 0, 0, 0, 0, 0,
-        List.of(new TierStats(TierKind.HOT, 0, 0, 0, 0, 0, 0, 0, 0, 0))));
+        List.of(new TierStats(TierKind.HOT, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))));
     metrics.registerJvmAndNettyMetrics();
     new Health(HealthProbe.NEVER_DEGRADED).register(registry);
     NetMetrics.register(metrics, new NetCounters(), () -> 0, () -> 0);

@@ -17,8 +17,8 @@ import org.junit.jupiter.api.Test;
 class StoreMetricsTest {
 
   private static final StoreStats STATS = new StoreStats(100, 7, 50, 5000, 1, 2, 3, 4, 9, List.of(
-      new TierStats(TierKind.DRAM, 1024, 512, 5, 60, 6000, 11, 12, 13, 14),
-      new TierStats(TierKind.SSD, 4096, 2048, 20, 33, 3300, 21, 22, 23, 24)));
+      new TierStats(TierKind.DRAM, 1024, 512, 5, 768, 60, 6000, 11, 12, 13, 14),
+      new TierStats(TierKind.SSD, 4096, 2048, 20, 0, 33, 3300, 21, 22, 23, 24)));
 
   @Test
   void shouldServeEveryStoreNumberWithItsTypeAndHelp() {
@@ -45,6 +45,9 @@ class StoreMetricsTest {
     tier(text, "kvstore_tier_used_bytes", "gauge", "Bytes in use in the tier now.", 512, 2048);
     tier(text, "kvstore_tier_capacity_bytes", "gauge", "Configured capacity of the tier.", 1024, 4096);
     tier(text, "kvstore_tier_pages", "gauge", "Pages held in the tier now.", 5, 20);
+    tier(text, "kvstore_tier_memory_bytes", "gauge",
+        "Memory the tier holds now: a memory tier's slabs (the one allocated ahead of puts"
+            + " included) and staging buffers, kept until shutdown; 0 for the SSD tier.", 768, 0);
     tier(text, "kvstore_tier_evictions_total", "counter", "Pages evicted from the tier to make room.", 11, 21);
     tier(text, "kvstore_tier_promotions_total", "counter",
         "Pages copied into the tier from a slower one on a hit or a prefetch.", 12, 22);
@@ -52,7 +55,7 @@ class StoreMetricsTest {
         "Pages written into the tier when a faster tier evicted them.", 13, 23);
     tier(text, "kvstore_tier_admission_rejects_total", "counter",
         "Demotions into the tier refused by its admission policy.", 14, 24);
-    assertEquals(35, text.lines().filter(l -> l.startsWith("# TYPE ")).count(), text);
+    assertEquals(36, text.lines().filter(l -> l.startsWith("# TYPE ")).count(), text);
   }
 
   @Test

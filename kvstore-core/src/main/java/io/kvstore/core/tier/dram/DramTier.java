@@ -77,6 +77,11 @@ public final class DramTier implements Tier {
   }
 
   @Override
+  public long memoryBytes() {
+    return engine.memory().heldBytes();
+  }
+
+  @Override
   public int maxPageBytes() {
     return engine.layout().maxPageBytes();
   }

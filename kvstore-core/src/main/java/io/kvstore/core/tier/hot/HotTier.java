@@ -99,6 +99,11 @@ public final class HotTier implements Tier {
   }
 
   @Override
+  public long memoryBytes() {
+    return engine.memory().heldBytes();
+  }
+
+  @Override
   public int maxPageBytes() {
     return engine.layout().maxPageBytes();
   }

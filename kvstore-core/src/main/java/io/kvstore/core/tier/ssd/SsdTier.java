@@ -330,6 +330,12 @@ public final class SsdTier implements Tier {
     return pageCount.get();
   }
 
+  /** 0: the pages are on disk (RocksDB's own memory is not counted here). */
+  @Override
+  public long memoryBytes() {
+    return 0;
+  }
+
   @Override
   public int maxPageBytes() {
     return config.maxPageBytes;

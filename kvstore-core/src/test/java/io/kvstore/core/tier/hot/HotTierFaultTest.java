@@ -86,6 +86,11 @@ class HotTierFaultTest {
     }
 
     @Override
+    public long heldBytes() {
+      return delegate.heldBytes();
+    }
+
+    @Override
     public void close() {
       delegate.close();
     }

@@ -77,6 +77,11 @@ public class HotTierStagedTest extends TierContractTest {
     }
 
     @Override
+    public long heldBytes() {
+      return delegate.heldBytes();
+    }
+
+    @Override
     public void close() {
       delegate.close();
     }
