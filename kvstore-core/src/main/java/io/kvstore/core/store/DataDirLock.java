@@ -7,6 +7,9 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -36,7 +39,8 @@ final class DataDirLock implements AutoCloseable {
    * Takes the data directory's lock, creating the directory if needed.
    *
    * @throws DataDirInUseException if another store (in this process or another) holds it
-   * @throws UncheckedIOException if the directory or the lock file cannot be created or locked
+   * @throws DataDirUnusableException if the directory or the lock file cannot be created
+   * @throws UncheckedIOException if the lock file cannot be locked
    */
   static DataDirLock acquire(Path dataDir) {
     Path file = dataDir.resolve(FILE);
@@ -47,7 +51,7 @@ final class DataDirLock implements AutoCloseable {
           FileChannel.open(
               file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot create the data directory's lock file " + file, e);
+      throw unusable(dataDir, file, e);
     }
     FileLock lock;
     try {
@@ -83,6 +87,27 @@ final class DataDirLock implements AutoCloseable {
     } catch (IOException e) {
       return "unknown";
     }
+  }
+
+  /** Why the directory or its lock file could not be created, in words an operator acts on. */
+  static DataDirUnusableException unusable(Path dataDir, Path file, IOException e) {
+    Path dir = dataDir.toAbsolutePath();
+    if (Files.exists(dir) && !Files.isDirectory(dir)) {
+      return new DataDirUnusableException(
+          "the data directory " + dir + " is not a directory (a file is in the way)", e);
+    }
+    String reason;
+    if (e instanceof FileSystemException fse && fse.getReason() != null) {
+      reason = fse.getFile() == null ? fse.getReason() : fse.getFile() + ": " + fse.getReason();
+    } else if (e instanceof FileAlreadyExistsException fae) {
+      reason = fae.getFile() + " exists and is not a directory";
+    } else if (e instanceof AccessDeniedException ade) {
+      reason = ade.getFile() + ": permission denied";
+    } else {
+      reason = e.toString();
+    }
+    return new DataDirUnusableException(
+        "cannot create the data directory's lock file " + file.toAbsolutePath() + ": " + reason, e);
   }
 
   private static void closeQuietly(FileChannel ch) {

@@ -3,13 +3,13 @@ package io.kvstore.core.store;
 import static io.kvstore.core.store.StoreFixtures.dst;
 import static io.kvstore.core.store.StoreFixtures.small;
 import static io.kvstore.core.store.StoreFixtures.whereIs;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvstore.core.tier.TestPages;
 import io.kvstore.core.tier.TierKind;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -73,13 +73,38 @@ class TieredStoreDataDirInUseTest {
     // A directory where the lock file should be: the lock cannot be taken, so the store does not
     // open (nothing else is created in the data directory), and says which file is the problem.
     Files.createDirectories(dir.resolve(DataDirLock.FILE));
-    UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> small(dir).build());
-    assertTrue(e.getMessage().contains(dir.resolve(DataDirLock.FILE).toString()), e.getMessage());
+    DataDirUnusableException e =
+        assertThrows(DataDirUnusableException.class, () -> small(dir).build());
+    assertEquals("cannot create the data directory's lock file "
+        + dir.resolve(DataDirLock.FILE).toAbsolutePath() + ": "
+        + dir.resolve(DataDirLock.FILE) + ": Is a directory", e.getMessage());
     try (Stream<Path> files = Files.list(dir)) {
       assertEquals(List.of(DataDirLock.FILE), files.map(f -> f.getFileName().toString()).toList());
     }
     // Once the directory is out of the way, the store opens there.
     Files.delete(dir.resolve(DataDirLock.FILE));
     small(dir).build().close();
+  }
+
+  @Test
+  void shouldSayTheDataDirectoryIsAFileAndCreateNothing() throws Exception {
+    Path file = dir.resolve("data");
+    Files.write(file, new byte[] {1, 2, 3});
+    DataDirUnusableException e =
+        assertThrows(DataDirUnusableException.class, () -> small(file).build());
+    assertEquals("the data directory " + file.toAbsolutePath()
+        + " is not a directory (a file is in the way)", e.getMessage());
+    assertArrayEquals(new byte[] {1, 2, 3}, Files.readAllBytes(file), "the file is left as it was");
+  }
+
+  @Test
+  void shouldSayWhyADataDirectoryUnderAFileCannotBeCreated() throws Exception {
+    Files.write(dir.resolve("plain"), new byte[0]);
+    Path under = dir.resolve("plain").resolve("data");
+    DataDirUnusableException e =
+        assertThrows(DataDirUnusableException.class, () -> small(under).build());
+    assertTrue(e.getMessage().startsWith("cannot create the data directory's lock file "
+        + under.resolve(DataDirLock.FILE).toAbsolutePath() + ": "), e.getMessage());
+    assertTrue(e.getMessage().contains(dir.resolve("plain").toString()), e.getMessage());
   }
 }
