@@ -18,6 +18,8 @@ import io.kvstore.server.metrics.StoreMetrics;
 import io.netty.util.internal.PlatformDependent;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -97,6 +99,7 @@ public final class KvStoreDaemon {
       } else {
         LOG.info("metrics server off (metrics.port = 0)");
       }
+      checkProtocolPortFree(config.host(), config.port());
       Runnable hook = beforeStoreOpenForTest;
       if (hook != null) {
         hook.run();
@@ -117,6 +120,26 @@ public final class KvStoreDaemon {
     } catch (Exception | Error e) {
       closeAfterFailedStart();
       throw e;
+    }
+  }
+
+  /**
+   * Fails the start before the store opens when the protocol port cannot be bound (another process
+   * listens there, the host has no such address): the store's open can take seconds after a crash
+   * (the SSD directory's rebuild), and the operator should not wait for it to learn that. Binds a
+   * socket there and closes it at once; the network server binds for real after the store opens,
+   * so a process that takes the port in between still fails the start, with the same message.
+   * Port 0 (any free port) is not checked.
+   */
+  static void checkProtocolPortFree(String host, int port) throws CannotStartException {
+    if (port == 0) {
+      return;
+    }
+    try (ServerSocket probe = new ServerSocket()) {
+      probe.setReuseAddress(true); // as the network server binds: a port in TIME_WAIT is free
+      probe.bind(new InetSocketAddress(host, port));
+    } catch (IOException e) {
+      throw CannotStartException.bindFailed("the kvstore protocol", host, port, e, "port, --port");
     }
   }
 

@@ -1,6 +1,7 @@
 package io.kvstore.server;
 
 import io.kvstore.core.store.DataDirInUseException;
+import io.kvstore.core.store.DataDirUnusableException;
 import io.kvstore.server.config.AuthGrant;
 import io.kvstore.server.config.ConfigException;
 import io.kvstore.server.config.ConfigKey;
@@ -219,11 +220,11 @@ public final class KvStoreServerCommand implements Callable<Integer> {
     } catch (ConfigException e) {
       return badConfig(e);
     } catch (Exception e) {
-      DataDirInUseException inUse = dataDirInUse(e);
-      if (inUse != null) {
-        // An operator's mistake with a complete message, not a fault: no stack trace.
-        LOG.error("could not start: {}", inUse.getMessage());
-        return cannotStart(inUse);
+      Throwable operators = operatorsMatter(e);
+      if (operators != null) {
+        // An operator's mistake or the host's state, with a complete message: no stack trace.
+        LOG.error("could not start: {}", operators.getMessage());
+        return cannotStart(operators);
       }
       LOG.error("could not start", e);
       return cannotStart(e);
@@ -255,11 +256,16 @@ public final class KvStoreServerCommand implements Callable<Integer> {
     return loader.load();
   }
 
-  /** The {@link DataDirInUseException} in {@code e}'s cause chain, or null. */
-  private static DataDirInUseException dataDirInUse(Throwable e) {
+  /**
+   * The failure in {@code e}'s cause chain whose message says all an operator needs (the data
+   * directory in use or unusable, a port in use), or null.
+   */
+  private static Throwable operatorsMatter(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof DataDirInUseException d) {
-        return d;
+      if (t instanceof DataDirInUseException
+          || t instanceof DataDirUnusableException
+          || t instanceof CannotStartException) {
+        return t;
       }
     }
     return null;

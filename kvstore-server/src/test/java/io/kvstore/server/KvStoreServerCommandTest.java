@@ -270,6 +270,35 @@ class KvStoreServerCommandTest {
   }
 
   @Test
+  void shouldExitWith1InOneLineBeforeTouchingTheStoreWhenTheProtocolPortIsInUse() throws Exception {
+    try (ServerSocket taken = new ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
+      RecordingNetworkServer.Factory factory = new RecordingNetworkServer.Factory(false);
+      List<String> args = smallDaemonArgs(0);
+      args.set(args.indexOf("--port") + 1, Integer.toString(taken.getLocalPort()));
+      int code = commandLine(command(factory, Map.of())).execute(args.toArray(String[]::new));
+      assertEquals(KvStoreServerCommand.EXIT_FAILED, code);
+      assertEquals("kvstore-server: could not start: cannot listen for the kvstore protocol on"
+          + " 127.0.0.1:" + taken.getLocalPort() + ": address already in use: another process"
+          + " listens there; stop it or choose another port (port, --port)\n", err.toString());
+      assertNull(factory.last, "no network server");
+      assertFalse(Files.exists(dir.resolve("data")), "the store was not opened");
+    }
+  }
+
+  @Test
+  void shouldExitWith1InOneLineWhenTheDataDirectoryIsAFile() throws Exception {
+    Files.write(dir.resolve("data"), new byte[] {7});
+    RecordingNetworkServer.Factory factory = new RecordingNetworkServer.Factory(false);
+    int code = commandLine(command(factory, Map.of()))
+        .execute(smallDaemonArgs(0).toArray(String[]::new));
+    assertEquals(KvStoreServerCommand.EXIT_FAILED, code);
+    assertEquals("kvstore-server: could not start: the data directory "
+        + dir.resolve("data").toAbsolutePath() + " is not a directory (a file is in the way)\n",
+        err.toString());
+    assertNull(factory.last, "no network server");
+  }
+
+  @Test
   void shouldExitWith1AndSayWhoHoldsADataDirectoryInUse() throws Exception {
     // Another store (here in this process) holds the data directory: the daemon refuses it with
     // the store's message, and the holder keeps it.

@@ -1,5 +1,6 @@
 package io.kvstore.server.metrics;
 
+import io.kvstore.server.CannotStartException;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -185,7 +186,8 @@ public final class MetricsHttpServer implements AutoCloseable {
     } catch (Exception e) { // Netty rethrows the bind's checked exception undeclared
       scrapes.shutdownNow();
       group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
-      throw new IOException("cannot bind the metrics server to " + host + ":" + port + ": " + e, e);
+      throw CannotStartException.bindFailed("metrics and health (HTTP)", host, port, e,
+          "metrics.port, --metrics-port; 0 turns the metrics server off");
     }
   }
 

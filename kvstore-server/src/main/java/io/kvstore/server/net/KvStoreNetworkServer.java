@@ -1,5 +1,6 @@
 package io.kvstore.server.net;
 
+import io.kvstore.server.CannotStartException;
 import io.kvstore.server.shm.ShmManager;
 import io.kvstore.client.protocol.ErrorCode;
 import io.kvstore.client.protocol.ErrorFlyweight;
@@ -141,10 +142,11 @@ public final class KvStoreNetworkServer implements NetworkServer {
           .bind(new InetSocketAddress(config.host(), config.port()))
           .sync()
           .channel();
-    } catch (Exception e) {
+    } catch (Exception e) { // Netty rethrows the bind's checked exception undeclared
       stopped.set(true);
       stopLoopsAndExecutor(Duration.ZERO);
-      throw e;
+      throw CannotStartException.bindFailed("the kvstore protocol", config.host(), config.port(), e,
+          "port, --port");
     }
     port = ((InetSocketAddress) serverChannel.localAddress()).getPort();
     LOG.info("serving the wire protocol on {}:{} ({}, {} I/O threads, {} store threads, request"

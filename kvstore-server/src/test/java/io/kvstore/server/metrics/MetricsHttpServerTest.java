@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.kvstore.server.CannotStartException;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -203,10 +204,11 @@ class MetricsHttpServerTest {
 
   @Test
   void shouldFailWithAClearErrorWhenThePortIsTaken() {
-    IOException e = assertThrows(IOException.class,
+    CannotStartException e = assertThrows(CannotStartException.class,
         () -> MetricsHttpServer.start("127.0.0.1", server.port(), new MetricsRegistry(), health));
-    assertTrue(e.getMessage().startsWith("cannot bind the metrics server to 127.0.0.1:" + server.port()),
-        e.getMessage());
+    assertEquals("cannot listen for metrics and health (HTTP) on 127.0.0.1:" + server.port()
+        + ": address already in use: another process listens there; stop it or choose another"
+        + " port (metrics.port, --metrics-port; 0 turns the metrics server off)", e.getMessage());
   }
 
   @Test
