@@ -33,7 +33,8 @@ public final class CannotStartException extends IOException {
     } else if (detail.contains("Permission denied")) {
       detail = "permission denied (ports below 1024 need privileges)";
     }
+    String address = host.indexOf(':') >= 0 ? "[" + host + "]:" + port : host + ":" + port;
     return new CannotStartException(
-        "cannot listen for " + what + " on " + host + ":" + port + ": " + detail + hint, cause);
+        "cannot listen for " + what + " on " + address + ": " + detail + hint, cause);
   }
 }
