@@ -16,7 +16,8 @@ public final class CannotStartException extends IOException {
   }
 
   /**
-   * A listening socket could not be bound.
+   * A listening socket could not be bound. The reason is recognised by the operating system's
+   * English text (what the JDK and Netty report on Linux); any other text is kept as it came.
    *
    * @param what what was to listen there (e.g. {@code "the kvstore protocol"})
    * @param setting the setting that chooses the port (named in the hint)

@@ -115,8 +115,11 @@ public final class HostDeviceMemory implements DeviceMemory {
     return slabBytes;
   }
 
-  /** Off-heap bytes taken by the slabs allocated so far (excluding staging buffers). */
-  public synchronized long allocatedBytes() {
+  /**
+   * Off-heap bytes of the slabs taken by {@link #allocate} so far (not the one allocated ahead, not
+   * the staging buffers: {@link #heldBytes} counts those); for tests.
+   */
+  synchronized long allocatedBytes() {
     long bytes = 0;
     for (OffHeapRegion region : regions) {
       if (region != null && !region.isClosed()) {

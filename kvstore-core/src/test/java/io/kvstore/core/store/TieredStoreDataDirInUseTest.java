@@ -5,12 +5,17 @@ import static io.kvstore.core.store.StoreFixtures.small;
 import static io.kvstore.core.store.StoreFixtures.whereIs;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvstore.core.tier.TestPages;
 import io.kvstore.core.tier.TierKind;
+import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -106,5 +111,29 @@ class TieredStoreDataDirInUseTest {
     assertTrue(e.getMessage().startsWith("cannot create the data directory's lock file "
         + under.resolve(DataDirLock.FILE).toAbsolutePath() + ": "), e.getMessage());
     assertTrue(e.getMessage().contains(dir.resolve("plain").toString()), e.getMessage());
+  }
+
+  @Test
+  void shouldNameTheReasonOfEveryFileSystemRefusal() {
+    // Running as root, a permission refusal cannot be provoked for real here: the messages the
+    // file system exceptions without a reason text would give are checked on the exceptions.
+    Path data = dir.resolve("data");
+    Path lock = data.resolve(DataDirLock.FILE);
+    assertEquals("cannot create the data directory's lock file " + lock.toAbsolutePath() + ": "
+        + data + ": permission denied",
+        DataDirLock.unusable(data, lock, new AccessDeniedException(data.toString())).getMessage());
+    assertEquals("cannot create the data directory's lock file " + lock.toAbsolutePath() + ": "
+        + data + " exists and is not a directory",
+        DataDirLock.unusable(data, lock, new FileAlreadyExistsException(data.toString()))
+            .getMessage());
+    assertEquals("cannot create the data directory's lock file " + lock.toAbsolutePath() + ": "
+        + data + ": No space left on device",
+        DataDirLock.unusable(data, lock,
+            new FileSystemException(data.toString(), null, "No space left on device")).getMessage());
+    IOException other = new IOException("injected");
+    DataDirUnusableException e = DataDirLock.unusable(data, lock, other);
+    assertEquals("cannot create the data directory's lock file " + lock.toAbsolutePath() + ": "
+        + other, e.getMessage());
+    assertSame(other, e.getCause());
   }
 }

@@ -186,8 +186,11 @@ public final class MetricsHttpServer implements AutoCloseable {
     } catch (Exception e) { // Netty rethrows the bind's checked exception undeclared
       scrapes.shutdownNow();
       group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
-      throw CannotStartException.bindFailed("metrics and health (HTTP)", host, port, e,
-          "metrics.port, --metrics-port; 0 turns the metrics server off");
+      if (e instanceof IOException) { // the bind's error; anything else keeps its stack trace
+        throw CannotStartException.bindFailed("metrics and health (HTTP)", host, port, e,
+            "metrics.port, --metrics-port; 0 turns the metrics server off");
+      }
+      throw e;
     }
   }
 

@@ -23,6 +23,7 @@ import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -145,8 +146,11 @@ public final class KvStoreNetworkServer implements NetworkServer {
     } catch (Exception e) { // Netty rethrows the bind's checked exception undeclared
       stopped.set(true);
       stopLoopsAndExecutor(Duration.ZERO);
-      throw CannotStartException.bindFailed("the kvstore protocol", config.host(), config.port(), e,
-          "port, --port");
+      if (e instanceof IOException) { // BindException, or Netty's native bind error
+        throw CannotStartException.bindFailed("the kvstore protocol", config.host(), config.port(),
+            e, "port, --port");
+      }
+      throw e;
     }
     port = ((InetSocketAddress) serverChannel.localAddress()).getPort();
     LOG.info("serving the wire protocol on {}:{} ({}, {} I/O threads, {} store threads, request"
