@@ -30,6 +30,24 @@ public record CellResult(
     long errors,
     long misses) {
 
+  /**
+   * This result and a later one of the same target and cell taken together, as if one window:
+   * counts and measured times summed, latencies from both histograms.
+   *
+   * @throws IllegalArgumentException if {@code later} is of another target or cell
+   */
+  public CellResult plus(CellResult later) {
+    if (!target.equals(later.target) || !cell.equals(later.cell)) {
+      throw new IllegalArgumentException("cannot add " + later.target + " in " + later.cell.name()
+          + " to " + target + " in " + cell.name());
+    }
+    Histogram h = histogram.copy();
+    h.add(later.histogram);
+    return new CellResult(target, cell, calls + later.calls, pages + later.pages,
+        bytes + later.bytes, elapsedNanos + later.elapsedNanos, LatencySummary.of(h), h,
+        errors + later.errors, misses + later.misses);
+  }
+
   /** Calls per second. */
   public double opsPerSecond() {
     return elapsedNanos <= 0 ? 0 : calls / (elapsedNanos / 1e9);

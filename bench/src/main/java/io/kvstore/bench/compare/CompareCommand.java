@@ -127,6 +127,15 @@ public final class CompareCommand implements Callable<Integer> {
           + " ${DEFAULT-VALUE}; 3s with --quick; 0 for none).")
   private String targetWarmup;
 
+  @Option(names = "--rounds", paramLabel = "N", defaultValue = "1",
+      description = "Runs the whole matrix N times, every cell on every target in each round, and"
+          + " reports each cell and target over all its rounds together: calls and bytes summed"
+          + " over the measured windows, percentiles over every call, and the lowest and highest"
+          + " round's GB/s beside them. The goals are checked on the totals. On a noisy host a slow"
+          + " moment then falls on every target rather than on one (default: ${DEFAULT-VALUE};"
+          + " at most 100).")
+  private int rounds;
+
   @Option(names = "--working-set", paramLabel = "SIZE", defaultValue = "256MiB",
       description = "Bytes of distinct pages per page size, cycled through (default: ${DEFAULT-VALUE}).")
   private String workingSet;
@@ -180,6 +189,9 @@ public final class CompareCommand implements Callable<Integer> {
     if (durationNanos <= 0) {
       throw new ParameterException(spec.commandLine(), "--duration must be > 0");
     }
+    if (rounds < 1 || rounds > 100) {
+      throw new ParameterException(spec.commandLine(), "--rounds must be 1 to 100, got " + rounds);
+    }
     Namespace ns = Namespace.builder().modelId("kvbench/compare").dtype("bfloat16").numLayers(32)
         .numKvHeads(8).headDim(128).blockSize(512).build();
     int maxPageLength = PageFormat.pageLength(sizes.stream().mapToInt(Integer::intValue).max().orElse(1));
@@ -195,7 +207,7 @@ public final class CompareCommand implements Callable<Integer> {
     CellRunner runner = new CellRunner(ns.id(), warmupNanos, durationNanos);
     try (ProgressBar bar = new ProgressBar(System.err,
         progress != null ? progress : ProgressBar.stderrIsTerminal(),
-        (long) cells.size() * targets.size(), "runs", System::nanoTime)) {
+        (long) cells.size() * targets.size() * rounds, "runs", System::nanoTime)) {
       for (String t : targets) {
         // daemon-shm shares the daemon of the daemon target when both run (one daemon, two paths).
         opened.put(t, t.equals("daemon-shm") && opened.get("daemon") instanceof DaemonTarget d
@@ -227,15 +239,18 @@ public final class CompareCommand implements Callable<Integer> {
         }
       }
       long done = 0;
-      for (Cell cell : cells) {
-        for (String t : targets) {
-          Target target = opened.get(t);
-          WorkingSet ws = sets.get(cell.pageBytes());
-          if (cell.op().equals("get") && preloaded.add(t + "/" + cell.pageBytes())) {
-            CellRunner.preload(target, ws);
+      for (int round = 1; round <= rounds; round++) {
+        String of = rounds > 1 ? " (round " + round + " of " + rounds + ")" : "";
+        for (Cell cell : cells) {
+          for (String t : targets) {
+            Target target = opened.get(t);
+            WorkingSet ws = sets.get(cell.pageBytes());
+            if (cell.op().equals("get") && preloaded.add(t + "/" + cell.pageBytes())) {
+              CellRunner.preload(target, ws);
+            }
+            report.add(runner.run(target, cell, ws)); // a later round adds to the earlier ones
+            bar.update(++done, cell.name() + " " + target.name() + of);
           }
-          report.add(runner.run(target, cell, ws));
-          bar.update(++done, cell.name() + " " + target.name());
         }
       }
       bar.finish(done, "");

@@ -26,6 +26,9 @@ import java.util.function.Predicate;
  *   <li>batched (batch > 1) 64 KiB lookup+get: at least 1.5 times Redis's throughput;
  *   <li>every cell: kvstore p99 latency no worse than Redis's.
  * </ul>
+ *
+ * With several rounds ({@code --rounds}) a target's results in a cell are added together as they
+ * come, so every row and goal is over all rounds; each round's GB/s is kept for the range.
  */
 public final class CompareReport {
 
@@ -44,6 +47,8 @@ public final class CompareReport {
 
   private final String command;
   private final Map<Cell, List<CellResult>> byCell = new LinkedHashMap<>();
+  /** Per cell and target, the GB/s of each round added ({@code --rounds}). */
+  private final Map<Cell, Map<String, List<Double>>> rounds = new LinkedHashMap<>();
   /** Unmeasured warm-up runs before the matrix ({@code --target-warmup}): reported, not compared. */
   private final List<CellResult> warmups = new ArrayList<>();
 
@@ -52,9 +57,39 @@ public final class CompareReport {
     this.command = command;
   }
 
-  /** Adds a result. */
+  /**
+   * Adds a result. A second result of the same target and cell (a later round, {@code --rounds})
+   * is added to the first ({@link CellResult#plus}), and its GB/s kept as one more round's.
+   */
   public void add(CellResult r) {
-    byCell.computeIfAbsent(r.cell(), c -> new ArrayList<>()).add(r);
+    List<CellResult> rs = byCell.computeIfAbsent(r.cell(), c -> new ArrayList<>());
+    rounds.computeIfAbsent(r.cell(), c -> new LinkedHashMap<>())
+        .computeIfAbsent(r.target(), t -> new ArrayList<>()).add(r.gigabytesPerSecond());
+    for (int i = 0; i < rs.size(); i++) {
+      if (rs.get(i).target().equals(r.target())) {
+        rs.set(i, rs.get(i).plus(r));
+        return;
+      }
+    }
+    rs.add(r);
+  }
+
+  /** The GB/s of each round of {@code target} in {@code cell}, in the order they ran; empty if none. */
+  public List<Double> roundRates(Cell cell, String target) {
+    return List.copyOf(rounds.getOrDefault(cell, Map.of()).getOrDefault(target, List.of()));
+  }
+
+  /** The most rounds any target ran in any cell. */
+  private int maxRounds() {
+    return rounds.values().stream().flatMap(m -> m.values().stream()).mapToInt(List::size).max()
+        .orElse(0);
+  }
+
+  private String range(CellResult r) {
+    List<Double> v = roundRates(r.cell(), r.target());
+    return String.format(Locale.ROOT, "%.3f-%.3f",
+        v.stream().mapToDouble(Double::doubleValue).min().orElse(0),
+        v.stream().mapToDouble(Double::doubleValue).max().orElse(0));
   }
 
   /** Records an unmeasured warm-up run (kept apart from the results and the goals). */
@@ -185,17 +220,24 @@ public final class CompareReport {
   /** Prints the table and the goals. */
   public void writeTable(PrintWriter out) {
     String kv = kvstoreTarget();
-    out.printf(Locale.ROOT, "%-22s %-17s %11s %11s %8s %9s %9s %9s %9s %8s %8s %6s%n", "cell",
+    int n = maxRounds();
+    boolean multi = n > 1;
+    if (multi) {
+      out.println("each row: " + n + " rounds together (GB/s and percentiles over all of them);"
+          + " rounds GB/s: the slowest and the fastest round");
+    }
+    out.printf(Locale.ROOT, "%-22s %-17s %11s %11s %8s %9s %9s %9s %9s %8s %8s %6s%s%n", "cell",
         "target", "ops/s", "pages/s", "GB/s", "p50 us", "p90 us", "p99 us", "p99.9 us", "x redis",
-        "x raw", "errors");
+        "x raw", "errors", multi ? String.format(Locale.ROOT, " %15s", "rounds GB/s") : "");
     for (Map.Entry<Cell, List<CellResult>> e : byCell.entrySet()) {
       boolean first = true;
       for (CellResult r : e.getValue()) {
         LatencySummary l = r.latency();
-        out.printf(Locale.ROOT, "%-22s %-17s %,11.1f %,11.1f %8.3f %9.1f %9.1f %9.1f %9.1f %8s %8s %6d%n",
+        out.printf(Locale.ROOT, "%-22s %-17s %,11.1f %,11.1f %8.3f %9.1f %9.1f %9.1f %9.1f %8s %8s %6d%s%n",
             first ? e.getKey().name() : "", r.target(), r.opsPerSecond(), r.pagesPerSecond(),
             r.gigabytesPerSecond(), l.p50Nanos() / 1e3, l.p90Nanos() / 1e3, l.p99Nanos() / 1e3,
-            l.p999Nanos() / 1e3, ratio(r, kv, REDIS), ratio(r, kv, RAW), r.errors() + r.misses());
+            l.p999Nanos() / 1e3, ratio(r, kv, REDIS), ratio(r, kv, RAW), r.errors() + r.misses(),
+            multi ? String.format(Locale.ROOT, " %15s", range(r)) : "");
         first = false;
       }
     }
@@ -248,6 +290,8 @@ public final class CompareReport {
         l.put("max", round(r.latency().maxNanos() / 1e3, 3));
         rn.put("errors", r.errors());
         rn.put("misses", r.misses());
+        ArrayNode perRound = rn.putArray("roundsGigabytesPerSecond");
+        roundRates(c, r.target()).forEach(g -> perRound.add(round(g, 6)));
       }
     }
     ArrayNode warm = root.putArray("warmup");
@@ -278,7 +322,8 @@ public final class CompareReport {
   public String toCsv() {
     StringBuilder sb = new StringBuilder(
         "op,page_bytes,batch,connections,target,calls,pages,bytes,elapsed_s,ops_per_s,pages_per_s,"
-            + "gb_per_s,p50_us,p90_us,p99_us,p999_us,errors,misses\n");
+            + "gb_per_s,p50_us,p90_us,p99_us,p999_us,errors,misses,rounds,round_gb_per_s_min,"
+            + "round_gb_per_s_max\n");
     for (List<CellResult> rs : byCell.values()) {
       for (CellResult r : rs) {
         Cell c = r.cell();
@@ -290,7 +335,12 @@ public final class CompareReport {
             ReportFormat.fixed(r.pagesPerSecond(), 1), ReportFormat.fixed(r.gigabytesPerSecond(), 4),
             ReportFormat.fixed(l.p50Nanos() / 1e3, 1), ReportFormat.fixed(l.p90Nanos() / 1e3, 1),
             ReportFormat.fixed(l.p99Nanos() / 1e3, 1), ReportFormat.fixed(l.p999Nanos() / 1e3, 1),
-            Long.toString(r.errors()), Long.toString(r.misses()))).append('\n');
+            Long.toString(r.errors()), Long.toString(r.misses()),
+            Integer.toString(roundRates(c, r.target()).size()),
+            ReportFormat.fixed(roundRates(c, r.target()).stream().mapToDouble(Double::doubleValue)
+                .min().orElse(0), 4),
+            ReportFormat.fixed(roundRates(c, r.target()).stream().mapToDouble(Double::doubleValue)
+                .max().orElse(0), 4))).append('\n');
       }
     }
     return sb.toString();

@@ -36,7 +36,10 @@ import org.openjdk.jmh.annotations.Warmup;
  *   <li>{@code put}: reserve, one positional write of the caller's direct buffer, location record
  *       (RocksDB) and directory entry; pages are rewritten round robin into a tier four times the
  *       working set, so the run includes dropping old segments; vs {@code baselineFileWrite}, a
- *       positional overwrite of the same bytes in a plain file (no fsync).
+ *       positional overwrite of the same bytes in a plain file (no fsync);
+ *   <li>{@code baselineFileReadVerified}: the raw read plus the page check (header and payload
+ *       CRC32C) that every read from SSD must make: context for {@code get}, whose goal is stated
+ *       against the raw read.
  * </ul>
  *
  * The working set is 64 MiB of pages (at least 16), in the page cache like the baseline's file.
@@ -134,6 +137,22 @@ public class SsdTierBenchmark {
     int i = nextIndex();
     dst.clear();
     return file.read(dst, (long) i * dst.capacity());
+  }
+
+  /**
+   * Context for get (not the goal's baseline): the raw read plus the check every read from SSD
+   * must make ({@link PageFormat#verify}: header, length, payload CRC32C), one pass each. The
+   * least a checked read costs; what the tier's get adds beyond it is the tier's own work.
+   */
+  @Benchmark
+  public int baselineFileReadVerified() throws IOException {
+    int i = nextIndex();
+    dst.clear();
+    int n = file.read(dst, (long) i * dst.capacity());
+    if (n != dst.capacity() || PageFormat.verify(dst, 0, n) != PageFormat.OK) {
+      throw new IllegalStateException("raw file page " + i + " does not verify");
+    }
+    return n;
   }
 
   /** Baseline for put: a positional write of one page to a plain file. */

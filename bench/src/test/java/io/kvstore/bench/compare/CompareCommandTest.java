@@ -90,6 +90,39 @@ class CompareCommandTest {
   }
 
   @Test
+  void shouldRunEveryCellOncePerRoundAndReportTheRoundsTogether() throws IOException {
+    Path out = dir.resolve("rounds");
+    String[] a = args("embedded,raw", out);
+    String[] withRounds = new String[a.length + 2];
+    System.arraycopy(a, 0, withRounds, 0, a.length);
+    withRounds[a.length] = "--rounds";
+    withRounds[a.length + 1] = "2";
+    assertEquals(0, cli.run(withRounds), cli.err() + cli.out());
+    JsonNode root = new ObjectMapper().readTree(out.resolve("compare.json").toFile());
+    assertEquals(8, root.path("cells").size(), "rounds add to the cells, not cells to the report");
+    for (JsonNode cell : root.path("cells")) {
+      assertEquals(2, cell.path("results").size(), cell.toString());
+      for (JsonNode r : cell.path("results")) {
+        JsonNode perRound = r.path("roundsGigabytesPerSecond");
+        assertEquals(2, perRound.size(), r.toString());
+        assertTrue(r.path("calls").asLong() >= 2 * CellRunner.MIN_CALLS, r.toString());
+        // Two windows of 100 ms each.
+        assertTrue(r.path("elapsedSeconds").asDouble() >= 0.2, r.toString());
+        double total = r.path("gigabytesPerSecond").asDouble();
+        double lo = Math.min(perRound.get(0).asDouble(), perRound.get(1).asDouble());
+        double hi = Math.max(perRound.get(0).asDouble(), perRound.get(1).asDouble());
+        assertTrue(total >= lo * 0.999 && total <= hi * 1.001, "the total lies between its rounds: " + r);
+        assertEquals(0, r.path("errors").asLong() + r.path("misses").asLong(), r.toString());
+      }
+    }
+    assertTrue(cli.out().contains("each row: 2 rounds together"), cli.out());
+    assertTrue(cli.out().contains("rounds GB/s"), cli.out());
+
+    assertEquals(2, cli.run("compare", "--rounds", "0"));
+    assertTrue(cli.err().contains("--rounds must be 1 to 100, got 0"), cli.err());
+  }
+
+  @Test
   void shouldCompareWithRedis() throws IOException {
     assumeTrue(RedisTarget.serverAvailable(),
         "redis-server is not on the PATH (apt-get install redis-server): compare with Redis not run");
