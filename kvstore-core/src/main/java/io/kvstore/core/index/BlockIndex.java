@@ -778,6 +778,32 @@ public final class BlockIndex implements AutoCloseable {
   }
 
   /**
+   * {@link #get} and, when the entry names {@code tier}, {@link #recordAccess} in one lookup of
+   * the map instead of two: {@code out} is the entry as it was before this access was counted.
+   *
+   * @return whether the block is in the index ({@code out} is untouched otherwise)
+   */
+  public boolean getRecordingAccess(long hi, long lo, TierKind tier, IndexEntry out) {
+    Scratch s = scratch.get();
+    IndexRecord r = s.record;
+    try (ExternalMapQueryContext<IndexKey, IndexRecord, ?> c = map.queryContext(s.key(hi, lo))) {
+      c.updateLock().lock();
+      MapEntry<IndexKey, IndexRecord> e = c.entry();
+      if (e == null) {
+        return false;
+      }
+      e.value().getUsing(r);
+      out.copyFrom(hi, lo, r);
+      if ((r.getTiers() & tier.bit()) != 0) {
+        r.setAccessCount(r.getAccessCount() + 1);
+        r.setLastAccessMs(clockMs.getAsLong());
+        c.replaceValue(e, c.wrapValueAsData(r));
+      }
+      return true;
+    }
+  }
+
+  /**
    * Copies the entry of the block into {@code out}.
    *
    * @return whether the block is in the index ({@code out} is untouched otherwise)

@@ -82,6 +82,41 @@ class BlockIndexTest {
   }
 
   @Test
+  void shouldReadAnEntryAndCountItsAccessInOneLookupOnlyForTheTierNamed() {
+    try (BlockIndex index = open()) {
+      IndexEntry prev = new IndexEntry();
+      index.putSsd(5, 6, 4096, 9, 1, 2, 3, 8192, 4, prev); // last access = insert time = 1,000
+      now.set(2_000);
+      IndexEntry e = new IndexEntry();
+      assertTrue(index.getRecordingAccess(5, 6, TierKind.SSD, e));
+      // e is the entry as the read found it, before this access.
+      assertEquals(0, e.accessCount());
+      assertEquals(1_000, e.lastAccessMs());
+      assertEquals(3, e.segmentId());
+      assertEquals(8192, e.segmentOffset());
+      assertEquals(4096, e.pageLength());
+      assertTrue(index.get(5, 6, e));
+      assertEquals(1, e.accessCount());
+      assertEquals(2_000, e.lastAccessMs());
+
+      // An entry that does not name the tier is read, not counted.
+      index.markPresent(7, 8, TierKind.DRAM, 100, 0, 0);
+      now.set(3_000);
+      assertTrue(index.getRecordingAccess(7, 8, TierKind.SSD, e));
+      assertEquals(100, e.pageLength());
+      assertFalse(e.isIn(TierKind.SSD));
+      assertTrue(index.get(7, 8, e));
+      assertEquals(0, e.accessCount());
+      assertEquals(2_000, e.lastAccessMs(), "its last access is still its insert time");
+
+      // An absent key leaves out untouched.
+      assertFalse(index.getRecordingAccess(9, 9, TierKind.SSD, e));
+      assertEquals(7, e.keyHi());
+      assertEquals(8, e.keyLo());
+    }
+  }
+
+  @Test
   void shouldKeepEntriesAcrossReopenAndMarkACleanClose() {
     try (BlockIndex index = open()) {
       for (long i = 0; i < 1000; i++) {

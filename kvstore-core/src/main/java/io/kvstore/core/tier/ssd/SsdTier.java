@@ -1299,7 +1299,10 @@ public final class SsdTier implements Tier {
       ensureOpen();
       IndexEntry e = entries.get()[0];
       Segment seg;
-      if (!index.get(keyHi, keyLo, e) || !e.isIn(TierKind.SSD) || (seg = liveSegment(e)) == null) {
+      // The directory counts the access in the same lookup (one map operation instead of two); a
+      // read that then fails goes to recheck, which finds the entry replaced or removes it.
+      if (!index.getRecordingAccess(keyHi, keyLo, TierKind.SSD, e) || !e.isIn(TierKind.SSD)
+          || (seg = liveSegment(e)) == null) {
         misses.increment();
         return MISS;
       }
@@ -1313,7 +1316,7 @@ public final class SsdTier implements Tier {
       if (readVerified(seg, off, dst, pos, len, keyHi, keyLo)) {
         dst.position(pos + len);
         hits.increment();
-        touch(keyHi, keyLo, seg);
+        touchSegment(seg);
         return len;
       }
       return recheck(keyHi, keyLo, seg.id, off, dst, pos);
@@ -1383,9 +1386,11 @@ public final class SsdTier implements Tier {
     }
   }
 
-  /** Records an access: in the index (persisted last access) and for the policy (its segment). */
-  private void touch(long hi, long lo, Segment seg) {
-    index.recordAccess(hi, lo);
+  /**
+   * Records a read of a page of {@code seg} for the policy: the segment's last access and its place
+   * in the eviction order (the page's own access is counted by the directory lookup of the read).
+   */
+  private void touchSegment(Segment seg) {
     seg.lastAccessMs = System.currentTimeMillis();
     alloc.lock();
     try {
