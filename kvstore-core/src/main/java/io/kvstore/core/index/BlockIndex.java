@@ -761,20 +761,7 @@ public final class BlockIndex implements AutoCloseable {
    * @return whether the block is in the index
    */
   public boolean recordAccess(long hi, long lo) {
-    Scratch s = scratch.get();
-    IndexRecord r = s.record;
-    try (ExternalMapQueryContext<IndexKey, IndexRecord, ?> c = map.queryContext(s.key(hi, lo))) {
-      c.updateLock().lock();
-      MapEntry<IndexKey, IndexRecord> e = c.entry();
-      if (e == null) {
-        return false;
-      }
-      e.value().getUsing(r);
-      r.setAccessCount(r.getAccessCount() + 1);
-      r.setLastAccessMs(clockMs.getAsLong());
-      c.replaceValue(e, c.wrapValueAsData(r));
-      return true;
-    }
+    return access(hi, lo, 0, null);
   }
 
   /**
@@ -784,6 +771,14 @@ public final class BlockIndex implements AutoCloseable {
    * @return whether the block is in the index ({@code out} is untouched otherwise)
    */
   public boolean getRecordingAccess(long hi, long lo, TierKind tier, IndexEntry out) {
+    return access(hi, lo, tier.bit(), out);
+  }
+
+  /**
+   * Counts an access of the block if its entry names a tier of {@code tierBits} (any entry if 0),
+   * first copying the entry into {@code out} unless it is null.
+   */
+  private boolean access(long hi, long lo, int tierBits, IndexEntry out) {
     Scratch s = scratch.get();
     IndexRecord r = s.record;
     try (ExternalMapQueryContext<IndexKey, IndexRecord, ?> c = map.queryContext(s.key(hi, lo))) {
@@ -793,8 +788,10 @@ public final class BlockIndex implements AutoCloseable {
         return false;
       }
       e.value().getUsing(r);
-      out.copyFrom(hi, lo, r);
-      if ((r.getTiers() & tier.bit()) != 0) {
+      if (out != null) {
+        out.copyFrom(hi, lo, r);
+      }
+      if (tierBits == 0 || (r.getTiers() & tierBits) != 0) {
         r.setAccessCount(r.getAccessCount() + 1);
         r.setLastAccessMs(clockMs.getAsLong());
         c.replaceValue(e, c.wrapValueAsData(r));
