@@ -1389,10 +1389,18 @@ public final class SsdTier implements Tier {
   /**
    * Records a read of a page of {@code seg} for the policy: the segment's last access and its place
    * in the eviction order (the page's own access is counted by the directory lookup of the read).
+   *
+   * <p>A read never waits for the allocation lock: a put holds it while it rolls to a new segment,
+   * which creates or renames a file, and a stalled disk can make that take seconds. When the lock
+   * is busy the access is not told to the policy (the segment's last access is still set, and the
+   * directory has counted the page's): the eviction order is a hint that may miss an access under
+   * contention, as a lossy read buffer's is in Caffeine.
    */
   private void touchSegment(Segment seg) {
     seg.lastAccessMs = System.currentTimeMillis();
-    alloc.lock();
+    if (!alloc.tryLock()) {
+      return;
+    }
     try {
       if (slots.get(seg.slot) == seg) {
         policy.onAccess(seg.slot);
@@ -1839,6 +1847,11 @@ public final class SsdTier implements Tier {
   }
 
   // ---- test hooks ----
+
+  /** The allocation lock, for a test that holds it as a segment roll on a stalled disk would. */
+  ReentrantLock allocationLockForTest() {
+    return alloc;
+  }
 
   /**
    * Takes the segment holding the key out of the table as an eviction does, without dropping it:
