@@ -16,9 +16,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A read from the SSD tier does not wait for the tier's allocation lock, which a put holds while it
- * rolls to a new segment (a file created or renamed: seconds on a stalled disk). The read is served
- * while another thread holds the lock; only its hint to the eviction policy is skipped.
+ * A read from the SSD tier, and the bytes-on-disk figure that metrics read, do not wait for the
+ * tier's allocation lock, which a put holds while it rolls to a new segment (a file created or
+ * renamed: seconds on a stalled disk). The read is served while another thread holds the lock; only
+ * its hint to the eviction policy is skipped.
  */
 class SsdTierReadLockTest {
 
@@ -28,7 +29,7 @@ class SsdTierReadLockTest {
   @TempDir Path dir;
 
   @Test
-  void shouldServeAReadWhileAPutHoldsTheAllocationLock() throws Exception {
+  void shouldServeAReadAndTheBytesOnDiskWhileAPutHoldsTheAllocationLock() throws Exception {
     try (SsdTier tier = new SsdTier(SsdTierConfig.builder(dir, 8 << 20).maxPages(1000).build())) {
       ByteBuffer page = Pages.page(1, 2, 0, 0, PAYLOAD, 7);
       assertTrue(tier.put(page.duplicate()));
@@ -70,6 +71,21 @@ class SsdTierReadLockTest {
         assertEquals(LEN, read.get());
         dst.flip();
         assertEquals(page.duplicate().rewind(), dst, "the exact bytes that were put");
+        // The metrics' figure, the same way: from a thread that does not hold the lock.
+        AtomicReference<Thread> scraper = new AtomicReference<>();
+        CompletableFuture<Long> bytes =
+            CompletableFuture.supplyAsync(
+                () -> {
+                  scraper.set(Thread.currentThread());
+                  return tier.diskBytes();
+                });
+        while (!bytes.isDone()) {
+          Thread r = scraper.get();
+          assertFalse(r != null && alloc.hasQueuedThread(r),
+              "the bytes on disk wait for the allocation lock held by a put");
+          Thread.onSpinWait();
+        }
+        assertTrue(bytes.get() >= LEN, "the page's bytes are on disk: " + bytes.get());
         assertTrue(alloc.isLocked(), "served while the lock was still held");
       } finally {
         release.countDown();
