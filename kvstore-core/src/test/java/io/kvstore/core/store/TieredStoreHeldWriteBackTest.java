@@ -246,47 +246,60 @@ class TieredStoreHeldWriteBackTest {
   /**
    * Threads own disjoint keys and put new versions of them or delete them, while their own filler
    * puts keep the DRAM tier evicting (held pages written back meanwhile by both writers): the
-   * owner's read is always its last put or, after a delete, a miss; never an older version.
+   * owner's read is always its last put or, after a delete, a miss; never an older version. How
+   * many evictions are held depends on how the writers keep up, so the workload runs in rounds
+   * (each thread's keys and versions carried on) until more than 100 were, at most 20 rounds: the
+   * held path is always exercised, however fast the host runs the first round.
    */
   @Test
   void shouldNeverServeAnOlderVersionOrADeletedPageUnderConcurrentWriteBack() throws Exception {
     int threads = 4;
     int keysPerThread = 8;
+    // Per thread: last put version of each key (negative: deleted after it), next filler key.
+    int[][] versions = new int[threads][keysPerThread];
+    long[] fillers = new long[threads];
+    for (int t = 0; t < threads; t++) {
+      fillers[t] = 1_000_000L * (t + 1);
+    }
     try (TieredStore store = StoreFixtures.small(dir).hotBytes(0).writeBackThreads(2).build()) {
       ExecutorService pool = Executors.newFixedThreadPool(threads);
-      List<Future<?>> futures = new ArrayList<>();
-      for (int t = 0; t < threads; t++) {
-        final int thread = t;
-        futures.add(pool.submit(() -> {
-          SplittableRandom r = new SplittableRandom(thread);
-          ByteBuffer dst = ByteBuffer.allocateDirect(MAX_PAGE);
-          int[] version = new int[keysPerThread]; // last put version; negative: deleted after it
-          long filler = 1_000_000L * (thread + 1);
-          for (int op = 0; op < 1500; op++) {
-            int i = r.nextInt(keysPerThread);
-            long k = thread * 100L + i;
-            int choice = r.nextInt(10);
-            if (choice < 5) {
-              int next = Math.abs(version[i]) + 1;
-              assertTrue(store.put(TestPages.page(12, k, next, r.nextInt(1024, 12 * 1024))));
-              version[i] = next;
-            } else if (choice < 7) {
-              store.delete(12, k);
-              version[i] = -Math.abs(version[i]);
-            } else {
-              assertTrue(store.put(TestPages.page(12, filler++, 1, 8 * 1024))); // evicts
+      for (int round = 0; round < 20 && store.writeBack().queuedHeld.sum() <= 100; round++) {
+        List<Future<?>> futures = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+          final int thread = t;
+          final int seed = round * threads + t;
+          futures.add(pool.submit(() -> {
+            SplittableRandom r = new SplittableRandom(seed);
+            ByteBuffer dst = ByteBuffer.allocateDirect(MAX_PAGE);
+            int[] version = versions[thread];
+            long filler = fillers[thread];
+            for (int op = 0; op < 1500; op++) {
+              int i = r.nextInt(keysPerThread);
+              long k = thread * 100L + i;
+              int choice = r.nextInt(10);
+              if (choice < 5) {
+                int next = Math.abs(version[i]) + 1;
+                assertTrue(store.put(TestPages.page(12, k, next, r.nextInt(1024, 12 * 1024))));
+                version[i] = next;
+              } else if (choice < 7) {
+                store.delete(12, k);
+                version[i] = -Math.abs(version[i]);
+              } else {
+                assertTrue(store.put(TestPages.page(12, filler++, 1, 8 * 1024))); // evicts
+              }
+              dst.clear();
+              if (store.get(12, k, dst) > 0) {
+                assertTrue(version[i] > 0, "key " + k + " came back after its delete");
+                assertEquals(version[i], TestPages.check(dst.flip(), 12, k), "key " + k);
+              }
             }
-            dst.clear();
-            if (store.get(12, k, dst) > 0) {
-              assertTrue(version[i] > 0, "key " + k + " came back after its delete");
-              assertEquals(version[i], TestPages.check(dst.flip(), 12, k), "key " + k);
-            }
-          }
-          return null;
-        }));
-      }
-      for (Future<?> f : futures) {
-        f.get(5, TimeUnit.MINUTES);
+            fillers[thread] = filler;
+            return null;
+          }));
+        }
+        for (Future<?> f : futures) {
+          f.get(5, TimeUnit.MINUTES); // the round's writes of versions and fillers happen-before
+        }
       }
       pool.shutdown();
       assertTrue(pool.awaitTermination(1, TimeUnit.MINUTES));
