@@ -15,6 +15,7 @@ import io.kvstore.common.BlockHasher;
 import io.kvstore.common.BlockKey;
 import io.kvstore.common.Namespace;
 import io.kvstore.common.PageFormat;
+import io.kvstore.core.index.IndexEntry;
 import io.kvstore.core.tier.PinnedPage;
 import io.kvstore.core.tier.TestPages;
 import io.kvstore.core.tier.TierKind;
@@ -307,6 +308,22 @@ class TieredStoreTest {
     assertThrows(IllegalArgumentException.class, () -> small(dir).ssdAdmission("sometimes").build());
     assertThrows(
         IllegalArgumentException.class, () -> small(dir).hotBytes(0).dramBytes(0).ssdBytes(0).build());
+  }
+
+  @Test
+  void shouldRecordOneAccessInTheDirectoryPerGetServedFromSsd() {
+    // SSD only: every get is read from the SSD tier, which shares the store's directory.
+    try (TieredStore store = small(dir).hotBytes(0).dramBytes(0).build()) {
+      store.put(TestPages.page(15, 1, 1, PAYLOAD));
+      IndexEntry e = new IndexEntry();
+      assertTrue(store.index().get(15, 1, e));
+      long before = e.accessCount();
+      for (int i = 0; i < 3; i++) {
+        assertTrue(store.get(15, 1, dst()) > 0);
+      }
+      assertTrue(store.index().get(15, 1, e));
+      assertEquals(before + 3, e.accessCount(), "one access per get, not one per layer");
+    }
   }
 
   @Test

@@ -1303,10 +1303,14 @@ public final class SsdTier implements Tier {
       ensureOpen();
       IndexEntry e = entries.get()[0];
       Segment seg;
-      // The directory counts the access in the same lookup (one map operation instead of two); a
-      // read that then fails goes to recheck, which finds the entry replaced or removes it.
-      if (!index.getRecordingAccess(keyHi, keyLo, TierKind.SSD, e) || !e.isIn(TierKind.SSD)
-          || (seg = liveSegment(e)) == null) {
+      // Page accesses are counted in the directory by its owner: this tier, in the same lookup
+      // (one map operation instead of two; a read that then fails goes to recheck, which finds the
+      // entry replaced or removes it), or the store whose directory this is, which counts every
+      // hit of every tier (TierChain.hit) and so must not see an SSD hit counted twice.
+      boolean found = ownsIndex
+          ? index.getRecordingAccess(keyHi, keyLo, TierKind.SSD, e)
+          : index.get(keyHi, keyLo, e);
+      if (!found || !e.isIn(TierKind.SSD) || (seg = liveSegment(e)) == null) {
         misses.increment();
         return MISS;
       }
@@ -1392,7 +1396,8 @@ public final class SsdTier implements Tier {
 
   /**
    * Records a read of a page of {@code seg} for the policy: the segment's last access and its place
-   * in the eviction order (the page's own access is counted by the directory lookup of the read).
+   * in the eviction order (the page's own access is counted in the directory by its owner: see
+   * {@link #get}).
    *
    * <p>A read never waits for the allocation lock: a put holds it while it rolls to a new segment,
    * which creates or renames a file, and a stalled disk can make that take seconds. When the lock

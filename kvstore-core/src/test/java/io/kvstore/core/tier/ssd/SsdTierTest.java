@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvstore.common.PageFormat;
+import io.kvstore.core.index.IndexEntry;
 import io.kvstore.core.tier.Tier;
 import io.kvstore.core.tier.TierKind;
 import java.nio.ByteBuffer;
@@ -33,6 +34,25 @@ class SsdTierTest {
 
   private static int read(Tier tier, long hi, long lo, ByteBuffer dst) {
     return tier.get(hi, lo, dst);
+  }
+
+  @Test
+  void shouldCountOneAccessPerReadInItsOwnDirectory() {
+    try (SsdTier tier = open(8L << 20)) {
+      assertTrue(tier.put(Pages.page(3, 4, 1000)));
+      IndexEntry e = new IndexEntry();
+      assertTrue(tier.indexWhileOpening().get(3, 4, e));
+      long before = e.accessCount();
+      ByteBuffer dst = ByteBuffer.allocateDirect(PageFormat.pageLength(1000));
+      for (int i = 0; i < 3; i++) {
+        dst.clear();
+        assertEquals(PageFormat.pageLength(1000), read(tier, 3, 4, dst));
+      }
+      assertTrue(tier.indexWhileOpening().get(3, 4, e));
+      assertEquals(before + 3, e.accessCount(), "a tier that owns its directory counts each read");
+      dst.clear();
+      assertEquals(Tier.MISS, read(tier, 3, 5, dst));
+    }
   }
 
   @Test
