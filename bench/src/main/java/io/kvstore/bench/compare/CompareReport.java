@@ -10,6 +10,7 @@ import java.io.PrintWriter;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
 import java.util.ArrayList;
+import java.util.DoubleSummaryStatistics;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -85,11 +86,16 @@ public final class CompareReport {
         .orElse(0);
   }
 
+  /** The slowest and the fastest round's GB/s of {@code r}'s target and cell (0, 0 if none). */
+  private double[] roundRange(CellResult r) {
+    DoubleSummaryStatistics v = roundRates(r.cell(), r.target()).stream()
+        .mapToDouble(Double::doubleValue).summaryStatistics();
+    return v.getCount() == 0 ? new double[] {0, 0} : new double[] {v.getMin(), v.getMax()};
+  }
+
   private String range(CellResult r) {
-    List<Double> v = roundRates(r.cell(), r.target());
-    return String.format(Locale.ROOT, "%.3f-%.3f",
-        v.stream().mapToDouble(Double::doubleValue).min().orElse(0),
-        v.stream().mapToDouble(Double::doubleValue).max().orElse(0));
+    double[] mm = roundRange(r);
+    return String.format(Locale.ROOT, "%.3f-%.3f", mm[0], mm[1]);
   }
 
   /** Records an unmeasured warm-up run (kept apart from the results and the goals). */
@@ -337,10 +343,8 @@ public final class CompareReport {
             ReportFormat.fixed(l.p99Nanos() / 1e3, 1), ReportFormat.fixed(l.p999Nanos() / 1e3, 1),
             Long.toString(r.errors()), Long.toString(r.misses()),
             Integer.toString(roundRates(c, r.target()).size()),
-            ReportFormat.fixed(roundRates(c, r.target()).stream().mapToDouble(Double::doubleValue)
-                .min().orElse(0), 4),
-            ReportFormat.fixed(roundRates(c, r.target()).stream().mapToDouble(Double::doubleValue)
-                .max().orElse(0), 4))).append('\n');
+            ReportFormat.fixed(roundRange(r)[0], 4), ReportFormat.fixed(roundRange(r)[1], 4)))
+            .append('\n');
       }
     }
     return sb.toString();
