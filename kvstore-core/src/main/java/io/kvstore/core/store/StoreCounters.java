@@ -58,7 +58,10 @@ final class StoreCounters {
       if (t instanceof SsdTier ssd) {
         files =
             new StoreStats.SsdFileStats(
-                ssd.diskBytes(), ssd.segmentFilesReused(), ssd.segmentFilesCreated());
+                ssd.diskBytes(),
+                ssd.segmentFilesReused(),
+                ssd.segmentFilesCreated(),
+                ssd.diskRoomBytes());
       }
       ts.add(
           new StoreStats.TierStats(

@@ -123,11 +123,16 @@ public record StoreStats(
    * @param segmentFilesReused segments started by overwriting the file of a dropped one (at
    *     capacity, every segment should be)
    * @param segmentFilesCreated segments started in a new file
+   * @param diskRoomBytes bytes the tier could hold on its file system (what it holds plus the free
+   *     space, less its free-space reserve) as of the last free-space reading; below the tier's
+   *     capacity the disk fills first and the tier then pauses its writes (NO_SPACE) until space is
+   *     freed; -1 if the free space could not be read
    */
-  public record SsdFileStats(long diskBytes, long segmentFilesReused, long segmentFilesCreated) {
+  public record SsdFileStats(
+      long diskBytes, long segmentFilesReused, long segmentFilesCreated, long diskRoomBytes) {
 
     /** All zero: a store without an SSD tier. */
-    public static final SsdFileStats NONE = new SsdFileStats(0, 0, 0);
+    public static final SsdFileStats NONE = new SsdFileStats(0, 0, 0, 0);
   }
 
   /**

@@ -128,6 +128,12 @@ public final class StoreMetrics {
             + " reuse included) and RocksDB's SST and log files.")
         .callback(cb -> cb.call(stats.get().ssdFiles().diskBytes()))
         .register(r);
+    GaugeWithCallback.builder().name("kvstore_ssd_disk_room_bytes")
+        .help("Bytes the SSD tier could hold on its file system: what it holds plus the free space,"
+            + " less the free-space reserve, as of the last put (or the start). Below ssd.bytes the"
+            + " disk fills before the tier does, and a full disk pauses its writes (NO_SPACE).")
+        .callback(cb -> cb.call(stats.get().ssdFiles().diskRoomBytes()))
+        .register(r);
     CounterWithCallback.builder().name("kvstore_ssd_segment_files_total")
         .help("SSD segments started, by file: reused (overwriting a dropped segment's file, as every"
             + " segment should at capacity) or created (a new file).")

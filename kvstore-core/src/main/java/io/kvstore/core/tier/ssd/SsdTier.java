@@ -85,6 +85,8 @@ import org.rocksdb.RocksDBException;
  */
 public final class SsdTier implements Tier {
 
+  private static final System.Logger LOG = System.getLogger(SsdTier.class.getName());
+
   static final int STRIPES = 64;
   /** Returned by {@link #namespaceOf} when the tier does not hold the page. */
   public static final long NO_NAMESPACE = Long.MIN_VALUE;
@@ -140,6 +142,11 @@ public final class SsdTier implements Tier {
   private volatile long segmentFilesCreated;
   private long nextSegmentId;
   private volatile long rocksBytes;
+  /**
+   * The file system's usable bytes as last read (at open, and by each put's free-space check), or
+   * -1 if never read: {@link #diskRoomBytes()} reads no file system.
+   */
+  private volatile long lastUsableSpace = -1;
   /** When {@link #rocksBytes} was last sampled ({@link System#nanoTime}); one thread samples. */
   private final AtomicLong rocksBytesAtNs = new AtomicLong(System.nanoTime());
   private static final long ROCKS_BYTES_REFRESH_NS = 100_000_000L;
@@ -276,6 +283,39 @@ public final class SsdTier implements Tier {
       closeResources(e);
       throw e;
     }
+    warnIfTheDiskIsSmaller();
+  }
+
+  /**
+   * One WARN line at open when the file system cannot hold the tier's capacity (with what the tier
+   * already holds on it): the disk then fills before the tier does, and a full disk pauses the
+   * tier's writes (NO_SPACE, the store's degraded state) until space is freed, where a tier sized
+   * to the disk would evict its oldest pages and go on taking new ones.
+   */
+  private void warnIfTheDiskIsSmaller() {
+    try {
+      lastUsableSpace = fileStore.getUsableSpace();
+    } catch (IOException e) {
+      return; // the first put's free-space check reports an unreadable file system
+    }
+    long room = diskRoomBytes();
+    if (room < config.capacityBytes) {
+      LOG.log(
+          System.Logger.Level.WARNING,
+          String.format(
+              "the SSD tier in %s is sized for %,d bytes but its file system has room for about"
+                  + " %,d (%,d free plus the %,d the tier holds, less %,d kept free): the disk will"
+                  + " fill before the tier does, and the tier then stops taking pages (degraded,"
+                  + " NO_SPACE) until space is freed; a capacity (ssd.bytes) of at most %,d lets it"
+                  + " evict its oldest pages instead",
+              segmentDir,
+              config.capacityBytes,
+              room,
+              lastUsableSpace,
+              diskBytes(),
+              config.freeSpaceReserveBytes,
+              room));
+    }
   }
 
   /** Entries the tier's own block index is sized for: every page it may hold, plus slack. */
@@ -322,6 +362,18 @@ public final class SsdTier implements Tier {
    */
   public long diskBytes() {
     return diskBytes + rocksBytes;
+  }
+
+  /**
+   * Bytes the tier could hold on its file system as of the last free-space reading (at open, then
+   * at each put): what it holds on disk now ({@link #diskBytes()}) plus the free space, less the
+   * free-space reserve it never writes into. Below the capacity, the disk fills before the tier
+   * does, and the tier then stops taking pages (NO_SPACE) until space is freed. Reads no file
+   * system (a metrics scrape never waits for the disk); -1 if the free space could not be read.
+   */
+  public long diskRoomBytes() {
+    long usable = lastUsableSpace;
+    return usable < 0 ? -1 : Math.max(0, diskBytes() + usable - config.freeSpaceReserveBytes);
   }
 
   /** RocksDB's bytes on disk as last sampled (counted in {@link #diskBytes()}). */
@@ -469,6 +521,7 @@ public final class SsdTier implements Tier {
     PutScratch s = putScratch.get();
     s.ensure(count);
     long bytes = 0;
+    int fitting = 0;
     for (int i = 0; i < count; i++) {
       ByteBuffer src = pages[i];
       int pos = src.position();
@@ -483,6 +536,7 @@ public final class SsdTier implements Tier {
       s.len[i] = len;
       if (fits(len)) {
         bytes += len;
+        fitting++;
       }
     }
     if (bytes == 0) {
@@ -492,7 +546,7 @@ public final class SsdTier implements Tier {
     life.lock();
     try {
       ensureOpen();
-      checkFreeSpace(bytes);
+      checkFreeSpace(bytes, fitting);
       IndexEntry probe = entries.get()[0];
       for (int i = 0; i < count; i++) {
         s.fresh[i] = !index.get(s.hi[i], s.lo[i], probe) || !probe.isIn(TierKind.SSD);
@@ -575,7 +629,7 @@ public final class SsdTier implements Tier {
   }
 
   /** Fails fast, before writing, when the file system is about to run out. */
-  private void checkFreeSpace(long len) {
+  private void checkFreeSpace(long len, int pages) {
     long free;
     try {
       free = fileStore.getUsableSpace();
@@ -583,19 +637,18 @@ public final class SsdTier implements Tier {
       writeFailures.increment();
       throw new SsdStorageException("cannot read the free space of " + segmentDir, e);
     }
+    lastUsableSpace = free;
     if (free < len + config.freeSpaceReserveBytes) {
       writeFailures.increment();
       throw new SsdStorageException(
           TierWriteException.Reason.NO_SPACE,
-          "no space for a "
-              + len
-              + "-byte page in "
-              + segmentDir
-              + ": "
-              + free
-              + " bytes free, "
-              + config.freeSpaceReserveBytes
-              + " kept in reserve",
+          String.format(
+              "no space for %s (%,d bytes) in %s: %,d bytes free, %,d kept in reserve",
+              pages == 1 ? "a page" : pages + " pages",
+              len,
+              segmentDir,
+              free,
+              config.freeSpaceReserveBytes),
           null);
     }
   }

@@ -16,7 +16,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -36,6 +41,9 @@ class SsdTierFullDiskTest {
 
   @BeforeEach
   void mountTmpfs() throws Exception {
+    // RocksDB's library is loaded from the first SSD tier's directory of the JVM and stays mapped:
+    // load it from outside the file system under test, or that could not be unmounted.
+    RocksLibrary.load(tmp.resolve(RocksLibrary.DIR_NAME));
     mnt = tmp.resolve("fs");
     Files.createDirectories(mnt);
     String user = System.getProperty("user.name");
@@ -137,6 +145,84 @@ class SsdTierFullDiskTest {
       assertServes(tier, 9);
       assertServes(tier, 1004);
       assertEquals(0, tier.corruptions());
+    }
+  }
+
+  @Test
+  void shouldWarnAtOpenAndReportTheRoomWhenTheDiskIsSmallerThanTheTier() throws Exception {
+    java.util.logging.Logger jul = java.util.logging.Logger.getLogger(SsdTier.class.getName());
+    List<String> warnings = new CopyOnWriteArrayList<>();
+    Handler capture =
+        new Handler() {
+          @Override
+          public void publish(LogRecord r) {
+            if (r.getLevel().intValue() >= Level.WARNING.intValue()) {
+              warnings.add(r.getMessage());
+            }
+          }
+
+          @Override
+          public void flush() {}
+
+          @Override
+          public void close() {}
+        };
+    jul.addHandler(capture);
+    try {
+      // A tier the empty 64 MiB disk can hold: no warning.
+      try (SsdTier tier =
+          new SsdTier(
+              SsdTierConfig.builder(mnt.resolve("small"), 8L << 20)
+                  .maxPageBytes(PAGE)
+                  .minPageBytes(256 << 10)
+                  .segmentBytes(4L << 20)
+                  .build())) {
+        assertTrue(tier.diskRoomBytes() > 8L << 20, "room " + tier.diskRoomBytes());
+        assertEquals(List.of(), warnings);
+      }
+      deleteTree(mnt.resolve("small"));
+
+      // A tier of 1 GiB on it: one WARN naming the room there is.
+      try (SsdTier tier = open()) {
+        long fs = Files.getFileStore(mnt).getTotalSpace();
+        long room = tier.diskRoomBytes();
+        assertTrue(room > 0 && room < fs, "room " + room + " on a file system of " + fs);
+        assertEquals(1, warnings.size(), "one WARN at open: " + warnings);
+        String w = warnings.get(0);
+        assertTrue(w.contains("is sized for 1,073,741,824 bytes"), w);
+        assertTrue(w.contains(String.format("has room for about %,d ", room)), w);
+        assertTrue(w.contains("NO_SPACE"), w);
+
+        // Filled up: the room is what the tier holds, plus less than a page.
+        SsdStorageException full = null;
+        for (long k = 1; k <= 200 && full == null; k++) {
+          try {
+            tier.put(page(k));
+          } catch (SsdStorageException e) {
+            full = e;
+          }
+        }
+        assertNotNull(full, "a 64 MiB file system must fill up");
+        assertTrue(
+            full.getMessage().startsWith("no space for a page (1,048,576 bytes) in "),
+            full.getMessage());
+        long held = tier.diskBytes();
+        long after = tier.diskRoomBytes();
+        assertTrue(
+            after >= held && after < held + PAGE,
+            "room " + after + " with " + held + " held and less than a page free");
+        assertEquals(1, warnings.size(), "no more WARN lines from the tier: " + warnings);
+      }
+    } finally {
+      jul.removeHandler(capture);
+    }
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    try (var all = Files.walk(dir)) {
+      for (Path p : (Iterable<Path>) all.sorted(java.util.Comparator.reverseOrder())::iterator) {
+        Files.delete(p);
+      }
     }
   }
 
