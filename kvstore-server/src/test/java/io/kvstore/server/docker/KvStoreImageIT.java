@@ -81,4 +81,24 @@ class KvStoreImageIT {
     int version = Integer.parseInt(lines[1].replaceAll(".*=\\s*", "").strip());
     assertTrue(version >= 17, "the daemon needs Java 17+: " + lines[1]);
   }
+
+  @Test
+  void shouldStartTheDaemonWithTheClassArchiveMadeAtBuildTime() throws Exception {
+    // The entry point as the image runs it (the image's own JVM options, one logging flag added):
+    // the daemon's classes must come from the archive, not from the jars.
+    ContainerExit exit = ContainerExit.run(KvStoreImage.get(), null, "/bin/bash", "-c",
+        "ls -l /opt/kvstore/kvstore.jsa | cut -d' ' -f1"
+            + " && KVSTORE_JAVA_OPTS=\"$KVSTORE_JAVA_OPTS -Xlog:class+load=info\""
+            + " /bin/bash /opt/kvstore/kvstore-entrypoint --version"
+            + " | grep -E '(KvStoreServerCommand|TieredStore|ChronicleMap|RocksDB) |warning|^kvstore-server '");
+
+    assertEquals(0, exit.code(), exit.output());
+    String out = exit.output();
+    assertTrue(out.startsWith("-r--r--r--\n"), "the archive must be there, read-only for all: " + out);
+    assertTrue(
+        out.contains("io.kvstore.server.KvStoreServerCommand source: shared objects file (top)"),
+        "the daemon's main class from the image's archive: " + out);
+    assertTrue(out.contains("kvstore-server "), "and the daemon ran: " + out);
+    assertTrue(!out.contains("warning"), "the JVM used the archive without a warning: " + out);
+  }
 }
