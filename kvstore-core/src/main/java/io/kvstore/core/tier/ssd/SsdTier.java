@@ -123,6 +123,18 @@ public final class SsdTier implements Tier {
   private int openCursor;
   private Segment active;
   /**
+   * The next segment, its file already created (or a kept file renamed to it) and its slot taken,
+   * not yet in the table: a roll installs it under {@link #alloc} without touching the file system.
+   * The file operation runs outside the lock ({@link #prepareNext}), so that on a stalled disk a
+   * delete, a finished write or a drop that needs the lock does not wait for it. Under {@link
+   * #alloc}.
+   */
+  private Segment next;
+  /** Whether a thread is preparing {@link #next} (outside the lock); under {@link #alloc}. */
+  private boolean preparing;
+  /** Signalled under {@link #alloc} when a preparation ends (with {@link #next} or a failure). */
+  private final Condition nextReady = alloc.newCondition();
+  /**
    * Segment files' bytes on disk. Changed only under {@link #alloc}; volatile so that {@link
    * #diskBytes()} (metrics, STATS) reads it without waiting for that lock.
    */
@@ -171,6 +183,8 @@ public final class SsdTier implements Tier {
   volatile IOException writeFaultForTest;
   /** Test hook: runs after a run's reservation, before its write (to hold a run in flight). */
   volatile Runnable beforeWriteHookForTest;
+  /** Test hook: run before a segment's file is made (outside the allocation lock: a stalled disk). */
+  volatile Runnable beforeSegmentFileForTest;
   /**
    * Test hook: when 0 or more, every write (of one page, or of several together) writes at most
    * this many bytes and then fails with an I/O error, as a write cut short by the disk would.
@@ -663,6 +677,7 @@ public final class SsdTier implements Tier {
    */
   private Segment reserve(PutScratch s, int from, int to) {
     List<Segment> victims = null;
+    NextClaim claim = null;
     int maxRun = to - from;
     sampleRocksBytes(); // before the room is decided, and outside the allocation lock
     while (true) {
@@ -686,8 +701,11 @@ public final class SsdTier implements Tier {
           } while (run < maxRun
               && base + len < config.segmentBytes
               && len + s.len[from + run] + rocksBytes <= config.capacityBytes);
-          boolean needSlot = roll && freeTop == 0;
-          long spare = spareFiles.isEmpty() ? 0 : spareFiles.peekLast().diskLength;
+          // A prepared next segment has its slot, and its file is the kept one a roll would reuse.
+          boolean needSlot = roll && next == null && freeTop == 0;
+          long spare =
+              next != null ? next.diskLength
+                  : spareFiles.isEmpty() ? 0 : spareFiles.peekLast().diskLength;
           long growth =
               roll ? Math.max(0, len - spare) : Math.max(0, active.size + len - active.diskLength);
           // A new segment is charged a whole segment's bytes up front: at capacity, the oldest
@@ -743,11 +761,17 @@ public final class SsdTier implements Tier {
           }
           victims.add(takeSlot(v));
         }
-        if (victims == null || victims.isEmpty()) {
-          Segment seg = active;
-          if (seg == null || seg.size >= config.segmentBytes) {
-            seg = roll();
+        boolean rolls = active == null || active.size >= config.segmentBytes;
+        if ((victims == null || victims.isEmpty()) && rolls && next == null) {
+          // The next segment's file is not made yet: this put makes it, outside the lock (after
+          // the finally below), or waits for the put that is making it; then it decides again.
+          if (preparing) {
+            nextReady.awaitUninterruptibly();
+          } else {
+            claim = claimNext();
           }
+        } else if (victims == null || victims.isEmpty()) {
+          Segment seg = rolls ? installNext() : active;
           long off = seg.size;
           seg.size += len;
           long growth = Math.max(0, seg.size - seg.diskLength);
@@ -767,6 +791,15 @@ public final class SsdTier implements Tier {
         }
       } finally {
         alloc.unlock();
+      }
+      if (claim != null) {
+        NextClaim claimed = claim;
+        claim = null;
+        prepareNext(claimed);
+        continue; // decide the room again: other puts went on meanwhile
+      }
+      if (victims == null) {
+        continue; // woken by another put's preparation
       }
       for (Segment victim : victims) {
         if (victim.slot < 0) {
@@ -829,39 +862,85 @@ public final class SsdTier implements Tier {
     dropped(f, none);
   }
 
-  /** Seals the active segment and starts a new one; under {@link #alloc}. */
-  private Segment roll() {
+  /**
+   * Takes what the next segment needs under {@link #alloc}: its id, a free slot and a kept file to
+   * reuse, if any, for {@link #prepareNext}, which the same thread must call outside the lock.
+   */
+  private NextClaim claimNext() {
+    preparing = true;
+    Segment reuse = spareFiles.pollLast();
+    int slot = freeSlots[--freeTop];
+    return new NextClaim(nextSegmentId++, slot, reuse);
+  }
+
+  /** What {@link #claimNext} took for the next segment: its id, its slot, a kept file or null. */
+  private record NextClaim(long id, int slot, Segment reuseOf) {}
+
+  /**
+   * Makes the claimed segment's file outside {@link #alloc} (a new file, or the kept one renamed):
+   * on a stalled disk this waits, and nothing else waits for it but the puts that need this
+   * segment. Then, under the lock, offers it as {@link #next}, or gives the slot and the kept file
+   * back if the file could not be made.
+   *
+   * @throws SsdStorageException if the file cannot be made
+   */
+  private void prepareNext(NextClaim claim) {
+    Segment made = null;
+    Throwable failure = null;
+    try {
+      Runnable hook = beforeSegmentFileForTest;
+      if (hook != null) {
+        hook.run();
+      }
+      made =
+          claim.reuseOf() != null
+              ? Segment.reuse(segmentDir, claim.id(), claim.slot(), claim.reuseOf())
+              : Segment.create(segmentDir, claim.id(), claim.slot());
+    } catch (IOException | RuntimeException | Error e) {
+      failure = e; // whatever it is, the claim is settled below, or every later roll would wait
+    }
+    alloc.lock();
+    try {
+      preparing = false;
+      nextReady.signalAll();
+      if (made != null) {
+        next = made;
+        if (claim.reuseOf() != null) {
+          segmentFilesReused++;
+        } else {
+          segmentFilesCreated++;
+        }
+        return;
+      }
+      freeSlots[freeTop++] = claim.slot();
+      if (claim.reuseOf() != null) {
+        spareFiles.addLast(claim.reuseOf()); // still under its old name: a failed rename moved nothing
+      }
+      writeFailures.increment();
+    } finally {
+      alloc.unlock();
+    }
+    if (failure instanceof Error error) {
+      throw error;
+    }
+    throw new SsdStorageException(
+        "cannot create a segment file in " + segmentDir + ": " + failure, failure);
+  }
+
+  /** Makes the prepared {@link #next} the active segment. Under {@link #alloc}; no file I/O. */
+  private Segment installNext() {
     if (active != null) {
       active.sealed = true;
     }
-    int slot = freeSlots[--freeTop];
-    Segment seg;
-    try {
-      Segment reuse = spareFiles.pollLast();
-      if (reuse != null) {
-        try {
-          seg = Segment.reuse(segmentDir, nextSegmentId, slot, reuse);
-        } catch (IOException e) {
-          spareFiles.addLast(reuse);
-          throw e;
-        }
-        segmentFilesReused++;
-      } else {
-        seg = Segment.create(segmentDir, nextSegmentId, slot);
-        segmentFilesCreated++;
-      }
-    } catch (IOException e) {
-      freeTop++;
-      writeFailures.increment();
-      throw new SsdStorageException("cannot create a segment file in " + segmentDir + ": " + e, e);
-    }
-    nextSegmentId++;
+    Segment seg = next;
+    next = null;
     seg.lastAccessMs = System.currentTimeMillis();
-    slots.set(slot, seg);
-    policy.onInsert(slot, EvictionPolicy.NO_PARENT);
+    slots.set(seg.slot, seg);
+    policy.onInsert(seg.slot, EvictionPolicy.NO_PARENT);
     active = seg;
     return seg;
   }
+
 
   /**
    * Samples RocksDB's bytes on disk if the last sample is older than {@link
@@ -1744,6 +1823,10 @@ public final class SsdTier implements Tier {
         failure = add(failure, new SsdStorageException("cannot force segment " + seg.path, e));
       }
       seg.close();
+    }
+    if (next != null) {
+      spareFiles.add(next); // prepared, never written: deleted as a kept file is
+      next = null;
     }
     for (Segment f : spareFiles) {
       try {

@@ -1,0 +1,174 @@
+package io.kvstore.core.tier.ssd;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kvstore.common.PageFormat;
+import java.io.UncheckedIOException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A put that starts a new segment makes its file (a new one, or a kept one renamed) outside the
+ * tier's allocation lock: on a stalled disk that file operation can take seconds, and a delete
+ * that empties a segment, a write that finishes, or a drop, all of which take the lock, must not
+ * wait for it. A file that cannot be made fails that put only, and gives back what it took.
+ */
+class SsdTierRollLockTest {
+
+  private static final int PAYLOAD = 4000;
+  private static final int LEN = PageFormat.pageLength(PAYLOAD);
+
+  @TempDir Path dir;
+
+  /** One page per segment: every put after the first starts a new segment. */
+  private SsdTier open(long capacity) {
+    return new SsdTier(
+        SsdTierConfig.builder(dir, capacity)
+            .maxPageBytes(LEN)
+            .maxPages(1 << 16)
+            .segmentBytes(LEN)
+            .build());
+  }
+
+  private static ByteBuffer page(long k) {
+    return Pages.page(k, k, 0, 0, PAYLOAD, k);
+  }
+
+  private static void assertServes(SsdTier tier, long k) {
+    ByteBuffer dst = ByteBuffer.allocateDirect(LEN);
+    assertEquals(LEN, tier.get(k, k, dst), "page " + k);
+    assertTrue(Pages.sameBytes(page(k), dst, 0, LEN), "bytes of page " + k);
+  }
+
+  /**
+   * Runs {@code call} on another thread and waits for it; fails as soon as that thread is seen
+   * queued on {@code lock} (no timer decides).
+   */
+  private static <T> T withoutWaitingFor(ReentrantLock lock, String what, Supplier<T> call)
+      throws Exception {
+    AtomicReference<Thread> runner = new AtomicReference<>();
+    CompletableFuture<T> f =
+        CompletableFuture.supplyAsync(
+            () -> {
+              runner.set(Thread.currentThread());
+              return call.get();
+            });
+    while (!f.isDone()) {
+      Thread r = runner.get();
+      assertFalse(r != null && lock.hasQueuedThread(r), what);
+      Thread.onSpinWait();
+    }
+    return f.get();
+  }
+
+  @Test
+  void shouldMakeANewSegmentsFileOutsideTheAllocationLock() throws Exception {
+    try (SsdTier tier = open(64L << 20)) {
+      assertTrue(tier.put(page(1)));
+      assertTrue(tier.put(page(2)));
+      ReentrantLock alloc = tier.allocationLockForTest();
+      CountDownLatch stalled = new CountDownLatch(1);
+      CountDownLatch release = new CountDownLatch(1);
+      AtomicBoolean lockHeldDuringFileOp = new AtomicBoolean();
+      tier.beforeSegmentFileForTest =
+          () -> {
+            lockHeldDuringFileOp.set(alloc.isHeldByCurrentThread());
+            stalled.countDown();
+            try {
+              release.await(); // a stalled disk
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          };
+      CompletableFuture<Boolean> rolling = CompletableFuture.supplyAsync(() -> tier.put(page(3)));
+      try {
+        assertTrue(stalled.await(30, TimeUnit.SECONDS), "the put of page 3 starts a segment");
+        assertFalse(lockHeldDuringFileOp.get(), "the segment file is made under the allocation lock");
+        // Page 1 is alone in its segment: deleting it drops the segment, which takes the lock.
+        assertTrue(
+            withoutWaitingFor(
+                alloc,
+                "a delete that empties a segment waits for a new segment's file",
+                () -> tier.delete(1, 1)));
+        assertEquals(LEN, withoutWaitingFor(alloc, "a read waits", () -> tier.get(2, 2,
+            ByteBuffer.allocateDirect(LEN))));
+        // Another put that needs a new segment waits for this one's file, without spinning.
+        tier.beforeSegmentFileForTest = null;
+        CompletableFuture<Boolean> second = CompletableFuture.supplyAsync(() -> tier.put(page(4)));
+        assertFalse(rolling.isDone(), "the first put is still making its file");
+        release.countDown();
+        assertTrue(rolling.get(30, TimeUnit.SECONDS));
+        assertTrue(second.get(30, TimeUnit.SECONDS));
+      } finally {
+        release.countDown();
+        tier.beforeSegmentFileForTest = null;
+      }
+      ByteBuffer dst = ByteBuffer.allocateDirect(LEN);
+      assertEquals(-1, tier.get(1, 1, dst), "deleted");
+      for (long k = 2; k <= 4; k++) {
+        assertServes(tier, k);
+      }
+      assertEquals(3, tier.pageCount());
+    }
+    // And after a clean close and reopen.
+    try (SsdTier tier = open(64L << 20)) {
+      for (long k = 2; k <= 4; k++) {
+        assertServes(tier, k);
+      }
+      assertEquals(3, tier.pageCount());
+    }
+  }
+
+  @Test
+  void shouldFailOnlyThePutWhoseSegmentFileCannotBeMadeAndGiveBackItsSlotAndKeptFile()
+      throws Exception {
+    // Small enough that the tier evicts and keeps evicted segments' files for reuse.
+    long capacity = 96L * LEN + (2L << 20);
+    try (SsdTier tier = open(capacity)) {
+      long k = 1;
+      while (tier.segmentFilesReused() == 0) {
+        assertTrue(tier.put(page(k)), "page " + k);
+        k++;
+        assertTrue(k < 100_000, "the tier never reused a file");
+      }
+      long failures = tier.writeFailures();
+      long pages = tier.pageCount();
+      for (int attempt = 0; attempt < 3; attempt++) {
+        tier.beforeSegmentFileForTest =
+            () -> {
+              throw new UncheckedIOException(new IOException("injected: the disk is gone"));
+            };
+        long key = k;
+        SsdStorageException e = assertThrows(SsdStorageException.class, () -> tier.put(page(key)));
+        assertTrue(e.getMessage().startsWith("cannot create a segment file in "), e.getMessage());
+        assertTrue(e.getMessage().contains("injected: the disk is gone"), e.getMessage());
+        assertEquals(failures + attempt + 1, tier.writeFailures());
+        assertTrue(tier.pageCount() <= pages, "a failed put adds no page");
+        assertEquals(-1, tier.get(key, key, ByteBuffer.allocateDirect(LEN)));
+        tier.beforeSegmentFileForTest = null;
+        // The slot and the kept file came back: the next puts start segments as before.
+        long reused = tier.segmentFilesReused();
+        for (int i = 0; i < 10; i++, k++) {
+          assertTrue(tier.put(page(k)), "page " + k);
+          assertServes(tier, k);
+          assertTrue(tier.diskBytes() <= capacity, "bytes on disk within the capacity");
+        }
+        assertTrue(tier.segmentFilesReused() > reused, "kept files are still reused");
+        pages = tier.pageCount();
+      }
+    }
+  }
+}
