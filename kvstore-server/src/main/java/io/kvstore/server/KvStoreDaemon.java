@@ -82,6 +82,10 @@ public final class KvStoreDaemon {
     started = true;
     try {
       checkDirectMemory(config, PlatformDependent.estimateMaxDirectMemory());
+      String memory = memoryWarning(config, Runtime.getRuntime().maxMemory(), hostMemoryBytes());
+      if (memory != null) {
+        LOG.warn(memory);
+      }
       // The metrics and health server first: opening the store after a crash rebuilds the SSD
       // directory (about a second per million pages, bench/README.md), and meanwhile /health/live
       // answers (a liveness probe must not kill a daemon for rebuilding) and /health/ready says
@@ -182,6 +186,50 @@ public final class KvStoreDaemon {
           + " direct-memory limit of %s; start the JVM with -XX:MaxDirectMemorySize=%dg (e.g."
           + " KVSTORE_JAVA_OPTS=-XX:MaxDirectMemorySize=%dg) or lower the tier sizes",
           Sizes.format(tiers + requests), Sizes.format(maxDirectMemory), suggested, suggested));
+    }
+  }
+
+  /**
+   * A warning when the memory the daemon will hold once its tiers are full (the memory tiers, the
+   * write-back queue, an explicitly set request budget, and the JVM's heap) is more than the host
+   * gives it: the tiers are allocated as pages arrive, so such a daemon starts, and is killed by the
+   * kernel (the container's OOM killer) only when they fill, taking every page in memory with it.
+   * Not an error: the figure is an upper bound, and the operator may know better.
+   *
+   * @param maxHeap the JVM's maximum heap ({@link Runtime#maxMemory})
+   * @param hostMemory the memory of the host, or of the container where it has a limit; 0 or less
+   *     if unknown (no warning then)
+   * @return the warning, or null
+   */
+  static String memoryWarning(ServerConfig c, long maxHeap, long hostMemory) {
+    if (hostMemory <= 0) {
+      return null;
+    }
+    long tiers = c.hotBytes() + c.dramBytes() + (c.ssdBytes() > 0 ? c.writeBackQueueBytes() : 0);
+    long requests = c.requestMemoryBytes() > 0 ? c.requestMemoryBytes() : 0;
+    long total = tiers + requests + Math.max(0, maxHeap);
+    if (total <= hostMemory) {
+      return null;
+    }
+    return String.format("hot.bytes + dram.bytes"
+        + (c.ssdBytes() > 0 ? " + writeback.queue.bytes" : "")
+        + (requests > 0 ? " + net.request.memory.bytes" : "")
+        + " = %s, with a Java heap of up to %s, is more than the %s of memory this host gives the"
+        + " daemon (the container's limit where it has one): the tiers fill as pages arrive, and"
+        + " before they are full the kernel will kill the daemon, losing every page in memory;"
+        + " lower dram.bytes (or hot.bytes) or give the daemon more memory"
+        + " (memory.prefault = true shows it at start instead of under load)",
+        Sizes.format(tiers + requests), Sizes.format(Math.max(0, maxHeap)), Sizes.format(hostMemory));
+  }
+
+  /** The host's memory (the container's limit where there is one, as the JVM sees it), or -1. */
+  private static long hostMemoryBytes() {
+    try {
+      return ((com.sun.management.OperatingSystemMXBean)
+              java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+          .getTotalMemorySize();
+    } catch (ClassCastException | UnsupportedOperationException e) {
+      return -1;
     }
   }
 

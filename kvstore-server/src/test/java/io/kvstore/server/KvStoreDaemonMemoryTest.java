@@ -1,0 +1,63 @@
+package io.kvstore.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kvstore.server.config.ServerConfig;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The start-up warning for a daemon whose full tiers and heap would need more memory than the host
+ * (or its container) gives it: such a daemon starts, and is killed by the kernel only once its
+ * tiers fill.
+ */
+class KvStoreDaemonMemoryTest {
+
+  private static final long GIB = 1L << 30;
+  private static final long MIB = 1L << 20;
+
+  @Test
+  void shouldWarnWhenTheFullTiersAndTheHeapExceedTheHostsMemory() {
+    ServerConfig c =
+        ServerConfig.builder()
+            .hotBytes(64 * MIB)
+            .dramBytes(6 * GIB)
+            .ssdBytes(16 * GIB)
+            .writeBackQueueBytes(256 * MIB)
+            .build();
+    String w = KvStoreDaemon.memoryWarning(c, 2 * GIB, 8 * GIB);
+    assertEquals(
+        "hot.bytes + dram.bytes + writeback.queue.bytes = 6464MiB, with a Java heap of up to 2GiB,"
+            + " is more than the 8GiB of memory this host gives the daemon (the container's limit"
+            + " where it has one): the tiers fill as pages arrive, and before they are full the"
+            + " kernel will kill the daemon, losing every page in memory; lower dram.bytes (or"
+            + " hot.bytes) or give the daemon more memory (memory.prefault = true shows it at start"
+            + " instead of under load)",
+        w);
+    // The same tiers with room to spare, or with the heap alone making the difference.
+    assertNull(KvStoreDaemon.memoryWarning(c, 2 * GIB, 9 * GIB));
+    assertTrue(KvStoreDaemon.memoryWarning(c, 3 * GIB, 9 * GIB) != null);
+    // The host's memory unknown: no warning.
+    assertNull(KvStoreDaemon.memoryWarning(c, 2 * GIB, -1));
+    assertNull(KvStoreDaemon.memoryWarning(c, 2 * GIB, 0));
+  }
+
+  @Test
+  void shouldCountTheWriteBackQueueOnlyWithAnSsdTierAndAnExplicitRequestBudget() {
+    ServerConfig memoryOnly =
+        ServerConfig.builder().hotBytes(0).dramBytes(7 * GIB).ssdBytes(0).build();
+    assertNull(KvStoreDaemon.memoryWarning(memoryOnly, GIB, 8 * GIB), "7 GiB + 1 GiB of heap fit");
+    ServerConfig withBudget =
+        ServerConfig.builder()
+            .hotBytes(0)
+            .dramBytes(7 * GIB)
+            .ssdBytes(0)
+            .requestMemoryBytes(512 * MIB)
+            .build();
+    String w = KvStoreDaemon.memoryWarning(withBudget, GIB, 8 * GIB);
+    assertTrue(
+        w != null && w.startsWith("hot.bytes + dram.bytes + net.request.memory.bytes = 7680MiB,"),
+        String.valueOf(w));
+  }
+}
