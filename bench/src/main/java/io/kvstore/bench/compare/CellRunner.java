@@ -88,7 +88,10 @@ final class CellRunner {
       long bytes = 0;
       long errors = 0;
       long misses = 0;
-      long lastEnd = measureFrom;
+      // Every loop runs at least until the window's end (its last call may end a little before it,
+      // the loop still checking that call's pages): the window is measured whole, or longer when
+      // calls outlast it.
+      long lastEnd = measureUntil;
       for (Loop l : loops) {
         if (l.failure != null) {
           throw l.failure instanceof IOException io ? io
