@@ -61,7 +61,8 @@ final class StoreCounters {
                 ssd.diskBytes(),
                 ssd.segmentFilesReused(),
                 ssd.segmentFilesCreated(),
-                ssd.diskRoomBytes());
+                ssd.diskRoomBytes(),
+                ssd.rocksMemoryBytes());
       }
       ts.add(
           new StoreStats.TierStats(

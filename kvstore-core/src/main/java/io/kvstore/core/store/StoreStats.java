@@ -127,12 +127,18 @@ public record StoreStats(
    *     space, less its free-space reserve) as of the last free-space reading; below the tier's
    *     capacity the disk fills first and the tier then pauses its writes (NO_SPACE) until space is
    *     freed; -1 if the free space could not be read
+   * @param rocksMemoryBytes memory RocksDB holds for the location records (memtables, block cache,
+   *     index and filter readers), as last sampled
    */
   public record SsdFileStats(
-      long diskBytes, long segmentFilesReused, long segmentFilesCreated, long diskRoomBytes) {
+      long diskBytes,
+      long segmentFilesReused,
+      long segmentFilesCreated,
+      long diskRoomBytes,
+      long rocksMemoryBytes) {
 
     /** All zero: a store without an SSD tier. */
-    public static final SsdFileStats NONE = new SsdFileStats(0, 0, 0, 0);
+    public static final SsdFileStats NONE = new SsdFileStats(0, 0, 0, 0, 0);
   }
 
   /**

@@ -134,6 +134,11 @@ public final class StoreMetrics {
             + " disk fills before the tier does, and a full disk pauses its writes (NO_SPACE).")
         .callback(cb -> cb.call(stats.get().ssdFiles().diskRoomBytes()))
         .register(r);
+    GaugeWithCallback.builder().name("kvstore_ssd_rocksdb_memory_bytes")
+        .help("Memory RocksDB holds for the SSD tier's location records: memtables, block cache,"
+            + " index and filter readers (sampled by puts at most every 100 ms, and at start).")
+        .callback(cb -> cb.call(stats.get().ssdFiles().rocksMemoryBytes()))
+        .register(r);
     CounterWithCallback.builder().name("kvstore_ssd_segment_files_total")
         .help("SSD segments started, by file: reused (overwriting a dropped segment's file, as every"
             + " segment should at capacity) or created (a new file).")

@@ -276,6 +276,20 @@ final class LocationStore implements AutoCloseable {
     }
   }
 
+  /**
+   * Memory RocksDB holds for the records: its memtables, its block cache and its table readers
+   * (index and filter blocks), from its own properties; -1 if it cannot tell.
+   */
+  long memoryBytes() {
+    try {
+      return db.getLongProperty("rocksdb.cur-size-all-mem-tables")
+          + db.getLongProperty("rocksdb.estimate-table-readers-mem")
+          + blockCache.getUsage();
+    } catch (RocksDBException e) {
+      return -1; // a RocksDB that cannot report is failing; its writes will say so
+    }
+  }
+
   /** Bytes of RocksDB's files on disk that grow with the data: live SST files and the log. */
   long bytesOnDisk() {
     long bytes = 0;

@@ -159,6 +159,8 @@ public final class SsdTier implements Tier {
    * -1 if never read: {@link #diskRoomBytes()} reads no file system.
    */
   private volatile long lastUsableSpace = -1;
+  /** RocksDB's memory as last sampled with {@link #rocksBytes} ({@link #rocksMemoryBytes()}). */
+  private volatile long rocksMemory;
   /** When {@link #rocksBytes} was last sampled ({@link System#nanoTime}); one thread samples. */
   private final AtomicLong rocksBytesAtNs = new AtomicLong(System.nanoTime());
   private static final long ROCKS_BYTES_REFRESH_NS = 100_000_000L;
@@ -297,6 +299,7 @@ public final class SsdTier implements Tier {
       closeResources(e);
       throw e;
     }
+    sampleRocksNow();
     warnIfTheDiskIsSmaller();
   }
 
@@ -400,7 +403,16 @@ public final class SsdTier implements Tier {
     return pageCount.get();
   }
 
-  /** 0: the pages are on disk (RocksDB's own memory is not counted here). */
+  /**
+   * Memory RocksDB holds for the location records (memtables, block cache, index and filter
+   * readers), as sampled with RocksDB's bytes on disk: by a put at most every 100 ms, and at open.
+   * Not part of {@link #memoryBytes()}, which counts pages held in memory (none here).
+   */
+  public long rocksMemoryBytes() {
+    return rocksMemory;
+  }
+
+  /** 0: the pages are on disk (RocksDB's own memory is {@link #rocksMemoryBytes()}). */
   @Override
   public long memoryBytes() {
     return 0;
@@ -960,10 +972,19 @@ public final class SsdTier implements Tier {
     if ((every > 0 && now - at <= every) || !rocksBytesAtNs.compareAndSet(at, now)) {
       return;
     }
+    sampleRocksNow();
+  }
+
+  /** Reads RocksDB's bytes on disk and its memory now (at open, and for {@link #sampleRocksBytes}). */
+  private void sampleRocksNow() {
     Lock swap = locationsSwap.readLock();
     swap.lock();
     try {
       rocksBytes = locations.bytesOnDisk();
+      long memory = locations.memoryBytes();
+      if (memory >= 0) {
+        rocksMemory = memory;
+      }
     } finally {
       swap.unlock();
     }

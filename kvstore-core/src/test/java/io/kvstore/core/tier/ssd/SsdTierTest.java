@@ -56,6 +56,28 @@ class SsdTierTest {
   }
 
   @Test
+  void shouldReportRocksDbsOwnMemoryApartFromThePages() {
+    SsdTierConfig cfg = SsdTierConfig.builder(dir, 64L << 20).maxPages(10_000).build();
+    try (SsdTier tier = new SsdTier(cfg)) {
+      long atOpen = tier.rocksMemoryBytes();
+      assertTrue(atOpen > 0, "memtable and cache at open: " + atOpen);
+      SsdTier.rocksBytesRefreshNsForTest = 0; // from now on sampled by every put
+      for (long k = 1; k <= 2000; k++) {
+        assertTrue(tier.put(Pages.page(k, k, 200)));
+      }
+      assertTrue(tier.put(Pages.page(9999, 9999, 200))); // the sample before this put saw 2,000 records
+      long after = tier.rocksMemoryBytes();
+      assertTrue(after > atOpen, "2,000 location records grow the memtable: " + atOpen + " -> " + after);
+      assertTrue(
+          after <= 3 * cfg.writeBufferBytes + cfg.blockCacheBytes + (8 << 20),
+          "within three memtables, the cache and some slack: " + after);
+      assertEquals(0, tier.memoryBytes(), "the pages themselves are on disk");
+    } finally {
+      SsdTier.rocksBytesRefreshNsForTest = -1;
+    }
+  }
+
+  @Test
   void shouldRoundTripExactBytesOfSmallAndLargePages() {
     try (SsdTier tier = open(64L << 20)) {
       assertEquals(TierKind.SSD, tier.kind());
