@@ -2,6 +2,8 @@ package io.kvstore.server;
 
 import io.kvstore.core.index.BlockIndex;
 import io.kvstore.core.store.StoreHealth;
+import io.kvstore.core.store.StoreStats;
+import io.kvstore.core.tier.TierKind;
 import io.kvstore.core.store.TieredStore;
 import io.kvstore.server.cluster.ClusterMembership;
 import io.kvstore.server.cluster.ClusterMetrics;
@@ -110,7 +112,9 @@ public final class KvStoreDaemon {
       }
       LOG.info("opening the store in {}", config.dataDir().toAbsolutePath().normalize());
       logIndexRecovery(config);
+      long opening = System.nanoTime();
       store = openStore(config);
+      LOG.info(storeOpenLine(store.stats(), (System.nanoTime() - opening) / 1_000_000));
       storeProbe = healthProbe(store);
       StoreMetrics.register(metrics.registry(), store::stats);
       network = networkFactory.create(config, store, metrics);
@@ -125,6 +129,20 @@ public final class KvStoreDaemon {
       closeAfterFailedStart();
       throw e;
     }
+  }
+
+  /**
+   * The line logged once the store is open: how long the open took (after a crash, mostly the SSD
+   * directory's rebuild) and what the SSD tier holds, so an operator sees what a restart kept.
+   */
+  static String storeOpenLine(StoreStats stats, long millis) {
+    StoreStats.TierStats ssd = stats.tier(TierKind.SSD);
+    if (ssd == null) {
+      return String.format("store open in %,d ms (memory only: nothing is kept across restarts)",
+          millis);
+    }
+    return String.format("store open in %,d ms: %,d pages (%,d bytes) on the SSD tier",
+        millis, ssd.pageCount(), ssd.usedBytes());
   }
 
   /**

@@ -4,15 +4,20 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.kvstore.core.store.StoreStats;
+import io.kvstore.core.store.StoreStats.TierStats;
+import io.kvstore.core.tier.TierKind;
 import io.kvstore.server.config.ServerConfig;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * The start-up warning for a daemon whose full tiers and heap would need more memory than the host
- * (or its container) gives it: such a daemon starts, and is killed by the kernel only once its
- * tiers fill.
+ * What the daemon says at start about its memory and its store: the warning for a daemon whose
+ * full tiers and heap would need more memory than the host (or its container) gives it (such a
+ * daemon starts, and is killed by the kernel only once its tiers fill), and the line that says how
+ * long the store took to open and what it kept.
  */
-class KvStoreDaemonMemoryTest {
+class KvStoreDaemonStartLinesTest {
 
   private static final long GIB = 1L << 30;
   private static final long MIB = 1L << 20;
@@ -59,5 +64,18 @@ class KvStoreDaemonMemoryTest {
     assertTrue(
         w != null && w.startsWith("hot.bytes + dram.bytes + net.request.memory.bytes = 7680MiB,"),
         String.valueOf(w));
+  }
+
+  @Test
+  void shouldSayHowLongTheStoreTookToOpenAndWhatItsSsdTierHolds() {
+    StoreStats withSsd = new StoreStats(0, 0, 0, 0, 0, 0, 0, 0, 0, List.of(
+        new TierStats(TierKind.DRAM, 1024, 512, 5, 768, 0, 0, 0, 0, 0, 0),
+        new TierStats(TierKind.SSD, 1L << 40, 4_194_304_000L, 1_000_000, 0, 0, 0, 0, 0, 0, 0)));
+    assertEquals("store open in 1,234 ms: 1,000,000 pages (4,194,304,000 bytes) on the SSD tier",
+        KvStoreDaemon.storeOpenLine(withSsd, 1234));
+    StoreStats memoryOnly = new StoreStats(0, 0, 0, 0, 0, 0, 0, 0, 0, List.of(
+        new TierStats(TierKind.DRAM, 1024, 512, 5, 768, 0, 0, 0, 0, 0, 0)));
+    assertEquals("store open in 12 ms (memory only: nothing is kept across restarts)",
+        KvStoreDaemon.storeOpenLine(memoryOnly, 12));
   }
 }
