@@ -1,16 +1,13 @@
 package io.kvstore.core.tier.ssd;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvstore.common.PageFormat;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -54,38 +51,17 @@ class SsdTierReadLockTest {
       try {
         assertTrue(held.await(30, TimeUnit.SECONDS));
         ByteBuffer dst = ByteBuffer.allocateDirect(LEN);
-        AtomicReference<Thread> reader = new AtomicReference<>();
-        CompletableFuture<Integer> read =
-            CompletableFuture.supplyAsync(
-                () -> {
-                  reader.set(Thread.currentThread());
-                  return tier.get(1, 2, dst);
-                });
-        // Either the read completes, or it is queued on the lock the holder keeps: no timer decides.
-        while (!read.isDone()) {
-          Thread r = reader.get();
-          assertFalse(r != null && alloc.hasQueuedThread(r),
-              "the read waits for the allocation lock held by a put");
-          Thread.onSpinWait();
-        }
-        assertEquals(LEN, read.get());
+        int read =
+            LockWaits.withoutWaitingFor(
+                alloc, "the read waits for the allocation lock held by a put", () -> tier.get(1, 2, dst));
+        assertEquals(LEN, read);
         dst.flip();
         assertEquals(page.duplicate().rewind(), dst, "the exact bytes that were put");
         // The metrics' figure, the same way: from a thread that does not hold the lock.
-        AtomicReference<Thread> scraper = new AtomicReference<>();
-        CompletableFuture<Long> bytes =
-            CompletableFuture.supplyAsync(
-                () -> {
-                  scraper.set(Thread.currentThread());
-                  return tier.diskBytes();
-                });
-        while (!bytes.isDone()) {
-          Thread r = scraper.get();
-          assertFalse(r != null && alloc.hasQueuedThread(r),
-              "the bytes on disk wait for the allocation lock held by a put");
-          Thread.onSpinWait();
-        }
-        assertTrue(bytes.get() >= LEN, "the page's bytes are on disk: " + bytes.get());
+        long bytes =
+            LockWaits.withoutWaitingFor(
+                alloc, "the bytes on disk wait for the allocation lock held by a put", tier::diskBytes);
+        assertTrue(bytes >= LEN, "the page's bytes are on disk: " + bytes);
         assertTrue(alloc.isLocked(), "served while the lock was still held");
       } finally {
         release.countDown();

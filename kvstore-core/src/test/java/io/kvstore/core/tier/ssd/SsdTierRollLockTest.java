@@ -6,17 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvstore.common.PageFormat;
-import java.io.UncheckedIOException;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -53,27 +51,6 @@ class SsdTierRollLockTest {
     assertTrue(Pages.sameBytes(page(k), dst, 0, LEN), "bytes of page " + k);
   }
 
-  /**
-   * Runs {@code call} on another thread and waits for it; fails as soon as that thread is seen
-   * queued on {@code lock} (no timer decides).
-   */
-  private static <T> T withoutWaitingFor(ReentrantLock lock, String what, Supplier<T> call)
-      throws Exception {
-    AtomicReference<Thread> runner = new AtomicReference<>();
-    CompletableFuture<T> f =
-        CompletableFuture.supplyAsync(
-            () -> {
-              runner.set(Thread.currentThread());
-              return call.get();
-            });
-    while (!f.isDone()) {
-      Thread r = runner.get();
-      assertFalse(r != null && lock.hasQueuedThread(r), what);
-      Thread.onSpinWait();
-    }
-    return f.get();
-  }
-
   @Test
   void shouldMakeANewSegmentsFileOutsideTheAllocationLock() throws Exception {
     try (SsdTier tier = open(64L << 20)) {
@@ -99,11 +76,11 @@ class SsdTierRollLockTest {
         assertFalse(lockHeldDuringFileOp.get(), "the segment file is made under the allocation lock");
         // Page 1 is alone in its segment: deleting it drops the segment, which takes the lock.
         assertTrue(
-            withoutWaitingFor(
+            LockWaits.withoutWaitingFor(
                 alloc,
                 "a delete that empties a segment waits for a new segment's file",
                 () -> tier.delete(1, 1)));
-        assertEquals(LEN, withoutWaitingFor(alloc, "a read waits", () -> tier.get(2, 2,
+        assertEquals(LEN, LockWaits.withoutWaitingFor(alloc, "a read waits", () -> tier.get(2, 2,
             ByteBuffer.allocateDirect(LEN))));
         // Another put that needs a new segment waits for this one's file, without spinning.
         tier.beforeSegmentFileForTest = null;
