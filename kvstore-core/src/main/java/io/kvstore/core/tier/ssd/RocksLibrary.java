@@ -93,7 +93,7 @@ final class RocksLibrary {
       Outcome outcome;
       try {
         Prepared p = prepare(nativeDir);
-        RocksDB.loadLibrary(List.of(p.dir().toString()));
+        RocksDB.loadLibrary(List.of(p.dir().toString())); // absolute (prepare)
         outcome = p.extracted() ? Outcome.EXTRACTED : Outcome.REUSED;
       } catch (IOException | RuntimeException | UnsatisfiedLinkError e) {
         // Whatever stops the copy (the file system, a directory listing, the dynamic loader), the
@@ -123,6 +123,9 @@ final class RocksLibrary {
    * @throws IOException if the library is not in a jar, or the copy cannot be written or read
    */
   static Prepared prepare(Path nativeDir) throws IOException {
+    // Absolute from here on: the dynamic loader refuses a relative path, and the daemon's default
+    // data directory is relative (./kvstore-data).
+    nativeDir = nativeDir.toAbsolutePath();
     String name = Environment.getJniLibraryFileName("rocksdb");
     URL url = RocksDB.class.getClassLoader().getResource(name);
     if (url == null) {

@@ -181,6 +181,27 @@ class RocksLibraryTest {
     assertEquals("outcome=FALLBACK", probe(notADir, tmp));
   }
 
+  @Test
+  void shouldLoadFromACopyNamedByARelativePath() throws Exception {
+    // The daemon's default data directory is relative (./kvstore-data), and the dynamic loader
+    // takes only absolute paths: a copy named relatively must still be the one loaded.
+    Path tmp = Files.createDirectories(dir.resolve("tmp-relative"));
+    Path db = Files.createTempDirectory(dir, "db");
+    Process p =
+        ForkedJvm.builder(
+                List.of("-Djava.io.tmpdir=" + tmp),
+                RocksLibraryProbe.class,
+                "relative-native",
+                db.toString())
+            .directory(dir.toFile())
+            .start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+    assertEquals(0, p.waitFor(), "the probe's exit status; its output: " + out);
+    assertEquals("outcome=EXTRACTED", out, "loaded from the copy, not by RocksDB's own loader");
+    assertTrue(Files.isDirectory(dir.resolve("relative-native")));
+    assertEquals(0, libraryFilesIn(tmp), "nothing extracted to the temporary directory");
+  }
+
   /** Runs a command; null if it succeeded, else its exit code and output. */
   private static String run(String... cmd) throws Exception {
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
