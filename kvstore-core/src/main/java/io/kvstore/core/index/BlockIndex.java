@@ -149,6 +149,7 @@ public final class BlockIndex implements AutoCloseable {
     File f = file.toFile();
     if (!exists) {
       checkRoom(dataDir, maxEntries);
+      logLargeIndex(file, maxEntries);
     }
     ChronicleMap<IndexKey, IndexRecord> map;
     try {
@@ -263,6 +264,42 @@ public final class BlockIndex implements AutoCloseable {
                   + dir
                   + " (lower the SSD capacity or raise the smallest page size, ssd.min.page.bytes)"));
     }
+  }
+
+  /** Index files from this size on get a line in the log when they are made. */
+  static final long LARGE_INDEX_BYTES = 4L << 30;
+
+  /**
+   * One INFO line before a large new index file is made ({@link #largeIndexLine}).
+   */
+  private static void logLargeIndex(Path file, long entries) {
+    String line = largeIndexLine(file, entries, LARGE_INDEX_BYTES);
+    if (line != null) {
+      LOG.log(System.Logger.Level.INFO, line);
+    }
+  }
+
+  /**
+   * The line said before a new index file of {@code threshold} bytes or more is made, or null:
+   * Chronicle Map reads the whole of its hash lookup area when it lays out a new file, which on a
+   * 2-vCPU host took about a minute for the 24 GB index of an 1800 GB tier with 16 KiB pages
+   * (bench/README.md), at the first start and after every crash with {@code wal} or {@code sync}
+   * (the index is made anew then). The remedy is the operator's: a smallest page size
+   * (ssd.min.page.bytes) closer to the pages stored.
+   */
+  static String largeIndexLine(Path file, long entries, long threshold) {
+    long bytes = bytesFor(entries);
+    if (bytes < threshold) {
+      return null;
+    }
+    return String.format(
+        "making a new block index of about %,d bytes for %,d entries in %s (sized from ssd.bytes"
+            + " and ssd.min.page.bytes): laying out a large index takes time (about a minute for"
+            + " 24 GB on a 2-vCPU host), here and after every crash with ssd.durability wal or sync;"
+            + " a smallest page size closer to the pages stored makes it smaller",
+        bytes,
+        entries,
+        file);
   }
 
   /** Makes a file creation or removal in {@code dir} durable (best effort where unsupported). */

@@ -309,4 +309,21 @@ class BlockIndexTest {
       assertEquals(stored, index.size());
     }
   }
+
+  @Test
+  void shouldSayBeforeMakingALargeIndexWhatSizesIt() {
+    Path file = Path.of("/data/index/block-index.cm3");
+    // 220,000,000 entries: an 1800 GB tier with 16 KiB pages, twice over.
+    String line = BlockIndex.largeIndexLine(file, 220_000_000L, BlockIndex.LARGE_INDEX_BYTES);
+    assertEquals(
+        "making a new block index of about 23,764,194,304 bytes for 220,000,000 entries in"
+            + " /data/index/block-index.cm3 (sized from ssd.bytes and ssd.min.page.bytes): laying"
+            + " out a large index takes time (about a minute for 24 GB on a 2-vCPU host), here and"
+            + " after every crash with ssd.durability wal or sync; a smallest page size closer to"
+            + " the pages stored makes it smaller",
+        line);
+    assertEquals(BlockIndex.bytesFor(220_000_000L), 23_764_194_304L);
+    // Below the threshold (the default 16 GiB tier's index is about 0.2 GB): nothing said.
+    assertEquals(null, BlockIndex.largeIndexLine(file, 2_000_000L, BlockIndex.LARGE_INDEX_BYTES));
+  }
 }
