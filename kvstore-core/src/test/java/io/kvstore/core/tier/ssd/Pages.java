@@ -1,5 +1,8 @@
 package io.kvstore.core.tier.ssd;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.kvstore.common.PageFormat;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -27,6 +30,17 @@ final class Pages {
 
   static ByteBuffer page(long hi, long lo, int payloadLength) {
     return page(hi, lo, 0, 0, payloadLength, 0);
+  }
+
+  /**
+   * Asserts that {@code tier} serves page {@code k} (key (k, k), version k, no parent) with a
+   * payload of {@code payloadLength} bytes, byte for byte.
+   */
+  static void assertServes(SsdTier tier, long k, int payloadLength) {
+    int len = PageFormat.pageLength(payloadLength);
+    ByteBuffer dst = ByteBuffer.allocateDirect(len);
+    assertEquals(len, tier.get(k, k, dst), "page " + k);
+    assertTrue(sameBytes(page(k, k, 0, 0, payloadLength, k), dst, 0, len), "bytes of page " + k);
   }
 
   private static void fill(

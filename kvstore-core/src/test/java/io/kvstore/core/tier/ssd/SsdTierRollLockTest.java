@@ -46,9 +46,7 @@ class SsdTierRollLockTest {
   }
 
   private static void assertServes(SsdTier tier, long k) {
-    ByteBuffer dst = ByteBuffer.allocateDirect(LEN);
-    assertEquals(LEN, tier.get(k, k, dst), "page " + k);
-    assertTrue(Pages.sameBytes(page(k), dst, 0, LEN), "bytes of page " + k);
+    Pages.assertServes(tier, k, PAYLOAD);
   }
 
   @Test
