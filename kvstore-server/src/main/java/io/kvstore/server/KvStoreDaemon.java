@@ -25,6 +25,7 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -139,10 +140,10 @@ public final class KvStoreDaemon {
   static String storeOpenLine(StoreStats stats, long millis) {
     StoreStats.TierStats ssd = stats.tier(TierKind.SSD);
     if (ssd == null) {
-      return String.format("store open in %,d ms (memory only: nothing is kept across restarts)",
-          millis);
+      return String.format(Locale.ROOT,
+          "store open in %,d ms (memory only: nothing is kept across restarts)", millis);
     }
-    return String.format("store open in %,d ms: %,d pages (%,d bytes) on the SSD tier",
+    return String.format(Locale.ROOT, "store open in %,d ms: %,d pages (%,d bytes) on the SSD tier",
         millis, ssd.pageCount(), ssd.usedBytes());
   }
 
@@ -230,17 +231,22 @@ public final class KvStoreDaemon {
     if (total <= hostMemory) {
       return null;
     }
-    return String.format("hot.bytes + dram.bytes"
+    return String.format(Locale.ROOT, "hot.bytes + dram.bytes"
         + (c.ssdBytes() > 0 ? " + writeback.queue.bytes" : "")
         + (requests > 0 ? " + net.request.memory.bytes" : "")
-        + " = %s, with a Java heap of up to %s, is more than the %s of memory this host gives the"
+        + " = %.1f GiB, with a Java heap of up to %.1f GiB, is more than the %.1f GiB of memory this"
+        + " host gives the"
         + " daemon (the container's limit where it has one): the tiers fill as pages arrive, and"
         + " before they are full the kernel will kill the daemon, losing every page in memory;"
         + " lower dram.bytes (or hot.bytes) or give the daemon more memory"
         + " (memory.prefault = true shows it at start instead of under load)",
-        Sizes.format(tiers + requests),
-        Sizes.format(Math.max(0, maxHeap)),
-        Sizes.format(hostMemory));
+        gib(tiers + requests),
+        gib(Math.max(0, maxHeap)),
+        gib(hostMemory));
+  }
+
+  private static double gib(long bytes) {
+    return bytes / (double) (1L << 30);
   }
 
   /** The host's memory (the container's limit where there is one, as the JVM sees it), or -1. */

@@ -33,8 +33,8 @@ class KvStoreDaemonStartLinesTest {
             .build();
     String w = KvStoreDaemon.memoryWarning(c, 2 * GIB, 8 * GIB);
     assertEquals(
-        "hot.bytes + dram.bytes + writeback.queue.bytes = 6464MiB, with a Java heap of up to 2GiB,"
-            + " is more than the 8GiB of memory this host gives the daemon (the container's limit"
+        "hot.bytes + dram.bytes + writeback.queue.bytes = 6.3 GiB, with a Java heap of up to 2.0"
+            + " GiB, is more than the 8.0 GiB of memory this host gives the daemon (the container's limit"
             + " where it has one): the tiers fill as pages arrive, and before they are full the"
             + " kernel will kill the daemon, losing every page in memory; lower dram.bytes (or"
             + " hot.bytes) or give the daemon more memory (memory.prefault = true shows it at start"
@@ -62,7 +62,7 @@ class KvStoreDaemonStartLinesTest {
             .build();
     String w = KvStoreDaemon.memoryWarning(withBudget, GIB, 8 * GIB);
     assertTrue(
-        w != null && w.startsWith("hot.bytes + dram.bytes + net.request.memory.bytes = 7680MiB,"),
+        w != null && w.startsWith("hot.bytes + dram.bytes + net.request.memory.bytes = 7.5 GiB,"),
         String.valueOf(w));
   }
 

@@ -293,6 +293,7 @@ public final class BlockIndex implements AutoCloseable {
       return null;
     }
     return String.format(
+        java.util.Locale.ROOT,
         "making a new block index of about %,d bytes for %,d entries in %s (sized from ssd.bytes"
             + " and ssd.min.page.bytes): laying out a large index takes time (about a minute for"
             + " 24 GB on a 2-vCPU host), here and after every crash with ssd.durability wal or sync;"

@@ -320,6 +320,7 @@ public final class SsdTier implements Tier {
       LOG.log(
           System.Logger.Level.WARNING,
           String.format(
+              java.util.Locale.ROOT,
               "the SSD tier in %s is sized for %,d bytes but its file system has room for about"
                   + " %,d (%,d free plus the %,d the tier holds, less %,d kept free): the disk will"
                   + " fill before the tier does, and the tier then stops taking pages (degraded,"
@@ -669,6 +670,7 @@ public final class SsdTier implements Tier {
       throw new SsdStorageException(
           TierWriteException.Reason.NO_SPACE,
           String.format(
+              java.util.Locale.ROOT,
               "no space for %s (%,d bytes) in %s: %,d bytes free, %,d kept in reserve",
               pages == 1 ? "a page" : pages + " pages",
               len,
