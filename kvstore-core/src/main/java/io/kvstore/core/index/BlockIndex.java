@@ -920,13 +920,6 @@ public final class BlockIndex implements AutoCloseable {
    * @return the number of entries changed or removed
    */
   public long retainTiers(int keepMask) {
-    if (map.longSize() == 0) {
-      // A new map (after a crash the index starts empty): nothing to clear, and visiting every
-      // segment of a map sized for millions of entries took about 75 ms of a daemon's start.
-      memoryEntries.set(0);
-      dirtyEntries.set(0);
-      return 0;
-    }
     IndexRecord record = Values.newHeapInstance(IndexRecord.class);
     long[] changed = new long[1];
     long[] held = new long[2];
