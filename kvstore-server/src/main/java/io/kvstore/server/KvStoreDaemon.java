@@ -188,6 +188,24 @@ public final class KvStoreDaemon {
   }
 
   /**
+   * The direct memory the settings claim: the memory tiers, the write-back queue (allocated when
+   * the store opens, with an SSD tier) and an explicitly set request memory budget.
+   */
+  private static long claimedDirectMemory(ServerConfig c) {
+    return c.hotBytes()
+        + c.dramBytes()
+        + (c.ssdBytes() > 0 ? c.writeBackQueueBytes() : 0)
+        + Math.max(0, c.requestMemoryBytes());
+  }
+
+  /** The settings {@link #claimedDirectMemory} adds up, as a message names them. */
+  private static String claimedDirectMemoryNames(ServerConfig c) {
+    return "hot.bytes + dram.bytes"
+        + (c.ssdBytes() > 0 ? " + writeback.queue.bytes" : "")
+        + (c.requestMemoryBytes() > 0 ? " + net.request.memory.bytes" : "");
+  }
+
+  /**
    * The memory tiers and an explicitly set request memory budget live in direct memory: checked
    * against the JVM's direct-memory limit before anything is allocated, so that a too-small limit
    * is one clear error naming both numbers and the flag, not an OutOfMemoryError mid-start.
@@ -195,26 +213,24 @@ public final class KvStoreDaemon {
    * @throws ConfigException if they do not fit
    */
   static void checkDirectMemory(ServerConfig c, long maxDirectMemory) {
-    // the write-back queue is direct memory too, allocated when the store opens
-    long tiers = c.hotBytes() + c.dramBytes() + (c.ssdBytes() > 0 ? c.writeBackQueueBytes() : 0);
-    long requests = c.requestMemoryBytes() > 0 ? c.requestMemoryBytes() : 0;
-    if (tiers + requests > maxDirectMemory) {
-      long suggested = ((tiers + Math.max(requests, 1L << 30)) + (1L << 30) - 1) >> 30;
-      throw new ConfigException(String.format("Invalid configuration: hot.bytes + dram.bytes"
-          + (c.ssdBytes() > 0 ? " + writeback.queue.bytes" : "")
-          + (requests > 0 ? " + net.request.memory.bytes" : "") + " = %s does not fit the JVM's"
+    long claimed = claimedDirectMemory(c);
+    if (claimed > maxDirectMemory) {
+      long requests = Math.max(0, c.requestMemoryBytes());
+      long suggested = ((claimed - requests + Math.max(requests, 1L << 30)) + (1L << 30) - 1) >> 30;
+      throw new ConfigException(String.format("Invalid configuration: "
+          + claimedDirectMemoryNames(c) + " = %s does not fit the JVM's"
           + " direct-memory limit of %s; start the JVM with -XX:MaxDirectMemorySize=%dg (e.g."
           + " KVSTORE_JAVA_OPTS=-XX:MaxDirectMemorySize=%dg) or lower the tier sizes",
-          Sizes.format(tiers + requests), Sizes.format(maxDirectMemory), suggested, suggested));
+          Sizes.format(claimed), Sizes.format(maxDirectMemory), suggested, suggested));
     }
   }
 
   /**
-   * A warning when the memory the daemon will hold once its tiers are full (the memory tiers, the
-   * write-back queue, an explicitly set request budget, and the JVM's heap) is more than the host
-   * gives it: the tiers are allocated as pages arrive, so such a daemon starts, and is killed by the
-   * kernel (the container's OOM killer) only when they fill, taking every page in memory with it.
-   * Not an error: the figure is an upper bound, and the operator may know better.
+   * A warning when the memory the daemon will hold once its tiers are full ({@link
+   * #claimedDirectMemory} and the JVM's heap) is more than the host gives it: the tiers are
+   * allocated as pages arrive, so such a daemon starts, and is killed by the kernel (the
+   * container's OOM killer) only when they fill, taking every page in memory with it. Not an error:
+   * the figure is an upper bound, and the operator may know better.
    *
    * @param maxHeap the JVM's maximum heap ({@link Runtime#maxMemory})
    * @param hostMemory the memory of the host, or of the container where it has a limit; 0 or less
@@ -222,26 +238,19 @@ public final class KvStoreDaemon {
    * @return the warning, or null
    */
   static String memoryWarning(ServerConfig c, long maxHeap, long hostMemory) {
-    if (hostMemory <= 0) {
+    long claimed = claimedDirectMemory(c);
+    long heap = Math.max(0, maxHeap);
+    if (hostMemory <= 0 || claimed + heap <= hostMemory) {
       return null;
     }
-    long tiers = c.hotBytes() + c.dramBytes() + (c.ssdBytes() > 0 ? c.writeBackQueueBytes() : 0);
-    long requests = c.requestMemoryBytes() > 0 ? c.requestMemoryBytes() : 0;
-    long total = tiers + requests + Math.max(0, maxHeap);
-    if (total <= hostMemory) {
-      return null;
-    }
-    return String.format(Locale.ROOT, "hot.bytes + dram.bytes"
-        + (c.ssdBytes() > 0 ? " + writeback.queue.bytes" : "")
-        + (requests > 0 ? " + net.request.memory.bytes" : "")
+    return String.format(Locale.ROOT, claimedDirectMemoryNames(c)
         + " = %.1f GiB, with a Java heap of up to %.1f GiB, is more than the %.1f GiB of memory this"
-        + " host gives the"
-        + " daemon (the container's limit where it has one): the tiers fill as pages arrive, and"
-        + " before they are full the kernel will kill the daemon, losing every page in memory;"
-        + " lower dram.bytes (or hot.bytes) or give the daemon more memory"
+        + " host gives the daemon (the container's limit where it has one): the tiers fill as pages"
+        + " arrive, and before they are full the kernel will kill the daemon, losing every page in"
+        + " memory; lower dram.bytes (or hot.bytes) or give the daemon more memory"
         + " (memory.prefault = true shows it at start instead of under load)",
-        gib(tiers + requests),
-        gib(Math.max(0, maxHeap)),
+        gib(claimed),
+        gib(heap),
         gib(hostMemory));
   }
 

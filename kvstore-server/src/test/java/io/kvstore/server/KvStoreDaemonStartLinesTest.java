@@ -2,11 +2,13 @@ package io.kvstore.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvstore.core.store.StoreStats;
 import io.kvstore.core.store.StoreStats.TierStats;
 import io.kvstore.core.tier.TierKind;
+import io.kvstore.server.config.ConfigException;
 import io.kvstore.server.config.ServerConfig;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -77,5 +79,39 @@ class KvStoreDaemonStartLinesTest {
         new TierStats(TierKind.DRAM, 1024, 512, 5, 768, 0, 0, 0, 0, 0, 0)));
     assertEquals("store open in 12 ms (memory only: nothing is kept across restarts)",
         KvStoreDaemon.storeOpenLine(memoryOnly, 12));
+  }
+
+  @Test
+  void shouldRefuseSettingsThatDoNotFitTheDirectMemoryLimitNamingWhatToSet() {
+    ServerConfig c =
+        ServerConfig.builder()
+            .hotBytes(64 * MIB)
+            .dramBytes(6 * GIB)
+            .ssdBytes(16 * GIB)
+            .writeBackQueueBytes(256 * MIB)
+            .build();
+    KvStoreDaemon.checkDirectMemory(c, 7 * GIB); // fits
+    ConfigException e =
+        assertThrows(ConfigException.class, () -> KvStoreDaemon.checkDirectMemory(c, 4 * GIB));
+    assertEquals(
+        "Invalid configuration: hot.bytes + dram.bytes + writeback.queue.bytes = 6464MiB does not"
+            + " fit the JVM's direct-memory limit of 4GiB; start the JVM with"
+            + " -XX:MaxDirectMemorySize=8g (e.g. KVSTORE_JAVA_OPTS=-XX:MaxDirectMemorySize=8g) or"
+            + " lower the tier sizes",
+        e.getMessage());
+    ServerConfig withBudget =
+        ServerConfig.builder()
+            .hotBytes(64 * MIB)
+            .dramBytes(6 * GIB)
+            .ssdBytes(16 * GIB)
+            .writeBackQueueBytes(256 * MIB)
+            .requestMemoryBytes(2 * GIB)
+            .build();
+    e = assertThrows(ConfigException.class, () -> KvStoreDaemon.checkDirectMemory(withBudget, 8 * GIB));
+    assertTrue(
+        e.getMessage().startsWith("Invalid configuration: hot.bytes + dram.bytes +"
+            + " writeback.queue.bytes + net.request.memory.bytes = 8512MiB does not fit the JVM's"
+            + " direct-memory limit of 8GiB; start the JVM with -XX:MaxDirectMemorySize=9g"),
+        e.getMessage());
   }
 }
