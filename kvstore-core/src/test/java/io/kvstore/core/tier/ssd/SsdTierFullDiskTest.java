@@ -188,7 +188,7 @@ class SsdTierFullDiskTest {
         assertEquals(1, warnings.size(), "one WARN at open: " + warnings);
         String w = warnings.get(0);
         assertTrue(w.contains("is sized for 1,073,741,824 bytes"), w);
-        assertTrue(w.contains(String.format("has room for about %,d ", room)), w);
+        assertTrue(w.contains(String.format(java.util.Locale.ROOT, "has room for about %,d ", room)), w);
         assertTrue(w.contains("NO_SPACE"), w);
 
         // Filled up: the room is what the tier holds, plus less than a page.
