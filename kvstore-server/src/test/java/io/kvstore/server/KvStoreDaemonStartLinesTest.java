@@ -10,6 +10,7 @@ import io.kvstore.core.store.StoreStats.TierStats;
 import io.kvstore.core.tier.TierKind;
 import io.kvstore.server.config.ConfigException;
 import io.kvstore.server.config.ServerConfig;
+import io.kvstore.server.config.ServerConfigBuilder;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -26,13 +27,7 @@ class KvStoreDaemonStartLinesTest {
 
   @Test
   void shouldWarnWhenTheFullTiersAndTheHeapExceedTheHostsMemory() {
-    ServerConfig c =
-        ServerConfig.builder()
-            .hotBytes(64 * MIB)
-            .dramBytes(6 * GIB)
-            .ssdBytes(16 * GIB)
-            .writeBackQueueBytes(256 * MIB)
-            .build();
+    ServerConfig c = sixGibOfTiers().build();
     String w = KvStoreDaemon.memoryWarning(c, 2 * GIB, 8 * GIB);
     assertEquals(
         "hot.bytes + dram.bytes + writeback.queue.bytes = 6.3 GiB, with a Java heap of up to 2.0"
@@ -83,13 +78,7 @@ class KvStoreDaemonStartLinesTest {
 
   @Test
   void shouldRefuseSettingsThatDoNotFitTheDirectMemoryLimitNamingWhatToSet() {
-    ServerConfig c =
-        ServerConfig.builder()
-            .hotBytes(64 * MIB)
-            .dramBytes(6 * GIB)
-            .ssdBytes(16 * GIB)
-            .writeBackQueueBytes(256 * MIB)
-            .build();
+    ServerConfig c = sixGibOfTiers().build();
     KvStoreDaemon.checkDirectMemory(c, 7 * GIB); // fits
     ConfigException e =
         assertThrows(ConfigException.class, () -> KvStoreDaemon.checkDirectMemory(c, 4 * GIB));
@@ -99,19 +88,21 @@ class KvStoreDaemonStartLinesTest {
             + " -XX:MaxDirectMemorySize=8g (e.g. KVSTORE_JAVA_OPTS=-XX:MaxDirectMemorySize=8g) or"
             + " lower the tier sizes",
         e.getMessage());
-    ServerConfig withBudget =
-        ServerConfig.builder()
-            .hotBytes(64 * MIB)
-            .dramBytes(6 * GIB)
-            .ssdBytes(16 * GIB)
-            .writeBackQueueBytes(256 * MIB)
-            .requestMemoryBytes(2 * GIB)
-            .build();
+    ServerConfig withBudget = sixGibOfTiers().requestMemoryBytes(2 * GIB).build();
     e = assertThrows(ConfigException.class, () -> KvStoreDaemon.checkDirectMemory(withBudget, 8 * GIB));
     assertTrue(
         e.getMessage().startsWith("Invalid configuration: hot.bytes + dram.bytes +"
             + " writeback.queue.bytes + net.request.memory.bytes = 8512MiB does not fit the JVM's"
             + " direct-memory limit of 8GiB; start the JVM with -XX:MaxDirectMemorySize=9g"),
         e.getMessage());
+  }
+
+  /** 64 MiB hot, 6 GiB DRAM, a 16 GiB SSD tier and its 256 MiB write-back queue: 6,464 MiB. */
+  private static ServerConfigBuilder sixGibOfTiers() {
+    return ServerConfig.builder()
+        .hotBytes(64 * MIB)
+        .dramBytes(6 * GIB)
+        .ssdBytes(16 * GIB)
+        .writeBackQueueBytes(256 * MIB);
   }
 }
