@@ -53,6 +53,10 @@ final class LocationStore implements AutoCloseable {
   private final BloomFilter bloom;
   private final WriteOptions writeOptions;
   private final SsdTierConfig.Durability durability;
+  /** Set by {@link #close} (which the SSD tier's swap lock keeps apart from every other call). */
+  private volatile boolean closed;
+  /** What {@link #bytesOnDisk} last read. */
+  private volatile long lastBytesOnDisk;
 
   /** A writer's reusable buffers; one per lock stripe of the tier, used under that lock. */
   static final class WriteSlot {
@@ -213,13 +217,29 @@ final class LocationStore implements AutoCloseable {
       long parentHi,
       long parentLo)
       throws RocksDBException {
+    checkOpen();
     encode(slot.key, slot.value, hi, lo, segmentId, offset, length, namespaceId, parentHi, parentLo);
     db.put(writeOptions, slot.key, slot.value);
   }
 
   /** Writes the batch's records atomically, with this store's durability (one log append). */
   void write(Batch batch) throws RocksDBException {
+    checkOpen();
     db.write(writeOptions, batch.batch);
+  }
+
+  /**
+   * Refuses a call on a closed store as RocksDB refuses a write: a call through the handle of a
+   * closed database crashes the process in native code (a SIGSEGV in {@code
+   * rocksdb_delete_helper}, seen when the SSD tier's reopen of a stopped RocksDB failed on a file
+   * system that had gone read-only, and the tier's close then deleted records through the closed
+   * store). The tier's swap lock keeps calls and {@link #close} apart, so a flag is enough.
+   */
+  private void checkOpen() throws RocksDBException {
+    if (closed) {
+      throw new RocksDBException(
+          "the SSD tier's RocksDB in " + dir + " is closed (it stopped and could not be reopened)");
+    }
   }
 
   private static void encode(
@@ -245,6 +265,7 @@ final class LocationStore implements AutoCloseable {
 
   /** Deletes the location record of a page. */
   void delete(WriteSlot slot, long hi, long lo) throws RocksDBException {
+    checkOpen();
     ByteBuffer.wrap(slot.key).putLong(0, hi).putLong(8, lo);
     db.delete(writeOptions, slot.key);
   }
@@ -255,6 +276,7 @@ final class LocationStore implements AutoCloseable {
    * they would only push out the blocks that gets use, and the files are read ahead.
    */
   void forEach(Visitor visitor) throws RocksDBException {
+    checkOpen();
     byte[] k = new byte[KEY_BYTES];
     byte[] v = new byte[VALUE_BYTES];
     ByteBuffer kb = ByteBuffer.wrap(k);
@@ -281,6 +303,9 @@ final class LocationStore implements AutoCloseable {
    * (index and filter blocks), from its own properties; -1 if it cannot tell.
    */
   long memoryBytes() {
+    if (closed) {
+      return -1;
+    }
     try {
       return db.getLongProperty("rocksdb.cur-size-all-mem-tables")
           + db.getLongProperty("rocksdb.estimate-table-readers-mem")
@@ -290,8 +315,14 @@ final class LocationStore implements AutoCloseable {
     }
   }
 
-  /** Bytes of RocksDB's files on disk that grow with the data: live SST files and the log. */
+  /**
+   * Bytes of RocksDB's files on disk that grow with the data: live SST files and the log. Once
+   * closed, what it last reported (the files are still on disk).
+   */
   long bytesOnDisk() {
+    if (closed) {
+      return lastBytesOnDisk;
+    }
     long bytes = 0;
     try {
       bytes += db.getLongProperty("rocksdb.live-sst-files-size");
@@ -301,17 +332,23 @@ final class LocationStore implements AutoCloseable {
     } catch (RocksDBException e) {
       // A RocksDB that cannot report its sizes is failing; its writes will say so.
     }
+    lastBytesOnDisk = bytes;
     return bytes;
   }
 
   /**
    * Without a write-ahead log, flushes the memtable so that a clean close loses no location
    * record; then closes the database and its options. Everything is closed even if the flush fails.
+   * Idempotent; every later call but {@link #bytesOnDisk} and {@link #memoryBytes} is refused.
    *
    * @throws SsdStorageException if the flush or the close fails
    */
   @Override
   public void close() {
+    if (closed) {
+      return; // a second close (the tier's, after a failed reopen) must not free the handles again
+    }
+    closed = true;
     SsdStorageException failure = null;
     if (durability == SsdTierConfig.Durability.NONE) {
       try (FlushOptions flush = new FlushOptions().setWaitForFlush(true)) {

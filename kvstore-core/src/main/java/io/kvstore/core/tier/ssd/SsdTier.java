@@ -196,6 +196,10 @@ public final class SsdTier implements Tier {
   volatile RocksDBException recordFaultForTest;
   /** Test hook: this many probes of RocksDB report it stopped, as after a background error. */
   volatile int probeFailuresForTest;
+  /** Test hook: run by {@link #resumeWrites} between closing a stopped RocksDB and reopening it. */
+  volatile Runnable beforeReopenForTest;
+  /** Whether the last reopen of RocksDB failed (under the swap lock's write side). */
+  private boolean reopenFailing;
   /** Test hook: when set, RocksDB "refuses" every location-record delete with it. */
   volatile RocksDBException deleteFaultForTest;
   /** Test hook: called by a segment drop holding stripe {@code s}, after its index removals. */
@@ -1726,10 +1730,33 @@ public final class SsdTier implements Tier {
             } catch (RuntimeException e) {
               // A stopped RocksDB may fail its close flush; it is reopened from its log below.
             }
+            // If the reopen fails (a file system gone read-only, say), `locations` stays the
+            // closed store, which refuses every call as RocksDB refuses a write (never a call
+            // through a freed handle), and the next resume tries again.
+            Runnable hook = beforeReopenForTest;
+            if (hook != null) {
+              hook.run();
+            }
             locations = LocationStore.open(locations.dir(), config);
             locationStoreReopens.increment();
+            if (reopenFailing) {
+              reopenFailing = false;
+              LOG.log(
+                  System.Logger.Level.INFO,
+                  "reopened the SSD tier''s RocksDB in {0}",
+                  locations.dir());
+            }
           }
-        } catch (SsdStorageException e) {
+        } catch (RuntimeException e) {
+          if (!reopenFailing) {
+            reopenFailing = true; // one line per streak of failures, not one per retry
+            LOG.log(
+                System.Logger.Level.WARNING,
+                "cannot reopen the SSD tier''s RocksDB in {0} (it stopped taking writes): {1};"
+                    + " reads go on, writes stay paused, retrying with backoff",
+                locations.dir(),
+                e.toString());
+          }
           return false;
         } finally {
           locationsSwap.writeLock().unlock();

@@ -311,4 +311,121 @@ class SsdTierFaultTest {
       assertEquals(3064, tier.length(21, 21));
     }
   }
+
+  private SsdTier openWal() {
+    return new SsdTier(
+        SsdTierConfig.builder(dir, 1 << 20)
+            .maxPages(1000)
+            .durability(SsdTierConfig.Durability.WAL)
+            .build());
+  }
+
+  /**
+   * Makes the next reopen of RocksDB fail as it does on a file system gone read-only: the store's
+   * directory replaced by a file, so that opening it fails (the real open, not a stand-in).
+   */
+  private Runnable breakTheRocksDbDirectory() {
+    return () -> {
+      try {
+        Path rocks = dir.resolve(LocationStore.DIR_NAME);
+        if (!java.nio.file.Files.isRegularFile(rocks)) {
+          java.nio.file.Files.move(rocks, dir.resolve("rocks-away"));
+          java.nio.file.Files.createFile(rocks);
+        }
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    };
+  }
+
+  private void repairTheRocksDbDirectory() throws IOException {
+    Path rocks = dir.resolve(LocationStore.DIR_NAME);
+    java.nio.file.Files.delete(rocks);
+    java.nio.file.Files.move(dir.resolve("rocks-away"), rocks);
+  }
+
+  /**
+   * A stopped RocksDB whose reopen fails (seen on an ext4 file system gone read-only after an
+   * error, `emergency_ro`) left the tier holding the closed store, and the next call through it
+   * crashed the JVM in native code (SIGSEGV in {@code rocksdb_delete_helper}, at the daemon's
+   * SIGTERM: the close deleted the pending location records through it). Now every call on the
+   * closed store is refused as RocksDB refuses a write; reads go on; the next resume reopens it.
+   */
+  @Test
+  void shouldKeepServingWhileRocksDbCannotBeReopenedAndReopenItOnceItCan() throws Exception {
+    try (SsdTier tier = openWal()) {
+      for (long k = 1; k <= 20; k++) {
+        assertTrue(tier.put(Pages.page(k, k, 0, 0, 3000, k)));
+      }
+      tier.deleteFaultForTest = new RocksDBException("Write stall: background error");
+      assertTrue(tier.delete(1, 1));
+      tier.deleteFaultForTest = null;
+      assertEquals(1, tier.pendingLocationDeletes());
+
+      tier.probeFailuresForTest = 2; // RocksDB "stopped": resume closes it and reopens it
+      tier.beforeReopenForTest = breakTheRocksDbDirectory();
+      assertFalse(tier.resumeWrites(), "the reopen failed");
+      assertFalse(tier.resumeWrites(), "and fails again, closing nothing twice");
+      assertEquals(0, tier.locationStoreReopens());
+
+      for (long k = 2; k <= 20; k++) {
+        assertServes(tier, Pages.page(k, k, 0, 0, 3000, k), k, k);
+      }
+      assertTrue(tier.delete(2, 2), "a delete works while RocksDB is closed");
+      assertEquals(Tier.MISS, tier.length(2, 2));
+      assertEquals(2, tier.pendingLocationDeletes());
+      assertThrows(SsdStorageException.class, () -> tier.put(Pages.page(21, 21, 0, 0, 3000, 21)));
+      assertEquals(Tier.MISS, tier.length(21, 21));
+
+      tier.beforeReopenForTest = null;
+      repairTheRocksDbDirectory();
+      assertTrue(tier.resumeWrites(), "reopened once the directory is usable again");
+      assertEquals(1, tier.locationStoreReopens());
+      assertEquals(0, tier.pendingLocationDeletes());
+      assertTrue(tier.put(Pages.page(21, 21, 0, 0, 3000, 21)));
+      assertEquals(0, tier.corruptions());
+    }
+    // A crash after that: the log has the two deletes and the new page.
+    java.nio.file.Files.delete(dir.resolve(SsdTier.SEGMENTS_DIR).resolve(SsdTier.CLEAN_MARKER));
+    try (SsdTier tier = openWal()) {
+      assertEquals(Tier.MISS, tier.length(1, 1));
+      assertEquals(Tier.MISS, tier.length(2, 2));
+      for (long k = 3; k <= 21; k++) {
+        assertServes(tier, Pages.page(k, k, 0, 0, 3000, k), k, k);
+      }
+      assertEquals(19, tier.pageCount());
+    }
+  }
+
+  /**
+   * The daemon's SIGTERM on such a file system: the tier closes while RocksDB is closed and cannot
+   * be reopened. The close must not touch the closed store (the crash above); the deletes it could
+   * not log stay deleted at the next open, whose pages are those the tier held.
+   */
+  @Test
+  void shouldCloseWhileRocksDbIsClosedAndLoseNoDelete() throws Exception {
+    try (SsdTier tier = openWal()) {
+      for (long k = 1; k <= 20; k++) {
+        assertTrue(tier.put(Pages.page(k, k, 0, 0, 3000, k)));
+      }
+      tier.probeFailuresForTest = 2;
+      tier.beforeReopenForTest = breakTheRocksDbDirectory();
+      assertFalse(tier.resumeWrites());
+      assertTrue(tier.delete(1, 1));
+      assertTrue(tier.delete(2, 2));
+      assertEquals(2, tier.pendingLocationDeletes());
+    } // closes: the pending deletes cannot be logged, so no clean-close marker
+    assertFalse(
+        java.nio.file.Files.exists(dir.resolve(SsdTier.SEGMENTS_DIR).resolve(SsdTier.CLEAN_MARKER)));
+    repairTheRocksDbDirectory();
+    try (SsdTier tier = openWal()) {
+      assertEquals(Tier.MISS, tier.length(1, 1), "deleted while RocksDB was closed: stays deleted");
+      assertEquals(Tier.MISS, tier.length(2, 2));
+      for (long k = 3; k <= 20; k++) {
+        assertServes(tier, Pages.page(k, k, 0, 0, 3000, k), k, k);
+      }
+      assertEquals(18, tier.pageCount());
+      assertEquals(0, tier.corruptions());
+    }
+  }
 }
