@@ -69,6 +69,8 @@ import org.slf4j.LoggerFactory;
 final class RequestHandler extends ChannelInboundHandlerAdapter {
 
   private static final Logger LOG = LoggerFactory.getLogger(RequestHandler.class);
+  /** A region refused for want of room comes with every connection that asks: one line per 10 s. */
+  private static final RateLimitedLog REGION_LOG = new RateLimitedLog(LOG);
   /** PREFETCH deadline when the request gives 0 (spec §3.4.1). */
   static final int PREFETCH_DEADLINE_DEFAULT_MS = 1000;
 
@@ -305,14 +307,16 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
       ServerRegion opened;
       try {
         opened = context.shm.open(id, wanted);
-      } catch (IOException | RuntimeException e) {
-        LOG.warn("connection {}: cannot create a shared-memory region: {}", id, e.toString());
+      } catch (IOException | RuntimeException | InternalError e) {
+        // InternalError: a fault in a mapped page (SIGBUS), which the region's reservation is
+        // there to prevent; the SHM_OPEN is answered whatever happened, never left waiting.
+        REGION_LOG.warn("connection {}: cannot create a shared-memory region: {}", id, e.toString());
         opened = null;
       }
       if (opened == null) {
         runOnLoop(() -> regionOpening = false, () -> { });
         failLater(r, ErrorCode.SHM_UNAVAILABLE, "no shared memory for this connection (the"
-            + " daemon's total is in use, or its directory is unusable); use TCP");
+            + " daemon's total is in use, or its directory is unusable or out of room); use TCP");
         return;
       }
       ServerRegion reg = opened;

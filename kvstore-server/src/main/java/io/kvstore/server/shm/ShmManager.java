@@ -243,12 +243,14 @@ public final class ShmManager {
     if (RegionLayout.areaLength(length) < RegionLayout.UNIT) {
       length = regionBytes;
     }
+    long claimed;
     while (true) {
       long used = usedBytes.get();
       if (used + length > totalBytes) {
         return null;
       }
       if (usedBytes.compareAndSet(used, used + length)) {
+        claimed = used + length;
         break;
       }
     }
@@ -256,6 +258,7 @@ public final class ShmManager {
     boolean ok = false;
     try {
       holdRunLock(); // before the first region file: a crash leaves regions under a free lock
+      checkRoom(claimed, length);
       MappedByteBuffer map;
       try (FileChannel ch = FileChannel.open(path, Set.of(StandardOpenOption.CREATE_NEW,
           StandardOpenOption.READ, StandardOpenOption.WRITE), PosixFilePermissions.asFileAttribute(FILE_PERMS))) {
@@ -273,6 +276,29 @@ public final class ShmManager {
         usedBytes.addAndGet(-length);
         Files.deleteIfExists(path);
       }
+    }
+  }
+
+  /**
+   * Refuses a region that the file system (a tmpfs) might not be able to give its pages to, counting
+   * every live region at its full length: {@code bytes} (this region and the others, as the budget
+   * counts them) must fit in what the file system has free. Region files are sparse, and a process
+   * touching a page the tmpfs cannot give gets SIGBUS: the daemon's store thread setting a region up
+   * (seen on a 32 MiB tmpfs with 160 MiB regions: {@code InternalError: a fault occurred in a recent
+   * unsafe memory access operation}, the thread gone and the client's SHM_OPEN unanswered), or the
+   * engine writing a PUT into its region. Docker's default {@code /dev/shm} is 64 MiB. Counting
+   * the live regions at full length over-counts the pages they already use, so this refuses early,
+   * never late; a tmpfs that others fill up after a region was given is not covered (writing every
+   * page of the file at open would be, at the cost of committing whole regions; see
+   * docs/configuration.md).
+   */
+  private void checkRoom(long bytes, long length) throws IOException {
+    long free = Files.getFileStore(dir).getUsableSpace();
+    if (free < bytes) {
+      throw new IOException(
+          "no room for a shared-memory region of " + length + " bytes in " + dir + ": its file"
+              + " system has " + free + " bytes free and the daemon's regions would need up to "
+              + bytes + " (is it, e.g. /dev/shm, smaller than shm.total.bytes?)");
     }
   }
 

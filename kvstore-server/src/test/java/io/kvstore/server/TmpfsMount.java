@@ -1,0 +1,61 @@
+package io.kvstore.server;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real, small tmpfs mounted for a test (what {@code /dev/shm} is), unmounted on close. Mounting
+ * needs root (CI runs as root): elsewhere the test is skipped, with the reason.
+ */
+public final class TmpfsMount implements AutoCloseable {
+
+  private final Path dir;
+
+  private TmpfsMount(Path dir) {
+    this.dir = dir;
+  }
+
+  /** Mounts a tmpfs of {@code size} (as mount's {@code size=}, e.g. {@code 24m}) on {@code dir}. */
+  public static TmpfsMount mount(Path dir, String size) throws IOException {
+    Files.createDirectories(dir);
+    String user = System.getProperty("user.name");
+    assumeTrue("root".equals(user), "mounting a tmpfs needs root; the tests run as " + user);
+    String out = run("mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", dir.toString());
+    assumeTrue(out == null, "mount -t tmpfs failed (no CAP_SYS_ADMIN in this container?): " + out);
+    return new TmpfsMount(dir);
+  }
+
+  /** The mount point. */
+  public Path dir() {
+    return dir;
+  }
+
+  /**
+   * Detaches the file system (lazily: a region mapped by a buffer not yet collected keeps its pages
+   * until it is; the mount point is free at once).
+   */
+  @Override
+  public void close() throws IOException {
+    String out = run("umount", "-l", dir.toString());
+    assertTrue(out == null, "umount failed: " + out);
+  }
+
+  /** Runs a command; null if it succeeded, else its exit code and output. */
+  private static String run(String... cmd) throws IOException {
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+    try {
+      assertTrue(p.waitFor(30, TimeUnit.SECONDS), String.join(" ", cmd) + " did not end");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted waiting for " + String.join(" ", cmd), e);
+    }
+    return p.exitValue() == 0 ? null : "rc " + p.exitValue() + ": " + out;
+  }
+}

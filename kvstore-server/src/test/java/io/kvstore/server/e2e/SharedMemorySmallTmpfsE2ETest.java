@@ -1,0 +1,97 @@
+package io.kvstore.server.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kvstore.client.GetResult;
+import io.kvstore.client.KvStoreClient;
+import io.kvstore.client.PutResult;
+import io.kvstore.core.store.TieredStore;
+import io.kvstore.server.TmpfsMount;
+import io.kvstore.server.net.KvStoreNetworkServer;
+import io.kvstore.server.net.NetFixtures;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The daemon's region directory on a tmpfs smaller than its regions add up to, as in a container
+ * whose {@code /dev/shm} is Docker's default 64 MiB: the connection whose region does not fit uses
+ * TCP, the one whose region fits uses shared memory, and pages that touch every byte of both
+ * regions' worth go through without a fault (before regions were reserved whole, the engine or the
+ * daemon met SIGBUS once the tmpfs ran out under the sparse region files).
+ */
+class SharedMemorySmallTmpfsE2ETest {
+
+  private static final long NS = 0x5EED_0000_0000_0002L;
+
+  @TempDir Path dir;
+  @TempDir Path tmp;
+
+  @Test
+  void shouldServeOverTcpTheConnectionWhoseRegionTheTmpfsCannotHold() throws Exception {
+    try (TmpfsMount fs = TmpfsMount.mount(tmp.resolve("shm"), "24m")) {
+      TieredStore store = NetFixtures.smallStore(dir).build();
+      KvStoreNetworkServer server =
+          new KvStoreNetworkServer(
+              NetFixtures.config()
+                  .shmDir(fs.dir().resolve("regions"))
+                  .shmRegionBytes(16L << 20) // two connections want 32 MiB of a 24 MiB tmpfs
+                  .shmTotalBytes(1L << 30)
+                  .build(),
+              store,
+              NetFixtures.metrics());
+      server.start();
+      try (KvStoreClient client =
+          KvStoreClient.builder()
+              .address("127.0.0.1", server.port())
+              .namespaceId(NS)
+              .connections(2)
+              .requestTimeout(Duration.ofSeconds(30))
+              .build()) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (client.sharedMemoryConnections() < 1 && System.nanoTime() < deadline) {
+          Thread.sleep(10);
+        }
+        Thread.sleep(300); // the other connection's SHM_OPEN has been refused by now
+        assertEquals(1, client.sharedMemoryConnections(), "one region fits, the other does not");
+        assertEquals(1, server.sharedMemory().regions());
+        assertEquals(16L << 20, server.sharedMemory().usedBytes());
+        // 48 pages of 1 MiB and back, blocking (a caller-driven connection, whose region does
+        // not fit either: TCP) and async (the pipelined connections, one through its region):
+        // more than the two regions' worth, every byte checked.
+        ByteBuffer dst = ByteBuffer.allocateDirect(NetFixtures.MAX_PAGE);
+        for (int round = 0; round < 2; round++) {
+          for (long k = 1; k <= 24; k++) {
+            ByteBuffer page = NetFixtures.page(k, round, NS, 1 << 20);
+            PutResult put =
+                round == 0
+                    ? client.put(new ByteBuffer[] {page})
+                    : client.putAsync(new ByteBuffer[] {page}).get(30, TimeUnit.SECONDS);
+            assertEquals(1, put.stored(), "put " + k);
+            dst.clear();
+            GetResult got =
+                round == 0
+                    ? client.get(new long[] {k, round}, new ByteBuffer[] {dst})
+                    : client
+                        .getAsync(new long[] {k, round}, new ByteBuffer[] {dst})
+                        .get(30, TimeUnit.SECONDS);
+            assertEquals(1, got.found(), "get " + k);
+            assertArrayEquals(NetFixtures.bytes(page), NetFixtures.bytes(dst, got.length(0)));
+          }
+        }
+        assertEquals(1, server.sharedMemory().regions(), "never more regions than the tmpfs holds");
+        assertTrue(
+            server.sharedMemory().pagesIn() + server.sharedMemory().pagesOut() > 0,
+            "the connection with a region moved pages through it");
+      } finally {
+        server.shutdownGracefully(Duration.ofSeconds(5));
+        store.close();
+      }
+    }
+  }
+}
