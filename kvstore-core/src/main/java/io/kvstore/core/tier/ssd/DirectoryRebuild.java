@@ -192,7 +192,10 @@ final class DirectoryRebuild {
             }
           });
     } catch (RocksDBException ex) {
-      throw new SsdStorageException("cannot read the SSD tier's location records", ex);
+      SsdStorageException corrupt = LocationStore.corruption(store.dir(), ex);
+      throw corrupt != null
+          ? corrupt
+          : new SsdStorageException("cannot read the SSD tier's location records", ex);
     }
     checkCollected(writer);
   }

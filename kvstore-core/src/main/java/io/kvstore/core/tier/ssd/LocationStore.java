@@ -198,7 +198,35 @@ final class LocationStore implements AutoCloseable {
       return new SsdStorageException(
           "the SSD tier's data directory " + dir + " is not writable (" + msg + ")", e);
     }
+    SsdStorageException corrupt = corruption(dir, e);
+    if (corrupt != null) {
+      return corrupt;
+    }
     return new SsdStorageException("cannot open the SSD tier's RocksDB in " + dir + ": " + msg, e);
+  }
+
+  /**
+   * The failure to report when RocksDB found its own files corrupt (a block or a manifest whose
+   * checksum does not match: a damaged disk, bit rot), or null for another failure. The daemon
+   * cannot rebuild the SSD directory from such records, and RocksJava has no repairer: the message
+   * says what the operator can do, which is what a lost disk costs (seen: after a crash, a flipped
+   * byte in an SST file stopped every restart with a bare "block checksum mismatch").
+   */
+  static SsdStorageException corruption(Path dir, RocksDBException e) {
+    Status st = e.getStatus();
+    if (st == null || st.getCode() != Status.Code.Corruption) {
+      return null;
+    }
+    return new SsdStorageException(
+        "the SSD tier's location records in "
+            + dir
+            + " are corrupt (RocksDB: "
+            + e.getMessage()
+            + "): the SSD directory cannot be read from them. To start anyway, remove "
+            + dir
+            + ": the SSD tier then starts empty and drops its segment files (its pages are"
+            + " lost, as with a lost disk); keep a copy first to look into the damage",
+        e);
   }
 
   Path dir() {
