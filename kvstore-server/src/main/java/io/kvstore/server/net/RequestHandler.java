@@ -308,8 +308,8 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
       try {
         opened = context.shm.open(id, wanted);
       } catch (IOException | RuntimeException | InternalError e) {
-        // InternalError: a fault in a mapped page (SIGBUS), which the region's reservation is
-        // there to prevent; the SHM_OPEN is answered whatever happened, never left waiting.
+        // InternalError: a fault in a mapped page (SIGBUS), which ShmManager's free-room check
+        // prevents for the daemon's own regions; the SHM_OPEN is answered whatever happened.
         REGION_LOG.warn("connection {}: cannot create a shared-memory region: {}", id, e.toString());
         opened = null;
       }

@@ -124,6 +124,16 @@ class SharedMemoryViewE2ETest {
     assertArrayEquals(NetFixtures.bytes(expected), got, what);
   }
 
+  /** The keys (writer, 0) to (writer, pages - 1), as {hi, lo} pairs. */
+  private static long[] keysOf(int writer, int pages) {
+    long[] keys = new long[2 * pages];
+    for (int i = 0; i < pages; i++) {
+      keys[2 * i] = writer;
+      keys[2 * i + 1] = i;
+    }
+    return keys;
+  }
+
   @Test
   void shouldViewEveryByteInPlaceWithConcurrentReadersAndWriters() throws Exception {
     start(16L << 20);
@@ -149,12 +159,7 @@ class SharedMemoryViewE2ETest {
           work.add(pool.submit(() -> {
             int inRegion = 0;
             for (int round = 0; round < 4; round++) {
-              long[] keys = new long[2 * pages];
-              for (int i = 0; i < pages; i++) {
-                keys[2 * i] = writer;
-                keys[2 * i + 1] = i;
-              }
-              try (PageViews views = client.getViews(keys)) {
+              try (PageViews views = client.getViews(keysOf(writer, pages))) {
                 for (int i = 0; i < pages; i++) {
                   assertEquals(ErrorCode.OK, views.error(i), "no page refused");
                   if (views.isHit(i)) {
@@ -175,12 +180,7 @@ class SharedMemoryViewE2ETest {
         // The readers may have run before the writers' pages landed (a loaded host, seen once in
         // the full suite): every page is there now, read once more.
         for (int w = 0; w < writers; w++) {
-          long[] keys = new long[2 * pages];
-          for (int i = 0; i < pages; i++) {
-            keys[2 * i] = w;
-            keys[2 * i + 1] = i;
-          }
-          try (PageViews views = client.getViews(keys)) {
+          try (PageViews views = client.getViews(keysOf(w, pages))) {
             for (int i = 0; i < pages; i++) {
               assertTrue(views.isHit(i), "page " + w + "/" + i + " is stored");
               assertPage(NetFixtures.page(w, i, NS, size(w, i)), views.page(i),
