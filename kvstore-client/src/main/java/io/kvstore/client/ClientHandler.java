@@ -112,8 +112,12 @@ final class ClientHandler extends ChannelDuplexHandler {
     }
     nextRequestId++;
     pending.put(id, request);
+    // The time left, not the whole timeout: waiting for a connection (a reconnect whose HELLO
+    // the daemon does not answer) already took part of it.
     request.timeout(ctx.executor().schedule(
-        () -> timedOut(ctx, request), request.timeoutNanos, TimeUnit.NANOSECONDS));
+        () -> timedOut(ctx, request),
+        Math.max(1, request.deadlineNanos - System.nanoTime()),
+        TimeUnit.NANOSECONDS));
     ctx.write(frame, promise);
   }
 

@@ -33,6 +33,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -86,6 +87,8 @@ public final class KvStoreClient implements AutoCloseable {
   /** Page views handed out and not yet closed (one set operation per GET, not per page). */
   private final Set<PageViews> openViews = ConcurrentHashMap.newKeySet();
   private final long timeoutNanos;
+  /** The daemon's address as host:port, for messages. */
+  private final String peer;
   private final KeyOps keys;
   /** Caller-driven connections for blocking calls; null when turned off. */
   private final SyncPool sync;
@@ -100,6 +103,7 @@ public final class KvStoreClient implements AutoCloseable {
     this.group = new MultiThreadIoEventLoopGroup(threads, transport.ioHandlerFactory());
     this.timeoutNanos = config.requestTimeout.toNanos();
     String peer = config.address.getHostString() + ":" + config.address.getPort();
+    this.peer = peer;
     this.frameBuffers = new FrameBufferPool(
         ByteBufAllocator.DEFAULT, KvStoreClientBuilder.FRAME_BUFFER_POOL_BYTES_DEFAULT);
     Bootstrap bootstrap = new Bootstrap()
@@ -152,11 +156,13 @@ public final class KvStoreClient implements AutoCloseable {
     boolean shmCallerDriven = config.sharedMemory && onThisHost(config.address);
     this.sync = config.callerDrivenIo
         ? new SyncPool(config.connections,
-            () -> SyncConnection.open(config.address,
-                new Requests.Hello(config.maxFrameLength, config.namespace(), config.authToken,
-                    config.connectTimeout.toNanos()),
-                ByteBufAllocator.DEFAULT, config.maxFrameLength, config.connectTimeout.toNanos(),
-                shmCallerDriven),
+            // A blocking call opening one has no more time than its own timeout.
+            callNanos -> {
+              long t = Math.min(config.connectTimeout.toNanos(), Math.max(1, callNanos));
+              return SyncConnection.open(config.address,
+                  new Requests.Hello(config.maxFrameLength, config.namespace(), config.authToken, t),
+                  ByteBufAllocator.DEFAULT, config.maxFrameLength, t, shmCallerDriven);
+            },
             () -> !pool.readyConnections().isEmpty(),
             config.pingInterval.toNanos(), config.reconnectDelay.toNanos())
         : null;
@@ -672,7 +678,19 @@ public final class KvStoreClient implements AutoCloseable {
       }
       result.settleExceptionally(failure);
     });
-    pool.acquire(bytes).whenComplete((connection, error) -> {
+    CompletableFuture<Connection> acquiring = pool.acquire(bytes);
+    if (!acquiring.isDone()) {
+      // Waiting for a connection (every one is reconnecting): bounded by the request's time as
+      // its answer is. A stalled daemon accepts TCP connections and answers no HELLO, so this
+      // wait took up to the connect timeout and the request then its whole timeout again.
+      ScheduledFuture<?> noConnection = group.schedule(
+          () -> request.fail(new KvStoreException(ErrorCode.CLIENT_TIMEOUT,
+              "no connection to " + peer + " within "
+                  + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms (reconnecting)")),
+          Math.max(1, request.deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+      acquiring.whenComplete((c, e) -> noConnection.cancel(false));
+    }
+    acquiring.whenComplete((connection, error) -> {
       if (error != null) {
         request.fail(error);
       } else if (closed) {
@@ -731,12 +749,19 @@ public final class KvStoreClient implements AutoCloseable {
       // As the pipelined path's wait would: nothing is sent, the flag stays set.
       throw new KvStoreException(ErrorCode.CLIENT_TIMEOUT, "interrupted before the call was sent");
     }
-    SyncConnection c = sync == null || closed ? null : sync.acquire();
-    if (c == null) {
-      return await(execute(factory, idempotent, timeoutNanos, orphan));
-    }
+    // The call's time starts now: opening a caller-driven connection (a HELLO the daemon may
+    // not answer) counts against it, as does the pipelined path's wait for a connection.
     long start = System.nanoTime();
-    PendingRequest<T> request = factory.apply(timeoutNanos);
+    SyncConnection c = sync == null || closed ? null : sync.acquire(timeoutNanos);
+    long left = start + timeoutNanos - System.nanoTime();
+    if (c == null) {
+      if (left <= 0) {
+        throw new KvStoreException(ErrorCode.CLIENT_TIMEOUT, "no connection to " + peer
+            + " within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms");
+      }
+      return await(execute(factory, idempotent, left, orphan));
+    }
+    PendingRequest<T> request = factory.apply(Math.max(1, left));
     try {
       c.call(request, start + timeoutNanos);
     } finally {
@@ -749,11 +774,11 @@ public final class KvStoreClient implements AutoCloseable {
       return request.future.join();
     } catch (CompletionException | CancellationException e) {
       KvStoreException failure = asKvStoreException(e);
-      long left = start + timeoutNanos - System.nanoTime();
-      if (idempotent && config.maxRetries > 0 && failure.isRetryable() && !closed && left > 0
+      long stillLeft = start + timeoutNanos - System.nanoTime();
+      if (idempotent && config.maxRetries > 0 && failure.isRetryable() && !closed && stillLeft > 0
           && !Thread.currentThread().isInterrupted()) {
         // The retries left, on the pipelined path (which reconnects with backoff).
-        return await(execute(factory, config.maxRetries - 1, 2, left, orphan));
+        return await(execute(factory, config.maxRetries - 1, 2, stillLeft, orphan));
       }
       throw failure;
     }

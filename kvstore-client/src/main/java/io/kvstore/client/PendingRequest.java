@@ -36,6 +36,11 @@ abstract class PendingRequest<T> {
   final CompletableFuture<T> future = new CompletableFuture<>();
   final int opcode;
   final long timeoutNanos;
+  /**
+   * When the request's time is up ({@link System#nanoTime()}): {@code timeoutNanos} from its
+   * creation, whatever part of it went to waiting for a connection.
+   */
+  final long deadlineNanos;
 
   // Guarded by this.
   private boolean settled;
@@ -53,6 +58,7 @@ abstract class PendingRequest<T> {
   PendingRequest(int opcode, long timeoutNanos) {
     this.opcode = opcode;
     this.timeoutNanos = timeoutNanos;
+    this.deadlineNanos = System.nanoTime() + timeoutNanos;
   }
 
   /** Encodes the request frame with the id the handler chose. Called under the monitor. */

@@ -6,7 +6,7 @@ import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
-import java.util.function.Supplier;
+import java.util.function.LongFunction;
 
 /**
  * The caller-driven connections of a client ({@link SyncConnection}), each lent to one blocking
@@ -23,7 +23,7 @@ final class SyncPool {
   private final AtomicInteger open = new AtomicInteger();
   private final AtomicInteger lent = new AtomicInteger();
   private final int max;
-  private final Supplier<SyncConnection> opener;
+  private final LongFunction<SyncConnection> opener;
   private final BooleanSupplier daemonReachable;
   private final long maxIdleNanos;
   private final long retryOpenNanos;
@@ -32,13 +32,14 @@ final class SyncPool {
 
   /**
    * @param max connections open at most
-   * @param opener connects and handshakes one (throws {@link KvStoreException})
+   * @param opener connects and handshakes one within the nanoseconds it is given (throws {@link
+   *     KvStoreException})
    * @param daemonReachable whether opening one is worth trying now (the pipelined pool has a live
    *     connection), so that a call to a daemon that is down does not wait for a connect first
    * @param maxIdleNanos an idle connection older than this is closed instead of used
    * @param retryOpenNanos after a failed open, no other is tried for this long
    */
-  SyncPool(int max, Supplier<SyncConnection> opener, BooleanSupplier daemonReachable,
+  SyncPool(int max, LongFunction<SyncConnection> opener, BooleanSupplier daemonReachable,
       long maxIdleNanos, long retryOpenNanos) {
     this.max = max;
     this.opener = opener;
@@ -47,8 +48,11 @@ final class SyncPool {
     this.retryOpenNanos = retryOpenNanos;
   }
 
-  /** A connection lent to the caller, or null: use the pipelined path. */
-  SyncConnection acquire() {
+  /**
+   * A connection lent to the caller, or null: use the pipelined path. Opening one takes at most
+   * {@code timeoutNanos} (the caller's call has no more time than that).
+   */
+  SyncConnection acquire(long timeoutNanos) {
     if (closed) {
       return null;
     }
@@ -69,7 +73,7 @@ final class SyncPool {
       }
     } while (!open.compareAndSet(n, n + 1));
     try {
-      c = opener.get();
+      c = opener.apply(timeoutNanos);
     } catch (KvStoreException e) {
       open.decrementAndGet();
       nextOpenNanos = System.nanoTime() + retryOpenNanos;

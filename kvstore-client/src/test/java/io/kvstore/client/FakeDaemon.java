@@ -83,6 +83,11 @@ final class FakeDaemon implements AutoCloseable {
   volatile long responseDelayMs;
   /** Answer nothing after HELLO (a stopped or partitioned daemon that keeps its sockets). */
   volatile boolean silent;
+  /**
+   * Answer nothing at all, HELLO included: a stopped daemon, whose kernel still accepts new
+   * connections into its backlog.
+   */
+  volatile boolean stopped;
   /** Stop reading from each connection once its HELLO is answered, until {@link #resumeReads}. */
   volatile boolean stallReadsAfterHello;
   /** Connections stalled by {@link #stallReadsAfterHello}, in the order they were stalled. */
@@ -188,7 +193,7 @@ final class FakeDaemon implements AutoCloseable {
       int opcode = FrameDescriptor.opcode(frame, frame.readerIndex());
       long id = FrameDescriptor.requestId(frame, frame.readerIndex());
       received.computeIfAbsent(opcode, k -> new AtomicInteger()).incrementAndGet();
-      if (silent && opcode != Opcode.HELLO) {
+      if ((silent && opcode != Opcode.HELLO) || stopped) {
         return;
       }
       Fault fault = faults.remove(opcode);

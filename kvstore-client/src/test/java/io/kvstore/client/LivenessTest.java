@@ -13,6 +13,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Keepalive PING, retiring a connection that stops answering, reconnecting after a restart. */
 class LivenessTest extends FakeDaemonTestBase {
@@ -162,5 +164,41 @@ class LivenessTest extends FakeDaemonTestBase {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /**
+   * A call made while the connections are being remade to a stopped daemon (it accepts TCP and
+   * answers no HELLO) ends within its own timeout. It used to wait for the reconnect first (up to
+   * the connect timeout, 3 s here) and only then start its timeout: 3 s and more for a 0.5 s
+   * timeout, on the pipelined path and on a blocking call's own connection alike.
+   */
+  @ParameterizedTest
+  @ValueSource(booleans = {false, true})
+  void shouldEndACallWithinItsTimeoutWhileConnectionsAreRemadeToAStoppedDaemon(boolean callerDriven)
+      throws Exception {
+    KvStoreClient client = connect(builder().callerDrivenIo(callerDriven)
+        .pingInterval(Duration.ofMinutes(5)).requestTimeout(Duration.ofMillis(500))
+        .connectTimeout(Duration.ofSeconds(3)));
+    assertTrue(client.ping() >= 0);
+    daemon.stopped = true;
+    daemon.open.forEach(Channel::close); // the client reconnects: no HELLO answer
+    awaitTrue(() -> client.liveConnections() == 0, "the closed connections noticed");
+    for (int i = 0; i < 3; i++) {
+      long start = System.nanoTime();
+      KvStoreException e =
+          assertThrows(KvStoreException.class, () -> client.lookup(new long[] {1, 1}));
+      long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+      assertTrue(e.code() == ErrorCode.CLIENT_TIMEOUT || e.code() == ErrorCode.CONNECTION_CLOSED,
+          e.getMessage());
+      // The timeout is 500 ms, a reconnect's HELLO waits up to 3,000: well apart.
+      assertTrue(ms < 1_500, "call " + i + " took " + ms + " ms: " + e.getMessage());
+    }
+    long start = System.nanoTime();
+    java.util.concurrent.CompletableFuture<LookupResult> async = client.lookupAsync(new long[] {1, 1});
+    java.util.concurrent.ExecutionException failed =
+        assertThrows(java.util.concurrent.ExecutionException.class,
+            () -> async.get(10, TimeUnit.SECONDS));
+    long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+    assertTrue(ms < 1_500, "the async call took " + ms + " ms: " + failed.getCause());
   }
 }

@@ -329,7 +329,28 @@ class SdkFaultsE2ETest {
       long suspectMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - stopNanos);
       awaitMillis(() -> client.openConnections() == 0, 30, "keepalive retired the connections");
       long detectMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - stopNanos);
-      Thread.sleep(2_000); // reconnect attempts meet the stopped daemon: HELLO times out, backoff
+      // Calls while every connection is being remade to the stopped daemon (it accepts TCP and
+      // answers no HELLO): each ends within its request timeout, the wait for a connection
+      // included (it used to take up to the connect timeout on top of the whole request timeout).
+      long slowest = 0;
+      for (int j = 0; j < 3; j++) {
+        ByteBuffer[] d = buffers(1);
+        long s0 = System.nanoTime();
+        KvStoreException blocked = assertThrowsKv(() -> client.get(new long[] {4, 1}, d));
+        long s1 = System.nanoTime();
+        Throwable async = assertThrowsCompletion(client.getAsync(new long[] {4, 1}, buffers(1)));
+        long s2 = System.nanoTime();
+        // A timeout, or the failed reconnect the call was waiting for: either way, in time.
+        assertTrue(blocked.code() == ErrorCode.CLIENT_TIMEOUT
+            || blocked.code() == ErrorCode.CONNECTION_CLOSED, blocked.getMessage());
+        assertTrue(async instanceof KvStoreException k && (k.code() == ErrorCode.CLIENT_TIMEOUT
+            || k.code() == ErrorCode.CONNECTION_CLOSED), String.valueOf(async));
+        slowest = Math.max(slowest, Math.max(s1 - s0, s2 - s1));
+      }
+      long reconnectingMillis = TimeUnit.NANOSECONDS.toMillis(slowest);
+      assertTrue(reconnectingMillis < REQUEST_TIMEOUT.toMillis() + 1_000,
+          "a call waited " + reconnectingMillis + " ms for a stopped daemon, beyond its "
+              + REQUEST_TIMEOUT.toMillis() + " ms timeout");
 
       long contNanos = System.nanoTime();
       second.signal("CONT");
@@ -348,12 +369,13 @@ class SdkFaultsE2ETest {
               + "  restart on the same port: both connections back %d ms after the daemon said"
               + " started; max batch re-read %d -> %d%n"
               + "  SIGSTOP: a GET failed after %d ms (%s); no connection taken as live after %d ms,"
-              + " every connection retired (closed) %d ms after the stop%n"
+              + " every connection retired (closed) %d ms after the stop; while reconnecting,"
+              + " the slowest call failed after %d ms%n"
               + "  SIGCONT: serving again after %d ms%n",
           REQUEST_TIMEOUT.toMillis(), PING_INTERVAL.toMillis(), PING_TIMEOUT.toMillis(),
           pendingAtKill, calls.size(), failMillis, failed, reconnectMillis, firstMaxBatch,
           client.serverLimits().maxBatch(), requestFailMillis, ErrorCode.name(timedOut.code()),
-          suspectMillis, detectMillis, recoverMillis);
+          suspectMillis, detectMillis, reconnectingMillis, recoverMillis);
     } finally {
       first.close();
       if (second != null) {
