@@ -683,12 +683,16 @@ public final class KvStoreClient implements AutoCloseable {
       // Waiting for a connection (every one is reconnecting): bounded by the request's time as
       // its answer is. A stalled daemon accepts TCP connections and answers no HELLO, so this
       // wait took up to the connect timeout and the request then its whole timeout again.
-      ScheduledFuture<?> noConnection = group.schedule(
-          () -> request.fail(new KvStoreException(ErrorCode.CLIENT_TIMEOUT,
-              "no connection to " + peer + " within "
-                  + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms (reconnecting)")),
-          Math.max(1, request.deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
-      acquiring.whenComplete((c, e) -> noConnection.cancel(false));
+      try {
+        ScheduledFuture<?> noConnection = group.schedule(
+            () -> request.fail(new KvStoreException(ErrorCode.CLIENT_TIMEOUT,
+                "no connection to " + peer + " within "
+                    + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms (reconnecting)")),
+            Math.max(1, request.deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+        acquiring.whenComplete((c, e) -> noConnection.cancel(false));
+      } catch (RejectedExecutionException e) {
+        request.fail(new KvStoreException(ErrorCode.CONNECTION_CLOSED, "client is closed"));
+      }
     }
     acquiring.whenComplete((connection, error) -> {
       if (error != null) {
