@@ -11,7 +11,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A real, small tmpfs mounted for a test (what {@code /dev/shm} is), unmounted on close. Mounting
- * needs root (CI runs as root): elsewhere the test is skipped, with the reason.
+ * needs root (CI runs as root): elsewhere the test is skipped, with the reason. The same helper
+ * as kvstore-core's {@code io.kvstore.core.TmpfsMount}: the modules share no test code.
  */
 public final class TmpfsMount implements AutoCloseable {
 
@@ -21,12 +22,12 @@ public final class TmpfsMount implements AutoCloseable {
     this.dir = dir;
   }
 
-  /** Mounts a tmpfs of {@code size} (as mount's {@code size=}, e.g. {@code 24m}) on {@code dir}. */
-  public static TmpfsMount mount(Path dir, String size) throws IOException {
+  /** Mounts a tmpfs with mount's {@code options} (e.g. {@code size=24m}) on {@code dir}. */
+  public static TmpfsMount mount(Path dir, String options) throws IOException {
     Files.createDirectories(dir);
     String user = System.getProperty("user.name");
     assumeTrue("root".equals(user), "mounting a tmpfs needs root; the tests run as " + user);
-    String out = run("mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", dir.toString());
+    String out = run("mount", "-t", "tmpfs", "-o", options, "tmpfs", dir.toString());
     assumeTrue(out == null, "mount -t tmpfs failed (no CAP_SYS_ADMIN in this container?): " + out);
     return new TmpfsMount(dir);
   }

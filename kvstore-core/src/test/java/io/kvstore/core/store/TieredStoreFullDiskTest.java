@@ -3,17 +3,14 @@ package io.kvstore.core.store;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.kvstore.common.PageFormat;
+import io.kvstore.core.TmpfsMount;
 import io.kvstore.core.tier.TestPages;
-import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -29,35 +26,20 @@ class TieredStoreFullDiskTest {
   private static final int PAGE = PageFormat.pageLength(PAYLOAD);
 
   @TempDir Path tmp;
+  private TmpfsMount fs;
   private Path mount;
-  private boolean mounted;
 
   @BeforeEach
   void mountTmpfs() throws Exception {
-    mount = Files.createDirectory(tmp.resolve("fs"));
-    String who = run("id", "-u");
-    assumeTrue(
-        "0".equals(who.trim()),
-        "needs root to mount a 64 MiB tmpfs (CI runs as root); running as uid " + who.trim());
-    String out = run("mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", mount.toString());
-    mounted = Files.getFileStore(mount).type().equals("tmpfs");
-    assumeTrue(mounted, "mount -t tmpfs failed here (a container without CAP_SYS_ADMIN?): " + out);
+    fs = TmpfsMount.mount(tmp.resolve("fs"), "size=64m").lazyUnmount();
+    mount = fs.dir();
   }
 
   @AfterEach
   void unmount() throws Exception {
-    if (mounted) {
-      run("umount", "-l", mount.toString());
+    if (fs != null) {
+      fs.close();
     }
-  }
-
-  private static String run(String... cmd) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes());
-    if (!p.waitFor(30, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-    }
-    return out + (p.exitValue() == 0 ? "" : " (exit " + p.exitValue() + ")");
   }
 
   private TieredStoreBuilder builder() {

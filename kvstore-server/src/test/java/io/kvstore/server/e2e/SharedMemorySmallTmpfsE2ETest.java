@@ -34,7 +34,7 @@ class SharedMemorySmallTmpfsE2ETest {
 
   @Test
   void shouldServeOverTcpTheConnectionWhoseRegionTheTmpfsCannotHold() throws Exception {
-    try (TmpfsMount fs = TmpfsMount.mount(tmp.resolve("shm"), "24m")) {
+    try (TmpfsMount fs = TmpfsMount.mount(tmp.resolve("shm"), "size=24m")) {
       TieredStore store = NetFixtures.smallStore(dir).build();
       KvStoreNetworkServer server =
           new KvStoreNetworkServer(

@@ -91,7 +91,7 @@ class ShmManagerTest {
    */
   @Test
   void shouldRefuseARegionItsFileSystemMightNotHoldAndFillOneThatFits() throws Exception {
-    try (TmpfsMount fs = TmpfsMount.mount(tmp.resolve("shm"), "12m")) {
+    try (TmpfsMount fs = TmpfsMount.mount(tmp.resolve("shm"), "size=12m")) {
       ShmManager m = ShmManager.create(fs.dir().resolve("regions"), 8 << 20, 64 << 20);
       assertTrue(m.enabled());
       ServerRegion a = m.open(1, 0);

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.kvstore.core.TmpfsMount;
 import io.kvstore.core.index.ForkedJvm;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -16,7 +16,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -202,32 +201,19 @@ class RocksLibraryTest {
     assertEquals(0, libraryFilesIn(tmp), "nothing extracted to the temporary directory");
   }
 
-  /** Runs a command; null if it succeeded, else its exit code and output. */
-  private static String run(String... cmd) throws Exception {
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-    assertTrue(p.waitFor(30, TimeUnit.SECONDS));
-    return p.exitValue() == 0 ? null : "rc " + p.exitValue() + ": " + out;
-  }
-
   /** Mounts a tmpfs with {@code options} at a new directory, or skips the test where it cannot. */
   private Path mount(String options) throws Exception {
-    String user = System.getProperty("user.name");
-    assumeTrue("root".equals(user), "mounting a tmpfs needs root; the tests run as " + user);
-    Path mnt = Files.createDirectories(dir.resolve("fs-" + mounts.size()));
-    String out = run("mount", "-t", "tmpfs", "-o", options, "tmpfs", mnt.toString());
-    assumeTrue(out == null, "mount -t tmpfs failed (no CAP_SYS_ADMIN in this container?): " + out);
-    mounts.add(mnt);
-    return mnt;
+    TmpfsMount fs = TmpfsMount.mount(dir.resolve("fs-" + mounts.size()), options);
+    mounts.add(fs);
+    return fs.dir();
   }
 
-  private final List<Path> mounts = new ArrayList<>();
+  private final List<TmpfsMount> mounts = new ArrayList<>();
 
   @AfterEach
   void unmount() throws Exception {
-    for (Path m : mounts) {
-      String out = run("umount", m.toString());
-      assertTrue(out == null, "umount failed: " + out);
+    for (TmpfsMount m : mounts) {
+      m.close(); // not lazily: nothing may stay open in it
     }
   }
 

@@ -4,21 +4,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.kvstore.core.TmpfsMount;
 import io.kvstore.core.index.BlockIndex;
 import io.kvstore.core.tier.TierWriteException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
@@ -36,37 +34,23 @@ class SsdTierFullDiskTest {
   private static final int PAGE = 1 << 20;
 
   @TempDir Path tmp;
+  private TmpfsMount fs;
   private Path mnt;
-  private boolean mounted;
 
   @BeforeEach
   void mountTmpfs() throws Exception {
     // RocksDB's library is loaded from the first SSD tier's directory of the JVM and stays mapped:
     // load it from outside the file system under test, or that could not be unmounted.
     RocksLibrary.load(tmp.resolve(RocksLibrary.DIR_NAME));
-    mnt = tmp.resolve("fs");
-    Files.createDirectories(mnt);
-    String user = System.getProperty("user.name");
-    assumeTrue("root".equals(user), "mounting a tmpfs needs root; the tests run as " + user);
-    String out = run("mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", mnt.toString());
-    assumeTrue(out == null, "mount -t tmpfs failed (no CAP_SYS_ADMIN in this container?): " + out);
-    mounted = true;
+    fs = TmpfsMount.mount(tmp.resolve("fs"), "size=64m");
+    mnt = fs.dir();
   }
 
   @AfterEach
   void unmount() throws Exception {
-    if (mounted) {
-      String out = run("umount", mnt.toString());
-      assertTrue(out == null, "umount failed: " + out);
+    if (fs != null) {
+      fs.close(); // not lazily: nothing of the tier may be left open in it
     }
-  }
-
-  /** Runs a command; null if it succeeded, else its exit code and output. */
-  private static String run(String... cmd) throws Exception {
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-    assertTrue(p.waitFor(30, TimeUnit.SECONDS));
-    return p.exitValue() == 0 ? null : "rc " + p.exitValue() + ": " + out;
   }
 
   private SsdTier open() {
