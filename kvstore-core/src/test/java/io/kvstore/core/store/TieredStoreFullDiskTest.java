@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvstore.common.PageFormat;
-import io.kvstore.core.TmpfsMount;
+import io.kvstore.common.TmpfsMount;
 import io.kvstore.core.tier.TestPages;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;

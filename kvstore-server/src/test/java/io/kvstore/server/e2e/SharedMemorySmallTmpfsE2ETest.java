@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.kvstore.client.GetResult;
 import io.kvstore.client.KvStoreClient;
 import io.kvstore.client.PutResult;
+import io.kvstore.common.TmpfsMount;
 import io.kvstore.core.store.TieredStore;
-import io.kvstore.server.TmpfsMount;
 import io.kvstore.server.net.KvStoreNetworkServer;
 import io.kvstore.server.net.NetFixtures;
 import java.nio.ByteBuffer;
@@ -34,7 +34,7 @@ class SharedMemorySmallTmpfsE2ETest {
 
   @Test
   void shouldServeOverTcpTheConnectionWhoseRegionTheTmpfsCannotHold() throws Exception {
-    try (TmpfsMount fs = TmpfsMount.mount(tmp.resolve("shm"), "size=24m")) {
+    try (TmpfsMount fs = TmpfsMount.mount(tmp.resolve("shm"), "size=24m").lazyUnmount()) {
       TieredStore store = NetFixtures.smallStore(dir).build();
       KvStoreNetworkServer server =
           new KvStoreNetworkServer(

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvstore.client.shm.RegionLayout;
-import io.kvstore.server.TmpfsMount;
+import io.kvstore.common.TmpfsMount;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -91,7 +91,7 @@ class ShmManagerTest {
    */
   @Test
   void shouldRefuseARegionItsFileSystemMightNotHoldAndFillOneThatFits() throws Exception {
-    try (TmpfsMount fs = TmpfsMount.mount(tmp.resolve("shm"), "size=12m")) {
+    try (TmpfsMount fs = TmpfsMount.mount(tmp.resolve("shm"), "size=12m").lazyUnmount()) {
       ShmManager m = ShmManager.create(fs.dir().resolve("regions"), 8 << 20, 64 << 20);
       assertTrue(m.enabled());
       ServerRegion a = m.open(1, 0);

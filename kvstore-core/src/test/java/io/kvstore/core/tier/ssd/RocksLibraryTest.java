@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.kvstore.core.TmpfsMount;
+import io.kvstore.common.TmpfsMount;
 import io.kvstore.core.index.ForkedJvm;
 import java.io.IOException;
 import java.io.RandomAccessFile;

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.kvstore.core.TmpfsMount;
+import io.kvstore.common.TmpfsMount;
 import io.kvstore.core.index.BlockIndex;
 import io.kvstore.core.tier.TierWriteException;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package io.kvstore.server;
+package io.kvstore.common;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -11,15 +11,26 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A real, small tmpfs mounted for a test (what {@code /dev/shm} is), unmounted on close. Mounting
- * needs root (CI runs as root): elsewhere the test is skipped, with the reason. The same helper
- * as kvstore-core's {@code io.kvstore.core.TmpfsMount}: the modules share no test code.
+ * needs root (CI runs as root): elsewhere the test is skipped, with the reason. Shared with the
+ * other modules' tests through this module's test jar.
  */
 public final class TmpfsMount implements AutoCloseable {
 
   private final Path dir;
+  private boolean lazy;
 
   private TmpfsMount(Path dir) {
     this.dir = dir;
+  }
+
+  /**
+   * Detaches the file system at close even while something still holds a file in it (a mapping
+   * not yet collected); by default close checks that nothing does, which is worth checking where
+   * a test's code should have let go of everything.
+   */
+  public TmpfsMount lazyUnmount() {
+    lazy = true;
+    return this;
   }
 
   /** Mounts a tmpfs with mount's {@code options} (e.g. {@code size=24m}) on {@code dir}. */
@@ -37,13 +48,10 @@ public final class TmpfsMount implements AutoCloseable {
     return dir;
   }
 
-  /**
-   * Detaches the file system (lazily: a region mapped by a buffer not yet collected keeps its pages
-   * until it is; the mount point is free at once).
-   */
+  /** Unmounts the file system (failing the test if it is busy, unless {@link #lazyUnmount}). */
   @Override
   public void close() throws IOException {
-    String out = run("umount", "-l", dir.toString());
+    String out = lazy ? run("umount", "-l", dir.toString()) : run("umount", dir.toString());
     assertTrue(out == null, "umount failed: " + out);
   }
 
