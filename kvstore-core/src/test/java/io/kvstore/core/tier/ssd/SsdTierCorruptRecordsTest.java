@@ -73,4 +73,31 @@ class SsdTierCorruptRecordsTest {
           1, segs.filter(p -> p.toString().endsWith(".seg")).count(), "old segments dropped");
     }
   }
+
+  /** A damaged manifest stops RocksDB's open itself: the same message, from the open. */
+  @Test
+  void shouldNameTheCorruptRecordsWhenRocksDbCannotOpenThem() throws Exception {
+    try (SsdTier tier = open(SsdTierConfig.Durability.NONE)) {
+      for (long k = 1; k <= 200; k++) {
+        assertTrue(tier.put(Pages.page(k, k, 0, 0, 1000, k)));
+      }
+    }
+    Path rocks = dir.resolve(LocationStore.DIR_NAME);
+    List<Path> manifests;
+    try (Stream<Path> files = Files.list(rocks)) {
+      manifests = files.filter(p -> p.getFileName().toString().startsWith("MANIFEST-")).toList();
+    }
+    assertFalse(manifests.isEmpty(), "RocksDB keeps a manifest");
+    for (Path m : manifests) {
+      byte[] b = Files.readAllBytes(m);
+      for (int at = 0; at < b.length; at += 7) {
+        b[at] ^= (byte) 0x5A;
+      }
+      Files.write(m, b);
+    }
+    SsdStorageException e =
+        assertThrows(SsdStorageException.class, () -> open(SsdTierConfig.Durability.WAL));
+    assertTrue(e.getMessage().contains("are corrupt (RocksDB: "), e.getMessage());
+    assertTrue(e.getMessage().contains("To start anyway, remove " + rocks), e.getMessage());
+  }
 }
