@@ -26,8 +26,15 @@ abstract class ClientShm {
 
   /**
    * Gives back {@code n} packed leases (offset, generation &lt;&lt; 32 | length) from any thread:
-   * those kept for page views, when the views are closed or never handed out. Nothing is sent once
-   * the connection is gone: the daemon dropped its leases when it closed.
+   * those kept for page views, when the views are closed or never handed out. The views count back
+   * in the region (its mapping may go once the connection is closed); nothing is sent once the
+   * connection is gone: the daemon dropped its leases when it closed.
    */
-  abstract void releaseLater(long[] packed, int n);
+  final void releaseLater(long[] packed, int n) {
+    region.viewsReturned(n);
+    giveBack(packed, n);
+  }
+
+  /** Sends {@code n} packed leases back to the daemon (see {@link #releaseLater}). */
+  abstract void giveBack(long[] packed, int n);
 }

@@ -86,6 +86,12 @@ final class Connection {
    * attached simply go over TCP.
    */
   private void negotiateShm(long timeoutNanos) {
+    channel.closeFuture().addListener(f -> {
+      PipelinedShm attached = shm; // both this and the attach run on the event loop
+      if (attached != null) {
+        attached.region.close(); // its mapping goes once no copy runs and no view is out
+      }
+    });
     Requests.ShmOpen open = new Requests.ShmOpen(timeoutNanos);
     open.future.whenComplete((offer, e) -> {
       if (e != null) {
@@ -106,13 +112,18 @@ final class Connection {
           PipelinedShm attached = new PipelinedShm(region, this, timeoutNanos);
           try {
             channel.eventLoop().execute(() -> {
+              if (!channel.isActive()) {
+                region.close(); // closed meanwhile: its close listener found no region to close
+                return;
+              }
               handler.shm(attached);
               shm = attached;
             });
           } catch (RejectedExecutionException rejected) {
-            // The client is closing: nothing will use the region.
+            region.close(); // the client is closing: nothing will use the region
           }
         } else {
+          region.close();
           LOG.log(Level.DEBUG, "shared region refused, using TCP: {0}", ex.toString());
         }
       });

@@ -165,6 +165,7 @@ final class GetViewsRequest extends Requests.ShmGet<PageViews> {
     int verdict = check(view, i);
     if (verdict != PageFormat.OK) {
       shm.leaseSeen(offset, length, generation);
+      shm.region.viewsReturned(1);
       refuse(i, verdict);
       return;
     }

@@ -62,7 +62,7 @@ final class PipelinedShm extends ClientShm {
    * Nothing is sent once the connection is gone: the daemon dropped its leases when it closed.
    */
   @Override
-  void releaseLater(long[] packed, int n) {
+  void giveBack(long[] packed, int n) {
     Runnable release = () -> {
       for (int i = 0; i < n; i++) {
         leaseSeen(packed[2 * i], packed[2 * i + 1] & 0xFFFFFFFFL, (int) (packed[2 * i + 1] >>> 32));

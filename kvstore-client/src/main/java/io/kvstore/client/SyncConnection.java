@@ -210,10 +210,18 @@ final class SyncConnection {
       LOG.log(Level.DEBUG, "cannot use the daemon''s shared region, using TCP: {0}", e.toString());
       return;
     }
-    Requests.ShmAttach attach = new Requests.ShmAttach(region.nonce(), timeoutNanos);
-    call(attach, deadlineNanos);
-    if (answerOrNull(attach) != null) {
-      shm = new SyncShm(region);
+    boolean attached = false;
+    try {
+      Requests.ShmAttach attach = new Requests.ShmAttach(region.nonce(), timeoutNanos);
+      call(attach, deadlineNanos);
+      if (answerOrNull(attach) != null) {
+        shm = new SyncShm(region);
+        attached = true;
+      }
+    } finally {
+      if (!attached) {
+        region.close(); // refused, or the connection broke: nothing will use it
+      }
     }
   }
 

@@ -33,7 +33,7 @@ final class SyncShm extends ClientShm {
   }
 
   @Override
-  synchronized void releaseLater(long[] packed, int n) {
+  synchronized void giveBack(long[] packed, int n) {
     if (!closed) {
       for (int i = 0; i < n; i++) {
         add(packed[2 * i], packed[2 * i + 1]);
@@ -79,9 +79,15 @@ final class SyncShm extends ClientShm {
     return count;
   }
 
-  /** The connection is gone, and its leases with it: nothing more is recorded. */
-  synchronized void close() {
-    closed = true;
-    count = 0;
+  /**
+   * The connection is gone, and its leases with it: nothing more is recorded, and the region's
+   * mapping goes once nothing uses it ({@link ClientRegion#close()}).
+   */
+  void close() {
+    synchronized (this) {
+      closed = true;
+      count = 0;
+    }
+    region.close();
   }
 }

@@ -1,8 +1,9 @@
 package io.kvstore.client.shm;
 
+import io.kvstore.client.KvStoreException;
+import io.kvstore.client.protocol.ErrorCode;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -12,18 +13,32 @@ import java.nio.file.StandardOpenOption;
  * daemon created, bounds checks for the GET descriptors the daemon sends, and the allocator of the
  * PUT area, which only the SDK writes. Plain {@link ByteBuffer} absolute access, no Agrona (the SDK
  * depends on Netty and kvstore-common only).
+ *
+ * <p>Its life: {@link #close()} (the connection is gone) gives the mapping back once no copy in or
+ * out of it runs and every page view lent from it has come back ({@link #viewsReturned}); until
+ * then the tmpfs keeps the region's pages although the daemon has unlinked its file. Where a
+ * buffer used after the unmap would crash the process (JDK 17 to 21, see {@link RegionMapping}),
+ * a region that ever lent a view is left to the garbage collector: the caller's code could still
+ * hold a view it closed.
  */
 public final class ClientRegion {
 
-  private final MappedByteBuffer map;
+  private final RegionMapping mapping;
+  private final ByteBuffer map;
   private final long length;
   private final long getOffset;
   private final long putOffset;
   private final long areaLength;
   private final UnitAllocator putUnits;
+  // Guarded by this.
+  private int copies;
+  private long viewsOut;
+  private boolean viewLent;
+  private boolean closed;
 
-  private ClientRegion(MappedByteBuffer map, long length) {
-    this.map = map;
+  private ClientRegion(RegionMapping mapping, long length) {
+    this.mapping = mapping;
+    this.map = mapping.buffer();
     this.length = length;
     this.areaLength = RegionLayout.areaLength(length);
     this.getOffset = RegionLayout.HEADER_LENGTH;
@@ -41,18 +56,19 @@ public final class ClientRegion {
     if (length <= RegionLayout.HEADER_LENGTH || length > Integer.MAX_VALUE) {
       throw new IOException("region length " + length + " is out of range");
     }
-    MappedByteBuffer map;
+    RegionMapping mapping;
     try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
       if (ch.size() != length) {
         throw new IOException("region file " + path + " has " + ch.size() + " bytes, not " + length);
       }
-      map = ch.map(FileChannel.MapMode.READ_WRITE, 0, length);
+      mapping = RegionMapping.map(ch, length);
     }
-    String bad = RegionLayout.check(map, length);
+    String bad = RegionLayout.check(mapping.buffer(), length);
     if (bad != null) {
+      mapping.unmap();
       throw new IOException(bad);
     }
-    return new ClientRegion(map, length);
+    return new ClientRegion(mapping, length);
   }
 
   /**
@@ -73,7 +89,12 @@ public final class ClientRegion {
 
   /** The nonce the daemon wrote: echoing it proves this process read the file. */
   public byte[] nonce() {
-    return RegionLayout.nonce(map);
+    enter();
+    try {
+      return RegionLayout.nonce(map);
+    } finally {
+      exit();
+    }
   }
 
   /** Bytes of each area (GET, PUT). */
@@ -89,16 +110,41 @@ public final class ClientRegion {
 
   /** Copies a page from the region into {@code dst} at {@code dstIndex} (absolute, no position change). */
   public void copyOut(long offset, int pageLength, ByteBuffer dst, int dstIndex) {
-    dst.put(dstIndex, map, (int) offset, pageLength);
+    enter();
+    try {
+      dst.put(dstIndex, map, (int) offset, pageLength);
+    } finally {
+      exit();
+    }
   }
 
   /**
    * A read-only view of {@code pageLength} bytes at {@code offset} (position 0, limit and capacity
    * {@code pageLength}), for a page the caller reads in place; the caller has bounds-checked the
-   * run with {@link #inGetArea}. No bytes are copied.
+   * run with {@link #inGetArea}. No bytes are copied. The view is lent: the mapping stays until
+   * {@link #viewsReturned} counts it back.
+   *
+   * @throws KvStoreException CONNECTION_CLOSED once the region is closed
    */
   public ByteBuffer view(long offset, int pageLength) {
+    synchronized (this) {
+      checkOpen();
+      viewsOut++;
+      viewLent = true;
+    }
     return map.slice((int) offset, pageLength).asReadOnlyBuffer();
+  }
+
+  /** {@code n} views lent by {@link #view} are no longer read (closed, refused, never handed out). */
+  public void viewsReturned(int n) {
+    boolean unmap;
+    synchronized (this) {
+      viewsOut -= n;
+      unmap = unmappable();
+    }
+    if (unmap) {
+      mapping.unmap();
+    }
   }
 
   /**
@@ -120,18 +166,90 @@ public final class ClientRegion {
     return putUnits.freeUnits();
   }
 
-  /** Copies {@code src} (position to limit, unchanged) into the region at {@code offset}. */
+  /**
+   * Copies {@code src} (position to limit, unchanged) into the region at {@code offset}.
+   *
+   * @throws KvStoreException CONNECTION_CLOSED once the region is closed
+   */
   public void copyIn(long offset, ByteBuffer src) {
-    map.put((int) offset, src, src.position(), src.remaining());
+    enter();
+    try {
+      map.put((int) offset, src, src.position(), src.remaining());
+    } finally {
+      exit();
+    }
   }
 
-  /** Copies {@code length} bytes of {@code src} from {@code srcOffset} into the region at {@code offset}. */
+  /**
+   * Copies {@code length} bytes of {@code src} from {@code srcOffset} into the region at {@code
+   * offset}.
+   *
+   * @throws KvStoreException CONNECTION_CLOSED once the region is closed
+   */
   public void copyIn(long offset, byte[] src, int srcOffset, int n) {
-    map.put((int) offset, src, srcOffset, n);
+    enter();
+    try {
+      map.put((int) offset, src, srcOffset, n);
+    } finally {
+      exit();
+    }
   }
 
   /** Bytes of the region. */
   public long length() {
     return length;
+  }
+
+  /**
+   * The connection is gone: no copy or view starts any more, and the mapping is given back now, or
+   * when the last copy ends or the last view comes back (see the class comment). Idempotent.
+   */
+  public void close() {
+    boolean unmap;
+    synchronized (this) {
+      closed = true;
+      unmap = unmappable();
+    }
+    if (unmap) {
+      mapping.unmap();
+    }
+  }
+
+  /** Whether {@link #close()} has run (for tests). */
+  public synchronized boolean isClosed() {
+    return closed;
+  }
+
+  /** Whether the mapping has been given back (for tests): closed, nothing using it, unmappable. */
+  public synchronized boolean unmapped() {
+    return unmappable();
+  }
+
+  private synchronized void enter() {
+    checkOpen();
+    copies++;
+  }
+
+  private void exit() {
+    boolean unmap;
+    synchronized (this) {
+      copies--;
+      unmap = unmappable();
+    }
+    if (unmap) {
+      mapping.unmap();
+    }
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new KvStoreException(ErrorCode.CONNECTION_CLOSED,
+          "the connection's shared-memory region is closed");
+    }
+  }
+
+  /** Closed and unused, and unmapping cannot harm a view the caller's code still holds. */
+  private boolean unmappable() {
+    return closed && copies == 0 && viewsOut == 0 && (!viewLent || RegionMapping.checkedAccess());
   }
 }

@@ -323,7 +323,7 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
       runOnLoop(() -> {
         regionOpening = false;
         if (!ctx.channel().isActive()) {
-          reg.close();
+          closeRegion(reg);
           complete(r, null);
           return;
         }
@@ -358,8 +358,17 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
     r.frame.getBytes(r.frame.readerIndex() + ShmFrames.ATTACH_NONCE_OFFSET, nonce);
     if (!reg.attach(nonce)) {
       region = null;
-      reg.close();
-      fail(r, ErrorCode.SHM_REFUSED, "wrong nonce: the region is withdrawn; use TCP");
+      // The answer follows the unlink (spec/4 §4.1), both off the event loop.
+      String refused = "wrong nonce: the region is withdrawn; use TCP";
+      try {
+        context.storeExecutor.execute(() -> {
+          reg.close();
+          failLater(r, ErrorCode.SHM_REFUSED, refused);
+        });
+      } catch (RejectedExecutionException e) {
+        reg.close();
+        fail(r, ErrorCode.SHM_REFUSED, refused);
+      }
       return;
     }
     complete(r, ShmFrames.encodeEmpty(ctx.alloc(), Opcode.SHM_ATTACH_OK, r.requestId));
@@ -593,10 +602,24 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
     ServerRegion reg = region;
     if (reg != null) {
       region = null;
-      reg.close(); // the client is gone (closed, crashed, SIGKILLed): leases dropped, file unlinked
+      // The client is gone (closed, crashed, SIGKILLed): leases dropped, file unlinked, mapping
+      // given back.
+      closeRegion(reg);
     }
     resumeWaiting(); // they see the closed channel and release their requests
     super.channelInactive(ctx);
+  }
+
+  /**
+   * Closes a region off the event loop (an unlink, and an unmap that frees the region's pages in
+   * the tmpfs); on the loop only if the store executor takes no task (full, or shut down).
+   */
+  private void closeRegion(ServerRegion reg) {
+    try {
+      context.storeExecutor.execute(reg::close);
+    } catch (RejectedExecutionException e) {
+      reg.close();
+    }
   }
 
   private void resumeWaiting() {

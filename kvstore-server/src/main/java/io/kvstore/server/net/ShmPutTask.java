@@ -6,6 +6,7 @@ import io.kvstore.client.shm.ShmFrames;
 import io.kvstore.server.shm.ServerRegion;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import java.util.Arrays;
 
 /**
  * One PUT with flag SHM ({@code spec/4-shared-memory.md} §4.4), run on the store executor: each
@@ -28,6 +29,21 @@ final class ShmPutTask {
     int at = frame.readerIndex();
     int count = ShmFrames.count(frame, at);
     int[] statuses = new int[count];
+    if (!region.enter()) {
+      // The region was closed (its client is gone): nothing of it may be read any more.
+      Arrays.fill(statuses, ErrorCode.SHM_UNAVAILABLE);
+      return PutOkFlyweight.encode(alloc, requestId, count, statuses);
+    }
+    try {
+      putPages(frame, at, count, statuses, store, namespaceId, maxPageLength, context, region);
+    } finally {
+      region.exit();
+    }
+    return PutOkFlyweight.encode(alloc, requestId, count, statuses);
+  }
+
+  private static void putPages(ByteBuf frame, int at, int count, int[] statuses, StoreOps store,
+      long namespaceId, int maxPageLength, ServerContext context, ServerRegion region) {
     long notBefore = 0;
     for (int i = 0; i < count; i++) {
       long offset = ShmFrames.descriptorOffset(frame, at, i);
@@ -46,6 +62,5 @@ final class ShmPutTask {
         Errors.count(context, statuses[i]);
       }
     }
-    return PutOkFlyweight.encode(alloc, requestId, count, statuses);
   }
 }

@@ -1,10 +1,10 @@
 package io.kvstore.server.shm;
 
 import io.kvstore.client.shm.RegionLayout;
+import io.kvstore.client.shm.RegionMapping;
 import io.kvstore.client.shm.UnitAllocator;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.MappedByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -19,10 +19,13 @@ import org.slf4j.LoggerFactory;
  * <h2>Threads</h2>
  *
  * Leasing and releasing run under this object's monitor (a bitmap scan, no I/O). Copies into a
- * leased run happen outside it: a run belongs to one GET page until released. {@link #close()}
- * (the connection closed) drops every lease and unlinks the file; a copy still running into the
- * mapping after that writes memory that stays mapped until the buffer is collected, so it harms
- * nothing, and the client it was for is gone.
+ * leased run, and out of the PUT area, happen outside it: a run belongs to one GET page until
+ * released, and each copy is counted ({@link #enter()}, {@link #exit()}). {@link #close()} (the
+ * connection closed) drops every lease and unlinks the file, and the mapping is given back as soon
+ * as no copy runs ({@link RegionMapping#unmap()}): at once, or when the last running copy ends.
+ * Nothing else uses the mapping, and no buffer of it leaves the daemon, so nothing can touch it
+ * after that. (Until the mapping goes, the region's pages stay in the tmpfs, and in memory, even
+ * after its file is unlinked and its client gone.)
  */
 public final class ServerRegion implements AutoCloseable {
 
@@ -30,7 +33,8 @@ public final class ServerRegion implements AutoCloseable {
 
   private final ShmManager manager;
   private final Path path;
-  private final MappedByteBuffer map;
+  private final RegionMapping mapping;
+  private final ByteBuffer map;
   private final long length;
   private final byte[] nonce;
   private final long getOffset;
@@ -45,11 +49,14 @@ public final class ServerRegion implements AutoCloseable {
   private int leaseCount;
   private boolean attached;
   private boolean closed;
+  /** Copies into or out of the mapping now running: the mapping goes when closed and none runs. */
+  private int copies;
 
-  ServerRegion(ShmManager manager, Path path, MappedByteBuffer map, long length, byte[] nonce) {
+  ServerRegion(ShmManager manager, Path path, RegionMapping mapping, long length, byte[] nonce) {
     this.manager = manager;
     this.path = path;
-    this.map = map;
+    this.mapping = mapping;
+    this.map = mapping.buffer();
     this.length = length;
     this.nonce = nonce.clone();
     this.areaLength = RegionLayout.areaLength(length);
@@ -111,8 +118,13 @@ public final class ServerRegion implements AutoCloseable {
       leaseGeneration[start] = gen;
       leaseCount++;
       manager.leases.incrementAndGet();
+      copies++;
     }
-    map.put((int) (getOffset + (long) start * RegionLayout.UNIT), page, page.position(), pageLength);
+    try {
+      map.put((int) (getOffset + (long) start * RegionLayout.UNIT), page, page.position(), pageLength);
+    } finally {
+      exit();
+    }
     manager.pagesOut.incrementAndGet();
     return ((long) gen << 32) | start;
   }
@@ -166,25 +178,50 @@ public final class ServerRegion implements AutoCloseable {
     return offset + pageLength;
   }
 
-  /** Copies {@code pageLength} bytes at a checked PUT {@code offset} into {@code dst}. */
-  public void copyOut(long offset, int pageLength, ByteBuffer dst) {
-    dst.put(dst.position(), map, (int) offset, pageLength);
-    manager.pagesIn.incrementAndGet();
+  /**
+   * Starts a use of the mapping (the copies of a PUT's pages out of the PUT area, through {@link
+   * #putPage}): false once the region is closed (its client is gone; nothing may be read). Every
+   * true is followed by one {@link #exit()}, in a {@code finally}.
+   */
+  public boolean enter() {
+    synchronized (this) {
+      if (closed) {
+        return false;
+      }
+      copies++;
+      return true;
+    }
+  }
+
+  /** Ends a use started by {@link #enter()}; the last one after {@link #close()} unmaps. */
+  public void exit() {
+    boolean unmap;
+    synchronized (this) {
+      unmap = --copies == 0 && closed;
+    }
+    if (unmap) {
+      mapping.unmap();
+    }
   }
 
   /**
    * A read-only view of the {@code pageLength} bytes at a checked PUT {@code offset}, for a store
    * call that copies them out once and checks only its copy ({@code TieredStore#putCopyVerified}):
-   * the client may rewrite them meanwhile. Counted as one page in, as {@link #copyOut}.
+   * the client may rewrite them meanwhile. Only between {@link #enter()} and {@link #exit()}, and
+   * the view is not kept past the call. Counted as one page in.
    */
   public ByteBuffer putPage(long offset, int pageLength) {
     manager.pagesIn.incrementAndGet();
     return map.slice((int) offset, pageLength).asReadOnlyBuffer();
   }
 
-  /** Drops every lease and unlinks the file; idempotent. */
+  /**
+   * Drops every lease, unlinks the file and gives the mapping back (now, or when the copy running
+   * ends); idempotent. File-system work: call it off the event loop.
+   */
   @Override
   public void close() {
+    boolean unmap;
     synchronized (this) {
       if (closed) {
         return;
@@ -192,12 +229,16 @@ public final class ServerRegion implements AutoCloseable {
       closed = true;
       manager.leases.addAndGet(-leaseCount);
       leaseCount = 0;
+      unmap = copies == 0;
     }
     manager.closed(length);
     try {
       Files.deleteIfExists(path);
     } catch (IOException e) {
       LOG.warn("cannot unlink shared-memory region {}: {}", path, e.toString());
+    }
+    if (unmap) {
+      mapping.unmap();
     }
   }
 }

@@ -1,9 +1,9 @@
 package io.kvstore.server.shm;
 
 import io.kvstore.client.shm.RegionLayout;
+import io.kvstore.client.shm.RegionMapping;
 import io.kvstore.client.shm.ShmFrames;
 import java.io.IOException;
-import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
@@ -259,15 +259,20 @@ public final class ShmManager {
     try {
       holdRunLock(); // before the first region file: a crash leaves regions under a free lock
       checkRoom(claimed, length);
-      MappedByteBuffer map;
+      RegionMapping mapping;
       try (FileChannel ch = FileChannel.open(path, Set.of(StandardOpenOption.CREATE_NEW,
           StandardOpenOption.READ, StandardOpenOption.WRITE), PosixFilePermissions.asFileAttribute(FILE_PERMS))) {
-        map = ch.map(FileChannel.MapMode.READ_WRITE, 0, length);
+        mapping = RegionMapping.map(ch, length);
       }
       byte[] nonce = new byte[ShmFrames.NONCE_LENGTH];
       random.nextBytes(nonce);
-      RegionLayout.writeHeader(map, length, connectionId, nonce);
-      ServerRegion region = new ServerRegion(this, path, map, length, nonce);
+      try {
+        RegionLayout.writeHeader(mapping.buffer(), length, connectionId, nonce);
+      } catch (RuntimeException | Error e) {
+        mapping.unmap();
+        throw e;
+      }
+      ServerRegion region = new ServerRegion(this, path, mapping, length, nonce);
       regions.incrementAndGet();
       ok = true;
       return region;
