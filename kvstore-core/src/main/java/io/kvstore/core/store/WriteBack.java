@@ -265,6 +265,10 @@ final class WriteBack {
     try {
       if (ssd.resumeWrites()) {
         health.resumed();
+        // Confirmed by a write of the tier's own, so that a store with nothing to write back
+        // recovers too (before, it reported degraded until the next dirty page came).
+        ssd.probeWrite();
+        health.writeSucceeded();
       }
     } catch (RuntimeException e) {
       health.failed(e);

@@ -22,12 +22,15 @@ final class FaultyTier implements Tier {
   private final Tier inner;
   private volatile TierWriteException.Reason writeFault;
   private volatile boolean readFault;
+  /** Whether {@link #probeWrite} fails although {@link #resumeWrites} says yes (too hopeful). */
+  private volatile boolean probeFault;
   private volatile CountDownLatch stall;
   /** Whether a stalled write also ignores interrupts (a thread stuck in the kernel). */
   private volatile boolean stallDeaf;
   final AtomicLong puts = new AtomicLong();
   final AtomicLong failedPuts = new AtomicLong();
   final AtomicLong resumeCalls = new AtomicLong();
+  final AtomicLong probes = new AtomicLong();
   final AtomicInteger stalledNow = new AtomicInteger();
   /** Calls of {@link #pin} (a page pinned, or looked for to pin). */
   final AtomicLong pins = new AtomicLong();
@@ -39,6 +42,11 @@ final class FaultyTier implements Tier {
   /** Every later put throws a {@link TierWriteException} with this reason (null: none). */
   void failWrites(TierWriteException.Reason reason) {
     writeFault = reason;
+  }
+
+  /** Every later probe write fails with an I/O error, whatever {@link #resumeWrites} says. */
+  void failProbes(boolean fail) {
+    probeFault = fail;
   }
 
   /** Every later get throws an I/O error. */
@@ -132,6 +140,17 @@ final class FaultyTier implements Tier {
   public boolean resumeWrites() {
     resumeCalls.incrementAndGet();
     return writeFault == null;
+  }
+
+  @Override
+  public void probeWrite() {
+    probes.incrementAndGet();
+    TierWriteException.Reason fault = writeFault;
+    if (fault != null || probeFault) {
+      throw new TierWriteException(fault != null ? fault : TierWriteException.Reason.IO_ERROR,
+          "injected probe-write failure");
+    }
+    inner.probeWrite();
   }
 
   @Override

@@ -65,6 +65,39 @@ class TieredStoreFaultTest {
     assertEquals(degraded, store.health().ssdDegraded(), store.health().toString());
   }
 
+  /**
+   * A store with nothing to write back recovers too: once the tier's resume says yes, a write of
+   * its own (the probe) confirms it. Before, the store reported degraded until the next dirty page
+   * came, so an idle daemon kept its degraded alert firing after the disk had room again. A probe
+   * that fails keeps it degraded, in the same episode.
+   */
+  @Test
+  void shouldRecoverWhileIdleOnceAProbeWriteSucceeds() throws Exception {
+    try (TieredStore store = builder().build()) {
+      putAll(store, 1, 0, 100, 1);
+      assertTrue(store.awaitWriteBack(30_000));
+      faulty.failWrites(TierWriteException.Reason.NO_SPACE);
+      putAll(store, 1, 100, 200, 1);
+      assertTrue(store.awaitWriteBack(30_000));
+      awaitHealth(store, true);
+      long since = store.health().sinceEpochMillis();
+      faulty.failProbes(true);
+      faulty.failWrites(null); // the resume says yes; the probe write still fails (too hopeful)
+      long probes = faulty.probes.get();
+      for (int i = 0; i < 1000 && faulty.probes.get() < probes + 3; i++) {
+        Thread.sleep(10);
+      }
+      assertTrue(faulty.probes.get() >= probes + 3, "probes come on the backoff");
+      assertTrue(store.health().ssdDegraded(), "a failing probe keeps it degraded");
+      assertEquals(since, store.health().sinceEpochMillis(), "one episode, not one per probe");
+      long writes = store.stats().writeBack().ssdWrites();
+      faulty.failProbes(false);
+      awaitHealth(store, false); // no put, nothing to write back: its own write confirmed it
+      assertEquals(writes, store.stats().writeBack().ssdWrites(), "no page was written meanwhile");
+      assertTrue(exactOrMiss(store, 1, 0, 1));
+    }
+  }
+
   @ParameterizedTest
   @EnumSource(
       value = TierWriteException.Reason.class,
@@ -111,8 +144,9 @@ class TieredStoreFaultTest {
 
       faulty.failWrites(null); // space is back
       long writes = store.stats().writeBack().ssdWrites();
-      // Retries come on a backoff (5 to 20 ms here); recovery is confirmed by a successful write,
-      // so keep evicting dirty pages until it comes (bounded: 500 rounds of at least 10 ms).
+      // Retries come on a backoff (5 to 20 ms here); recovery is confirmed by a successful write
+      // (a page's, or the retry's own probe): evict dirty pages meanwhile (bounded: 500 rounds of
+      // at least 10 ms).
       for (int round = 0; round < 500 && store.health().ssdDegraded(); round++) {
         putAll(store, 1, 10_000 + 10 * round, 10_010 + 10 * round, 2); // victims to write
         assertTrue(store.awaitWriteBack(30_000));
@@ -120,9 +154,9 @@ class TieredStoreFaultTest {
       }
       assertFalse(store.health().ssdDegraded(), "recovered by itself: " + store.health());
       assertTrue(faulty.resumeCalls.get() >= 1);
-      assertTrue(store.stats().writeBack().ssdWrites() > writes, "write-back resumed");
       putAll(store, 1, 20_000, 20_100, 2);
       assertTrue(store.awaitWriteBack(30_000));
+      assertTrue(store.stats().writeBack().ssdWrites() > writes, "write-back resumed");
       assertFalse(store.health().ssdDegraded());
       assertEquals(TierKind.SSD, whereIs(store, 1, 20_000));
       assertTrue(exactOrMiss(store, 1, 20_000, 2), "a page written back after recovery is served");

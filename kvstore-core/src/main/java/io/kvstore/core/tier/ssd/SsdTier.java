@@ -96,6 +96,8 @@ public final class SsdTier implements Tier {
   static final String INDEX_DIR = "directory";
   /** A file of zeros kept beside the segments, given back to the file system on open. */
   static final String BALLAST = "ballast";
+  /** A file written, forced and removed to prove the disk takes writes ({@link #probeWrite}). */
+  static final String PROBE = "write-probe";
   /** Size of the ballast (at most the free-space reserve). */
   static final long BALLAST_BYTES = 4L << 20;
   /** Present in the segments directory while the tier is closed cleanly. */
@@ -110,6 +112,7 @@ public final class SsdTier implements Tier {
   private final SsdTierConfig config;
   private final Path segmentDir;
   private final Path ballast;
+  private final Path probeFile;
   /** The segments' file system, looked up once (each lookup parses the mount table). */
   private final FileStore fileStore;
   private final BlockIndex index;
@@ -237,9 +240,11 @@ public final class SsdTier implements Tier {
     Path dir = config.dataDir.toAbsolutePath();
     this.segmentDir = dir.resolve(SEGMENTS_DIR);
     this.ballast = dir.resolve(BALLAST);
+    this.probeFile = dir.resolve(PROBE);
     // RocksDB writes a new manifest when it opens: on a file system that others filled up, the
     // ballast left by the last run is the room it needs.
     try {
+      Files.deleteIfExists(probeFile); // a crash during a probe leaves it
       Files.deleteIfExists(ballast);
     } catch (IOException e) {
       throw new SsdStorageException("cannot remove " + ballast + ": " + e, e);
@@ -1768,6 +1773,53 @@ public final class SsdTier implements Tier {
       rocksBytes = locations.bytesOnDisk();
       placeBallast();
       return pendingDeletes.drain(this::deleteLocationOrKeep);
+    } finally {
+      life.unlock();
+    }
+  }
+
+  /**
+   * Writes 4 KiB to a file beside the segments, forces it to the device and removes it: after
+   * {@link #resumeWrites} (free space, RocksDB taking a write), the proof that the file system takes
+   * data writes, for a store with no page waiting to be written back.
+   *
+   * @throws SsdStorageException NO_SPACE or IO_ERROR if the write or the force fails, or the tier
+   *     is closed
+   */
+  @Override
+  public void probeWrite() {
+    Lock life = lifecycle.readLock();
+    life.lock();
+    try {
+      if (closed) {
+        throw new SsdStorageException(
+            TierWriteException.Reason.IO_ERROR, "the SSD tier is closed", null);
+      }
+      try {
+        IOException fault = writeFaultForTest; // a disk failing its writes fails this one too
+        if (fault != null) {
+          throw fault;
+        }
+        if (partialWriteFaultForTest >= 0) {
+          throw new IOException("Input/output error (injected into the probe write)");
+        }
+        try (FileChannel ch = FileChannel.open(probeFile, StandardOpenOption.CREATE,
+            StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+          ByteBuffer zeros = ByteBuffer.allocate(4096);
+          while (zeros.hasRemaining()) {
+            ch.write(zeros, zeros.position());
+          }
+          ch.force(true);
+        }
+      } catch (IOException e) {
+        throw new SsdStorageException("cannot write a probe file " + probeFile + ": " + e, e);
+      } finally {
+        try {
+          Files.deleteIfExists(probeFile);
+        } catch (IOException e) {
+          // Removed at the next probe or open.
+        }
+      }
     } finally {
       life.unlock();
     }
