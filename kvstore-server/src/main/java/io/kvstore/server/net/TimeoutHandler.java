@@ -21,8 +21,9 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li><b>read</b>: a frame whose first bytes have arrived must be whole within {@code
  *       net.read.timeout.seconds} (time during which the daemon stopped reading because of the
- *       connection's own requests or unread responses does not count); else TIMEOUT (request id 0)
- *       and close. A client cannot park a half-sent frame, and the memory it holds, forever.
+ *       connection's own requests or unread responses does not count, nor time during which the
+ *       daemon itself did not run: a tick late by more than its period credits the delay to every
+ *       clock here); else TIMEOUT (request id 0) and close. A client cannot park a half-sent frame, and the memory it holds, forever.
  *   <li><b>write</b>: responses queued for the socket must make progress within {@code
  *       net.write.timeout.seconds}; a client that stopped reading is closed without a word
  *       (nothing more can reach it), which fails its queued writes and so releases the pages its
@@ -49,6 +50,9 @@ final class TimeoutHandler extends ChannelDuplexHandler {
   private final long writeNanos;
   private final long idleNanos;
   private ScheduledFuture<?> tick;
+  private long period;
+  /** When the last tick ran: a tick far later than its period means this loop did not run. */
+  private long lastTick;
   private long lastActivity;
   private long frameStart;
   private long framesSeen;
@@ -87,7 +91,8 @@ final class TimeoutHandler extends ChannelDuplexHandler {
     long now = System.nanoTime();
     lastActivity = now;
     lastWriteProgress = now;
-    long period = tickNanos();
+    lastTick = now;
+    period = tickNanos();
     tick = ctx.executor().scheduleAtFixedRate(() -> tick(ctx), period, period, TimeUnit.NANOSECONDS);
     super.channelActive(ctx);
   }
@@ -119,6 +124,16 @@ final class TimeoutHandler extends ChannelDuplexHandler {
       return;
     }
     long now = System.nanoTime();
+    long stalled = now - lastTick - period;
+    lastTick = now;
+    if (stalled > period) {
+      // The daemon (or this event loop) did not run for that long: a SIGSTOP, a frozen VM, a
+      // long pause. The clocks below measure the client; none of that time was the client's (a
+      // frame it sent meanwhile waits unread in the kernel), so it does not count.
+      frameStart = frameStart == 0 ? 0 : frameStart + stalled;
+      lastWriteProgress += stalled;
+      lastActivity += stalled;
+    }
     // write: queued responses that make no progress
     ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
     long pending = out == null ? 0 : out.totalPendingWriteBytes();

@@ -227,6 +227,46 @@ class SdkFaultsE2ETest {
     }
   }
 
+  /**
+   * The daemon's frame timeout measures the client, not the daemon: a frame half sent when the
+   * daemon is stopped for longer than the timeout, and finished soon after it runs again, is
+   * served. Before, the first tick after SIGCONT counted the stop as the client's and cut the
+   * connection ({@code TIMEOUT: a frame was not completed within 2 s}).
+   */
+  @Test
+  void shouldNotCountItsOwnStopAgainstAClientsHalfSentFrame() throws Exception {
+    try (Daemon d = new Daemon(dir.resolve("stop"), 0, "--net-read-timeout-seconds", "2");
+        RawClient c = new RawClient(d.port)) {
+      assertEquals(io.kvstore.client.protocol.Opcode.HELLO_OK, c.hello(1, 1, 1, NS, "").opcode());
+      ByteBuffer page = NetFixtures.page(7, 7, NS, PAGE_PAYLOAD);
+      io.netty.buffer.ByteBuf frame = io.kvstore.client.protocol.PutFlyweight.encode(
+          io.netty.buffer.UnpooledByteBufAllocator.DEFAULT, 2, new ByteBuffer[] {page.duplicate()},
+          0, 1);
+      byte[] bytes = new byte[frame.readableBytes()];
+      frame.readBytes(bytes);
+      frame.release();
+      int half = bytes.length / 2;
+      c.send(Arrays.copyOfRange(bytes, 0, half));
+      Thread.sleep(200); // read by the daemon: the frame has begun
+      d.signal("STOP");
+      Thread.sleep(3_500); // longer than the 2 s frame timeout
+      d.signal("CONT");
+      Thread.sleep(300); // the daemon's timer runs again before the rest comes
+      c.send(Arrays.copyOfRange(bytes, half, bytes.length));
+      RawClient.Frame ok = c.read();
+      assertEquals(io.kvstore.client.protocol.Opcode.PUT_OK, ok.opcode(), ok + "\n" + d.log());
+      assertEquals(0, ok.bodyShort(8), "stored");
+      c.keyBatch(io.kvstore.client.protocol.Opcode.GET, 0, 3, 0, 7, 7);
+      RawClient.Frame got = c.read();
+      assertEquals(io.kvstore.client.protocol.Opcode.GET_PAGE, got.opcode(), got.toString());
+      assertEquals(io.kvstore.client.protocol.Opcode.GET_DONE, c.read().opcode());
+      // A half-sent frame still gets cut when the client, not the daemon, is the one stalling.
+      c.send(Arrays.copyOfRange(bytes, 0, half));
+      RawClient.Frame cut = c.read();
+      assertEquals(ErrorCode.TIMEOUT, cut.errorCode(), cut.toString());
+    }
+  }
+
   @Test
   void shouldFailCleanlyReconnectAndRecoverThroughKillRestartAndPartition() throws Exception {
     Path data = dir.resolve("data");
