@@ -518,6 +518,9 @@ final class Requests {
     private ClientRegion region;
     private long[] regionOffsets;
     private int[] regionLengths;
+    /** Room reserved while the pages are being copied in (freed if the encode falls back to TCP). */
+    private long[] claimedOffsets;
+    private int[] claimedLengths;
 
     Put(ByteBuffer[] pages, int from, int count, long frameLength, long timeoutNanos) {
       this(pages, null, 0, from, count, frameLength, timeoutNanos);
@@ -538,7 +541,17 @@ final class Requests {
     ByteBuf encode(ByteBufAllocator alloc, long requestId) {
       ClientShm shm = attachedShm();
       if (shm != null) {
-        ByteBuf viaRegion = encodeThroughRegion(alloc, requestId, shm.region);
+        ByteBuf viaRegion;
+        try {
+          viaRegion = encodeThroughRegion(alloc, requestId, shm.region);
+        } catch (InternalError e) {
+          // A fault in the region's memory (SIGBUS: its tmpfs out of room), which the JVM raises
+          // where it notices it, not always inside the copy: the room goes back, the region takes
+          // no more PUTs, and this one goes over TCP.
+          shm.region.fault(e);
+          freeClaimed(shm.region);
+          viaRegion = null;
+        }
         if (viaRegion != null) {
           return viaRegion;
         }
@@ -586,27 +599,53 @@ final class Requests {
           return null;
         }
       }
+      claimedOffsets = offs;
+      claimedLengths = lens;
+      boolean copied = true;
       try {
-        for (int i = 0; i < count; i++) {
+        for (int i = 0; i < count && copied; i++) {
           ByteBuffer b = buffers[from + i];
           if (headers == null) {
-            r.copyIn(offs[i], b);
+            copied = r.copyIn(offs[i], b);
           } else {
-            r.copyIn(offs[i], headers, headersOffset + PageFormat.HEADER_LENGTH * i,
-                PageFormat.HEADER_LENGTH);
-            r.copyIn(offs[i] + PageFormat.HEADER_LENGTH, b);
+            copied = r.copyIn(offs[i], headers, headersOffset + PageFormat.HEADER_LENGTH * i,
+                PageFormat.HEADER_LENGTH) && r.copyIn(offs[i] + PageFormat.HEADER_LENGTH, b);
           }
         }
       } catch (RuntimeException e) {
         for (int j = 0; j < count; j++) {
           r.freePut(offs[j], lens[j]); // the request fails with e; its room goes back now
         }
+        claimedOffsets = null;
+        claimedLengths = null;
         throw e;
+      }
+      if (!copied) {
+        freeClaimed(r); // the region's memory faulted: this PUT goes over TCP
+        return null;
       }
       region = r;
       regionOffsets = offs;
       regionLengths = lens;
+      claimedOffsets = null;
+      claimedLengths = null;
       return ShmFrames.encodePut(alloc, requestId, offs, lens, 0, count);
+    }
+
+    /** Gives back the PUT area room reserved by an encode that falls back to TCP. */
+    private void freeClaimed(ClientRegion r) {
+      long[] offs = claimedOffsets != null ? claimedOffsets : regionOffsets;
+      int[] lens = claimedOffsets != null ? claimedLengths : regionLengths;
+      claimedOffsets = null;
+      claimedLengths = null;
+      region = null;
+      regionOffsets = null;
+      regionLengths = null;
+      if (offs != null) {
+        for (int j = 0; j < count; j++) {
+          r.freePut(offs[j], lens[j]);
+        }
+      }
     }
 
     @Override

@@ -23,6 +23,8 @@ import java.nio.file.StandardOpenOption;
  */
 public final class ClientRegion {
 
+  private static final System.Logger LOG = System.getLogger(ClientRegion.class.getName());
+
   private final RegionMapping mapping;
   private final ByteBuffer map;
   private final long length;
@@ -35,6 +37,7 @@ public final class ClientRegion {
   private long viewsOut;
   private boolean viewLent;
   private boolean closed;
+  private boolean faulted;
 
   private ClientRegion(RegionMapping mapping, long length) {
     this.mapping = mapping;
@@ -152,6 +155,9 @@ public final class ClientRegion {
    * -1 when there is none (the caller sends the PUT over TCP).
    */
   public synchronized long allocatePut(int pageLength) {
+    if (faulted) {
+      return -1;
+    }
     int start = putUnits.allocate(RegionLayout.units(pageLength));
     return start < 0 ? -1 : putOffset + (long) start * RegionLayout.UNIT;
   }
@@ -167,14 +173,18 @@ public final class ClientRegion {
   }
 
   /**
-   * Copies {@code src} (position to limit, unchanged) into the region at {@code offset}.
+   * Copies {@code src} (position to limit, unchanged) into the region at {@code offset}; false if
+   * the region's memory faulted (see {@link #faulted()}): the caller sends the page over TCP.
    *
    * @throws KvStoreException CONNECTION_CLOSED once the region is closed
    */
-  public void copyIn(long offset, ByteBuffer src) {
+  public boolean copyIn(long offset, ByteBuffer src) {
     enter();
     try {
       map.put((int) offset, src, src.position(), src.remaining());
+      return true;
+    } catch (InternalError e) {
+      return fault(e);
     } finally {
       exit();
     }
@@ -182,17 +192,50 @@ public final class ClientRegion {
 
   /**
    * Copies {@code length} bytes of {@code src} from {@code srcOffset} into the region at {@code
-   * offset}.
+   * offset}; false if the region's memory faulted, as {@link #copyIn(long, ByteBuffer)}.
    *
    * @throws KvStoreException CONNECTION_CLOSED once the region is closed
    */
-  public void copyIn(long offset, byte[] src, int srcOffset, int n) {
+  public boolean copyIn(long offset, byte[] src, int srcOffset, int n) {
     enter();
     try {
       map.put((int) offset, src, srcOffset, n);
+      return true;
+    } catch (InternalError e) {
+      return fault(e);
     } finally {
       exit();
     }
+  }
+
+  /**
+   * Whether a write into the region faulted: its file is sparse, and a page its tmpfs could not
+   * give (another program filled it after the daemon checked its room) raises SIGBUS, which the JVM
+   * turns into an {@link InternalError} in the copy. From then on {@link #allocatePut} gives no
+   * room, so every PUT of the connection goes over TCP; GETs still come through the pages the
+   * daemon managed to write (the daemon falls back likewise).
+   */
+  public synchronized boolean faulted() {
+    return faulted;
+  }
+
+  /**
+   * Records a fault in the region's memory met by the caller's code (the JVM raises the {@link
+   * InternalError} where it notices the SIGBUS, not always inside the copy); see {@link
+   * #faulted()}. Returns false.
+   */
+  public boolean fault(InternalError e) {
+    boolean first;
+    synchronized (this) {
+      first = !faulted;
+      faulted = true;
+    }
+    if (first) {
+      LOG.log(System.Logger.Level.WARNING, "a write into the shared-memory region faulted ({0}):"
+          + " its tmpfs is out of room (another program filled it?); this connection''s PUTs go"
+          + " over TCP", e.getMessage());
+    }
+    return false;
   }
 
   /** Bytes of the region. */

@@ -49,6 +49,8 @@ public final class ServerRegion implements AutoCloseable {
   private int leaseCount;
   private boolean attached;
   private boolean closed;
+  /** A copy into the region faulted (its tmpfs out of room): no GET page goes through it any more. */
+  private boolean faulted;
   /** Copies into or out of the mapping now running: the mapping goes when closed and none runs. */
   private int copies;
 
@@ -105,6 +107,10 @@ public final class ServerRegion implements AutoCloseable {
       if (closed || !attached || pageLength <= 0) {
         return -1;
       }
+      if (faulted) {
+        manager.pagesInline.incrementAndGet();
+        return -1;
+      }
       start = leases.allocate(RegionLayout.units(pageLength));
       if (start < 0) {
         manager.pagesInline.incrementAndGet();
@@ -122,11 +128,43 @@ public final class ServerRegion implements AutoCloseable {
     }
     try {
       map.put((int) (getOffset + (long) start * RegionLayout.UNIT), page, page.position(), pageLength);
+    } catch (InternalError e) {
+      // SIGBUS: the sparse region file's tmpfs could not give a page (another program filled it
+      // after the room was checked). This page, and every later one, goes inline over TCP.
+      fault(e);
+      synchronized (this) {
+        if (leaseLength[start] == pageLength && leaseGeneration[start] == gen) {
+          leases.free(start, RegionLayout.units(pageLength));
+          leaseLength[start] = 0;
+          leaseCount--;
+          manager.leases.decrementAndGet();
+        }
+      }
+      manager.pagesInline.incrementAndGet();
+      return -1;
     } finally {
       exit();
     }
     manager.pagesOut.incrementAndGet();
     return ((long) gen << 32) | start;
+  }
+
+  /**
+   * A copy into the region faulted (SIGBUS: its tmpfs could not give a page, another program having
+   * filled it after the room was checked; the JVM raises it as an {@link InternalError}, in the
+   * copy or soon after it): no GET page goes through the region any more, each one goes inline.
+   * One WARN per region.
+   */
+  public void fault(InternalError e) {
+    synchronized (this) {
+      if (faulted) {
+        return;
+      }
+      faulted = true;
+    }
+    LOG.warn("a copy into shared-memory region {} faulted ({}): its file system is out of room"
+        + " (another program filled it?); its GET pages go inline over TCP from now on", path,
+        e.getMessage());
   }
 
   /** The region offset of a lease returned by {@link #leaseAndCopy}. */

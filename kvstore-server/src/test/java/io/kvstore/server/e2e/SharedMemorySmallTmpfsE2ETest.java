@@ -94,4 +94,72 @@ class SharedMemorySmallTmpfsE2ETest {
       }
     }
   }
+
+  /**
+   * Another program fills the tmpfs after the regions were given: the region files are sparse, so
+   * the next copy into a page of a region not touched before faults (SIGBUS). The daemon's copy of
+   * a GET page and the SDK's copy of a PUT page meet it; each page still goes through, over TCP,
+   * byte for byte, and the daemon keeps serving. Before, the daemon's thread died of an {@code
+   * InternalError} and the GET was never answered.
+   */
+  @Test
+  void shouldMovePagesOverTcpWhenAnotherProgramFillsTheTmpfsUnderAGivenRegion() throws Exception {
+    try (TmpfsMount fs = TmpfsMount.mount(tmp.resolve("shm"), "size=24m").lazyUnmount()) {
+      TieredStore store = NetFixtures.smallStore(dir).build();
+      KvStoreNetworkServer server =
+          new KvStoreNetworkServer(
+              NetFixtures.config()
+                  .shmDir(fs.dir().resolve("regions"))
+                  .shmRegionBytes(8L << 20)
+                  .shmTotalBytes(1L << 30)
+                  .build(),
+              store,
+              NetFixtures.metrics());
+      server.start();
+      try (KvStoreClient client =
+          KvStoreClient.builder()
+              .address("127.0.0.1", server.port())
+              .namespaceId(NS)
+              .connections(1)
+              .requestTimeout(Duration.ofSeconds(30))
+              .build()) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (client.sharedMemoryConnections() < 1 && System.nanoTime() < deadline) {
+          Thread.sleep(10);
+        }
+        assertEquals(1, client.sharedMemoryConnections(), "the region was given");
+        // Another program takes every free byte of the tmpfs.
+        java.nio.file.Path filler = fs.dir().resolve("filler");
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(filler,
+            java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
+          for (int chunk : new int[] {1 << 20, 4096}) { // to the last page
+            ByteBuffer bytes = ByteBuffer.allocateDirect(chunk);
+            try {
+              while (true) {
+                bytes.clear();
+                ch.write(bytes);
+              }
+            } catch (java.io.IOException full) {
+              // No space left on device
+            }
+          }
+        }
+        ByteBuffer dst = ByteBuffer.allocateDirect(NetFixtures.MAX_PAGE);
+        for (long k = 1; k <= 3; k++) {
+          ByteBuffer page = NetFixtures.page(k, 7, NS, 1 << 20);
+          PutResult put = client.putAsync(new ByteBuffer[] {page}).get(30, TimeUnit.SECONDS);
+          assertEquals(1, put.stored(), "put " + k);
+          dst.clear();
+          GetResult got =
+              client.getAsync(new long[] {k, 7}, new ByteBuffer[] {dst}).get(30, TimeUnit.SECONDS);
+          assertEquals(1, got.found(), "get " + k);
+          assertArrayEquals(NetFixtures.bytes(page), NetFixtures.bytes(dst, got.length(0)));
+        }
+        assertEquals(1, client.ping() >= 0 ? 1 : 0, "the connection still serves");
+      } finally {
+        server.shutdownGracefully(Duration.ofSeconds(5));
+        store.close();
+      }
+    }
+  }
 }
