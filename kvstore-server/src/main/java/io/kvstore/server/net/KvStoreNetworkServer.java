@@ -143,6 +143,8 @@ public final class KvStoreNetworkServer implements NetworkServer {
           .bind(new InetSocketAddress(config.host(), config.port()))
           .sync()
           .channel();
+      // After the acceptor, which the bind has added: it pauses accepting on an error first.
+      serverChannel.pipeline().addLast("accept-errors", new AcceptErrors(counters));
     } catch (Exception e) { // Netty rethrows the bind's checked exception undeclared
       stopped.set(true);
       stopLoopsAndExecutor(Duration.ZERO);
@@ -180,6 +182,11 @@ public final class KvStoreNetworkServer implements NetworkServer {
   /** Refusals, timeouts, auth failures, budget waits and failed requests since start. */
   public NetCounters counters() {
     return counters;
+  }
+
+  /** The listening socket's channel, null before start (for tests). */
+  Channel serverChannelForTest() {
+    return serverChannel;
   }
 
   /** Bytes held now against the request memory budget, over all connections (0 before start). */

@@ -45,6 +45,7 @@ public final class NetCounters {
   private final LongAdder[] failedByCode = adders(CODES);
   private final LongAdder authFailures = new LongAdder();
   private final LongAdder budgetWaits = new LongAdder();
+  private final LongAdder acceptFailures = new LongAdder();
 
   private static LongAdder[] adders(int n) {
     LongAdder[] a = new LongAdder[n];
@@ -68,6 +69,15 @@ public final class NetCounters {
 
   void budgetWait() {
     budgetWaits.increment();
+  }
+
+  void acceptFailed() {
+    acceptFailures.increment();
+  }
+
+  /** Times {@code accept} failed on the listening socket (out of file descriptors, mostly). */
+  public long acceptFailures() {
+    return acceptFailures.sum();
   }
 
   void requestFailed(int code) {

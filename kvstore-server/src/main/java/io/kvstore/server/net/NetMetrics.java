@@ -68,6 +68,9 @@ public final class NetMetrics {
         "Connections cut by a timeout, by kind (handshake, read, write, idle).", "kind", timeouts);
     metrics.registerCounter("kvstore_auth_failures_total",
         "HELLOs refused with AUTH_FAILED or NAMESPACE_DENIED.", c::authFailures);
+    metrics.registerCounter("kvstore_accept_failures_total",
+        "Times accept failed on the listening socket (out of file descriptors, mostly); accepting"
+            + " pauses 1 s after each.", c::acceptFailures);
     metrics.registerCounter("kvstore_request_budget_waits_total",
         "Times a connection stopped reading because the request memory budget was spent.",
         c::budgetWaits);
