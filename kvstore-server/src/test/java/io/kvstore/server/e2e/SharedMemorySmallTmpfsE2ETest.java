@@ -32,31 +32,45 @@ class SharedMemorySmallTmpfsE2ETest {
   @TempDir Path dir;
   @TempDir Path tmp;
 
+  private static KvStoreNetworkServer startServer(TmpfsMount fs, TieredStore store,
+      long regionBytes) throws Exception {
+    KvStoreNetworkServer server =
+        new KvStoreNetworkServer(
+            NetFixtures.config()
+                .shmDir(fs.dir().resolve("regions"))
+                .shmRegionBytes(regionBytes)
+                .shmTotalBytes(1L << 30)
+                .build(),
+            store,
+            NetFixtures.metrics());
+    server.start();
+    return server;
+  }
+
+  /** A client of {@code connections} pipelined connections, once one of them has its region. */
+  private static KvStoreClient clientWithARegion(KvStoreNetworkServer server, int connections)
+      throws Exception {
+    KvStoreClient client =
+        KvStoreClient.builder()
+            .address("127.0.0.1", server.port())
+            .namespaceId(NS)
+            .connections(connections)
+            .requestTimeout(Duration.ofSeconds(30))
+            .build();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (client.sharedMemoryConnections() < 1 && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    return client;
+  }
+
   @Test
   void shouldServeOverTcpTheConnectionWhoseRegionTheTmpfsCannotHold() throws Exception {
     try (TmpfsMount fs = TmpfsMount.mount(tmp.resolve("shm"), "size=24m").lazyUnmount()) {
       TieredStore store = NetFixtures.smallStore(dir).build();
-      KvStoreNetworkServer server =
-          new KvStoreNetworkServer(
-              NetFixtures.config()
-                  .shmDir(fs.dir().resolve("regions"))
-                  .shmRegionBytes(16L << 20) // two connections want 32 MiB of a 24 MiB tmpfs
-                  .shmTotalBytes(1L << 30)
-                  .build(),
-              store,
-              NetFixtures.metrics());
-      server.start();
-      try (KvStoreClient client =
-          KvStoreClient.builder()
-              .address("127.0.0.1", server.port())
-              .namespaceId(NS)
-              .connections(2)
-              .requestTimeout(Duration.ofSeconds(30))
-              .build()) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (client.sharedMemoryConnections() < 1 && System.nanoTime() < deadline) {
-          Thread.sleep(10);
-        }
+      // Two connections want 32 MiB of a 24 MiB tmpfs.
+      KvStoreNetworkServer server = startServer(fs, store, 16L << 20);
+      try (KvStoreClient client = clientWithARegion(server, 2)) {
         Thread.sleep(300); // the other connection's SHM_OPEN has been refused by now
         assertEquals(1, client.sharedMemoryConnections(), "one region fits, the other does not");
         assertEquals(1, server.sharedMemory().regions());
@@ -106,27 +120,8 @@ class SharedMemorySmallTmpfsE2ETest {
   void shouldMovePagesOverTcpWhenAnotherProgramFillsTheTmpfsUnderAGivenRegion() throws Exception {
     try (TmpfsMount fs = TmpfsMount.mount(tmp.resolve("shm"), "size=24m").lazyUnmount()) {
       TieredStore store = NetFixtures.smallStore(dir).build();
-      KvStoreNetworkServer server =
-          new KvStoreNetworkServer(
-              NetFixtures.config()
-                  .shmDir(fs.dir().resolve("regions"))
-                  .shmRegionBytes(8L << 20)
-                  .shmTotalBytes(1L << 30)
-                  .build(),
-              store,
-              NetFixtures.metrics());
-      server.start();
-      try (KvStoreClient client =
-          KvStoreClient.builder()
-              .address("127.0.0.1", server.port())
-              .namespaceId(NS)
-              .connections(1)
-              .requestTimeout(Duration.ofSeconds(30))
-              .build()) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (client.sharedMemoryConnections() < 1 && System.nanoTime() < deadline) {
-          Thread.sleep(10);
-        }
+      KvStoreNetworkServer server = startServer(fs, store, 8L << 20);
+      try (KvStoreClient client = clientWithARegion(server, 1)) {
         assertEquals(1, client.sharedMemoryConnections(), "the region was given");
         // Another program takes every free byte of the tmpfs.
         java.nio.file.Path filler = fs.dir().resolve("filler");

@@ -47,6 +47,15 @@ class SharedMemoryUnmapE2ETest {
     return fs.getTotalSpace() - fs.getUsableSpace();
   }
 
+  private static KvStoreNetworkServer startServer(TmpfsMount fs, TieredStore store)
+      throws Exception {
+    KvStoreNetworkServer server = new KvStoreNetworkServer(NetFixtures.config()
+        .shmDir(fs.dir().resolve("regions")).shmRegionBytes(16L << 20).shmTotalBytes(1L << 30)
+        .build(), store, NetFixtures.metrics());
+    server.start();
+    return server;
+  }
+
   private static KvStoreClient client(KvStoreNetworkServer server) throws Exception {
     KvStoreClient client = KvStoreClient.builder().address("127.0.0.1", server.port())
         .namespaceId(NS).connections(1).requestTimeout(Duration.ofSeconds(30)).build();
@@ -74,10 +83,7 @@ class SharedMemoryUnmapE2ETest {
   void shouldGiveTheTmpfsBackEachTimeAClientCloses() throws Exception {
     try (TmpfsMount fs = TmpfsMount.mount(tmp.resolve("shm"), "size=48m")) {
       TieredStore store = NetFixtures.smallStore(dir).build();
-      KvStoreNetworkServer server = new KvStoreNetworkServer(NetFixtures.config()
-          .shmDir(fs.dir().resolve("regions")).shmRegionBytes(16L << 20).shmTotalBytes(1L << 30)
-          .build(), store, NetFixtures.metrics());
-      server.start();
+      KvStoreNetworkServer server = startServer(fs, store);
       try {
         ShmManager shm = server.sharedMemory();
         // Each round touches about 12 MiB of each of two regions (the pipelined connection's and
@@ -131,10 +137,7 @@ class SharedMemoryUnmapE2ETest {
   void shouldSurviveClientsClosingMidCopyAndUnmapARegionThatLentViews() throws Exception {
     try (TmpfsMount fs = TmpfsMount.mount(tmp.resolve("shm"), "size=64m").lazyUnmount()) {
       TieredStore store = NetFixtures.smallStore(dir).build();
-      KvStoreNetworkServer server = new KvStoreNetworkServer(NetFixtures.config()
-          .shmDir(fs.dir().resolve("regions")).shmRegionBytes(16L << 20).shmTotalBytes(1L << 30)
-          .build(), store, NetFixtures.metrics());
-      server.start();
+      KvStoreNetworkServer server = startServer(fs, store);
       try {
         ShmManager shm = server.sharedMemory();
         try (KvStoreClient writer = client(server)) {
