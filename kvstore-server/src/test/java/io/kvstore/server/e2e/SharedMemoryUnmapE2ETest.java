@@ -187,4 +187,53 @@ class SharedMemoryUnmapE2ETest {
       }
     }
   }
+
+  /**
+   * A client SIGKILLed while it holds leases (spec/4 §4.5): its region is closed, its file
+   * unlinked, and its pages leave the tmpfs (the killed process's mapping died with it; the
+   * daemon's goes with the close). Before, the daemon's mapping kept them until a garbage
+   * collection.
+   */
+  @Test
+  void shouldGiveBackTheTmpfsOfASigkilledClientsRegion() throws Exception {
+    try (TmpfsMount fs = TmpfsMount.mount(tmp.resolve("shm"), "size=32m")) {
+      TieredStore store = NetFixtures.smallStore(dir).build();
+      KvStoreNetworkServer server = startServer(fs, store);
+      try {
+        try (RawClient raw = new RawClient(server.port())) {
+          raw.hello(1, 1, 1, NS, "");
+          for (int i = 0; i < 4; i++) {
+            raw.put(10 + i, NetFixtures.page(i, i, NS, PAGE));
+            RawClient.Frame ok = raw.read();
+            assertEquals(io.kvstore.client.protocol.Opcode.PUT_OK, ok.opcode(), ok.toString());
+          }
+        }
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(List.of("-Xmx64m", "-cp", System.getProperty("java.class.path"),
+            ShmLeaseHolderMain.class.getName(), Integer.toString(server.port()), Long.toString(NS),
+            "4"));
+        Process holder = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        try {
+          java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(
+              holder.getInputStream(), java.nio.charset.StandardCharsets.UTF_8));
+          String line;
+          while ((line = out.readLine()) != null && !line.startsWith("HOLDING")) {
+            // the JVM's own lines
+          }
+          assertEquals("HOLDING 4", line, "the forked client holds four leases");
+          assertTrue(used(fs.dir()) >= 4 * PAGE, "four pages in its region: " + used(fs.dir()));
+          holder.destroyForcibly(); // SIGKILL
+          assertTrue(holder.waitFor(30, TimeUnit.SECONDS));
+          awaitNoRegion(server.sharedMemory(), fs.dir(), true);
+          assertTrue(used(fs.dir()) < 64 << 10, "the region's pages are back: " + used(fs.dir()));
+        } finally {
+          holder.destroyForcibly();
+        }
+      } finally {
+        server.shutdownGracefully(Duration.ofSeconds(5));
+        store.close();
+      }
+    } // a strict unmount: nothing of the tmpfs is still mapped
+  }
 }
