@@ -38,37 +38,58 @@ final class EtcdProcess implements AutoCloseable {
   final int clientPort;
 
   EtcdProcess(Path dir) throws Exception {
-    this.clientPort = freePort();
-    int peerPort = freePort();
-    Path data = dir.resolve("etcd-data");
     this.log = dir.resolve("etcd.log");
+    // The ports are free when chosen, not when etcd binds them: another process can take one in
+    // between (seen in CI: "bind: address already in use" on an ephemeral port). Then etcd exits
+    // and is started again on other ports.
+    Process started = null;
+    int port = 0;
+    for (int attempt = 1; started == null; attempt++) {
+      port = freePort();
+      Process p = start(dir.resolve("etcd-data-" + attempt), port, freePort());
+      if (awaitHealthy(p, port)) {
+        started = p;
+      } else {
+        stop(p);
+        if (attempt == 3 || !log().contains("address already in use")) {
+          throw new AssertionError("etcd did not start:\n" + log());
+        }
+      }
+    }
+    this.process = started;
+    this.clientPort = port;
+  }
+
+  private Process start(Path data, int clientPort, int peerPort) throws IOException {
     String client = "http://127.0.0.1:" + clientPort;
     String peer = "http://127.0.0.1:" + peerPort;
-    process = new ProcessBuilder(List.of(binary().toString(), "--name", "t", "--data-dir", data.toString(),
+    return new ProcessBuilder(List.of(binary().toString(), "--name", "t", "--data-dir", data.toString(),
             "--listen-client-urls", client, "--advertise-client-urls", client,
             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
             "--initial-cluster", "t=" + peer, "--log-level", "warn"))
         .redirectErrorStream(true)
         .redirectOutput(log.toFile())
         .start();
+  }
+
+  /** Whether etcd answers healthy within 30 s; false as soon as it exits. */
+  private static boolean awaitHealthy(Process p, int clientPort) throws InterruptedException {
     HttpClient http = HttpClient.newHttpClient();
+    URI health = URI.create("http://127.0.0.1:" + clientPort + "/health");
     long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (true) {
+    while (System.nanoTime() < until && p.isAlive()) {
       try {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(client + "/health"))
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(health)
             .timeout(Duration.ofSeconds(1)).build(), HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() == 200 && r.body().contains("true")) {
-          return;
+          return true;
         }
       } catch (IOException e) {
         // not up yet
       }
-      if (System.nanoTime() > until || !process.isAlive()) {
-        close();
-        throw new AssertionError("etcd did not start:\n" + log());
-      }
       Thread.sleep(100);
     }
+    return false;
   }
 
   String endpoint() {
@@ -91,6 +112,10 @@ final class EtcdProcess implements AutoCloseable {
 
   @Override
   public void close() {
+    stop(process);
+  }
+
+  private static void stop(Process process) {
     process.destroy();
     try {
       if (!process.waitFor(10, TimeUnit.SECONDS)) {
