@@ -5,6 +5,7 @@ import io.kvstore.client.protocol.ErrorFlyweight;
 import io.kvstore.client.protocol.FrameDescriptor;
 import io.kvstore.client.protocol.InvalidFrame;
 import io.kvstore.client.protocol.Opcode;
+import io.kvstore.client.shm.ClientRegion;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -104,6 +105,13 @@ final class ClientHandler extends ChannelDuplexHandler {
     } catch (RuntimeException e) {
       request.fail(e);
       promise.tryFailure(e);
+      return;
+    } catch (InternalError e) {
+      // A fault in the shared region's memory raised past the encode's own catch: the region
+      // takes no more PUTs; this request fails, and the connection goes on.
+      KvStoreException failure = ClientRegion.faultFailure(shm == null ? null : shm.region, e);
+      request.fail(failure);
+      promise.tryFailure(failure);
       return;
     }
     if (frame == null) {

@@ -269,6 +269,10 @@ final class SyncConnection {
     } catch (RuntimeException e) {
       request.fail(e);
       return;
+    } catch (InternalError e) {
+      // As in ClientHandler#write: a fault in the region raised past the encode's own catch.
+      request.fail(ClientRegion.faultFailure(shm == null ? null : shm.region, e));
+      return;
     }
     if (out == null) {
       return; // settled before it was sent

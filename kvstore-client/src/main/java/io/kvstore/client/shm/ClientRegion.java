@@ -182,6 +182,7 @@ public final class ClientRegion {
     enter();
     try {
       map.put((int) offset, src, src.position(), src.remaining());
+      RegionMapping.raiseFaults();
       return true;
     } catch (InternalError e) {
       return fault(e);
@@ -200,6 +201,7 @@ public final class ClientRegion {
     enter();
     try {
       map.put((int) offset, src, srcOffset, n);
+      RegionMapping.raiseFaults();
       return true;
     } catch (InternalError e) {
       return fault(e);
@@ -217,6 +219,19 @@ public final class ClientRegion {
    */
   public synchronized boolean faulted() {
     return faulted;
+  }
+
+  /**
+   * The failure of a request whose encode met a fault in {@code region}'s memory (or another
+   * {@link InternalError}, when {@code region} is null): the region, if any, takes no more PUTs.
+   */
+  public static KvStoreException faultFailure(ClientRegion region, InternalError e) {
+    if (region != null) {
+      region.fault(e);
+    }
+    return new KvStoreException(ErrorCode.SHM_UNAVAILABLE,
+        "a fault in the connection's shared-memory region (" + e.getMessage() + "); retry: its"
+            + " PUTs now go over TCP", e);
   }
 
   /**

@@ -200,6 +200,16 @@ final class GetStream implements Runnable {
       int code = Errors.codeOf(e);
       handler.failLater(request, code, "GET failed in the daemon: " + ErrorCode.name(code) + ": "
           + e.getMessage());
+    } catch (InternalError e) {
+      // A fault in the region's memory that the JVM raised past the copy's own catch (it raises
+      // it where it notices it): the region takes no more pages, this GET fails, and the thread
+      // (an event loop or a store thread) lives on.
+      if (region != null) {
+        region.fault(e);
+      }
+      handler.failLater(request, ErrorCode.INTERNAL, "GET failed in the daemon: a fault in the"
+          + " connection's shared-memory region (" + e.getMessage() + "); retry: its pages now"
+          + " come inline");
     }
   }
 

@@ -128,6 +128,7 @@ public final class ServerRegion implements AutoCloseable {
     }
     try {
       map.put((int) (getOffset + (long) start * RegionLayout.UNIT), page, page.position(), pageLength);
+      RegionMapping.raiseFaults();
     } catch (InternalError e) {
       // SIGBUS: the sparse region file's tmpfs could not give a page (another program filled it
       // after the room was checked). This page, and every later one, goes inline over TCP.
@@ -162,6 +163,7 @@ public final class ServerRegion implements AutoCloseable {
       }
       faulted = true;
     }
+    manager.faults.incrementAndGet();
     LOG.warn("a copy into shared-memory region {} faulted ({}): its file system is out of room"
         + " (another program filled it?); its GET pages go inline over TCP from now on", path,
         e.getMessage());

@@ -51,6 +51,8 @@ public final class ShmManager {
   final AtomicLong pagesInline = new AtomicLong();
   /** GET leases held by clients over all open regions (page views not yet closed, mostly). */
   final AtomicLong leases = new AtomicLong();
+  /** Regions whose memory faulted under a copy (their tmpfs out of room); their pages go inline. */
+  final AtomicLong faults = new AtomicLong();
   private FileChannel runLockChannel;
   private FileLock runLock;
 
@@ -222,6 +224,14 @@ public final class ShmManager {
    */
   public long leases() {
     return leases.get();
+  }
+
+  /**
+   * Regions whose memory faulted under the daemon's copy (SIGBUS: their tmpfs out of room, filled
+   * by another program after the region was given), since start; their GET pages go inline.
+   */
+  public long faults() {
+    return faults.get();
   }
 
   /** Open regions. */

@@ -64,6 +64,23 @@ class SharedMemorySmallTmpfsE2ETest {
     return client;
   }
 
+  /**
+   * A call's result, tried again once if it failed on a fault in its region's memory: the JVM
+   * raises the fault where it notices it, mostly inside the copy (the page then goes over TCP and
+   * the call succeeds), sometimes later, past the copy (the call then fails, saying to retry, and
+   * the region is not used for that any more).
+   */
+  private static <T> T atMostOneFault(
+      java.util.function.Supplier<java.util.concurrent.CompletableFuture<T>> call) throws Exception {
+    try {
+      return call.get().get(30, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      String message = String.valueOf(e.getCause().getMessage());
+      assertTrue(message.contains("a fault in the connection's shared-memory region"), message);
+      return call.get().get(30, TimeUnit.SECONDS);
+    }
+  }
+
   @Test
   void shouldServeOverTcpTheConnectionWhoseRegionTheTmpfsCannotHold() throws Exception {
     try (TmpfsMount fs = TmpfsMount.mount(tmp.resolve("shm"), "size=24m").lazyUnmount()) {
@@ -142,15 +159,16 @@ class SharedMemorySmallTmpfsE2ETest {
         ByteBuffer dst = ByteBuffer.allocateDirect(NetFixtures.MAX_PAGE);
         for (long k = 1; k <= 3; k++) {
           ByteBuffer page = NetFixtures.page(k, 7, NS, 1 << 20);
-          PutResult put = client.putAsync(new ByteBuffer[] {page}).get(30, TimeUnit.SECONDS);
+          PutResult put = atMostOneFault(() -> client.putAsync(new ByteBuffer[] {page}));
           assertEquals(1, put.stored(), "put " + k);
-          dst.clear();
-          GetResult got =
-              client.getAsync(new long[] {k, 7}, new ByteBuffer[] {dst}).get(30, TimeUnit.SECONDS);
+          long key = k;
+          GetResult got = atMostOneFault(
+              () -> client.getAsync(new long[] {key, 7}, new ByteBuffer[] {dst.clear()}));
           assertEquals(1, got.found(), "get " + k);
           assertArrayEquals(NetFixtures.bytes(page), NetFixtures.bytes(dst, got.length(0)));
         }
-        assertEquals(1, client.ping() >= 0 ? 1 : 0, "the connection still serves");
+        assertTrue(client.ping() >= 0, "the connection still serves");
+        assertEquals(1, server.sharedMemory().faults(), "the daemon's GET copy met the fault");
       } finally {
         server.shutdownGracefully(Duration.ofSeconds(5));
         store.close();
