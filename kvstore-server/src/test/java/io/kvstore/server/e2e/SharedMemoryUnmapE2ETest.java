@@ -236,4 +236,62 @@ class SharedMemoryUnmapE2ETest {
       }
     } // a strict unmount: nothing of the tmpfs is still mapped
   }
+
+  /**
+   * Page views held across a daemon restart: the daemon's side of the region goes with the old
+   * run, the engine's views still read their exact bytes (its own mapping keeps the pages), the
+   * reconnected connection works through a new region, and once the views are closed the old
+   * region leaves the tmpfs where a stale view cannot crash the process (JDK 22+).
+   */
+  @Test
+  void shouldKeepHeldViewsReadableAcrossADaemonRestart() throws Exception {
+    try (TmpfsMount fs = TmpfsMount.mount(tmp.resolve("shm"), "size=64m").lazyUnmount()) {
+      TieredStore store = NetFixtures.smallStore(dir).build();
+      KvStoreNetworkServer server = startServer(fs, store);
+      try (KvStoreClient client = KvStoreClient.builder().address("127.0.0.1", server.port())
+          .namespaceId(NS).connections(1).callerDrivenIo(false)
+          .requestTimeout(Duration.ofSeconds(20)).build()) {
+        long by = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (client.sharedMemoryConnections() < 1 && System.nanoTime() < by) {
+          Thread.sleep(5);
+        }
+        for (long k = 0; k < 2; k++) {
+          assertEquals(1, client.putAsync(new ByteBuffer[] {NetFixtures.page(k, 5, NS, PAGE)})
+              .get(30, TimeUnit.SECONDS).stored());
+        }
+        PageViews views = client.getViewsAsync(new long[] {0, 5, 1, 5}).get(30, TimeUnit.SECONDS);
+        assertTrue(views.inRegion(0) && views.inRegion(1), "both views in the region");
+        int port = server.port();
+        server.shutdownGracefully(Duration.ofSeconds(5));
+        server = new KvStoreNetworkServer(NetFixtures.config().port(port)
+            .shmDir(fs.dir().resolve("regions")).shmRegionBytes(16L << 20)
+            .shmTotalBytes(1L << 30).build(), store, NetFixtures.metrics());
+        server.start();
+        for (int i = 0; i < 2; i++) {
+          assertArrayEquals(NetFixtures.bytes(NetFixtures.page(i, 5, NS, PAGE)),
+              NetFixtures.bytes(views.page(i), views.length(i)), "view " + i + " after the restart");
+        }
+        by = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (server.sharedMemory().regions() < 1 && System.nanoTime() < by) {
+          Thread.sleep(10);
+        }
+        assertEquals(1, server.sharedMemory().regions(), "the reconnected connection has a region");
+        ByteBuffer dst = ByteBuffer.allocateDirect(NetFixtures.MAX_PAGE);
+        GetResult got = client.getAsync(new long[] {1, 5}, new ByteBuffer[] {dst})
+            .get(30, TimeUnit.SECONDS);
+        assertEquals(1, got.found());
+        assertArrayEquals(NetFixtures.bytes(NetFixtures.page(1, 5, NS, PAGE)),
+            NetFixtures.bytes(dst, got.length(0)));
+        views.close();
+        if (RegionMapping.checkedAccess()) {
+          long usedWithNewRegion = used(fs.dir());
+          assertTrue(usedWithNewRegion < 2 * PAGE, "the old region left the tmpfs once its views"
+              + " were closed: " + usedWithNewRegion);
+        }
+      } finally {
+        server.shutdownGracefully(Duration.ofSeconds(5));
+        store.close();
+      }
+    }
+  }
 }
