@@ -131,11 +131,6 @@ public final class RegionMapping {
     return OF_SHARED != null;
   }
 
-  /** Whether {@link #unmap()} gives the memory back now (false: it waits for the GC). */
-  public static boolean unmapsNow() {
-    return OF_SHARED != null || INVOKE_CLEANER != null;
-  }
-
   /**
    * Gives the mapping back now (or leaves it to the garbage collector where that cannot be done);
    * idempotent. The caller makes sure that nothing uses the region any more (see the class

@@ -18,15 +18,10 @@ final class AcceptErrors extends ChannelInboundHandlerAdapter {
   private static final Logger LOG = LoggerFactory.getLogger(AcceptErrors.class);
 
   private final NetCounters counters;
-  private final RateLimitedLog log;
+  private final RateLimitedLog log = new RateLimitedLog(LOG);
 
   AcceptErrors(NetCounters counters) {
-    this(counters, new RateLimitedLog(LOG));
-  }
-
-  AcceptErrors(NetCounters counters, RateLimitedLog log) {
     this.counters = counters;
-    this.log = log;
   }
 
   @Override

@@ -23,7 +23,8 @@ import org.slf4j.LoggerFactory;
  *       net.read.timeout.seconds} (time during which the daemon stopped reading because of the
  *       connection's own requests or unread responses does not count, nor time during which the
  *       daemon itself did not run: a tick late by more than its period credits the delay to every
- *       clock here); else TIMEOUT (request id 0) and close. A client cannot park a half-sent frame, and the memory it holds, forever.
+ *       clock here); else TIMEOUT (request id 0) and close. A client cannot park a half-sent
+ *       frame, and the memory it holds, forever.
  *   <li><b>write</b>: responses queued for the socket must make progress within {@code
  *       net.write.timeout.seconds}; a client that stopped reading is closed without a word
  *       (nothing more can reach it), which fails its queued writes and so releases the pages its
