@@ -34,7 +34,8 @@ import org.slf4j.LoggerFactory;
  *       authentication is off and any token is accepted);
  *   <li>a valid token not granted the namespace → NAMESPACE_DENIED;
  *   <li>any other frame first → NOT_AUTHENTICATED; a malformed HELLO → MALFORMED_FRAME;
- *   <li>no HELLO within the handshake timeout → TIMEOUT (request id 0);
+ *   <li>no HELLO within the handshake timeout (time the daemon itself did not run, as during a
+ *       SIGSTOP, does not count) → TIMEOUT (request id 0);
  *   <li>a token (or, without auth, a namespace) that already holds {@code
  *       net.connections.per.token} connections → CONNECTION_LIMIT;
  *   <li>a frame announced longer than a HELLO can be → FRAME_TOO_LARGE (the decoder checks it
@@ -63,7 +64,12 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
   private final FrameDecoder decoder;
   private final TimeoutHandler timeouts;
   private final HelloFlyweight hello = new HelloFlyweight();
+  /** A timer this much later than due means the daemon did not run meanwhile (not the client). */
+  private static final long LATE_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
+
   private ScheduledFuture<?> timeout;
+  /** When the handshake timeout is due (System.nanoTime), moved on by time the daemon did not run. */
+  private long dueNanos;
   private boolean done;
   /** A HELLO waits out the auth throttle's delay. */
   private boolean delayed;
@@ -79,8 +85,9 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) throws Exception {
-    int seconds = context.config.handshakeTimeoutSeconds();
-    timeout = ctx.executor().schedule(() -> timedOut(ctx), seconds, TimeUnit.SECONDS);
+    long nanos = TimeUnit.SECONDS.toNanos(context.config.handshakeTimeoutSeconds());
+    dueNanos = System.nanoTime() + nanos;
+    timeout = ctx.executor().schedule(() -> timedOut(ctx), nanos, TimeUnit.NANOSECONDS);
     super.channelActive(ctx);
   }
 
@@ -102,6 +109,14 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
   }
 
   private void timedOut(ChannelHandlerContext ctx) {
+    long late = System.nanoTime() - dueNanos;
+    if (!done && ctx.channel().isActive() && late > LATE_NANOS) {
+      // The timer ran this late because the daemon (or this event loop) did not run: a SIGSTOP, a
+      // frozen VM. That time was not the client's: it gets it again, as the frame timeout does.
+      dueNanos += late;
+      timeout = ctx.executor().schedule(() -> timedOut(ctx), late, TimeUnit.NANOSECONDS);
+      return;
+    }
     if (!done && ctx.channel().isActive()) {
       context.counters.timedOut(Timeout.HANDSHAKE);
       fail(ctx, FrameDescriptor.CONNECTION_REQUEST_ID, ErrorCode.TIMEOUT,

@@ -267,6 +267,23 @@ class SdkFaultsE2ETest {
     }
   }
 
+  /** As above for the handshake: a HELLO sent soon after the daemon ran again is answered. */
+  @Test
+  void shouldNotCountItsOwnStopAgainstAClientsHandshake() throws Exception {
+    try (Daemon d = new Daemon(dir.resolve("stop-hello"), 0, "--handshake-timeout-seconds", "2");
+        RawClient c = new RawClient(d.port)) {
+      Thread.sleep(200); // accepted: the handshake timer runs
+      d.signal("STOP");
+      Thread.sleep(3_500); // longer than the 2 s handshake timeout
+      d.signal("CONT");
+      Thread.sleep(300);
+      RawClient.Frame hello = c.hello(1, 1, 1, NS, "");
+      assertEquals(io.kvstore.client.protocol.Opcode.HELLO_OK, hello.opcode(),
+          hello + "\n" + d.log());
+      c.pingPong(2);
+    }
+  }
+
   @Test
   void shouldFailCleanlyReconnectAndRecoverThroughKillRestartAndPartition() throws Exception {
     Path data = dir.resolve("data");
