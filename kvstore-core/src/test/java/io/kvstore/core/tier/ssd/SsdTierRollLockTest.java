@@ -68,7 +68,7 @@ class SsdTierRollLockTest {
               Thread.currentThread().interrupt();
             }
           };
-      CompletableFuture<Boolean> rolling = CompletableFuture.supplyAsync(() -> tier.put(page(3)));
+      CompletableFuture<Boolean> rolling = CompletableFuture.supplyAsync(() -> tier.put(page(3)), LockWaits.OWN_THREAD);
       try {
         assertTrue(stalled.await(30, TimeUnit.SECONDS), "the put of page 3 starts a segment");
         assertFalse(lockHeldDuringFileOp.get(), "the segment file is made under the allocation lock");
@@ -82,7 +82,7 @@ class SsdTierRollLockTest {
             ByteBuffer.allocateDirect(LEN))));
         // Another put that needs a new segment waits for this one's file, without spinning.
         tier.beforeSegmentFileForTest = null;
-        CompletableFuture<Boolean> second = CompletableFuture.supplyAsync(() -> tier.put(page(4)));
+        CompletableFuture<Boolean> second = CompletableFuture.supplyAsync(() -> tier.put(page(4)), LockWaits.OWN_THREAD);
         assertFalse(rolling.isDone(), "the first put is still making its file");
         release.countDown();
         assertTrue(rolling.get(30, TimeUnit.SECONDS));
@@ -187,7 +187,8 @@ class SsdTierRollLockTest {
                     }
                     assertTrue(tier.diskBytes() <= capacity, "bytes on disk " + tier.diskBytes());
                   }
-                }));
+                },
+                LockWaits.OWN_THREAD));
       }
       for (CompletableFuture<Void> f : work) {
         f.get(120, TimeUnit.SECONDS); // a roll that never finishes fails here, not by hanging
