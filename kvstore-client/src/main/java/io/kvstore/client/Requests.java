@@ -605,12 +605,8 @@ final class Requests {
       try {
         for (int i = 0; i < count && copied; i++) {
           ByteBuffer b = buffers[from + i];
-          if (headers == null) {
-            copied = r.copyIn(offs[i], b);
-          } else {
-            copied = r.copyIn(offs[i], headers, headersOffset + PageFormat.HEADER_LENGTH * i,
-                PageFormat.HEADER_LENGTH) && r.copyIn(offs[i] + PageFormat.HEADER_LENGTH, b);
-          }
+          copied = r.copyIn(offs[i], headers, headersOffset + PageFormat.HEADER_LENGTH * i,
+              PageFormat.HEADER_LENGTH, b);
         }
       } catch (RuntimeException e) {
         for (int j = 0; j < count; j++) {

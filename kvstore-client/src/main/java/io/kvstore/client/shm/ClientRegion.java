@@ -179,28 +179,26 @@ public final class ClientRegion {
    * @throws KvStoreException CONNECTION_CLOSED once the region is closed
    */
   public boolean copyIn(long offset, ByteBuffer src) {
-    enter();
-    try {
-      map.put((int) offset, src, src.position(), src.remaining());
-      RegionMapping.raiseFaults();
-      return true;
-    } catch (InternalError e) {
-      return fault(e);
-    } finally {
-      exit();
-    }
+    return copyIn(offset, null, 0, 0, src);
   }
 
   /**
-   * Copies {@code length} bytes of {@code src} from {@code srcOffset} into the region at {@code
-   * offset}; false if the region's memory faulted, as {@link #copyIn(long, ByteBuffer)}.
+   * As {@link #copyIn(long, ByteBuffer)}, with {@code prefixLength} bytes of {@code prefix} from
+   * {@code prefixOffset} first (a page header the SDK built apart from its payload), or none when
+   * {@code prefix} is null.
    *
    * @throws KvStoreException CONNECTION_CLOSED once the region is closed
    */
-  public boolean copyIn(long offset, byte[] src, int srcOffset, int n) {
+  public boolean copyIn(long offset, byte[] prefix, int prefixOffset, int prefixLength,
+      ByteBuffer src) {
     enter();
     try {
-      map.put((int) offset, src, srcOffset, n);
+      long at = offset;
+      if (prefix != null) {
+        map.put((int) at, prefix, prefixOffset, prefixLength);
+        at += prefixLength;
+      }
+      map.put((int) at, src, src.position(), src.remaining());
       RegionMapping.raiseFaults();
       return true;
     } catch (InternalError e) {

@@ -39,7 +39,7 @@ class ClientRegionLifeTest {
   void shouldUnmapAtCloseWhenNothingUsesTheRegion() throws Exception {
     ClientRegion r = region("a");
     long at = r.allocatePut(4096);
-    r.copyIn(at, new byte[] {1, 2, 3}, 0, 3);
+    r.copyIn(at, new byte[] {1, 2, 3}, 0, 3, ByteBuffer.allocate(0));
     ByteBuffer dst = ByteBuffer.allocate(3);
     r.copyOut(at, 3, dst, 0);
     assertEquals(3, dst.get(2));
@@ -58,7 +58,7 @@ class ClientRegionLifeTest {
   void shouldKeepTheMappingWhileAViewIsOut() throws Exception {
     ClientRegion r = region("b");
     long at = r.allocatePut(4096);
-    r.copyIn(at, new byte[] {7, 7, 7, 7}, 0, 4);
+    r.copyIn(at, new byte[] {7, 7, 7, 7}, 0, 4, ByteBuffer.allocate(0));
     ByteBuffer view = r.view(at, 4);
     r.close();
     assertFalse(r.unmapped(), "a view is out");

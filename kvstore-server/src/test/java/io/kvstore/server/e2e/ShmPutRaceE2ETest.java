@@ -33,6 +33,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ShmPutRaceE2ETest {
 
+  /** No payload after the byte a racing writer flips. */
+  private static final ByteBuffer NOTHING = ByteBuffer.allocate(0);
+
   private static final long NS = 0x5AFE_0000_0000_0003L;
   /** Two copy chunks and a bit. */
   private static final int PAYLOAD = 600_000;
@@ -103,9 +106,9 @@ class ShmPutRaceE2ETest {
         while (!stop.get()) {
           int i = random.nextInt(length);
           one[0] = (byte) (v2Bytes[i] ^ (1 + random.nextInt(255)));
-          region.copyIn(at + i, one, 0, 1);
+          region.copyIn(at + i, one, 0, 1, NOTHING);
           one[0] = v2Bytes[i];
-          region.copyIn(at + i, one, 0, 1);
+          region.copyIn(at + i, one, 0, 1, NOTHING);
         }
       }, "region-writer");
       writer.start();

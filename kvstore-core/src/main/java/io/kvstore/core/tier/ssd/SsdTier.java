@@ -1803,14 +1803,8 @@ public final class SsdTier implements Tier {
         if (partialWriteFaultForTest >= 0) {
           throw new IOException("Input/output error (injected into the probe write)");
         }
-        try (FileChannel ch = FileChannel.open(probeFile, StandardOpenOption.CREATE,
-            StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-          ByteBuffer zeros = ByteBuffer.allocate(4096);
-          while (zeros.hasRemaining()) {
-            ch.write(zeros, zeros.position());
-          }
-          ch.force(true);
-        }
+        Files.deleteIfExists(probeFile);
+        writeZeros(probeFile, 4096);
       } catch (IOException e) {
         throw new SsdStorageException("cannot write a probe file " + probeFile + ": " + e, e);
       } finally {
@@ -1838,21 +1832,26 @@ public final class SsdTier implements Tier {
       if (fileStore.getUsableSpace() < config.freeSpaceReserveBytes + size) {
         return;
       }
-      ByteBuffer zeros = ByteBuffer.allocate(64 << 10);
-      try (FileChannel ch =
-          FileChannel.open(ballast, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-        for (long done = 0; done < size; ) {
-          zeros.clear().limit((int) Math.min(zeros.capacity(), size - done));
-          done += ch.write(zeros, done);
-        }
-        ch.force(true);
-      }
+      writeZeros(ballast, size);
     } catch (IOException e) {
       try {
         Files.deleteIfExists(ballast);
       } catch (IOException suppressed) {
         // Nothing more to do: the next open deletes it anyway.
       }
+    }
+  }
+
+  /** Writes {@code size} zero bytes into a new file and forces them to the device. */
+  private static void writeZeros(Path path, long size) throws IOException {
+    ByteBuffer zeros = ByteBuffer.allocate((int) Math.min(64 << 10, size));
+    try (FileChannel ch =
+        FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+      for (long done = 0; done < size; ) {
+        zeros.clear().limit((int) Math.min(zeros.capacity(), size - done));
+        done += ch.write(zeros, done);
+      }
+      ch.force(true);
     }
   }
 

@@ -6,9 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvstore.core.tier.Tier;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.Predicate;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,34 +29,51 @@ class SsdTierCorruptRecordsTest {
         SsdTierConfig.builder(dir, 64L << 20).maxPages(10_000).durability(durability).build());
   }
 
-  @Test
-  void shouldNameTheCorruptRecordsAndTheWayOutWhenTheRebuildCannotReadThem() throws Exception {
-    // Without a log, a close flushes the records into an SST file.
+  /** Puts {@code pages} pages and closes: without a log, the close flushes them into an SST. */
+  private void putAndClose(int pages) {
     try (SsdTier tier = open(SsdTierConfig.Durability.NONE)) {
-      for (long k = 1; k <= 2_000; k++) {
+      for (long k = 1; k <= pages; k++) {
         assertTrue(tier.put(Pages.page(k, k, 0, 0, 1000, k)));
       }
     }
-    Path rocks = dir.resolve(LocationStore.DIR_NAME);
-    List<Path> ssts;
-    try (Stream<Path> files = Files.list(rocks)) {
-      ssts = files.filter(p -> p.toString().endsWith(".sst")).toList();
+  }
+
+  /**
+   * Flips every {@code stride}-th byte in the first {@code share} of each file of RocksDB's
+   * directory whose name {@code matches}; fails if there is none.
+   */
+  private static void damage(Path rocks, Predicate<String> matches, double share, int stride)
+      throws IOException {
+    List<Path> files;
+    try (Stream<Path> all = Files.list(rocks)) {
+      files = all.filter(p -> matches.test(p.getFileName().toString())).toList();
     }
-    assertFalse(ssts.isEmpty(), "the close flushed an SST file");
-    for (Path sst : ssts) {
-      byte[] b = Files.readAllBytes(sst);
-      for (int at = 0; at < b.length / 2; at += 997) { // data blocks: the file's first half
+    assertFalse(files.isEmpty(), "no file to damage in " + rocks);
+    for (Path f : files) {
+      byte[] b = Files.readAllBytes(f);
+      for (int at = 0; at < b.length * share; at += stride) {
         b[at] ^= (byte) 0xA5;
       }
-      Files.write(sst, b);
+      Files.write(f, b);
     }
-    SsdDirectoryRebuildKilledTest.crash(dir); // the next open rebuilds from the records
+  }
 
+  /** The next open fails with the message that names the records and the way out. */
+  private void assertOpenNamesTheCorruption(Path rocks) {
     SsdStorageException e =
         assertThrows(SsdStorageException.class, () -> open(SsdTierConfig.Durability.WAL));
     assertTrue(e.getMessage().contains("location records in " + rocks), e.getMessage());
     assertTrue(e.getMessage().contains("are corrupt (RocksDB: "), e.getMessage());
     assertTrue(e.getMessage().contains("To start anyway, remove " + rocks), e.getMessage());
+  }
+
+  @Test
+  void shouldNameTheCorruptRecordsAndTheWayOutWhenTheRebuildCannotReadThem() throws Exception {
+    putAndClose(2_000);
+    Path rocks = dir.resolve(LocationStore.DIR_NAME);
+    damage(rocks, name -> name.endsWith(".sst"), 0.5, 997); // data blocks: the first half
+    SsdDirectoryRebuildKilledTest.crash(dir); // the next open rebuilds from the records
+    assertOpenNamesTheCorruption(rocks);
 
     // The way out the message gives: the tier starts empty and drops its segment files.
     try (Stream<Path> all = Files.walk(rocks)) {
@@ -77,27 +96,9 @@ class SsdTierCorruptRecordsTest {
   /** A damaged manifest stops RocksDB's open itself: the same message, from the open. */
   @Test
   void shouldNameTheCorruptRecordsWhenRocksDbCannotOpenThem() throws Exception {
-    try (SsdTier tier = open(SsdTierConfig.Durability.NONE)) {
-      for (long k = 1; k <= 200; k++) {
-        assertTrue(tier.put(Pages.page(k, k, 0, 0, 1000, k)));
-      }
-    }
+    putAndClose(200);
     Path rocks = dir.resolve(LocationStore.DIR_NAME);
-    List<Path> manifests;
-    try (Stream<Path> files = Files.list(rocks)) {
-      manifests = files.filter(p -> p.getFileName().toString().startsWith("MANIFEST-")).toList();
-    }
-    assertFalse(manifests.isEmpty(), "RocksDB keeps a manifest");
-    for (Path m : manifests) {
-      byte[] b = Files.readAllBytes(m);
-      for (int at = 0; at < b.length; at += 7) {
-        b[at] ^= (byte) 0x5A;
-      }
-      Files.write(m, b);
-    }
-    SsdStorageException e =
-        assertThrows(SsdStorageException.class, () -> open(SsdTierConfig.Durability.WAL));
-    assertTrue(e.getMessage().contains("are corrupt (RocksDB: "), e.getMessage());
-    assertTrue(e.getMessage().contains("To start anyway, remove " + rocks), e.getMessage());
+    damage(rocks, name -> name.startsWith("MANIFEST-"), 1.0, 7);
+    assertOpenNamesTheCorruption(rocks);
   }
 }
