@@ -68,6 +68,7 @@ class ClientRegionLifeTest {
         "given back once the view is back where a stale view cannot crash (JDK 22+), else left"
             + " to the garbage collector");
     if (RegionMapping.checkedAccess()) {
+      assertTrue(RegionMapping.awaitUnmaps(10_000));
       assertThrows(IllegalStateException.class, () -> view.get(3),
           "a view used after the unmap throws; it does not read unmapped memory");
     }

@@ -74,6 +74,7 @@ class SharedMemoryUnmapE2ETest {
       Thread.sleep(10);
     }
     assertEquals(0, shm.regions(), "every region closed with its connection");
+    assertTrue(RegionMapping.awaitUnmaps(10_000), "the unmaps asked for so far are done");
     while (pagesBack && used(fs) >= 1 << 20 && System.nanoTime() < deadline) {
       Thread.sleep(10); // the unmap follows the close, on a store thread
     }
@@ -123,6 +124,7 @@ class SharedMemoryUnmapE2ETest {
       } finally {
         server.shutdownGracefully(Duration.ofSeconds(5));
         store.close();
+        RegionMapping.awaitUnmaps(10_000); // before the tmpfs is unmounted
       }
     } // a strict unmount: nothing of the tmpfs is still mapped by either side
   }
@@ -184,6 +186,7 @@ class SharedMemoryUnmapE2ETest {
       } finally {
         server.shutdownGracefully(Duration.ofSeconds(5));
         store.close();
+        RegionMapping.awaitUnmaps(10_000); // before the tmpfs is unmounted
       }
     }
   }
@@ -233,6 +236,7 @@ class SharedMemoryUnmapE2ETest {
       } finally {
         server.shutdownGracefully(Duration.ofSeconds(5));
         store.close();
+        RegionMapping.awaitUnmaps(10_000); // before the tmpfs is unmounted
       }
     } // a strict unmount: nothing of the tmpfs is still mapped
   }
@@ -284,6 +288,7 @@ class SharedMemoryUnmapE2ETest {
             NetFixtures.bytes(dst, got.length(0)));
         views.close();
         if (RegionMapping.checkedAccess()) {
+          assertTrue(RegionMapping.awaitUnmaps(10_000));
           long usedWithNewRegion = used(fs.dir());
           assertTrue(usedWithNewRegion < 2 * PAGE, "the old region left the tmpfs once its views"
               + " were closed: " + usedWithNewRegion);
@@ -291,6 +296,7 @@ class SharedMemoryUnmapE2ETest {
       } finally {
         server.shutdownGracefully(Duration.ofSeconds(5));
         store.close();
+        RegionMapping.awaitUnmaps(10_000); // before the tmpfs is unmounted
       }
     }
   }

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvstore.client.shm.ClientRegion;
 import io.kvstore.client.shm.RegionLayout;
+import io.kvstore.client.shm.RegionMapping;
 import io.kvstore.common.TmpfsMount;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -152,12 +153,14 @@ class ShmManagerTest {
       ByteBuffer page = a.putPage(ServerRegion.offsetOf(lease), 4096);
       assertEquals(0x5A, page.get(4095), "still readable by the copy that entered before");
       a.exit();
+      assertTrue(RegionMapping.awaitUnmaps(10_000), "unmapped in the background");
       assertTrue(used(dir) < 1 << 20, "the last copy ended: the pages are back: " + used(dir));
       ServerRegion b = m.open(2, 0);
       assertTrue(b.leaseAndCopy(ByteBuffer.wrap(bytes)) == -1, "not attached: nothing copied");
       b.close();
       assertEquals(0, m.regions());
       m.close();
+      assertTrue(RegionMapping.awaitUnmaps(10_000));
     } // a strict unmount: it fails if a mapping were left in the tmpfs
   }
 
