@@ -2,6 +2,7 @@ package io.kvstore.client.shm;
 
 import io.kvstore.client.KvStoreException;
 import io.kvstore.client.protocol.ErrorCode;
+import io.kvstore.common.MappedFaults;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -199,7 +200,7 @@ public final class ClientRegion {
         at += prefixLength;
       }
       map.put((int) at, src, src.position(), src.remaining());
-      RegionMapping.raiseFaults();
+      MappedFaults.raisePending();
       return true;
     } catch (InternalError e) {
       return fault(e);

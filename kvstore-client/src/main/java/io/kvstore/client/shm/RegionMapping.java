@@ -201,21 +201,6 @@ public final class RegionMapping {
     }
   }
 
-  private static final Object FAULT_CHECK = new Object();
-
-  /**
-   * Makes the JVM raise, here, a fault of a copy into a region just made: a copy that touches a page
-   * its tmpfs cannot give gets SIGBUS, which the JVM turns into an {@link InternalError} where it
-   * next checks, in compiled code not always inside the copy (seen: after the caller returned).
-   * A native call is such a check, so the caller's {@code catch} around the copy and this call
-   * gets it. {@code Thread.holdsLock} is a plain native call with no effect (tens of ns).
-   */
-  public static void raiseFaults() {
-    if (Thread.holdsLock(FAULT_CHECK)) {
-      throw new AssertionError("nobody locks FAULT_CHECK");
-    }
-  }
-
   private static void closeQuietly(Object arena) {
     try {
       CLOSE_ARENA.invoke(arena);

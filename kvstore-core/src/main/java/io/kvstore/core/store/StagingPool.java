@@ -67,6 +67,11 @@ final class StagingPool implements AutoCloseable {
     free.offer(b);
   }
 
+  /** Buffers a caller could take now without waiting (free, or not allocated yet). */
+  synchronized int available() {
+    return free.size() + all.length - allocated;
+  }
+
   @Override
   public synchronized void close() {
     closed = true;

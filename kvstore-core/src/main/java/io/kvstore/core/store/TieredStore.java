@@ -334,6 +334,8 @@ public final class TieredStore implements AutoCloseable {
    *     or a checksum of the copy does not match; nothing is stored or removed then
    * @throws ForeignPageException if the copy's header names another namespace than {@code
    *     namespaceId}, or the store holds the key under another namespace (nothing changed)
+   * @throws InternalError if reading {@code src} faulted (a mapped file truncated under it): raised
+   *     right after the read that faulted, before anything is stored or removed
    */
   public boolean putCopyVerified(ByteBuffer src, long namespaceId) {
     enter();

@@ -1,5 +1,6 @@
 package io.kvstore.core.store;
 
+import io.kvstore.common.MappedFaults;
 import io.kvstore.common.PageFormat;
 import io.kvstore.core.policy.AdmissionPolicy;
 import io.kvstore.core.tier.Tier;
@@ -36,6 +37,13 @@ import java.util.zip.CRC32C;
  * copied once into one of the store's staging buffers instead (header from the snapshot, payload
  * from the source) and that copy is stored by {@link TieredStore#put}, which checks it: one more
  * copy on that path, as before.
+ *
+ * <p><b>A source that faults.</b> A client can truncate its region file under the daemon's
+ * mapping; reading the missing pages raises SIGBUS, which the JVM turns into an {@link
+ * InternalError} where the thread next checks. Each read of the source (the header snapshot, each
+ * chunk, the staged copy) is followed by {@link MappedFaults#raisePending()}, so the error comes
+ * out there, before anything is published: the reservation is aborted or the staging buffer given
+ * back, and the caller gets the error with the store as it was.
  */
 final class VerifiedCopyPut {
 
@@ -106,6 +114,7 @@ final class VerifiedCopyPut {
     long ns = PageFormat.getLongLE(src, pos + PageFormat.NAMESPACE_ID_OFFSET);
     long w6 = PageFormat.getLongLE(src, pos + PageFormat.TOKEN_COUNT_OFFSET);
     long w7 = PageFormat.getLongLE(src, pos + PageFormat.PAYLOAD_CRC_OFFSET);
+    MappedFaults.raisePending();
     CRC32C crc = new CRC32C();
     checkHeader(crc, len, w0, keyHi, keyLo, parentHi, parentLo, ns, w6, w7);
     if (checkNamespace && ns != namespaceId) {
@@ -184,6 +193,7 @@ final class VerifiedCopyPut {
       int n = Math.min(CHUNK_BYTES, len - at);
       page.limit(at + n); // an absolute put is bounded by the limit, a CRC update by both
       page.put(at, src, pos + at, n);
+      MappedFaults.raisePending();
       page.position(at);
       crc.update(page); // the copy's bytes, never the source's
       at += n;
@@ -207,6 +217,7 @@ final class VerifiedCopyPut {
       writeHeader(buf, w0, keyHi, keyLo, parentHi, parentLo, ns, w6, w7);
       buf.put(PageFormat.HEADER_LENGTH, src, src.position() + PageFormat.HEADER_LENGTH,
           len - PageFormat.HEADER_LENGTH);
+      MappedFaults.raisePending();
       return store.put(buf);
     } finally {
       staging.release(buf);

@@ -11,8 +11,13 @@ import io.kvstore.common.PageFormat;
 import io.kvstore.core.tier.PinnedPage;
 import io.kvstore.core.tier.TestPages;
 import io.kvstore.core.tier.TierKind;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -262,6 +267,72 @@ class TieredStorePutCopyVerifiedTest {
       ByteBuffer page = direct(TestPages.page(9, refusedKey, 1, StoreFixtures.MAX_PAYLOAD));
       assertTrue(store.putCopyVerified(page), "room again once unpinned");
       assertArrayEquals(bytes(page), bytes(read(store, 9, refusedKey)));
+    }
+  }
+
+  /** {@code page} written to a file and mapped: a source another process can truncate. */
+  private MappedByteBuffer mapped(String name, ByteBuffer page) throws IOException {
+    Path file = dir.resolve(name);
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW,
+        StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+      ch.write(page.duplicate());
+      return ch.map(FileChannel.MapMode.READ_ONLY, 0, page.remaining());
+    }
+  }
+
+  private void truncate(String name, long size) {
+    try (FileChannel ch = FileChannel.open(dir.resolve(name), StandardOpenOption.WRITE)) {
+      ch.truncate(size);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * A source whose file is truncated under its mapping (a client shrinking its shared region):
+   * the read that faults raises {@link InternalError} out of the call, before anything is stored;
+   * the key's held page stays, the reserved slot is given back, and a staged copy's buffer too.
+   */
+  @Test
+  void shouldRaiseAFaultOfATruncatedSourceBeforeStoringAnything() throws Exception {
+    try (TieredStore store = bigStore(true)) {
+      ByteBuffer v1 = TestPages.page(13, 1, 1, BIG_PAYLOAD);
+      assertTrue(store.put(direct(v1)));
+      long usedHot = store.stats().tier(TierKind.HOT).usedBytes();
+
+      // Gone before the header is read.
+      MappedByteBuffer empty = mapped("empty", TestPages.page(13, 1, 2, BIG_PAYLOAD));
+      truncate("empty", 0);
+      assertThrows(InternalError.class, () -> store.putCopyVerified(empty, TestPages.NAMESPACE));
+
+      // Gone after the first chunk was copied into a reserved slot.
+      MappedByteBuffer half = mapped("half", TestPages.page(13, 1, 3, BIG_PAYLOAD));
+      store.copyHook(copiedTo -> {
+        if (copiedTo == PageFormat.HEADER_LENGTH + VerifiedCopyPut.CHUNK_BYTES) {
+          truncate("half", 4096);
+        }
+      });
+      assertThrows(InternalError.class, () -> store.putCopyVerified(half, TestPages.NAMESPACE));
+      store.copyHook(null);
+      assertArrayEquals(bytes(v1), bytes(read(store, 13, 1)), "the held page is untouched");
+      assertEquals(1, store.stats().puts());
+      assertEquals(usedHot, store.stats().tier(TierKind.HOT).usedBytes(), "the slot was freed");
+    }
+    try (TieredStore store = StoreFixtures.small(dir.resolve("small")).build()) {
+      // Too large for memory: the staged path's copy faults; its buffer goes back to the pool.
+      int payload = 64 * 1024;
+      int available = store.staging().available();
+      for (int i = 0; i < 8; i++) {
+        String name = "staged" + i;
+        MappedByteBuffer src = mapped(name, TestPages.page(14, i, 1, payload));
+        truncate(name, 4096);
+        assertThrows(InternalError.class, () -> store.putCopyVerified(src));
+        assertEquals(-1, store.length(14, i));
+        assertEquals(available, store.staging().available(), "the staging buffer is back");
+      }
+      ByteBuffer page = direct(TestPages.page(14, 99, 1, payload));
+      assertTrue(store.putCopyVerified(page));
+      assertArrayEquals(bytes(page), bytes(read(store, 14, 99)));
     }
   }
 

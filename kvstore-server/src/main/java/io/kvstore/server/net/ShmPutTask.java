@@ -16,6 +16,10 @@ import java.util.Arrays;
  * tier memory and checks that copy (header, namespace, both CRCs), with the statuses of a TCP PUT
  * page ({@link PutTask#storeOne}).
  *
+ * <p>A client that truncates its region file makes the store's read of a page fault: that page
+ * and the rest of the PUT get SHM_UNAVAILABLE and the region is withdrawn ({@link
+ * ServerRegion#putFault}); the store thread and the connection carry on.
+ *
  * <p>Why the store checks its copy and never the region: the client can write its region at any
  * moment, so a page checked in place could change between its check and the store's copy. Before,
  * the daemon copied each page into a staging buffer, checked it, and the store copied it again.
@@ -30,7 +34,7 @@ final class ShmPutTask {
     int count = ShmFrames.count(frame, at);
     int[] statuses = new int[count];
     if (!region.enter()) {
-      // The region was closed (its client is gone): nothing of it may be read any more.
+      // The region was closed (its client is gone) or its file truncated: nothing of it is read.
       Arrays.fill(statuses, ErrorCode.SHM_UNAVAILABLE);
       return PutOkFlyweight.encode(alloc, requestId, count, statuses);
     }
@@ -53,10 +57,22 @@ final class ShmPutTask {
         statuses[i] = ErrorCode.BAD_DESCRIPTOR;
       } else {
         notBefore = end;
-        statuses[i] = length > maxPageLength
-            ? ErrorCode.PAGE_TOO_LARGE
-            : PutTask.storeCopyVerified(region.putPage(offset, (int) length), store, namespaceId,
-                maxPageLength);
+        try {
+          statuses[i] = length > maxPageLength
+              ? ErrorCode.PAGE_TOO_LARGE
+              : PutTask.storeCopyVerified(region.putPage(offset, (int) length), store,
+                  namespaceId, maxPageLength);
+        } catch (InternalError e) {
+          // The store's read of the PUT area faulted (raised right after it, before anything was
+          // stored: VerifiedCopyPut): the file was truncated under the mapping. This page and the
+          // rest are refused; the region takes nothing more; the store is as it was.
+          region.putFault(e);
+          for (; i < count; i++) {
+            statuses[i] = ErrorCode.SHM_UNAVAILABLE;
+            Errors.count(context, ErrorCode.SHM_UNAVAILABLE);
+          }
+          return;
+        }
       }
       if (statuses[i] != ErrorCode.OK) {
         Errors.count(context, statuses[i]);

@@ -3,6 +3,7 @@ package io.kvstore.server.shm;
 import io.kvstore.client.shm.RegionLayout;
 import io.kvstore.client.shm.RegionMapping;
 import io.kvstore.client.shm.UnitAllocator;
+import io.kvstore.common.MappedFaults;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -51,6 +52,11 @@ public final class ServerRegion implements AutoCloseable {
   private boolean closed;
   /** A copy into the region faulted (its tmpfs out of room): no GET page goes through it any more. */
   private boolean faulted;
+  /**
+   * A read of the PUT area faulted (its file truncated, by its client or another process of the
+   * daemon's user): no page goes through the region any more, either way.
+   */
+  private boolean putFaulted;
   /** Copies into or out of the mapping now running: the mapping goes when closed and none runs. */
   private int copies;
 
@@ -128,7 +134,7 @@ public final class ServerRegion implements AutoCloseable {
     }
     try {
       map.put((int) (getOffset + (long) start * RegionLayout.UNIT), page, page.position(), pageLength);
-      RegionMapping.raiseFaults();
+      MappedFaults.raisePending();
     } catch (InternalError e) {
       // SIGBUS: the sparse region file's tmpfs could not give a page (another program filled it
       // after the room was checked). This page, and every later one, goes inline over TCP.
@@ -152,9 +158,9 @@ public final class ServerRegion implements AutoCloseable {
 
   /**
    * A copy into the region faulted (SIGBUS: its tmpfs could not give a page, another program having
-   * filled it after the room was checked; the JVM raises it as an {@link InternalError}, in the
-   * copy or soon after it): no GET page goes through the region any more, each one goes inline.
-   * One WARN per region.
+   * filled it after the room was checked, or its file was truncated; the JVM raises it as an {@link
+   * InternalError}, in the copy or soon after it): no GET page goes through the region any more,
+   * each one goes inline. One WARN per region.
    */
   public void fault(InternalError e) {
     synchronized (this) {
@@ -164,9 +170,44 @@ public final class ServerRegion implements AutoCloseable {
       faulted = true;
     }
     manager.faults.incrementAndGet();
-    LOG.warn("a copy into shared-memory region {} faulted ({}): its file system is out of room"
-        + " (another program filled it?); its GET pages go inline over TCP from now on", path,
-        e.getMessage());
+    LOG.warn("a copy into shared-memory region {} faulted ({}): {}; its GET pages go inline over"
+        + " TCP from now on", path, e.getMessage(), cause());
+  }
+
+  /**
+   * A read of the PUT area faulted: the pages the client wrote are not there any more, so its file
+   * was truncated (the daemon never shrinks it; only its client, or another process of the daemon's
+   * user, can). Nothing goes through the region any more: GET pages go inline, and PUTs through it
+   * are refused with SHM_UNAVAILABLE ({@link #enter()} is false). One WARN per region.
+   */
+  public void putFault(InternalError e) {
+    boolean count;
+    synchronized (this) {
+      if (putFaulted) {
+        return;
+      }
+      putFaulted = true;
+      count = !faulted;
+      faulted = true;
+    }
+    if (count) {
+      manager.faults.incrementAndGet();
+    }
+    LOG.warn("a read of shared-memory region {}'s PUT area faulted ({}): {}; the connection's"
+        + " PUTs through it are refused (SHM_UNAVAILABLE) and its GET pages go inline from now on",
+        path, e.getMessage(), cause());
+  }
+
+  /** Why the region's memory faulted, for its WARN: a stat of its file (once per region). */
+  private String cause() {
+    try {
+      long size = Files.size(path);
+      return size < length
+          ? "its file was truncated to " + size + " of " + length + " bytes (by its client?)"
+          : "its file system is out of room (another program filled it?)";
+    } catch (IOException e) {
+      return "its file cannot be looked at (" + e + ")";
+    }
   }
 
   /** The region offset of a lease returned by {@link #leaseAndCopy}. */
@@ -220,12 +261,13 @@ public final class ServerRegion implements AutoCloseable {
 
   /**
    * Starts a use of the mapping (the copies of a PUT's pages out of the PUT area, through {@link
-   * #putPage}): false once the region is closed (its client is gone; nothing may be read). Every
-   * true is followed by one {@link #exit()}, in a {@code finally}.
+   * #putPage}): false once the region is closed (its client is gone; nothing may be read) or a
+   * read of its PUT area faulted ({@link #putFault}). Every true is followed by one {@link
+   * #exit()}, in a {@code finally}.
    */
   public boolean enter() {
     synchronized (this) {
-      if (closed) {
+      if (closed || putFaulted) {
         return false;
       }
       copies++;
