@@ -118,7 +118,8 @@ public final class LoadCommand implements Callable<Integer> {
     SyntheticWorkload workload = parse(() -> new SyntheticWorkload(ns, lengths, prefixShare,
         prefixes, zipf, rate, count, seed));
     RunConfig config = parse(() -> new RunConfig("load", "", readers, writers, run.batch(),
-        payloadBytes, ns.id(), rate > 0 ? 1.0 : 0.0, durationNanos, prefill, TIMELINE_BIN_NANOS));
+        payloadBytes, ns.id(), rate > 0 ? 1.0 : 0.0, durationNanos, prefill, TIMELINE_BIN_NANOS,
+        run.stopOnFailure()));
     PrintWriter out = spec.commandLine().getOut();
     long total = durationNanos > 0 ? Math.max(1, durationNanos / 1_000_000_000L) : count;
     RunResult result;
@@ -133,7 +134,7 @@ public final class LoadCommand implements Callable<Integer> {
       ReportOutput.write(List.of(result), null, run.out(), out);
     }
     out.flush();
-    return result.report().errors() > 0 ? 1 : 0;
+    return result.report().errors() > 0 || result.report().failedCalls() > 0 ? 1 : 0;
   }
 
   /** Runs a parse step, turning its IllegalArgumentException into a picocli usage error. */

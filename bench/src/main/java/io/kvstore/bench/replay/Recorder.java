@@ -3,6 +3,8 @@ package io.kvstore.bench.replay;
 import io.kvstore.bench.report.Histograms;
 import io.kvstore.bench.report.TtftModel;
 import java.util.Arrays;
+import java.util.Map;
+import java.util.TreeMap;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -28,6 +30,9 @@ final class Recorder {
   long tokens;
   long hitTokens;
   long errors;
+  long failedCalls;
+  /** Failed calls by cause (rare: a map is fine here). */
+  final Map<String, Long> failures = new TreeMap<>();
   private long startNanos;
   private final long binNanos;
   long[] timeline = new long[64];
@@ -56,6 +61,12 @@ final class Recorder {
     bytesPut += bytes;
     putRejects += rejected;
     addToTimeline(endNanos, bytes);
+  }
+
+  /** A call that failed with {@code cause}. */
+  void failed(String cause) {
+    failedCalls++;
+    failures.merge(cause, 1L, Long::sum);
   }
 
   /** A reader's request: its blocks, the leading run served, and the modeled TTFT. */
@@ -96,6 +107,8 @@ final class Recorder {
     tokens += other.tokens;
     hitTokens += other.hitTokens;
     errors += other.errors;
+    failedCalls += other.failedCalls;
+    other.failures.forEach((cause, n) -> failures.merge(cause, n, Long::sum));
     if (other.timeline.length > timeline.length) {
       timeline = Arrays.copyOf(timeline, other.timeline.length);
     }

@@ -88,7 +88,7 @@ public final class ReplayCommand implements Callable<Integer> {
     }
     long[] sweep = parse(this::sweep);
     RunConfig config = parse(() -> new RunConfig("replay", "", workers, 0, run.batch(), payloadBytes,
-        0, timeScale, 0, prefill, TIMELINE_BIN_NANOS));
+        0, timeScale, 0, prefill, TIMELINE_BIN_NANOS, run.stopOnFailure()));
     if (!Files.isReadable(trace)) {
       throw new ParameterException(spec.commandLine(), "cannot read trace file: " + trace);
     }
@@ -103,7 +103,7 @@ public final class ReplayCommand implements Callable<Integer> {
         label = "dram=" + ReportFormat.bytes(dram).replace(" ", "");
       }
       RunConfig c = new RunConfig("replay", label, workers, 0, run.batch(), payloadBytes, ns.id(),
-          timeScale, 0, prefill, TIMELINE_BIN_NANOS);
+          timeScale, 0, prefill, TIMELINE_BIN_NANOS, run.stopOnFailure());
       TraceSource source = new TraceSource(t, ns, requests);
       try (Target tg = target.open(payloadBytes, ns.id());
           ProgressBar bar = new ProgressBar(System.err, run.progress(), Math.max(1, source.size()),
@@ -121,7 +121,8 @@ public final class ReplayCommand implements Callable<Integer> {
       ReportOutput.write(results, capacities, run.out(), out);
     }
     out.flush();
-    return results.stream().anyMatch(r -> r.report().errors() > 0) ? 1 : 0;
+    return results.stream()
+        .anyMatch(r -> r.report().errors() > 0 || r.report().failedCalls() > 0) ? 1 : 0;
   }
 
   private long[] sweep() {

@@ -17,6 +17,7 @@ package io.kvstore.bench.replay;
  * @param durationNanos stop dispatching after this long (0: when the source ends)
  * @param prefillTokensPerS the TTFT model's prefill rate
  * @param timelineBinNanos width of a throughput timeline bin
+ * @param stopOnFailure end the run at the first failed call (else count it and go on)
  */
 public record RunConfig(
     String command,
@@ -29,7 +30,8 @@ public record RunConfig(
     double timeScale,
     long durationNanos,
     double prefillTokensPerS,
-    long timelineBinNanos) {
+    long timelineBinNanos,
+    boolean stopOnFailure) {
 
   /** Checks the ranges; the messages name the command-line options. */
   public RunConfig {

@@ -39,6 +39,17 @@ public final class RunOptions {
       description = "Model id of the pages' namespace (default: ${DEFAULT-VALUE}).")
   String modelId;
 
+  @Option(names = "--stop-on-failure",
+      description = "End the run at the first failed call (a connection closed, a timeout, a"
+          + " refusal) with its error, instead of counting it and going on. Either way a page whose"
+          + " bytes do not verify is counted as an error and never used.")
+  boolean stopOnFailure;
+
+  /** Whether the first failed call ends the run. */
+  public boolean stopOnFailure() {
+    return stopOnFailure;
+  }
+
   /** Payload bytes per page. */
   public int payloadBytes() {
     return ByteSize.parsePageBytes(pageSize);

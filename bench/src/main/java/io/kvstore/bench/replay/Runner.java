@@ -131,7 +131,8 @@ public final class Runner {
         all.pagesFetched, all.bytesFetched, all.putCalls, all.pagesPut, all.bytesPut,
         LatencySummary.of(all.fetchLatency), LatencySummary.of(all.putLatency),
         all.blockReferences, all.hitBlocks, all.tokens, all.hitTokens,
-        after.since(before, pageLength), all.errors, all.putRejects, config.prefillTokensPerS(),
+        after.since(before, pageLength), all.errors, all.putRejects, all.failedCalls, all.failures,
+        config.prefillTokensPerS(),
         LatencySummary.of(all.ttftWithout), LatencySummary.of(all.ttftWith),
         config.timelineBinNanos(), all.timeline(elapsed));
     return new RunResult(report, all.fetchLatency, all.putLatency);

@@ -3,6 +3,8 @@ package io.kvstore.bench.replay;
 import io.kvstore.bench.report.TtftModel;
 import io.kvstore.bench.targets.BenchPages;
 import io.kvstore.bench.targets.Session;
+import io.kvstore.client.KvStoreException;
+import io.kvstore.client.protocol.ErrorCode;
 import io.kvstore.common.PageFormat;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -70,14 +72,7 @@ final class Worker implements Runnable {
   public void run() {
     try {
       for (Request r = queue.take(); r != POISON; r = queue.take()) {
-        int run = 0;
-        if (reader) {
-          long start = System.nanoTime();
-          run = fetchPrefix(r);
-          recorder.lookedUp(r, run, System.nanoTime() - start, ttft);
-        }
-        store(r, run);
-        recorder.requests++;
+        play(r);
         completed.incrementAndGet();
       }
     } catch (InterruptedException e) {
@@ -88,7 +83,50 @@ final class Worker implements Runnable {
     }
   }
 
-  /** Fetches the leading run of {@code r}'s blocks; returns its length. */
+  /**
+   * Plays one request: a reader fetches its leading run, then stores the blocks after it. A request
+   * with a failed call is abandoned there and left out of the figures (requests, hit ratio, TTFT):
+   * only the failure is counted. Calls made before it are counted as any call is.
+   */
+  private void play(Request r) throws IOException {
+    int run = 0;
+    if (reader) {
+      long start = System.nanoTime();
+      run = fetchPrefix(r);
+      if (run < 0) {
+        return;
+      }
+      recorder.lookedUp(r, run, System.nanoTime() - start, ttft);
+    }
+    if (store(r, run)) {
+      recorder.requests++;
+    }
+  }
+
+  /**
+   * A call that failed (the target's error, e.g. a connection closed by a daemon's restart, a
+   * timeout, a refusal): ends the run with it under {@code --stop-on-failure}, else counts it by
+   * its cause, and the worker goes on with the next request. Its latency is not recorded.
+   */
+  private void failed(IOException e) throws IOException {
+    if (config.stopOnFailure()) {
+      throw e;
+    }
+    recorder.failed(causeOf(e));
+  }
+
+  /** The error code of a failed SDK call, else the class of the failure's cause. */
+  static String causeOf(IOException e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof KvStoreException k) {
+        return ErrorCode.name(k.code());
+      }
+    }
+    Throwable root = e.getCause() != null ? e.getCause() : e;
+    return root.getClass().getSimpleName();
+  }
+
+  /** Fetches the leading run of {@code r}'s blocks; returns its length, or -1 if a call failed. */
   private int fetchPrefix(Request r) throws IOException {
     int blocks = r.blocks();
     long[] all = r.keys();
@@ -97,7 +135,13 @@ final class Worker implements Runnable {
       int n = Math.min(config.batch(), blocks - run);
       System.arraycopy(all, 2 * run, keys, 0, 2 * n);
       long t0 = System.nanoTime();
-      int got = session.fetchPrefix(all, run, keys, n, dsts);
+      int got;
+      try {
+        got = session.fetchPrefix(all, run, keys, n, dsts);
+      } catch (IOException e) {
+        failed(e);
+        return -1;
+      }
       long t1 = System.nanoTime();
       long bytes = 0;
       int good = 0;
@@ -122,8 +166,8 @@ final class Worker implements Runnable {
     return run;
   }
 
-  /** Stores blocks {@code [from, blocks)} of {@code r} in batches. */
-  private void store(Request r, int from) throws IOException {
+  /** Stores blocks {@code [from, blocks)} of {@code r} in batches; false if a call failed. */
+  private boolean store(Request r, int from) throws IOException {
     long[] all = r.keys();
     int blocks = r.blocks();
     for (int b = from; b < blocks; ) {
@@ -136,12 +180,19 @@ final class Worker implements Runnable {
             config.namespaceId(), r.tokensInBlock(block), config.payloadBytes());
       }
       long t0 = System.nanoTime();
-      int stored = session.put(all, b, pages, n);
+      int stored;
+      try {
+        stored = session.put(all, b, pages, n);
+      } catch (IOException e) {
+        failed(e);
+        return false;
+      }
       long t1 = System.nanoTime();
       long bytes = (long) n * pageLength;
       recorder.put(t1 - t0, n, bytes, n - stored, t1);
       bytesMoved.add(bytes);
       b += n;
     }
+    return true;
   }
 }

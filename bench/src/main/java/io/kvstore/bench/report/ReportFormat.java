@@ -11,7 +11,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * Writes {@link RunReport}s as the table printed on stdout, as JSON and as CSV. JSON and CSV have a
@@ -56,6 +58,19 @@ public final class ReportFormat {
     ttftRow(out, "  kvstore", r.ttftWith());
     out.printf(Locale.ROOT, "errors      %,d pages failed verification, %,d puts refused%n",
         r.errors(), r.putRejects());
+    out.printf(Locale.ROOT, "failed      %,d calls%s%n", r.failedCalls(),
+        r.failedCalls() == 0 ? "" : " (" + causes(r) + "; the run went on; their requests are left out of the"
+            + " figures above)");
+  }
+
+  /** {@code CONNECTION_CLOSED 12, TIMEOUT 1}: failed calls by cause, most first. */
+  private static String causes(RunReport r) {
+    List<String> parts = new ArrayList<>();
+    r.failedCallsByCause().entrySet().stream()
+        .sorted(Map.Entry.<String, Long>comparingByValue().reversed()
+            .thenComparing(Map.Entry.comparingByKey()))
+        .forEach(e -> parts.add(String.format(Locale.ROOT, "%s %,d", e.getKey(), e.getValue())));
+    return String.join(", ", parts);
   }
 
   private static void latencyRow(PrintWriter out, String name, LatencySummary s) {
@@ -152,6 +167,10 @@ public final class ReportFormat {
     ttftJson(ttft.putObject("withoutStore"), r.ttftWithout());
     ttftJson(ttft.putObject("withStore"), r.ttftWith());
     n.put("errors", r.errors());
+    ObjectNode failed = n.putObject("failedCalls");
+    failed.put("total", r.failedCalls());
+    ObjectNode byCause = failed.putObject("byCause");
+    new TreeMap<>(r.failedCallsByCause()).forEach(byCause::put);
     ObjectNode timeline = n.putObject("timeline");
     timeline.put("binSeconds", round(r.timelineBinNanos() / 1e9, 6));
     ArrayNode gbps = timeline.putArray("gigabytesPerSecond");
@@ -211,7 +230,7 @@ public final class ReportFormat {
     }
     header.addAll(List.of("ttft_no_store_mean_ms", "ttft_no_store_p50_ms", "ttft_no_store_p99_ms",
         "ttft_kvstore_mean_ms", "ttft_kvstore_p50_ms", "ttft_kvstore_p99_ms", "errors",
-        "put_rejects"));
+        "put_rejects", "failed_calls"));
     StringBuilder sb = new StringBuilder();
     sb.append(String.join(",", header)).append('\n');
     for (RunReport r : runs) {
@@ -239,6 +258,7 @@ public final class ReportFormat {
       }
       row.add(Long.toString(r.errors()));
       row.add(Long.toString(r.putRejects()));
+      row.add(Long.toString(r.failedCalls()));
       sb.append(String.join(",", row)).append('\n');
     }
     return sb.toString();

@@ -1,6 +1,7 @@
 package io.kvstore.bench.report;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * Everything one {@code replay} or {@code load} run reports. Rates are derived from the counts and
@@ -14,7 +15,7 @@ import java.util.List;
  * @param pageBytes payload bytes per page (the page on the wire and in the tiers is 64 bytes more)
  * @param workers concurrent workers (each with its own connection)
  * @param elapsedNanos wall time of the measured run
- * @param requests requests completed
+ * @param requests requests completed (a request with a failed call is not: see failedCalls)
  * @param fetchCalls fetch calls (one batch of keys each)
  * @param pagesFetched pages received (verified or not)
  * @param bytesFetched their bytes, headers included
@@ -30,6 +31,9 @@ import java.util.List;
  * @param tiers per-tier counters over the run, fastest first (empty if the target has none)
  * @param errors pages received whose bytes did not verify (checksum, key, namespace or length)
  * @param putRejects pages the store refused
+ * @param failedCalls fetch and put calls that failed (the run went on; {@code --stop-on-failure}
+ *     ends it at the first instead)
+ * @param failedCallsByCause those calls by cause: the SDK's error code name, or the failure's class
  * @param prefillTokensPerS the TTFT model's prefill rate
  * @param ttftWithout modeled TTFT without the store
  * @param ttftWith modeled TTFT with the store
@@ -60,11 +64,18 @@ public record RunReport(
     List<TierResult> tiers,
     long errors,
     long putRejects,
+    long failedCalls,
+    Map<String, Long> failedCallsByCause,
     double prefillTokensPerS,
     LatencySummary ttftWithout,
     LatencySummary ttftWith,
     long timelineBinNanos,
     long[] timelineBytes) {
+
+  /** Copies the map so that the report stays as it was made. */
+  public RunReport {
+    failedCallsByCause = Map.copyOf(failedCallsByCause);
+  }
 
   /** Completed requests per second. */
   public double requestsPerSecond() {

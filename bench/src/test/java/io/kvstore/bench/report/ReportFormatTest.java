@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class ReportFormatTest {
@@ -16,7 +17,8 @@ class ReportFormatTest {
         4, 2_000_000_000L, 100, 300, 5_000, 400_000_000L, 100, 7_500, 600_000_000L,
         new LatencySummary(300, 1500.5, 1000, 2000, 5000, 9000, 12000),
         new LatencySummary(100, 20_000, 18_000, 30_000, 50_000, 70_000, 80_000),
-        10_000, 4_000, 5_000_000, 1_900_000, tiers, 0, 2, 10_000,
+        10_000, 4_000, 5_000_000, 1_900_000, tiers, 0, 2, 3,
+        Map.of("TIMEOUT", 1L, "CONNECTION_CLOSED", 2L), 10_000,
         new LatencySummary(100, 500_000_000, 400_000_000, 900_000_000, 990_000_000, 0, 0),
         new LatencySummary(100, 300_000_000, 200_000_000, 800_000_000, 950_000_000, 0, 0),
         1_000_000_000L, new long[] {400_000_000L, 600_000_000L});
@@ -128,6 +130,13 @@ class ReportFormatTest {
               }
             },
             "errors" : 0,
+            "failedCalls" : {
+              "total" : 3,
+              "byCause" : {
+                "CONNECTION_CLOSED" : 2,
+                "TIMEOUT" : 1
+              }
+            },
             "timeline" : {
               "binSeconds" : 1,
               "gigabytesPerSecond" : [ 0.4, 0.6 ]
@@ -151,11 +160,11 @@ class ReportFormatTest {
         + "hot_promoted_bytes,hot_demoted_bytes,dram_hit_ratio,dram_promoted_bytes,"
         + "dram_demoted_bytes,redis_hit_ratio,redis_promoted_bytes,redis_demoted_bytes,"
         + "ttft_no_store_mean_ms,ttft_no_store_p50_ms,ttft_no_store_p99_ms,ttft_kvstore_mean_ms,"
-        + "ttft_kvstore_p50_ms,ttft_kvstore_p99_ms,errors,put_rejects", lines[0]);
+        + "ttft_kvstore_p50_ms,ttft_kvstore_p99_ms,errors,put_rejects,failed_calls", lines[0]);
     assertEquals("replay,kvstore-embedded,\"trace t.jsonl, 100 requests\",\"a,b\",65536,4,2.000,100,"
         + "50.0,200.0,6250.0,0.5000,300,1.5,1.0,2.0,5.0,9.0,100,20.0,18.0,30.0,50.0,70.0,"
         + "0.4000,0.3800,0.1000,655360,0,0.3000,0,1310720,,,,"
-        + "500.000,400.000,990.000,300.000,200.000,950.000,0,2", lines[1]);
+        + "500.000,400.000,990.000,300.000,200.000,950.000,0,2,3", lines[1]);
     assertTrue(lines[2].contains(",0.4000,0.3800,,,,,,,0.4000,0,0,500.000,"), lines[2]);
   }
 
@@ -171,6 +180,8 @@ class ReportFormatTest {
         + " (20 pages)"), t);
     assertTrue(t.matches("(?s).*\\n  kvstore +300\\.00 +200\\.00 +950\\.00\\n.*"), t);
     assertTrue(t.contains("errors      0 pages failed verification, 2 puts refused"), t);
+    assertTrue(t.contains("failed      3 calls (CONNECTION_CLOSED 2, TIMEOUT 1; the run went on;"
+        + " their requests are left out of the figures above)"), t);
   }
 
   @Test
