@@ -28,7 +28,7 @@ public final class TargetOptions {
           + " deleted at the end).")
   Path dataDir;
 
-  @Option(names = "--hot-bytes", paramLabel = "SIZE", defaultValue = "64MiB",
+  @Option(names = "--hot-bytes", paramLabel = "SIZE", defaultValue = "0",
       description = "Hot tier capacity; 0 leaves it out (default: ${DEFAULT-VALUE}).")
   String hotBytes;
 

@@ -25,8 +25,13 @@ public final class TieredStoreBuilder {
   public static final String DATA_DIR_DEFAULT = "kvstore-data";
   /** Default largest page, header included: a 2 MiB payload + the 64-byte header. */
   public static final int MAX_PAGE_BYTES_DEFAULT = (2 << 20) + PageFormat.HEADER_LENGTH;
-  /** Default hot-tier capacity: 64 MiB of fixed-size frames. */
-  public static final long HOT_BYTES_DEFAULT = 64L << 20;
+  /**
+   * Default hot-tier capacity: 0, no hot tier. The hot tier is meant for device memory ({@code
+   * DeviceMemory}); its only backend today is host memory, the DRAM tier's kind, so in front of
+   * the DRAM tier it holds nothing DRAM could not and costs a copy of every page it evicts into
+   * DRAM (bench/README.md, "The hot tier's default"). Set {@link #hotBytes} to use it.
+   */
+  public static final long HOT_BYTES_DEFAULT = 0;
   /** Default DRAM-tier capacity: 1 GiB of off-heap slabs. */
   public static final long DRAM_BYTES_DEFAULT = 1L << 30;
   /** Default SSD-tier capacity: 16 GiB. */

@@ -34,7 +34,8 @@ public enum ConfigKey {
       c -> c.dataDir().toAbsolutePath().normalize().toString()),
   /** {@link ServerConfig#hotBytes()}. */
   HOT_BYTES("hot.bytes", Values.sizeForm(0, Long.MAX_VALUE), "Capacity of the hot tier.",
-      (b, v) -> b.hotBytes(Values.parseBytes(v, 0, Long.MAX_VALUE)), c -> Sizes.format(c.hotBytes())),
+      (b, v) -> b.hotBytes(Values.parseBytes(v, 0, Long.MAX_VALUE)),
+      c -> c.hotBytes() == 0 ? "0 (off)" : Sizes.format(c.hotBytes())),
   /** {@link ServerConfig#dramBytes()}. */
   DRAM_BYTES("dram.bytes", Values.sizeForm(0, Long.MAX_VALUE),
       "Capacity of the DRAM tier (off-heap, not Java heap).",
