@@ -43,7 +43,8 @@ public final class NetMetrics {
     pages.put("put_region", () -> shm.get() == null ? 0 : shm.get().pagesIn());
     metrics.registerCounter("kvstore_shm_faults_total",
         "Regions whose memory faulted under a copy (their tmpfs out of room, or their file"
-            + " truncated); their GET pages then go inline.", () -> shm.get() == null ? 0 : shm.get().faults());
+            + " truncated); their GET pages then go inline.",
+        () -> shm.get() == null ? 0 : shm.get().faults());
     metrics.registerCounter("kvstore_shm_pages_total",
         "Pages moved through shared memory, and GET pages sent inline because the GET area was"
             + " full, by path.", "path", pages);
