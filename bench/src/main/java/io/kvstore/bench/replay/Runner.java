@@ -3,6 +3,7 @@ package io.kvstore.bench.replay;
 import io.kvstore.bench.report.LatencySummary;
 import io.kvstore.bench.report.ProgressBar;
 import io.kvstore.bench.report.RunReport;
+import io.kvstore.bench.report.TierResult;
 import io.kvstore.bench.targets.Session;
 import io.kvstore.bench.targets.Target;
 import io.kvstore.bench.targets.TierCounters;
@@ -119,19 +120,30 @@ public final class Runner {
     if (progress != null) {
       progress.finish(d.progressDone(), rate.apply(System.nanoTime()));
     }
-    TierCounters after = target.counters();
     Recorder all = new Recorder(config.timelineBinNanos());
     all.startAt(start);
     for (Recorder r : recorders) {
       all.add(r);
     }
     int pageLength = PageFormat.pageLength(config.payloadBytes());
+    List<TierResult> tiers;
+    try {
+      tiers = target.counters().since(before, pageLength);
+    } catch (IOException e) {
+      // The target's counters after the run (the daemon's STATS) are one more call that can fail
+      // (a daemon gone or stalled at the end): the run's own figures stand, the tiers' are left out.
+      if (config.stopOnFailure()) {
+        throw e;
+      }
+      all.failed(Worker.causeOf(e));
+      tiers = List.of();
+    }
     RunReport report = new RunReport(config.command(), target.name(), workload, config.label(),
         config.payloadBytes(), config.workers(), elapsed, all.requests, all.fetchCalls,
         all.pagesFetched, all.bytesFetched, all.putCalls, all.pagesPut, all.bytesPut,
         LatencySummary.of(all.fetchLatency), LatencySummary.of(all.putLatency),
         all.blockReferences, all.hitBlocks, all.tokens, all.hitTokens,
-        after.since(before, pageLength), all.errors, all.putRejects, all.failedCalls, all.failures,
+        tiers, all.errors, all.putRejects, all.failedCalls, all.failures,
         config.prefillTokensPerS(),
         LatencySummary.of(all.ttftWithout), LatencySummary.of(all.ttftWith),
         config.timelineBinNanos(), all.timeline(elapsed));

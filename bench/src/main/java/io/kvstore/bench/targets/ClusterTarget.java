@@ -31,8 +31,6 @@ import java.util.concurrent.TimeUnit;
  */
 public final class ClusterTarget implements Target {
 
-  private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(60);
-
   private final ClusterClient client;
   private final List<ExternalProcess> daemons;
   private final List<Integer> ports;
@@ -78,8 +76,15 @@ public final class ClusterTarget implements Target {
    */
   public static ClusterTarget connect(String uri, String token, long namespaceId, int blocksPerRun,
       int replicas) throws IOException {
-    return new ClusterTarget(client(uri, token, namespaceId, blocksPerRun, replicas), List.of(), List.of(),
-        List.of(), namespaceId, 0);
+    return connect(uri, token, namespaceId, blocksPerRun, replicas,
+        DaemonTarget.DEFAULT_REQUEST_TIMEOUT);
+  }
+
+  /** {@link #connect(String, String, long, int, int)} with calls that time out after {@code requestTimeout}. */
+  public static ClusterTarget connect(String uri, String token, long namespaceId, int blocksPerRun,
+      int replicas, Duration requestTimeout) throws IOException {
+    return new ClusterTarget(client(uri, token, namespaceId, blocksPerRun, replicas,
+        requestTimeout), List.of(), List.of(), List.of(), namespaceId, 0);
   }
 
   /**
@@ -92,6 +97,14 @@ public final class ClusterTarget implements Target {
    */
   public static ClusterTarget start(Path serverScript, int members, List<String> flags, long namespaceId,
       int blocksPerRun, int replicas, double killAfterSeconds) throws IOException {
+    return start(serverScript, members, flags, namespaceId, blocksPerRun, replicas,
+        killAfterSeconds, DaemonTarget.DEFAULT_REQUEST_TIMEOUT);
+  }
+
+  /** {@link #start(Path, int, List, long, int, int, double)} with calls that time out after {@code requestTimeout}. */
+  public static ClusterTarget start(Path serverScript, int members, List<String> flags,
+      long namespaceId, int blocksPerRun, int replicas, double killAfterSeconds,
+      Duration requestTimeout) throws IOException {
     if (!Files.isExecutable(serverScript)) {
       throw new IOException("cannot run the daemons: " + serverScript + " is not an executable");
     }
@@ -111,8 +124,8 @@ public final class ClusterTarget implements Target {
       for (int i = 0; i < ports.size(); i++) {
         uri.append(i == 0 ? "" : ",").append("127.0.0.1:").append(ports.get(i));
       }
-      return new ClusterTarget(client(uri.toString(), "", namespaceId, blocksPerRun, replicas), daemons,
-          ports, dirs, namespaceId, killAfterSeconds);
+      return new ClusterTarget(client(uri.toString(), "", namespaceId, blocksPerRun, replicas,
+          requestTimeout), daemons, ports, dirs, namespaceId, killAfterSeconds);
     } catch (IOException | RuntimeException e) {
       daemons.forEach(ExternalProcess::close);
       dirs.forEach(TempDirs::deleteRecursively);
@@ -121,14 +134,14 @@ public final class ClusterTarget implements Target {
   }
 
   private static ClusterClient client(String uri, String token, long namespaceId, int blocksPerRun,
-      int replicas) throws IOException {
+      int replicas, Duration requestTimeout) throws IOException {
     try {
       return ClusterClient.builder()
           .cluster(uri)
           .namespaceId(namespaceId)
           .blocksPerRun(blocksPerRun)
           .replicas(replicas)
-          .memberClient(b -> b.authToken(token).requestTimeout(REQUEST_TIMEOUT).connections(4))
+          .memberClient(b -> b.authToken(token).requestTimeout(requestTimeout).connections(4))
           .build();
     } catch (IllegalArgumentException | KvStoreException e) {
       throw new IOException("cannot open the cluster " + uri + ": " + e.getMessage(), e);

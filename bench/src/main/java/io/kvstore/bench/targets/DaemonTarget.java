@@ -24,8 +24,11 @@ import java.util.List;
  */
 public final class DaemonTarget implements Target {
 
-  /** A session's request timeout: generous, so that a loaded host shows up as latency, not errors. */
-  private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(60);
+  /**
+   * A session's request timeout unless {@code --request-timeout} says otherwise: generous, so that
+   * a loaded host shows up as latency, not errors.
+   */
+  public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(60);
   /** How long a forked daemon may take to answer, including the first build of bin/kvstore-server. */
   private static final long START_TIMEOUT_SECONDS = 600;
 
@@ -38,24 +41,21 @@ public final class DaemonTarget implements Target {
   private final KvStoreClient statsClient;
   /** Sessions move page bytes through shared memory (spec/4) rather than TCP. */
   private final boolean sharedMemory;
+  private final Duration requestTimeout;
   private volatile boolean closed;
 
-  private DaemonTarget(
-      String host, int port, String token, long namespaceId, ExternalProcess daemon, Path tempDir)
-      throws IOException {
-    this(host, port, token, namespaceId, daemon, tempDir, false);
-  }
-
   private DaemonTarget(String host, int port, String token, long namespaceId,
-      ExternalProcess daemon, Path tempDir, boolean sharedMemory) throws IOException {
+      ExternalProcess daemon, Path tempDir, boolean sharedMemory, Duration requestTimeout)
+      throws IOException {
     this.sharedMemory = sharedMemory;
+    this.requestTimeout = requestTimeout;
     this.host = host;
     this.port = port;
     this.token = token;
     this.namespaceId = namespaceId;
     this.daemon = daemon;
     this.tempDir = tempDir;
-    this.statsClient = client(host, port, token, namespaceId, false);
+    this.statsClient = client(host, port, token, namespaceId, false, requestTimeout);
   }
 
   /**
@@ -64,7 +64,7 @@ public final class DaemonTarget implements Target {
    * daemon: closing it closes only its STATS connection.
    */
   public DaemonTarget withSharedMemory() throws IOException {
-    return new DaemonTarget(host, port, token, namespaceId, null, null, true);
+    return new DaemonTarget(host, port, token, namespaceId, null, null, true, requestTimeout);
   }
 
   /**
@@ -76,7 +76,13 @@ public final class DaemonTarget implements Target {
    */
   public static DaemonTarget connect(String host, int port, String token, long namespaceId)
       throws IOException {
-    return new DaemonTarget(host, port, token, namespaceId, null, null);
+    return connect(host, port, token, namespaceId, DEFAULT_REQUEST_TIMEOUT);
+  }
+
+  /** {@link #connect(String, int, String, long)} with sessions whose calls time out after {@code requestTimeout}. */
+  public static DaemonTarget connect(String host, int port, String token, long namespaceId,
+      Duration requestTimeout) throws IOException {
+    return new DaemonTarget(host, port, token, namespaceId, null, null, false, requestTimeout);
   }
 
   /**
@@ -89,6 +95,12 @@ public final class DaemonTarget implements Target {
    */
   public static DaemonTarget start(Path serverScript, List<String> flags, long namespaceId)
       throws IOException {
+    return start(serverScript, flags, namespaceId, DEFAULT_REQUEST_TIMEOUT);
+  }
+
+  /** {@link #start(Path, List, long)} with sessions whose calls time out after {@code requestTimeout}. */
+  public static DaemonTarget start(Path serverScript, List<String> flags, long namespaceId,
+      Duration requestTimeout) throws IOException {
     if (!Files.isExecutable(serverScript)) {
       throw new IOException("cannot run the daemon: " + serverScript + " is not an executable"
           + " (use --server-script, or --connect HOST:PORT to use a running daemon)");
@@ -96,7 +108,8 @@ public final class DaemonTarget implements Target {
     Path dir = TempDirs.create("kvbench-daemon-");
     try {
       Forked f = fork("kvstore-server", serverScript, flags, dir, namespaceId);
-      return new DaemonTarget("127.0.0.1", f.port(), "", namespaceId, f.process(), dir);
+      return new DaemonTarget("127.0.0.1", f.port(), "", namespaceId, f.process(), dir, false,
+          requestTimeout);
     } catch (IOException | RuntimeException e) {
       TempDirs.deleteRecursively(dir);
       throw e;
@@ -163,7 +176,7 @@ public final class DaemonTarget implements Target {
   }
 
   private static KvStoreClient client(String host, int port, String token, long namespaceId,
-      boolean sharedMemory) throws IOException {
+      boolean sharedMemory, Duration requestTimeout) throws IOException {
     try {
       return KvStoreClient.builder()
           .address(host, port)
@@ -172,7 +185,7 @@ public final class DaemonTarget implements Target {
           .connections(1)
           .ioThreads(1)
           .sharedMemory(sharedMemory)
-          .requestTimeout(REQUEST_TIMEOUT)
+          .requestTimeout(requestTimeout)
           .build();
     } catch (KvStoreException e) {
       throw new IOException(
@@ -192,7 +205,8 @@ public final class DaemonTarget implements Target {
 
   @Override
   public Session openSession() throws IOException {
-    return new DaemonSession(client(host, port, token, namespaceId, sharedMemory), sharedMemory);
+    return new DaemonSession(client(host, port, token, namespaceId, sharedMemory, requestTimeout),
+        sharedMemory);
   }
 
   @Override

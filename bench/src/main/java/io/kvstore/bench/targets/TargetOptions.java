@@ -1,10 +1,12 @@
 package io.kvstore.bench.targets;
 
+import io.kvstore.bench.replay.Durations;
 import io.kvstore.common.PageFormat;
 import io.kvstore.core.policy.Policies;
 import io.kvstore.core.store.TieredStoreBuilder;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.Option;
@@ -62,6 +64,13 @@ public final class TargetOptions {
       description = "Auth token for the daemon (default: none).")
   String token;
 
+  @Option(names = "--request-timeout", paramLabel = "TIME", defaultValue = "60s",
+      description = "How long a call to a daemon or cluster may take before it fails with"
+          + " CLIENT_TIMEOUT"
+          + " (counted as a failed call): e.g. 5s, the SDK's own default, to see a stalled or"
+          + " partitioned daemon as failures rather than as latency (default: ${DEFAULT-VALUE}).")
+  String requestTimeout;
+
   @Option(names = "--redis", paramLabel = "HOST:PORT",
       description = "Redis server to connect to (--target redis).")
   String redis;
@@ -94,6 +103,16 @@ public final class TargetOptions {
       description = "With --start-cluster: SIGKILL the first member this long into the run (0: never).")
   double killMemberAfter;
 
+  /** The SDK request timeout of the daemon and cluster targets. */
+  public Duration requestTimeout() {
+    long nanos = Durations.parseNanos(requestTimeout);
+    if (nanos < 1_000_000L) {
+      throw new IllegalArgumentException("--request-timeout must be at least 1ms, got "
+          + requestTimeout);
+    }
+    return Duration.ofNanos(nanos);
+  }
+
   /** The target kind: embedded, daemon, cluster or redis. */
   public String kind() {
     return kind;
@@ -115,6 +134,7 @@ public final class TargetOptions {
    * @throws IllegalArgumentException naming the option that is wrong
    */
   public void validate() {
+    requestTimeout();
     switch (kind) {
       case "embedded" -> {
         tierBytes();
@@ -188,7 +208,8 @@ public final class TargetOptions {
         return openDaemon(tiers, pageLength, namespaceId);
       case "cluster":
         if (cluster != null) {
-          return ClusterTarget.connect(cluster, token, namespaceId, blocksPerRun, replicas);
+          return ClusterTarget.connect(cluster, token, namespaceId, blocksPerRun, replicas,
+              requestTimeout());
         }
         Path clusterScript = serverScript != null ? serverScript : DaemonTarget.findServerScript();
         if (clusterScript == null) {
@@ -199,7 +220,7 @@ public final class TargetOptions {
             "--hot-bytes", Long.toString(tiers[0]), "--dram-bytes", Long.toString(tiers[1]),
             "--ssd-bytes", Long.toString(tiers[2]), "--eviction-policy", policy,
             "--max-page-bytes", Integer.toString(pageLength)),
-            namespaceId, blocksPerRun, replicas, killMemberAfter);
+            namespaceId, blocksPerRun, replicas, killMemberAfter, requestTimeout());
       default:
         if (redis != null) {
           String[] hp = hostPort(redis, "--redis");
@@ -212,7 +233,8 @@ public final class TargetOptions {
   private DaemonTarget openDaemon(long[] tiers, int pageLength, long namespaceId) throws IOException {
         if (connect != null) {
           String[] hp = hostPort(connect, "--connect");
-          return DaemonTarget.connect(hp[0], Integer.parseInt(hp[1]), token, namespaceId);
+          return DaemonTarget.connect(hp[0], Integer.parseInt(hp[1]), token, namespaceId,
+              requestTimeout());
         }
         Path script = serverScript != null ? serverScript : DaemonTarget.findServerScript();
         if (script == null) {
@@ -224,7 +246,7 @@ public final class TargetOptions {
             "--ssd-bytes", Long.toString(tiers[2]), "--eviction-policy", policy,
             // As the embedded store: the largest page is this run's, so hot frames fit its pages.
             "--max-page-bytes", Integer.toString(pageLength)));
-        return DaemonTarget.start(script, flags, namespaceId);
+        return DaemonTarget.start(script, flags, namespaceId, requestTimeout());
   }
 
   /** What the options configure, for reports. */
