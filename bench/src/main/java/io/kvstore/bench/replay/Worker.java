@@ -25,6 +25,9 @@ import java.util.concurrent.atomic.LongAdder;
 final class Worker implements Runnable {
 
   /** Put on the queue once per worker to tell it to finish. */
+  /** How long a worker waits after a failed call before its next request. */
+  static final long FAILURE_PAUSE_MILLIS = 10;
+
   static final Request POISON = new Request(-1, 0, 0, 1, new long[0]);
 
   private final Session session;
@@ -88,7 +91,7 @@ final class Worker implements Runnable {
    * with a failed call is abandoned there and left out of the figures (requests, hit ratio, TTFT):
    * only the failure is counted. Calls made before it are counted as any call is.
    */
-  private void play(Request r) throws IOException {
+  private void play(Request r) throws IOException, InterruptedException {
     int run = 0;
     if (reader) {
       long start = System.nanoTime();
@@ -106,13 +109,18 @@ final class Worker implements Runnable {
   /**
    * A call that failed (the target's error, e.g. a connection closed by a daemon's restart, a
    * timeout, a refusal): ends the run with it under {@code --stop-on-failure}, else counts it by
-   * its cause, and the worker goes on with the next request. Its latency is not recorded.
+   * its cause, pauses {@link #FAILURE_PAUSE_MILLIS} and goes on with the next request. Its latency
+   * is not recorded.
    */
-  private void failed(IOException e) throws IOException {
+  private void failed(IOException e) throws IOException, InterruptedException {
     if (config.stopOnFailure()) {
       throw e;
     }
     recorder.failed(causeOf(e));
+    // The SDK fails calls at once while it has no connection: without a pause every worker would
+    // spin through requests for as long as a daemon is down, counting thousands of failures and
+    // taking the CPU the daemon restarting on the same host needs. An engine would recompute.
+    Thread.sleep(FAILURE_PAUSE_MILLIS);
   }
 
   /** The error code of a failed SDK call, else the class of the failure's cause. */
@@ -127,7 +135,7 @@ final class Worker implements Runnable {
   }
 
   /** Fetches the leading run of {@code r}'s blocks; returns its length, or -1 if a call failed. */
-  private int fetchPrefix(Request r) throws IOException {
+  private int fetchPrefix(Request r) throws IOException, InterruptedException {
     int blocks = r.blocks();
     long[] all = r.keys();
     int run = 0;
@@ -167,7 +175,7 @@ final class Worker implements Runnable {
   }
 
   /** Stores blocks {@code [from, blocks)} of {@code r} in batches; false if a call failed. */
-  private boolean store(Request r, int from) throws IOException {
+  private boolean store(Request r, int from) throws IOException, InterruptedException {
     long[] all = r.keys();
     int blocks = r.blocks();
     for (int b = from; b < blocks; ) {
