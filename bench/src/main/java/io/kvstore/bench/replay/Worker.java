@@ -24,10 +24,10 @@ import java.util.concurrent.atomic.LongAdder;
  */
 final class Worker implements Runnable {
 
-  /** Put on the queue once per worker to tell it to finish. */
   /** How long a worker waits after a failed call before its next request. */
   static final long FAILURE_PAUSE_MILLIS = 10;
 
+  /** Put on the queue once per worker to tell it to finish. */
   static final Request POISON = new Request(-1, 0, 0, 1, new long[0]);
 
   private final Session session;
