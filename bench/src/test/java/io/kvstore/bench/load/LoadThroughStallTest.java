@@ -7,19 +7,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kvstore.bench.CliRunner;
 import io.kvstore.common.PageFormat;
+import io.kvstore.common.TcpRelay;
 import io.kvstore.server.KvStoreDaemon;
 import io.kvstore.server.config.ServerConfig;
 import io.kvstore.server.net.KvStoreNetworkServerFactory;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,71 +27,6 @@ class LoadThroughStallTest {
 
   @TempDir Path dir;
 
-  /** A TCP relay to a daemon that can stop relaying (bytes already read are held, not sent). */
-  static final class StallingRelay implements AutoCloseable {
-    private final ServerSocket listener;
-    private final int target;
-    private final List<Socket> sockets = new CopyOnWriteArrayList<>();
-    private volatile boolean stalled;
-
-    StallingRelay(int target) throws IOException {
-      this.target = target;
-      this.listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-      Thread accept = new Thread(this::acceptLoop, "relay-accept");
-      accept.setDaemon(true);
-      accept.start();
-    }
-
-    int port() {
-      return listener.getLocalPort();
-    }
-
-    void stall() {
-      stalled = true;
-    }
-
-    private void acceptLoop() {
-      try {
-        while (true) {
-          Socket in = listener.accept();
-          Socket out = new Socket(InetAddress.getLoopbackAddress(), target);
-          sockets.add(in);
-          sockets.add(out);
-          pump(in, out);
-          pump(out, in);
-        }
-      } catch (IOException e) {
-        // closed
-      }
-    }
-
-    private void pump(Socket from, Socket to) {
-      Thread t = new Thread(() -> {
-        byte[] buf = new byte[64 << 10];
-        try (InputStream i = from.getInputStream(); OutputStream o = to.getOutputStream()) {
-          for (int n; (n = i.read(buf)) >= 0; ) {
-            while (stalled) {
-              Thread.sleep(50);
-            }
-            o.write(buf, 0, n);
-          }
-        } catch (IOException | InterruptedException e) {
-          // a side closed
-        }
-      }, "relay-pump");
-      t.setDaemon(true);
-      t.start();
-    }
-
-    @Override
-    public void close() throws IOException {
-      listener.close();
-      for (Socket s : sockets) {
-        s.close();
-      }
-    }
-  }
-
   @Test
   void shouldCountCallsThatTimeOutOnAStalledLinkAndEndOnTime() throws Exception {
     ServerConfig config = ServerConfig.builder().host("127.0.0.1").port(0).metricsPort(0)
@@ -108,7 +36,7 @@ class LoadThroughStallTest {
     daemon.start();
     CliRunner cli = new CliRunner();
     Path out = dir.resolve("out");
-    try (StallingRelay relay = new StallingRelay(daemon.networkPort())) {
+    try (TcpRelay relay = new TcpRelay(daemon.networkPort())) {
       CompletableFuture<Integer> load = CompletableFuture.supplyAsync(() -> cli.run("load",
           "--target", "daemon", "--connect", "127.0.0.1:" + relay.port(), "--duration", "4s",
           "--requests", "1000000", "--readers", "1", "--writers", "1", "--page-size", "16KiB",

@@ -13,6 +13,7 @@ import io.kvstore.client.KvStoreException;
 import io.kvstore.client.PageViews;
 import io.kvstore.client.protocol.ErrorCode;
 import io.kvstore.client.protocol.FrameDescriptor;
+import io.kvstore.common.TcpRelay;
 import io.kvstore.core.store.TieredStore;
 import io.kvstore.core.tier.PinnedPage;
 import io.kvstore.server.metrics.ServerMetrics;
@@ -20,20 +21,12 @@ import io.kvstore.server.net.KvStoreNetworkServer;
 import io.kvstore.server.net.NetFixtures;
 import io.kvstore.server.net.StoreOps;
 import io.kvstore.server.shm.ShmManager;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -395,7 +388,7 @@ class CallerDrivenSharedMemoryE2ETest {
     start(gated(7, 2));
     ShmManager shm = server.sharedMemory();
     ExecutorService caller = Executors.newSingleThreadExecutor();
-    try (Cutter cutter = new Cutter(server.port());
+    try (TcpRelay cutter = new TcpRelay(server.port());
         KvStoreClient client = KvStoreClient.builder().address("127.0.0.1", cutter.port())
             .namespaceId(NS).connections(1).sharedMemory(true)
             .requestTimeout(Duration.ofSeconds(30)).maxRetries(0).build()) {
@@ -415,80 +408,6 @@ class CallerDrivenSharedMemoryE2ETest {
       await(shm::regions, 0, "and the regions");
     } finally {
       caller.shutdownNow();
-    }
-  }
-
-  /**
-   * A loopback TCP relay to the daemon whose {@link #close()} resets every connection through it
-   * and accepts no more: to the client, a daemon that died.
-   */
-  private static final class Cutter implements AutoCloseable {
-    private final ServerSocket listen;
-    private final List<Socket> sockets = new CopyOnWriteArrayList<>();
-    private final Thread acceptor;
-
-    Cutter(int targetPort) throws IOException {
-      listen = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-      acceptor = new Thread(() -> {
-        try {
-          while (true) {
-            Socket down = listen.accept();
-            Socket up = new Socket(InetAddress.getLoopbackAddress(), targetPort);
-            sockets.add(down);
-            sockets.add(up);
-            pump(down, up);
-            pump(up, down);
-          }
-        } catch (IOException e) {
-          // closed
-        }
-      }, "cutter-accept");
-      acceptor.setDaemon(true);
-      acceptor.start();
-    }
-
-    int port() {
-      return listen.getLocalPort();
-    }
-
-    private static void pump(Socket from, Socket to) {
-      Thread t = new Thread(() -> {
-        byte[] buf = new byte[64 << 10];
-        try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
-          for (int n; (n = in.read(buf)) >= 0; ) {
-            out.write(buf, 0, n);
-          }
-        } catch (IOException e) {
-          // cut
-        } finally {
-          closeQuietly(from);
-          closeQuietly(to);
-        }
-      }, "cutter-pump");
-      t.setDaemon(true);
-      t.start();
-    }
-
-    private static void closeQuietly(Socket s) {
-      try {
-        s.setSoLinger(true, 0); // a reset, as from a killed process
-        s.close();
-      } catch (IOException e) {
-        // already gone
-      }
-    }
-
-    /** Stops accepting and resets every connection through it. */
-    void cut() throws IOException {
-      listen.close();
-      for (Socket s : sockets) {
-        closeQuietly(s);
-      }
-    }
-
-    @Override
-    public void close() throws IOException {
-      cut();
     }
   }
 

@@ -15,10 +15,14 @@ import io.kvstore.server.net.KvStoreNetworkServer;
 import io.kvstore.server.net.NetFixtures;
 import io.netty.buffer.UnpooledByteBufAllocator;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -29,7 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
  * A client that rewrites its PUT area while the daemon copies from it ({@code
  * spec/4-shared-memory.md} §4.4): the daemon stores only what it copied and checked, so every
  * stored page is exactly a page the client wrote, a refused replace leaves the held version as it
- * was, and a forged header is refused.
+ * was, and a forged header is refused; a client that truncates its region gets its PUTs refused
+ * and harms nothing.
  */
 class ShmPutRaceE2ETest {
 
@@ -173,6 +178,65 @@ class ShmPutRaceE2ETest {
       assertEquals(held.remaining(), store.get(theirs, theirs, back));
       assertArrayEquals(NetFixtures.bytes(held), NetFixtures.bytes(back.flip()),
           "the other namespace's page is untouched");
+    }
+  }
+
+  /**
+   * A client that truncates its own region file under the daemon's mapping: the daemon's next read
+   * of its PUT area faults (SIGBUS). That page gets SHM_UNAVAILABLE, the region is withdrawn (PUTs
+   * refused, GET pages inline), and the daemon, its store threads and every stored page carry on.
+   */
+  @Test
+  void shouldRefuseAPutFromATruncatedRegionAndKeepServing() throws Exception {
+    try (RawClient raw = new RawClient(server.port()); RawClient other = new RawClient(server.port())) {
+      raw.hello(1, 1, 1, NS, "");
+      other.hello(1, 1, 1, NS, "");
+      ShmRaw.Offer offer = ShmRaw.open(raw, 2);
+      ClientRegion region = ClientRegion.map(offer.path(), offer.length());
+      raw.send(ShmFrames.encodeAttach(UnpooledByteBufAllocator.DEFAULT, 3, region.nonce()));
+      assertEquals(Opcode.SHM_ATTACH_OK, raw.read().opcode());
+      long at = RegionLayout.HEADER_LENGTH + region.areaLength();
+      ByteBuffer first = NetFixtures.page(81, 81, NS, PAYLOAD);
+      region.copyIn(at, first.duplicate());
+      assertEquals(ErrorCode.OK, putStatus(raw, 4, at, first.remaining()),
+          "stored through the region");
+
+      ByteBuffer second = NetFixtures.page(82, 82, NS, PAYLOAD);
+      region.copyIn(at, second.duplicate());
+      List<String> died = new CopyOnWriteArrayList<>();
+      Thread.UncaughtExceptionHandler before = Thread.getDefaultUncaughtExceptionHandler();
+      Thread.setDefaultUncaughtExceptionHandler((t, e) -> died.add(t.getName() + ": " + e));
+      try (FileChannel ch = FileChannel.open(offer.path(), StandardOpenOption.WRITE)) {
+        ch.truncate(RegionLayout.HEADER_LENGTH);
+      }
+      // Its pages are gone under the daemon's mapping: refused, again and again, with no thread
+      // lost (before: each such PUT killed a store thread, its INTERNAL error logged twice).
+      try {
+        for (long id = 5; id < 25; id++) {
+          assertEquals(ErrorCode.SHM_UNAVAILABLE, putStatus(raw, id, at, second.remaining()),
+              "refused");
+        }
+      } finally {
+        Thread.setDefaultUncaughtExceptionHandler(before);
+      }
+      assertEquals(List.of(), died, "no store thread died");
+      assertEquals(1, server.sharedMemory().faults(), "one fault, then the region is withdrawn");
+      assertEquals(-1, store.length(82, 82), "nothing of the faulted page stored");
+
+      // The connection, the other one and the store go on.
+      ByteBuffer third = NetFixtures.page(83, 83, NS, PAYLOAD);
+      raw.put(30, third);
+      assertEquals(0, raw.read().bodyShort(8), "a TCP PUT on the same connection");
+      assertArrayEquals(NetFixtures.bytes(first), getInline(other, 31, 81));
+      assertArrayEquals(NetFixtures.bytes(third), getInline(other, 32, 83));
+      // A GET asking for shared memory gets the page inline: the region takes no page.
+      raw.keyBatch(Opcode.GET, Opcode.FLAG_GET_SHM, 33, 0, 81, 81);
+      RawClient.Frame g = raw.read();
+      assertEquals(Opcode.GET_PAGE, g.opcode(), g.toString());
+      assertArrayEquals(NetFixtures.bytes(first), Arrays.copyOfRange(g.body(), 8, g.body().length),
+          "inline, the exact bytes");
+      assertEquals(Opcode.GET_DONE, raw.read().opcode());
+      assertEquals(0, server.sharedMemory().leases());
     }
   }
 }
