@@ -518,9 +518,6 @@ final class Requests {
     private ClientRegion region;
     private long[] regionOffsets;
     private int[] regionLengths;
-    /** Room reserved while the pages are being copied in (freed if the encode falls back to TCP). */
-    private long[] claimedOffsets;
-    private int[] claimedLengths;
 
     Put(ByteBuffer[] pages, int from, int count, long frameLength, long timeoutNanos) {
       this(pages, null, 0, from, count, frameLength, timeoutNanos);
@@ -541,17 +538,7 @@ final class Requests {
     ByteBuf encode(ByteBufAllocator alloc, long requestId) {
       ClientShm shm = attachedShm();
       if (shm != null) {
-        ByteBuf viaRegion;
-        try {
-          viaRegion = encodeThroughRegion(alloc, requestId, shm.region);
-        } catch (InternalError e) {
-          // A fault in the region's memory (SIGBUS: its tmpfs out of room), which the JVM raises
-          // where it notices it, not always inside the copy: the room goes back, the region takes
-          // no more PUTs, and this one goes over TCP.
-          shm.region.fault(e);
-          freeClaimed(shm.region);
-          viaRegion = null;
-        }
+        ByteBuf viaRegion = encodeThroughRegion(alloc, requestId, shm.region);
         if (viaRegion != null) {
           return viaRegion;
         }
@@ -599,8 +586,10 @@ final class Requests {
           return null;
         }
       }
-      claimedOffsets = offs;
-      claimedLengths = lens;
+      // Held from now on, until the answer is delivered, or given back below.
+      region = r;
+      regionOffsets = offs;
+      regionLengths = lens;
       boolean copied = true;
       try {
         for (int i = 0; i < count && copied; i++) {
@@ -609,43 +598,21 @@ final class Requests {
               PageFormat.HEADER_LENGTH, b);
         }
       } catch (RuntimeException e) {
-        for (int j = 0; j < count; j++) {
-          r.freePut(offs[j], lens[j]); // the request fails with e; its room goes back now
-        }
-        claimedOffsets = null;
-        claimedLengths = null;
+        releaseRoom(); // the request fails with e; its room goes back now
         throw e;
       }
       if (!copied) {
-        freeClaimed(r); // the region's memory faulted: this PUT goes over TCP
+        releaseRoom(); // the region's memory faulted (copyIn caught it): this PUT goes over TCP
         return null;
       }
-      region = r;
-      regionOffsets = offs;
-      regionLengths = lens;
-      claimedOffsets = null;
-      claimedLengths = null;
       return ShmFrames.encodePut(alloc, requestId, offs, lens, 0, count);
     }
 
-    /** Gives back the PUT area room reserved by an encode that falls back to TCP. */
-    private void freeClaimed(ClientRegion r) {
-      long[] offs = claimedOffsets != null ? claimedOffsets : regionOffsets;
-      int[] lens = claimedOffsets != null ? claimedLengths : regionLengths;
-      claimedOffsets = null;
-      claimedLengths = null;
-      region = null;
-      regionOffsets = null;
-      regionLengths = null;
-      if (offs != null) {
-        for (int j = 0; j < count; j++) {
-          r.freePut(offs[j], lens[j]);
-        }
-      }
-    }
-
-    @Override
-    void onDelivered() {
+    /**
+     * Gives back the room this PUT holds in the region's PUT area, once: when its answer is
+     * delivered, or when its encode fails or falls back to TCP.
+     */
+    private void releaseRoom() {
       ClientRegion r;
       synchronized (this) {
         r = region;
@@ -656,6 +623,11 @@ final class Requests {
           r.freePut(regionOffsets[i], regionLengths[i]);
         }
       }
+    }
+
+    @Override
+    void onDelivered() {
+      releaseRoom();
     }
 
     @Override

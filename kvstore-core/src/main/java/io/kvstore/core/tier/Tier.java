@@ -158,6 +158,7 @@ public interface Tier extends AutoCloseable {
   default boolean resumeWrites() {
     return true;
   }
+
   /**
    * A small write of the tier's own, after {@link #resumeWrites} said yes, that proves writes
    * succeed again when no page is waiting to be written (so an idle store recovers too). Never
@@ -166,7 +167,6 @@ public interface Tier extends AutoCloseable {
    * @throws TierWriteException if the write fails (the tier stays degraded)
    */
   default void probeWrite() {}
-
 
   /**
    * Copies the page into {@code dst} at its position, advancing the position by the page length.

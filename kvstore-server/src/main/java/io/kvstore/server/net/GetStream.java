@@ -276,13 +276,7 @@ final class GetStream implements Runnable {
     long lease;
     int length = page.remaining();
     try {
-      lease = region.leaseAndCopy(page.duplicate());
-    } catch (InternalError e) {
-      // A fault in the region's memory (SIGBUS: its tmpfs out of room) that the JVM raised after
-      // the copy returned (it raises it where it notices it): the region takes no more pages,
-      // this one goes inline. A lease the copy may have taken stays until the connection closes.
-      region.fault(e);
-      lease = -1;
+      lease = region.leaseAndCopy(page.duplicate()); // -1 if its copy faulted: the page goes inline
     } catch (RuntimeException e) {
       if (pin != null) {
         pin.close();

@@ -170,8 +170,10 @@ public final class ServerRegion implements AutoCloseable {
       faulted = true;
     }
     manager.faults.incrementAndGet();
-    LOG.warn("a copy into shared-memory region {} faulted ({}): {}; its GET pages go inline over"
-        + " TCP from now on", path, e.getMessage(), cause());
+    // No look at the file here: this can run on an event loop (a GET of memory pages).
+    LOG.warn("a copy into shared-memory region {} faulted ({}): its file system is out of room"
+        + " (another program filled it?) or its file was truncated; its GET pages go inline over"
+        + " TCP from now on", path, e.getMessage());
   }
 
   /**
@@ -198,7 +200,10 @@ public final class ServerRegion implements AutoCloseable {
         path, e.getMessage(), cause());
   }
 
-  /** Why the region's memory faulted, for its WARN: a stat of its file (once per region). */
+  /**
+   * Why a read of the PUT area faulted, for its WARN: a stat of the file, once per region, on the
+   * store thread that met the fault.
+   */
   private String cause() {
     try {
       long size = Files.size(path);

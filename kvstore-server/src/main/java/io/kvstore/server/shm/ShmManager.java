@@ -51,7 +51,7 @@ public final class ShmManager {
   final AtomicLong pagesInline = new AtomicLong();
   /** GET leases held by clients over all open regions (page views not yet closed, mostly). */
   final AtomicLong leases = new AtomicLong();
-  /** Regions whose memory faulted under a copy (their tmpfs out of room); their pages go inline. */
+  /** Regions whose memory faulted under a copy (tmpfs out of room, file truncated); see faults(). */
   final AtomicLong faults = new AtomicLong();
   private FileChannel runLockChannel;
   private FileLock runLock;
@@ -228,7 +228,8 @@ public final class ShmManager {
 
   /**
    * Regions whose memory faulted under the daemon's copy (SIGBUS: their tmpfs out of room, filled
-   * by another program after the region was given), since start; their GET pages go inline.
+   * by another program after the region was given, or their file truncated), since start; their
+   * GET pages go inline, and a truncated region's PUTs are refused.
    */
   public long faults() {
     return faults.get();
