@@ -262,4 +262,24 @@ class SsdDirectoryRebuildTest {
       }
     }
   }
+
+  @Test
+  void shouldLeaveRecordsInScanOrderWhenAnOffsetIsTooLargeToPackBesideItsIndex() {
+    // 3 records need 2 index bits; an offset of 2^61 needs 62 bits: 64 > 63, so no sort (the
+    // header check is correct in any order). 2^60 needs 61: sorted.
+    for (long big : new long[] {1L << 61, 1L << 60}) {
+      DirectoryRebuild.Records r = new DirectoryRebuild.Records(null);
+      long[] offs = {big, 512, 256};
+      for (long off : offs) {
+        r.add(off + 1, off + 2, off, 64);
+      }
+      r.sortByOffset();
+      long[] expected = big == 1L << 61 ? offs : new long[] {256, 512, big};
+      for (int i = 0; i < 3; i++) {
+        assertEquals(expected[i], r.offs[i], "big " + big + " at " + i);
+        assertEquals(expected[i] + 1, r.keys[2 * i]);
+        assertEquals(expected[i] + 2, r.keys[2 * i + 1]);
+      }
+    }
+  }
 }
