@@ -248,6 +248,53 @@ class StoreFailureE2ETest {
     }
   }
 
+  private static Supplier<InternalError> memoryFault() {
+    return () -> new InternalError(
+        "injected: a fault occurred in a recent unsafe memory access operation");
+  }
+
+  /**
+   * A fault in mapped memory that the JVM raises (an {@link InternalError}) past a GET's own
+   * handling, on the event loop (pages in memory) or on a store thread (pages on SSD): GetStream's
+   * backstop answers that GET with INTERNAL, and the thread and the connection go on serving.
+   */
+  @ParameterizedTest(name = "pages on SSD: {0}")
+  @ValueSource(booleans = {false, true})
+  void shouldAnswerAGetThatMeetsAMemoryFaultAndKeepServing(boolean onSsd) throws Exception {
+    TieredStore s = onSsd
+        ? NetFixtures.smallStore(dir).hotBytes(0).dramBytes(0).build()
+        : TieredStore.builder().maxPageBytes(NetFixtures.MAX_PAGE).hotBytes(0)
+            .dramBytes(16L << 20).ssdBytes(0).build();
+    Thread.UncaughtExceptionHandler before = Thread.getDefaultUncaughtExceptionHandler();
+    java.util.List<Throwable> uncaught = new java.util.concurrent.CopyOnWriteArrayList<>();
+    Thread.setDefaultUncaughtExceptionHandler((t, e) -> uncaught.add(e));
+    try (RawClient c = start(s)) {
+      c.put(2, NetFixtures.page(1, 1, NS, 1000));
+      assertEquals(Opcode.PUT_OK, c.read().opcode());
+      if (onSsd) {
+        faulty.failWithError(Op.GET, memoryFault());
+        faulty.failWithError(Op.GET_PINNED, memoryFault());
+      } else {
+        faulty.failWithError(Op.PIN_IF_IN_MEMORY, memoryFault());
+      }
+      for (int id = 3; id < 9; id++) {
+        c.keyBatch(Opcode.GET, 0, id, 0, 1, 1);
+        RawClient.Frame f = c.read();
+        assertError(f, id, ErrorCode.INTERNAL);
+        assertTrue(f.toString().contains("injected: a fault"), f.toString());
+      }
+      assertRecovered(c, 10);
+      faulty.heal();
+      c.keyBatch(Opcode.GET, 0, 11, 0, 1, 1);
+      assertEquals(Opcode.GET_PAGE, c.read().opcode());
+      assertEquals(Opcode.GET_DONE, c.read().opcode());
+      assertRecovered(c, 12);
+      assertTrue(uncaught.isEmpty(), "no thread died: " + uncaught);
+    } finally {
+      Thread.setDefaultUncaughtExceptionHandler(before);
+    }
+  }
+
   @Test
   void shouldAnswerADeleteThatFails() throws Exception {
     try (RawClient c = startInMemory()) {

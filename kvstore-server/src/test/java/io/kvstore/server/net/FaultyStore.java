@@ -27,7 +27,7 @@ public final class FaultyStore implements StoreOps {
   }
 
   private final StoreOps store;
-  private final Map<Op, Supplier<RuntimeException>> faults = new ConcurrentHashMap<>();
+  private final Map<Op, Supplier<? extends Throwable>> faults = new ConcurrentHashMap<>();
   private final AtomicInteger pinned = new AtomicInteger();
   private final AtomicInteger pins = new AtomicInteger();
   private volatile boolean putMayBlock;
@@ -74,6 +74,15 @@ public final class FaultyStore implements StoreOps {
     return this;
   }
 
+  /**
+   * Makes every later call of {@code op} throw the {@link Error} {@code fault} makes: an {@link
+   * InternalError} is how the JVM reports a fault in mapped memory (SIGBUS) met by a copy.
+   */
+  public FaultyStore failWithError(Op op, Supplier<? extends Error> fault) {
+    faults.put(op, fault);
+    return this;
+  }
+
   /** Stops injecting faults. */
   public void heal() {
     faults.clear();
@@ -90,10 +99,18 @@ public final class FaultyStore implements StoreOps {
   }
 
   private void check(Op op) {
-    Supplier<RuntimeException> f = faults.get(op);
-    if (f != null) {
-      throw f.get();
+    Supplier<? extends Throwable> f = faults.get(op);
+    if (f == null) {
+      return;
     }
+    Throwable t = f.get();
+    if (t instanceof RuntimeException e) {
+      throw e;
+    }
+    if (t instanceof Error e) {
+      throw e;
+    }
+    throw new AssertionError("a fault must be unchecked", t);
   }
 
   private PinnedPage counted(PinnedPage p) {
@@ -200,7 +217,7 @@ public final class FaultyStore implements StoreOps {
   public CompletableFuture<Integer> prefetch(
       long[] keys, int count, long deadlineNanos, long namespaceId) {
     check(Op.PREFETCH);
-    Supplier<RuntimeException> async = faults.get(Op.PREFETCH_ASYNC);
+    Supplier<? extends Throwable> async = faults.get(Op.PREFETCH_ASYNC);
     if (async != null) {
       return CompletableFuture.failedFuture(async.get());
     }
