@@ -35,6 +35,8 @@ public final class FaultyStore implements StoreOps {
   private volatile CountDownLatch pauseReached;
   private volatile CountDownLatch pauseRelease;
   private volatile String lastPutThread;
+  private volatile CountDownLatch deleteRelease;
+  private final AtomicInteger deletesWaiting = new AtomicInteger();
 
   public FaultyStore(TieredStore store) {
     this.store = StoreOps.of(store);
@@ -81,6 +83,20 @@ public final class FaultyStore implements StoreOps {
   public FaultyStore failWithError(Op op, Supplier<? extends Error> fault) {
     faults.put(op, fault);
     return this;
+  }
+
+  /**
+   * Makes every later {@link #delete} wait, on the calling thread (a store thread), until {@code
+   * release} opens (at most 30 s): keeps the daemon's store threads busy.
+   */
+  public FaultyStore pauseDeletes(CountDownLatch release) {
+    deleteRelease = release;
+    return this;
+  }
+
+  /** Calls of {@link #delete} waiting on {@link #pauseDeletes}'s latch now. */
+  public int deletesWaiting() {
+    return deletesWaiting.get();
   }
 
   /** Stops injecting faults. */
@@ -210,6 +226,17 @@ public final class FaultyStore implements StoreOps {
   @Override
   public boolean delete(long keyHi, long keyLo, long namespaceId) {
     check(Op.DELETE);
+    CountDownLatch release = deleteRelease;
+    if (release != null) {
+      deletesWaiting.incrementAndGet();
+      try {
+        release.await(30, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } finally {
+        deletesWaiting.decrementAndGet();
+      }
+    }
     return store.delete(keyHi, keyLo, namespaceId);
   }
 
