@@ -44,7 +44,7 @@ public final class ServerConfigLoader {
   public static final String AUTH_TOKEN_FLAG = "--auth-token";
   /** {@code KVSTORE_*} variables that are not settings but are read by the launcher or the loader. */
   public static final Set<String> OTHER_KNOWN_ENV =
-      Set.of(CONFIG_FILE_ENV, "KVSTORE_JAVA_OPTS", "KVSTORE_REBUILD");
+      Set.of(CONFIG_FILE_ENV, "KVSTORE_JAVA_OPTS", "KVSTORE_REBUILD", "KVSTORE_CLASS_ARCHIVE");
 
   private Path configFile;
   private Map<String, String> environment = Map.of();

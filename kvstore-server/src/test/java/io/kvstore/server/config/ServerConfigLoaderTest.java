@@ -428,6 +428,7 @@ class ServerConfigLoaderTest {
     env.put("KVSTORE_DRAM_BYTE", "1GiB");
     env.put("KVSTORE_COLOUR", "blue");
     env.put("KVSTORE_JAVA_OPTS", "-Xmx2g");
+    env.put("KVSTORE_CLASS_ARCHIVE", "0");
     env.put("HOME", "/root");
     LoadedConfig loaded = loader().environment(env).load();
     assertEquals(List.of(
