@@ -102,6 +102,17 @@ class LauncherClassArchiveTest {
   }
 
   @Test
+  void shouldKillATrainingDaemonThatDoesNotStopAndStartWithoutAnArchive() throws Exception {
+    LauncherFixture l = new LauncherFixture(dir, true);
+    l.hangTrainingOnStop();
+    List<String> start = l.launch(Map.of("STOP_SECONDS", "1"), "--port", "0");
+    assertTrue(l.log().contains("no class archive"), l.log());
+    assertEquals(List.of(), archiveFlags(start));
+    assertEquals(List.of(), files(l, ".jsa"));
+    assertEquals(1, files(l, ".jsa.failed").size(), "the failed try is marked");
+  }
+
+  @Test
   void shouldRunFromTheClassDirectoryWithoutAnArchiveWhenNoJarWasBuilt() throws Exception {
     LauncherFixture l = new LauncherFixture(dir, false);
     List<String> start = l.launch(Map.of(), "--port", "0");

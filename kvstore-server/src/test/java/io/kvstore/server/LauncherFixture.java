@@ -41,6 +41,7 @@ final class LauncherFixture {
   /** One line per training run: its working directory and KVSTORE_* variables, then its arguments. */
   final Path trainings;
   private final Path checkFails;
+  private final Path ignoreTerm;
 
   /**
    * @param withJar whether the layout has the daemon's jar (as after a package), which the launcher
@@ -72,6 +73,7 @@ final class LauncherFixture {
     recorded = dir.resolve("start-args.txt");
     trainings = dir.resolve("trainings.txt");
     checkFails = dir.resolve("check-fails");
+    ignoreTerm = dir.resolve("ignore-term");
     javaHome = Files.createDirectories(dir.resolve("jdk/bin")).getParent();
     String realJava = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     Path fakeJava = javaHome.resolve("bin/java");
@@ -87,7 +89,8 @@ final class LauncherFixture {
         + "case $mode in\n"
         + "  train)\n"
         + "    echo \"cwd=$PWD kvstore_vars=$(compgen -e | grep -c '^KVSTORE_') $*\" >> '" + trainings + "'\n"
-        + "    trap 'printf archive > \"$out\"; exit 143' TERM\n"
+        + "    if [[ -e '" + ignoreTerm + "' ]]; then trap '' TERM;"
+        + " else trap 'printf archive > \"$out\"; exit 143' TERM; fi\n"
         + "    echo 'started; SIGTERM or Ctrl-C stops it gracefully'\n"
         + "    while true; do sleep 0.05; done ;;\n"
         + "  check) [[ ! -e '" + checkFails + "' ]] ;;\n"
@@ -113,6 +116,11 @@ final class LauncherFixture {
   /** Makes the stand-in's archive check refuse the archive, as a JVM refuses one it cannot use. */
   void failArchiveCheck() throws IOException {
     Files.writeString(checkFails, "");
+  }
+
+  /** Makes the stand-in's training daemon ignore SIGTERM, as a daemon that hangs in its stop would. */
+  void hangTrainingOnStop() throws IOException {
+    Files.writeString(ignoreTerm, "");
   }
 
   /** Training runs so far (the class archive's daemon starts). */
