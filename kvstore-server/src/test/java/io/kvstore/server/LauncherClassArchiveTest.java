@@ -3,6 +3,7 @@ package io.kvstore.server;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -110,6 +111,27 @@ class LauncherClassArchiveTest {
     assertEquals(List.of(), archiveFlags(start));
     assertEquals(List.of(), files(l, ".jsa"));
     assertEquals(1, files(l, ".jsa.failed").size(), "the failed try is marked");
+  }
+
+  /**
+   * A checkout built by another user: the launcher, run as {@code nobody}, can read it but not
+   * write its target/, so it makes no archive (and does not abort trying) and starts the daemon.
+   */
+  @Test
+  void shouldStartWithoutAnArchiveWhereTargetIsNotWritable() throws Exception {
+    assumeTrue("root".equals(System.getProperty("user.name"))
+            && Files.isExecutable(Path.of("/usr/bin/setpriv")),
+        "running the launcher as another user needs root and setpriv (as on the CI machine)");
+    LauncherFixture l = new LauncherFixture(dir, true);
+    l.openToOtherUsers();
+    List<String> start = l.launchAs(
+        List.of("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"),
+        Map.of(), "--port", "0");
+    assertEquals(List.of(), archiveFlags(start));
+    assertEquals(0, l.trainings().size(), "no training run");
+    assertEquals(List.of(), files(l, ".jsa"));
+    assertEquals(List.of(), files(l, ".jsa.failed"));
+    assertFalse(l.log().contains("making a class archive"), l.log());
   }
 
   @Test

@@ -133,8 +133,18 @@ final class LauncherFixture {
    * arguments of the final start, which must end with {@code args} unchanged.
    */
   List<String> launch(Map<String, String> env, String... args) throws Exception {
+    return launchAs(List.of(), env, args);
+  }
+
+  /**
+   * {@link #launch} through {@code runAs} (a command prefix such as {@code setpriv --reuid=...}):
+   * the launcher runs as another user.
+   */
+  List<String> launchAs(List<String> runAs, Map<String, String> env, String... args)
+      throws Exception {
     Files.deleteIfExists(recorded);
-    List<String> command = new ArrayList<>(List.of(launcher.toString()));
+    List<String> command = new ArrayList<>(runAs);
+    command.add(launcher.toString());
     command.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile())
         .redirectErrorStream(true).redirectOutput(dir.resolve("launcher.log").toFile());
@@ -154,6 +164,21 @@ final class LauncherFixture {
     assertEquals(List.of(args), startArgs.subList(startArgs.size() - args.length, startArgs.size()),
         "the user's arguments are passed through unchanged, last");
     return startArgs;
+  }
+
+  /**
+   * Opens the layout to other users: everything readable, scripts executable, the test's own
+   * directory (where the stand-in JVM records what it was asked) writable; the repository copy
+   * stays writable by its owner only.
+   */
+  void openToOtherUsers() throws IOException {
+    try (var paths = Files.walk(dir)) {
+      for (Path p : (Iterable<Path>) paths::iterator) {
+        boolean exec = Files.isDirectory(p) || Files.isExecutable(p);
+        Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(exec ? "rwxr-xr-x" : "rw-r--r--"));
+      }
+    }
+    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwx"));
   }
 
   /** What the launcher printed in its latest run. */
