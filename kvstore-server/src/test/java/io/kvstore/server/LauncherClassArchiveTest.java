@@ -28,7 +28,8 @@ class LauncherClassArchiveTest {
   @TempDir Path dir;
 
   private static List<String> archiveFlags(List<String> start) {
-    return start.stream().filter(a -> a.startsWith("-XX:SharedArchiveFile=")).toList();
+    return start.stream().filter(a -> a.startsWith("-XX:SharedArchiveFile=")
+        || a.startsWith("-XX:AOTCache=")).toList();
   }
 
   /** The files under target/ whose names end with {@code suffix}. */
@@ -53,26 +54,26 @@ class LauncherClassArchiveTest {
     assertTrue(training.contains("--shm-dir "), "a shared-memory directory of its own: " + training);
     assertTrue(training.contains("--add-opens"), "the daemon's JVM flags: " + training);
 
-    List<Path> made = files(l, ".jsa");
+    List<Path> made = files(l, LauncherFixture.archiveSuffix());
     assertEquals(1, made.size(), made.toString());
     Path archive = made.get(0);
-    assertTrue(archive.getFileName().toString().matches("kvstore-server-jdk-.+\\.jsa"), archive.toString());
+    assertTrue(archive.getFileName().toString().startsWith("kvstore-server-jdk-"), archive.toString());
     assertEquals("archive", Files.readString(archive));
     assertEquals("r--r--r--",
         PosixFilePermissions.toString(Files.getPosixFilePermissions(archive)), "read-only");
-    assertEquals(List.of("-XX:SharedArchiveFile=" + archive), archiveFlags(first));
+    assertEquals(List.of(LauncherFixture.archiveOption() + archive), archiveFlags(first));
     assertTrue(first.contains(l.root.resolve("kvstore-server/target/kvstore-server-0.1.0-SNAPSHOT.jar")
         + ":" + System.getProperty("java.class.path")), "runs from the jar: " + first);
 
     List<String> second = l.launch(Map.of(), "--port", "0");
     assertEquals(1, l.trainings().size(), "made once");
-    assertEquals(List.of("-XX:SharedArchiveFile=" + archive), archiveFlags(second));
+    assertEquals(List.of(LauncherFixture.archiveOption() + archive), archiveFlags(second));
 
     // A new build makes the archive anew.
     l.builtAt(Instant.now().plus(2, ChronoUnit.HOURS));
     List<String> rebuilt = l.launch(Map.of(), "--port", "0");
     assertEquals(2, l.trainings().size(), "made again after a build");
-    assertEquals(List.of("-XX:SharedArchiveFile=" + archive), archiveFlags(rebuilt));
+    assertEquals(List.of(LauncherFixture.archiveOption() + archive), archiveFlags(rebuilt));
   }
 
   @Test
@@ -81,7 +82,7 @@ class LauncherClassArchiveTest {
     List<String> start = l.launch(Map.of("KVSTORE_CLASS_ARCHIVE", "0"), "--port", "0");
     assertEquals(List.of(), archiveFlags(start));
     assertEquals(List.of(), l.trainings());
-    assertEquals(List.of(), files(l, ".jsa"));
+    assertEquals(List.of(), files(l, LauncherFixture.archiveSuffix()));
   }
 
   @Test
@@ -91,8 +92,8 @@ class LauncherClassArchiveTest {
     List<String> start = l.launch(Map.of(), "--port", "0");
     assertTrue(l.log().contains("no class archive"), l.log());
     assertEquals(List.of(), archiveFlags(start));
-    assertEquals(List.of(), files(l, ".jsa"), "no archive");
-    assertEquals(1, files(l, ".jsa.failed").size(), "the failed try is marked");
+    assertEquals(List.of(), files(l, LauncherFixture.archiveSuffix()), "no archive");
+    assertEquals(1, files(l, LauncherFixture.archiveSuffix() + ".failed").size(), "the failed try is marked");
 
     l.launch(Map.of(), "--port", "0");
     assertEquals(1, l.trainings().size(), "not tried again for the same build");
@@ -109,8 +110,8 @@ class LauncherClassArchiveTest {
     List<String> start = l.launch(Map.of("STOP_SECONDS", "1"), "--port", "0");
     assertTrue(l.log().contains("no class archive"), l.log());
     assertEquals(List.of(), archiveFlags(start));
-    assertEquals(List.of(), files(l, ".jsa"));
-    assertEquals(1, files(l, ".jsa.failed").size(), "the failed try is marked");
+    assertEquals(List.of(), files(l, LauncherFixture.archiveSuffix()));
+    assertEquals(1, files(l, LauncherFixture.archiveSuffix() + ".failed").size(), "the failed try is marked");
   }
 
   /**
@@ -129,8 +130,8 @@ class LauncherClassArchiveTest {
         Map.of(), "--port", "0");
     assertEquals(List.of(), archiveFlags(start));
     assertEquals(0, l.trainings().size(), "no training run");
-    assertEquals(List.of(), files(l, ".jsa"));
-    assertEquals(List.of(), files(l, ".jsa.failed"));
+    assertEquals(List.of(), files(l, LauncherFixture.archiveSuffix()));
+    assertEquals(List.of(), files(l, LauncherFixture.archiveSuffix() + ".failed"));
     assertFalse(l.log().contains("making a class archive"), l.log());
   }
 

@@ -23,7 +23,8 @@ import java.util.jar.Manifest;
  * The real {@code bin/kvstore-server} (and {@code bin/kvstore-class-archive}) in a copy of the
  * repository layout whose classpath file points at this build (so it never builds), run with a
  * {@code java} wrapper: the real JVM for the launcher's version check and its {@code
- * --print-direct-memory} probe; a stand-in for the class archive's training run (it prints
+ * --print-direct-memory} probe; a stand-in for the class archive's training run (CDS or, when the
+ * JDK running the tests is 25 or newer, AOT cache; it prints
  * "started;" and, on SIGTERM, writes the archive the JVM would) and its check (passes unless
  * {@link #failArchiveCheck()}); for the final start it records the arguments instead of starting a
  * daemon.
@@ -82,8 +83,8 @@ final class LauncherFixture {
         + "for a in \"$@\"; do\n"
         + "  case \"$a\" in\n"
         + "    --print-direct-memory|-XshowSettings:properties) exec '" + realJava + "' \"$@\" ;;\n"
-        + "    -XX:ArchiveClassesAtExit=*) mode=train; out=\"${a#*=}\" ;;\n"
-        + "    -Xshare:on) mode=check ;;\n"
+        + "    -XX:ArchiveClassesAtExit=*|-XX:AOTCacheOutput=*) mode=train; out=\"${a#*=}\" ;;\n"
+        + "    -Xshare:on|-XX:AOTMode=on) mode=check ;;\n"
         + "  esac\n"
         + "done\n"
         + "case $mode in\n"
@@ -121,6 +122,19 @@ final class LauncherFixture {
   /** Makes the stand-in's training daemon ignore SIGTERM, as a daemon that hangs in its stop would. */
   void hangTrainingOnStop() throws IOException {
     Files.writeString(ignoreTerm, "");
+  }
+
+  /**
+   * The suffix of the archive the launcher makes with the JDK running the tests: an AOT cache from
+   * JDK 25 on, a CDS archive before.
+   */
+  static String archiveSuffix() {
+    return Runtime.version().feature() >= 25 ? ".aot" : ".jsa";
+  }
+
+  /** The JVM option that hands that archive to a start. */
+  static String archiveOption() {
+    return Runtime.version().feature() >= 25 ? "-XX:AOTCache=" : "-XX:SharedArchiveFile=";
   }
 
   /** Training runs so far (the class archive's daemon starts). */
