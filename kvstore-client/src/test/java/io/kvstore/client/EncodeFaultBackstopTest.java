@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvstore.client.protocol.ErrorCode;
@@ -62,8 +63,7 @@ class EncodeFaultBackstopTest extends FakeDaemonTestBase {
 
   private static void assertFailedWithShmUnavailable(PendingRequest<?> request) {
     assertTrue(request.future.isCompletedExceptionally(), "the request failed");
-    CompletionException thrown =
-        org.junit.jupiter.api.Assertions.assertThrows(CompletionException.class, request.future::join);
+    CompletionException thrown = assertThrows(CompletionException.class, request.future::join);
     KvStoreException failure = assertInstanceOf(KvStoreException.class, thrown.getCause());
     assertEquals(ErrorCode.SHM_UNAVAILABLE, failure.code(), failure.getMessage());
     assertInstanceOf(InternalError.class, failure.getCause(), "the fault is the cause");

@@ -15,6 +15,8 @@ import io.kvstore.server.net.NetFixtures;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterEach;
@@ -266,7 +268,7 @@ class StoreFailureE2ETest {
         : TieredStore.builder().maxPageBytes(NetFixtures.MAX_PAGE).hotBytes(0)
             .dramBytes(16L << 20).ssdBytes(0).build();
     Thread.UncaughtExceptionHandler before = Thread.getDefaultUncaughtExceptionHandler();
-    java.util.List<Throwable> uncaught = new java.util.concurrent.CopyOnWriteArrayList<>();
+    List<Throwable> uncaught = new CopyOnWriteArrayList<>();
     Thread.setDefaultUncaughtExceptionHandler((t, e) -> uncaught.add(e));
     try (RawClient c = start(s)) {
       c.put(2, NetFixtures.page(1, 1, NS, 1000));
