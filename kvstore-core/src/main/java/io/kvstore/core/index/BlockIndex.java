@@ -79,6 +79,7 @@ public final class BlockIndex implements AutoCloseable {
   private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
   private final boolean recovered;
   private final boolean created;
+  private final boolean reopenedAfterCrash;
   /** Entries held for memory ({@link #MEMORY_BITS}); bounded by {@link #memoryLimit}. */
   private final AtomicLong memoryEntries = new AtomicLong();
   /** Entries with the dirty flag. */
@@ -105,7 +106,8 @@ public final class BlockIndex implements AutoCloseable {
       long maxEntries,
       LongSupplier clockMs,
       boolean recovered,
-      boolean created) {
+      boolean created,
+      boolean reopenedAfterCrash) {
     this.map = map;
     this.file = file;
     this.cleanMarker = cleanMarker;
@@ -113,6 +115,7 @@ public final class BlockIndex implements AutoCloseable {
     this.clockMs = clockMs;
     this.recovered = recovered;
     this.created = created;
+    this.reopenedAfterCrash = reopenedAfterCrash;
     this.memoryLimit = maxEntries;
   }
 
@@ -153,18 +156,7 @@ public final class BlockIndex implements AutoCloseable {
     }
     ChronicleMap<IndexKey, IndexRecord> map;
     try {
-      var builder =
-          ChronicleMap.of(IndexKey.class, IndexRecord.class)
-              .name("kvstore-block-index")
-              .entries(maxEntries)
-              // Chronicle sizes a 131k-entry map with 16 segments, each guarded by a spin lock: the
-              // put path, the write-back writers and the event loops met on them (a JFR profile of
-              // the write-back steady state had ~20% of samples spinning in
-              // BigSegmentHeader.tryUpdateLockMillis). Segments cost a few KiB each.
-              .minSegments(MIN_SEGMENTS)
-              // The owner closes the index (after the tiers that use it): Chronicle's own JVM
-              // shutdown hook would close it under a daemon still draining requests on SIGTERM.
-              .skipCloseOnExitHook(true);
+      var builder = builder(maxEntries);
       // Without the marker the last process died with the map open: its segment locks may still
       // be held and an entry may be half written. Recovery clears both.
       map = recover ? builder.recoverPersistedTo(f, true) : builder.createPersistedTo(f);
@@ -187,7 +179,81 @@ public final class BlockIndex implements AutoCloseable {
       map.close();
       throw new UncheckedIOException("cannot remove the index's clean-close marker " + marker, e);
     }
-    return new BlockIndex(map, file, marker, maxEntries, clockMs, recover, !exists);
+    return new BlockIndex(map, file, marker, maxEntries, clockMs, recover, !exists, false);
+  }
+
+  private static net.openhft.chronicle.map.ChronicleMapBuilder<IndexKey, IndexRecord> builder(
+      long maxEntries) {
+    return ChronicleMap.of(IndexKey.class, IndexRecord.class)
+        .name("kvstore-block-index")
+        .entries(maxEntries)
+        // Chronicle sizes a 131k-entry map with 16 segments, each guarded by a spin lock: the
+        // put path, the write-back writers and the event loops met on them (a JFR profile of
+        // the write-back steady state had ~20% of samples spinning in
+        // BigSegmentHeader.tryUpdateLockMillis). Segments cost a few KiB each.
+        .minSegments(MIN_SEGMENTS)
+        // The owner closes the index (after the tiers that use it): Chronicle's own JVM
+        // shutdown hook would close it under a daemon still draining requests on SIGTERM.
+        .skipCloseOnExitHook(true);
+  }
+
+  /**
+   * Reopens, as it is and without Chronicle's recovery, the map file a killed process left (no
+   * clean-close marker), if none of its segment locks is held. Every update of the map runs under
+   * its segment's lock and a killed process's stores into the shared mapping are in the page
+   * cache, so a map whose locks are all free holds every update the process finished and no part
+   * of one it did not: the state it had when it was killed. A lock still held (the process was
+   * killed inside an update, about one kill in twelve under a write load, bench/README.md) means
+   * an entry may be half written: then the file is left as it is and this returns null. Only for a
+   * process crash: after a machine crash the mapping's stores may not have reached the disk (the
+   * SSD tier tells by the boot id, {@code CrashJournal}).
+   *
+   * @return the index, with {@link #reopenedAfterCrash()} true; or null if there is no such file
+   *     (none, or it was closed cleanly: {@link #open} it) or a segment lock is held
+   * @throws UncheckedIOException if the file cannot be opened
+   */
+  public static BlockIndex reopenUnlocked(Path dataDir, long maxEntries) {
+    Path file = dataDir.resolve(FILE_NAME);
+    Path marker = dataDir.resolve(CLEAN_MARKER_NAME);
+    if (maxEntries <= 0) {
+      throw new IllegalArgumentException("maxEntries must be positive: " + maxEntries);
+    }
+    if (!Files.exists(file) || Files.exists(marker) || !Files.isWritable(dataDir)) {
+      return null;
+    }
+    ChronicleMap<IndexKey, IndexRecord> map;
+    try {
+      map = builder(maxEntries).createPersistedTo(file.toFile());
+    } catch (IOException | RuntimeException e) {
+      throw new UncheckedIOException(
+          "cannot open the block index " + file + ": " + e,
+          e instanceof IOException io ? io : new IOException(e));
+    }
+    if (!allLocksFree(map)) {
+      map.close();
+      LOG.log(
+          System.Logger.Level.INFO,
+          "the block index {0} was left with a lock held: the SSD tier rebuilds its directory from"
+              + " its location records",
+          file);
+      return null;
+    }
+    return new BlockIndex(map, file, marker, maxEntries, System::currentTimeMillis, false, false, true);
+  }
+
+  /** Whether every segment's lock of the map can be taken for writing now (and is given back). */
+  static boolean allLocksFree(ChronicleMap<IndexKey, IndexRecord> map) {
+    for (int i = 0; i < map.segments(); i++) {
+      try (MapSegmentContext<IndexKey, IndexRecord, ?> c = map.segmentContext(i)) {
+        net.openhft.chronicle.hash.locks.InterProcessLock lock =
+            ((net.openhft.chronicle.hash.SegmentLock) c).writeLock();
+        if (!lock.tryLock()) {
+          return false;
+        }
+        lock.unlock();
+      }
+    }
+    return true;
   }
 
   /** Deletes map files of earlier formats ({@link #OLD_FILE_NAMES}) in {@code dataDir}. */
@@ -319,6 +385,14 @@ public final class BlockIndex implements AutoCloseable {
    */
   public boolean created() {
     return created;
+  }
+
+  /**
+   * Whether this index is the map a killed process left, reopened as it was ({@link
+   * #reopenUnlocked}).
+   */
+  public boolean reopenedAfterCrash() {
+    return reopenedAfterCrash;
   }
 
   /** Whether opening ran Chronicle's recovery (the previous process did not close the index). */

@@ -62,12 +62,9 @@ final class StoreFactory {
         Files.createDirectories(b.dataDir);
         long entries = b.indexMaxEntries > 0 ? b.indexMaxEntries : indexEntries(b, ssdPages);
         Path indexDir = b.dataDir.resolve("index");
-        if (b.ssdDurability != SsdTierConfig.Durability.NONE) {
-          // After a crash the SSD tier rebuilds its directory from its logged location records:
-          // start from an empty map rather than Chronicle's recovery of a torn one.
-          BlockIndex.discardUnclean(indexDir);
-        }
-        index = BlockIndex.open(indexDir, entries);
+        // After a crash the index the killed process left is kept if nothing in it can be torn;
+        // otherwise the SSD tier rebuilds its directory from its logged location records.
+        index = SsdTier.openIndex(b.dataDir.resolve("ssd"), indexDir, entries, b.ssdDurability);
         opened.add(index);
         // The memory tiers are empty after a restart: whatever the index says of them (their bits,
         // the dirty flags) is stale. A new index (the first start, or after a crash with wal or

@@ -291,6 +291,25 @@ final class LocationStore implements AutoCloseable {
         .putLong(36, parentLo);
   }
 
+  /**
+   * Reads the place the location record of a page names into {@code out} (segment id, offset).
+   *
+   * @return whether there is a record (one that cannot be parsed counts as none)
+   */
+  boolean get(long hi, long lo, long[] out) throws RocksDBException {
+    checkOpen();
+    byte[] k = new byte[KEY_BYTES];
+    ByteBuffer.wrap(k).putLong(0, hi).putLong(8, lo);
+    byte[] v = db.get(k);
+    if (v == null || v.length != VALUE_BYTES) {
+      return false;
+    }
+    ByteBuffer vb = ByteBuffer.wrap(v);
+    out[0] = vb.getLong(0);
+    out[1] = vb.getLong(8);
+    return true;
+  }
+
   /** Deletes the location record of a page. */
   void delete(WriteSlot slot, long hi, long lo) throws RocksDBException {
     checkOpen();

@@ -12,6 +12,9 @@ package io.kvstore.core.tier.ssd;
  *     length or parent), now indexed
  * @param danglingRepaired block index entries naming the SSD tier for a page RocksDB does not hold,
  *     now cleared
+ * @param source where the directory came from
+ * @param recordsRepaired location records of puts a killed process was between (records written,
+ *     index entries not) rewritten or deleted, with {@link Source#INDEX_AFTER_CRASH}
  */
 public record ReconcileReport(
     long pagesLoaded,
@@ -19,7 +22,21 @@ public record ReconcileReport(
     long invalidRemoved,
     long evictedToFit,
     long orphansIndexed,
-    long danglingRepaired) {
+    long danglingRepaired,
+    Source source,
+    long recordsRepaired) {
+
+  /** Where the SSD tier's directory came from when it opened (spec/6-ssd-segments.md, 6.5). */
+  public enum Source {
+    /** The index, closed cleanly (rule 5). */
+    INDEX,
+    /** The index a killed process left, reopened as it was (rule 6, a process crash). */
+    INDEX_AFTER_CRASH,
+    /** The index after Chronicle's recovery, every entry checked against its page ({@code none}). */
+    INDEX_CHECKED,
+    /** Rebuilt from RocksDB's location records (rule 6; or a new index after a clean close). */
+    RECORDS
+  }
 
   /** Number of index entries repaired (orphans + dangling). */
   public long indexRepairs() {

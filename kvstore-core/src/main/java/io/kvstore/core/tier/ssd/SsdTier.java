@@ -215,6 +215,10 @@ public final class SsdTier implements Tier {
   private final ThreadLocal<PutScratch> putScratch = ThreadLocal.withInitial(PutScratch::new);
   private final EvictionHandOver handOver;
   private final ReconcileReport reconcileReport;
+  /** This run's crash journal (null while opening, or if it could not be made). */
+  private volatile CrashJournal journal;
+  /** Test hook: run after a write's location records, before its index entries. */
+  volatile Runnable recordsWrittenHookForTest;
   private volatile EvictionListener listener = EvictionListener.DROP;
   private boolean closed;
 
@@ -256,10 +260,7 @@ public final class SsdTier implements Tier {
     try {
       Files.createDirectories(segmentDir);
       if (idx == null) {
-        if (config.durability != SsdTierConfig.Durability.NONE) {
-          BlockIndex.discardUnclean(dir.resolve(INDEX_DIR)); // rebuilt from RocksDB (the loader)
-        }
-        idx = BlockIndex.open(dir.resolve(INDEX_DIR), indexEntriesFor(config));
+        idx = openIndex(dir, dir.resolve(INDEX_DIR), indexEntriesFor(config), config.durability);
         owns = true;
       } else if (idx.maxEntries() < config.maxPages) {
         throw new IllegalArgumentException(
@@ -303,6 +304,8 @@ public final class SsdTier implements Tier {
     }
     try {
       this.reconcileReport = new SsdTierLoader(this).load();
+      logOpen(reconcileReport);
+      this.journal = makeJournal();
       placeBallast();
     } catch (RuntimeException e) {
       closeResources(e);
@@ -310,6 +313,42 @@ public final class SsdTier implements Tier {
     }
     sampleRocksNow();
     warnIfTheDiskIsSmaller();
+  }
+
+  /**
+   * Opens the block index in {@code indexDir} that is the directory of the SSD tier in {@code
+   * ssdDir}. After a crash with a write-ahead log ({@code wal}, {@code sync}) the index the killed
+   * process left is reopened as it was if the tier's crash journal trusts it (written on this boot,
+   * nothing done that the index does not account for) and none of its locks is held ({@link
+   * BlockIndex#reopenUnlocked}); otherwise it is deleted, with the journal, and the tier rebuilds
+   * its directory from its location records (spec/6-ssd-segments.md, 6.5 rule 6). With {@code
+   * none} an unclean index goes through Chronicle's recovery and the tier checks every entry.
+   *
+   * @throws UncheckedIOException if the index cannot be opened (e.g. no room for a new one)
+   * @throws SsdStorageException if the journal of the last run cannot be removed
+   */
+  public static BlockIndex openIndex(
+      Path ssdDir, Path indexDir, long entries, SsdTierConfig.Durability durability) {
+    if (durability == SsdTierConfig.Durability.NONE) {
+      return BlockIndex.open(indexDir, entries);
+    }
+    Path segDir = ssdDir.toAbsolutePath().resolve(SEGMENTS_DIR);
+    CrashJournal.Previous last = CrashJournal.read(segDir);
+    if (last != null && last.trustworthy() && !Files.exists(segDir.resolve(CLEAN_MARKER))) {
+      BlockIndex idx = BlockIndex.reopenUnlocked(indexDir, entries);
+      if (idx != null) {
+        return idx;
+      }
+    }
+    // Not trusted: the journal goes first, so that a kill during the rebuild cannot leave a
+    // half-built index that a journal of the last run would vouch for.
+    try {
+      Files.deleteIfExists(segDir.resolve(CrashJournal.FILE_NAME));
+    } catch (IOException e) {
+      throw new SsdStorageException("cannot remove the crash journal in " + segDir + ": " + e, e);
+    }
+    BlockIndex.discardUnclean(indexDir); // rebuilt from RocksDB (the loader)
+    return BlockIndex.open(indexDir, entries);
   }
 
   /**
@@ -842,6 +881,10 @@ public final class SsdTier implements Tier {
   private Segment takeSlot(int v) {
     Segment victim = slots.get(v);
     slots.set(v, null);
+    CrashJournal j = journal;
+    if (j != null) {
+      j.slot(v, -1);
+    }
     freeSlots[freeTop++] = v;
     if (victim == active) {
       active = null;
@@ -958,6 +1001,10 @@ public final class SsdTier implements Tier {
     Segment seg = next;
     next = null;
     seg.lastAccessMs = System.currentTimeMillis();
+    CrashJournal j = journal;
+    if (j != null) {
+      j.slot(seg.slot, seg.id); // before any entry names the slot
+    }
     slots.set(seg.slot, seg);
     policy.onInsert(seg.slot, EvictionPolicy.NO_PARENT);
     active = seg;
@@ -1016,6 +1063,7 @@ public final class SsdTier implements Tier {
       runLen += s.len[j];
     }
     int indexed = 0;
+    int intent = -1;
     try {
       IOException fault = writeFaultForTest;
       if (fault != null) {
@@ -1034,9 +1082,19 @@ public final class SsdTier implements Tier {
       if (config.durability == SsdTierConfig.Durability.SYNC) {
         seg.force();
       }
+      // From the records to the entries, a kill leaves records the index does not know: the
+      // journal names the run, so that a reopen after the kill finds them (CrashJournal).
+      CrashJournal journalNow = journal;
+      if (journalNow != null) {
+        intent = journalNow.claim(seg.id, off, runLen);
+      }
       int locked = lockStripes(s, from, n);
       try {
         writeRecords(seg, s, pages, from, n, off);
+        Runnable hook = recordsWrittenHookForTest;
+        if (hook != null) {
+          hook.run();
+        }
         long at = off;
         for (int j = from; j < from + n; j++) {
           indexPage(seg, pages[j], at, s.len[j], s.hi[j], s.lo[j], s);
@@ -1049,12 +1107,36 @@ public final class SsdTier implements Tier {
           stripes[s.stripes[k]].unlock();
         }
       }
+      releaseIntent(intent);
     } catch (IOException | RocksDBException | RuntimeException e) {
+      // The records may be written without some of their entries (nothing repairs that while the
+      // tier runs), or the file system failed under the write (its dirty pages, the index's
+      // among them, may never reach the disk): a reopen after a crash must not trust the index.
+      untrustJournal();
+      releaseIntent(intent);
       if (indexed == 0) {
         giveBack(seg, s, from, n, off, runLen);
       }
       writeFailures.increment();
       throw new SsdStorageException("SSD tier write failed in " + segmentDir + ": " + e, e);
+    }
+  }
+
+  private void releaseIntent(int intent) {
+    CrashJournal j = journal;
+    if (j != null) {
+      j.release(intent);
+    }
+  }
+
+  /**
+   * A reopen after a crash will rebuild the directory from the location records instead of
+   * trusting the index: the tier did something the index does not account for.
+   */
+  private void untrustJournal() {
+    CrashJournal j = journal;
+    if (j != null) {
+      j.untrusted();
     }
   }
 
@@ -1267,11 +1349,16 @@ public final class SsdTier implements Tier {
         seg.dropped = true;
       }
       IndexEntry removed = entries.get()[1];
-      // One stripe at a time, the segment's keys grouped by stripe: under a key's stripe its index
-      // entry is removed and then its location record deleted, so a put of that key (which logs
-      // its new record under the same stripe) cannot come between the two; the stripe's deletes
-      // go to RocksDB as one write batch (at most one log append per stripe, instead of one per
-      // page). No other stripe waits for the drop: puts and deletes of other keys go on.
+      IndexEntry held = entries.get()[0];
+      // One stripe at a time, the segment's keys grouped by stripe: under a key's stripe its
+      // location record is deleted and then its index entry removed, so a put of that key (which
+      // logs its new record under the same stripe) cannot come between the two; the stripe's
+      // deletes go to RocksDB as one write batch (at most one log append per stripe, instead of
+      // one per page). Records first: a kill between the two leaves an entry without a record (the
+      // page is served until a rebuild, which loses it, as the drop meant), never a record
+      // without an entry, which a rebuild after a later crash would bring back even if the key
+      // were deleted meanwhile (a delete of a key the tier does not hold deletes no record). No
+      // other stripe waits for the drop: puts and deletes of other keys go on.
       int n = seg.keyCount();
       int[] from = new int[STRIPES + 1];
       for (int i = 0; i < n; i++) {
@@ -1288,6 +1375,7 @@ public final class SsdTier implements Tier {
         order[next[stripe(seg.keyHi(i), seg.keyLo(i))]++] = i;
       }
       long[] gone = new long[2 * most];
+      int[] goneAt = new int[most];
       for (int st = 0; st < STRIPES; st++) {
         if (from[st] == from[st + 1]) {
           continue;
@@ -1299,8 +1387,28 @@ public final class SsdTier implements Tier {
             int i = order[j];
             long hi = seg.keyHi(i);
             long lo = seg.keyLo(i);
-            if (!index.removeSsd(hi, lo, seg.id, seg.offset(i), removed)) {
+            if (!index.get(hi, lo, held)
+                || !held.isIn(TierKind.SSD)
+                || held.segmentId() != seg.id
+                || held.segmentOffset() != seg.offset(i)) {
               continue; // replaced, deleted, or a write that failed
+            }
+            gone[2 * goneCount] = hi;
+            gone[2 * goneCount + 1] = lo;
+            goneAt[goneCount] = i;
+            goneCount++;
+          }
+          deleteLocations(st, gone, goneCount);
+          java.util.function.IntConsumer hook = dropStripeHookForTest;
+          if (hook != null) {
+            hook.accept(st);
+          }
+          for (int g = 0; g < goneCount; g++) {
+            int i = goneAt[g];
+            long hi = gone[2 * g];
+            long lo = gone[2 * g + 1];
+            if (!index.removeSsd(hi, lo, seg.id, seg.offset(i), removed)) {
+              continue; // under the stripe nothing changes the SSD location: not expected
             }
             int len = removed.pageLength();
             EvictionListener l = listener;
@@ -1316,15 +1424,7 @@ public final class SsdTier implements Tier {
             if (eviction) {
               evictions.increment();
             }
-            gone[2 * goneCount] = hi;
-            gone[2 * goneCount + 1] = lo;
-            goneCount++;
           }
-          java.util.function.IntConsumer hook = dropStripeHookForTest;
-          if (hook != null) {
-            hook.accept(st);
-          }
-          deleteLocations(st, gone, goneCount);
         } finally {
           stripes[st].unlock();
         }
@@ -1395,6 +1495,7 @@ public final class SsdTier implements Tier {
       }
       locations.write(batch);
     } catch (RocksDBException | RuntimeException e) {
+      untrustJournal(); // records of removed entries stay until the retry
       for (int i = 0; i < n; i++) {
         pendingDeletes.add(keys[2 * i], keys[2 * i + 1]);
       }
@@ -1419,6 +1520,7 @@ public final class SsdTier implements Tier {
       locations.delete(writeSlots[s], hi, lo);
       return true;
     } catch (RocksDBException | RuntimeException e) {
+      untrustJournal(); // the record stays until the retry, its entry goes
       pendingDeletes.add(hi, lo);
       return false;
     } finally {
@@ -1609,13 +1711,15 @@ public final class SsdTier implements Tier {
         hits.increment();
         return len;
       }
+      // The record first, then the entry (as a drop does): a kill between leaves no record
+      // without an entry.
+      deleteLocation(s, hi, lo);
       IndexEntry removed = entries.get()[1];
       if (index.removeSsd(hi, lo, segId, off, removed)) {
         usedBytes.addAndGet(-len);
         pageCount.decrementAndGet();
         seg.liveBytes.addAndGet(-len);
         seg.livePages.decrementAndGet();
-        deleteLocation(s, hi, lo);
       }
       corruptions.increment();
       misses.increment();
@@ -1671,9 +1775,17 @@ public final class SsdTier implements Tier {
       int s = stripe(keyHi, keyLo);
       stripes[s].lock();
       try {
+        IndexEntry held = entries.get()[0];
+        if (!index.get(keyHi, keyLo, held) || !held.isIn(TierKind.SSD)) {
+          return false;
+        }
+        // The record first, then the entry (as a drop does): a kill between leaves the page
+        // served (the delete was not answered) and never a record without an entry, which a
+        // rebuild after a later crash would bring back.
+        refused = !deleteLocation(s, keyHi, keyLo);
         IndexEntry removed = entries.get()[1];
         if (!index.removeSsd(keyHi, keyLo, BlockIndex.ANY_SEGMENT, 0, removed)) {
-          return false;
+          return false; // under the stripe nothing changes the SSD location: not expected
         }
         seg = liveSegment(removed);
         int len = removed.pageLength();
@@ -1683,7 +1795,6 @@ public final class SsdTier implements Tier {
           seg.liveBytes.addAndGet(-len);
           seg.livePages.decrementAndGet();
         }
-        refused = !deleteLocation(s, keyHi, keyLo);
         off = removed.segmentOffset();
       } finally {
         stripes[s].unlock();
@@ -1949,6 +2060,10 @@ public final class SsdTier implements Tier {
     if (failure == null && opening == null && pendingDeletes.isEmpty()) {
       try {
         writeSlotTable();
+        CrashJournal j = journal;
+        if (j != null) {
+          j.closed(); // the clean marker governs the next open
+        }
         Files.createFile(segmentDir.resolve(CLEAN_MARKER));
       } catch (IOException e) {
         failure = add(failure, new SsdStorageException("cannot write the clean-close marker", e));
@@ -1967,6 +2082,69 @@ public final class SsdTier implements Tier {
         return;
       }
       throw failure;
+    }
+  }
+
+  /** One INFO line after a crash: where the directory came from (the open's time depends on it). */
+  private void logOpen(ReconcileReport r) {
+    String line = openLine(r);
+    if (line != null) {
+      LOG.log(System.Logger.Level.INFO, line);
+    }
+  }
+
+  /** The line {@link #logOpen} says, or null after a clean close or for an empty tier. */
+  static String openLine(ReconcileReport r) {
+    return switch (r.source()) {
+      case INDEX_AFTER_CRASH -> String.format(
+          java.util.Locale.ROOT,
+          "SSD tier open after a crash: kept the index the killed process left (no lock of it held,"
+              + " same boot): %,d pages; %,d location records of unanswered puts repaired",
+          r.pagesLoaded(),
+          r.recordsRepaired());
+      case RECORDS -> r.orphansIndexed() == 0
+          ? null
+          : String.format(
+              java.util.Locale.ROOT,
+              "SSD tier directory rebuilt from its location records: %,d pages",
+              r.pagesLoaded());
+      case INDEX_CHECKED -> String.format(
+          java.util.Locale.ROOT,
+          "SSD tier open after a crash: every entry of the recovered index checked against its"
+              + " page: %,d pages",
+          r.pagesLoaded());
+      case INDEX -> null;
+    };
+  }
+
+  /**
+   * This run's crash journal, with the slots as opened; or null if it cannot be made (then the
+   * last run's is deleted, and a reopen after a crash rebuilds the directory from the records).
+   */
+  private CrashJournal makeJournal() {
+    long[] ids = new long[slots.length()];
+    for (int i = 0; i < ids.length; i++) {
+      Segment seg = slots.get(i);
+      ids[i] = seg == null ? -1 : seg.id;
+    }
+    try {
+      return CrashJournal.create(segmentDir, ids);
+    } catch (IOException | RuntimeException e) {
+      LOG.log(
+          System.Logger.Level.WARNING,
+          "cannot write the SSD tier's crash journal in {0} ({1}): a restart after a crash will"
+              + " rebuild the directory from the location records",
+          segmentDir,
+          e.toString());
+      try {
+        Files.deleteIfExists(segmentDir.resolve(CrashJournal.FILE_NAME));
+      } catch (IOException suppressed) {
+        e.addSuppressed(suppressed);
+        throw new SsdStorageException(
+            "cannot remove the last run's crash journal in " + segmentDir + ": " + suppressed,
+            suppressed);
+      }
+      return null;
     }
   }
 

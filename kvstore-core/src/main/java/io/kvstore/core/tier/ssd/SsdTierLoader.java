@@ -60,7 +60,19 @@ final class SsdTierLoader {
     // location records are the directory then. After a clean close they are complete whatever the
     // durability (closing flushes RocksDB).
     boolean clean = closedCleanly && !index.recovered() && !index.created();
-    Map<Long, Integer> slotOf = clean ? readSlotTable(segDir) : Map.of();
+    // After a process crash with a write-ahead log, the index the killed process left, reopened
+    // with no lock held and vouched for by its crash journal (SsdTier#openIndex), is its state
+    // when it was killed: kept, as after a clean close, once the records of the puts it was
+    // between are repaired (below).
+    CrashJournal.Previous journal = closedCleanly ? null : CrashJournal.read(segDir);
+    boolean trusted =
+        !closedCleanly
+            && cfg.durability != SsdTierConfig.Durability.NONE
+            && index.reopenedAfterCrash()
+            && journal != null
+            && journal.trustworthy();
+    Map<Long, Integer> slotOf =
+        clean ? readSlotTable(segDir) : trusted ? journal.slotOf() : Map.of();
     try {
       Files.deleteIfExists(marker);
       Files.deleteIfExists(segDir.resolve(SsdTier.SLOTS_FILE));
@@ -70,6 +82,20 @@ final class SsdTierLoader {
     }
     long[] invalid = new long[1];
     Map<Long, Segment> byId = adoptSegments(segDir, invalid, slotOf);
+    long repaired = 0;
+    if (trusted) {
+      repaired = repairIntents(journal.intents(), byId, index);
+      if (repaired < 0) {
+        trusted = false; // rebuilt from the records instead, which is always right
+        repaired = 0;
+        try {
+          Files.deleteIfExists(segDir.resolve(CrashJournal.FILE_NAME));
+        } catch (IOException e) {
+          throw new SsdStorageException("cannot remove the crash journal in " + segDir, e);
+        }
+      }
+    }
+    boolean indexKept = trusted;
 
     ByteBuffer header = ByteBuffer.allocate(PageFormat.HEADER_LENGTH);
     Segment[] last = new Segment[1]; // pages of one segment come in runs: skip the map lookup
@@ -79,7 +105,7 @@ final class SsdTierLoader {
     // torn, or brought back by Chronicle's recovery after it was removed, and would serve an old
     // version or a deleted page; so every SSD entry is dropped here and the records re-index.
     boolean rebuild =
-        (!clean && cfg.durability != SsdTierConfig.Durability.NONE)
+        (!clean && !indexKept && cfg.durability != SsdTierConfig.Durability.NONE)
             || (closedCleanly && index.created());
     // An empty index (it opened new, or was discarded after a crash) has nothing to scan: the
     // scan of an empty 1M-entry map still walks every segment's hash table (~0.1 s, async-profiler).
@@ -103,6 +129,7 @@ final class SsdTierLoader {
                   }
                   if (!plausible(seg, e.segmentOffset(), e.pageLength(), cfg)
                       || (!clean
+                          && !indexKept
                           && !headerOk(seg, e.segmentOffset(), e.pageLength(), e.keyHi(), e.keyLo(), header))) {
                     return BlockIndex.SsdEntryCheck.DROP;
                   }
@@ -151,8 +178,78 @@ final class SsdTierLoader {
       tier.drop(tier.takeSlotWhileOpening(v), false, this);
       evicted += before - tier.pageCount();
     }
+    ReconcileReport.Source source =
+        clean
+            ? ReconcileReport.Source.INDEX
+            : indexKept
+                ? ReconcileReport.Source.INDEX_AFTER_CRASH
+                : rebuild ? ReconcileReport.Source.RECORDS : ReconcileReport.Source.INDEX_CHECKED;
     return new ReconcileReport(
-        tier.pageCount(), tier.usedBytes(), invalid[0], evicted, orphans, dangling);
+        tier.pageCount(), tier.usedBytes(), invalid[0], evicted, orphans, dangling, source,
+        repaired);
+  }
+
+  /**
+   * Repairs the location records of the runs of pages the killed process was writing ({@link
+   * CrashJournal}): walks each run's page headers, and for a page whose index entry does not name
+   * it, a record that does is rewritten to the entry's place (the key's earlier page, which the
+   * index still serves) or deleted (the key has no SSD page). The put was not answered, so either
+   * is what it may leave; what must not stay is a record the index does not know, which a later
+   * delete would not remove and a rebuild after a later crash would bring back.
+   *
+   * @return the records repaired, or -1 if a run cannot be walked (a header that is not a page's:
+   *     the directory is then rebuilt from the records)
+   */
+  private long repairIntents(
+      List<CrashJournal.Intent> intents, Map<Long, Segment> byId, BlockIndex index) {
+    long repaired = 0;
+    ByteBuffer header = ByteBuffer.allocate(PageFormat.HEADER_LENGTH);
+    io.kvstore.core.index.IndexEntry entry = new io.kvstore.core.index.IndexEntry();
+    LocationStore.WriteSlot slot = new LocationStore.WriteSlot();
+    long[] record = new long[2];
+    LocationStore store = tier.locations();
+    try {
+      for (CrashJournal.Intent run : intents) {
+        Segment seg = byId.get(run.segmentId());
+        if (seg == null) {
+          continue; // its file is gone: a rebuild drops whatever record names it
+        }
+        long end = run.offset() + run.length();
+        if (run.offset() < 0 || run.length() <= 0 || end > seg.size) {
+          return -1;
+        }
+        for (long at = run.offset(); at < end; ) {
+          header.clear();
+          if (!seg.read(header, at, PageFormat.HEADER_LENGTH)
+              || PageFormat.verifyHeader(header, 0, (int) Math.min(Integer.MAX_VALUE, end - at))
+                  != PageFormat.OK) {
+            return -1;
+          }
+          int len = PageFormat.HEADER_LENGTH + PageFormat.payloadLength(header, 0);
+          long hi = PageFormat.keyHi(header, 0);
+          long lo = PageFormat.keyLo(header, 0);
+          boolean inSsd = index.get(hi, lo, entry) && entry.isIn(io.kvstore.core.tier.TierKind.SSD);
+          boolean named = inSsd && entry.segmentId() == seg.id && entry.segmentOffset() == at;
+          if (!named
+              && store.get(hi, lo, record)
+              && record[0] == seg.id
+              && record[1] == at) {
+            if (inSsd) {
+              store.put(
+                  slot, hi, lo, entry.segmentId(), entry.segmentOffset(), entry.pageLength(),
+                  entry.namespaceId(), entry.parentHi(), entry.parentLo());
+            } else {
+              store.delete(slot, hi, lo);
+            }
+            repaired++;
+          }
+          at += len;
+        }
+      }
+    } catch (IOException | org.rocksdb.RocksDBException e) {
+      return -1;
+    }
+    return repaired;
   }
 
   /**
