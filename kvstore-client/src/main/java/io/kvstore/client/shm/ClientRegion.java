@@ -3,6 +3,7 @@ package io.kvstore.client.shm;
 import io.kvstore.client.KvStoreException;
 import io.kvstore.client.protocol.ErrorCode;
 import io.kvstore.common.MappedFaults;
+import io.kvstore.common.RegionMapping;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvstore.client.KvStoreException;
 import io.kvstore.client.protocol.ErrorCode;
+import io.kvstore.common.RegionMapping;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;

@@ -199,12 +199,13 @@ public final class BlockIndex implements AutoCloseable {
 
   /**
    * Reopens, as it is and without Chronicle's recovery, the map file a killed process left (no
-   * clean-close marker), if none of its segment locks is held. Every update of the map runs under
-   * its segment's lock and a killed process's stores into the shared mapping are in the page
-   * cache, so a map whose locks are all free holds every update the process finished and no part
-   * of one it did not: the state it had when it was killed. A lock still held (the process was
-   * killed inside an update, about one kill in twelve under a write load, bench/README.md) means
-   * an entry may be half written: then the file is left as it is and this returns null. Only for a
+   * clean-close marker), if no segment was being changed ({@link #allLocksFree}). Every change of
+   * the map runs under its segment's lock (update or write level) and a killed process's stores
+   * into the shared mapping are in the page cache, so a map with no such lock held holds every
+   * change the process finished and no part of one it did not: the state it had when it was
+   * killed. A lock held for a change (the process was killed inside one: about half the kills
+   * under `kvbench crashtest`'s write load) means an entry may be half written: then the file is
+   * left as it is and this returns null. Only for a
    * process crash: after a machine crash the mapping's stores may not have reached the disk (the
    * SSD tier tells by the boot id, {@code CrashJournal}).
    *
@@ -233,24 +234,42 @@ public final class BlockIndex implements AutoCloseable {
       map.close();
       LOG.log(
           System.Logger.Level.INFO,
-          "the block index {0} was left with a lock held: the SSD tier rebuilds its directory from"
-              + " its location records",
+          "the block index {0} was left in the middle of a change (a segment's lock held for update"
+              + " or write): the SSD tier rebuilds its directory from its location records",
           file);
       return null;
     }
     return new BlockIndex(map, file, marker, maxEntries, System::currentTimeMillis, false, false, true);
   }
 
-  /** Whether every segment's lock of the map can be taken for writing now (and is given back). */
+  /** The lock word's update and write flags (Chronicle Map spec 3.2: bits 30 and 31). */
+  private static final long MODIFYING = 0xC000_0000L;
+
+  /**
+   * Whether no segment of the map was being changed when its last process died, and if so, clears
+   * what that process left in the segments' lock words. Chronicle Map changes a segment only under
+   * its update lock (an insertion) or write lock (Chronicle Map spec, 3.2 and 6), so a lock word
+   * with either flag set means a change may be half done. A read count (a get that was running) or
+   * a wait count (a writer that was waiting) of the dead process is harmless to the data but would
+   * block every later writer (or reader) of the segment until Chronicle's one-minute lock timeout:
+   * those are cleared. Reads the lock words through Chronicle's implementation classes ({@code
+   * VanillaChronicleHash}, {@code BigSegmentHeader}): its public API can only try to take a lock,
+   * which does not see a wait count. Only for a map no other process has open (the data directory
+   * lock guarantees it).
+   */
   static boolean allLocksFree(ChronicleMap<IndexKey, IndexRecord> map) {
-    for (int i = 0; i < map.segments(); i++) {
-      try (MapSegmentContext<IndexKey, IndexRecord, ?> c = map.segmentContext(i)) {
-        net.openhft.chronicle.hash.locks.InterProcessLock lock =
-            ((net.openhft.chronicle.hash.SegmentLock) c).writeLock();
-        if (!lock.tryLock()) {
-          return false;
-        }
-        lock.unlock();
+    var hash = (net.openhft.chronicle.hash.impl.VanillaChronicleHash<?, ?, ?, ?>) map;
+    var header = net.openhft.chronicle.hash.impl.BigSegmentHeader.INSTANCE;
+    int segments = map.segments();
+    for (int i = 0; i < segments; i++) {
+      if ((header.getLockState(hash.segmentHeaderAddress(i)) & MODIFYING) != 0) {
+        return false;
+      }
+    }
+    for (int i = 0; i < segments; i++) {
+      long address = hash.segmentHeaderAddress(i);
+      if (header.getLockState(address) != 0) {
+        header.resetLock(address);
       }
     }
     return true;

@@ -1,7 +1,7 @@
 package io.kvstore.server.shm;
 
 import io.kvstore.client.shm.RegionLayout;
-import io.kvstore.client.shm.RegionMapping;
+import io.kvstore.common.RegionMapping;
 import io.kvstore.client.shm.UnitAllocator;
 import io.kvstore.common.MappedFaults;
 import java.io.IOException;

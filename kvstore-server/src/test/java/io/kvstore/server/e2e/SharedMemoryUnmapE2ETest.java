@@ -8,7 +8,7 @@ import io.kvstore.client.GetResult;
 import io.kvstore.client.KvStoreClient;
 import io.kvstore.client.PageViews;
 import io.kvstore.client.PutResult;
-import io.kvstore.client.shm.RegionMapping;
+import io.kvstore.common.RegionMapping;
 import io.kvstore.common.TmpfsMount;
 import io.kvstore.core.store.TieredStore;
 import io.kvstore.server.net.KvStoreNetworkServer;

@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvstore.client.shm.ClientRegion;
 import io.kvstore.client.shm.RegionLayout;
-import io.kvstore.client.shm.RegionMapping;
+import io.kvstore.common.RegionMapping;
 import io.kvstore.common.TmpfsMount;
 import java.io.IOException;
 import java.nio.ByteBuffer;

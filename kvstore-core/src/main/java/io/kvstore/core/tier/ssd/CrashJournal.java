@@ -1,9 +1,9 @@
 package io.kvstore.core.tier.ssd;
 
+import io.kvstore.common.RegionMapping;
 import java.io.IOException;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
-import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -67,14 +67,17 @@ final class CrashJournal {
   /** Test hook: the boot id to use instead of the kernel's (null: the kernel's). */
   static volatile Supplier<String> bootIdForTest;
 
-  private final MappedByteBuffer map;
+  private final RegionMapping mapping;
+  /** The mapped file (absolute access only). */
+  private final ByteBuffer map;
   private final int slotCount;
   private final int intentBase;
   /** 1 while an intent is claimed by a writer. */
   private final AtomicIntegerArray claimed = new AtomicIntegerArray(INTENTS);
 
-  private CrashJournal(MappedByteBuffer map, int slotCount) {
-    this.map = map;
+  private CrashJournal(RegionMapping mapping, int slotCount) {
+    this.mapping = mapping;
+    this.map = mapping.buffer();
     this.slotCount = slotCount;
     this.intentBase = HEADER + 8 * slotCount;
   }
@@ -191,8 +194,7 @@ final class CrashJournal {
       // The blocks are allocated now, so stores through the mapping never meet a full disk.
       ch.force(true);
       Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_WRITE, 0, bytesFor(slots));
-      return new CrashJournal(map, slots);
+      return new CrashJournal(RegionMapping.map(ch, bytesFor(slots)), slots);
     } catch (IOException | RuntimeException e) {
       try {
         Files.deleteIfExists(tmp);
@@ -256,6 +258,14 @@ final class CrashJournal {
     if (map.getInt(STATE_OFFSET) == OPEN) {
       map.putInt(STATE_OFFSET, CLOSED);
     }
+  }
+
+  /**
+   * Unmaps the file (a mapping left to the garbage collector would keep the file system busy).
+   * The caller makes sure nothing uses the journal any more.
+   */
+  void close() {
+    mapping.unmapNow();
   }
 
   /** The state word, for tests. */

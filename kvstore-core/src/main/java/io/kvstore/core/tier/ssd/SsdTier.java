@@ -2069,6 +2069,11 @@ public final class SsdTier implements Tier {
         failure = add(failure, new SsdStorageException("cannot write the clean-close marker", e));
       }
     }
+    CrashJournal j = journal;
+    journal = null; // no operation is in flight (the lifecycle lock), none comes after
+    if (j != null) {
+      j.close();
+    }
     if (ownsIndex) {
       try {
         index.close();
@@ -2098,8 +2103,8 @@ public final class SsdTier implements Tier {
     return switch (r.source()) {
       case INDEX_AFTER_CRASH -> String.format(
           java.util.Locale.ROOT,
-          "SSD tier open after a crash: kept the index the killed process left (no lock of it held,"
-              + " same boot): %,d pages; %,d location records of unanswered puts repaired",
+          "SSD tier open after a crash: kept the index the killed process left (no change of it in"
+              + " progress, same boot): %,d pages; %,d location records of unanswered puts repaired",
           r.pagesLoaded(),
           r.recordsRepaired());
       case RECORDS -> r.orphansIndexed() == 0

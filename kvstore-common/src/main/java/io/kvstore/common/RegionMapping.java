@@ -1,4 +1,4 @@
-package io.kvstore.client.shm;
+package io.kvstore.common;
 
 import java.io.IOException;
 import java.lang.invoke.MethodHandle;
@@ -15,10 +15,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * A region file's mapping that is given back when its owner says so, not when the garbage collector
- * finds it. A tmpfs frees an unlinked file's pages only when the last mapping of it goes, and the
- * daemon allocates so little heap that the mapping of a closed connection's region could outlive it
- * for hours: six 4-second loads through a 2 GiB tmpfs, each from a client process that exited,
+ * A file's mapping that is given back when its owner says so, not when the garbage collector finds
+ * it: the shared-memory regions of the client and the daemon, and the SSD tier's crash journal
+ * (a mapped file left to the garbage collector keeps its file system busy: it cannot be unmounted).
+ * A tmpfs frees an unlinked file's pages only when the last mapping of it goes, and the daemon
+ * allocates so little heap that the mapping of a closed connection's region could outlive it for
+ * hours: six 4-second loads through a 2 GiB tmpfs, each from a client process that exited,
  * left 1.85 GB of it (and of RAM) held with no region open, and the seventh got TCP.
  *
  * <p>How the mapping is made and given back, by the JDK that runs (the code is compiled for 17, so
@@ -171,6 +173,23 @@ public final class RegionMapping {
       UNMAPPER.execute(this::release);
     } catch (RejectedExecutionException e) {
       release(); // never with an unbounded queue; here, rather than never
+    }
+  }
+
+  /**
+   * Gives the mapping back now, on the calling thread (where it can be done); idempotent. For small
+   * mappings, whose unmapping is quick, closed where waiting is fine. The caller makes sure that
+   * nothing uses the mapping any more.
+   */
+  public void unmapNow() {
+    synchronized (this) {
+      if (unmapped) {
+        return;
+      }
+      unmapped = true;
+    }
+    if (arena != null || INVOKE_CLEANER != null) {
+      release();
     }
   }
 
