@@ -234,7 +234,7 @@ public final class BlockIndex implements AutoCloseable {
       map.close();
       LOG.log(
           System.Logger.Level.INFO,
-          "the block index {0} was left in the middle of a change (a segment's lock held for update"
+          "the block index {0} was left in the middle of a change (a segment lock held for update"
               + " or write): the SSD tier rebuilds its directory from its location records",
           file);
       return null;

@@ -2137,8 +2137,8 @@ public final class SsdTier implements Tier {
     } catch (IOException | RuntimeException e) {
       LOG.log(
           System.Logger.Level.WARNING,
-          "cannot write the SSD tier's crash journal in {0} ({1}): a restart after a crash will"
-              + " rebuild the directory from the location records",
+          "cannot write the crash journal of the SSD tier in {0} ({1}): a restart after a crash"
+              + " will rebuild the directory from the location records",
           segmentDir,
           e.toString());
       try {
