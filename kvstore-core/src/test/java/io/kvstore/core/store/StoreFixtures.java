@@ -9,7 +9,7 @@ import java.nio.file.Path;
 import java.util.stream.Stream;
 
 /** Small stores for tests: a few hot frames, a few DRAM slabs, an SSD tier of a few MiB. */
-final class StoreFixtures {
+public final class StoreFixtures {
 
   static final int MAX_PAYLOAD = 16 * 1024;
   static final int MAX_PAGE = PageFormat.pageLength(MAX_PAYLOAD);
@@ -45,7 +45,7 @@ final class StoreFixtures {
    * Copies a data directory as a SIGKILL would leave it (no clean-close markers are written: the
    * store stays open), for crash tests that reopen the copy.
    */
-  static void copyTree(Path from, Path to) throws IOException {
+  public static void copyTree(Path from, Path to) throws IOException {
     try (Stream<Path> all = Files.walk(from)) {
       for (Path p : (Iterable<Path>) all::iterator) {
         Path t = to.resolve(from.relativize(p).toString());

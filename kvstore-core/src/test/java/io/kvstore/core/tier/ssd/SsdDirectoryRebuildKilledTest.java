@@ -44,11 +44,11 @@ class SsdDirectoryRebuildKilledTest {
   }
 
   /** Every 7th key deleted, every 5th put again as version 2; the rest at version 1. */
-  private static boolean deleted(long k) {
+  static boolean deleted(long k) {
     return k % 7 == 0;
   }
 
-  private static long version(long k) {
+  static long version(long k) {
     return k % 5 == 0 ? 2 : 1;
   }
 
@@ -114,22 +114,30 @@ class SsdDirectoryRebuildKilledTest {
     for (int round = 0; round < 2; round++) { // after the rebuild, then after a clean reopen
       try (SsdTier tier = new SsdTier(config(dir, durability))) {
         assertEquals(live, tier.pageCount(), "round " + round);
-        ByteBuffer dst = ByteBuffer.allocateDirect(LEN);
-        for (long k = 1; k <= KEYS; k++) {
-          dst.clear();
-          int n = tier.get(k, k, dst);
-          if (deleted(k)) {
-            assertEquals(Tier.MISS, n, "deleted page " + k + " stays deleted (round " + round + ")");
-            continue;
-          }
-          assertEquals(LEN, n, "page " + k + " (round " + round + ")");
-          assertTrue(
-              Pages.sameBytes(Pages.page(k, k, 0, 0, PAYLOAD, version(k)), dst, 0, LEN),
-              "page " + k + " has the bytes of its last put (round " + round + ")");
-        }
-        assertEquals(0, tier.corruptions());
+        assertServesLastPuts(tier, KEYS, "round " + round);
       }
     }
+  }
+
+  /**
+   * Keys 1 to {@code keys} of {@link #PAYLOAD}-byte pages written as {@link #deleted} and {@link
+   * #version} say: each is a miss or the exact bytes of its last put, and no page is corrupt.
+   */
+  static void assertServesLastPuts(SsdTier tier, long keys, String when) {
+    ByteBuffer dst = ByteBuffer.allocateDirect(LEN);
+    for (long k = 1; k <= keys; k++) {
+      dst.clear();
+      int n = tier.get(k, k, dst);
+      if (deleted(k)) {
+        assertEquals(Tier.MISS, n, "deleted page " + k + " stays deleted (" + when + ")");
+        continue;
+      }
+      assertEquals(LEN, n, "page " + k + " (" + when + ")");
+      assertTrue(
+          Pages.sameBytes(Pages.page(k, k, 0, 0, PAYLOAD, version(k)), dst, 0, LEN),
+          "page " + k + " has the bytes of its last put (" + when + ")");
+    }
+    assertEquals(0, tier.corruptions(), when);
   }
 
   /** As a SIGKILL after the writes leaves the tier: no clean-close markers, no slot table. */
