@@ -199,13 +199,12 @@ public final class BlockIndex implements AutoCloseable {
 
   /**
    * Reopens, as it is and without Chronicle's recovery, the map file a killed process left (no
-   * clean-close marker), if no segment was being changed ({@link #allLocksFree}). Every change of
-   * the map runs under its segment's lock (update or write level) and a killed process's stores
-   * into the shared mapping are in the page cache, so a map with no such lock held holds every
-   * change the process finished and no part of one it did not: the state it had when it was
-   * killed. A lock held for a change (the process was killed inside one: about half the kills
-   * under `kvbench crashtest`'s write load) means an entry may be half written: then the file is
-   * left as it is and this returns null. Only for a
+   * clean-close marker), if no change of it was left half done ({@link #allLocksFree}). Every
+   * change of the map runs under its segment's lock (update or write level) and a killed process's
+   * stores into the shared mapping are in the page cache, so such a map holds every change the
+   * process finished and nothing visible of one it did not: the state it had when it was killed.
+   * A segment locked for write (the process was killed inside a removal or an update) may hold a
+   * half-written entry: then the file is left as it is and this returns null. Only for a
    * process crash: after a machine crash the mapping's stores may not have reached the disk (the
    * SSD tier tells by the boot id, {@code CrashJournal}).
    *
@@ -234,25 +233,41 @@ public final class BlockIndex implements AutoCloseable {
       map.close();
       LOG.log(
           System.Logger.Level.INFO,
-          "the block index {0} was left in the middle of a change (a segment lock held for update"
-              + " or write): the SSD tier rebuilds its directory from its location records",
+          "the block index {0} was left in the middle of a change (a segment lock held for"
+              + " write): the SSD tier rebuilds its directory from its location records",
           file);
       return null;
     }
     return new BlockIndex(map, file, marker, maxEntries, System::currentTimeMillis, false, false, true);
   }
 
-  /** The lock word's update and write flags (Chronicle Map spec 3.2: bits 30 and 31). */
-  private static final long MODIFYING = 0xC000_0000L;
+  /** The lock word's write flag (Chronicle Map spec 3.2: bit 31). */
+  private static final long WRITE_FLAG = 0x8000_0000L;
+  /** The lock word's update flag (bit 30). */
+  private static final long UPDATE_FLAG = 0x4000_0000L;
 
   /**
-   * Whether no segment of the map was being changed when its last process died, and if so, clears
-   * what that process left in the segments' lock words. Chronicle Map changes a segment only under
-   * its update lock (an insertion) or write lock (Chronicle Map spec, 3.2 and 6), so a lock word
-   * with either flag set means a change may be half done. A read count (a get that was running) or
-   * a wait count (a writer that was waiting) of the dead process is harmless to the data but would
-   * block every later writer (or reader) of the segment until Chronicle's one-minute lock timeout:
-   * those are cleared. Reads the lock words through Chronicle's implementation classes ({@code
+   * Whether no change of the map was left half done by its last process, and if so, clears what
+   * that process left in the segments' lock words. By Chronicle Map's protocol (its spec, 3.2 and
+   * 6):
+   *
+   * <ul>
+   *   <li>a segment locked for <em>write</em> may be in the middle of any change (a removal, an
+   *       in-place value update): refused;
+   *   <li>a segment locked for <em>update</em> only may be in the middle of an insertion, which runs
+   *       at that level: chunks are allocated in the free list, the entry written, and last the
+   *       hash lookup slot that makes it visible (with a write barrier). Cut short, it leaves the
+   *       entry invisible, its chunks taken for nothing and the tier's entry count one too high;
+   *       completed, a whole entry. Neither harms what lookups see, so it is kept, unless the map
+   *       uses extra tiers (an insertion may then have been linking a new tier into the segment's
+   *       chain): refused. (A value update that must move its entry also runs at this level, but
+   *       this map's values have one fixed size and are updated in place, under the write lock.)
+   *   <li>a read count (a get that was running) or a wait count (a writer that was waiting) harms no
+   *       data but would block every later writer (or reader) of the segment until Chronicle's
+   *       one-minute lock timeout.
+   * </ul>
+   *
+   * Every lock word is then cleared. Reads them through Chronicle's implementation classes ({@code
    * VanillaChronicleHash}, {@code BigSegmentHeader}): its public API can only try to take a lock,
    * which does not see a wait count. Only for a map no other process has open (the data directory
    * lock guarantees it).
@@ -260,9 +275,11 @@ public final class BlockIndex implements AutoCloseable {
   static boolean allLocksFree(ChronicleMap<IndexKey, IndexRecord> map) {
     var hash = (net.openhft.chronicle.hash.impl.VanillaChronicleHash<?, ?, ?, ?>) map;
     var header = net.openhft.chronicle.hash.impl.BigSegmentHeader.INSTANCE;
+    boolean extraTiers = hash.globalMutableState().getExtraTiersInUse() != 0;
     int segments = map.segments();
     for (int i = 0; i < segments; i++) {
-      if ((header.getLockState(hash.segmentHeaderAddress(i)) & MODIFYING) != 0) {
+      long state = header.getLockState(hash.segmentHeaderAddress(i));
+      if ((state & WRITE_FLAG) != 0 || ((state & UPDATE_FLAG) != 0 && extraTiers)) {
         return false;
       }
     }

@@ -30,6 +30,16 @@ public final class DeadLocks {
     }
   }
 
+  /** A segment locked for write: a removal or an in-place update was running. */
+  public static final long WRITE = 0x8000_0000L;
+
+  /** Sets the map's count of extra tiers in use (a map that outgrew a segment's first tier). */
+  public static void setExtraTiersInUse(Path indexFile, long tiers) {
+    try (ChronicleMap<IndexKey, IndexRecord> raw = map(indexFile)) {
+      ((VanillaChronicleHash<?, ?, ?, ?>) raw).globalMutableState().setExtraTiersInUse(tiers);
+    }
+  }
+
   /** Whether every segment's lock word is 0 (nothing held, nobody waiting). */
   public static boolean allClear(Path indexFile) {
     try (ChronicleMap<IndexKey, IndexRecord> raw = map(indexFile)) {

@@ -47,10 +47,11 @@ class TieredStoreDirectoryRebuildTest {
       StoreFixtures.copyTree(dir, crashed); // the kill: no clean-close markers in the copy
     }
     Path indexFile = crashed.resolve("index").resolve(BlockIndex.FILE_NAME);
-    // A process killed inside a change of the index leaves that segment's lock held (for update or
-    // write) and the change half done; the noise stands for the worst such a change could leave.
-    // (An index with no lock held is the state the killed process left, and is kept: spec/6.5.)
-    DeadLocks.set(indexFile, 7, DeadLocks.UPDATE);
+    // A process killed inside a change of the index that a lookup can see half done (a removal,
+    // an update in place) leaves that segment locked for write; the noise stands for the worst
+    // such a change could leave. (An index with no such change is the state the killed process
+    // left, and is kept: spec/6.5.)
+    DeadLocks.set(indexFile, 7, DeadLocks.WRITE);
     scribble(indexFile);
 
     try (TieredStore store = small(crashed).ssdDurability("wal").build()) {

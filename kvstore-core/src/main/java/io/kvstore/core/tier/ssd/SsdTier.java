@@ -2103,8 +2103,8 @@ public final class SsdTier implements Tier {
     return switch (r.source()) {
       case INDEX_AFTER_CRASH -> String.format(
           java.util.Locale.ROOT,
-          "SSD tier open after a crash: kept the index the killed process left (no change of it in"
-              + " progress, same boot): %,d pages; %,d location records of unanswered puts repaired",
+          "SSD tier open after a crash: kept the index the killed process left (nothing in it half"
+              + " done, same boot): %,d pages; %,d location records of unanswered puts repaired",
           r.pagesLoaded(),
           r.recordsRepaired());
       case RECORDS -> r.orphansIndexed() == 0
