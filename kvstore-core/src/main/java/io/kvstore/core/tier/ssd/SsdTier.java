@@ -205,6 +205,8 @@ public final class SsdTier implements Tier {
   private boolean reopenFailing;
   /** Test hook: when set, RocksDB "refuses" every location-record delete with it. */
   volatile RocksDBException deleteFaultForTest;
+  /** Test hook: as {@link #deleteFaultForTest}, for every tier, from its open on. */
+  static volatile RocksDBException deleteFaultOfEveryTierForTest;
   /** Test hook: called by a segment drop holding stripe {@code s}, after its index removals. */
   volatile java.util.function.IntConsumer dropStripeHookForTest;
   private final PendingDeletes pendingDeletes = new PendingDeletes();
@@ -306,6 +308,9 @@ public final class SsdTier implements Tier {
       this.reconcileReport = new SsdTierLoader(this).load();
       logOpen(reconcileReport);
       this.journal = makeJournal();
+      if (journal != null && !pendingDeletes.isEmpty()) {
+        journal.untrusted(); // the open's own drops left records RocksDB refused to delete
+      }
       placeBallast();
     } catch (RuntimeException e) {
       closeResources(e);
@@ -319,8 +324,8 @@ public final class SsdTier implements Tier {
    * Opens the block index in {@code indexDir} that is the directory of the SSD tier in {@code
    * ssdDir}. After a crash with a write-ahead log ({@code wal}, {@code sync}) the index the killed
    * process left is reopened as it was if the tier's crash journal trusts it (written on this boot,
-   * nothing done that the index does not account for) and none of its locks is held ({@link
-   * BlockIndex#reopenUnlocked}); otherwise it is deleted, with the journal, and the tier rebuilds
+   * nothing done that the index does not account for) and no change of it was left half done
+   * ({@link BlockIndex#reopenUnlocked}); otherwise it is deleted, with the journal, and the tier rebuilds
    * its directory from its location records (spec/6-ssd-segments.md, 6.5 rule 6). With {@code
    * none} an unclean index goes through Chronicle's recovery and the tier checks every entry.
    *
@@ -1486,7 +1491,8 @@ public final class SsdTier implements Tier {
     Lock swap = locationsSwap.readLock();
     swap.lock();
     try (LocationStore.Batch batch = new LocationStore.Batch()) {
-      RocksDBException fault = deleteFaultForTest;
+      RocksDBException fault =
+          deleteFaultForTest != null ? deleteFaultForTest : deleteFaultOfEveryTierForTest;
       if (fault != null) {
         throw fault;
       }
@@ -1513,7 +1519,8 @@ public final class SsdTier implements Tier {
     Lock swap = locationsSwap.readLock();
     swap.lock();
     try {
-      RocksDBException fault = deleteFaultForTest;
+      RocksDBException fault =
+          deleteFaultForTest != null ? deleteFaultForTest : deleteFaultOfEveryTierForTest;
       if (fault != null) {
         throw fault;
       }
