@@ -229,7 +229,14 @@ public final class BlockIndex implements AutoCloseable {
           "cannot open the block index " + file + ": " + e,
           e instanceof IOException io ? io : new IOException(e));
     }
-    if (!allLocksFree(map)) {
+    boolean free;
+    try {
+      free = allLocksFree(map);
+    } catch (RuntimeException e) {
+      map.close(); // e.g. a Chronicle Map whose implementation classes are not the ones read here
+      throw e;
+    }
+    if (!free) {
       map.close();
       LOG.log(
           System.Logger.Level.INFO,

@@ -340,9 +340,19 @@ public final class SsdTier implements Tier {
     Path segDir = ssdDir.toAbsolutePath().resolve(SEGMENTS_DIR);
     CrashJournal.Previous last = CrashJournal.read(segDir);
     if (last != null && last.trustworthy() && !Files.exists(segDir.resolve(CLEAN_MARKER))) {
-      BlockIndex idx = BlockIndex.reopenUnlocked(indexDir, entries);
-      if (idx != null) {
-        return idx;
+      try {
+        BlockIndex idx = BlockIndex.reopenUnlocked(indexDir, entries);
+        if (idx != null) {
+          return idx;
+        }
+      } catch (RuntimeException e) {
+        // A file Chronicle cannot open (damaged, cut short): the records still know every page.
+        LOG.log(
+            System.Logger.Level.WARNING,
+            "cannot reopen the block index in {0} as the killed process left it ({1}): the SSD"
+                + " tier rebuilds its directory from its location records",
+            indexDir,
+            e.toString());
       }
     }
     // Not trusted: the journal goes first, so that a kill during the rebuild cannot leave a

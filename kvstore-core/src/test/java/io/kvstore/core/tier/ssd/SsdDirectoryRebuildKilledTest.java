@@ -63,22 +63,9 @@ class SsdDirectoryRebuildKilledTest {
   void shouldServeExactlyThePagesItHeldAfterAKillDuringTheOpen(SsdTierConfig.Durability durability)
       throws Exception {
     try (SsdTier tier = new SsdTier(config(dir, durability))) {
-      for (long k = 1; k <= KEYS; k++) {
-        assertTrue(tier.put(Pages.page(k, k, 0, 0, PAYLOAD, 1)));
-      }
-      for (long k = 1; k <= KEYS; k++) {
-        if (version(k) == 2) {
-          assertTrue(tier.put(Pages.page(k, k, 0, 0, PAYLOAD, 2)));
-        }
-        if (deleted(k)) {
-          tier.delete(k, k);
-        }
-      }
+      writePages(tier, KEYS);
     }
-    long live = 0;
-    for (long k = 1; k <= KEYS; k++) {
-      live += deleted(k) ? 0 : 1;
-    }
+    long live = live(KEYS);
     crash(dir);
 
     // A fresh JVM rebuilds the directory and is killed half way through the scan, its writer
@@ -117,6 +104,30 @@ class SsdDirectoryRebuildKilledTest {
         assertServesLastPuts(tier, KEYS, "round " + round);
       }
     }
+  }
+
+  /** Keys 1 to {@code keys} at version 1, then as {@link #version} and {@link #deleted} say. */
+  static void writePages(SsdTier tier, long keys) {
+    for (long k = 1; k <= keys; k++) {
+      assertTrue(tier.put(Pages.page(k, k, 0, 0, PAYLOAD, 1)));
+    }
+    for (long k = 1; k <= keys; k++) {
+      if (version(k) == 2) {
+        assertTrue(tier.put(Pages.page(k, k, 0, 0, PAYLOAD, 2)));
+      }
+      if (deleted(k)) {
+        assertTrue(tier.delete(k, k));
+      }
+    }
+  }
+
+  /** Pages of keys 1 to {@code keys} that {@link #writePages} leaves. */
+  static long live(long keys) {
+    long n = 0;
+    for (long k = 1; k <= keys; k++) {
+      n += deleted(k) ? 0 : 1;
+    }
+    return n;
   }
 
   /**
