@@ -21,6 +21,7 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -86,6 +87,12 @@ public final class CompareCommand implements Callable<Integer> {
   @Option(names = "--token", paramLabel = "TOKEN", defaultValue = "",
       description = "Auth token for the daemon (default: none).")
   private String token;
+
+  @Option(names = "--request-timeout", paramLabel = "TIME", defaultValue = "60s",
+      description = "How long one call to the daemon, the cluster or Redis may take before it fails"
+          + " (counted as an error of its cell): long enough for a batch of 32 pages of 2 MiB on a"
+          + " loaded host (default: ${DEFAULT-VALUE}).")
+  private String requestTimeout;
 
   @Option(names = "--dram-bytes", paramLabel = "SIZE", defaultValue = "2GiB",
       description = "DRAM tier of a daemon or embedded store started here; it must hold the working"
@@ -160,6 +167,12 @@ public final class CompareCommand implements Callable<Integer> {
     long wsBytes = parse(() -> ByteSize.parse(quick ? "64MiB" : workingSet));
     long targetWarmupNanos = parse(() -> Durations.parseNanos(quick ? "3s" : targetWarmup));
     long dram = parse(() -> ByteSize.parse(dramBytes));
+    long timeoutNanos = parse(() -> Durations.parseNanos(requestTimeout));
+    if (timeoutNanos < 1_000_000L) {
+      throw new ParameterException(spec.commandLine(),
+          "--request-timeout must be at least 1ms, got " + requestTimeout);
+    }
+    Duration timeout = Duration.ofNanos(timeoutNanos);
     List<Cell> cells = new ArrayList<>();
     List<Integer> sizes = new ArrayList<>();
     for (String s : pageSizes) {
@@ -211,7 +224,7 @@ public final class CompareCommand implements Callable<Integer> {
       for (String t : targets) {
         // daemon-shm shares the daemon of the daemon target when both run (one daemon, two paths).
         opened.put(t, t.equals("daemon-shm") && opened.get("daemon") instanceof DaemonTarget d
-            ? d.withSharedMemory() : open(t, ns.id(), maxPageLength, dram, wsBytes));
+            ? d.withSharedMemory() : open(t, ns.id(), maxPageLength, dram, wsBytes, timeout));
       }
       Set<String> preloaded = new HashSet<>();
       if (targetWarmupNanos > 0) {
@@ -269,11 +282,11 @@ public final class CompareCommand implements Callable<Integer> {
     return bad ? 1 : 0;
   }
 
-  private Target open(String kind, long namespaceId, int maxPageLength, long dram, long wsBytes)
-      throws IOException {
+  private Target open(String kind, long namespaceId, int maxPageLength, long dram, long wsBytes,
+      Duration timeout) throws IOException {
     switch (kind) {
       case "daemon-shm":
-        return new SharedMemoryDaemon((DaemonTarget) open("daemon", namespaceId, maxPageLength, dram, wsBytes));
+        return new SharedMemoryDaemon((DaemonTarget) open("daemon", namespaceId, maxPageLength, dram, wsBytes, timeout));
       case "memcpy":
         return new MemcpyTarget(namespaceId);
       case "memcpy-ws":
@@ -281,7 +294,7 @@ public final class CompareCommand implements Callable<Integer> {
       case "daemon": {
         if (connect != null) {
           String[] hp = hostPort(connect, "--connect");
-          return DaemonTarget.connect(hp[0], Integer.parseInt(hp[1]), token, namespaceId);
+          return DaemonTarget.connect(hp[0], Integer.parseInt(hp[1]), token, namespaceId, timeout);
         }
         Path script = serverScript != null ? serverScript : DaemonTarget.findServerScript();
         if (script == null) {
@@ -290,12 +303,13 @@ public final class CompareCommand implements Callable<Integer> {
         }
         // Memory tiers only, as Redis: the DRAM tier holds every working set, nothing goes to SSD.
         return DaemonTarget.start(script, List.of("--dram-bytes", Long.toString(dram),
-            "--ssd-bytes", "0", "--max-page-bytes", Integer.toString(maxPageLength)), namespaceId);
+            "--ssd-bytes", "0", "--max-page-bytes", Integer.toString(maxPageLength)), namespaceId,
+            timeout);
       }
       case "cluster": {
         if (cluster != null) {
           return ClusterTarget.connect(cluster, token, namespaceId,
-              ClusterClientBuilder.BLOCKS_PER_RUN_DEFAULT, 1);
+              ClusterClientBuilder.BLOCKS_PER_RUN_DEFAULT, 1, timeout);
         }
         Path script = serverScript != null ? serverScript : DaemonTarget.findServerScript();
         if (script == null) {
@@ -305,7 +319,7 @@ public final class CompareCommand implements Callable<Integer> {
         // As the daemon target: memory tiers only, each member able to hold every working set.
         return ClusterTarget.start(script, clusterMembers, List.of("--dram-bytes", Long.toString(dram),
             "--ssd-bytes", "0", "--max-page-bytes", Integer.toString(maxPageLength)), namespaceId,
-            ClusterClientBuilder.BLOCKS_PER_RUN_DEFAULT, 1, 0);
+            ClusterClientBuilder.BLOCKS_PER_RUN_DEFAULT, 1, 0, timeout);
       }
       case "embedded":
         return EmbeddedTarget.open(null, maxPageLength, TieredStoreBuilder.HOT_BYTES_DEFAULT, dram, 0,
@@ -313,9 +327,9 @@ public final class CompareCommand implements Callable<Integer> {
       case "redis": {
         if (redis != null) {
           String[] hp = hostPort(redis, "--redis");
-          return RedisTarget.connect(hp[0], Integer.parseInt(hp[1]));
+          return RedisTarget.connect(hp[0], Integer.parseInt(hp[1]), timeout);
         }
-        return RedisTarget.start();
+        return RedisTarget.start(timeout);
       }
       default:
         return RawSocketTarget.start(namespaceId);

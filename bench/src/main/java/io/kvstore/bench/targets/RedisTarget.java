@@ -3,6 +3,7 @@ package io.kvstore.bench.targets;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.function.IntSupplier;
 import redis.clients.jedis.Jedis;
@@ -25,22 +26,26 @@ import redis.clients.jedis.exceptions.JedisException;
  */
 public final class RedisTarget implements Target {
 
-  /** Socket timeout of a session: long enough for an MSET of 32 pages of 2 MiB on a loaded host. */
-  private static final int TIMEOUT_MS = 60_000;
+  /** Default socket timeout: long enough for an MSET of 32 pages of 2 MiB on a loaded host. */
+  public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
 
   private final String host;
   private final int port;
   private final ExternalProcess server;
   private final Path tempDir;
   private final Jedis statsConnection;
+  /** Socket timeout of every connection, in milliseconds. */
+  private final int timeoutMillis;
   private volatile boolean closed;
 
-  private RedisTarget(String host, int port, ExternalProcess server, Path tempDir) {
+  private RedisTarget(String host, int port, ExternalProcess server, Path tempDir,
+      Duration timeout) {
+    this.timeoutMillis = (int) Math.max(1, Math.min(Integer.MAX_VALUE, timeout.toMillis()));
     this.host = host;
     this.port = port;
     this.server = server;
     this.tempDir = tempDir;
-    this.statsConnection = new Jedis(host, port, TIMEOUT_MS);
+    this.statsConnection = new Jedis(host, port, timeoutMillis);
   }
 
   /**
@@ -49,10 +54,15 @@ public final class RedisTarget implements Target {
    * @throws IOException if it does not answer PING
    */
   public static RedisTarget connect(String host, int port) throws IOException {
+    return connect(host, port, DEFAULT_TIMEOUT);
+  }
+
+  /** {@link #connect(String, int)} with sessions whose calls time out after {@code timeout}. */
+  public static RedisTarget connect(String host, int port, Duration timeout) throws IOException {
     if (!pings(host, port)) {
       throw new IOException("no Redis server answers at " + host + ":" + port);
     }
-    return new RedisTarget(host, port, null, null);
+    return new RedisTarget(host, port, null, null, timeout);
   }
 
   /** Whether {@code redis-server} is on the PATH, so that {@link #start} can work. */
@@ -73,11 +83,20 @@ public final class RedisTarget implements Target {
    * @throws IOException if {@code redis-server} is not on the PATH or does not start
    */
   public static RedisTarget start() throws IOException {
-    return start(ExternalProcess::freePort);
+    return start(DEFAULT_TIMEOUT);
+  }
+
+  /** {@link #start()} with sessions whose calls time out after {@code timeout}. */
+  public static RedisTarget start(Duration timeout) throws IOException {
+    return start(ExternalProcess::freePort, timeout);
   }
 
   /** {@link #start()}, each attempt on the port {@code ports} gives (tests choose it). */
   static RedisTarget start(IntSupplier ports) throws IOException {
+    return start(ports, DEFAULT_TIMEOUT);
+  }
+
+  private static RedisTarget start(IntSupplier ports, Duration timeout) throws IOException {
     Path exe = ExternalProcess.onPath("redis-server");
     if (exe == null) {
       throw new IOException("redis-server is not on the PATH: install it (apt-get install"
@@ -95,7 +114,7 @@ public final class RedisTarget implements Target {
             dir, dir.resolve("redis.log"), () -> pings("127.0.0.1", port), 30);
         long answering = processId("127.0.0.1", port);
         if (answering == p.pid()) {
-          return new RedisTarget("127.0.0.1", port, p, dir);
+          return new RedisTarget("127.0.0.1", port, p, dir, timeout);
         }
         last = new IOException("port " + port + " is answered by another Redis server (pid "
             + answering + "), not the one started (pid " + p.pid() + ")");
@@ -150,7 +169,7 @@ public final class RedisTarget implements Target {
   @Override
   public Session openSession() throws IOException {
     try {
-      return new RedisSession(new Jedis(host, port, TIMEOUT_MS));
+      return new RedisSession(new Jedis(host, port, timeoutMillis));
     } catch (JedisException e) {
       throw new IOException("cannot connect to Redis at " + host + ":" + port + ": " + e.getMessage(), e);
     }

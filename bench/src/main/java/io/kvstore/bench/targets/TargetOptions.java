@@ -65,8 +65,8 @@ public final class TargetOptions {
   String token;
 
   @Option(names = "--request-timeout", paramLabel = "TIME", defaultValue = "60s",
-      description = "How long a call to a daemon or cluster may take before it fails with"
-          + " CLIENT_TIMEOUT"
+      description = "How long a call to a daemon, cluster or Redis may take before it fails"
+          + " (a daemon's or cluster's with CLIENT_TIMEOUT)"
           + " (counted as a failed call): e.g. 5s, the SDK's own default, to see a stalled or"
           + " partitioned daemon as failures rather than as latency (default: ${DEFAULT-VALUE}).")
   String requestTimeout;
@@ -103,7 +103,7 @@ public final class TargetOptions {
       description = "With --start-cluster: SIGKILL the first member this long into the run (0: never).")
   double killMemberAfter;
 
-  /** The SDK request timeout of the daemon and cluster targets. */
+  /** The request timeout of the daemon, cluster and Redis targets. */
   public Duration requestTimeout() {
     long nanos = Durations.parseNanos(requestTimeout);
     if (nanos < 1_000_000L) {
@@ -224,9 +224,9 @@ public final class TargetOptions {
       default:
         if (redis != null) {
           String[] hp = hostPort(redis, "--redis");
-          return RedisTarget.connect(hp[0], Integer.parseInt(hp[1]));
+          return RedisTarget.connect(hp[0], Integer.parseInt(hp[1]), requestTimeout());
         }
-        return RedisTarget.start();
+        return RedisTarget.start(requestTimeout());
     }
   }
 

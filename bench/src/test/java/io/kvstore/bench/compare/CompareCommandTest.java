@@ -8,10 +8,19 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kvstore.bench.CliRunner;
 import io.kvstore.bench.targets.RedisTarget;
+import io.kvstore.common.PageFormat;
+import io.kvstore.common.TcpRelay;
+import io.kvstore.server.KvStoreDaemon;
+import io.kvstore.server.config.ServerConfig;
+import io.kvstore.server.net.KvStoreNetworkServerFactory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -133,6 +142,41 @@ class CompareCommandTest {
         cli.out());
   }
 
+  /**
+   * A daemon behind a link that stops carrying bytes mid-run (the connections stay open, nothing
+   * arrives): with --request-timeout the stalled call fails after that long and the run stops
+   * with the call's error (a matrix with a failed call measures nothing), instead of waiting the
+   * default 60 s.
+   */
+  @Test
+  void shouldStopOnACallThatTimesOutOnAStalledLink() throws Exception {
+    ServerConfig config = ServerConfig.builder().host("127.0.0.1").port(0).metricsPort(0)
+        .dataDir(dir.resolve("daemon")).dramBytes(64 << 20).ssdBytes(0)
+        .maxPageBytes(PageFormat.pageLength(16 << 10)).shutdownGraceSeconds(1).build();
+    KvStoreDaemon daemon = new KvStoreDaemon(config, new KvStoreNetworkServerFactory());
+    daemon.start();
+    try (TcpRelay relay = new TcpRelay(daemon.networkPort())) {
+      CompletableFuture<Integer> run = CompletableFuture.supplyAsync(() -> cli.run("compare",
+          "--targets", "daemon", "--connect", "127.0.0.1:" + relay.port(),
+          "--request-timeout", "500ms", "--ops", "get", "--page-sizes", "16KiB", "--batches", "1",
+          "--connections", "1", "--duration", "3s", "--warmup", "0ms", "--target-warmup", "0ms",
+          "--working-set", "1MiB", "--no-progress"));
+      long preload = 64L * PageFormat.pageLength(16 << 10);
+      for (int i = 0; i < 3000 && daemon.metrics().bytesOut() < preload; i++) {
+        Thread.sleep(10); // until the preload is stored and GETs are answered
+      }
+      relay.stall();
+      int status = run.get(60, TimeUnit.SECONDS);
+      assertEquals(1, status, cli.out() + cli.err());
+      Matcher m = Pattern.compile("GET failed: CLIENT_TIMEOUT: no answer to GET from \\S+ within"
+          + " (\\d+) ms").matcher(cli.err());
+      assertTrue(m.find(), cli.err());
+      assertTrue(Integer.parseInt(m.group(1)) <= 500, "the timeout asked for: " + cli.err());
+    } finally {
+      daemon.stop();
+    }
+  }
+
   @Test
   void shouldRejectBadArguments() {
     assertEquals(2, cli.run("compare", "--targets", "memcached"));
@@ -141,5 +185,7 @@ class CompareCommandTest {
     assertTrue(cli.err().contains("unknown op 'scan'"), cli.err());
     assertEquals(2, cli.run("compare", "--duration", "0ms"));
     assertTrue(cli.err().contains("--duration must be > 0"), cli.err());
+    assertEquals(2, cli.run("compare", "--request-timeout", "0ms"));
+    assertTrue(cli.err().contains("--request-timeout must be at least 1ms, got 0ms"), cli.err());
   }
 }
