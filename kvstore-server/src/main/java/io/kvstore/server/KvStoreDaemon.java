@@ -323,6 +323,7 @@ public final class KvStoreDaemon {
           .policy(c.evictionPolicy())
           .ssdAdmission(c.ssdAdmission())
           .ssdDurability(c.ssdDurability())
+          .ssdDiscardCorruptRecords(c.ssdCorruptRecords().equals("discard"))
           .prefetchThreads(c.prefetchThreads())
           .memoryShards(c.memoryShards())
           .memoryPrefault(c.memoryPrefault())

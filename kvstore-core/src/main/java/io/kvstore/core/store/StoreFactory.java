@@ -77,11 +77,12 @@ final class StoreFactory {
         // never a throw in the SSD writers.
         index.limitMemoryEntries(memoryEntryLimit(entries, ssdPages));
         ssd =
-            new SsdTier(
+            SsdTier.open(
                 SsdTierConfig.builder(b.dataDir.resolve("ssd"), b.ssdBytes)
                     .maxPageBytes(Math.max(b.maxPageBytes, SsdTierConfig.DEFAULT_MAX_PAGE_BYTES))
                     .maxPages((int) ssdPages)
                     .durability(b.ssdDurability)
+                    .discardCorruptRecords(b.ssdDiscardCorruptRecords)
                     .policyFactory(policy)
                     .build(),
                 index);

@@ -89,6 +89,7 @@ public final class TieredStoreBuilder {
   String ssdAdmission = SSD_ADMISSION_DEFAULT;
   int prefetchThreads = PREFETCH_THREADS_DEFAULT;
   SsdTierConfig.Durability ssdDurability = SsdTierConfig.Durability.parse(SSD_DURABILITY_DEFAULT);
+  boolean ssdDiscardCorruptRecords;
   long indexMaxEntries = -1;
   long ssdMaxPages = -1;
   int ssdMinPageBytes = (int) ASSUMED_PAGE_BYTES_DEFAULT;
@@ -171,6 +172,18 @@ public final class TieredStoreBuilder {
    */
   public TieredStoreBuilder ssdDurability(String name) {
     this.ssdDurability = SsdTierConfig.Durability.parse(name);
+    return this;
+  }
+
+  /**
+   * What opening the store does when RocksDB finds the SSD tier's location records damaged on disk
+   * (bit rot, a failing device): false (default), the open fails with a message naming them;
+   * true, they are deleted (one WARN line) and the SSD tier keeps the pages its block index knows
+   * after a clean close or a kept crash index, writing their records anew, and otherwise starts
+   * empty. See {@link SsdTierConfig.Builder#discardCorruptRecords}.
+   */
+  public TieredStoreBuilder ssdDiscardCorruptRecords(boolean discard) {
+    this.ssdDiscardCorruptRecords = discard;
     return this;
   }
 

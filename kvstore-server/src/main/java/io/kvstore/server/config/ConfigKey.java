@@ -72,6 +72,12 @@ public enum ConfigKey {
           + " everything, a crash may turn the last unflushed pages into misses), wal (survives a"
           + " process crash) or sync (fsync: survives power loss; slowest).",
       (b, v) -> b.ssdDurability(Values.parseName(v)), ServerConfig::ssdDurability),
+  /** {@link ServerConfig#ssdCorruptRecords()}. */
+  SSD_CORRUPT_RECORDS("ssd.corrupt.records", Values.NAME_FORM,
+      "What a start does when RocksDB finds the SSD tier's location records damaged on disk: fail"
+          + " (stop, naming them) or discard (delete them and start: pages a whole block index"
+          + " knows are kept, the others lost).",
+      (b, v) -> b.ssdCorruptRecords(Values.parseName(v)), ServerConfig::ssdCorruptRecords),
   /** {@link ServerConfig#prefetchThreads()}. */
   PREFETCH_THREADS("prefetch.threads", Values.integerForm(1, 1024),
       "Threads that read pages ahead of need for PREFETCH requests.",

@@ -44,6 +44,8 @@ public final class ServerConfig {
   public static final String SSD_ADMISSION_DEFAULT = TieredStoreBuilder.SSD_ADMISSION_DEFAULT;
   /** Whether SSD writes are synced before a put is acknowledged. */
   public static final String SSD_DURABILITY_DEFAULT = TieredStoreBuilder.SSD_DURABILITY_DEFAULT;
+  /** What a start does with damaged location records: fail (stop and name them). */
+  public static final String SSD_CORRUPT_RECORDS_DEFAULT = "fail";
   /** Threads that run prefetches (SSD reads ahead of need). */
   public static final int PREFETCH_THREADS_DEFAULT = TieredStoreBuilder.PREFETCH_THREADS_DEFAULT;
   /** Largest protocol frame accepted. */
@@ -141,6 +143,7 @@ public final class ServerConfig {
   private final String evictionPolicy;
   private final String ssdAdmission;
   private final String ssdDurability;
+  private final String ssdCorruptRecords;
   private final int prefetchThreads;
   private final int maxFrameBytes;
   private final int maxBatch;
@@ -186,6 +189,7 @@ public final class ServerConfig {
     evictionPolicy = b.evictionPolicy;
     ssdAdmission = b.ssdAdmission;
     ssdDurability = b.ssdDurability;
+    ssdCorruptRecords = b.ssdCorruptRecords;
     prefetchThreads = b.prefetchThreads;
     maxFrameBytes = b.maxFrameBytes;
     maxBatch = b.maxBatch;
@@ -299,6 +303,16 @@ public final class ServerConfig {
   /** Whether SSD writes are synced before a put is acknowledged. */
   public String ssdDurability() {
     return ssdDurability;
+  }
+
+  /**
+   * What a start does when RocksDB finds the SSD tier's location records damaged on disk: {@code
+   * fail} (the daemon stops with a message naming them) or {@code discard} (they are deleted and
+   * the daemon starts; the pages a whole block index knows keep their place and get new records,
+   * the others are lost).
+   */
+  public String ssdCorruptRecords() {
+    return ssdCorruptRecords;
   }
 
   /** Threads that run prefetches. */
@@ -531,7 +545,8 @@ public final class ServerConfig {
         + ", dramBytes=" + dramBytes + ", ssdBytes=" + ssdBytes + ", maxPageBytes=" + maxPageBytes
         + ", ssdMinPageBytes=" + ssdMinPageBytes
         + ", evictionPolicy=" + evictionPolicy + ", ssdAdmission=" + ssdAdmission
-        + ", ssdDurability=" + ssdDurability + ", prefetchThreads=" + prefetchThreads
+        + ", ssdDurability=" + ssdDurability + ", ssdCorruptRecords=" + ssdCorruptRecords
+        + ", prefetchThreads=" + prefetchThreads
         + ", maxFrameBytes=" + maxFrameBytes + ", maxBatch=" + maxBatch
         + ", maxInflightBytes=" + maxInflightBytes + ", maxConnections=" + maxConnections
         + ", ioThreads=" + ioThreads + ", handshakeTimeoutSeconds=" + handshakeTimeoutSeconds

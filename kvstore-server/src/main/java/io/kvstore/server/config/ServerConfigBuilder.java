@@ -29,6 +29,7 @@ public final class ServerConfigBuilder {
   String evictionPolicy = EVICTION_POLICY_DEFAULT;
   String ssdAdmission = SSD_ADMISSION_DEFAULT;
   String ssdDurability = SSD_DURABILITY_DEFAULT;
+  String ssdCorruptRecords = ServerConfig.SSD_CORRUPT_RECORDS_DEFAULT;
   int prefetchThreads = PREFETCH_THREADS_DEFAULT;
   int maxFrameBytes = MAX_FRAME_BYTES_DEFAULT;
   int maxBatch = MAX_BATCH_DEFAULT;
@@ -201,6 +202,17 @@ public final class ServerConfigBuilder {
    */
   public ServerConfigBuilder ssdDurability(String v) {
     ssdDurability = Objects.requireNonNull(v, "ssdDurability");
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#ssdCorruptRecords()}.
+   *
+   * @param v the value: fail or discard
+   * @return this
+   */
+  public ServerConfigBuilder ssdCorruptRecords(String v) {
+    ssdCorruptRecords = Objects.requireNonNull(v, "ssdCorruptRecords");
     return this;
   }
 
@@ -545,6 +557,10 @@ public final class ServerConfigBuilder {
     if (!List.of("none", "wal", "sync").contains(ssdDurability)) {
       throw new IllegalArgumentException(
           "ssd.durability is '" + ssdDurability + "'; expected one of none, wal, sync");
+    }
+    if (!List.of("fail", "discard").contains(ssdCorruptRecords)) {
+      throw new IllegalArgumentException(
+          "ssd.corrupt.records is '" + ssdCorruptRecords + "'; expected fail or discard");
     }
     requireRange("prefetch.threads", prefetchThreads, 1, 1024);
     requireRange("max.frame.bytes", maxFrameBytes, 1, Integer.MAX_VALUE);

@@ -41,6 +41,7 @@ class ServerConfigLoaderTest {
     SAMPLES.put(ConfigKey.EVICTION_POLICY, new String[] {"prefix-lru", "w-tinylfu", "lru"});
     SAMPLES.put(ConfigKey.SSD_ADMISSION, new String[] {"never", "second_hit", "always-x"});
     SAMPLES.put(ConfigKey.SSD_DURABILITY, new String[] {"sync", "none", "wal"});
+    SAMPLES.put(ConfigKey.SSD_CORRUPT_RECORDS, new String[] {"discard", "fail", "discard"});
     SAMPLES.put(ConfigKey.PREFETCH_THREADS, new String[] {"3", "4", "5"});
     SAMPLES.put(ConfigKey.MAX_FRAME_BYTES, new String[] {"4MiB", "8MiB", "16MiB"});
     SAMPLES.put(ConfigKey.MAX_BATCH, new String[] {"10", "20", "30"});
@@ -114,6 +115,7 @@ class ServerConfigLoaderTest {
     assertEquals(io.kvstore.core.policy.Policies.DEFAULT, c.evictionPolicy());
     assertEquals("always", c.ssdAdmission());
     assertEquals("wal", c.ssdDurability());
+    assertEquals("fail", c.ssdCorruptRecords());
     assertEquals(1, c.prefetchThreads());
     assertEquals(64 << 20, c.maxFrameBytes());
     assertEquals(65_536, c.maxBatch());
@@ -261,6 +263,10 @@ class ServerConfigLoaderTest {
     e = assertThrows(ConfigException.class, () -> loader().flag(ConfigKey.SSD_DURABILITY, "fast").load());
     assertTrue(e.getMessage().contains("ssd.durability is 'fast'; expected one of none, wal, sync"),
         e.getMessage());
+    e = assertThrows(ConfigException.class,
+        () -> loader().flag(ConfigKey.SSD_CORRUPT_RECORDS, "repair").load());
+    assertTrue(e.getMessage().contains("ssd.corrupt.records is 'repair'; expected fail or discard"),
+        e.getMessage());
   }
 
   @Test
@@ -279,6 +285,7 @@ class ServerConfigLoaderTest {
     bad.put(ConfigKey.EVICTION_POLICY, "LRU!");
     bad.put(ConfigKey.SSD_ADMISSION, "");
     bad.put(ConfigKey.SSD_DURABILITY, "");
+    bad.put(ConfigKey.SSD_CORRUPT_RECORDS, "discard!");
     bad.put(ConfigKey.PREFETCH_THREADS, "0");
     bad.put(ConfigKey.MAX_FRAME_BYTES, "2GiB");
     bad.put(ConfigKey.MAX_BATCH, "0");

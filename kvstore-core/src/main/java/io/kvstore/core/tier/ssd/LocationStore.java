@@ -99,6 +99,11 @@ final class LocationStore implements AutoCloseable {
       return batch.count();
     }
 
+    /** Empties the batch, to fill it again. */
+    void clear() {
+      batch.clear();
+    }
+
     @Override
     public void close() {
       batch.close();
@@ -217,15 +222,17 @@ final class LocationStore implements AutoCloseable {
     if (st == null || st.getCode() != Status.Code.Corruption) {
       return null;
     }
-    return new SsdStorageException(
+    return SsdStorageException.corruptRecords(
         "the SSD tier's location records in "
             + dir
             + " are corrupt (RocksDB: "
             + e.getMessage()
             + "): the SSD directory cannot be read from them. To start anyway, remove "
             + dir
-            + ": the SSD tier then starts empty and drops its segment files (its pages are"
-            + " lost, as with a lost disk); keep a copy first to look into the damage",
+            + " (keep a copy first to look into the damage), or set ssd.corrupt.records to"
+            + " discard: the SSD tier then keeps the pages its block index knows (after a clean"
+            + " stop), or starts empty and drops its segment files (after a crash: its pages are"
+            + " lost, as with a lost disk)",
         e);
   }
 

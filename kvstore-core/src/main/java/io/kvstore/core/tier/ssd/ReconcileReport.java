@@ -15,6 +15,8 @@ package io.kvstore.core.tier.ssd;
  * @param source where the directory came from
  * @param recordsRepaired location records of puts a killed process was between (records written,
  *     index entries not) rewritten or deleted, with {@link Source#INDEX_AFTER_CRASH}
+ * @param recordsRestored location records written anew from the index for the pages it kept,
+ *     after damaged records were discarded ({@link SsdTier#open})
  */
 public record ReconcileReport(
     long pagesLoaded,
@@ -24,7 +26,8 @@ public record ReconcileReport(
     long orphansIndexed,
     long danglingRepaired,
     Source source,
-    long recordsRepaired) {
+    long recordsRepaired,
+    long recordsRestored) {
 
   /** Where the SSD tier's directory came from when it opened (spec/6-ssd-segments.md, 6.5). */
   public enum Source {

@@ -242,7 +242,8 @@ final class RocksLibrary {
     }
   }
 
-  private static void deleteTree(Path dir) throws IOException {
+  /** Deletes {@code dir} and everything under it (a link is deleted, not followed). */
+  static void deleteTree(Path dir) throws IOException {
     if (Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
       try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
         for (Path f : files) {

@@ -11,19 +11,44 @@ public final class SsdStorageException extends TierWriteException {
 
   private static final long serialVersionUID = 1L;
 
+  /** Whether RocksDB found the location records' own files damaged ({@link #corruptRecords()}). */
+  private final boolean corruptRecords;
+
   /** An exception with a message that says what the tier was doing, and the RocksDB cause. */
   public SsdStorageException(String message, Throwable cause) {
     super(reasonOf(cause), message, cause);
+    this.corruptRecords = false;
+  }
+
+  private SsdStorageException(String message, Throwable cause, boolean corruptRecords) {
+    super(Reason.IO_ERROR, message, cause);
+    this.corruptRecords = corruptRecords;
+  }
+
+  /** RocksDB found the tier's location records damaged on disk (its Corruption status). */
+  static SsdStorageException corruptRecords(String message, Throwable cause) {
+    return new SsdStorageException(message, cause, true);
   }
 
   /** An exception with a message only. */
   public SsdStorageException(String message) {
     super(Reason.IO_ERROR, message);
+    this.corruptRecords = false;
   }
 
   /** An exception with an explicit reason. */
   public SsdStorageException(Reason reason, String message, Throwable cause) {
     super(reason, message, cause);
+    this.corruptRecords = false;
+  }
+
+  /**
+   * Whether RocksDB found the tier's location records damaged on disk (a block or manifest whose
+   * checksum does not match): the tier cannot open on them; with {@link
+   * SsdTierConfig#discardCorruptRecords()} it discards them and opens again ({@link SsdTier#open}).
+   */
+  public boolean corruptRecords() {
+    return corruptRecords;
   }
 
   /** NO_SPACE when any cause in the chain is RocksDB's NoSpace status or an ENOSPC message. */

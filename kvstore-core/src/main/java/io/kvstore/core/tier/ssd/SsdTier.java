@@ -217,6 +217,12 @@ public final class SsdTier implements Tier {
   private final ThreadLocal<PutScratch> putScratch = ThreadLocal.withInitial(PutScratch::new);
   private final EvictionHandOver handOver;
   private final ReconcileReport reconcileReport;
+  /**
+   * Whether this open follows the removal of damaged location records ({@link #open}): the
+   * loader then writes a record for each page it keeps from the index.
+   */
+  private final boolean recordsLost;
+
   /** This run's crash journal (null while opening, or if it could not be made). */
   private volatile CrashJournal journal;
   /** Test hook: run after a write's location records, before its index entries. */
@@ -242,7 +248,50 @@ public final class SsdTier implements Tier {
    *     space for it: the message says how much it needs)
    */
   public SsdTier(SsdTierConfig config, BlockIndex index) {
+    this(config, index, false);
+  }
+
+  /**
+   * Opens the tier as {@link #SsdTier(SsdTierConfig, BlockIndex)} does, and when RocksDB finds the
+   * location records damaged on disk (a manifest or block whose checksum does not match) and
+   * {@link SsdTierConfig#discardCorruptRecords()} is set, deletes them (one WARN line) and opens
+   * again: the pages a trustworthy block index knows (after a clean close, or a process crash
+   * whose index was kept) get new records written from their index entries; otherwise the
+   * directory is rebuilt from no records, so the tier starts empty and drops its segment files.
+   *
+   * @throws SsdStorageException as the constructor, or if the damaged records cannot be removed
+   */
+  public static SsdTier open(SsdTierConfig config, BlockIndex index) {
+    try {
+      return new SsdTier(config, index, false);
+    } catch (SsdStorageException e) {
+      if (!e.corruptRecords() || !config.discardCorruptRecords) {
+        throw e;
+      }
+      Path rocks = config.dataDir.toAbsolutePath().resolve(LocationStore.DIR_NAME);
+      LOG.log(
+          System.Logger.Level.WARNING,
+          "the SSD tier''s location records in {0} are corrupt ({1}): discarding them"
+              + " (ssd.corrupt.records = discard); the pages a trustworthy block index knows get"
+              + " new records, the others are lost",
+          rocks,
+          e.getCause() != null ? e.getCause().getMessage() : e.getMessage());
+      try {
+        RocksLibrary.deleteTree(rocks);
+      } catch (IOException io) {
+        SsdStorageException failure =
+            new SsdStorageException(
+                "cannot remove the corrupt location records in " + rocks + ": " + io, io);
+        failure.addSuppressed(e);
+        throw failure;
+      }
+      return new SsdTier(config, index, true);
+    }
+  }
+
+  private SsdTier(SsdTierConfig config, BlockIndex index, boolean recordsLost) {
     this.config = config;
+    this.recordsLost = recordsLost;
     Path dir = config.dataDir.toAbsolutePath();
     this.segmentDir = dir.resolve(SEGMENTS_DIR);
     this.ballast = dir.resolve(BALLAST);
@@ -2113,6 +2162,15 @@ public final class SsdTier implements Tier {
     if (line != null) {
       LOG.log(System.Logger.Level.INFO, line);
     }
+    if (recordsLost) {
+      LOG.log(
+          System.Logger.Level.WARNING,
+          String.format(
+              java.util.Locale.ROOT,
+              "SSD tier open without its damaged location records: %,d pages kept from the block"
+                  + " index, their records written anew",
+              r.recordsRestored()));
+    }
   }
 
   /** The line {@link #logOpen} says, or null after a clean close or for an empty tier. */
@@ -2290,6 +2348,11 @@ public final class SsdTier implements Tier {
 
   BlockIndex indexWhileOpening() {
     return index;
+  }
+
+  /** Whether the open follows the removal of damaged location records ({@link #open}). */
+  boolean recordsLost() {
+    return recordsLost;
   }
 
   // ---- test hooks ----

@@ -87,6 +87,7 @@ public final class SsdTierConfig {
   final long blockCacheBytes;
   final long writeBufferBytes;
   final long freeSpaceReserveBytes;
+  final boolean discardCorruptRecords;
   final IntFunction<EvictionPolicy> policyFactory;
 
   private SsdTierConfig(Builder b) {
@@ -107,6 +108,7 @@ public final class SsdTierConfig {
     blockCacheBytes = b.blockCacheBytes;
     writeBufferBytes = b.writeBufferBytes;
     freeSpaceReserveBytes = b.freeSpaceReserveBytes >= 0 ? b.freeSpaceReserveBytes : 2 * writeBufferBytes;
+    discardCorruptRecords = b.discardCorruptRecords;
     policyFactory = b.policyFactory;
   }
 
@@ -162,6 +164,15 @@ public final class SsdTierConfig {
     return freeSpaceReserveBytes;
   }
 
+  /**
+   * Whether {@link SsdTier#open} discards location records that RocksDB finds damaged on disk and
+   * opens again (default false: the open fails, naming the records; see {@link
+   * Builder#discardCorruptRecords}).
+   */
+  public boolean discardCorruptRecords() {
+    return discardCorruptRecords;
+  }
+
   /** Builds {@link SsdTierConfig}s; every setter checks its argument. */
   public static final class Builder {
     private final Path dataDir;
@@ -174,6 +185,7 @@ public final class SsdTierConfig {
     private long blockCacheBytes = DEFAULT_BLOCK_CACHE_BYTES;
     private long writeBufferBytes = DEFAULT_WRITE_BUFFER_BYTES;
     private long freeSpaceReserveBytes = -1;
+    private boolean discardCorruptRecords;
     private IntFunction<EvictionPolicy> policyFactory = LruPolicy::new;
 
     private Builder(Path dataDir, long capacityBytes) {
@@ -259,6 +271,18 @@ public final class SsdTierConfig {
         throw new IllegalArgumentException("freeSpaceReserveBytes must not be negative: " + v);
       }
       freeSpaceReserveBytes = v;
+      return this;
+    }
+
+    /**
+     * What {@link SsdTier#open} does when RocksDB finds the location records damaged on disk (bit
+     * rot, a failing device): false (default), the open fails with a message naming them and the
+     * way out; true, it deletes them with one WARN line and opens again, writing new records for
+     * the pages a trustworthy block index knows (after a clean close, or a process crash whose
+     * index was kept) and starting empty otherwise (the pages are lost, as with a lost disk).
+     */
+    public Builder discardCorruptRecords(boolean v) {
+      discardCorruptRecords = v;
       return this;
     }
 

@@ -2,6 +2,7 @@ package io.kvstore.core.tier.ssd;
 
 import io.kvstore.common.PageFormat;
 import io.kvstore.core.index.BlockIndex;
+import io.kvstore.core.index.IndexEntry;
 import io.kvstore.core.policy.EvictionPolicy;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -16,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.LongConsumer;
 import java.util.stream.Stream;
+import org.rocksdb.RocksDBException;
 
 /**
  * Opens an {@link SsdTier} onto what its directory already holds, reading no page after a clean
@@ -111,32 +113,49 @@ final class SsdTierLoader {
     // scan of an empty 1M-entry map still walks every segment's hash table (~0.1 s, async-profiler).
     LongConsumer checked = checkedForTest;
     long[] checkedCount = new long[1];
-    long dangling =
-        index.size() == 0
-            ? 0
-            : index.scanSsd(
-                e -> {
-                  if (rebuild) {
-                    return BlockIndex.SsdEntryCheck.DROP;
-                  }
-                  if (checked != null) {
-                    checked.accept(++checkedCount[0]);
-                  }
-                  Segment seg = last[0];
-                  if (seg == null || seg.id != e.segmentId()) {
-                    seg = byId.get(e.segmentId());
-                    last[0] = seg;
-                  }
-                  if (!plausible(seg, e.segmentOffset(), e.pageLength(), cfg)
-                      || (!clean
-                          && !indexKept
-                          && !headerOk(seg, e.segmentOffset(), e.pageLength(), e.keyHi(), e.keyLo(), header))) {
-                    return BlockIndex.SsdEntryCheck.DROP;
-                  }
-                  tier.addPageWhileOpening(
-                      seg, e.keyHi(), e.keyLo(), e.segmentOffset(), e.pageLength(), e.lastAccessMs());
-                  return seg.slot;
-                });
+    // The damaged records were removed (SsdTier#open): each page kept from the index gets its
+    // record again, so that a rebuild after a later crash knows it.
+    LocationStore.Batch restore = tier.recordsLost() && !rebuild ? new LocationStore.Batch() : null;
+    long[] restored = new long[1];
+    long dangling;
+    try {
+      dangling =
+          index.size() == 0
+              ? 0
+              : index.scanSsd(
+                  e -> {
+                    if (rebuild) {
+                      return BlockIndex.SsdEntryCheck.DROP;
+                    }
+                    if (checked != null) {
+                      checked.accept(++checkedCount[0]);
+                    }
+                    Segment seg = last[0];
+                    if (seg == null || seg.id != e.segmentId()) {
+                      seg = byId.get(e.segmentId());
+                      last[0] = seg;
+                    }
+                    if (!plausible(seg, e.segmentOffset(), e.pageLength(), cfg)
+                        || (!clean
+                            && !indexKept
+                            && !headerOk(seg, e.segmentOffset(), e.pageLength(), e.keyHi(), e.keyLo(), header))) {
+                      return BlockIndex.SsdEntryCheck.DROP;
+                    }
+                    tier.addPageWhileOpening(
+                        seg, e.keyHi(), e.keyLo(), e.segmentOffset(), e.pageLength(), e.lastAccessMs());
+                    if (restore != null) {
+                      restoreRecord(restore, e, seg.id, restored);
+                    }
+                    return seg.slot;
+                  });
+      if (restore != null && restore.count() > 0) {
+        writeRestored(restore, restored);
+      }
+    } finally {
+      if (restore != null) {
+        restore.close();
+      }
+    }
 
     if (rebuild) {
       dangling = 0; // dropped to be rebuilt, not found dangling
@@ -186,7 +205,33 @@ final class SsdTierLoader {
                 : rebuild ? ReconcileReport.Source.RECORDS : ReconcileReport.Source.INDEX_CHECKED;
     return new ReconcileReport(
         tier.pageCount(), tier.usedBytes(), invalid[0], evicted, orphans, dangling, source,
-        repaired);
+        repaired, restored[0]);
+  }
+
+  /** Records written per RocksDB batch when records are written anew from the index. */
+  private static final int RESTORE_BATCH = 4096;
+
+  /** Adds the location record of a page kept from the index; writes a full batch. */
+  private void restoreRecord(LocationStore.Batch batch, IndexEntry e, long segmentId, long[] restored) {
+    try {
+      batch.put(e.keyHi(), e.keyLo(), segmentId, e.segmentOffset(), e.pageLength(), e.namespaceId(),
+          e.parentHi(), e.parentLo());
+    } catch (RocksDBException ex) {
+      throw new SsdStorageException("cannot write the SSD tier's location records anew", ex);
+    }
+    if (batch.count() >= RESTORE_BATCH) {
+      writeRestored(batch, restored);
+    }
+  }
+
+  private void writeRestored(LocationStore.Batch batch, long[] restored) {
+    try {
+      tier.locations().write(batch);
+    } catch (RocksDBException ex) {
+      throw new SsdStorageException("cannot write the SSD tier's location records anew", ex);
+    }
+    restored[0] += batch.count();
+    batch.clear();
   }
 
   /**

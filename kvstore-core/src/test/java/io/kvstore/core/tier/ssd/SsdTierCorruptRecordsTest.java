@@ -29,6 +29,23 @@ class SsdTierCorruptRecordsTest {
         SsdTierConfig.builder(dir, 64L << 20).maxPages(10_000).durability(durability).build());
   }
 
+  /** {@link SsdTier#open} with {@code ssd.corrupt.records = discard}, or the default. */
+  private SsdTier open(SsdTierConfig.Durability durability, boolean discard) {
+    return SsdTier.open(
+        SsdTierConfig.builder(dir, 64L << 20)
+            .maxPages(10_000)
+            .durability(durability)
+            .discardCorruptRecords(discard)
+            .build(),
+        null);
+  }
+
+  private static long segmentFiles(Path dir) throws IOException {
+    try (Stream<Path> segs = Files.list(dir.resolve(SsdTier.SEGMENTS_DIR))) {
+      return segs.filter(p -> p.toString().endsWith(".seg")).count();
+    }
+  }
+
   /** Puts {@code pages} pages and closes: without a log, the close flushes them into an SST. */
   private void putAndClose(int pages) {
     try (SsdTier tier = open(SsdTierConfig.Durability.NONE)) {
@@ -100,5 +117,70 @@ class SsdTierCorruptRecordsTest {
     Path rocks = dir.resolve(LocationStore.DIR_NAME);
     damage(rocks, name -> name.startsWith("MANIFEST-"), 1.0, 7);
     assertOpenNamesTheCorruption(rocks);
+  }
+
+  /**
+   * {@code discard} after a crash whose rebuild meets damaged records: the records go (nothing
+   * vouches for the index the killed process left), the tier starts empty, drops its segment files
+   * and takes new pages; without {@code discard}, {@link SsdTier#open} fails as the constructor does.
+   */
+  @Test
+  void shouldStartEmptyAfterACrashWhenTheDamagedRecordsAreDiscarded() throws Exception {
+    putAndClose(2_000);
+    Path rocks = dir.resolve(LocationStore.DIR_NAME);
+    damage(rocks, name -> name.endsWith(".sst"), 0.5, 997);
+    SsdDirectoryRebuildKilledTest.crash(dir);
+    SsdStorageException refused =
+        assertThrows(SsdStorageException.class, () -> open(SsdTierConfig.Durability.WAL, false));
+    assertTrue(refused.corruptRecords(), refused.getMessage());
+    assertTrue(refused.getMessage().contains("or set ssd.corrupt.records to discard"),
+        refused.getMessage());
+
+    try (SsdTier tier = open(SsdTierConfig.Durability.WAL, true)) {
+      assertEquals(0, tier.pageCount());
+      assertEquals(ReconcileReport.Source.RECORDS, tier.reconcileReport().source());
+      assertEquals(0, tier.reconcileReport().recordsRestored());
+      assertEquals(Tier.MISS, tier.length(1, 1));
+      assertTrue(tier.put(Pages.page(1, 1, 0, 0, 1000, 1)));
+      Pages.assertServes(tier, 1, 1000);
+    }
+    assertEquals(1, segmentFiles(dir), "old segments dropped");
+    try (SsdTier tier = open(SsdTierConfig.Durability.WAL, true)) {
+      assertEquals(1, tier.pageCount(), "the new records are whole: nothing discarded again");
+      Pages.assertServes(tier, 1, 1000);
+    }
+  }
+
+  /**
+   * {@code discard} after a clean close whose RocksDB cannot open (a damaged manifest): the block
+   * index is whole, so every page stays and gets its record again from its index entry; a crash
+   * after that rebuilds the same pages from the new records.
+   */
+  @Test
+  void shouldKeepThePagesOfACleanIndexAndWriteTheirRecordsAnew() throws Exception {
+    putAndClose(300);
+    Path rocks = dir.resolve(LocationStore.DIR_NAME);
+    damage(rocks, name -> name.startsWith("MANIFEST-"), 1.0, 7);
+    try (SsdTier tier = open(SsdTierConfig.Durability.WAL, true)) {
+      assertEquals(300, tier.pageCount());
+      assertEquals(ReconcileReport.Source.INDEX, tier.reconcileReport().source());
+      assertEquals(300, tier.reconcileReport().recordsRestored());
+      for (long k = 1; k <= 300; k++) {
+        Pages.assertServes(tier, k, 1000);
+      }
+      assertTrue(tier.delete(7, 7)); // its new record goes with it
+    }
+    SsdDirectoryRebuildKilledTest.crash(dir); // the next open rebuilds from the records alone
+    try (SsdTier tier = open(SsdTierConfig.Durability.WAL, false)) {
+      assertEquals(ReconcileReport.Source.RECORDS, tier.reconcileReport().source());
+      assertEquals(299, tier.pageCount());
+      assertEquals(299, tier.reconcileReport().orphansIndexed());
+      assertEquals(Tier.MISS, tier.length(7, 7));
+      for (long k = 1; k <= 300; k++) {
+        if (k != 7) {
+          Pages.assertServes(tier, k, 1000);
+        }
+      }
+    }
   }
 }
