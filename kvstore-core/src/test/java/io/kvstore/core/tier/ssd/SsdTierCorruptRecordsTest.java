@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.kvstore.core.store.StoreFixtures;
 import io.kvstore.core.tier.Tier;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -181,6 +182,47 @@ class SsdTierCorruptRecordsTest {
           Pages.assertServes(tier, k, 1000);
         }
       }
+    }
+  }
+
+  /**
+   * {@code discard} after a process crash whose index is kept (a copy of an open tier is what a
+   * kill leaves) and whose RocksDB manifest is damaged: the kept index is the directory, so every
+   * page stays and gets its record anew.
+   */
+  @Test
+  void shouldKeepThePagesOfAKeptCrashIndexAndWriteTheirRecordsAnew() throws Exception {
+    Path copy = dir.resolve("copy");
+    Path live = dir.resolve("live");
+    try (SsdTier tier =
+        new SsdTier(
+            SsdTierConfig.builder(live, 64L << 20)
+                .maxPages(10_000)
+                .durability(SsdTierConfig.Durability.WAL)
+                .build())) {
+      for (long k = 1; k <= 100; k++) {
+        assertTrue(tier.put(Pages.page(k, k, 0, 0, 1000, k)));
+      }
+      StoreFixtures.copyTree(live, copy);
+    }
+    damage(copy.resolve(LocationStore.DIR_NAME), name -> name.startsWith("MANIFEST-"), 1.0, 7);
+    SsdTierConfig discard =
+        SsdTierConfig.builder(copy, 64L << 20)
+            .maxPages(10_000)
+            .durability(SsdTierConfig.Durability.WAL)
+            .discardCorruptRecords(true)
+            .build();
+    try (SsdTier tier = SsdTier.open(discard, null)) {
+      assertEquals(ReconcileReport.Source.INDEX_AFTER_CRASH, tier.reconcileReport().source());
+      assertEquals(100, tier.reconcileReport().recordsRestored());
+      for (long k = 1; k <= 100; k++) {
+        Pages.assertServes(tier, k, 1000);
+      }
+    }
+    SsdDirectoryRebuildKilledTest.crash(copy);
+    try (SsdTier tier = SsdTier.open(discard, null)) {
+      assertEquals(ReconcileReport.Source.RECORDS, tier.reconcileReport().source());
+      assertEquals(100, tier.pageCount(), "the records written anew know every page");
     }
   }
 }
