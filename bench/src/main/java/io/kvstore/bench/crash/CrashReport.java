@@ -20,7 +20,7 @@ final class CrashReport {
   private static final ObjectMapper JSON =
       new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
   private static final String ROW =
-      "%-6s %-5s %8s %9s %8s %7s %9s %9s %9s %7s %6s %6s %6s %9s %6s%n";
+      "%-6s %-5s %8s %9s %8s %7s %9s %9s %9s %7s %6s %6s %6s %6s %9s %6s%n";
 
   private final String command;
   private final String setup;
@@ -68,6 +68,7 @@ final class CrashReport {
   CycleResult total() {
     long kill = 0, puts = 0, deletes = 0, rejected = 0, restart = 0, verified = 0, exact = 0;
     long miss = 0, wrong = 0, stale = 0, resurrected = 0, live = 0, liveFail = 0, errors = 0;
+    long lost = -1;
     int uncertain = 0;
     for (CycleResult c : cycles) {
       kill += c.killAfterMillis();
@@ -82,13 +83,16 @@ final class CrashReport {
       wrong += c.wrong();
       stale += c.stale();
       resurrected += c.resurrected();
+      if (c.lost() >= 0) {
+        lost = Math.max(lost, 0) + c.lost();
+      }
       live += c.liveReads();
       liveFail += c.liveFailures();
       errors += c.errorsBeforeKill();
     }
     return new CycleResult(0, "total", kill, puts, deletes, rejected, uncertain,
         cycles.isEmpty() ? 0 : restart / cycles.size(), verified, exact, miss, wrong, stale,
-        resurrected, live, liveFail, errors);
+        resurrected, lost, live, liveFail, errors);
   }
 
   /** Whether no page failed and every cycle ran. */
@@ -100,14 +104,16 @@ final class CrashReport {
   void writeTable(PrintWriter out) {
     out.printf(Locale.ROOT, "kvbench crashtest: %s%n", setup);
     out.printf(Locale.ROOT, ROW, "cycle", "kind", "kill ms", "puts ack", "dels ack", "unsure",
-        "restart", "verified", "exact", "miss", "wrong", "stale", "resur", "live rd", "live!");
+        "restart", "verified", "exact", "miss", "wrong", "stale", "resur", "lost", "live rd",
+        "live!");
     for (CycleResult c : cycles) {
       row(out, Integer.toString(c.cycle()), c);
     }
     CycleResult t = total();
     row(out, "total", t);
     out.printf(Locale.ROOT, "restart ms is the mean in the total row; unsure = keys with a put in"
-        + " flight at the kill (either outcome accepted)%n");
+        + " flight at the kill (either outcome accepted); lost = pages read back exactly after the"
+        + " previous restart, not written since, and missing (- where not checked)%n");
     for (String f : failures) {
       out.println("FAILURE " + f);
     }
@@ -115,15 +121,18 @@ final class CrashReport {
       out.println("ABORTED " + aborted);
     }
     out.printf(Locale.ROOT, "%s: %,d pages verified, %,d exact, %,d miss, %,d wrong, %,d stale,"
-            + " %,d resurrected deletes, %,d failed live reads over %d cycles%n",
+            + " %,d resurrected deletes, %s, %,d failed live reads over %d cycles%n",
         passed() ? "PASS" : "FAIL", t.verified(), t.exact(), t.miss(), t.wrong(), t.stale(),
-        t.resurrected(), t.liveFailures(), cycles.size());
+        t.resurrected(), t.lost() < 0 ? "lost pages not checked"
+            : String.format(Locale.ROOT, "%,d lost", t.lost()),
+        t.liveFailures(), cycles.size());
   }
 
   private static void row(PrintWriter out, String name, CycleResult c) {
     out.printf(Locale.ROOT, ROW, name, c.kind(), c.killAfterMillis(), c.putsAcked(),
         c.deletesAcked(), c.uncertainKeys(), c.restartMillis(), c.verified(), c.exact(), c.miss(),
-        c.wrong(), c.stale(), c.resurrected(), c.liveReads(), c.liveFailures());
+        c.wrong(), c.stale(), c.resurrected(), c.lost() < 0 ? "-" : Long.toString(c.lost()),
+        c.liveReads(), c.liveFailures());
   }
 
   /** The report as JSON: {@code {"command", "setup", "passed", "cycles": [...], "total": {...}}}. */
@@ -165,6 +174,7 @@ final class CrashReport {
     n.put("wrong", c.wrong());
     n.put("stale", c.stale());
     n.put("resurrected", c.resurrected());
+    n.put("lost", c.lost());
     n.put("liveReads", c.liveReads());
     n.put("liveFailures", c.liveFailures());
     n.put("errorsBeforeKill", c.errorsBeforeKill());
@@ -174,7 +184,7 @@ final class CrashReport {
   String toCsv() {
     StringBuilder s = new StringBuilder("cycle,kind,kill_after_ms,puts_acked,deletes_acked,"
         + "puts_rejected,uncertain_keys,restart_ms,verified,exact,miss,wrong,stale,resurrected,"
-        + "live_reads,live_failures,errors_before_kill\n");
+        + "lost,live_reads,live_failures,errors_before_kill\n");
     for (CycleResult c : cycles) {
       csv(s, Integer.toString(c.cycle()), c);
     }
@@ -186,7 +196,7 @@ final class CrashReport {
     s.append(ReportFormat.csv(name)).append(',').append(ReportFormat.csv(c.kind()));
     for (long v : new long[] {c.killAfterMillis(), c.putsAcked(), c.deletesAcked(),
         c.putsRejected(), c.uncertainKeys(), c.restartMillis(), c.verified(), c.exact(), c.miss(),
-        c.wrong(), c.stale(), c.resurrected(), c.liveReads(), c.liveFailures(),
+        c.wrong(), c.stale(), c.resurrected(), c.lost(), c.liveReads(), c.liveFailures(),
         c.errorsBeforeKill()}) {
       s.append(',').append(v);
     }

@@ -43,7 +43,11 @@ final class CrashTest {
       Path log,
       boolean stopOnFailure,
       Path snapshotDir,
-      double killDuringRestart) {}
+      double killDuringRestart,
+      boolean checkLost) {}
+
+  /** "Lost" failure lines kept per cycle (the count says the rest). */
+  private static final int LOST_LINES_PER_CYCLE = 5;
 
   /** Keys per verification GET. */
   private static final int VERIFY_BATCH_MAX = 64;
@@ -55,12 +59,20 @@ final class CrashTest {
   /** How long the last restart took, from the fork to the first answered PING. */
   private long lastRestartMillis = 1_500;
   private final KeyModel model;
+  /** Per key: read back exactly at the last verification. */
+  private final boolean[] exactAtLastVerify;
+  /** Per key: {@link KeyModel#writes} at the last verification. */
+  private final long[] writesAtLastVerify;
+  /** Whether a verification ran since the daemon first started (so the two above say something). */
+  private boolean verifiedOnce;
   private final CrashReport report;
   private final PrintStream progress;
 
   CrashTest(Config config, CrashReport report, PrintStream progress) {
     this.config = config;
     this.model = new KeyModel(config.pattern(), config.keys());
+    this.exactAtLastVerify = new boolean[config.keys()];
+    this.writesAtLastVerify = new long[config.keys()];
     this.report = report;
     this.progress = progress;
   }
@@ -236,6 +248,11 @@ final class CrashTest {
     ByteBuffer scratch = ByteBuffer.allocateDirect(pageLength);
     long[] counts = new long[Verdict.values().length];
     long verified = 0;
+    // A page read back exactly after the last restart is on SSD (the memory tiers start empty);
+    // if nothing wrote the key since, no crash may take it: the SSD tier keeps what it holds
+    // (every durability mode, for a process kill), and it holds every key without evicting.
+    boolean checkLost = config.checkLost() && verifiedOnce;
+    long lost = 0;
     PagePattern p = config.pattern();
     try (KvStoreClient client = client(daemon.port(), 1)) {
       for (int from = 0; from < config.keys(); from += per) {
@@ -257,6 +274,17 @@ final class CrashTest {
         for (int i = 0; i < n; i++) {
           int k = from + i;
           Verdict v = model.judge(k, d[i], 0, r.isHit(i) ? r.length(i) : -1, scratch);
+          boolean wasExact = exactAtLastVerify[k];
+          boolean untouched = model.writes(k) == writesAtLastVerify[k];
+          exactAtLastVerify[k] = v == Verdict.EXACT;
+          writesAtLastVerify[k] = model.writes(k);
+          if (checkLost && v == Verdict.MISS && wasExact && untouched) {
+            if (++lost <= LOST_LINES_PER_CYCLE) {
+              report.failure(String.format("cycle %d: key %d (%016x%016x) was read back exactly"
+                      + " after the last restart and not written since, and is now missing: a"
+                      + " page the SSD tier held was lost", cycle, k, p.keyHi(k), p.keyLo(k)));
+            }
+          }
           if (!model.written(k) && v == Verdict.MISS) {
             continue; // never written, not there: nothing to verify
           }
@@ -270,11 +298,16 @@ final class CrashTest {
         }
       }
     }
+    if (lost > LOST_LINES_PER_CYCLE) {
+      report.failure(String.format("cycle %d: %d pages lost in all", cycle, lost));
+    }
+    verifiedOnce = true;
     return new CycleResult(cycle, kind, TimeUnit.NANOSECONDS.toMillis(c.killAfterNanos),
         c.putsAcked, c.deletesAcked, c.putsRejected, model.uncertainKeys(), restart, verified,
         counts[Verdict.EXACT.ordinal()], counts[Verdict.MISS.ordinal()],
         counts[Verdict.WRONG.ordinal()], counts[Verdict.STALE.ordinal()],
-        counts[Verdict.RESURRECTED.ordinal()], c.liveReads, c.liveFailures, c.errors);
+        counts[Verdict.RESURRECTED.ordinal()], checkLost ? lost : -1, c.liveReads, c.liveFailures,
+        c.errors);
   }
 
   private static void sleepNanos(long nanos) throws InterruptedException {

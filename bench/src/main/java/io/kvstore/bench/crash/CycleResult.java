@@ -21,6 +21,9 @@ package io.kvstore.bench.crash;
  * @param wrong pages that are no version ever written for the key
  * @param stale older versions returned after a newer put was acknowledged
  * @param resurrected pages returned after a delete was acknowledged
+ * @param lost keys whose page was read back exactly after the previous restart, not written since,
+ *     and missing now: a page the SSD tier held was lost (-1 where not checked: the first cycle,
+ *     or an SSD tier too small to hold every key without evicting)
  * @param liveReads pages read back while the daemon ran
  * @param liveFailures of those, pages that were wrong, stale or resurrected
  * @param errorsBeforeKill requests that failed while the daemon was meant to run
@@ -40,12 +43,16 @@ record CycleResult(
     long wrong,
     long stale,
     long resurrected,
+    long lost,
     long liveReads,
     long liveFailures,
     long errorsBeforeKill) {
 
-  /** Pages that must never be seen: wrong, stale, resurrected, after the restart or while running. */
+  /**
+   * Pages that must never be seen (wrong, stale, resurrected, after the restart or while running)
+   * and pages that must never go (lost).
+   */
   long failures() {
-    return wrong + stale + resurrected + liveFailures;
+    return wrong + stale + resurrected + Math.max(0, lost) + liveFailures;
   }
 }

@@ -24,6 +24,8 @@ final class KeyModel {
   private final long[] acked;
   /** Highest version ever sent per key (versions start at 1). */
   private final long[] issued;
+  /** Writes (puts and deletes) sent per key, whatever their outcome. */
+  private final long[] writes;
   /** Versions sent without a clear answer, per key; cleared by the next acknowledged write. */
   private final Map<Integer, long[]> uncertain = new HashMap<>();
 
@@ -31,6 +33,7 @@ final class KeyModel {
     this.pattern = pattern;
     this.acked = new long[keys];
     this.issued = new long[keys];
+    this.writes = new long[keys];
   }
 
   /** Number of keys. */
@@ -40,7 +43,21 @@ final class KeyModel {
 
   /** The next version of key {@code k}, recorded as sent. */
   long nextVersion(int k) {
+    writes[k]++;
     return ++issued[k];
+  }
+
+  /** A delete of key {@code k} is about to be sent. */
+  void deleteSent(int k) {
+    writes[k]++;
+  }
+
+  /**
+   * Writes (puts and deletes) sent for key {@code k} so far, whatever their outcome: equal at two
+   * moments means nothing was written to the key in between.
+   */
+  long writes(int k) {
+    return writes[k];
   }
 
   /** A put of {@code version} was acknowledged. */

@@ -149,6 +149,9 @@ final class Writer implements Runnable {
   }
 
   private boolean delete() {
+    for (int i = 0; i < batch; i++) {
+      model.deleteSent(chosen[i]);
+    }
     try {
       client.delete(keys());
     } catch (RuntimeException e) {

@@ -82,6 +82,8 @@ class CrashTestCommandTest {
     assertEquals(total.get("verified").asLong(),
         total.get("exact").asLong() + total.get("miss").asLong(), "every page exact or a miss");
     assertEquals(0, total.get("wrong").asLong());
+    assertEquals(0, total.get("lost").asLong(), "every page the SSD tier held survived each kill");
+    assertEquals(-1, cycles.get(0).get("lost").asLong(), "cycle 1 has nothing to compare with");
     List<String> csv = Files.readAllLines(out.resolve("crashtest.csv"));
     assertEquals(6, csv.size(), "header, 4 rows, total");
     assertTrue(csv.get(5).startsWith("total,total,"), csv.get(5));
@@ -103,6 +105,40 @@ class CrashTestCommandTest {
     assertEquals(2, log.lines().filter(l -> l.startsWith("=== SIGKILL ")).count(), "two second kills");
     assertEquals(2, cli.run("crashtest", "--kill-during-restart", "1.5"));
     assertTrue(cli.err().contains("--kill-during-restart must be 0 to 1"), cli.err());
+  }
+
+  /**
+   * A restart that comes back without the SSD tier's pages (its third start finds the tier's files
+   * gone, as a store that dropped them would): the pages read back after the second start and not
+   * written since are missing, which a miss alone would hide; the run reports them lost and fails.
+   */
+  @Test
+  void shouldFailTheRunWhenARestartLosesPagesTheSsdTierHeld() throws Exception {
+    Path real = serverScript();
+    Path store = dir.resolve("data3").resolve("store");
+    Path starts = dir.resolve("starts");
+    Path losing = dir.resolve("kvstore-server-losing");
+    Files.writeString(losing, "#!/bin/sh\n"
+        + "echo x >> '" + starts + "'\n"
+        + "if [ \"$(wc -l < '" + starts + "')\" -eq 3 ]; then rm -rf '" + store.resolve("ssd")
+        + "' '" + store.resolve("index") + "'; fi\n"
+        + "exec '" + real + "' \"$@\"\n");
+    Files.setPosixFilePermissions(losing, PosixFilePermissions.fromString("rwx------"));
+    Path out = dir.resolve("out3");
+    CliRunner cli = new CliRunner();
+    int status = cli.run("crashtest", "--server-script", losing.toString(), "--data-dir",
+        dir.resolve("data3").toString(), "--out", out.toString(), "--keys", "512", "--page-bytes",
+        "4KiB", "--writers", "1", "--hot-bytes", "0", "--dram-bytes", "64KiB", "--durability",
+        "wal", "--cycles", "2", "--duration", "1s", "--read-ratio", "0.5", "--delete-ratio", "0",
+        "--seed", "5", "--no-clean-restart");
+    assertEquals(1, status, cli.out() + cli.err());
+    JsonNode report = new ObjectMapper().readTree(out.resolve("crashtest.json").toFile());
+    JsonNode cycles = report.get("cycles");
+    assertEquals(-1, cycles.get(0).get("lost").asLong(), "nothing to compare with in cycle 1");
+    assertTrue(cycles.get(1).get("lost").asLong() > 0, cycles.toString());
+    assertTrue(cli.out().contains("was read back exactly after the last restart and not written"
+        + " since, and is now missing"), cli.out());
+    assertTrue(cli.out().contains("FAIL: "), cli.out());
   }
 
   @Test
