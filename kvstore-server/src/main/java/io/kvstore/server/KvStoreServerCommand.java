@@ -2,6 +2,7 @@ package io.kvstore.server;
 
 import io.kvstore.core.store.DataDirInUseException;
 import io.kvstore.core.store.DataDirUnusableException;
+import io.kvstore.core.tier.ssd.SsdStorageException;
 import io.kvstore.server.config.AuthGrant;
 import io.kvstore.server.config.ConfigException;
 import io.kvstore.server.config.ConfigKey;
@@ -258,13 +259,14 @@ public final class KvStoreServerCommand implements Callable<Integer> {
 
   /**
    * The failure in {@code e}'s cause chain whose message says all an operator needs (the data
-   * directory in use or unusable, a port in use), or null.
+   * directory in use or unusable, a port in use, the SSD tier's location records damaged), or null.
    */
   private static Throwable operatorsMatter(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof DataDirInUseException
           || t instanceof DataDirUnusableException
-          || t instanceof CannotStartException) {
+          || t instanceof CannotStartException
+          || (t instanceof SsdStorageException s && s.corruptRecords())) {
         return t;
       }
     }

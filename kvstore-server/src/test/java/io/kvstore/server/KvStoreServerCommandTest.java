@@ -317,6 +317,47 @@ class KvStoreServerCommandTest {
     }
   }
 
+  /**
+   * Damaged location records (a RocksDB manifest whose checksum fails): one line that names them
+   * and both ways out; with --ssd-corrupt-records discard the same data directory starts.
+   */
+  @Test
+  void shouldExitWith1InOneLineOnDamagedLocationRecordsAndStartWithDiscard() throws Exception {
+    TieredStore.builder().dataDir(dir.resolve("data")).hotBytes(0).dramBytes(0)
+        .ssdBytes(64L << 20).build().close();
+    Path rocks = dir.resolve("data").resolve("ssd").resolve("locations");
+    try (var files = Files.list(rocks)) {
+      for (Path m : files.filter(p -> p.getFileName().toString().startsWith("MANIFEST-")).toList()) {
+        byte[] b = Files.readAllBytes(m);
+        for (int at = 0; at < b.length; at += 7) {
+          b[at] ^= (byte) 0xA5;
+        }
+        Files.write(m, b);
+      }
+    }
+    RecordingNetworkServer.Factory factory = new RecordingNetworkServer.Factory(false);
+    int code = commandLine(command(factory, Map.of()))
+        .execute(smallDaemonArgs(0).toArray(String[]::new));
+    assertEquals(KvStoreServerCommand.EXIT_FAILED, code);
+    assertTrue(err.toString().startsWith("kvstore-server: could not start: the SSD tier's location"
+        + " records in " + rocks.toAbsolutePath() + " are corrupt (RocksDB: "), err.toString());
+    assertTrue(err.toString().contains("or set ssd.corrupt.records to discard"), err.toString());
+    assertEquals(1, err.toString().lines().count(), err.toString());
+    assertNull(factory.last, "no network server");
+
+    KvStoreServerCommand discard = command(factory, Map.of());
+    CommandLine cl = commandLine(discard);
+    CompletableFuture<Integer> run = CompletableFuture.supplyAsync(() -> cl.execute(
+        smallDaemonArgs(0, "--ssd-corrupt-records", "discard").toArray(String[]::new)));
+    try {
+      assertNotNull(discard.awaitRunning(Duration.ofSeconds(60)), "did not start: " + err);
+      assertNotNull(factory.last, "serving");
+    } finally {
+      discard.requestStop();
+    }
+    assertEquals(KvStoreServerCommand.EXIT_OK, run.get(60, TimeUnit.SECONDS));
+  }
+
   @Test
   void shouldExitWith1WithoutANetworkImplementation() throws Exception {
     // The test classpath may hold the real network layer; a command without an injected factory
