@@ -6,6 +6,7 @@ import io.kvstore.client.protocol.ErrorCode;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -91,7 +92,7 @@ final class CrashTest {
       for (int cycle = 1; cycle <= config.cycles(); cycle++) {
         long killAfter = config.durationNanos() / 10
             + (long) (random.nextDouble() * (config.durationNanos() * 9 / 10));
-        Cycle c = write(daemon, killAfter, random.nextLong());
+        Cycle c = write(daemon, killAfter, random.nextLong(), false);
         daemon.kill();
         if (config.snapshotDir() != null) {
           DataDirSnapshot.copy(config.dataDir(), config.snapshotDir());
@@ -111,7 +112,7 @@ final class CrashTest {
         daemon = start();
         long restart = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - daemon.startNanos());
         lastRestartMillis = restart;
-        CycleResult r = verify(daemon, cycle, kind, c, restart);
+        CycleResult r = verify(daemon, cycle, kind, c, restart, -1);
         report.add(r);
         progress.printf("cycle %d/%d: killed after %d ms%s, %d acked puts, restart %d ms, %d"
                 + " verified: %d exact, %d miss, %d wrong, %d stale, %d resurrected%n", cycle,
@@ -129,13 +130,24 @@ final class CrashTest {
         }
       }
       if (config.cleanRestart()) {
+        // The graceful stop under load: the writers run, then stop (every request answered),
+        // then SIGTERM. The restart must serve every acknowledged put, less what the daemon's
+        // stop line says it dropped or could not write.
+        Cycle c = write(daemon, config.durationNanos() / 2, random.nextLong(), true);
+        long logBefore = Files.size(config.log());
         int status = daemon.stop();
         if (status == -1) {
           report.failure("the daemon did not stop within the grace period after SIGTERM");
         }
+        long allowed = status == -1 ? Long.MAX_VALUE : StopLine.pagesNotKept(config.log(), logBefore);
         daemon = start();
         long restart = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - daemon.startNanos());
-        report.add(verify(daemon, config.cycles() + 1, "clean", new Cycle(), restart));
+        CycleResult r = verify(daemon, config.cycles() + 1, "clean", c, restart, allowed);
+        report.add(r);
+        progress.printf("clean stop after %d ms of writes: %d acked puts, the daemon's stop line"
+                + " allows %s missing, restart %d ms, %d verified: %d exact, %d miss, %d lost%n",
+            r.killAfterMillis(), r.putsAcked(), allowed == Long.MAX_VALUE ? "any" : allowed,
+            r.restartMillis(), r.verified(), r.exact(), r.miss(), Math.max(0, r.lost()));
       }
       daemon.stop();
     } finally {
@@ -173,18 +185,24 @@ final class CrashTest {
     String rejects;
   }
 
-  /** Runs the writers until {@code killAfterNanos}, then kills the daemon under them. */
-  private Cycle write(DaemonProcess daemon, long killAfterNanos, long seed) throws IOException {
+  /**
+   * Runs the writers until {@code killAfterNanos}, then kills the daemon under them, or, if {@code
+   * graceful}, stops the writers (each finishes its request) and leaves the daemon running.
+   */
+  private Cycle write(DaemonProcess daemon, long killAfterNanos, long seed, boolean graceful)
+      throws IOException {
     Cycle c = new Cycle();
     c.killAfterNanos = killAfterNanos;
     AtomicBoolean killed = new AtomicBoolean();
+    AtomicBoolean stopAsked = new AtomicBoolean();
     List<Writer> writers = new ArrayList<>();
     List<Thread> threads = new ArrayList<>();
     try (KvStoreClient client = client(daemon.port(), config.writers())) {
       SplittableRandom seeds = new SplittableRandom(seed);
       for (int w = 0; w < config.writers(); w++) {
         Writer writer = new Writer(w, config.writers(), client, model, config.pattern(),
-            config.batch(), config.deleteRatio(), config.readRatio(), seeds.nextLong(), killed);
+            config.batch(), config.deleteRatio(), config.readRatio(), seeds.nextLong(), killed,
+            stopAsked);
         writers.add(writer);
         Thread t = new Thread(writer, "crashtest-writer-" + w);
         t.setDaemon(true);
@@ -192,9 +210,13 @@ final class CrashTest {
       }
       threads.forEach(Thread::start);
       sleepNanos(killAfterNanos);
-      // The flag first: a request that fails from here on failed because of the kill.
-      killed.set(true);
-      daemon.kill();
+      if (graceful) {
+        stopAsked.set(true); // each writer ends after its request's answer
+      } else {
+        // The flag first: a request that fails from here on failed because of the kill.
+        killed.set(true);
+        daemon.kill();
+      }
       for (Thread t : threads) {
         t.join(TimeUnit.SECONDS.toMillis(REQUEST_TIMEOUT.toSeconds() * 2));
         if (t.isAlive()) {
@@ -236,9 +258,13 @@ final class CrashTest {
     return c;
   }
 
-  /** Reads every key back and judges it. */
-  private CycleResult verify(DaemonProcess daemon, int cycle, String kind, Cycle c, long restart)
-      throws IOException {
+  /**
+   * Reads every key back and judges it. {@code allowedMisses} >= 0 after a graceful stop: at most
+   * that many keys whose last write was an acknowledged put may be missing (the daemon's stop
+   * line); the others are lost.
+   */
+  private CycleResult verify(DaemonProcess daemon, int cycle, String kind, Cycle c, long restart,
+      long allowedMisses) throws IOException {
     int pageLength = config.pattern().pageLength();
     int per = (int) Math.max(1, Math.min(VERIFY_BATCH_MAX, VERIFY_BATCH_BYTES / pageLength));
     ByteBuffer[] dsts = new ByteBuffer[per];
@@ -253,6 +279,7 @@ final class CrashTest {
     // (every durability mode, for a process kill), and it holds every key without evicting.
     boolean checkLost = config.checkLost() && verifiedOnce;
     long lost = 0;
+    long ackedMissing = 0;
     PagePattern p = config.pattern();
     try (KvStoreClient client = client(daemon.port(), 1)) {
       for (int from = 0; from < config.keys(); from += per) {
@@ -284,6 +311,8 @@ final class CrashTest {
                       + " after the last restart and not written since, and is now missing: a"
                       + " page the SSD tier held was lost", cycle, k, p.keyHi(k), p.keyLo(k)));
             }
+          } else if (allowedMisses >= 0 && v == Verdict.MISS && model.ackedPutOnly(k)) {
+            ackedMissing++;
           }
           if (!model.written(k) && v == Verdict.MISS) {
             continue; // never written, not there: nothing to verify
@@ -301,13 +330,19 @@ final class CrashTest {
     if (lost > LOST_LINES_PER_CYCLE) {
       report.failure(String.format("cycle %d: %d pages lost in all", cycle, lost));
     }
+    if (allowedMisses >= 0 && ackedMissing > allowedMisses) {
+      report.failure(String.format("cycle %d: after a graceful stop %d acknowledged puts are"
+          + " missing, %d more than the daemon's stop line says it dropped or could not write",
+          cycle, ackedMissing, ackedMissing - allowedMisses));
+      lost += ackedMissing - allowedMisses;
+    }
     verifiedOnce = true;
     return new CycleResult(cycle, kind, TimeUnit.NANOSECONDS.toMillis(c.killAfterNanos),
         c.putsAcked, c.deletesAcked, c.putsRejected, model.uncertainKeys(), restart, verified,
         counts[Verdict.EXACT.ordinal()], counts[Verdict.MISS.ordinal()],
         counts[Verdict.WRONG.ordinal()], counts[Verdict.STALE.ordinal()],
-        counts[Verdict.RESURRECTED.ordinal()], checkLost ? lost : -1, c.liveReads, c.liveFailures,
-        c.errors);
+        counts[Verdict.RESURRECTED.ordinal()], checkLost || allowedMisses >= 0 ? lost : -1,
+        c.liveReads, c.liveFailures, c.errors);
   }
 
   private static void sleepNanos(long nanos) throws InterruptedException {

@@ -93,6 +93,19 @@ final class KeyModel {
     return issued[k] > 0;
   }
 
+  /**
+   * Whether key {@code k} must be found after a graceful stop: its last acknowledged write is a
+   * put and no later put's outcome is unknown.
+   */
+  boolean ackedPutOnly(int k) {
+    if (acked[k] < 1) {
+      return false;
+    }
+    synchronized (uncertain) {
+      return !uncertain.containsKey(k);
+    }
+  }
+
   /** Number of keys with puts of unknown outcome. */
   int uncertainKeys() {
     synchronized (uncertain) {

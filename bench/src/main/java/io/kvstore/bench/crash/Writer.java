@@ -30,6 +30,8 @@ final class Writer implements Runnable {
   private final SplittableRandom random;
   /** Set just before the kill: a request that fails after it failed because of the kill. */
   private final AtomicBoolean killed;
+  /** Set to end the run between requests (a graceful stop follows, not a kill). */
+  private final AtomicBoolean stopAsked;
   private final int ownKeys;
 
   private final ByteBuffer[] pages;
@@ -49,7 +51,8 @@ final class Writer implements Runnable {
   final long[] rejectsByCode = new long[256];
 
   Writer(int index, int writers, KvStoreClient client, KeyModel model, PagePattern pattern,
-      int batch, double deleteRatio, double readRatio, long seed, AtomicBoolean killed) {
+      int batch, double deleteRatio, double readRatio, long seed, AtomicBoolean killed,
+      AtomicBoolean stopAsked) {
     this.index = index;
     this.writers = writers;
     this.client = client;
@@ -59,6 +62,7 @@ final class Writer implements Runnable {
     this.readRatio = readRatio;
     this.random = new SplittableRandom(seed);
     this.killed = killed;
+    this.stopAsked = stopAsked;
     this.ownKeys = (model.keys() - index + writers - 1) / writers;
     this.batch = Math.max(1, Math.min(batch, ownKeys));
     this.pages = new ByteBuffer[this.batch];
@@ -76,8 +80,9 @@ final class Writer implements Runnable {
     }
     // Until a request fails: the kill, or a failure before it. Stopping at the kill flag instead
     // would let every writer finish its request between the flag and the signal, so no request
-    // would ever be in flight at the crash.
-    while (true) {
+    // would ever be in flight at the crash. Before a graceful stop, until asked: every request
+    // then has its answer.
+    while (!stopAsked.get()) {
       chooseKeys();
       double op = random.nextDouble();
       boolean ok;

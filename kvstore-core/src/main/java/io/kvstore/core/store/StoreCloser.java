@@ -40,6 +40,8 @@ final class StoreCloser {
           Thread.currentThread().interrupt();
         }
         flushed = store.chain().flushDirty(deadline);
+      } else {
+        flushed[1] = store.chain().dirtyCount(); // left in memory: lost with it
       }
       long queuedDropsBefore = writeBack.drops.sum();
       writersStopped = writeBack.stop(flushOnClose, deadline);
@@ -63,13 +65,15 @@ final class StoreCloser {
         LOG.log(
             Level.WARNING,
             "store closed in {0} ms: wrote {1} dirty pages to SSD; {2} dirty pages and {3} queued"
-                + " pages were not written (grace of {4} ms over, or SSD tier degraded) and are"
-                + " lost{5}",
+                + " pages were not written ({4}) and are lost{5}",
             ms,
             flushed[0],
             flushed[1],
             droppedAtStop,
-            TimeUnit.NANOSECONDS.toMillis(graceNanos),
+            flushOnClose
+                ? "grace of " + TimeUnit.NANOSECONDS.toMillis(graceNanos)
+                    + " ms over, or SSD tier degraded"
+                : "shutdown.flush is off",
             ranDrops);
       } else if (flushed[0] > 0 || queuedDropsBefore > 0) {
         LOG.log(

@@ -515,6 +515,11 @@ final class TierChain {
     return new long[] {written, left};
   }
 
+  /** Dirty pages in the memory tiers (not yet on SSD): a scan of the directory. */
+  long dirtyCount() {
+    return index.dirtyKeys().length / 2;
+  }
+
   /** Length of the key's page in the write-back queue or on SSD (directory only), or -1. */
   int lengthBelowMemory(long hi, long lo) {
     if (writeBack != null) {

@@ -207,22 +207,8 @@ class TieredStoreFaultTest {
   void shouldKeepServingMemoryWhileSsdWritesStall() throws Exception {
     TieredStoreBuilder b = builder().writeBackQueueBytes(8L * StoreFixtures.MAX_PAGE);
     b.writeBackMaxWaitMillis(20);
-    java.util.logging.Logger jul = java.util.logging.Logger.getLogger(StoreCloser.class.getName());
-    List<String> closeLines = new java.util.concurrent.CopyOnWriteArrayList<>();
-    java.util.logging.Handler capture = new java.util.logging.Handler() {
-      @Override
-      public void publish(java.util.logging.LogRecord r) {
-        closeLines.add(new java.util.logging.SimpleFormatter().formatMessage(r));
-      }
-
-      @Override
-      public void flush() {}
-
-      @Override
-      public void close() {}
-    };
     long drops;
-    jul.addHandler(capture);
+    LogCapture close = new LogCapture(StoreCloser.class);
     try (TieredStore store = b.build()) {
       faulty.stallWrites();
       try {
@@ -250,14 +236,14 @@ class TieredStoreFaultTest {
       }
       drops = store.stats().writeBack().drops();
     } finally {
-      jul.removeHandler(capture);
+      close.close();
     }
     // The close says how many pages the policy dropped while the store ran: with the stop's own
     // losses, all a restart will not find (kvbench crashtest's graceful stop checks against it).
     String dropped = String.format(java.util.Locale.ROOT,
         "; %,d dirty pages had been dropped by the write-back policy while the store ran", drops);
-    assertTrue(closeLines.stream().anyMatch(l -> l.startsWith("store closed in ")
-        && l.contains(dropped)), closeLines.toString());
+    assertTrue(close.lines().stream().anyMatch(l -> l.startsWith("store closed in ")
+        && l.contains(dropped)), close.lines().toString());
   }
 
   @Test

@@ -60,11 +60,17 @@ class TieredStoreWriteBackTest {
   void shouldLoseTheDirtyPagesWithoutTheFlushOnClose() throws Exception {
     // The counterpart of the test above: it shows that test would fail without the flush.
     long dirty;
-    try (TieredStore store = small(dir).flushOnClose(false).build()) {
-      putAll(store, 2, PAGES);
-      assertTrue(store.awaitWriteBack(30_000));
-      dirty = store.stats().writeBack().dirtyPages();
-      assertTrue(dirty > 0);
+    try (LogCapture close = new LogCapture(StoreCloser.class)) {
+      try (TieredStore store = small(dir).flushOnClose(false).build()) {
+        putAll(store, 2, PAGES);
+        assertTrue(store.awaitWriteBack(30_000));
+        dirty = store.stats().writeBack().dirtyPages();
+        assertTrue(dirty > 0);
+      }
+      // The close says what it leaves behind, so that a restart can be checked against it.
+      String left = String.format(java.util.Locale.ROOT,
+          "; %,d dirty pages and 0 queued pages were not written (shutdown.flush is off)", dirty);
+      assertTrue(close.lines().stream().anyMatch(l -> l.contains(left)), close.lines().toString());
     }
     try (TieredStore store = small(dir).build()) {
       int missing = 0;
