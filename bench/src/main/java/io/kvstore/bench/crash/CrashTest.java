@@ -259,9 +259,9 @@ final class CrashTest {
   }
 
   /**
-   * Reads every key back and judges it. {@code allowedMisses} >= 0 after a graceful stop: at most
-   * that many keys whose last write was an acknowledged put may be missing (the daemon's stop
-   * line); the others are lost.
+   * Reads every key back and judges it. {@code allowedMisses} >= 0 after a graceful stop: of the
+   * keys written since the last verification whose last write was an acknowledged put, at most
+   * that many may be missing (the daemon's stop line); the others are lost.
    */
   private CycleResult verify(DaemonProcess daemon, int cycle, String kind, Cycle c, long restart,
       long allowedMisses) throws IOException {
@@ -280,6 +280,7 @@ final class CrashTest {
     boolean checkLost = config.checkLost() && verifiedOnce;
     long lost = 0;
     long ackedMissing = 0;
+    StringBuilder missingKeys = new StringBuilder();
     PagePattern p = config.pattern();
     try (KvStoreClient client = client(daemon.port(), 1)) {
       for (int from = 0; from < config.keys(); from += per) {
@@ -311,8 +312,14 @@ final class CrashTest {
                       + " after the last restart and not written since, and is now missing: a"
                       + " page the SSD tier held was lost", cycle, k, p.keyHi(k), p.keyLo(k)));
             }
-          } else if (allowedMisses >= 0 && v == Verdict.MISS && model.ackedPutOnly(k)) {
-            ackedMissing++;
+          } else if (allowedMisses >= 0 && v == Verdict.MISS && !untouched
+              && model.ackedPutOnly(k)) {
+            // Written since the last verification, its last write an acknowledged put: the stop
+            // must have kept it. (A key not written since keeps the verdict the kill gave it.)
+            if (++ackedMissing <= LOST_LINES_PER_CYCLE) {
+              missingKeys.append(missingKeys.length() == 0 ? "" : ", ").append(String.format(
+                  "key %d (%016x%016x) version %d", k, p.keyHi(k), p.keyLo(k), model.ackedVersion(k)));
+            }
           }
           if (!model.written(k) && v == Verdict.MISS) {
             continue; // never written, not there: nothing to verify
@@ -332,8 +339,9 @@ final class CrashTest {
     }
     if (allowedMisses >= 0 && ackedMissing > allowedMisses) {
       report.failure(String.format("cycle %d: after a graceful stop %d acknowledged puts are"
-          + " missing, %d more than the daemon's stop line says it dropped or could not write",
-          cycle, ackedMissing, ackedMissing - allowedMisses));
+          + " missing, %d more than the daemon's stop line says it dropped or could not write"
+          + " (%s%s)", cycle, ackedMissing, ackedMissing - allowedMisses, missingKeys,
+          ackedMissing > LOST_LINES_PER_CYCLE ? ", ..." : ""));
       lost += ackedMissing - allowedMisses;
     }
     verifiedOnce = true;

@@ -106,6 +106,11 @@ final class KeyModel {
     }
   }
 
+  /** The last acknowledged put's version of key {@code k} (or {@link #NEVER}, {@link #DELETED}). */
+  long ackedVersion(int k) {
+    return acked[k];
+  }
+
   /** Number of keys with puts of unknown outcome. */
   int uncertainKeys() {
     synchronized (uncertain) {
