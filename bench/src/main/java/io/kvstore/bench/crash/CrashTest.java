@@ -131,8 +131,8 @@ final class CrashTest {
       }
       if (config.cleanRestart()) {
         // The graceful stop under load: the writers run, then stop (every request answered),
-        // then SIGTERM. The restart must serve every acknowledged put, less what the daemon's
-        // stop line says it dropped or could not write.
+        // then SIGTERM. The restart must serve every key put (and acknowledged) in that time,
+        // less what the daemon's stop line says it dropped or could not write.
         Cycle c = write(daemon, config.durationNanos() / 2, random.nextLong(), true);
         long logBefore = Files.size(config.log());
         int status = daemon.stop();
