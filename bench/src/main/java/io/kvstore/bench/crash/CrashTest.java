@@ -19,7 +19,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * The crash-test loop (after RocksDB's {@code tools/db_crashtest.py}): run writers against the
  * daemon, SIGKILL it at a random moment, restart it on the same data directory, read every key back
  * and judge each page against the record of acknowledged writes; repeat. Optionally ends with a
- * clean restart (SIGTERM), which must lose nothing the crash rule would not allow either.
+ * graceful stop under load (writers, then SIGTERM), whose restart must keep every page put in that
+ * time but those the daemon's stop line admits it did not keep.
  *
  * <p>It knows the daemon only as a process and a protocol: the SDK, a launcher script, signals.
  */

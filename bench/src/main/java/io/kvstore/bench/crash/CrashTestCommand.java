@@ -106,8 +106,10 @@ public final class CrashTestCommand implements Callable<Integer> {
   private List<String> extraFlags = new ArrayList<>();
 
   @Option(names = "--clean-restart", negatable = true,
-      description = "After the last cycle, also stop the daemon with SIGTERM, restart it and verify"
-          + " (default: on; --no-clean-restart leaves it out).")
+      description = "After the last cycle, also write for half of --duration, stop the writers,"
+          + " stop the daemon with SIGTERM, restart it and verify: every page put in that time must"
+          + " be kept, but those the daemon's stop line admits it did not keep (default: on;"
+          + " --no-clean-restart leaves it out).")
   private Boolean cleanRestart;
 
   @Option(names = "--server-script", paramLabel = "FILE",
