@@ -49,6 +49,24 @@ class CrashTestCommandTest {
     return script;
   }
 
+  /**
+   * A launcher that runs the daemon as {@link #serverScript} does, except that its third start
+   * first deletes the SSD tier's files (segments, records) and the block index under {@code
+   * data}/store, as a store that dropped its SSD pages would come back.
+   */
+  private Path losingLauncher(String data) throws Exception {
+    Path store = dir.resolve(data).resolve("store");
+    Path starts = dir.resolve("starts-" + data);
+    Path losing = dir.resolve("kvstore-server-losing-" + data);
+    Files.writeString(losing, "#!/bin/sh\n"
+        + "echo x >> '" + starts + "'\n"
+        + "if [ \"$(wc -l < '" + starts + "')\" -eq 3 ]; then rm -rf '" + store.resolve("ssd")
+        + "' '" + store.resolve("index") + "'; fi\n"
+        + "exec '" + serverScript() + "' \"$@\"\n");
+    Files.setPosixFilePermissions(losing, PosixFilePermissions.fromString("rwx------"));
+    return losing;
+  }
+
   /** A crashtest of 256 keys of 4 KiB pages, 2 writers and small memory tiers, with {@code more}. */
   private String[] smallRun(String data, Path out, String... more) throws Exception {
     List<String> args = new ArrayList<>(List.of("crashtest", "--server-script",
@@ -114,16 +132,7 @@ class CrashTestCommandTest {
    */
   @Test
   void shouldFailTheRunWhenARestartLosesPagesTheSsdTierHeld() throws Exception {
-    Path real = serverScript();
-    Path store = dir.resolve("data3").resolve("store");
-    Path starts = dir.resolve("starts");
-    Path losing = dir.resolve("kvstore-server-losing");
-    Files.writeString(losing, "#!/bin/sh\n"
-        + "echo x >> '" + starts + "'\n"
-        + "if [ \"$(wc -l < '" + starts + "')\" -eq 3 ]; then rm -rf '" + store.resolve("ssd")
-        + "' '" + store.resolve("index") + "'; fi\n"
-        + "exec '" + real + "' \"$@\"\n");
-    Files.setPosixFilePermissions(losing, PosixFilePermissions.fromString("rwx------"));
+    Path losing = losingLauncher("data3");
     Path out = dir.resolve("out3");
     CliRunner cli = new CliRunner();
     int status = cli.run("crashtest", "--server-script", losing.toString(), "--data-dir",
@@ -162,16 +171,7 @@ class CrashTestCommandTest {
     assertTrue(clean.get("miss").asLong() > 0, "those pages are missing: " + clean);
     assertEquals(0, clean.get("lost").asLong(), clean.toString());
 
-    Path real = serverScript();
-    Path store = dir.resolve("data5").resolve("store");
-    Path starts = dir.resolve("starts5");
-    Path losing = dir.resolve("kvstore-server-losing5");
-    Files.writeString(losing, "#!/bin/sh\n"
-        + "echo x >> '" + starts + "'\n"
-        + "if [ \"$(wc -l < '" + starts + "')\" -eq 3 ]; then rm -rf '" + store.resolve("ssd")
-        + "' '" + store.resolve("index") + "'; fi\n"
-        + "exec '" + real + "' \"$@\"\n");
-    Files.setPosixFilePermissions(losing, PosixFilePermissions.fromString("rwx------"));
+    Path losing = losingLauncher("data5");
     String[] args = smallRun("data5", dir.resolve("out5"), "--cycles", "1", "--duration", "1s",
         "--seed", "9");
     args[List.of(args).indexOf("--server-script") + 1] = losing.toString();
