@@ -515,9 +515,9 @@ final class TierChain {
     return new long[] {written, left};
   }
 
-  /** Dirty pages in the memory tiers (not yet on SSD): a scan of the directory. */
+  /** Dirty pages in the memory tiers (not yet on SSD): the directory's count of them. */
   long dirtyCount() {
-    return index.dirtyKeys().length / 2;
+    return index.dirtyEntries();
   }
 
   /** Length of the key's page in the write-back queue or on SSD (directory only), or -1. */
