@@ -264,11 +264,16 @@ public final class BlockIndex implements AutoCloseable {
    *   <li>a segment locked for <em>update</em> only may be in the middle of an insertion, which runs
    *       at that level: chunks are allocated in the free list, the entry written, and last the
    *       hash lookup slot that makes it visible (with a write barrier). Cut short, it leaves the
-   *       entry invisible, its chunks taken for nothing and the tier's entry count one too high;
-   *       completed, a whole entry. Neither harms what lookups see, so it is kept, unless the map
-   *       uses extra tiers (an insertion may then have been linking a new tier into the segment's
-   *       chain): refused. (A value update that must move its entry also runs at this level, but
-   *       this map's values have one fixed size and are updated in place, under the write lock.)
+   *       entry invisible and its chunks taken for nothing; completed, a whole entry. Neither harms
+   *       what lookups see, so it is kept, unless the map uses extra tiers (an insertion may then
+   *       have been linking a new tier into the segment's chain): refused. But the segment's entry
+   *       count may then be one off what its hash lookup holds, and Chronicle's iteration trusts
+   *       that count: one too high, every iteration of the segment throws ("Size diverged?", seen
+   *       when a daemon restarted by {@code kvbench crashtest} could not open its store); one too
+   *       low, it stops before the last entry. So each such segment's entries are counted through
+   *       its hash lookup and the count set to that ({@link #recountEntries}). (A value update
+   *       that must move its entry also runs at this level, but this map's values have one fixed
+   *       size and are updated in place, under the write lock.)
    *   <li>a read count (a get that was running) or a wait count (a writer that was waiting) harms no
    *       data but would block every later writer (or reader) of the segment until Chronicle's
    *       one-minute lock timeout.
@@ -284,11 +289,13 @@ public final class BlockIndex implements AutoCloseable {
     var header = net.openhft.chronicle.hash.impl.BigSegmentHeader.INSTANCE;
     boolean extraTiers = hash.globalMutableState().getExtraTiersInUse() != 0;
     int segments = map.segments();
+    boolean[] insertionCut = new boolean[segments];
     for (int i = 0; i < segments; i++) {
       long state = header.getLockState(hash.segmentHeaderAddress(i));
       if ((state & WRITE_FLAG) != 0 || ((state & UPDATE_FLAG) != 0 && extraTiers)) {
         return false;
       }
+      insertionCut[i] = (state & UPDATE_FLAG) != 0;
     }
     for (int i = 0; i < segments; i++) {
       long address = hash.segmentHeaderAddress(i);
@@ -296,7 +303,36 @@ public final class BlockIndex implements AutoCloseable {
         header.resetLock(address);
       }
     }
+    for (int i = 0; i < segments; i++) {
+      if (insertionCut[i]) {
+        recountEntries(map, i);
+      }
+    }
     return true;
+  }
+
+  /**
+   * Sets segment {@code segment}'s entry count (one tier: the map uses no extra tiers) to the
+   * entries its hash lookup holds. Chronicle's iteration stops once it has met as many entries as
+   * the count says, and throws if it meets fewer; so the count is first set past any the segment
+   * can hold, the iteration meets every entry and then throws for the ones it did not find, and
+   * the entries met become the count.
+   */
+  static void recountEntries(ChronicleMap<IndexKey, IndexRecord> map, int segment) {
+    var hash = (net.openhft.chronicle.hash.impl.VanillaChronicleHash<?, ?, ?, ?>) map;
+    var header = net.openhft.chronicle.hash.impl.BigSegmentHeader.INSTANCE;
+    long address = hash.segmentHeaderAddress(segment);
+    header.entries(address, Integer.MAX_VALUE);
+    long[] met = new long[1];
+    try (var c = map.segmentContext(segment)) {
+      c.forEachSegmentEntryWhile(e -> {
+        met[0]++;
+        return true;
+      });
+    } catch (IllegalStateException expected) {
+      // the count set above is more than the segment holds: every entry was met first
+    }
+    header.entries(address, met[0]);
   }
 
   /** Deletes map files of earlier formats ({@link #OLD_FILE_NAMES}) in {@code dataDir}. */

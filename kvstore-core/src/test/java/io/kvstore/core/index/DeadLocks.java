@@ -33,6 +33,19 @@ public final class DeadLocks {
   /** A segment locked for write: a removal or an in-place update was running. */
   public static final long WRITE = 0x8000_0000L;
 
+  /**
+   * Adds {@code delta} to segment {@code segment}'s entry count (an insertion cut short between
+   * counting its entry and publishing it, or the other way round); returns the count it had.
+   */
+  public static long skewEntries(Path indexFile, int segment, long delta) {
+    try (ChronicleMap<IndexKey, IndexRecord> raw = map(indexFile)) {
+      long address = ((VanillaChronicleHash<?, ?, ?, ?>) raw).segmentHeaderAddress(segment);
+      long entries = BigSegmentHeader.INSTANCE.entries(address);
+      BigSegmentHeader.INSTANCE.entries(address, entries + delta);
+      return entries;
+    }
+  }
+
   /** Sets the map's count of extra tiers in use (a map that outgrew a segment's first tier). */
   public static void setExtraTiersInUse(Path indexFile, long tiers) {
     try (ChronicleMap<IndexKey, IndexRecord> raw = map(indexFile)) {
