@@ -270,10 +270,12 @@ public final class BlockIndex implements AutoCloseable {
    *       count may then be one off what its hash lookup holds, and Chronicle's iteration trusts
    *       that count: one too high, every iteration of the segment throws ("Size diverged?", seen
    *       when a daemon restarted by {@code kvbench crashtest} could not open its store); one too
-   *       low, it stops before the last entry. So each such segment's entries are counted through
-   *       its hash lookup and the count set to that ({@link #recountEntries}). (A value update
-   *       that must move its entry also runs at this level, but this map's values have one fixed
-   *       size and are updated in place, under the write lock.)
+   *       low, it stops before the last entry. So every segment's entries are counted through its
+   *       hash lookup and the count set to that ({@link #recountEntries}): every segment, since a
+   *       process that reopened the map and died before its own recount had cleared the flags
+   *       that named them (one pass over the entries, like the SSD tier's scan that follows). (A
+   *       value update that must move its entry also runs at this level, but this map's values
+   *       have one fixed size and are updated in place, under the write lock.)
    *   <li>a read count (a get that was running) or a wait count (a writer that was waiting) harms no
    *       data but would block every later writer (or reader) of the segment until Chronicle's
    *       one-minute lock timeout.
@@ -289,13 +291,11 @@ public final class BlockIndex implements AutoCloseable {
     var header = net.openhft.chronicle.hash.impl.BigSegmentHeader.INSTANCE;
     boolean extraTiers = hash.globalMutableState().getExtraTiersInUse() != 0;
     int segments = map.segments();
-    boolean[] insertionCut = new boolean[segments];
     for (int i = 0; i < segments; i++) {
       long state = header.getLockState(hash.segmentHeaderAddress(i));
       if ((state & WRITE_FLAG) != 0 || ((state & UPDATE_FLAG) != 0 && extraTiers)) {
         return false;
       }
-      insertionCut[i] = (state & UPDATE_FLAG) != 0;
     }
     for (int i = 0; i < segments; i++) {
       long address = hash.segmentHeaderAddress(i);
@@ -303,8 +303,12 @@ public final class BlockIndex implements AutoCloseable {
         header.resetLock(address);
       }
     }
-    for (int i = 0; i < segments; i++) {
-      if (insertionCut[i]) {
+    // Every segment, not only those locked for update now: a process that reopened this map and
+    // died (or failed) before its recount cleared the flags that named them. Only with one tier
+    // per segment: the count set is the segment's first tier's (with extra tiers in use, a
+    // segment locked for update was refused above).
+    if (!extraTiers) {
+      for (int i = 0; i < segments; i++) {
         recountEntries(map, i);
       }
     }
