@@ -173,11 +173,19 @@ public final class BlockIndex implements AutoCloseable {
           e instanceof IOException io ? io : new IOException(e));
     }
     try {
+      if (exists && !recover) {
+        // A map closed cleanly may still carry an entry count one off (an earlier build closed
+        // the map it had kept after a crash without recounting it: recountAll).
+        recountAll(map);
+      }
       Files.deleteIfExists(marker);
       syncDirectory(dataDir);
     } catch (IOException e) {
       map.close();
       throw new UncheckedIOException("cannot remove the index's clean-close marker " + marker, e);
+    } catch (RuntimeException e) {
+      map.close();
+      throw e;
     }
     return new BlockIndex(map, file, marker, maxEntries, clockMs, recover, !exists, false);
   }
@@ -304,15 +312,24 @@ public final class BlockIndex implements AutoCloseable {
       }
     }
     // Every segment, not only those locked for update now: a process that reopened this map and
-    // died (or failed) before its recount cleared the flags that named them. Only with one tier
-    // per segment: the count set is the segment's first tier's (with extra tiers in use, a
-    // segment locked for update was refused above).
-    if (!extraTiers) {
-      for (int i = 0; i < segments; i++) {
-        recountEntries(map, i);
-      }
-    }
+    // died (or failed) before its recount cleared the flags that named them.
+    recountAll(map);
     return true;
+  }
+
+  /**
+   * {@link #recountEntries} for every segment, when the map uses one tier per segment (the count
+   * set is the first tier's; with extra tiers in use a segment locked for update is refused by
+   * {@link #allLocksFree}, and nothing here is changed). One pass over the entries.
+   */
+  static void recountAll(ChronicleMap<IndexKey, IndexRecord> map) {
+    var hash = (net.openhft.chronicle.hash.impl.VanillaChronicleHash<?, ?, ?, ?>) map;
+    if (hash.globalMutableState().getExtraTiersInUse() != 0) {
+      return;
+    }
+    for (int i = 0; i < map.segments(); i++) {
+      recountEntries(map, i);
+    }
   }
 
   /**
