@@ -22,6 +22,8 @@ import java.util.function.IntFunction;
 /** Opens the tiers, the block index and the policies a {@link TieredStoreBuilder} describes. */
 final class StoreFactory {
 
+  private static final System.Logger LOG = System.getLogger(StoreFactory.class.getName());
+
   private StoreFactory() {}
 
   static TieredStore open(TieredStoreBuilder b) {
@@ -36,6 +38,7 @@ final class StoreFactory {
     List<Tier> tiers = new ArrayList<>();
     BlockIndex index = null;
     DataDirLock dirLock = null;
+    AutoCloseable dirLockAndHome = null;
     try {
       if (b.ssdBytes > 0) {
         // Before anything is opened or allocated, and released after everything is closed.
@@ -61,10 +64,26 @@ final class StoreFactory {
       if (b.ssdBytes > 0) {
         Files.createDirectories(b.dataDir);
         long entries = b.indexMaxEntries > 0 ? b.indexMaxEntries : indexEntries(b, ssdPages);
-        Path indexDir = b.dataDir.resolve("index");
+        IndexHome home = indexHome(b, entries);
+        // The lock's close copies an index that runs from a memory file system back to the data
+        // directory first (after the index closed), then releases the directory.
+        DataDirLock lock = dirLock;
+        dirLockAndHome =
+            () -> {
+              try {
+                home.persist();
+              } finally {
+                lock.close();
+              }
+            };
+        opened.set(opened.indexOf(dirLock), dirLockAndHome);
+        Path indexDir = home.liveDir();
+        Path journalDir = home.runtime() ? indexDir : null;
         // After a crash the index the killed process left is kept if nothing in it can be torn;
         // otherwise the SSD tier rebuilds its directory from its logged location records.
-        index = SsdTier.openIndex(b.dataDir.resolve("ssd"), indexDir, entries, b.ssdDurability);
+        index =
+            SsdTier.openIndex(
+                b.dataDir.resolve("ssd"), indexDir, journalDir, entries, b.ssdDurability);
         opened.add(index);
         // The memory tiers are empty after a restart: whatever the index says of them (their bits,
         // the dirty flags) is stale. A new index (the first start, or after a crash with wal or
@@ -83,6 +102,7 @@ final class StoreFactory {
                     .maxPages((int) ssdPages)
                     .durability(b.ssdDurability)
                     .discardCorruptRecords(b.ssdDiscardCorruptRecords)
+                    .journalDir(journalDir)
                     .policyFactory(policy)
                     .build(),
                 index);
@@ -92,7 +112,12 @@ final class StoreFactory {
       SsdTier ssdTier = ssd;
       BlockIndex idx = index;
       return new TieredStore(
-          tiers, admission, ssdTier == null ? null : ssdTier::corruptions, idx, dirLock, b);
+          tiers,
+          admission,
+          ssdTier == null ? null : ssdTier::corruptions,
+          idx,
+          dirLockAndHome != null ? dirLockAndHome : dirLock,
+          b);
     } catch (IOException e) {
       UncheckedIOException failure =
           new UncheckedIOException("cannot create the data directory " + b.dataDir, e);
@@ -102,6 +127,34 @@ final class StoreFactory {
       closeAll(opened, e);
       throw e;
     }
+  }
+
+  /**
+   * Where the block index runs: the directory the builder names, the one {@link
+   * TieredStoreBuilder#indexDirAuto} picks, or the data directory.
+   */
+  private static IndexHome indexHome(TieredStoreBuilder b, long entries) {
+    Path runtime = b.indexDir;
+    if (b.indexDirAuto) {
+      if (b.ssdDurability == SsdTierConfig.Durability.NONE) {
+        LOG.log(
+            System.Logger.Level.INFO,
+            "the block index runs from the data directory (ssd.durability none: a restart after a"
+                + " machine crash recovers the index it finds there)");
+      } else {
+        runtime = IndexHome.autoRuntimeDir(b.dataDir, BlockIndex.bytesFor(entries)).orElse(null);
+        if (runtime == null) {
+          LOG.log(
+              System.Logger.Level.WARNING,
+              "the block index runs from the data directory {0}: /dev/shm is not a tmpfs with room"
+                  + " for twice its {1} bytes; a frozen or stalled data disk then stalls the whole"
+                  + " store (set index.dir to a tmpfs directory, or give /dev/shm more room)",
+              b.dataDir.resolve(IndexHome.DATA_SUBDIR),
+              BlockIndex.bytesFor(entries));
+        }
+      }
+    }
+    return runtime == null ? IndexHome.inDataDir(b.dataDir) : IndexHome.inRuntimeDir(b.dataDir, runtime);
   }
 
   /**

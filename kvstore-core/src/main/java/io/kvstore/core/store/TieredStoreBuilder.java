@@ -90,6 +90,8 @@ public final class TieredStoreBuilder {
   int prefetchThreads = PREFETCH_THREADS_DEFAULT;
   SsdTierConfig.Durability ssdDurability = SsdTierConfig.Durability.parse(SSD_DURABILITY_DEFAULT);
   boolean ssdDiscardCorruptRecords;
+  Path indexDir;
+  boolean indexDirAuto;
   long indexMaxEntries = -1;
   long ssdMaxPages = -1;
   int ssdMinPageBytes = (int) ASSUMED_PAGE_BYTES_DEFAULT;
@@ -184,6 +186,33 @@ public final class TieredStoreBuilder {
    */
   public TieredStoreBuilder ssdDiscardCorruptRecords(boolean discard) {
     this.ssdDiscardCorruptRecords = discard;
+    return this;
+  }
+
+  /**
+   * Runs the block index (and the SSD tier's crash journal) from {@code dir} instead of {@code
+   * <data dir>/index}: meant for a memory file system (tmpfs), so that a frozen or stalling data
+   * disk cannot stall the store (every request path stores into the mapped index, and a store that
+   * faults on a frozen file system stops the whole JVM at its next safepoint). The data directory
+   * keeps a copy made at each clean close; a restart after a reboot takes it back. Null (the
+   * default): the data directory.
+   */
+  public TieredStoreBuilder indexDir(Path dir) {
+    this.indexDir = dir;
+    this.indexDirAuto = false;
+    return this;
+  }
+
+  /**
+   * As {@link #indexDir}, with the directory chosen at open: {@code
+   * /dev/shm/kvstore-index-USER/<hash of the data directory>} when {@code /dev/shm} is a tmpfs with
+   * room for the index twice over and the SSD durability is {@code wal} or {@code sync} (with
+   * {@code none}, whose restart after a machine crash recovers the index it finds, it stays in the
+   * data directory); otherwise the data directory, with one WARNING.
+   */
+  public TieredStoreBuilder indexDirAuto() {
+    this.indexDir = null;
+    this.indexDirAuto = true;
     return this;
   }
 

@@ -111,6 +111,8 @@ public final class SsdTier implements Tier {
 
   private final SsdTierConfig config;
   private final Path segmentDir;
+  /** Directory of the crash journal: the segment directory, or the one the index runs from. */
+  private final Path journalDir;
   private final Path ballast;
   private final Path probeFile;
   /** The segments' file system, looked up once (each lookup parses the mount table). */
@@ -294,6 +296,8 @@ public final class SsdTier implements Tier {
     this.recordsLost = recordsLost;
     Path dir = config.dataDir.toAbsolutePath();
     this.segmentDir = dir.resolve(SEGMENTS_DIR);
+    this.journalDir =
+        config.journalDir == null ? segmentDir : config.journalDir.toAbsolutePath().normalize();
     this.ballast = dir.resolve(BALLAST);
     this.probeFile = dir.resolve(PROBE);
     // RocksDB writes a new manifest when it opens: on a file system that others filled up, the
@@ -311,7 +315,9 @@ public final class SsdTier implements Tier {
     try {
       Files.createDirectories(segmentDir);
       if (idx == null) {
-        idx = openIndex(dir, dir.resolve(INDEX_DIR), indexEntriesFor(config), config.durability);
+        idx =
+            openIndex(
+                dir, dir.resolve(INDEX_DIR), journalDir, indexEntriesFor(config), config.durability);
         owns = true;
       } else if (idx.maxEntries() < config.maxPages) {
         throw new IllegalArgumentException(
@@ -383,11 +389,30 @@ public final class SsdTier implements Tier {
    */
   public static BlockIndex openIndex(
       Path ssdDir, Path indexDir, long entries, SsdTierConfig.Durability durability) {
+    return openIndex(ssdDir, indexDir, null, entries, durability);
+  }
+
+  /**
+   * As {@link #openIndex(Path, Path, long, SsdTierConfig.Durability)}, with the tier's crash journal
+   * in {@code journalDir} (null: the segment directory; see {@link SsdTierConfig#journalDir()}). A
+   * journal left in the segment directory by a run that kept it there is deleted when the journal
+   * lives elsewhere: it vouches for an index that is not the one opened here.
+   */
+  public static BlockIndex openIndex(
+      Path ssdDir, Path indexDir, Path journalDir, long entries, SsdTierConfig.Durability durability) {
+    Path segDir = ssdDir.toAbsolutePath().resolve(SEGMENTS_DIR);
+    Path jDir = journalDir == null ? segDir : journalDir.toAbsolutePath().normalize();
+    if (!jDir.equals(segDir)) {
+      try {
+        Files.deleteIfExists(segDir.resolve(CrashJournal.FILE_NAME));
+      } catch (IOException e) {
+        throw new SsdStorageException("cannot remove the crash journal in " + segDir + ": " + e, e);
+      }
+    }
     if (durability == SsdTierConfig.Durability.NONE) {
       return BlockIndex.open(indexDir, entries);
     }
-    Path segDir = ssdDir.toAbsolutePath().resolve(SEGMENTS_DIR);
-    CrashJournal.Previous last = CrashJournal.read(segDir);
+    CrashJournal.Previous last = CrashJournal.read(jDir);
     if (last != null && last.trustworthy() && !Files.exists(segDir.resolve(CLEAN_MARKER))) {
       try {
         BlockIndex idx = BlockIndex.reopenUnlocked(indexDir, entries);
@@ -407,9 +432,9 @@ public final class SsdTier implements Tier {
     // Not trusted: the journal goes first, so that a kill during the rebuild cannot leave a
     // half-built index that a journal of the last run would vouch for.
     try {
-      Files.deleteIfExists(segDir.resolve(CrashJournal.FILE_NAME));
+      Files.deleteIfExists(jDir.resolve(CrashJournal.FILE_NAME));
     } catch (IOException e) {
-      throw new SsdStorageException("cannot remove the crash journal in " + segDir + ": " + e, e);
+      throw new SsdStorageException("cannot remove the crash journal in " + jDir + ": " + e, e);
     }
     BlockIndex.discardUnclean(indexDir); // rebuilt from RocksDB (the loader)
     return BlockIndex.open(indexDir, entries);
@@ -2208,20 +2233,20 @@ public final class SsdTier implements Tier {
       ids[i] = seg == null ? -1 : seg.id;
     }
     try {
-      return CrashJournal.create(segmentDir, ids);
+      return CrashJournal.create(journalDir, ids);
     } catch (IOException | RuntimeException e) {
       LOG.log(
           System.Logger.Level.WARNING,
           "cannot write the crash journal of the SSD tier in {0} ({1}): a restart after a crash"
               + " will rebuild the directory from the location records",
-          segmentDir,
+          journalDir,
           e.toString());
       try {
-        Files.deleteIfExists(segmentDir.resolve(CrashJournal.FILE_NAME));
+        Files.deleteIfExists(journalDir.resolve(CrashJournal.FILE_NAME));
       } catch (IOException suppressed) {
         e.addSuppressed(suppressed);
         throw new SsdStorageException(
-            "cannot remove the last run's crash journal in " + segmentDir + ": " + suppressed,
+            "cannot remove the last run's crash journal in " + journalDir + ": " + suppressed,
             suppressed);
       }
       return null;
@@ -2262,6 +2287,11 @@ public final class SsdTier implements Tier {
   }
 
   // ---- for SsdTierLoader (same package): state it fills while the tier is being opened ----
+
+  /** Directory of the crash journal. */
+  Path journalDir() {
+    return journalDir;
+  }
 
   Path segmentDir() {
     return segmentDir;

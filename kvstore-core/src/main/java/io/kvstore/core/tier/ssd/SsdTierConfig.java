@@ -88,6 +88,8 @@ public final class SsdTierConfig {
   final long writeBufferBytes;
   final long freeSpaceReserveBytes;
   final boolean discardCorruptRecords;
+  /** Directory of the crash journal; null: the segment directory. */
+  final Path journalDir;
   final IntFunction<EvictionPolicy> policyFactory;
 
   private SsdTierConfig(Builder b) {
@@ -109,6 +111,7 @@ public final class SsdTierConfig {
     writeBufferBytes = b.writeBufferBytes;
     freeSpaceReserveBytes = b.freeSpaceReserveBytes >= 0 ? b.freeSpaceReserveBytes : 2 * writeBufferBytes;
     discardCorruptRecords = b.discardCorruptRecords;
+    journalDir = b.journalDir;
     policyFactory = b.policyFactory;
   }
 
@@ -173,6 +176,15 @@ public final class SsdTierConfig {
     return discardCorruptRecords;
   }
 
+  /**
+   * Directory of the tier's crash journal (spec/6.7), or null for the segment directory: the
+   * directory the block index runs from, when that is not the data directory (the journal is
+   * mapped and stored into on the write path, and vouches for that index only).
+   */
+  public Path journalDir() {
+    return journalDir;
+  }
+
   /** Builds {@link SsdTierConfig}s; every setter checks its argument. */
   public static final class Builder {
     private final Path dataDir;
@@ -186,6 +198,7 @@ public final class SsdTierConfig {
     private long writeBufferBytes = DEFAULT_WRITE_BUFFER_BYTES;
     private long freeSpaceReserveBytes = -1;
     private boolean discardCorruptRecords;
+    private Path journalDir;
     private IntFunction<EvictionPolicy> policyFactory = LruPolicy::new;
 
     private Builder(Path dataDir, long capacityBytes) {
@@ -283,6 +296,12 @@ public final class SsdTierConfig {
      */
     public Builder discardCorruptRecords(boolean v) {
       discardCorruptRecords = v;
+      return this;
+    }
+
+    /** Directory of the crash journal (see {@link SsdTierConfig#journalDir()}); null: default. */
+    public Builder journalDir(Path v) {
+      journalDir = v;
       return this;
     }
 

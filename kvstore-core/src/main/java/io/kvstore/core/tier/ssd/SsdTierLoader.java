@@ -66,7 +66,7 @@ final class SsdTierLoader {
     // with no lock held and vouched for by its crash journal (SsdTier#openIndex), is its state
     // when it was killed: kept, as after a clean close, once the records of the puts it was
     // between are repaired (below).
-    CrashJournal.Previous journal = closedCleanly ? null : CrashJournal.read(segDir);
+    CrashJournal.Previous journal = closedCleanly ? null : CrashJournal.read(tier.journalDir());
     boolean trusted =
         !closedCleanly
             && cfg.durability != SsdTierConfig.Durability.NONE
@@ -91,9 +91,9 @@ final class SsdTierLoader {
         trusted = false; // rebuilt from the records instead, which is always right
         repaired = 0;
         try {
-          Files.deleteIfExists(segDir.resolve(CrashJournal.FILE_NAME));
+          Files.deleteIfExists(tier.journalDir().resolve(CrashJournal.FILE_NAME));
         } catch (IOException e) {
-          throw new SsdStorageException("cannot remove the crash journal in " + segDir, e);
+          throw new SsdStorageException("cannot remove the crash journal in " + tier.journalDir(), e);
         }
       }
     }

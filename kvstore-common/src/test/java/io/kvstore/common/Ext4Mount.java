@@ -1,0 +1,107 @@
+package io.kvstore.common;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real, small ext4 file system on a loop device for a test, which can be frozen ({@code
+ * fsfreeze}, what snapshot and backup agents do, and what a stalled disk looks like to a writer);
+ * unmounted and its image deleted on close. Needs root (CI runs as root), {@code mkfs.ext4} and
+ * {@code fsfreeze}: elsewhere the test is skipped, with the reason. Shared with the other modules'
+ * tests through this module's test jar.
+ */
+public final class Ext4Mount implements AutoCloseable {
+
+  private final Path dir;
+  private final Path image;
+  private Process watchdog;
+
+  private Ext4Mount(Path dir, Path image) {
+    this.dir = dir;
+    this.image = image;
+  }
+
+  /** Makes an ext4 file system of {@code megabytes} in {@code image} and mounts it on {@code dir}. */
+  public static Ext4Mount mount(Path dir, Path image, int megabytes) throws IOException {
+    String user = System.getProperty("user.name");
+    assumeTrue("root".equals(user), "mounting a loop device needs root; the tests run as " + user);
+    assumeTrue(onPath("mkfs.ext4") && onPath("fsfreeze"), "mkfs.ext4 or fsfreeze is not installed");
+    Files.createDirectories(dir);
+    try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
+      f.setLength((long) megabytes << 20);
+    }
+    String mkfs = run("mkfs.ext4", "-q", "-F", image.toString());
+    assumeTrue(mkfs == null, "mkfs.ext4 failed: " + mkfs);
+    String out = run("mount", "-o", "loop", image.toString(), dir.toString());
+    assumeTrue(out == null, "mount -o loop failed (no loop devices in this container?): " + out);
+    return new Ext4Mount(dir, image);
+  }
+
+  /** The mount point. */
+  public Path dir() {
+    return dir;
+  }
+
+  /**
+   * Freezes the file system: every write to it (a write call, a store into a shared mapping of one
+   * of its files that must dirty a page) waits until {@link #thaw}. A separate process thaws it
+   * after {@code watchdogSeconds} whatever happens to this JVM, so that a test whose process
+   * stalls cannot leave it frozen.
+   */
+  public void freeze(int watchdogSeconds) throws IOException {
+    String out = run("fsfreeze", "-f", dir.toString());
+    assertTrue(out == null, "fsfreeze -f failed: " + out);
+    watchdog =
+        new ProcessBuilder(
+                "sh", "-c", "sleep " + watchdogSeconds + "; fsfreeze -u '" + dir + "' 2>/dev/null")
+            .redirectErrorStream(true)
+            .start();
+  }
+
+  /** Thaws the file system if it is frozen. */
+  public void thaw() throws IOException {
+    if (watchdog != null) {
+      watchdog.destroy();
+      watchdog = null;
+      run("fsfreeze", "-u", dir.toString()); // fails if the watchdog thawed it already: fine
+    }
+  }
+
+  /** Thaws, unmounts (lazily: a mapping not yet collected may hold a file) and deletes the image. */
+  @Override
+  public void close() throws IOException {
+    thaw();
+    String out = run("umount", "-l", dir.toString());
+    assertTrue(out == null, "umount failed: " + out);
+    Files.deleteIfExists(image);
+  }
+
+  private static boolean onPath(String tool) {
+    for (String d : System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").split(":")) {
+      if (Files.isExecutable(Path.of(d, tool))) {
+        return true;
+      }
+    }
+    return Files.isExecutable(Path.of("/sbin", tool)) || Files.isExecutable(Path.of("/usr/sbin", tool));
+  }
+
+  /** Runs a command; null if it succeeded, else its exit code and output. */
+  private static String run(String... cmd) throws IOException {
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+    try {
+      assertTrue(p.waitFor(60, TimeUnit.SECONDS), String.join(" ", cmd) + " did not end");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted waiting for " + String.join(" ", cmd), e);
+    }
+    return p.exitValue() == 0 ? null : "rc " + p.exitValue() + ": " + out;
+  }
+}

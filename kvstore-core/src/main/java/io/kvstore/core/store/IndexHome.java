@@ -1,0 +1,331 @@
+package io.kvstore.core.store;
+
+import io.kvstore.core.index.BlockIndex;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Optional;
+
+/*
+ * Why the index runs from a memory file system.
+ *
+ * The block index is a Chronicle Map mapped from its file, and every request path stores into it
+ * (a lookup's access time, a put's entry; the crash journal is mapped too). A store into a shared
+ * file mapping faults the first time it dirties a page the kernel has written back, and the
+ * file system's page_mkwrite runs in that fault: on a frozen file system (fsfreeze, taken by
+ * snapshot and backup agents) it waits until the thaw, and on a busy or stalling disk it can wait
+ * for the journal or for the page's own write-back. The faulting thread is in Java code, so the
+ * JVM cannot bring it to a safepoint: the next safepoint (any GC) waits for it, and with it every
+ * thread of the daemon. Measured (a daemon with its data directory on a loop-mounted ext4 under
+ * load, fsfreeze for 20 s): event loops and store threads blocked in ext4_page_mkwrite, the JVM's
+ * time to safepoint 25 s, /health and HELLO unanswered for the whole freeze, clients dropping
+ * their connections. With the same files on tmpfs, the same freeze cost no failed call, /health
+ * answered throughout and the longest GET took 50 ms: a tmpfs page is never written back, so it
+ * never faults for write again.
+ *
+ * A tmpfs survives a process crash but not a reboot, which is exactly what the kept index needs:
+ * it is trusted only after a process crash on the same boot (the SSD tier's crash journal, kept
+ * beside it, checks the boot id too). The data directory keeps a copy made at each clean close,
+ * for a restart after a reboot; an open takes that copy back to the memory file system and
+ * deletes it, so that a machine crash finds no index in the data directory and the SSD tier
+ * rebuilds its directory from its location records, as it would have.
+ */
+
+/**
+ * Where the block index (and the SSD tier's crash journal) live while the store runs: in the data
+ * directory ({@code <data dir>/index}), or in a runtime directory on a memory file system, with
+ * the data directory holding a copy made at each clean close (spec/6-ssd-segments.md, 6.8).
+ */
+final class IndexHome {
+
+  private static final System.Logger LOG = System.getLogger(IndexHome.class.getName());
+
+  /** The data directory's index subdirectory. */
+  static final String DATA_SUBDIR = "index";
+  /** File in a runtime directory naming the data directory it belongs to. */
+  static final String OWNER_FILE = "data-dir";
+  /** Base of the automatic runtime directories, one per data directory, under /dev/shm. */
+  static final String AUTO_PREFIX = "kvstore-index-";
+  /** Test hook: a failure copying the index back to the data directory at close, or null. */
+  static volatile IOException persistFaultForTest;
+
+  private final Path persistentDir;
+  private final Path liveDir;
+  private final boolean runtime;
+
+  private IndexHome(Path persistentDir, Path liveDir, boolean runtime) {
+    this.persistentDir = persistentDir;
+    this.liveDir = liveDir;
+    this.runtime = runtime;
+  }
+
+  /** The index lives in the data directory, as it is opened and closed there. */
+  static IndexHome inDataDir(Path dataDir) {
+    Path dir = dataDir.resolve(DATA_SUBDIR);
+    return new IndexHome(dir, dir, false);
+  }
+
+  /**
+   * The index lives in {@code runtimeDir} while the store runs. Takes the data directory's copy of
+   * a cleanly closed index there if the runtime directory holds none (a first start on this boot),
+   * then deletes the data directory's copy (a later machine crash must not find it). An index the
+   * runtime directory already holds (a process crash, or a clean close whose copy could not be
+   * made) is used as it is. A runtime directory left by another data directory is emptied.
+   *
+   * @throws UncheckedIOException if a directory cannot be made or a file copied or removed
+   */
+  static IndexHome inRuntimeDir(Path dataDir, Path runtimeDir) {
+    Path persistent = dataDir.resolve(DATA_SUBDIR);
+    Path live = runtimeDir.toAbsolutePath().normalize();
+    try {
+      Files.createDirectories(persistent);
+      createPrivateDirectory(live);
+      claim(live, dataDir);
+      Path liveFile = live.resolve(BlockIndex.FILE_NAME);
+      Path savedFile = persistent.resolve(BlockIndex.FILE_NAME);
+      Path savedMarker = persistent.resolve(BlockIndex.CLEAN_MARKER_NAME);
+      if (!Files.exists(liveFile) && Files.exists(savedFile) && Files.exists(savedMarker)) {
+        long t0 = System.nanoTime();
+        Path tmp = live.resolve(BlockIndex.FILE_NAME + ".tmp");
+        Files.copy(savedFile, tmp, StandardCopyOption.REPLACE_EXISTING);
+        Files.move(tmp, liveFile, StandardCopyOption.ATOMIC_MOVE);
+        Files.deleteIfExists(live.resolve(BlockIndex.CLEAN_MARKER_NAME));
+        Files.createFile(live.resolve(BlockIndex.CLEAN_MARKER_NAME));
+        LOG.log(
+            System.Logger.Level.INFO,
+            "block index copied from {0} to {1} in {2} ms ({3} bytes)",
+            persistent,
+            live,
+            (System.nanoTime() - t0) / 1_000_000,
+            Files.size(liveFile));
+      }
+      // From here on the runtime directory holds the index: a copy left in the data directory
+      // would be trusted after a machine crash although it misses every change of this run.
+      boolean removed = Files.deleteIfExists(savedMarker);
+      removed |= Files.deleteIfExists(savedFile);
+      if (removed) {
+        syncDirectory(persistent);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "cannot prepare the block index's runtime directory " + live + ": " + e, e);
+    }
+    return new IndexHome(persistent, live, true);
+  }
+
+  /**
+   * The runtime directory {@code auto} picks for {@code dataDir}: {@code
+   * /dev/shm/kvstore-index-USER/<hash of the data directory's path>} if {@code /dev/shm} is a
+   * tmpfs with room for {@code indexBytes} and as much again to spare; otherwise empty (the index
+   * then lives in the data directory).
+   */
+  static Optional<Path> autoRuntimeDir(Path dataDir, long indexBytes) {
+    Path shm = Path.of("/dev/shm");
+    try {
+      if (!Files.isDirectory(shm) || !Files.isWritable(shm)) {
+        return Optional.empty();
+      }
+      FileStore fs = Files.getFileStore(shm);
+      if (!"tmpfs".equals(fs.type()) || fs.getUsableSpace() / 2 < indexBytes) {
+        return Optional.empty();
+      }
+    } catch (IOException | SecurityException e) {
+      return Optional.empty();
+    }
+    String user = System.getProperty("user.name", "store");
+    Path base = shm.resolve(AUTO_PREFIX + user);
+    removeOrphans(base);
+    return Optional.of(base.resolve(hashOf(dataDir)));
+  }
+
+  /**
+   * Removes the runtime directories under {@code base} whose data directory no longer exists (a
+   * store that crashed and whose data directory was then deleted would otherwise hold its index in
+   * memory until the next reboot). Best effort: what cannot be read or removed is left.
+   */
+  static void removeOrphans(Path base) {
+    if (!Files.isDirectory(base)) {
+      return;
+    }
+    try (var dirs = Files.list(base)) {
+      for (Path dir : (Iterable<Path>) dirs::iterator) {
+        Path owner = dir.resolve(OWNER_FILE);
+        if (!Files.isRegularFile(owner)) {
+          continue;
+        }
+        String data = Files.readString(owner, StandardCharsets.UTF_8).strip();
+        if (data.isEmpty() || Files.exists(Path.of(data))) {
+          continue;
+        }
+        try (var files = Files.list(dir)) {
+          for (Path p : (Iterable<Path>) files::iterator) {
+            Files.deleteIfExists(p);
+          }
+        }
+        Files.deleteIfExists(dir);
+        LOG.log(
+            System.Logger.Level.INFO,
+            "removed the block index runtime directory {0}: its data directory {1} is gone",
+            dir,
+            data);
+      }
+    } catch (IOException | RuntimeException e) {
+      // Another store may be changing the directory; the next start tries again.
+    }
+  }
+
+  /** The directory the index is opened in while the store runs. */
+  Path liveDir() {
+    return liveDir;
+  }
+
+  /** Whether the index runs from a runtime directory (copied to the data directory at close). */
+  boolean runtime() {
+    return runtime;
+  }
+
+  /**
+   * After the index closed cleanly: copies it to the data directory (through a temporary file,
+   * synced, then renamed; then its clean marker) and removes it from the runtime directory. If the
+   * copy cannot be made (a full or failing disk), one WARNING and the index stays in the runtime
+   * directory: a start on this boot uses it, a start after a reboot rebuilds the SSD tier's
+   * directory from its location records.
+   */
+  void persist() {
+    if (!runtime) {
+      return;
+    }
+    Path liveFile = liveDir.resolve(BlockIndex.FILE_NAME);
+    Path liveMarker = liveDir.resolve(BlockIndex.CLEAN_MARKER_NAME);
+    if (!Files.exists(liveFile) || !Files.exists(liveMarker)) {
+      return; // not closed cleanly: nothing trustworthy to keep
+    }
+    Path tmp = persistentDir.resolve(BlockIndex.FILE_NAME + ".tmp");
+    long t0 = System.nanoTime();
+    try {
+      IOException fault = persistFaultForTest;
+      if (fault != null) {
+        throw fault;
+      }
+      Files.copy(liveFile, tmp, StandardCopyOption.REPLACE_EXISTING);
+      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+        ch.force(true);
+      }
+      Files.move(tmp, persistentDir.resolve(BlockIndex.FILE_NAME), StandardCopyOption.ATOMIC_MOVE);
+      Files.deleteIfExists(persistentDir.resolve(BlockIndex.CLEAN_MARKER_NAME));
+      Files.createFile(persistentDir.resolve(BlockIndex.CLEAN_MARKER_NAME));
+      syncDirectory(persistentDir);
+    } catch (IOException | RuntimeException e) {
+      try {
+        Files.deleteIfExists(tmp);
+      } catch (IOException suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      LOG.log(
+          System.Logger.Level.WARNING,
+          "cannot copy the block index from {0} to {1} ({2}): it stays in {0}; a start on this"
+              + " boot uses it, a start after a reboot rebuilds the SSD tier''s directory from its"
+              + " location records",
+          liveDir,
+          persistentDir,
+          e.toString());
+      return;
+    }
+    try {
+      Files.delete(liveMarker);
+      Files.delete(liveFile);
+    } catch (IOException e) {
+      // Both copies are whole and clean; the next open prefers this one and deletes the other.
+      LOG.log(
+          System.Logger.Level.WARNING,
+          "cannot remove the block index from {0} after copying it to {1}: {2}",
+          liveDir,
+          persistentDir,
+          e.toString());
+      return;
+    }
+    LOG.log(
+        System.Logger.Level.INFO,
+        "block index copied to {0} in {1} ms",
+        persistentDir,
+        (System.nanoTime() - t0) / 1_000_000);
+  }
+
+  /** Creates the directory (and its parents) readable by this user only. */
+  private static void createPrivateDirectory(Path dir) throws IOException {
+    if (Files.isDirectory(dir)) {
+      return;
+    }
+    Path parent = dir.getParent();
+    if (parent != null && !Files.isDirectory(parent)) {
+      createPrivateDirectory(parent);
+    }
+    try {
+      Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    } catch (UnsupportedOperationException e) {
+      Files.createDirectory(dir);
+    } catch (java.nio.file.FileAlreadyExistsException e) {
+      // made meanwhile by another store of another data directory
+    }
+  }
+
+  /**
+   * Makes the runtime directory this data directory's: if it names another (a runtime directory
+   * given to two data directories in turn), its index and journal are removed first.
+   */
+  private static void claim(Path live, Path dataDir) throws IOException {
+    String me = dataDir.toAbsolutePath().normalize().toString();
+    Path owner = live.resolve(OWNER_FILE);
+    if (Files.exists(owner)) {
+      String other = Files.readString(owner, StandardCharsets.UTF_8).strip();
+      if (other.equals(me)) {
+        return;
+      }
+      LOG.log(
+          System.Logger.Level.WARNING,
+          "the block index''s runtime directory {0} held the index of another data directory ({1}):"
+              + " removed",
+          live,
+          other);
+      try (var files = Files.list(live)) {
+        for (Path p : (Iterable<Path>) files::iterator) {
+          if (Files.isRegularFile(p)) {
+            Files.delete(p);
+          }
+        }
+      }
+    }
+    Files.writeString(owner, me + "\n", StandardCharsets.UTF_8);
+  }
+
+  /** Makes a directory's changes durable where the platform allows it. */
+  private static void syncDirectory(Path dir) {
+    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+      ch.force(true);
+    } catch (IOException | RuntimeException e) {
+      // Not supported on every platform; the change is then as durable as the OS makes it.
+    }
+  }
+
+  /** 16 hex digits of the SHA-256 of the data directory's absolute path. */
+  static String hashOf(Path dataDir) {
+    try {
+      byte[] d =
+          MessageDigest.getInstance("SHA-256")
+              .digest(dataDir.toAbsolutePath().normalize().toString().getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(d, 0, 8);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,222 @@
+package io.kvstore.core.store;
+
+import static io.kvstore.core.store.StoreFixtures.dst;
+import static io.kvstore.core.store.StoreFixtures.small;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kvstore.core.index.BlockIndex;
+import io.kvstore.core.tier.TestPages;
+import io.kvstore.core.tier.ssd.SsdTier;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The block index run from a runtime directory (a tmpfs in production, a temporary directory
+ * here): a clean close leaves the data directory a copy and empties the runtime directory; a start
+ * after a reboot (a new, empty runtime directory) takes the copy back and serves every page without
+ * a rebuild; a process crash keeps the index the runtime directory holds; a machine crash finds no
+ * index in the data directory and rebuilds from the location records; a copy that cannot be made
+ * at close leaves the index in the runtime directory for the next start on the same boot.
+ */
+class IndexHomeTest {
+
+  private static final int PAYLOAD = 16 * 1024;
+  private static final long HI = 61;
+  private static final int PAGES = 120;
+
+  @TempDir Path data;
+  @TempDir Path runtime;
+  @TempDir Path afterReboot;
+  @TempDir Path copies;
+
+  @AfterEach
+  void clearFault() {
+    IndexHome.persistFaultForTest = null;
+  }
+
+  private TieredStoreBuilder store(Path dataDir, Path runtimeDir) {
+    return small(dataDir).ssdDurability("wal").indexDir(runtimeDir);
+  }
+
+  private static void putAll(TieredStore store) throws InterruptedException {
+    for (long k = 0; k < PAGES; k++) {
+      store.put(TestPages.page(HI, k, 1, PAYLOAD));
+    }
+    assertTrue(store.awaitWriteBack(30_000));
+  }
+
+  /** Pages served exactly (every other get is a miss: never other bytes). */
+  private static int served(TieredStore store) {
+    ByteBuffer d = dst();
+    int n = 0;
+    for (long k = 0; k < PAGES; k++) {
+      if (store.get(HI, k, d.clear()) >= 0) {
+        assertEquals(1, TestPages.check(d.flip(), HI, k), "page " + k);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  private static Path indexIn(Path dir) {
+    return dir.resolve(BlockIndex.FILE_NAME);
+  }
+
+  private static String joined(LogCapture log) {
+    return String.join("\n", log.lines());
+  }
+
+  @Test
+  void shouldCopyTheIndexToTheDataDirectoryAtCloseAndBackAfterAReboot() throws Exception {
+    int before;
+    try (TieredStore store = store(data, runtime).build()) {
+      assertTrue(Files.exists(indexIn(runtime)), "the index runs from the runtime directory");
+      assertFalse(Files.exists(indexIn(data.resolve("index"))), "no copy in the data directory while open");
+      putAll(store);
+      before = served(store);
+    }
+    assertTrue(before > 0);
+    assertTrue(Files.exists(indexIn(data.resolve("index"))), "a clean close leaves the data directory a copy");
+    assertTrue(Files.exists(data.resolve("index").resolve(BlockIndex.CLEAN_MARKER_NAME)));
+    assertFalse(Files.exists(indexIn(runtime)), "and frees the runtime directory");
+
+    try (LogCapture ssd = new LogCapture(SsdTier.class);
+        TieredStore store = store(data, afterReboot).build()) {
+      assertTrue(Files.exists(indexIn(afterReboot)));
+      assertFalse(Files.exists(indexIn(data.resolve("index"))), "taken back: a machine crash must not find it");
+      assertFalse(joined(ssd).contains("rebuilt"), joined(ssd));
+      assertEquals(before, served(store), "every page after the reboot, from the copied index");
+      assertEquals(0, store.stats().corruptions());
+    }
+  }
+
+  @Test
+  void shouldKeepTheRuntimeIndexAfterAProcessCrashAndRebuildAfterAMachineCrash() throws Exception {
+    Path killedData = copies.resolve("killed-data");
+    Path killedRuntime = copies.resolve("killed-runtime");
+    Path powerLossData = copies.resolve("power-loss-data");
+    int before;
+    try (TieredStore store = store(data, runtime).build()) {
+      putAll(store);
+      before = served(store);
+      // A SIGKILL leaves both directories as they are; a power loss leaves only the data directory.
+      StoreFixtures.copyTree(data, killedData);
+      StoreFixtures.copyTree(runtime, killedRuntime);
+      StoreFixtures.copyTree(data, powerLossData);
+    }
+    // The copies are another data directory: the runtime copy must name it as its owner.
+    Files.writeString(
+        killedRuntime.resolve(IndexHome.OWNER_FILE),
+        killedData.toAbsolutePath().normalize() + "\n",
+        StandardCharsets.UTF_8);
+
+    try (LogCapture ssd = new LogCapture(SsdTier.class);
+        TieredStore store = store(killedData, killedRuntime).build()) {
+      assertTrue(joined(ssd).contains("kept the index the killed process left"), joined(ssd));
+      assertEquals(before, served(store));
+    }
+    try (LogCapture ssd = new LogCapture(SsdTier.class);
+        TieredStore store = store(powerLossData, afterReboot).build()) {
+      assertTrue(joined(ssd).contains("rebuilt from its location records"), joined(ssd));
+      assertEquals(before, served(store), "the write-ahead-logged records know every SSD page");
+    }
+  }
+
+  @Test
+  void shouldLeaveTheIndexInTheRuntimeDirectoryWhenTheCopyFails() throws Exception {
+    int before;
+    IndexHome.persistFaultForTest = new IOException("No space left on device (injected)");
+    try (LogCapture home = new LogCapture(IndexHome.class)) {
+      try (TieredStore store = store(data, runtime).build()) {
+        putAll(store);
+        before = served(store);
+      }
+      assertTrue(joined(home).contains("cannot copy the block index"), joined(home));
+    }
+    IndexHome.persistFaultForTest = null;
+    assertTrue(Files.exists(indexIn(runtime)), "kept where it ran");
+    assertTrue(Files.exists(runtime.resolve(BlockIndex.CLEAN_MARKER_NAME)));
+    assertFalse(Files.exists(indexIn(data.resolve("index"))));
+    assertFalse(Files.exists(data.resolve("index").resolve(BlockIndex.FILE_NAME + ".tmp")));
+
+    // The same boot: the runtime directory's clean index, no rebuild.
+    try (LogCapture ssd = new LogCapture(SsdTier.class);
+        TieredStore store = store(data, runtime).build()) {
+      assertFalse(joined(ssd).contains("rebuilt"), joined(ssd));
+      assertEquals(before, served(store));
+    }
+    // That close copied it; a reboot now takes it back. Had it not, the rebuild would find
+    // every page too (next test), only slower.
+    try (TieredStore store = store(data, afterReboot).build()) {
+      assertEquals(before, served(store));
+    }
+  }
+
+  @Test
+  void shouldRebuildAfterARebootWhenTheCopyAtCloseFailed() throws Exception {
+    int before;
+    IndexHome.persistFaultForTest = new IOException("Input/output error (injected)");
+    try (TieredStore store = store(data, runtime).build()) {
+      putAll(store);
+      before = served(store);
+    }
+    IndexHome.persistFaultForTest = null;
+    try (LogCapture ssd = new LogCapture(SsdTier.class);
+        TieredStore store = store(data, afterReboot).build()) {
+      assertTrue(joined(ssd).contains("rebuilt from its location records"), joined(ssd));
+      assertEquals(before, served(store));
+    }
+  }
+
+  @Test
+  void shouldEmptyARuntimeDirectoryThatHeldAnotherDataDirectorysIndex() throws Exception {
+    Path other = copies.resolve("other-data");
+    IndexHome.persistFaultForTest = new IOException("injected: leave it in the runtime directory");
+    try (TieredStore store = store(other, runtime).build()) {
+      store.put(TestPages.page(HI, 1, 1, PAYLOAD));
+    }
+    IndexHome.persistFaultForTest = null;
+    assertTrue(Files.exists(indexIn(runtime)));
+    try (LogCapture home = new LogCapture(IndexHome.class);
+        TieredStore store = store(data, runtime).build()) {
+      assertTrue(joined(home).contains("held the index of another data directory"), joined(home));
+      assertEquals(0, served(store), "nothing of the other store");
+    }
+    assertEquals(
+        data.toAbsolutePath().normalize().toString(),
+        Files.readString(runtime.resolve(IndexHome.OWNER_FILE), StandardCharsets.UTF_8).strip());
+  }
+
+  @Test
+  void shouldRemoveRuntimeDirectoriesWhoseDataDirectoryIsGone() throws Exception {
+    Path base = copies.resolve("base");
+    Path gone = base.resolve("a");
+    Path kept = base.resolve("b");
+    Files.createDirectories(gone);
+    Files.createDirectories(kept);
+    Files.writeString(gone.resolve(IndexHome.OWNER_FILE), copies.resolve("deleted-data") + "\n");
+    Files.writeString(gone.resolve(BlockIndex.FILE_NAME), "x");
+    Files.writeString(kept.resolve(IndexHome.OWNER_FILE), data + "\n");
+    Files.writeString(kept.resolve(BlockIndex.FILE_NAME), "x");
+    IndexHome.removeOrphans(base);
+    assertFalse(Files.exists(gone));
+    assertTrue(Files.exists(kept.resolve(BlockIndex.FILE_NAME)));
+  }
+
+  @Test
+  void shouldKeepTheIndexInTheDataDirectoryByDefault() throws Exception {
+    try (TieredStore store = small(data).ssdDurability("wal").build()) {
+      putAll(store);
+      assertTrue(Files.exists(indexIn(data.resolve("index"))));
+    }
+    assertTrue(Files.exists(data.resolve("index").resolve(BlockIndex.CLEAN_MARKER_NAME)));
+  }
+}
