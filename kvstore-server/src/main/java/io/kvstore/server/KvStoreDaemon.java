@@ -4,6 +4,7 @@ import io.kvstore.core.index.BlockIndex;
 import io.kvstore.core.store.StoreHealth;
 import io.kvstore.core.store.StoreStats;
 import io.kvstore.core.store.TieredStore;
+import io.kvstore.core.store.TieredStoreBuilder;
 import io.kvstore.core.tier.TierKind;
 import io.kvstore.server.cluster.ClusterMembership;
 import io.kvstore.server.cluster.ClusterMetrics;
@@ -280,7 +281,8 @@ public final class KvStoreDaemon {
         && !Files.exists(dir.resolve(BlockIndex.CLEAN_MARKER_NAME))) {
       if (!c.ssdDurability().equals("none")) {
         LOG.info("the block index was not closed cleanly (the last run crashed or was killed):"
-            + " rebuilding the SSD directory from its logged location records (ssd.durability = "
+            + " the SSD tier keeps it if nothing in it was left half done, else rebuilds its"
+            + " directory from the logged location records (ssd.durability = "
             + c.ssdDurability() + ")");
       } else {
         LOG.info("the block index was not closed cleanly (the last run crashed or was killed):"
@@ -296,7 +298,8 @@ public final class KvStoreDaemon {
    * on the data directory's file system.
    */
   private static RuntimeException explainIndexFailure(ServerConfig c, UncheckedIOException e) {
-    Path dir = c.dataDir().toAbsolutePath().normalize();
+    Path dir =
+        (c.indexDir().startsWith("/") ? Path.of(c.indexDir()) : c.dataDir()).toAbsolutePath().normalize();
     String free;
     try {
       free = Sizes.format(Files.getFileStore(dir).getUsableSpace());
@@ -313,7 +316,13 @@ public final class KvStoreDaemon {
 
   private static TieredStore openStore(ServerConfig c) {
     try {
-      return TieredStore.builder()
+      TieredStoreBuilder b = TieredStore.builder();
+      switch (c.indexDir()) {
+        case "auto" -> b.indexDirAuto();
+        case "data" -> b.indexDir(null);
+        default -> b.indexDir(Path.of(c.indexDir()));
+      }
+      return b
           .dataDir(c.dataDir())
           .maxPageBytes(c.maxPageBytes())
           .hotBytes(c.hotBytes())

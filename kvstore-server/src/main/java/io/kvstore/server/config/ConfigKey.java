@@ -78,6 +78,14 @@ public enum ConfigKey {
           + " (stop, naming them) or discard (delete them and start: pages a whole block index"
           + " knows are kept, the others lost).",
       (b, v) -> b.ssdCorruptRecords(Values.parseName(v)), ServerConfig::ssdCorruptRecords),
+  /** {@link ServerConfig#indexDir()}. */
+  INDEX_DIR("index.dir", "auto, data or " + Values.PATH_FORM,
+      "Where the block index and the SSD tier's crash journal run: auto (a tmpfs directory under"
+          + " /dev/shm when it has room and ssd.durability is wal or sync, else the data"
+          + " directory), data (the data directory), or a directory (meant for a tmpfs). Off the"
+          + " data disk, a frozen or stalled disk cannot stall the daemon; the data directory"
+          + " keeps a copy made at each clean stop.",
+      (b, v) -> b.indexDir(parseIndexDir(v)), ServerConfig::indexDir),
   /** {@link ServerConfig#prefetchThreads()}. */
   PREFETCH_THREADS("prefetch.threads", Values.integerForm(1, 1024),
       "Threads that read pages ahead of need for PREFETCH requests.",
@@ -312,6 +320,15 @@ public enum ConfigKey {
    */
   void apply(ServerConfigBuilder builder, String raw) {
     parser.accept(builder, raw);
+  }
+
+  /** {@code auto} and {@code data} as they are; anything else a path, made absolute. */
+  private static String parseIndexDir(String raw) {
+    String v = raw.strip();
+    if (v.equals("auto") || v.equals("data")) {
+      return v;
+    }
+    return Values.parsePath(v).toAbsolutePath().normalize().toString();
   }
 
   /**

@@ -46,6 +46,8 @@ public final class ServerConfig {
   public static final String SSD_DURABILITY_DEFAULT = TieredStoreBuilder.SSD_DURABILITY_DEFAULT;
   /** What a start does with damaged location records: fail (stop and name them). */
   public static final String SSD_CORRUPT_RECORDS_DEFAULT = "fail";
+  /** Default {@link #indexDir()}: chosen at start. */
+  public static final String INDEX_DIR_DEFAULT = "auto";
   /** Threads that run prefetches (SSD reads ahead of need). */
   public static final int PREFETCH_THREADS_DEFAULT = TieredStoreBuilder.PREFETCH_THREADS_DEFAULT;
   /** Largest protocol frame accepted. */
@@ -144,6 +146,7 @@ public final class ServerConfig {
   private final String ssdAdmission;
   private final String ssdDurability;
   private final String ssdCorruptRecords;
+  private final String indexDir;
   private final int prefetchThreads;
   private final int maxFrameBytes;
   private final int maxBatch;
@@ -190,6 +193,7 @@ public final class ServerConfig {
     ssdAdmission = b.ssdAdmission;
     ssdDurability = b.ssdDurability;
     ssdCorruptRecords = b.ssdCorruptRecords;
+    indexDir = b.indexDir;
     prefetchThreads = b.prefetchThreads;
     maxFrameBytes = b.maxFrameBytes;
     maxBatch = b.maxBatch;
@@ -313,6 +317,15 @@ public final class ServerConfig {
    */
   public String ssdCorruptRecords() {
     return ssdCorruptRecords;
+  }
+
+  /**
+   * Where the block index and the SSD tier's crash journal run: {@code auto} (a tmpfs directory
+   * under {@code /dev/shm} when it has room and the durability is wal or sync, else the data
+   * directory), {@code data}, or an absolute directory.
+   */
+  public String indexDir() {
+    return indexDir;
   }
 
   /** Threads that run prefetches. */
@@ -545,7 +558,7 @@ public final class ServerConfig {
         + ", dramBytes=" + dramBytes + ", ssdBytes=" + ssdBytes + ", maxPageBytes=" + maxPageBytes
         + ", ssdMinPageBytes=" + ssdMinPageBytes
         + ", evictionPolicy=" + evictionPolicy + ", ssdAdmission=" + ssdAdmission
-        + ", ssdDurability=" + ssdDurability + ", ssdCorruptRecords=" + ssdCorruptRecords
+        + ", ssdDurability=" + ssdDurability + ", ssdCorruptRecords=" + ssdCorruptRecords + ", indexDir=" + indexDir
         + ", prefetchThreads=" + prefetchThreads
         + ", maxFrameBytes=" + maxFrameBytes + ", maxBatch=" + maxBatch
         + ", maxInflightBytes=" + maxInflightBytes + ", maxConnections=" + maxConnections

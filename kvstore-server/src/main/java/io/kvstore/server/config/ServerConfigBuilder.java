@@ -30,6 +30,7 @@ public final class ServerConfigBuilder {
   String ssdAdmission = SSD_ADMISSION_DEFAULT;
   String ssdDurability = SSD_DURABILITY_DEFAULT;
   String ssdCorruptRecords = ServerConfig.SSD_CORRUPT_RECORDS_DEFAULT;
+  String indexDir = ServerConfig.INDEX_DIR_DEFAULT;
   int prefetchThreads = PREFETCH_THREADS_DEFAULT;
   int maxFrameBytes = MAX_FRAME_BYTES_DEFAULT;
   int maxBatch = MAX_BATCH_DEFAULT;
@@ -213,6 +214,17 @@ public final class ServerConfigBuilder {
    */
   public ServerConfigBuilder ssdCorruptRecords(String v) {
     ssdCorruptRecords = Objects.requireNonNull(v, "ssdCorruptRecords");
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#indexDir()}.
+   *
+   * @param v auto, data or an absolute directory
+   * @return this
+   */
+  public ServerConfigBuilder indexDir(String v) {
+    indexDir = Objects.requireNonNull(v, "indexDir");
     return this;
   }
 
@@ -561,6 +573,10 @@ public final class ServerConfigBuilder {
     if (!List.of("fail", "discard").contains(ssdCorruptRecords)) {
       throw new IllegalArgumentException(
           "ssd.corrupt.records is '" + ssdCorruptRecords + "'; expected fail or discard");
+    }
+    if (!indexDir.equals("auto") && !indexDir.equals("data") && !java.nio.file.Path.of(indexDir).isAbsolute()) {
+      throw new IllegalArgumentException(
+          "index.dir is '" + indexDir + "'; expected auto, data or an absolute directory");
     }
     requireRange("prefetch.threads", prefetchThreads, 1, 1024);
     requireRange("max.frame.bytes", maxFrameBytes, 1, Integer.MAX_VALUE);

@@ -42,6 +42,7 @@ class ServerConfigLoaderTest {
     SAMPLES.put(ConfigKey.SSD_ADMISSION, new String[] {"never", "second_hit", "always-x"});
     SAMPLES.put(ConfigKey.SSD_DURABILITY, new String[] {"sync", "none", "wal"});
     SAMPLES.put(ConfigKey.SSD_CORRUPT_RECORDS, new String[] {"discard", "fail", "discard"});
+    SAMPLES.put(ConfigKey.INDEX_DIR, new String[] {"/tmp/index-file", "data", "/tmp/index-flag"});
     SAMPLES.put(ConfigKey.PREFETCH_THREADS, new String[] {"3", "4", "5"});
     SAMPLES.put(ConfigKey.MAX_FRAME_BYTES, new String[] {"4MiB", "8MiB", "16MiB"});
     SAMPLES.put(ConfigKey.MAX_BATCH, new String[] {"10", "20", "30"});
@@ -286,6 +287,7 @@ class ServerConfigLoaderTest {
     bad.put(ConfigKey.SSD_ADMISSION, "");
     bad.put(ConfigKey.SSD_DURABILITY, "");
     bad.put(ConfigKey.SSD_CORRUPT_RECORDS, "discard!");
+    bad.put(ConfigKey.INDEX_DIR, " ");
     bad.put(ConfigKey.PREFETCH_THREADS, "0");
     bad.put(ConfigKey.MAX_FRAME_BYTES, "2GiB");
     bad.put(ConfigKey.MAX_BATCH, "0");
