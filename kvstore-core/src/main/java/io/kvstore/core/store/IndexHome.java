@@ -97,7 +97,7 @@ final class IndexHome {
       if (!Files.exists(liveFile) && Files.exists(savedFile) && Files.exists(savedMarker)) {
         long t0 = System.nanoTime();
         Path tmp = live.resolve(BlockIndex.FILE_NAME + ".tmp");
-        Files.copy(savedFile, tmp, StandardCopyOption.REPLACE_EXISTING);
+        copy(savedFile, tmp);
         Files.move(tmp, liveFile, StandardCopyOption.ATOMIC_MOVE);
         Files.deleteIfExists(live.resolve(BlockIndex.CLEAN_MARKER_NAME));
         Files.createFile(live.resolve(BlockIndex.CLEAN_MARKER_NAME));
@@ -217,10 +217,7 @@ final class IndexHome {
       if (fault != null) {
         throw fault;
       }
-      Files.copy(liveFile, tmp, StandardCopyOption.REPLACE_EXISTING);
-      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-        ch.force(true);
-      }
+      copy(liveFile, tmp);
       Files.move(tmp, persistentDir.resolve(BlockIndex.FILE_NAME), StandardCopyOption.ATOMIC_MOVE);
       Files.deleteIfExists(persistentDir.resolve(BlockIndex.CLEAN_MARKER_NAME));
       Files.createFile(persistentDir.resolve(BlockIndex.CLEAN_MARKER_NAME));
@@ -259,6 +256,30 @@ final class IndexHome {
         "block index copied to {0} in {1} ms",
         persistentDir,
         (System.nanoTime() - t0) / 1_000_000);
+  }
+
+  /**
+   * Copies {@code from} to {@code to} (replaced if there) in the kernel ({@code transferTo}: no pass
+   * through Java buffers, which Files.copy makes on JDK 17), then forces it.
+   */
+  private static void copy(Path from, Path to) throws IOException {
+    try (FileChannel in = FileChannel.open(from, StandardOpenOption.READ);
+        FileChannel out =
+            FileChannel.open(
+                to,
+                StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+      long size = in.size();
+      for (long at = 0; at < size; ) {
+        long n = in.transferTo(at, size - at, out);
+        if (n <= 0) {
+          throw new IOException("copying " + from + " to " + to + ": no progress at byte " + at);
+        }
+        at += n;
+      }
+      out.force(true);
+    }
   }
 
   /** Creates the directory (and its parents) readable by this user only. */
