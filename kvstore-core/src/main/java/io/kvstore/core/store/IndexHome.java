@@ -56,6 +56,8 @@ final class IndexHome {
   static final String OWNER_FILE = "data-dir";
   /** Base of the automatic runtime directories, one per data directory, under /dev/shm. */
   static final String AUTO_PREFIX = "kvstore-index-";
+  /** The SSD tier's crash journal's name (it lives beside the index here). */
+  static final String JOURNAL_FILE = "journal";
   /** Test hook: a failure copying the index back to the data directory at close, or null. */
   static volatile IOException persistFaultForTest;
 
@@ -94,7 +96,14 @@ final class IndexHome {
       Path liveFile = live.resolve(BlockIndex.FILE_NAME);
       Path savedFile = persistent.resolve(BlockIndex.FILE_NAME);
       Path savedMarker = persistent.resolve(BlockIndex.CLEAN_MARKER_NAME);
-      if (!Files.exists(liveFile) && Files.exists(savedFile) && Files.exists(savedMarker)) {
+      if (Files.exists(savedFile) && Files.exists(savedMarker)) {
+        // The data directory's clean copy is the latest clean close whatever the runtime
+        // directory holds: a run with the index there deletes that copy when it opens, so a copy
+        // present now was made after it (by a run with index.dir = data, or by a close whose
+        // removal from here failed).
+        Files.deleteIfExists(live.resolve(BlockIndex.CLEAN_MARKER_NAME));
+        Files.deleteIfExists(live.resolve(JOURNAL_FILE));
+        Files.deleteIfExists(liveFile);
         long t0 = System.nanoTime();
         Path tmp = live.resolve(BlockIndex.FILE_NAME + ".tmp");
         copy(savedFile, tmp);

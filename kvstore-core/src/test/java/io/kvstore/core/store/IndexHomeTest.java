@@ -176,6 +176,39 @@ class IndexHomeTest {
     }
   }
 
+  /**
+   * An index left in the runtime directory (its copy at close failed), then a run with the index in
+   * the data directory that deletes pages, then the runtime directory again: the data directory's
+   * clean copy is the newer one and wins; the left index would bring the deleted pages back.
+   */
+  @Test
+  void shouldPreferTheDataDirectorysCleanCopyToAnIndexLeftInTheRuntimeDirectory() throws Exception {
+    IndexHome.persistFaultForTest = new IOException("injected: leave it in the runtime directory");
+    try (TieredStore store = store(data, runtime).build()) {
+      putAll(store);
+    }
+    IndexHome.persistFaultForTest = null;
+    assertTrue(Files.exists(indexIn(runtime)), "left in the runtime directory");
+    try (TieredStore store = small(data).ssdDurability("wal").build()) { // index.dir = data
+      assertEquals(PAGES, served(store));
+      for (long k = 0; k < PAGES; k += 2) {
+        assertTrue(store.delete(HI, k));
+      }
+    }
+    try (TieredStore store = store(data, runtime).build()) {
+      ByteBuffer d = dst();
+      for (long k = 0; k < PAGES; k++) {
+        int n = store.get(HI, k, d.clear());
+        if (k % 2 == 0) {
+          assertEquals(-1, n, "deleted page " + k + " stays deleted");
+        } else {
+          assertTrue(n > 0, "page " + k);
+          assertEquals(1, TestPages.check(d.flip(), HI, k));
+        }
+      }
+    }
+  }
+
   @Test
   void shouldEmptyARuntimeDirectoryThatHeldAnotherDataDirectorysIndex() throws Exception {
     Path other = copies.resolve("other-data");
