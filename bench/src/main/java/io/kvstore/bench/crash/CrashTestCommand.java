@@ -138,8 +138,9 @@ public final class CrashTestCommand implements Callable<Integer> {
 
   @Option(names = "--snapshot-dir", paramLabel = "DIR",
       description = "After each kill, copy the data directory here (replacing the last copy), so"
-          + " that the state a failing recovery started from can be inspected; with"
-          + " --stop-on-failure it is the failing cycle's.")
+          + " that the state a failing recovery started from can be inspected (with the block"
+          + " index the daemon ran from /dev/shm; start a daemon on it with --index-dir data);"
+          + " with --stop-on-failure it is the failing cycle's.")
   private Path snapshotDir;
 
   @Option(names = "--out", paramLabel = "DIR",

@@ -1,6 +1,8 @@
 package io.kvstore.bench.crash;
 
 import io.kvstore.bench.targets.TempDirs;
+import io.kvstore.core.index.BlockIndex;
+import io.kvstore.core.store.TieredStoreBuilder;
 import java.io.IOException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
@@ -12,7 +14,10 @@ import java.nio.file.attribute.BasicFileAttributes;
 /**
  * A copy of the daemon's data directory as a kill left it ({@code --snapshot-dir}): when the
  * restart that follows brings back a page it must not, the copy is the state recovery started
- * from, to open again and inspect. Each kill replaces the previous copy.
+ * from, to open again and inspect. Each kill replaces the previous copy. The block index and the
+ * crash journal, which the daemon runs from {@code /dev/shm} ({@code index.dir = auto}), are put
+ * where a daemon with {@code index.dir = data} looks for them ({@code index/} and {@code
+ * ssd/segments/journal}): opened that way, the copy restarts as the killed daemon would have.
  */
 final class DataDirSnapshot {
 
@@ -40,5 +45,21 @@ final class DataDirSnapshot {
         return FileVisitResult.CONTINUE;
       }
     });
+    Path runtime = TieredStoreBuilder.autoIndexDir(from);
+    if (Files.exists(runtime.resolve(BlockIndex.FILE_NAME))) {
+      Path index = Files.createDirectories(to.resolve("index"));
+      for (String name : new String[] {BlockIndex.FILE_NAME, BlockIndex.CLEAN_MARKER_NAME}) {
+        if (Files.exists(runtime.resolve(name))) {
+          Files.copy(runtime.resolve(name), index.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+        }
+      }
+      if (Files.exists(runtime.resolve(JOURNAL))) {
+        Path segments = Files.createDirectories(to.resolve("ssd").resolve("segments"));
+        Files.copy(runtime.resolve(JOURNAL), segments.resolve(JOURNAL), StandardCopyOption.REPLACE_EXISTING);
+      }
+    }
   }
+
+  /** The SSD tier's crash journal's file name (spec/6.7). */
+  private static final String JOURNAL = "journal";
 }

@@ -151,10 +151,9 @@ final class IndexHome {
     } catch (IOException | SecurityException e) {
       return Optional.empty();
     }
-    String user = System.getProperty("user.name", "store");
-    Path base = shm.resolve(AUTO_PREFIX + user);
-    removeOrphans(base);
-    return Optional.of(base.resolve(hashOf(dataDir)));
+    Path dir = TieredStoreBuilder.autoIndexDir(dataDir);
+    removeOrphans(dir.getParent());
+    return Optional.of(dir);
   }
 
   /**

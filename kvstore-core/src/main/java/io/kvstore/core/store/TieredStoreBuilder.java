@@ -217,6 +217,16 @@ public final class TieredStoreBuilder {
   }
 
   /**
+   * The directory {@link #indexDirAuto} runs the block index of {@code dataDir} from when {@code
+   * /dev/shm} has room (whether or not it exists), for tools that look at a store's files: {@code
+   * /dev/shm/kvstore-index-USER/<first 16 hex digits of the SHA-256 of the absolute path>}.
+   */
+  public static Path autoIndexDir(Path dataDir) {
+    return Path.of("/dev/shm", IndexHome.AUTO_PREFIX + System.getProperty("user.name", "store"))
+        .resolve(IndexHome.hashOf(dataDir));
+  }
+
+  /**
    * Most pages the SSD tier tracks (default: SSD bytes / 16 KiB). When pages are smaller than that on
    * average, this bound, not the bytes, makes the SSD tier evict. Costs about 20 bytes of heap per
    * page for the tier's directory and policy.

@@ -245,6 +245,27 @@ class IndexHomeTest {
   }
 
   @Test
+  void shouldRunFromDevShmOnAutoWithAWriteAheadLogAndFromTheDataDirectoryWithNone() throws Exception {
+    Path auto =
+        IndexHome.autoRuntimeDir(data, BlockIndex.bytesFor(100_000)).orElse(null);
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        auto != null, "/dev/shm is not a tmpfs with room here: auto picks the data directory");
+    try (TieredStore store = small(data).ssdDurability("wal").indexDirAuto().build()) {
+      putAll(store);
+      assertTrue(Files.exists(indexIn(auto)), "auto: " + auto);
+      assertEquals(
+          data.toAbsolutePath().normalize().toString(),
+          Files.readString(auto.resolve(IndexHome.OWNER_FILE), StandardCharsets.UTF_8).strip());
+    }
+    assertFalse(Files.exists(indexIn(auto)), "freed at close");
+    try (TieredStore store = small(data).ssdDurability("none").indexDirAuto().build()) {
+      assertEquals(PAGES, served(store));
+      assertTrue(Files.exists(indexIn(data.resolve("index"))), "none: the data directory");
+      assertFalse(Files.exists(indexIn(auto)));
+    }
+  }
+
+  @Test
   void shouldKeepTheIndexInTheDataDirectoryByDefault() throws Exception {
     try (TieredStore store = small(data).ssdDurability("wal").build()) {
       putAll(store);
