@@ -39,9 +39,38 @@ public final class Ext4Mount implements AutoCloseable {
     }
     String mkfs = run("mkfs.ext4", "-q", "-F", image.toString());
     assumeTrue(mkfs == null, "mkfs.ext4 failed: " + mkfs);
-    String out = run("mount", "-o", "loop", image.toString(), dir.toString());
+    String out = run("mount", "-o", "loop,errors=remount-ro", image.toString(), dir.toString());
     assumeTrue(out == null, "mount -o loop failed (no loop devices in this container?): " + out);
     return new Ext4Mount(dir, image);
+  }
+
+  /**
+   * Raises an ext4 error on the file system (through {@code /sys/fs/ext4/DEV/trigger_fs_error},
+   * what the kernel does on a failed metadata write): mounted {@code errors=remount-ro}, it turns
+   * read-only at once, and every later write fails with EROFS.
+   */
+  public void failToReadOnly() throws IOException {
+    String dev = null;
+    for (String line : Files.readAllLines(Path.of("/proc/mounts"))) {
+      String[] f = line.split(" ");
+      if (f.length > 1 && f[1].equals(dir.toAbsolutePath().toString())) {
+        dev = f[0];
+      }
+    }
+    assumeTrue(dev != null, "no /proc/mounts line for " + dir);
+    Path trigger = Path.of("/sys/fs/ext4", Path.of(dev).getFileName().toString(), "trigger_fs_error");
+    assumeTrue(Files.exists(trigger), "this kernel has no " + trigger);
+    Files.writeString(trigger, "kvstore test: fail to read-only\n");
+  }
+
+  /** Unmounts, repairs ({@code e2fsck -fy}, as an operator would after an error) and mounts again. */
+  public void repairAndRemount() throws IOException {
+    thaw();
+    String out = run("umount", dir.toString());
+    assertTrue(out == null, "umount failed: " + out);
+    run("e2fsck", "-fy", image.toString()); // exit 1: errors corrected
+    out = run("mount", "-o", "loop,errors=remount-ro", image.toString(), dir.toString());
+    assertTrue(out == null, "mount failed: " + out);
   }
 
   /** The mount point. */
