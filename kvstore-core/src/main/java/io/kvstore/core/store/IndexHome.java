@@ -10,11 +10,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.LinkOption;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Optional;
+import java.util.Set;
 
 /*
  * Why the index runs from a memory file system.
@@ -152,8 +155,46 @@ final class IndexHome {
       return Optional.empty();
     }
     Path dir = TieredStoreBuilder.autoIndexDir(dataDir);
+    String refused = privateBase(dir.getParent());
+    if (refused != null) {
+      LOG.log(System.Logger.Level.WARNING, "cannot run the block index from {0}: {1}", dir, refused);
+      return Optional.empty();
+    }
     removeOrphans(dir.getParent());
     return Optional.of(dir);
+  }
+
+  /**
+   * Makes {@code base} (rwx------) if missing, and checks it is this user's private directory: in
+   * a world-writable {@code /dev/shm}, another user could have made it first (to read the index, or
+   * to point it elsewhere with a link).
+   *
+   * @return null if it is, else why not
+   */
+  static String privateBase(Path base) {
+    Set<PosixFilePermission> mine = PosixFilePermissions.fromString("rwx------");
+    try {
+      if (!Files.exists(base, LinkOption.NOFOLLOW_LINKS)) {
+        try {
+          Files.createDirectory(base, PosixFilePermissions.asFileAttribute(mine));
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+          // made meanwhile: checked below like any other
+        }
+      }
+      if (!Files.isDirectory(base, LinkOption.NOFOLLOW_LINKS)) {
+        return base + " is not a directory";
+      }
+      Set<PosixFilePermission> perms = Files.getPosixFilePermissions(base, LinkOption.NOFOLLOW_LINKS);
+      String owner = Files.getOwner(base, LinkOption.NOFOLLOW_LINKS).getName();
+      String me = System.getProperty("user.name");
+      if (!perms.equals(mine) || (me != null && !owner.equals(me))) {
+        return base + " has permissions " + PosixFilePermissions.toString(perms) + " and owner "
+            + owner + "; it must be rwx------ and owned by " + me;
+      }
+      return null;
+    } catch (IOException | UnsupportedOperationException | SecurityException e) {
+      return e.toString();
+    }
   }
 
   /**

@@ -14,6 +14,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -263,6 +264,18 @@ class IndexHomeTest {
       assertTrue(Files.exists(indexIn(data.resolve("index"))), "none: the data directory");
       assertFalse(Files.exists(indexIn(auto)));
     }
+  }
+
+  @Test
+  void shouldRefuseABaseDirectoryThatIsNotThisUsersPrivateOne() throws Exception {
+    Path made = copies.resolve("made");
+    assertEquals(null, IndexHome.privateBase(made), "made rwx------");
+    assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(made)));
+    Path open = Files.createDirectory(copies.resolve("open"));
+    Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
+    assertTrue(IndexHome.privateBase(open).contains("must be rwx------"), IndexHome.privateBase(open));
+    Path link = Files.createSymbolicLink(copies.resolve("link"), made);
+    assertTrue(IndexHome.privateBase(link).contains("not a directory"), IndexHome.privateBase(link));
   }
 
   @Test
