@@ -5,10 +5,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A real, small ext4 file system on a loop device for a test, which can be frozen ({@code
@@ -37,9 +35,9 @@ public final class Ext4Mount implements AutoCloseable {
     try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
       f.setLength((long) megabytes << 20);
     }
-    String mkfs = run("mkfs.ext4", "-q", "-F", image.toString());
+    String mkfs = Commands.run("mkfs.ext4", "-q", "-F", image.toString());
     assumeTrue(mkfs == null, "mkfs.ext4 failed: " + mkfs);
-    String out = run("mount", "-o", "loop,errors=remount-ro", image.toString(), dir.toString());
+    String out = Commands.run("mount", "-o", "loop,errors=remount-ro", image.toString(), dir.toString());
     assumeTrue(out == null, "mount -o loop failed (no loop devices in this container?): " + out);
     return new Ext4Mount(dir, image);
   }
@@ -66,10 +64,10 @@ public final class Ext4Mount implements AutoCloseable {
   /** Unmounts, repairs ({@code e2fsck -fy}, as an operator would after an error) and mounts again. */
   public void repairAndRemount() throws IOException {
     thaw();
-    String out = run("umount", dir.toString());
+    String out = Commands.run("umount", dir.toString());
     assertTrue(out == null, "umount failed: " + out);
-    run("e2fsck", "-fy", image.toString()); // exit 1: errors corrected
-    out = run("mount", "-o", "loop,errors=remount-ro", image.toString(), dir.toString());
+    Commands.run("e2fsck", "-fy", image.toString()); // exit 1: errors corrected
+    out = Commands.run("mount", "-o", "loop,errors=remount-ro", image.toString(), dir.toString());
     assertTrue(out == null, "mount failed: " + out);
   }
 
@@ -85,7 +83,7 @@ public final class Ext4Mount implements AutoCloseable {
    * stalls cannot leave it frozen.
    */
   public void freeze(int watchdogSeconds) throws IOException {
-    String out = run("fsfreeze", "-f", dir.toString());
+    String out = Commands.run("fsfreeze", "-f", dir.toString());
     assertTrue(out == null, "fsfreeze -f failed: " + out);
     watchdog =
         new ProcessBuilder(
@@ -94,12 +92,54 @@ public final class Ext4Mount implements AutoCloseable {
             .start();
   }
 
+  /** Work to run while the file system is frozen. */
+  @FunctionalInterface
+  public interface Work {
+    void run() throws Exception;
+  }
+
+  /**
+   * Freezes the file system, runs {@code work} on another thread, and thaws it once the work ends
+   * or {@code seconds} have passed, whichever comes first (a watchdog process thaws it 30 s later
+   * whatever happens to this JVM).
+   *
+   * @return null if the work finished, without a throw, while the file system was frozen; else
+   *     what went wrong
+   */
+  public String whileFrozen(int seconds, Work work) throws Exception {
+    java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.atomic.AtomicReference<Throwable> failure =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    Thread worker = new Thread(() -> {
+      try {
+        work.run();
+      } catch (Throwable t) {
+        failure.set(t);
+      } finally {
+        done.countDown();
+      }
+    }, "while-frozen");
+    worker.setDaemon(true);
+    freeze(seconds + 30);
+    boolean finished;
+    try {
+      worker.start();
+      finished = done.await(seconds, java.util.concurrent.TimeUnit.SECONDS);
+    } finally {
+      thaw();
+    }
+    if (!finished) {
+      return "did not finish in " + seconds + " s while " + dir + " was frozen";
+    }
+    return failure.get() == null ? null : "failed while frozen: " + failure.get();
+  }
+
   /** Thaws the file system if it is frozen. */
   public void thaw() throws IOException {
     if (watchdog != null) {
       watchdog.destroy();
       watchdog = null;
-      run("fsfreeze", "-u", dir.toString()); // fails if the watchdog thawed it already: fine
+      Commands.run("fsfreeze", "-u", dir.toString()); // fails if the watchdog thawed it already: fine
     }
   }
 
@@ -107,7 +147,7 @@ public final class Ext4Mount implements AutoCloseable {
   @Override
   public void close() throws IOException {
     thaw();
-    String out = run("umount", "-l", dir.toString());
+    String out = Commands.run("umount", "-l", dir.toString());
     assertTrue(out == null, "umount failed: " + out);
     Files.deleteIfExists(image);
   }
@@ -119,18 +159,5 @@ public final class Ext4Mount implements AutoCloseable {
       }
     }
     return Files.isExecutable(Path.of("/sbin", tool)) || Files.isExecutable(Path.of("/usr/sbin", tool));
-  }
-
-  /** Runs a command; null if it succeeded, else its exit code and output. */
-  private static String run(String... cmd) throws IOException {
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-    try {
-      assertTrue(p.waitFor(60, TimeUnit.SECONDS), String.join(" ", cmd) + " did not end");
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("interrupted waiting for " + String.join(" ", cmd), e);
-    }
-    return p.exitValue() == 0 ? null : "rc " + p.exitValue() + ": " + out;
   }
 }

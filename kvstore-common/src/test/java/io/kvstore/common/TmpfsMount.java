@@ -4,10 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A real, small tmpfs mounted for a test (what {@code /dev/shm} is), unmounted on close. Mounting
@@ -38,7 +36,7 @@ public final class TmpfsMount implements AutoCloseable {
     Files.createDirectories(dir);
     String user = System.getProperty("user.name");
     assumeTrue("root".equals(user), "mounting a tmpfs needs root; the tests run as " + user);
-    String out = run("mount", "-t", "tmpfs", "-o", options, "tmpfs", dir.toString());
+    String out = Commands.run("mount", "-t", "tmpfs", "-o", options, "tmpfs", dir.toString());
     assumeTrue(out == null, "mount -t tmpfs failed (no CAP_SYS_ADMIN in this container?): " + out);
     return new TmpfsMount(dir);
   }
@@ -51,20 +49,7 @@ public final class TmpfsMount implements AutoCloseable {
   /** Unmounts the file system (failing the test if it is busy, unless {@link #lazyUnmount}). */
   @Override
   public void close() throws IOException {
-    String out = lazy ? run("umount", "-l", dir.toString()) : run("umount", dir.toString());
+    String out = lazy ? Commands.run("umount", "-l", dir.toString()) : Commands.run("umount", dir.toString());
     assertTrue(out == null, "umount failed: " + out);
-  }
-
-  /** Runs a command; null if it succeeded, else its exit code and output. */
-  private static String run(String... cmd) throws IOException {
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-    try {
-      assertTrue(p.waitFor(30, TimeUnit.SECONDS), String.join(" ", cmd) + " did not end");
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("interrupted waiting for " + String.join(" ", cmd), e);
-    }
-    return p.exitValue() == 0 ? null : "rc " + p.exitValue() + ": " + out;
   }
 }

@@ -27,6 +27,19 @@ public final class StoreFixtures {
         .indexMaxEntries(100_000);
   }
 
+  /**
+   * A store for a real (small) file system: pages of {@code payload} bytes, DRAM of 8 MiB (so that
+   * a few hundred pages cause write-back), SSD of 64 MiB sized for pages of that size.
+   */
+  static TieredStoreBuilder onDisk(Path dataDir, int payload) {
+    return TieredStore.builder()
+        .dataDir(dataDir)
+        .maxPageBytes(PageFormat.pageLength(payload))
+        .dramBytes(8L << 20)
+        .ssdBytes(64L << 20)
+        .ssdMinPageBytes(PageFormat.pageLength(payload));
+  }
+
   /** Which tier holds the key (the fastest one), or null. */
   static TierKind whereIs(TieredStore store, long hi, long lo) {
     int[] perTier = new int[3];

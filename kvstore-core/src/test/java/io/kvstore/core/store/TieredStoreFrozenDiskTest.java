@@ -10,9 +10,6 @@ import io.kvstore.core.tier.TestPages;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -42,14 +39,7 @@ class TieredStoreFrozenDiskTest {
   void shouldServeMemoryAndReachSafepointsWhileTheDataDiskIsFrozen() throws Exception {
     try (Ext4Mount disk = Ext4Mount.mount(tmp.resolve("disk"), tmp.resolve("disk.img"), 128)) {
       TieredStoreBuilder b =
-          TieredStore.builder()
-              .dataDir(disk.dir().resolve("data"))
-              .maxPageBytes(PageFormat.pageLength(PAYLOAD))
-              .dramBytes(8L << 20)
-              .ssdBytes(64L << 20)
-              .ssdMinPageBytes(PageFormat.pageLength(PAYLOAD))
-              .ssdDurability("wal")
-              .indexDir(runtime);
+          StoreFixtures.onDisk(disk.dir().resolve("data"), PAYLOAD).ssdDurability("wal").indexDir(runtime);
       try (TieredStore store = b.build()) {
         for (long k = 0; k < 300; k++) { // most of them end on SSD only
           store.put(TestPages.page(HI, k, 1, PAYLOAD));
@@ -59,35 +49,8 @@ class TieredStoreFrozenDiskTest {
         }
         assertTrue(store.awaitWriteBack(30_000));
 
-        disk.freeze(FROZEN_SECONDS + 30);
-        CountDownLatch done = new CountDownLatch(1);
-        AtomicReference<Throwable> failure = new AtomicReference<>();
-        Thread worker =
-            new Thread(
-                () -> {
-                  try {
-                    memoryWork(store);
-                  } catch (Throwable t) {
-                    failure.set(t);
-                  } finally {
-                    done.countDown();
-                  }
-                },
-                "frozen-disk-worker");
-        worker.setDaemon(true);
-        boolean finishedWhileFrozen;
-        try {
-          worker.start();
-          finishedWhileFrozen = done.await(FROZEN_SECONDS, TimeUnit.SECONDS);
-        } finally {
-          disk.thaw();
-        }
-        assertTrue(
-            finishedWhileFrozen,
-            "memory gets and puts, a GC and a thread dump did not finish in "
-                + FROZEN_SECONDS
-                + " s while the data disk was frozen");
-        assertNull(failure.get(), () -> "memory work failed: " + failure.get());
+        String wrong = disk.whileFrozen(FROZEN_SECONDS, () -> memoryWork(store));
+        assertNull(wrong, "memory gets and puts, a GC and a thread dump: " + wrong);
 
         assertTrue(store.awaitWriteBack(60_000), "write-back resumes after the thaw");
         assertEquals(0, checkAll(store, 2000, 2020), "no wrong page after the thaw");

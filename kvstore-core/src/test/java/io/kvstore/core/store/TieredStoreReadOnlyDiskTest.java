@@ -42,14 +42,7 @@ class TieredStoreReadOnlyDiskTest {
     }
     try (Ext4Mount disk = Ext4Mount.mount(tmp.resolve("disk"), tmp.resolve("disk.img"), 128)) {
       TieredStoreBuilder b =
-          TieredStore.builder()
-              .dataDir(disk.dir().resolve("data"))
-              .maxPageBytes(PageFormat.pageLength(PAYLOAD))
-              .dramBytes(8L << 20)
-              .ssdBytes(64L << 20)
-              .ssdMinPageBytes(PageFormat.pageLength(PAYLOAD))
-              .ssdDurability("sync")
-              .indexDir(runtime);
+          StoreFixtures.onDisk(disk.dir().resolve("data"), PAYLOAD).ssdDurability("sync").indexDir(runtime);
       ByteBuffer d = ByteBuffer.allocateDirect(PageFormat.pageLength(PAYLOAD));
       try (LogCapture home = new LogCapture(IndexHome.class)) {
         try (TieredStore store = b.build()) {

@@ -26,9 +26,6 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -77,47 +74,28 @@ class FrozenDiskE2ETest {
           for (long k = 0; k < 200; k++) { // most end on SSD only; the last ones stay in DRAM
             assertTrue(client.put(new ByteBuffer[] {page(k)}).allStored());
           }
-          disk.freeze(FROZEN_SECONDS + 30);
-          CountDownLatch done = new CountDownLatch(1);
-          AtomicReference<Throwable> failure = new AtomicReference<>();
-          Thread worker = new Thread(() -> {
-            try {
-              for (int round = 0; round < 3; round++) {
-                HttpResponse<String> health = http.send(
-                    HttpRequest.newBuilder(URI.create(
-                            "http://127.0.0.1:" + daemon.metricsPort() + "/health"))
-                        .timeout(Duration.ofSeconds(FROZEN_SECONDS)).build(),
-                    HttpResponse.BodyHandlers.ofString());
-                assertEquals(200, health.statusCode(), health.body());
-                for (long k = 190; k < 200; k++) {
-                  assertExact(client, k);
-                }
-                System.gc();
+          String wrong = disk.whileFrozen(FROZEN_SECONDS, () -> {
+            for (int round = 0; round < 3; round++) {
+              HttpResponse<String> health = http.send(
+                  HttpRequest.newBuilder(URI.create(
+                          "http://127.0.0.1:" + daemon.metricsPort() + "/health"))
+                      .timeout(Duration.ofSeconds(FROZEN_SECONDS)).build(),
+                  HttpResponse.BodyHandlers.ofString());
+              assertEquals(200, health.statusCode(), health.body());
+              for (long k = 190; k < 200; k++) {
+                assertExact(client, k);
               }
-              try (KvStoreClient fresh = client(daemon)) { // a HELLO while frozen
-                for (long k = 1000; k < 1010; k++) { // new pages go to memory
-                  PutResult put = fresh.put(new ByteBuffer[] {page(k)});
-                  assertTrue(put.allStored(), put.toString());
-                  assertExact(fresh, k);
-                }
-              }
-            } catch (Throwable t) {
-              failure.set(t);
-            } finally {
-              done.countDown();
+              System.gc();
             }
-          }, "frozen-disk-client");
-          worker.setDaemon(true);
-          boolean finishedWhileFrozen;
-          try {
-            worker.start();
-            finishedWhileFrozen = done.await(FROZEN_SECONDS, TimeUnit.SECONDS);
-          } finally {
-            disk.thaw();
-          }
-          assertTrue(finishedWhileFrozen, "/health, HELLO, memory GETs and PUTs did not all finish in "
-              + FROZEN_SECONDS + " s while the data disk was frozen");
-          assertNull(failure.get(), () -> "failed while frozen: " + failure.get());
+            try (KvStoreClient fresh = client(daemon)) { // a HELLO while frozen
+              for (long k = 1000; k < 1010; k++) { // new pages go to memory
+                PutResult put = fresh.put(new ByteBuffer[] {page(k)});
+                assertTrue(put.allStored(), put.toString());
+                assertExact(fresh, k);
+              }
+            }
+          });
+          assertNull(wrong, "/health, HELLO, memory GETs and PUTs: " + wrong);
           for (long k = 0; k < 200; k++) { // after the thaw: exact or a miss, never other bytes
             ByteBuffer dst = ByteBuffer.allocateDirect(PAGE);
             GetResult got = client.get(new long[] {7, k}, new ByteBuffer[] {dst});
