@@ -61,6 +61,8 @@ final class IndexHome {
   static final String AUTO_PREFIX = "kvstore-index-";
   /** The SSD tier's crash journal's name (it lives beside the index here). */
   static final String JOURNAL_FILE = "journal";
+  /** Test hook: a failure copying the data directory's index in at open, or null. */
+  static volatile IOException copyInFaultForTest;
   /** Test hook: a failure copying the index back to the data directory at close, or null. */
   static volatile IOException persistFaultForTest;
 
@@ -109,17 +111,34 @@ final class IndexHome {
         Files.deleteIfExists(liveFile);
         long t0 = System.nanoTime();
         Path tmp = live.resolve(BlockIndex.FILE_NAME + ".tmp");
-        copy(savedFile, tmp);
-        Files.move(tmp, liveFile, StandardCopyOption.ATOMIC_MOVE);
-        Files.deleteIfExists(live.resolve(BlockIndex.CLEAN_MARKER_NAME));
-        Files.createFile(live.resolve(BlockIndex.CLEAN_MARKER_NAME));
-        LOG.log(
-            System.Logger.Level.INFO,
-            "block index copied from {0} to {1} in {2} ms ({3} bytes)",
-            persistent,
-            live,
-            (System.nanoTime() - t0) / 1_000_000,
-            Files.size(liveFile));
+        try {
+          IOException fault = copyInFaultForTest;
+          if (fault != null) {
+            throw fault;
+          }
+          copy(savedFile, tmp);
+          Files.move(tmp, liveFile, StandardCopyOption.ATOMIC_MOVE);
+          Files.createFile(live.resolve(BlockIndex.CLEAN_MARKER_NAME));
+          LOG.log(
+              System.Logger.Level.INFO,
+              "block index copied from {0} to {1} in {2} ms ({3} bytes)",
+              persistent,
+              live,
+              (System.nanoTime() - t0) / 1_000_000,
+              Files.size(liveFile));
+        } catch (IOException e) {
+          // An unreadable copy (a failing disk) costs its speed, not its pages: the index opens
+          // new, and the SSD tier rebuilds its directory from its location records.
+          Files.deleteIfExists(tmp);
+          Files.deleteIfExists(liveFile);
+          LOG.log(
+              System.Logger.Level.WARNING,
+              "cannot copy the block index from {0} to {1} ({2}): the SSD tier rebuilds its"
+                  + " directory from its location records",
+              persistent,
+              live,
+              e.toString());
+        }
       }
       // From here on the runtime directory holds the index: a copy left in the data directory
       // would be trusted after a machine crash although it misses every change of this run.

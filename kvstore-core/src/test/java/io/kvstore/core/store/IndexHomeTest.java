@@ -41,6 +41,7 @@ class IndexHomeTest {
   @AfterEach
   void clearFault() {
     IndexHome.persistFaultForTest = null;
+    IndexHome.copyInFaultForTest = null;
   }
 
   private TieredStoreBuilder store(Path dataDir, Path runtimeDir) {
@@ -207,6 +208,24 @@ class IndexHomeTest {
           assertEquals(1, TestPages.check(d.flip(), HI, k));
         }
       }
+    }
+  }
+
+  @Test
+  void shouldRebuildWhenTheDataDirectorysCopyCannotBeRead() throws Exception {
+    int before;
+    try (TieredStore store = store(data, runtime).build()) {
+      putAll(store);
+      before = served(store);
+    }
+    IndexHome.copyInFaultForTest = new IOException("Input/output error (injected)");
+    try (LogCapture home = new LogCapture(IndexHome.class);
+        LogCapture ssd = new LogCapture(SsdTier.class);
+        TieredStore store = store(data, afterReboot).build()) {
+      assertTrue(joined(home).contains("cannot copy the block index from"), joined(home));
+      assertTrue(joined(ssd).contains("rebuilt from its location records"), joined(ssd));
+      assertFalse(Files.exists(indexIn(data.resolve("index"))), "the unreadable copy is gone");
+      assertEquals(before, served(store), "every page, from the records");
     }
   }
 
