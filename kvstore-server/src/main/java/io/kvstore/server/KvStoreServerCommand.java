@@ -1,6 +1,7 @@
 package io.kvstore.server;
 
 import io.kvstore.core.store.DataDirInUseException;
+import io.kvstore.core.store.IndexDirInUseException;
 import io.kvstore.core.store.DataDirUnusableException;
 import io.kvstore.core.tier.ssd.SsdStorageException;
 import io.kvstore.server.config.AuthGrant;
@@ -264,6 +265,7 @@ public final class KvStoreServerCommand implements Callable<Integer> {
   private static Throwable operatorsMatter(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof DataDirInUseException
+          || t instanceof IndexDirInUseException
           || t instanceof DataDirUnusableException
           || t instanceof CannotStartException
           || (t instanceof SsdStorageException s && s.corruptRecords())) {

@@ -317,6 +317,26 @@ class KvStoreServerCommandTest {
     }
   }
 
+  @Test
+  void shouldExitWith1InOneLineWhenTheIndexDirectoryIsInUse() throws Exception {
+    // Another store (another data directory) runs its index from the directory given.
+    Path shared = dir.resolve("index-shared");
+    try (TieredStore holder = TieredStore.builder().dataDir(dir.resolve("other"))
+        .hotBytes(0).dramBytes(0).ssdBytes(64L << 20).ssdDurability("wal").indexDir(shared)
+        .build()) {
+      RecordingNetworkServer.Factory factory = new RecordingNetworkServer.Factory(false);
+      int code = commandLine(command(factory, Map.of()))
+          .execute(smallDaemonArgs(0, "--index-dir", shared.toString()).toArray(String[]::new));
+      assertEquals(KvStoreServerCommand.EXIT_FAILED, code);
+      assertTrue(err.toString().startsWith(
+          "kvstore-server: could not start: the block index directory " + shared), err.toString());
+      assertTrue(err.toString().contains("in use by the store of another data directory ("
+          + dir.resolve("other").toAbsolutePath().normalize() + ")"), err.toString());
+      assertEquals(1, err.toString().lines().count(), err.toString());
+      assertEquals(-1, holder.get(1, 2, ByteBuffer.allocate(128)), "the holder still serves");
+    }
+  }
+
   /**
    * Damaged location records (a RocksDB manifest whose checksum fails): one line that names them
    * and both ways out; with --ssd-corrupt-records discard the same data directory starts.

@@ -66,20 +66,26 @@ final class IndexHome {
   /** Test hook: a failure copying the index back to the data directory at close, or null. */
   static volatile IOException persistFaultForTest;
 
+  /** File in a runtime directory locked while a store uses it. */
+  static final String LOCK_FILE = "lock";
+
   private final Path persistentDir;
   private final Path liveDir;
   private final boolean runtime;
+  /** The runtime directory's lock, held until {@link #close}; null in the data directory. */
+  private final FileChannel lock;
 
-  private IndexHome(Path persistentDir, Path liveDir, boolean runtime) {
+  private IndexHome(Path persistentDir, Path liveDir, boolean runtime, FileChannel lock) {
     this.persistentDir = persistentDir;
     this.liveDir = liveDir;
     this.runtime = runtime;
+    this.lock = lock;
   }
 
   /** The index lives in the data directory, as it is opened and closed there. */
   static IndexHome inDataDir(Path dataDir) {
     Path dir = dataDir.resolve(DATA_SUBDIR);
-    return new IndexHome(dir, dir, false);
+    return new IndexHome(dir, dir, false, null);
   }
 
   /**
@@ -94,9 +100,11 @@ final class IndexHome {
   static IndexHome inRuntimeDir(Path dataDir, Path runtimeDir) {
     Path persistent = dataDir.resolve(DATA_SUBDIR);
     Path live = runtimeDir.toAbsolutePath().normalize();
+    FileChannel lock = null;
     try {
       Files.createDirectories(persistent);
       createPrivateDirectory(live);
+      lock = lock(live);
       claim(live, dataDir);
       Path liveFile = live.resolve(BlockIndex.FILE_NAME);
       Path savedFile = persistent.resolve(BlockIndex.FILE_NAME);
@@ -147,11 +155,69 @@ final class IndexHome {
       if (removed) {
         syncDirectory(persistent);
       }
-    } catch (IOException e) {
-      throw new UncheckedIOException(
-          "cannot prepare the block index's runtime directory " + live + ": " + e, e);
+    } catch (IOException | RuntimeException e) {
+      if (lock != null) {
+        closeQuietly(lock);
+      }
+      if (e instanceof IOException io) {
+        throw new UncheckedIOException(
+            "cannot prepare the block index's runtime directory " + live + ": " + io, io);
+      }
+      throw (RuntimeException) e;
     }
-    return new IndexHome(persistent, live, true);
+    return new IndexHome(persistent, live, true, lock);
+  }
+
+  /**
+   * Locks the runtime directory for this store.
+   *
+   * @throws IndexDirInUseException if another store (in this process or another) holds it
+   */
+  private static FileChannel lock(Path live) throws IOException {
+    FileChannel ch =
+        FileChannel.open(live.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    java.nio.channels.FileLock held;
+    try {
+      held = ch.tryLock();
+    } catch (java.nio.channels.OverlappingFileLockException e) {
+      held = null; // a store of this JVM holds it
+    } catch (IOException e) {
+      closeQuietly(ch);
+      throw e;
+    }
+    if (held == null) {
+      closeQuietly(ch);
+      String holder;
+      try {
+        holder = Files.readString(live.resolve(OWNER_FILE), StandardCharsets.UTF_8).strip();
+      } catch (IOException e) {
+        holder = "unknown";
+      }
+      throw new IndexDirInUseException(live, holder);
+    }
+    return ch;
+  }
+
+  private static void closeQuietly(FileChannel ch) {
+    try {
+      ch.close();
+    } catch (IOException e) {
+      // nothing more to release
+    }
+  }
+
+  /**
+   * After the store closed everything else: copies a cleanly closed index to the data directory
+   * ({@link #persist}), then releases the runtime directory.
+   */
+  void close() {
+    try {
+      persist();
+    } finally {
+      if (lock != null) {
+        closeQuietly(lock);
+      }
+    }
   }
 
   /**
@@ -232,7 +298,7 @@ final class IndexHome {
           continue;
         }
         String data = Files.readString(owner, StandardCharsets.UTF_8).strip();
-        if (data.isEmpty() || Files.exists(Path.of(data))) {
+        if (data.isEmpty() || Files.exists(Path.of(data)) || inUse(dir)) {
           continue;
         }
         try (var files = Files.list(dir)) {
@@ -269,7 +335,7 @@ final class IndexHome {
    * directory: a start on this boot uses it, a start after a reboot rebuilds the SSD tier's
    * directory from its location records.
    */
-  void persist() {
+  private void persist() {
     if (!runtime) {
       return;
     }
@@ -310,7 +376,7 @@ final class IndexHome {
       Files.delete(liveMarker);
       Files.delete(liveFile);
     } catch (IOException e) {
-      // Both copies are whole and clean; the next open prefers this one and deletes the other.
+      // Both copies are whole and clean; the next open takes the data directory's (rule 1).
       LOG.log(
           System.Logger.Level.WARNING,
           "cannot remove the block index from {0} after copying it to {1}: {2}",
@@ -388,8 +454,8 @@ final class IndexHome {
           other);
       try (var files = Files.list(live)) {
         for (Path p : (Iterable<Path>) files::iterator) {
-          if (Files.isRegularFile(p)) {
-            Files.delete(p);
+          if (Files.isRegularFile(p) && !p.getFileName().toString().equals(LOCK_FILE)) {
+            Files.delete(p); // not the lock: this store holds it
           }
         }
       }
@@ -403,6 +469,18 @@ final class IndexHome {
       ch.force(true);
     } catch (IOException | RuntimeException e) {
       // Not supported on every platform; the change is then as durable as the OS makes it.
+    }
+  }
+
+  /** Whether a store holds the runtime directory's lock. */
+  private static boolean inUse(Path dir) {
+    try {
+      closeQuietly(lock(dir));
+      return false;
+    } catch (IndexDirInUseException e) {
+      return true;
+    } catch (IOException | RuntimeException e) {
+      return true; // cannot tell: leave it
     }
   }
 

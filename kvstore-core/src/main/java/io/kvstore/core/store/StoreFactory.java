@@ -71,7 +71,7 @@ final class StoreFactory {
         dirLockAndHome =
             () -> {
               try {
-                home.persist();
+                home.close();
               } finally {
                 lock.close();
               }

@@ -230,6 +230,24 @@ class IndexHomeTest {
   }
 
   @Test
+  void shouldRefuseARuntimeDirectoryAnotherRunningStoreUses() throws Exception {
+    Path other = copies.resolve("other-data");
+    try (TieredStore first = store(data, runtime).build()) {
+      first.put(TestPages.page(HI, 1, 1, PAYLOAD));
+      IndexDirInUseException refused =
+          org.junit.jupiter.api.Assertions.assertThrows(
+              IndexDirInUseException.class, () -> store(other, runtime).build());
+      assertTrue(refused.getMessage().contains(data.toAbsolutePath().normalize().toString()),
+          refused.getMessage());
+      assertEquals(1, served(first) > 0 ? 1 : 0, "the running store is untouched");
+      assertTrue(Files.exists(indexIn(runtime)));
+    }
+    try (TieredStore second = store(other, runtime).build()) { // free once the first closed
+      assertEquals(0, served(second));
+    }
+  }
+
+  @Test
   void shouldEmptyARuntimeDirectoryThatHeldAnotherDataDirectorysIndex() throws Exception {
     Path other = copies.resolve("other-data");
     IndexHome.persistFaultForTest = new IOException("injected: leave it in the runtime directory");
