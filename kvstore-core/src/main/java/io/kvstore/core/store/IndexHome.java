@@ -89,13 +89,16 @@ final class IndexHome {
   }
 
   /**
-   * The index lives in {@code runtimeDir} while the store runs. Takes the data directory's copy of
-   * a cleanly closed index there if the runtime directory holds none (a first start on this boot),
-   * then deletes the data directory's copy (a later machine crash must not find it). An index the
-   * runtime directory already holds (a process crash, or a clean close whose copy could not be
-   * made) is used as it is. A runtime directory left by another data directory is emptied.
+   * The index lives in {@code runtimeDir} while the store runs (spec/6.8 rule 1). Locks the
+   * directory; empties it if it held another data directory's index. If the data directory holds
+   * a cleanly closed index, that is the latest clean close: it replaces whatever the runtime
+   * directory holds (if it cannot be read, one WARNING and the index opens new, to be rebuilt from
+   * the location records). Otherwise an index the runtime directory holds (a process crash, or a
+   * clean close whose copy could not be made) is used as it is. Then the data directory's copy is
+   * deleted: a later machine crash must not find it.
    *
-   * @throws UncheckedIOException if a directory cannot be made or a file copied or removed
+   * @throws IndexDirInUseException if another store uses the runtime directory
+   * @throws UncheckedIOException if a directory cannot be made or a file removed
    */
   static IndexHome inRuntimeDir(Path dataDir, Path runtimeDir) {
     Path persistent = dataDir.resolve(DATA_SUBDIR);
