@@ -154,7 +154,16 @@ final class StoreFactory {
         }
       }
     }
-    return runtime == null ? IndexHome.inDataDir(b.dataDir) : IndexHome.inRuntimeDir(b.dataDir, runtime);
+    if (runtime == null) {
+      return IndexHome.inDataDir(b.dataDir);
+    }
+    IndexHome home = IndexHome.inRuntimeDir(b.dataDir, runtime);
+    LOG.log(
+        System.Logger.Level.INFO,
+        "the block index runs from {0}; {1} gets a copy at each clean stop",
+        home.liveDir(),
+        b.dataDir.resolve(IndexHome.DATA_SUBDIR));
+    return home;
   }
 
   /**
