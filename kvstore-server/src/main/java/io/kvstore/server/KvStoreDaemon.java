@@ -119,7 +119,7 @@ public final class KvStoreDaemon {
       store = openStore(config);
       LOG.info(storeOpenLine(store.stats(), (System.nanoTime() - opening) / 1_000_000));
       storeProbe = healthProbe(store);
-      StoreMetrics.register(metrics.registry(), store::stats);
+      StoreMetrics.register(metrics.registry(), store::stats, store::indexMemoryBytes);
       network = networkFactory.create(config, store, metrics);
       network.start();
       LOG.info("serving the kvstore protocol on {}:{}", config.host(), network.port());

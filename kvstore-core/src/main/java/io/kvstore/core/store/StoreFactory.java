@@ -39,6 +39,7 @@ final class StoreFactory {
     BlockIndex index = null;
     DataDirLock dirLock = null;
     AutoCloseable dirLockAndHome = null;
+    Path runtimeIndexDir = null;
     try {
       if (b.ssdBytes > 0) {
         // Before anything is opened or allocated, and released after everything is closed.
@@ -79,6 +80,7 @@ final class StoreFactory {
         opened.set(opened.indexOf(dirLock), dirLockAndHome);
         Path indexDir = home.liveDir();
         Path journalDir = home.runtime() ? indexDir : null;
+        runtimeIndexDir = journalDir;
         // After a crash the index the killed process left is kept if nothing in it can be torn;
         // otherwise the SSD tier rebuilds its directory from its logged location records.
         index =
@@ -111,13 +113,18 @@ final class StoreFactory {
       }
       SsdTier ssdTier = ssd;
       BlockIndex idx = index;
-      return new TieredStore(
-          tiers,
-          admission,
-          ssdTier == null ? null : ssdTier::corruptions,
-          idx,
-          dirLockAndHome != null ? dirLockAndHome : dirLock,
-          b);
+      TieredStore store =
+          new TieredStore(
+              tiers,
+              admission,
+              ssdTier == null ? null : ssdTier::corruptions,
+              idx,
+              dirLockAndHome != null ? dirLockAndHome : dirLock,
+              b);
+      if (runtimeIndexDir != null) {
+        store.indexRuntimeDir(runtimeIndexDir);
+      }
+      return store;
     } catch (IOException e) {
       UncheckedIOException failure =
           new UncheckedIOException("cannot create the data directory " + b.dataDir, e);

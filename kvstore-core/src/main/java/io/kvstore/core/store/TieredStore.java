@@ -11,6 +11,7 @@ import io.kvstore.core.tier.Tier;
 import io.kvstore.core.tier.TierKind;
 import io.kvstore.core.tier.TierWriteException;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.LongAdder;
@@ -104,6 +105,8 @@ public final class TieredStore implements AutoCloseable {
   private final CorruptionCounter corruptionCounter;
   private final StoreCloser closer;
   private final AutoCloseable dataDirLock;
+  /** Where the block index runs when not in the data directory, else null. */
+  private volatile Path indexRuntimeDir;
   private final LongAdder active = new LongAdder();
   private volatile boolean closed;
 
@@ -803,6 +806,27 @@ public final class TieredStore implements AutoCloseable {
   /** The data directory's lock, or null (StoreCloser releases it last). */
   AutoCloseable dataDirLock() {
     return dataDirLock;
+  }
+
+  /** Set by {@link StoreFactory} when the block index runs off the data directory. */
+  void indexRuntimeDir(Path dir) {
+    this.indexRuntimeDir = dir;
+  }
+
+  /**
+   * Bytes of the block index file when it runs from a runtime directory ({@link
+   * TieredStoreBuilder#indexDir}: memory, on a tmpfs), else 0. One {@code stat} per call.
+   */
+  public long indexMemoryBytes() {
+    Path dir = indexRuntimeDir;
+    if (dir == null) {
+      return 0;
+    }
+    try {
+      return java.nio.file.Files.size(dir.resolve(BlockIndex.FILE_NAME));
+    } catch (java.io.IOException | RuntimeException e) {
+      return 0; // copied away at close, or not made yet
+    }
   }
 
   BlockIndex index() {

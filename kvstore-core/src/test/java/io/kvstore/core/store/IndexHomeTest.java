@@ -81,6 +81,8 @@ class IndexHomeTest {
     int before;
     try (TieredStore store = store(data, runtime).build()) {
       assertTrue(Files.exists(indexIn(runtime)), "the index runs from the runtime directory");
+      assertEquals(Files.size(indexIn(runtime)), store.indexMemoryBytes());
+      assertTrue(store.indexMemoryBytes() > 0);
       assertFalse(Files.exists(indexIn(data.resolve("index"))), "no copy in the data directory while open");
       putAll(store);
       before = served(store);
@@ -319,6 +321,7 @@ class IndexHomeTest {
   void shouldKeepTheIndexInTheDataDirectoryByDefault() throws Exception {
     try (TieredStore store = small(data).ssdDurability("wal").build()) {
       putAll(store);
+      assertEquals(0, store.indexMemoryBytes(), "no index memory outside the data directory");
       assertTrue(Files.exists(indexIn(data.resolve("index"))));
     }
     assertTrue(Files.exists(data.resolve("index").resolve(BlockIndex.CLEAN_MARKER_NAME)));

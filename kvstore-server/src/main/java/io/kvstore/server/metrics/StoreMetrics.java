@@ -7,6 +7,7 @@ import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.util.Locale;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import java.util.function.ToLongFunction;
 
@@ -31,7 +32,22 @@ public final class StoreMetrics {
    * @throws IllegalArgumentException if one of the names is already registered
    */
   public static void register(MetricsRegistry registry, Supplier<StoreStats> stats) {
+    register(registry, stats, () -> 0);
+  }
+
+  /**
+   * As {@link #register(MetricsRegistry, Supplier)}, with the memory the block index takes on a
+   * memory file system ({@code index.dir}), e.g. {@code store::indexMemoryBytes}.
+   */
+  public static void register(
+      MetricsRegistry registry, Supplier<StoreStats> stats, LongSupplier indexMemoryBytes) {
     PrometheusRegistry r = registry.prometheus();
+    GaugeWithCallback.builder().name("kvstore_index_memory_bytes")
+        .help("Bytes of the block index file when it runs from a memory file system (index.dir:"
+            + " /dev/shm with auto); memory the daemon holds outside its JVM. 0 when it runs from"
+            + " the data directory.")
+        .callback(cb -> cb.call(indexMemoryBytes.getAsLong()))
+        .register(r);
     counter(r, stats, "kvstore_gets_total",
         "Pages asked for (hits in a tier or the write-back queue, plus misses).",
         StoreStats::gets);

@@ -55,7 +55,17 @@ class StoreMetricsTest {
         "Pages written into the tier when a faster tier evicted them.", 13, 23);
     tier(text, "kvstore_tier_admission_rejects_total", "counter",
         "Demotions into the tier refused by its admission policy.", 14, 24);
-    assertEquals(38, text.lines().filter(l -> l.startsWith("# TYPE ")).count(), text);
+    assertEquals(39, text.lines().filter(l -> l.startsWith("# TYPE ")).count(), text);
+  }
+
+  @Test
+  void shouldServeTheIndexMemoryThatRunsOffTheDataDirectory() {
+    MetricsRegistry registry = new MetricsRegistry();
+    StoreMetrics.register(registry, () -> STATS, () -> 228_003_840L);
+    family(registry.scrape(), "kvstore_index_memory_bytes", "gauge",
+        "Bytes of the block index file when it runs from a memory file system (index.dir:"
+            + " /dev/shm with auto); memory the daemon holds outside its JVM. 0 when it runs from"
+            + " the data directory.", "228003840");
   }
 
   @Test
