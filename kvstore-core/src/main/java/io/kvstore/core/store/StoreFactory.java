@@ -161,8 +161,10 @@ final class StoreFactory {
         }
       }
     }
-    if (runtime == null) {
-      return IndexHome.inDataDir(b.dataDir);
+    if (runtime == null
+        || runtime.toAbsolutePath().normalize().equals(
+            b.dataDir.resolve(IndexHome.DATA_SUBDIR).toAbsolutePath().normalize())) {
+      return IndexHome.inDataDir(b.dataDir); // the data directory's own place: nothing to copy
     }
     IndexHome home = IndexHome.inRuntimeDir(b.dataDir, runtime);
     LOG.log(

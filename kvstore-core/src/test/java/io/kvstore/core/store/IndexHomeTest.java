@@ -318,6 +318,19 @@ class IndexHomeTest {
   }
 
   @Test
+  void shouldTreatTheDataDirectorysOwnIndexPlaceAsTheDataDirectory() throws Exception {
+    try (TieredStore store = store(data, data.resolve("index")).build()) {
+      putAll(store);
+      assertEquals(0, store.indexMemoryBytes());
+    }
+    try (LogCapture ssd = new LogCapture(SsdTier.class);
+        TieredStore store = store(data, data.resolve("index")).build()) {
+      assertFalse(joined(ssd).contains("rebuilt"), joined(ssd));
+      assertEquals(PAGES, served(store));
+    }
+  }
+
+  @Test
   void shouldKeepTheIndexInTheDataDirectoryByDefault() throws Exception {
     try (TieredStore store = small(data).ssdDurability("wal").build()) {
       putAll(store);
