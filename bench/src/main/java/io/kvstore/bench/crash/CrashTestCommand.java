@@ -143,6 +143,17 @@ public final class CrashTestCommand implements Callable<Integer> {
           + " with --stop-on-failure it is the failing cycle's.")
   private Path snapshotDir;
 
+  @Option(names = "--freeze-every", paramLabel = "TIME",
+      description = "Freeze the file system of --data-dir (fsfreeze) every TIME, for --freeze-for,"
+          + " while the run goes on: a snapshot agent, or a disk that stops answering writes. Needs"
+          + " root, --data-dir on a file system of its own that can be frozen (ext4, xfs), never the"
+          + " root file system (default: off).")
+  private String freezeEvery;
+
+  @Option(names = "--freeze-for", defaultValue = "2s", paramLabel = "TIME",
+      description = "How long each freeze of --freeze-every lasts (default: ${DEFAULT-VALUE}).")
+  private String freezeFor;
+
   @Option(names = "--out", paramLabel = "DIR",
       description = "Write crashtest.json, crashtest.csv and the daemon's log here.")
   private Path out;
@@ -182,6 +193,12 @@ public final class CrashTestCommand implements Callable<Integer> {
         "--max-page-bytes", Integer.toString(pattern.pageLength())));
     flags.addAll(extraFlags);
 
+    long freezeEveryNanos = freezeEvery == null ? 0 : parse(() -> Durations.parseNanos(freezeEvery));
+    long freezeForNanos = parse(() -> Durations.parseNanos(freezeFor));
+    check(freezeEvery == null || dataDir != null,
+        "--freeze-every needs --data-dir on a file system of its own (it freezes that file system)");
+    check(freezeEvery == null || (freezeEveryNanos > 0 && freezeForNanos > 0),
+        "--freeze-every and --freeze-for must be > 0");
     boolean tempData = dataDir == null;
     Path data = tempData ? Files.createTempDirectory("kvbench-crashtest-") : dataDir;
     if (!tempData && Files.isDirectory(data)) {
@@ -211,6 +228,16 @@ public final class CrashTestCommand implements Callable<Integer> {
         cleanRestart == null || cleanRestart, Duration.ofNanos(startTimeoutNanos), log,
         stopOnFailure, snapshotDir, killDuringRestart, checkLost), report, progress);
     boolean finished = false;
+    DiskFreezer freezer = null;
+    if (freezeEvery != null) {
+      try {
+        freezer = DiskFreezer.start(data, freezeEveryNanos, freezeForNanos);
+      } catch (IOException e) {
+        throw new ParameterException(spec.commandLine(), e.getMessage(), e);
+      }
+      progress.println("kvbench crashtest: freezing " + freezer.mountPoint() + " for " + freezeFor
+          + " every " + freezeEvery);
+    }
     try {
       test.run();
       finished = true;
@@ -218,6 +245,11 @@ public final class CrashTestCommand implements Callable<Integer> {
       report.abort(e.getMessage().lines().findFirst().orElse("I/O error"));
       throw e;
     } finally {
+      if (freezer != null) {
+        freezer.close();
+        stdout.println("froze " + freezer.mountPoint() + " " + freezer.freezes() + " times for "
+            + freezeFor + (freezer.failure() == null ? "" : "; then " + freezer.failure()));
+      }
       if (!report.cycles().isEmpty()) {
         report.writeTable(stdout);
       }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kvstore.bench.CliRunner;
+import io.kvstore.common.Ext4Mount;
 import io.kvstore.core.index.BlockIndex;
 import io.kvstore.server.KvStoreServerCommand;
 import java.nio.file.Files;
@@ -214,6 +215,41 @@ class CrashTestCommandTest {
     assertEquals(2, cli.run("crashtest", "--server-script", script, "--cycles", "0"));
     assertEquals(2, cli.run("crashtest", "--server-script", script, "--delete-ratio", "0.6",
         "--read-ratio", "0.5"));
+  }
+
+  @Test
+  void shouldRefuseToFreezeWithoutADataDirectoryOfItsOwn() throws Exception {
+    CliRunner cli = new CliRunner();
+    String script = serverScript().toString();
+    assertEquals(2, cli.run("crashtest", "--server-script", script, "--freeze-every", "1s"));
+    assertTrue(cli.err().contains("--freeze-every needs --data-dir"), cli.err());
+    // The test's directory is on the root file system (refused), or on one fsfreeze cannot freeze.
+    cli = new CliRunner();
+    assertEquals(2, cli.run("crashtest", "--server-script", script, "--freeze-every", "1s",
+        "--data-dir", dir.resolve("frozen").toString()));
+    assertTrue(cli.err().contains("would freeze the root file system")
+        || cli.err().contains("cannot freeze"), cli.err());
+  }
+
+  /** The run goes on, and passes, with the data directory's file system frozen now and then. */
+  @Test
+  void shouldPassWithTheDataDiskFrozenNowAndThen() throws Exception {
+    try (Ext4Mount disk = Ext4Mount.mount(dir.resolve("disk"), dir.resolve("disk.img"), 256)) {
+      Path out = dir.resolve("out-frozen");
+      CliRunner cli = new CliRunner();
+      List<String> args = new ArrayList<>(List.of(smallRun("unused", out, "--cycles", "2",
+          "--duration", "1500ms", "--seed", "11", "--freeze-every", "400ms", "--freeze-for",
+          "300ms")));
+      args.set(args.indexOf("--data-dir") + 1, disk.dir().resolve("data").toString());
+      int status = cli.run(args.toArray(String[]::new));
+      assertEquals(0, status, cli.out() + cli.err());
+      assertTrue(cli.out().contains("PASS: "), cli.out());
+      java.util.regex.Matcher m =
+          java.util.regex.Pattern.compile("froze (\\S+) (\\d+) times for 300ms").matcher(cli.out());
+      assertTrue(m.find(), cli.out());
+      assertEquals(disk.dir().toAbsolutePath().toString(), m.group(1));
+      assertTrue(Integer.parseInt(m.group(2)) >= 1, cli.out());
+    }
   }
 
   @Test
