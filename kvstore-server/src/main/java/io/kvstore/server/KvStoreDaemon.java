@@ -298,8 +298,10 @@ public final class KvStoreDaemon {
    * on the data directory's file system.
    */
   private static RuntimeException explainIndexFailure(ServerConfig c, UncheckedIOException e) {
-    Path dir =
-        (c.indexDir().startsWith("/") ? Path.of(c.indexDir()) : c.dataDir()).toAbsolutePath().normalize();
+    // The directory the index was opened in: one the operator named, else the data directory's
+    // file system (auto names its /dev/shm directory, and its free space, in the cause).
+    boolean named = !c.indexDir().equals("auto") && !c.indexDir().equals("data");
+    Path dir = (named ? Path.of(c.indexDir()) : c.dataDir()).toAbsolutePath().normalize();
     String free;
     try {
       free = Sizes.format(Files.getFileStore(dir).getUsableSpace());

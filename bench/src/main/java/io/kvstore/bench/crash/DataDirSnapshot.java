@@ -3,6 +3,7 @@ package io.kvstore.bench.crash;
 import io.kvstore.bench.targets.TempDirs;
 import io.kvstore.core.index.BlockIndex;
 import io.kvstore.core.store.TieredStoreBuilder;
+import io.kvstore.core.tier.ssd.SsdTier;
 import java.io.IOException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
@@ -53,13 +54,12 @@ final class DataDirSnapshot {
           Files.copy(runtime.resolve(name), index.resolve(name), StandardCopyOption.REPLACE_EXISTING);
         }
       }
-      if (Files.exists(runtime.resolve(JOURNAL))) {
+      if (Files.exists(runtime.resolve(SsdTier.CRASH_JOURNAL_FILE))) {
         Path segments = Files.createDirectories(to.resolve("ssd").resolve("segments"));
-        Files.copy(runtime.resolve(JOURNAL), segments.resolve(JOURNAL), StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(runtime.resolve(SsdTier.CRASH_JOURNAL_FILE),
+            segments.resolve(SsdTier.CRASH_JOURNAL_FILE), StandardCopyOption.REPLACE_EXISTING);
       }
     }
   }
 
-  /** The SSD tier's crash journal's file name (spec/6.7). */
-  private static final String JOURNAL = "journal";
 }

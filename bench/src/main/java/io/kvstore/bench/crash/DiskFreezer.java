@@ -42,22 +42,23 @@ final class DiskFreezer implements AutoCloseable {
    *     system that cannot be frozen
    */
   static DiskFreezer start(Path dataDir, long everyNanos, long forNanos) throws IOException {
-    String target = run("findmnt", "-n", "-o", "TARGET", "-T", dataDir.toAbsolutePath().toString());
-    if (target == null || target.isBlank()) {
-      throw new IOException("cannot find the file system of " + dataDir + " (findmnt)");
+    Result target = exec("findmnt", "-n", "-o", "TARGET", "-T", dataDir.toAbsolutePath().toString());
+    if (target.exit() != 0 || target.out().isBlank()) {
+      throw new IOException("cannot find the file system of " + dataDir + " (findmnt: "
+          + target.out() + ")");
     }
-    Path mount = Path.of(target.strip());
+    Path mount = Path.of(target.out());
     if (mount.getNameCount() == 0) {
       throw new IOException("--freeze-every would freeze the root file system, which holds " + dataDir
           + " and everything else on the host: give --data-dir on a file system of its own (a"
           + " loop-mounted ext4, bench/README.md)");
     }
-    String frozen = runChecked("fsfreeze", "-f", mount.toString());
+    String frozen = exec("fsfreeze", "-f", mount.toString()).failure();
     if (frozen != null) {
       throw new IOException("cannot freeze " + mount + " (the file system of --data-dir): " + frozen
           + " (fsfreeze needs root and a file system that can be frozen, such as ext4 or xfs)");
     }
-    runChecked("fsfreeze", "-u", mount.toString());
+    exec("fsfreeze", "-u", mount.toString());
     DiskFreezer f = new DiskFreezer(mount, everyNanos, forNanos);
     Runtime.getRuntime().addShutdownHook(f.hook);
     f.thread.start();
@@ -86,7 +87,7 @@ final class DiskFreezer implements AutoCloseable {
         if (stop) {
           break;
         }
-        String out = runChecked("fsfreeze", "-f", mountPoint.toString());
+        String out = exec("fsfreeze", "-f", mountPoint.toString()).failure();
         if (out != null) {
           failure = "fsfreeze -f " + mountPoint + ": " + out;
           return;
@@ -95,7 +96,7 @@ final class DiskFreezer implements AutoCloseable {
         try {
           TimeUnit.NANOSECONDS.sleep(forNanos);
         } finally {
-          String thawed = runChecked("fsfreeze", "-u", mountPoint.toString());
+          String thawed = exec("fsfreeze", "-u", mountPoint.toString()).failure();
           if (thawed != null) {
             failure = "fsfreeze -u " + mountPoint + ": " + thawed;
           }
@@ -110,7 +111,7 @@ final class DiskFreezer implements AutoCloseable {
 
   private void thawQuietly() {
     try {
-      runChecked("fsfreeze", "-u", mountPoint.toString()); // "not frozen" when it is not: fine
+      exec("fsfreeze", "-u", mountPoint.toString()); // "not frozen" when it is not: fine
     } catch (IOException e) {
       // the hook or close tried; nothing more to do
     }
@@ -134,40 +135,31 @@ final class DiskFreezer implements AutoCloseable {
     }
   }
 
-  /** Runs a command; its output, or null if it could not be run or failed. */
-  private static String run(String... cmd) throws IOException {
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    try {
-      if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-        p.destroyForcibly();
-        return null;
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("interrupted running " + String.join(" ", cmd), e);
+  /** A command's exit status (-1: it could not be run or did not end) and output. */
+  private record Result(int exit, String out) {
+    /** Null if it succeeded, else what it said. */
+    String failure() {
+      return exit == 0 ? null : "exit " + exit + ": " + out;
     }
-    return out;
   }
 
-  /** Runs a command; null if it succeeded, else its exit code and output. */
-  private static String runChecked(String... cmd) throws IOException {
+  private static Result exec(String... cmd) throws IOException {
     Process p;
     try {
       p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     } catch (IOException e) {
-      return "cannot run " + cmd[0] + ": " + e.getMessage();
+      return new Result(-1, "cannot run " + cmd[0] + ": " + e.getMessage());
     }
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
     try {
       if (!p.waitFor(60, TimeUnit.SECONDS)) {
         p.destroyForcibly();
-        return String.join(" ", cmd) + " did not end";
+        return new Result(-1, String.join(" ", cmd) + " did not end");
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted running " + String.join(" ", cmd), e);
     }
-    return p.exitValue() == 0 ? null : "exit " + p.exitValue() + ": " + out;
+    return new Result(p.exitValue(), out);
   }
 }

@@ -473,8 +473,12 @@ public final class BlockIndex implements AutoCloseable {
         file);
   }
 
-  /** Makes a file creation or removal in {@code dir} durable (best effort where unsupported). */
-  static void syncDirectory(Path dir) {
+  /**
+   * Makes a file creation or removal in {@code dir} durable (best effort where unsupported). Shared
+   * by the store's other files that follow the same rule (the SSD tier's clean marker, the index's
+   * copy in the data directory).
+   */
+  public static void syncDirectory(Path dir) {
     try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
       ch.force(true);
     } catch (IOException | RuntimeException e) {

@@ -1,6 +1,7 @@
 package io.kvstore.core.store;
 
 import io.kvstore.core.index.BlockIndex;
+import io.kvstore.core.tier.ssd.SsdTier;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
@@ -59,8 +60,6 @@ final class IndexHome {
   static final String OWNER_FILE = "data-dir";
   /** Base of the automatic runtime directories, one per data directory, under /dev/shm. */
   static final String AUTO_PREFIX = "kvstore-index-";
-  /** The SSD tier's crash journal's name (it lives beside the index here). */
-  static final String JOURNAL_FILE = "journal";
   /** Test hook: a failure copying the data directory's index in at open, or null. */
   static volatile IOException copyInFaultForTest;
   /** Test hook: a failure copying the index back to the data directory at close, or null. */
@@ -118,7 +117,7 @@ final class IndexHome {
         // present now was made after it (by a run with index.dir = data, or by a close whose
         // removal from here failed).
         Files.deleteIfExists(live.resolve(BlockIndex.CLEAN_MARKER_NAME));
-        Files.deleteIfExists(live.resolve(JOURNAL_FILE));
+        Files.deleteIfExists(live.resolve(SsdTier.CRASH_JOURNAL_FILE));
         Files.deleteIfExists(liveFile);
         long t0 = System.nanoTime();
         Path tmp = live.resolve(BlockIndex.FILE_NAME + ".tmp");
@@ -156,7 +155,7 @@ final class IndexHome {
       boolean removed = Files.deleteIfExists(savedMarker);
       removed |= Files.deleteIfExists(savedFile);
       if (removed) {
-        syncDirectory(persistent);
+        BlockIndex.syncDirectory(persistent);
       }
     } catch (IOException | RuntimeException e) {
       if (lock != null) {
@@ -230,19 +229,29 @@ final class IndexHome {
    * then lives in the data directory).
    */
   static Optional<Path> autoRuntimeDir(Path dataDir, long indexBytes) {
-    Path shm = Path.of("/dev/shm");
+    return autoRuntimeDir(Path.of("/dev/shm"), dataDir, indexBytes);
+  }
+
+  /**
+   * As {@link #autoRuntimeDir(Path, long)} with {@code shm} for {@code /dev/shm}. The room counts
+   * the index this data directory's runtime directory already holds (left by a process crash, it is
+   * what the open keeps): it must not push the store off the memory file system it occupies.
+   */
+  static Optional<Path> autoRuntimeDir(Path shm, Path dataDir, long indexBytes) {
+    Path dir = autoDirUnder(shm, dataDir);
     try {
       if (!Files.isDirectory(shm) || !Files.isWritable(shm)) {
         return Optional.empty();
       }
       FileStore fs = Files.getFileStore(shm);
-      if (!"tmpfs".equals(fs.type()) || fs.getUsableSpace() / 2 < indexBytes) {
+      Path held = dir.resolve(BlockIndex.FILE_NAME);
+      long room = fs.getUsableSpace() + (Files.isRegularFile(held) ? Files.size(held) : 0);
+      if (!"tmpfs".equals(fs.type()) || room / 2 < indexBytes) {
         return Optional.empty();
       }
     } catch (IOException | SecurityException e) {
       return Optional.empty();
     }
-    Path dir = TieredStoreBuilder.autoIndexDir(dataDir);
     String refused = privateBase(dir.getParent());
     if (refused != null) {
       LOG.log(System.Logger.Level.WARNING, "cannot run the block index from {0}: {1}", dir, refused);
@@ -358,7 +367,7 @@ final class IndexHome {
       Files.move(tmp, persistentDir.resolve(BlockIndex.FILE_NAME), StandardCopyOption.ATOMIC_MOVE);
       Files.deleteIfExists(persistentDir.resolve(BlockIndex.CLEAN_MARKER_NAME));
       Files.createFile(persistentDir.resolve(BlockIndex.CLEAN_MARKER_NAME));
-      syncDirectory(persistentDir);
+      BlockIndex.syncDirectory(persistentDir);
     } catch (IOException | RuntimeException e) {
       try {
         Files.deleteIfExists(tmp);
@@ -466,15 +475,6 @@ final class IndexHome {
     Files.writeString(owner, me + "\n", StandardCharsets.UTF_8);
   }
 
-  /** Makes a directory's changes durable where the platform allows it. */
-  private static void syncDirectory(Path dir) {
-    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-      ch.force(true);
-    } catch (IOException | RuntimeException e) {
-      // Not supported on every platform; the change is then as durable as the OS makes it.
-    }
-  }
-
   /** Whether a store holds the runtime directory's lock. */
   private static boolean inUse(Path dir) {
     try {
@@ -485,6 +485,11 @@ final class IndexHome {
     } catch (IOException | RuntimeException e) {
       return true; // cannot tell: leave it
     }
+  }
+
+  /** {@code shm/kvstore-index-USER/<hash of the data directory>}. */
+  static Path autoDirUnder(Path shm, Path dataDir) {
+    return shm.resolve(AUTO_PREFIX + System.getProperty("user.name", "store")).resolve(hashOf(dataDir));
   }
 
   /** 16 hex digits of the SHA-256 of the data directory's absolute path. */

@@ -222,8 +222,7 @@ public final class TieredStoreBuilder {
    * /dev/shm/kvstore-index-USER/<first 16 hex digits of the SHA-256 of the absolute path>}.
    */
   public static Path autoIndexDir(Path dataDir) {
-    return Path.of("/dev/shm", IndexHome.AUTO_PREFIX + System.getProperty("user.name", "store"))
-        .resolve(IndexHome.hashOf(dataDir));
+    return IndexHome.autoDirUnder(Path.of("/dev/shm"), dataDir);
   }
 
   /**

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.kvstore.common.TmpfsMount;
 import io.kvstore.core.index.BlockIndex;
 import io.kvstore.core.tier.TestPages;
 import io.kvstore.core.tier.ssd.SsdTier;
@@ -279,9 +280,20 @@ class IndexHomeTest {
     Files.writeString(gone.resolve(BlockIndex.FILE_NAME), "x");
     Files.writeString(kept.resolve(IndexHome.OWNER_FILE), data + "\n");
     Files.writeString(kept.resolve(BlockIndex.FILE_NAME), "x");
-    IndexHome.removeOrphans(base);
+    Path held = base.resolve("c"); // its data directory is gone, but a store still runs from it
+    Files.createDirectories(held);
+    Files.writeString(held.resolve(IndexHome.OWNER_FILE), copies.resolve("deleted-too") + "\n");
+    Files.writeString(held.resolve(BlockIndex.FILE_NAME), "x");
+    try (java.nio.channels.FileChannel lock = java.nio.channels.FileChannel.open(
+            held.resolve(IndexHome.LOCK_FILE), java.nio.file.StandardOpenOption.CREATE,
+            java.nio.file.StandardOpenOption.WRITE)) {
+      java.nio.channels.FileLock l = lock.lock();
+      IndexHome.removeOrphans(base);
+      l.release();
+    }
     assertFalse(Files.exists(gone));
     assertTrue(Files.exists(kept.resolve(BlockIndex.FILE_NAME)));
+    assertTrue(Files.exists(held.resolve(BlockIndex.FILE_NAME)), "a locked directory stays");
   }
 
   @Test
@@ -302,6 +314,39 @@ class IndexHomeTest {
       assertEquals(PAGES, served(store));
       assertTrue(Files.exists(indexIn(data.resolve("index"))), "none: the data directory");
       assertFalse(Files.exists(indexIn(auto)));
+    }
+  }
+
+  /**
+   * On a real 8 MiB tmpfs: auto asks for twice the index's size, and counts the index this data
+   * directory's runtime directory already holds (left by a process crash): without that, the
+   * store's own index would push it off the memory file system at the restart that should keep it.
+   */
+  @Test
+  void shouldAskForRoomOnTheMemoryFileSystemCountingTheIndexItHolds() throws Exception {
+    try (TmpfsMount shm = TmpfsMount.mount(copies.resolve("shm"), "size=8m")) {
+      long mib = 1 << 20;
+      assertTrue(IndexHome.autoRuntimeDir(shm.dir(), data, 5 * mib).isEmpty(), "8 MiB < 2 x 5");
+      Path dir = IndexHome.autoRuntimeDir(shm.dir(), data, 3 * mib).orElseThrow();
+      assertEquals(IndexHome.autoDirUnder(shm.dir(), data), dir);
+      // The index a killed store left there: 3 MiB of the 8 are taken now.
+      Files.createDirectories(dir);
+      try (java.io.RandomAccessFile f =
+          new java.io.RandomAccessFile(dir.resolve(BlockIndex.FILE_NAME).toFile(), "rw")) {
+        f.setLength(3 * mib);
+        f.write(new byte[(int) (3 * mib)]); // tmpfs counts written pages
+      }
+      assertEquals(dir, IndexHome.autoRuntimeDir(shm.dir(), data, 3 * mib).orElse(null),
+          "its own index counts as room");
+      assertTrue(IndexHome.autoRuntimeDir(shm.dir(), copies.resolve("other"), 3 * mib).isEmpty(),
+          "another data directory's does not");
+      try (var all = Files.walk(shm.dir())) {
+        for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          if (!p.equals(shm.dir())) {
+            Files.delete(p);
+          }
+        }
+      }
     }
   }
 

@@ -102,6 +102,8 @@ public final class SsdTier implements Tier {
   static final long BALLAST_BYTES = 4L << 20;
   /** Present in the segments directory while the tier is closed cleanly. */
   static final String CLEAN_MARKER = "clean";
+  /** The crash journal's file name (spec/6.7), for tools that look at a store's files. */
+  public static final String CRASH_JOURNAL_FILE = CrashJournal.FILE_NAME;
   /**
    * Written beside the clean marker on a clean close: each segment's slot ({@code <id hex> <slot>}
    * per line), so that the next open puts every segment back in its slot and the directory's
@@ -382,21 +384,13 @@ public final class SsdTier implements Tier {
    * nothing done that the index does not account for) and no change of it was left half done
    * ({@link BlockIndex#reopenUnlocked}); otherwise it is deleted, with the journal, and the tier rebuilds
    * its directory from its location records (spec/6-ssd-segments.md, 6.5 rule 6). With {@code
-   * none} an unclean index goes through Chronicle's recovery and the tier checks every entry.
+   * none} an unclean index goes through Chronicle's recovery and the tier checks every entry. The
+   * crash journal is read in {@code journalDir} (null: the segment directory; see {@link
+   * SsdTierConfig#journalDir()}); a journal left in the segment directory by a run that kept it
+   * there is deleted when it lives elsewhere: it vouches for an index that is not this one.
    *
    * @throws UncheckedIOException if the index cannot be opened (e.g. no room for a new one)
    * @throws SsdStorageException if the journal of the last run cannot be removed
-   */
-  public static BlockIndex openIndex(
-      Path ssdDir, Path indexDir, long entries, SsdTierConfig.Durability durability) {
-    return openIndex(ssdDir, indexDir, null, entries, durability);
-  }
-
-  /**
-   * As {@link #openIndex(Path, Path, long, SsdTierConfig.Durability)}, with the tier's crash journal
-   * in {@code journalDir} (null: the segment directory; see {@link SsdTierConfig#journalDir()}). A
-   * journal left in the segment directory by a run that kept it there is deleted when the journal
-   * lives elsewhere: it vouches for an index that is not the one opened here.
    */
   public static BlockIndex openIndex(
       Path ssdDir, Path indexDir, Path journalDir, long entries, SsdTierConfig.Durability durability) {

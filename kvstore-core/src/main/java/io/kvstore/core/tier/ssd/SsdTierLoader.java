@@ -6,10 +6,8 @@ import io.kvstore.core.index.IndexEntry;
 import io.kvstore.core.policy.EvictionPolicy;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -78,7 +76,7 @@ final class SsdTierLoader {
     try {
       Files.deleteIfExists(marker);
       Files.deleteIfExists(segDir.resolve(SsdTier.SLOTS_FILE));
-      syncDirectory(segDir);
+      BlockIndex.syncDirectory(segDir);
     } catch (IOException e) {
       throw new SsdStorageException("cannot remove the clean-close marker " + marker, e);
     }
@@ -389,14 +387,5 @@ final class SsdTierLoader {
         && PageFormat.payloadLength(header, 0) + PageFormat.HEADER_LENGTH == len
         && PageFormat.keyHi(header, 0) == hi
         && PageFormat.keyLo(header, 0) == lo;
-  }
-
-  /** Makes the marker's removal durable, so a machine crash cannot bring it back. */
-  private static void syncDirectory(Path dir) {
-    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-      ch.force(true);
-    } catch (IOException | RuntimeException e) {
-      // Not supported on every platform; the removal is then as durable as the OS makes it.
-    }
   }
 }
