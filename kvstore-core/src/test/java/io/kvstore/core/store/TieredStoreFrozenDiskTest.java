@@ -64,6 +64,68 @@ class TieredStoreFrozenDiskTest {
     }
   }
 
+  /**
+   * Deletes of pages the SSD tier holds, and puts that replace them, are answered while the disk
+   * is frozen: the location record's delete waits for the disk on the tier's deleter thread, with
+   * a tombstone in the crash journal (on tmpfs). Before, each waited in RocksDB's log write for the
+   * thaw, holding a store thread and a key lock (the daemon: 8 timeouts in a 20 s freeze). After the
+   * thaw and a restart, no deleted or replaced version comes back.
+   */
+  @Test
+  void shouldAnswerDeletesAndReplacingPutsOfSsdPagesWhileTheDataDiskIsFrozen() throws Exception {
+    try (Ext4Mount disk = Ext4Mount.mount(tmp.resolve("disk"), tmp.resolve("disk.img"), 128)) {
+      TieredStoreBuilder b =
+          StoreFixtures.onDisk(disk.dir().resolve("data"), PAYLOAD).ssdDurability("wal").indexDir(runtime);
+      try (TieredStore store = b.build()) {
+        for (long k = 0; k < 300; k++) {
+          store.put(TestPages.page(HI, k, 1, PAYLOAD));
+        }
+        assertTrue(store.awaitWriteBack(30_000));
+        for (long k = 0; k < 40; k++) {
+          assertEquals(
+              io.kvstore.core.tier.TierKind.SSD, StoreFixtures.whereIs(store, HI, k), "page " + k);
+        }
+
+        String wrong = disk.whileFrozen(FROZEN_SECONDS, () -> deleteAndReplace(store));
+        assertNull(wrong, "deletes and replacing puts of SSD pages: " + wrong);
+
+        assertTrue(store.awaitWriteBack(60_000), "write-back resumes after the thaw");
+        checkDeletedAndReplaced(store);
+      }
+      try (TieredStore store = b.build()) {
+        checkDeletedAndReplaced(store);
+        checkAll(store, 40, 300);
+        assertEquals(0, store.stats().corruptions());
+      }
+    }
+  }
+
+  /** Deletes pages 0 to 19 and replaces 20 to 39 (version 2); each is read back at once. */
+  private static void deleteAndReplace(TieredStore store) {
+    ByteBuffer d = ByteBuffer.allocateDirect(PageFormat.pageLength(PAYLOAD));
+    for (long k = 0; k < 20; k++) {
+      assertTrue(store.delete(HI, k), "page " + k + " deleted");
+      assertEquals(-1, store.get(HI, k, d.clear()), "deleted page " + k);
+    }
+    for (long k = 20; k < 40; k++) {
+      store.put(TestPages.page(HI, k, 2, PAYLOAD));
+      assertTrue(store.get(HI, k, d.clear()) > 0, "page " + k + " just replaced");
+      assertEquals(2, TestPages.check(d.flip(), HI, k));
+    }
+  }
+
+  private static void checkDeletedAndReplaced(TieredStore store) {
+    ByteBuffer d = ByteBuffer.allocateDirect(PageFormat.pageLength(PAYLOAD));
+    for (long k = 0; k < 20; k++) {
+      assertEquals(-1, store.get(HI, k, d.clear()), "deleted page " + k + " stays deleted");
+    }
+    for (long k = 20; k < 40; k++) {
+      if (store.get(HI, k, d.clear()) >= 0) {
+        assertEquals(2, TestPages.check(d.flip(), HI, k), "page " + k + " never its old version");
+      }
+    }
+  }
+
   /** What must go on while the disk is frozen: memory reads and writes, GCs, a thread dump. */
   private static void memoryWork(TieredStore store) {
     ByteBuffer d = ByteBuffer.allocateDirect(PageFormat.pageLength(PAYLOAD));

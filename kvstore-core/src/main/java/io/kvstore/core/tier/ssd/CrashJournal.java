@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicIntegerArray;
@@ -39,12 +40,17 @@ import java.util.function.Supplier;
  *       by walking their headers. A kill inside that window leaves records the index does not know;
  *       the reopen repairs each (see {@link SsdTierLoader}), since a later delete of such a key,
  *       which the tier does not hold, would not delete the record, and a rebuild after a later
- *       crash would bring the page back.
+ *       crash would bring the page back;
+ *   <li>the <em>tombstones</em>, in the same table: keys whose index entry a delete removed while
+ *       their location record is not deleted yet (a {@link RecordDeleter} deletes it off the
+ *       caller's thread). The open after a crash on this boot deletes those records first, whether
+ *       it keeps the index or rebuilds it, so a deleted page never comes back.
  * </ul>
  *
  * Layout (big-endian): magic (u64), boot id (40 bytes, ASCII, zero padded), state (u32), slots
  * (u32), intents (u32), reserved to byte 64; the slot table (u64 per slot: segment id + 1, 0 for
- * none); the intents (three u64 each: segment id + 1 (0 for a free intent), offset, length).
+ * none); the intents (three u64 each: segment id + 1 (0 for a free entry), offset, length; or, for
+ * a tombstone, {@link #TOMBSTONE}, key hi, key lo).
  */
 final class CrashJournal {
 
@@ -53,8 +59,10 @@ final class CrashJournal {
   static final int OPEN = 1;
   static final int CLOSED = 2;
   static final int UNTRUSTED = 3;
-  /** Runs of pages that may be between their records and their entries at once. */
+  /** Runs of pages that may be between their records and their entries at once (with tombstones). */
   static final int INTENTS = 256;
+  /** The first word of an intent that is a tombstone (a segment id + 1 is never negative). */
+  static final long TOMBSTONE = -1L;
 
   private static final int BOOT_OFFSET = 8;
   private static final int BOOT_BYTES = 40;
@@ -85,8 +93,25 @@ final class CrashJournal {
   /** A run of pages whose records may have been written without their index entries. */
   record Intent(long segmentId, long offset, long length) {}
 
-  /** What the journal of the last process says, read before the tier makes its own. */
-  record Previous(String bootId, int state, Map<Long, Integer> slotOf, java.util.List<Intent> intents) {
+  /**
+   * What the journal of the last process says, read before the tier makes its own; {@code
+   * tombstones} holds key hi, key lo pairs.
+   */
+  record Previous(
+      String bootId,
+      int state,
+      Map<Long, Integer> slotOf,
+      java.util.List<Intent> intents,
+      long[] tombstones) {
+
+    /**
+     * Whether it was written on this very boot: then its tombstones hold whatever its state (the
+     * stores of a killed process are in the page cache; after a reboot they may not be).
+     */
+    boolean sameBoot() {
+      String now = currentBootId();
+      return !now.isEmpty() && now.equals(bootId);
+    }
 
     /**
      * Whether the last process left it open (it was killed, or its close failed) on this very boot,
@@ -151,15 +176,22 @@ final class CrashJournal {
       }
     }
     java.util.List<Intent> list = new java.util.ArrayList<>();
+    long[] tombs = new long[2 * INTENTS];
+    int tombCount = 0;
     int base = HEADER + 8 * slots;
     for (int i = 0; i < INTENTS; i++) {
       int at = base + INTENT_BYTES * i;
-      long seg = b.getLong(at) - 1;
-      if (seg >= 0) {
-        list.add(new Intent(seg, b.getLong(at + 8), b.getLong(at + 16)));
+      long first = b.getLong(at);
+      if (first == TOMBSTONE) {
+        tombs[2 * tombCount] = b.getLong(at + 8);
+        tombs[2 * tombCount + 1] = b.getLong(at + 16);
+        tombCount++;
+      } else if (first - 1 >= 0) {
+        list.add(new Intent(first - 1, b.getLong(at + 8), b.getLong(at + 16)));
       }
     }
-    return new Previous(boot, b.getInt(STATE_OFFSET), slotOf, list);
+    return new Previous(
+        boot, b.getInt(STATE_OFFSET), slotOf, list, Arrays.copyOf(tombs, 2 * tombCount));
   }
 
   /**
@@ -236,6 +268,55 @@ final class CrashJournal {
     }
     untrusted();
     return -1;
+  }
+
+  /**
+   * Claims an entry for a tombstone of the key, before its index entry is removed (its location
+   * record is deleted later, by a {@link RecordDeleter}).
+   *
+   * @return the entry, for {@link #release} once the record is deleted; -1 if every entry is taken
+   *     (the caller then deletes the record itself; the journal stays trusted)
+   */
+  int tombstone(long hi, long lo) {
+    int start = (int) (Thread.currentThread().getId() % INTENTS);
+    for (int k = 0; k < INTENTS; k++) {
+      int i = (start + k) % INTENTS;
+      if (claimed.get(i) == 0 && claimed.compareAndSet(i, 0, 1)) {
+        int at = intentBase + INTENT_BYTES * i;
+        map.putLong(at + 8, hi);
+        map.putLong(at + 16, lo);
+        VarHandle.storeStoreFence();
+        map.putLong(at, TOMBSTONE);
+        // The index entry is removed after this; a kill between finds the tombstone.
+        VarHandle.fullFence();
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * Makes the journal in {@code dir} vouch for nothing (state {@link #UNTRUSTED}), keeping its
+   * tombstones for the rebuild that follows; deletes it if it cannot be written in place.
+   *
+   * @throws IOException if it can be neither marked nor deleted
+   */
+  static void markUntrusted(Path dir) throws IOException {
+    Path file = dir.resolve(FILE_NAME);
+    Previous last = read(dir);
+    if (last == null || last.tombstones().length == 0 || !last.sameBoot()) {
+      Files.deleteIfExists(file); // nothing in it a rebuild could use
+      return;
+    }
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+      ByteBuffer state = ByteBuffer.allocate(4).putInt(0, UNTRUSTED);
+      while (state.hasRemaining()) {
+        ch.write(state, STATE_OFFSET + state.position());
+      }
+      ch.force(false);
+    } catch (IOException e) {
+      Files.deleteIfExists(file);
+    }
   }
 
   /** Releases an intent once the run's index entries are written (or nothing was written). */

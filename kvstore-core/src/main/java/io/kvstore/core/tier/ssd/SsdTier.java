@@ -21,6 +21,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.atomic.LongAdder;
@@ -214,6 +215,23 @@ public final class SsdTier implements Tier {
   /** Test hook: called by a segment drop holding stripe {@code s}, after its index removals. */
   volatile java.util.function.IntConsumer dropStripeHookForTest;
   private final PendingDeletes pendingDeletes = new PendingDeletes();
+  /** The buffers of {@link #deleteLocationOrKeep} (its drain runs one at a time). */
+  private final LocationStore.WriteSlot retrySlot = new LocationStore.WriteSlot();
+  /** The buffers of the {@link #deleter}'s thread. */
+  private final LocationStore.WriteSlot deleterSlot = new LocationStore.WriteSlot();
+  /**
+   * A delete waits for its location record's delete unless the deleter has been busy with one
+   * delete for longer than this (a frozen or stalled disk); then it answers anyway, its tombstone
+   * making the record's delete certain (spec/6-ssd-segments.md 6.5 rule 8).
+   */
+  static final long DELETE_STUCK_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
+  /**
+   * Deletes location records off the caller's thread (with {@code wal}, once the crash journal is
+   * made; null otherwise: a delete then deletes its record itself).
+   */
+  private volatile RecordDeleter deleter;
+  /** Test hook: run on the deleter's thread before each location-record delete it makes. */
+  volatile Runnable beforeDeferredDeleteForTest;
   /** One reusable checksum per reading thread. */
   private final ThreadLocal<CRC32C> crcs = ThreadLocal.withInitial(CRC32C::new);
   /** Pages larger than this are read and verified chunk by chunk (L2-cache sized). */
@@ -369,6 +387,10 @@ public final class SsdTier implements Tier {
         journal.untrusted(); // the open's own drops left records RocksDB refused to delete
       }
       placeBallast();
+      if (journal != null && config.durability == SsdTierConfig.Durability.WAL) {
+        CrashJournal j = journal;
+        deleter = new RecordDeleter(this::finishDelete, j::release, "kvstore-ssd-record-deleter");
+      }
     } catch (RuntimeException e) {
       closeResources(e);
       throw e;
@@ -423,10 +445,11 @@ public final class SsdTier implements Tier {
             e.toString());
       }
     }
-    // Not trusted: the journal goes first, so that a kill during the rebuild cannot leave a
-    // half-built index that a journal of the last run would vouch for.
+    // Not trusted: the journal goes first (or vouches for nothing, if it holds tombstones for the
+    // rebuild), so that a kill during the rebuild cannot leave a half-built index that a journal
+    // of the last run would vouch for.
     try {
-      Files.deleteIfExists(jDir.resolve(CrashJournal.FILE_NAME));
+      CrashJournal.markUntrusted(jDir);
     } catch (IOException e) {
       throw new SsdStorageException("cannot remove the crash journal in " + jDir + ": " + e, e);
     }
@@ -607,6 +630,15 @@ public final class SsdTier implements Tier {
   /** Location-record deletes RocksDB refused, waiting for {@link #resumeWrites()}. */
   public long pendingLocationDeletes() {
     return pendingDeletes.size();
+  }
+
+  /**
+   * Deleted pages whose location record is not deleted yet (tombstones in the crash journal; the
+   * disk has not taken the record's delete, e.g. while it is frozen).
+   */
+  public int tombstones() {
+    RecordDeleter d = deleter;
+    return d == null ? 0 : d.pending();
   }
 
   /** What opening found and repaired. */
@@ -1171,7 +1203,7 @@ public final class SsdTier implements Tier {
       if (journalNow != null) {
         intent = journalNow.claim(seg.id, off, runLen);
       }
-      int locked = lockStripes(s, from, n);
+      int locked = lockStripesAfterDeletes(s, from, n);
       try {
         writeRecords(seg, s, pages, from, n, off);
         Runnable hook = recordsWrittenHookForTest;
@@ -1220,6 +1252,26 @@ public final class SsdTier implements Tier {
     CrashJournal j = journal;
     if (j != null) {
       j.untrusted();
+    }
+  }
+
+  /**
+   * {@link #lockStripes}, once no key of the run has a tombstone whose record delete is pending (a
+   * late delete must not remove the records about to be written). Waits for such a delete without
+   * the stripes: the deleter may need them (a drop of a segment left empty), and no new tombstone
+   * of these keys can come while they are held.
+   */
+  private int lockStripesAfterDeletes(PutScratch s, int from, int n) {
+    while (true) {
+      int locked = lockStripes(s, from, n);
+      RecordDeleter d = deleter;
+      if (d == null || !d.isPending(s.hi, s.lo, from, n)) {
+        return locked;
+      }
+      for (int k = locked - 1; k >= 0; k--) {
+        stripes[s.stripes[k]].unlock();
+      }
+      d.awaitNotPending(s.hi, s.lo, from, n);
     }
   }
 
@@ -1594,6 +1646,11 @@ public final class SsdTier implements Tier {
    * @return whether the record is deleted (false: pending)
    */
   private boolean deleteLocation(int s, long hi, long lo) {
+    return deleteLocation(writeSlots[s], hi, lo);
+  }
+
+  /** {@link #deleteLocation(int, long, long)} with the buffers of {@code slot}, owned by the caller. */
+  private boolean deleteLocation(LocationStore.WriteSlot slot, long hi, long lo) {
     Lock swap = locationsSwap.readLock();
     swap.lock();
     try {
@@ -1602,7 +1659,7 @@ public final class SsdTier implements Tier {
       if (fault != null) {
         throw fault;
       }
-      locations.delete(writeSlots[s], hi, lo);
+      locations.delete(slot, hi, lo);
       return true;
     } catch (RocksDBException | RuntimeException e) {
       untrustJournal(); // the record stays until the retry, its entry goes
@@ -1610,6 +1667,40 @@ public final class SsdTier implements Tier {
       return false;
     } finally {
       swap.unlock();
+    }
+  }
+
+  /**
+   * The deleter's part of a delete ({@link RecordDeleter.Work}): the location record's delete (kept
+   * for {@link #resumeWrites} if RocksDB refuses it, as a delete without a deleter does), the
+   * tombstone's release, then what the delete leaves outside the stripe: the page's header
+   * invalidated if the record stays, and the segment dropped if it is left empty.
+   */
+  private void finishDelete(int entry, long hi, long lo, Segment seg, long off) {
+    boolean refused = true;
+    try {
+      Runnable hook = beforeDeferredDeleteForTest;
+      if (hook != null) {
+        hook.run();
+      }
+      refused = !deleteLocation(deleterSlot, hi, lo);
+    } catch (RuntimeException e) {
+      untrustJournal();
+      pendingDeletes.add(hi, lo);
+    } finally {
+      deleter.recordDeleted(entry);
+    }
+    if (seg == null) {
+      return;
+    }
+    try {
+      if (refused) {
+        invalidateInPlace(seg, off);
+      }
+      dropIfEmpty(seg);
+    } catch (RuntimeException e) {
+      // A drop that fails leaves the segment to the next open (as a failed drop of a delete does).
+      writeFailures.increment();
     }
   }
 
@@ -1840,7 +1931,10 @@ public final class SsdTier implements Tier {
    * entry goes at once (the page is gone for every later get) and a segment left without live pages
    * is deleted, which frees its space; a location record RocksDB cannot delete now is deleted by
    * {@link #resumeWrites()} or on close, and meanwhile the page's header is invalidated in place
-   * so that a crash cannot bring the page back ({@link #invalidateInPlace}).
+   * so that a crash cannot bring the page back ({@link #invalidateInPlace}). With {@code wal}, the
+   * record's delete (and the rest) runs on the {@link RecordDeleter}'s thread after a tombstone in
+   * the crash journal; this waits for it unless the disk holds it (a frozen file system): then it
+   * returns at once (spec/6-ssd-segments.md 6.5 rule 8).
    */
   @Override
   public boolean delete(long keyHi, long keyLo) {
@@ -1849,6 +1943,9 @@ public final class SsdTier implements Tier {
     Segment seg;
     boolean refused;
     long off;
+    RecordDeleter d;
+    int tomb;
+    long ticket = 0;
     try {
       ensureOpen();
       // The directory first, without the stripe (writes hold it across RocksDB calls): a delete of
@@ -1864,25 +1961,41 @@ public final class SsdTier implements Tier {
         if (!index.get(keyHi, keyLo, held) || !held.isIn(TierKind.SSD)) {
           return false;
         }
-        // The record first, then the entry (as a drop does): a kill between leaves the page
-        // served (the delete was not answered) and never a record without an entry, which a
+        // With a deleter: a tombstone in the crash journal, then the entry; the record's delete
+        // goes to the deleter (a kill before it finds the tombstone: the open deletes the record).
+        // Without: the record first, then the entry (as a drop does): a kill between leaves the
+        // page served (the delete was not answered) and never a record without an entry, which a
         // rebuild after a later crash would bring back.
-        refused = !deleteLocation(s, keyHi, keyLo);
+        d = deleter;
+        CrashJournal j = journal;
+        tomb = d != null && j != null ? j.tombstone(keyHi, keyLo) : -1;
+        refused = tomb < 0 && !deleteLocation(s, keyHi, keyLo);
         IndexEntry removed = entries.get()[1];
-        if (!index.removeSsd(keyHi, keyLo, BlockIndex.ANY_SEGMENT, 0, removed)) {
+        boolean gone = index.removeSsd(keyHi, keyLo, BlockIndex.ANY_SEGMENT, 0, removed);
+        seg = gone ? liveSegment(removed) : null;
+        off = gone ? removed.segmentOffset() : 0;
+        if (gone) {
+          int len = removed.pageLength();
+          usedBytes.addAndGet(-len);
+          pageCount.decrementAndGet();
+          if (seg != null) {
+            seg.liveBytes.addAndGet(-len);
+            seg.livePages.decrementAndGet();
+          }
+        }
+        if (tomb >= 0) {
+          ticket = d.submit(tomb, keyHi, keyLo, seg, off); // pending before the stripe is free
+        }
+        if (!gone) {
           return false; // under the stripe nothing changes the SSD location: not expected
         }
-        seg = liveSegment(removed);
-        int len = removed.pageLength();
-        usedBytes.addAndGet(-len);
-        pageCount.decrementAndGet();
-        if (seg != null) {
-          seg.liveBytes.addAndGet(-len);
-          seg.livePages.decrementAndGet();
-        }
-        off = removed.segmentOffset();
       } finally {
         stripes[s].unlock();
+      }
+      if (tomb >= 0) {
+        // Mostly it is done in microseconds; on a frozen disk the answer does not wait for it.
+        d.awaitFinished(tomb, ticket, DELETE_STUCK_NANOS);
+        return true;
       }
       if (seg != null) {
         // Outside the stripe: a drop of the segment holds its I/O lock while it takes stripes.
@@ -2055,7 +2168,8 @@ public final class SsdTier implements Tier {
     Lock swap = locationsSwap.readLock();
     swap.lock();
     try {
-      locations.delete(writeSlots[stripe(hi, lo)], hi, lo);
+      // Not a stripe's buffers: the drain holds no stripe lock.
+      locations.delete(retrySlot, hi, lo);
       return true;
     } catch (RocksDBException | RuntimeException e) {
       return false;
@@ -2097,6 +2211,11 @@ public final class SsdTier implements Tier {
     try {
       if (closed) {
         return;
+      }
+      RecordDeleter d = deleter;
+      if (d != null) {
+        d.close(); // its queued deletes first: they use RocksDB, the journal and the segments
+        deleter = null;
       }
       closed = true;
       closeResources(null);

@@ -71,6 +71,9 @@ final class SsdTierLoader {
             && index.reopenedAfterCrash()
             && journal != null
             && journal.trustworthy();
+    if (journal != null && journal.sameBoot() && cfg.durability != SsdTierConfig.Durability.NONE) {
+      applyTombstones(journal.tombstones(), index, trusted);
+    }
     Map<Long, Integer> slotOf =
         clean ? readSlotTable(segDir) : trusted ? journal.slotOf() : Map.of();
     try {
@@ -230,6 +233,38 @@ final class SsdTierLoader {
     }
     restored[0] += batch.count();
     batch.clear();
+  }
+
+  /**
+   * Deletes the location records of the pages the killed process had deleted without their
+   * record yet (the journal's tombstones, spec/6-ssd-segments.md 6.5 rule 8), before anything
+   * reads the records: those deletes were answered. If the index is kept and has an SSD entry for
+   * the key (no writer writes a record of a key whose tombstone is pending, so none is expected),
+   * the record is rewritten to the entry's place instead, as {@link #repairIntents} does.
+   *
+   * @throws SsdStorageException if RocksDB refuses a delete (the open fails, and the journal, left
+   *     in place, makes the next open try again)
+   */
+  private void applyTombstones(long[] tombstones, BlockIndex index, boolean kept) {
+    io.kvstore.core.index.IndexEntry entry = new io.kvstore.core.index.IndexEntry();
+    LocationStore.WriteSlot slot = new LocationStore.WriteSlot();
+    LocationStore store = tier.locations();
+    try {
+      for (int i = 0; i + 1 < tombstones.length; i += 2) {
+        long hi = tombstones[i];
+        long lo = tombstones[i + 1];
+        if (kept && index.get(hi, lo, entry) && entry.isIn(io.kvstore.core.tier.TierKind.SSD)) {
+          store.put(
+              slot, hi, lo, entry.segmentId(), entry.segmentOffset(), entry.pageLength(),
+              entry.namespaceId(), entry.parentHi(), entry.parentLo());
+        } else {
+          store.delete(slot, hi, lo);
+        }
+      }
+    } catch (org.rocksdb.RocksDBException e) {
+      throw new SsdStorageException(
+          "cannot delete the location records of pages deleted before the crash: " + e, e);
+    }
   }
 
   /**

@@ -46,6 +46,45 @@ class CrashJournalTest {
   }
 
   @Test
+  void shouldKeepTombstonesApartFromIntentsAndThroughAnUntrustedMark() throws Exception {
+    CrashJournal j = CrashJournal.create(dir, new long[] {4});
+    int run = j.claim(4, 0, 100);
+    int t1 = j.tombstone(11, 12);
+    int t2 = j.tombstone(-5, 0); // any key: the first word tells a tombstone
+    j.release(t1);
+    CrashJournal.Previous p = CrashJournal.read(dir);
+    assertEquals(List.of(new CrashJournal.Intent(4, 0, 100)), p.intents(), "the run only");
+    assertArrayEquals(new long[] {-5, 0}, p.tombstones(), "the tombstone left, key hi and lo");
+    assertTrue(p.sameBoot());
+    assertTrue(run != t1 && run != t2 && t1 != t2, "one table, distinct entries");
+    j.close();
+
+    // The open that will rebuild makes it vouch for nothing but keeps the tombstones to apply.
+    CrashJournal.markUntrusted(dir);
+    p = CrashJournal.read(dir);
+    assertEquals(CrashJournal.UNTRUSTED, p.state());
+    assertFalse(p.trustworthy());
+    assertArrayEquals(new long[] {-5, 0}, p.tombstones());
+
+    // Written on another boot: its tombstones say nothing (stores may not have reached the disk).
+    CrashJournal.bootIdForTest = () -> "another-boot";
+    assertFalse(CrashJournal.read(dir).sameBoot());
+    CrashJournal.markUntrusted(dir);
+    assertFalse(Files.exists(dir.resolve(CrashJournal.FILE_NAME)), "nothing in it to keep");
+  }
+
+  @Test
+  void shouldHandOutEveryEntryToTombstonesAndThenRefuse() throws Exception {
+    CrashJournal j = CrashJournal.create(dir, new long[] {1});
+    for (int i = 0; i < CrashJournal.INTENTS; i++) {
+      assertTrue(j.tombstone(i, i) >= 0);
+    }
+    assertEquals(-1, j.tombstone(9, 9), "full: the caller deletes the record itself");
+    assertEquals(CrashJournal.OPEN, j.state(), "and the journal stays trusted");
+    j.close();
+  }
+
+  @Test
   void shouldBeReadBackByTheNextRunWithItsSlotsAndIntents() throws Exception {
     CrashJournal j = CrashJournal.create(dir, new long[] {7, -1, 3});
     j.slot(1, 9);

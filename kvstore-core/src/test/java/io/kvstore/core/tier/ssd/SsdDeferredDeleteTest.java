@@ -1,0 +1,239 @@
+package io.kvstore.core.tier.ssd;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kvstore.core.store.StoreFixtures;
+import io.kvstore.core.tier.Tier;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A delete whose location-record delete cannot finish (RocksDB's log write waits for a frozen
+ * disk; here the deleter's thread is held) is answered anyway, with a tombstone in the crash
+ * journal (spec/6-ssd-segments.md 6.5 rule 8): the page is gone at once, stays gone after a crash
+ * whether the open keeps the index or rebuilds it from the records, and a later put of the same key
+ * is not undone by the late delete.
+ */
+class SsdDeferredDeleteTest {
+
+  private static final int PAYLOAD = SsdCrashReopenTest.PAYLOAD;
+  private static final long KEY = SsdCrashReopenTest.NEW_KEY;
+  /** The held deleter must not hold a delete's answer; liveness, not speed. */
+  private static final Duration ANSWERED_WITHIN = Duration.ofSeconds(30);
+
+  @TempDir Path dir;
+  @TempDir Path copy;
+
+  private final CountDownLatch release = new CountDownLatch(1);
+
+  @AfterEach
+  void releaseTheDeleter() {
+    release.countDown();
+  }
+
+  private SsdTier open(Path d) {
+    return new SsdTier(SsdCrashReopenTest.config(d));
+  }
+
+  /**
+   * The tier, closed after the held deleter is released (a close waits for it: a failed assertion
+   * must end the test, not hang it).
+   */
+  private final class Opened implements AutoCloseable {
+    final SsdTier tier;
+
+    Opened(Path d) {
+      tier = open(d);
+    }
+
+    @Override
+    public void close() {
+      release.countDown();
+      tier.close();
+    }
+  }
+
+  /** Holds the deleter's thread before each record delete until {@link #release}. */
+  private void holdTheDeleter(SsdTier tier) {
+    tier.beforeDeferredDeleteForTest =
+        () -> {
+          try {
+            release.await();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        };
+  }
+
+  private static boolean hasRecord(SsdTier tier, long key) throws Exception {
+    return tier.locations().get(key, key, new long[2]);
+  }
+
+  private static void awaitNoTombstone(SsdTier tier) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (tier.tombstones() > 0 && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+    }
+    assertEquals(0, tier.tombstones(), "the released deleter deleted the record");
+  }
+
+  @Test
+  void shouldAnswerADeleteWhoseRecordDeleteIsHeldAndKeepThePageDeletedAfterACrash()
+      throws Exception {
+    try (Opened o = new Opened(dir)) {
+      SsdTier tier = o.tier;
+      SsdCrashReopenTest.writePages(tier);
+      assertTrue(tier.put(Pages.page(KEY, KEY, 0, 0, PAYLOAD, 1)));
+      holdTheDeleter(tier);
+
+      assertTrue(assertTimeoutPreemptively(ANSWERED_WITHIN, () -> tier.delete(KEY, KEY)));
+      assertEquals(Tier.MISS, tier.length(KEY, KEY), "gone at once");
+      assertEquals(Tier.MISS, tier.get(KEY, KEY, ByteBuffer.allocateDirect(SsdCrashReopenTest.LEN)));
+      assertEquals(1, tier.tombstones());
+      assertTrue(hasRecord(tier, KEY), "the record's delete is still held");
+      CrashJournal.Previous j = CrashJournal.read(tier.journalDir());
+      assertEquals(CrashJournal.OPEN, j.state(), "the journal still vouches for the index");
+      assertArrayEquals(new long[] {KEY, KEY}, j.tombstones());
+      StoreFixtures.copyTree(dir, copy); // what a kill now leaves
+
+      release.countDown();
+      awaitNoTombstone(tier);
+      assertFalse(hasRecord(tier, KEY));
+      assertEquals(0, CrashJournal.read(tier.journalDir()).tombstones().length);
+    }
+
+    // The kill's files: the index is kept, and the tombstone's record is deleted by the open.
+    try (SsdTier tier = open(copy)) {
+      assertEquals(ReconcileReport.Source.INDEX_AFTER_CRASH, tier.reconcileReport().source());
+      assertFalse(hasRecord(tier, KEY), "the open deleted the record of the answered delete");
+      assertEquals(Tier.MISS, tier.length(KEY, KEY));
+      SsdDirectoryRebuildKilledTest.assertServesLastPuts(
+          tier, SsdCrashReopenTest.KEYS, "kept after the kill");
+    }
+    // A later crash whose open rebuilds from the records: the page stays deleted.
+    SsdDirectoryRebuildKilledTest.crash(copy);
+    try (SsdTier tier = open(copy)) {
+      assertEquals(ReconcileReport.Source.RECORDS, tier.reconcileReport().source());
+      assertEquals(Tier.MISS, tier.length(KEY, KEY), "the deleted page stays deleted");
+      SsdDirectoryRebuildKilledTest.assertServesLastPuts(
+          tier, SsdCrashReopenTest.KEYS, "rebuilt");
+    }
+  }
+
+  /**
+   * The journal stops vouching for the index (a record write failed) while the delete's record is
+   * held; the open after a kill then rebuilds the directory from the records, which still name the
+   * deleted page: the journal's tombstone must be applied first, or the page comes back.
+   */
+  @Test
+  void shouldApplyTheTombstonesBeforeARebuild() throws Exception {
+    try (Opened o = new Opened(dir)) {
+      SsdTier tier = o.tier;
+      SsdCrashReopenTest.writePages(tier);
+      assertTrue(tier.put(Pages.page(KEY, KEY, 0, 0, PAYLOAD, 1)));
+      holdTheDeleter(tier);
+      assertTrue(assertTimeoutPreemptively(ANSWERED_WITHIN, () -> tier.delete(KEY, KEY)));
+      tier.recordFaultForTest = new org.rocksdb.RocksDBException("injected: the record write fails");
+      try {
+        tier.put(Pages.page(KEY + 1, KEY + 1, 0, 0, PAYLOAD, 1));
+        throw new AssertionError("the put must fail");
+      } catch (SsdStorageException expected) {
+        // the journal is untrusted from now on
+      } finally {
+        tier.recordFaultForTest = null;
+      }
+      assertEquals(CrashJournal.UNTRUSTED, CrashJournal.read(tier.journalDir()).state());
+      assertTrue(hasRecord(tier, KEY));
+      StoreFixtures.copyTree(dir, copy);
+      release.countDown();
+    }
+    try (SsdTier tier = open(copy)) {
+      assertEquals(ReconcileReport.Source.RECORDS, tier.reconcileReport().source());
+      assertEquals(Tier.MISS, tier.length(KEY, KEY), "the deleted page is not rebuilt");
+      assertFalse(hasRecord(tier, KEY));
+      SsdDirectoryRebuildKilledTest.assertServesLastPuts(
+          tier, SsdCrashReopenTest.KEYS, "rebuilt after the kill");
+    }
+  }
+
+  /**
+   * A put of the key while its record delete is held waits for it (else the late delete would
+   * remove the new page's record, and a rebuild would lose the page); then the new page is served,
+   * and a rebuild serves it too.
+   */
+  @Test
+  void shouldWriteANewPageOfTheKeyOnlyAfterTheHeldDelete() throws Exception {
+    try (Opened o = new Opened(dir)) {
+      SsdTier tier = o.tier;
+      assertTrue(tier.put(Pages.page(KEY, KEY, 0, 0, PAYLOAD, 1)));
+      long[] first = new long[2];
+      assertTrue(tier.locations().get(KEY, KEY, first));
+      holdTheDeleter(tier);
+      assertTrue(assertTimeoutPreemptively(ANSWERED_WITHIN, () -> tier.delete(KEY, KEY)));
+
+      CompletableFuture<Boolean> put =
+          CompletableFuture.supplyAsync(() -> tier.put(Pages.page(KEY, KEY, 0, 0, PAYLOAD, 2)));
+      // Another key is written meanwhile: only the held key's writer waits.
+      assertTrue(
+          assertTimeoutPreemptively(
+              ANSWERED_WITHIN, () -> tier.put(Pages.page(KEY + 1, KEY + 1, 0, 0, PAYLOAD, 1))));
+      long[] now = new long[2];
+      assertTrue(tier.locations().get(KEY, KEY, now));
+      assertArrayEquals(first, now, "no record of the new page while the delete is held");
+      assertFalse(put.isDone(), "the put of the key waits for its delete");
+
+      release.countDown();
+      assertTrue(put.get(30, TimeUnit.SECONDS));
+      assertTrue(tier.locations().get(KEY, KEY, now));
+      assertFalse(java.util.Arrays.equals(first, now), "the record names the new page");
+      assertServes(tier, 2);
+    }
+    SsdDirectoryRebuildKilledTest.crash(dir);
+    try (SsdTier tier = open(dir)) {
+      assertEquals(ReconcileReport.Source.RECORDS, tier.reconcileReport().source());
+      assertServes(tier, 2);
+    }
+  }
+
+  /** A close lets a held delete finish first, and then closes cleanly. */
+  @Test
+  void shouldFinishAHeldDeleteBeforeTheCloseEnds() throws Exception {
+    SsdTier tier = open(dir);
+    try {
+      assertTrue(tier.put(Pages.page(KEY, KEY, 0, 0, PAYLOAD, 1)));
+      holdTheDeleter(tier);
+      assertTrue(assertTimeoutPreemptively(ANSWERED_WITHIN, () -> tier.delete(KEY, KEY)));
+      CompletableFuture<Void> close = CompletableFuture.runAsync(tier::close);
+      Thread.sleep(200);
+      assertFalse(close.isDone(), "the close waits for the held delete");
+      release.countDown();
+      close.get(30, TimeUnit.SECONDS);
+    } finally {
+      release.countDown();
+      tier.close();
+    }
+    try (SsdTier again = open(dir)) {
+      assertEquals(ReconcileReport.Source.INDEX, again.reconcileReport().source(), "clean close");
+      assertFalse(hasRecord(again, KEY));
+      assertEquals(Tier.MISS, again.length(KEY, KEY));
+    }
+  }
+
+  private static void assertServes(SsdTier tier, int version) {
+    ByteBuffer dst = ByteBuffer.allocateDirect(SsdCrashReopenTest.LEN);
+    assertEquals(SsdCrashReopenTest.LEN, tier.get(KEY, KEY, dst));
+    assertTrue(
+        Pages.sameBytes(Pages.page(KEY, KEY, 0, 0, PAYLOAD, version), dst, 0, SsdCrashReopenTest.LEN));
+  }
+}
