@@ -90,6 +90,11 @@ final class WriteBackQueue implements AutoCloseable {
   private long headPos;
   private long tailPos;
   private boolean closed;
+  /**
+   * {@link System#nanoTime()} of the writers' last progress: room freed, or a first entry into an
+   * empty queue (from then on the writers have work). Under the lock.
+   */
+  private long lastProgressNanos = System.nanoTime();
 
   /** {@link #holdTier} of an entry whose page is a copy in the arena. */
   static final int NO_HOLD = -1;
@@ -164,6 +169,9 @@ final class WriteBackQueue implements AutoCloseable {
       if (start + len - headPos > capacity) {
         return false;
       }
+      if (tailSeq == headSeq) {
+        lastProgressNanos = System.nanoTime();
+      }
       seq = tailSeq++;
       int i = (int) (seq & mask);
       keyHi[i] = hi;
@@ -208,6 +216,9 @@ final class WriteBackQueue implements AutoCloseable {
     try {
       if (closed || tailSeq - headSeq > mask) {
         return false;
+      }
+      if (tailSeq == headSeq) {
+        lastProgressNanos = System.nanoTime();
       }
       long seq = tailSeq++;
       int i = (int) (seq & mask);
@@ -285,21 +296,36 @@ final class WriteBackQueue implements AutoCloseable {
   }
 
   /**
-   * Waits up to {@code maxWaitNanos} until at least {@code bytes} are free (or the queue is empty).
+   * Waits up to {@code maxWaitNanos} until at least {@code bytes} are free (or the queue is empty),
+   * and no longer than {@code maxWaitNanos} past the writers' last progress: writers that freed no
+   * room for that long are stalled (a frozen or failing disk), and a put then does not wait at all
+   * (each page of a many-page put would otherwise wait the whole bound again).
    *
    * @return whether that much room is free now
    */
   boolean awaitRoom(long bytes, long maxWaitNanos) throws InterruptedException {
-    long wait = maxWaitNanos;
+    long start = System.nanoTime();
     lock.lock();
     try {
       while (!closed && !hasRoom(bytes)) {
+        long from = lastProgressNanos - start < 0 ? lastProgressNanos : start;
+        long wait = from + maxWaitNanos - System.nanoTime();
         if (wait <= 0) {
           return false;
         }
-        wait = roomChanged.awaitNanos(wait);
+        roomChanged.awaitNanos(wait);
       }
       return hasRoom(bytes);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Test hook: the writers' last progress was {@code nanos} ago. */
+  void progressAgoForTest(long nanos) {
+    lock.lock();
+    try {
+      lastProgressNanos = System.nanoTime() - nanos;
     } finally {
       lock.unlock();
     }
@@ -443,6 +469,9 @@ final class WriteBackQueue implements AutoCloseable {
       headSeq++;
     }
     headPos = headSeq == tailSeq ? tailPos : startPos[(int) (headSeq & mask)];
+    if (headSeq != before) {
+      lastProgressNanos = System.nanoTime();
+    }
     if (headSeq != before && lock.hasWaiters(roomChanged)) {
       roomChanged.signalAll();
     }
