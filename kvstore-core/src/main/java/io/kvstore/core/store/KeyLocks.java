@@ -24,6 +24,30 @@ final class KeyLocks {
     mask = stripesPowerOfTwo - 1;
   }
 
+  /**
+   * Takes the key lock for a put or delete, which removes the key's older copies: once no
+   * write-back writer is writing the key (a writer marks a key only under its key lock, so none
+   * starts while it is held). The wait for such a write (on a frozen or stalled disk, until it
+   * answers) is made without the lock: its stripe is shared by gets that promote a page and by
+   * other keys, which would otherwise wait for the disk too. Held already by this thread (a nested
+   * call), it is taken again as it is.
+   *
+   * @param writeBack the store's write-back, or null (then this is a plain lock)
+   * @return the lock, held
+   */
+  ReentrantLock lockForRemoval(long keyHi, long keyLo, WriteBack writeBack) {
+    ReentrantLock lock = lockFor(keyHi, keyLo);
+    lock.lock();
+    if (writeBack != null && lock.getHoldCount() == 1) {
+      while (writeBack.writing(keyHi, keyLo)) {
+        lock.unlock();
+        writeBack.awaitNotWriting(keyHi, keyLo);
+        lock.lock();
+      }
+    }
+    return lock;
+  }
+
   ReentrantLock lockFor(long keyHi, long keyLo) {
     long h = keyHi * 0x9E3779B97F4A7C15L ^ keyLo;
     return stripes[(int) (h ^ (h >>> 29)) & mask];

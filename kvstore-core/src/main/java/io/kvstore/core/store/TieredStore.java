@@ -279,8 +279,7 @@ public final class TieredStore implements AutoCloseable {
       if (writeBack != null && memoryTiers > 0) {
         writeBack.awaitRoom(len); // before any lock: the only wait a put has
       }
-      ReentrantLock lock = locks.lockFor(hi, lo);
-      lock.lock();
+      ReentrantLock lock = lockForRemoval(hi, lo);
       try {
         // Under the key lock, so the held page cannot change between this check and the replace.
         if (chain.ownershipOf(hi, lo, ns) == FOREIGN) {
@@ -423,6 +422,11 @@ public final class TieredStore implements AutoCloseable {
     } finally {
       exit();
     }
+  }
+
+  /** {@link KeyLocks#lockForRemoval} with this store's write-back. */
+  private ReentrantLock lockForRemoval(long hi, long lo) {
+    return locks.lockForRemoval(hi, lo, writeBack);
   }
 
   /** {@link #get(long, long, ByteBuffer)} for a {@link BlockKey}. */
@@ -632,8 +636,7 @@ public final class TieredStore implements AutoCloseable {
   public boolean delete(long keyHi, long keyLo) {
     enter();
     try {
-      ReentrantLock lock = locks.lockFor(keyHi, keyLo);
-      lock.lock();
+      ReentrantLock lock = lockForRemoval(keyHi, keyLo);
       try {
         boolean any = false;
         for (int t = 0; t < memoryTiers; t++) {
@@ -669,8 +672,7 @@ public final class TieredStore implements AutoCloseable {
   public boolean delete(long keyHi, long keyLo, long namespaceId) {
     enter();
     try {
-      ReentrantLock lock = locks.lockFor(keyHi, keyLo);
-      lock.lock();
+      ReentrantLock lock = lockForRemoval(keyHi, keyLo);
       try {
         // Under the key lock, so the page checked is the page deleted.
         return chain.ownershipOf(keyHi, keyLo, namespaceId) == OWN && delete(keyHi, keyLo);

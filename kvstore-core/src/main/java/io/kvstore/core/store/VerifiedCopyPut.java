@@ -151,8 +151,7 @@ final class VerifiedCopyPut {
       }
       page.clear();
       admission.record(keyHi, keyLo);
-      ReentrantLock lock = locks.lockFor(keyHi, keyLo);
-      lock.lock();
+      ReentrantLock lock = locks.lockForRemoval(keyHi, keyLo, writeBack);
       try {
         // Under the key lock, so the held page cannot change between this check and the replace.
         if (chain.ownershipOf(keyHi, keyLo, ns) == TieredStore.FOREIGN) {

@@ -39,8 +39,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>A writer checks an entry under its key lock (a stripe of {@link KeyLocks}, never a memory
  * tier's lock), then writes without it; a put or delete of that very key waits for the write
- * ({@link #awaitNotWriting}). So a stalled disk delays only those keys, and gets of any key, which
- * are served from the queue meanwhile, never wait for it.
+ * ({@link #awaitNotWriting}), without the key lock ({@link KeyLocks#lockForRemoval}). So a stalled
+ * disk delays only those puts and deletes, and gets of any key, which are served from the queue
+ * meanwhile, never wait for it.
  */
 final class WriteBack {
 
@@ -446,6 +447,13 @@ final class WriteBack {
     }
     if (interrupted) {
       Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Whether a writer is writing this key now. */
+  boolean writing(long hi, long lo) {
+    synchronized (writing) {
+      return isWriting(hi, lo);
     }
   }
 

@@ -5,6 +5,7 @@ import static io.kvstore.core.store.StoreFixtures.dst;
 import static io.kvstore.core.store.StoreFixtures.whereIs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvstore.core.tier.TestPages;
@@ -147,6 +148,54 @@ class TieredStoreHeldWriteBackTest {
       }
       assertFalse(store.health().ssdDegraded(), store.health().toString());
       assertEquals(0, dram(store).heldBytes());
+    }
+  }
+
+  /**
+   * A put of a key a stalled writer is writing waits for that write (an older version must not
+   * land after it), but not holding the key lock: gets of the key (served from its held slot
+   * meanwhile) and of the other keys of its lock stripe go on. Before, the put held the lock for
+   * the whole stall; in the daemon, with the disk frozen, every store thread then waited behind it
+   * and clients timed out.
+   */
+  @Test
+  void shouldLetGetsOfAKeyBeingWrittenGoOnWhileAPutOfItWaitsForTheWrite() throws Exception {
+    try (TieredStore store = builder().dramBytes(1L << 20).memoryShards(1).build()) {
+      WriteBack wb = store.writeBack();
+      faulty.stallWrites();
+      Thread putter = null;
+      try {
+        assertTrue(store.put(TestPages.page(3, 0, 1, PAYLOAD)));
+        for (int k = 2; !wb.writing(3, 0); k++) {
+          assertTrue(k < 400, "page 0 was evicted and taken by a writer");
+          assertTrue(store.put(TestPages.page(3, k, 1, PAYLOAD)));
+          for (int i = 0; i < 1000 && !wb.writing(3, 0) && wb.queued.sum() > 0; i++) {
+            Thread.sleep(1);
+          }
+        }
+        java.util.concurrent.atomic.AtomicBoolean stored = new java.util.concurrent.atomic.AtomicBoolean();
+        putter = new Thread(() -> stored.set(store.put(TestPages.page(3, 0, 2, PAYLOAD))), "putter");
+        putter.start();
+        for (int i = 0; i < 10_000 && putter.getState() != Thread.State.WAITING; i++) {
+          Thread.sleep(1);
+        }
+        assertEquals(Thread.State.WAITING, putter.getState(), "the put waits for the stalled write");
+        assertTrue(
+            assertTimeoutPreemptively(
+                java.time.Duration.ofSeconds(20), () -> exactOrMiss(store, 3, 0, 1)),
+            "a get of the key is served (version 1, from its slot) while the put waits");
+        faulty.releaseStall();
+        putter.join(30_000);
+        assertTrue(stored.get());
+        assertTrue(exactOrMiss(store, 3, 0, 2), "the newer put");
+      } finally {
+        faulty.releaseStall();
+        if (putter != null) {
+          putter.join(30_000);
+        }
+      }
+      assertTrue(store.awaitWriteBack(30_000));
+      exactOrMiss(store, 3, 0, 2); // version 2 or a miss, never version 1 (checked inside)
     }
   }
 
