@@ -173,7 +173,7 @@ final class TierChain {
       // replaced. The tier's delete asks its directory first (no I/O, no stripe lock), so a put of
       // a new key does not wait for writes of other keys. Nobody can add the key meanwhile: we
       // hold its key lock and waited for any writer of it.
-      ssd.delete(hi, lo);
+      ssd.deleteExclusive(hi, lo); // under the key lock, after awaitNotWriting
       return true;
     } catch (RuntimeException e) {
       writeBack.failures.increment();

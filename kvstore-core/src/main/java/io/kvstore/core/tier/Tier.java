@@ -198,6 +198,16 @@ public interface Tier extends AutoCloseable {
    */
   boolean delete(long keyHi, long keyLo);
 
+  /**
+   * {@link #delete}, for a caller that excludes every other put and delete of the key while it
+   * runs, and every write of it the tier is doing (the store: under the key lock, after the key's
+   * write-back finished). A tier may then skip the locks that order those (the SSD tier: its
+   * stripe, which its writers hold across RocksDB's log write, so a frozen disk holds it too).
+   */
+  default boolean deleteExclusive(long keyHi, long keyLo) {
+    return delete(keyHi, keyLo);
+  }
+
   /** Frees the tier's resources; pages of volatile tiers are gone, the SSD tier's stay on disk. */
   @Override
   void close();

@@ -218,6 +218,11 @@ final class FaultyTier implements Tier {
   }
 
   @Override
+  public boolean deleteExclusive(long keyHi, long keyLo) {
+    return inner.deleteExclusive(keyHi, keyLo);
+  }
+
+  @Override
   public void close() {
     releaseStall();
     inner.close();

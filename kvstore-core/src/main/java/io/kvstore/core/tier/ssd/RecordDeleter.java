@@ -67,8 +67,9 @@ final class RecordDeleter implements AutoCloseable {
 
   /**
    * Queues the delete of tombstone {@code entry} (key {@code hi, lo}; the page was at {@code
-   * offset} of {@code seg}, or {@code seg} null). Call it under the key's stripe lock, so that the
-   * key counts as pending before any writer of it can look.
+   * offset} of {@code seg}, or {@code seg} null). Call it before any writer of the key can look:
+   * under the key's stripe, or while the caller excludes writes of the key ({@link
+   * SsdTier#deleteExclusive}).
    *
    * @return the ticket for {@link #awaitFinished}
    */
@@ -86,6 +87,16 @@ final class RecordDeleter implements AutoCloseable {
       long ticket = ++submitted[entry];
       changed.signalAll();
       return ticket;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Gives back a tombstone claimed for a key the tier turned out not to hold (never submitted). */
+  void releaseUnsubmitted(int entry) {
+    lock.lock();
+    try {
+      release.accept(entry);
     } finally {
       lock.unlock();
     }

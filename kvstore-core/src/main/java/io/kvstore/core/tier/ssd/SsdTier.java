@@ -1938,6 +1938,21 @@ public final class SsdTier implements Tier {
    */
   @Override
   public boolean delete(long keyHi, long keyLo) {
+    return delete(keyHi, keyLo, false);
+  }
+
+  /**
+   * {@link #delete}; with a deleter (spec/6.5 rule 8) it takes no stripe: no write of the key can
+   * be in flight, so nothing the stripe orders can race it (a drop of the page's segment removes
+   * the entry only where it still names the page, and deletes the same record), and a stripe held
+   * by a writer stuck in RocksDB's log write on a frozen disk does not hold it.
+   */
+  @Override
+  public boolean deleteExclusive(long keyHi, long keyLo) {
+    return delete(keyHi, keyLo, true);
+  }
+
+  private boolean delete(long keyHi, long keyLo, boolean exclusive) {
     Lock life = lifecycle.readLock();
     life.lock();
     Segment seg;
@@ -1955,10 +1970,21 @@ public final class SsdTier implements Tier {
         return false;
       }
       int s = stripe(keyHi, keyLo);
-      stripes[s].lock();
+      d = deleter;
+      CrashJournal j = journal;
+      // An exclusive caller with a deleter needs no stripe, unless every journal entry is taken
+      // (then the record is deleted here, with the stripe's buffers).
+      tomb = exclusive && d != null && j != null ? j.tombstone(keyHi, keyLo) : -1;
+      boolean striped = tomb < 0;
+      if (striped) {
+        stripes[s].lock();
+      }
       try {
         IndexEntry held = entries.get()[0];
         if (!index.get(keyHi, keyLo, held) || !held.isIn(TierKind.SSD)) {
+          if (tomb >= 0) {
+            d.releaseUnsubmitted(tomb);
+          }
           return false;
         }
         // With a deleter: a tombstone in the crash journal, then the entry; the record's delete
@@ -1966,9 +1992,9 @@ public final class SsdTier implements Tier {
         // Without: the record first, then the entry (as a drop does): a kill between leaves the
         // page served (the delete was not answered) and never a record without an entry, which a
         // rebuild after a later crash would bring back.
-        d = deleter;
-        CrashJournal j = journal;
-        tomb = d != null && j != null ? j.tombstone(keyHi, keyLo) : -1;
+        if (striped && d != null && j != null) {
+          tomb = j.tombstone(keyHi, keyLo);
+        }
         refused = tomb < 0 && !deleteLocation(s, keyHi, keyLo);
         IndexEntry removed = entries.get()[1];
         boolean gone = index.removeSsd(keyHi, keyLo, BlockIndex.ANY_SEGMENT, 0, removed);
@@ -1987,10 +2013,12 @@ public final class SsdTier implements Tier {
           ticket = d.submit(tomb, keyHi, keyLo, seg, off); // pending before the stripe is free
         }
         if (!gone) {
-          return false; // under the stripe nothing changes the SSD location: not expected
+          return false; // under the stripe: not expected; without it, a drop took it meanwhile
         }
       } finally {
-        stripes[s].unlock();
+        if (striped) {
+          stripes[s].unlock();
+        }
       }
       if (tomb >= 0) {
         // Mostly it is done in microseconds; on a frozen disk the answer does not wait for it.

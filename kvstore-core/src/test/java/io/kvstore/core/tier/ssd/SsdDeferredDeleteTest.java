@@ -206,6 +206,53 @@ class SsdDeferredDeleteTest {
     }
   }
 
+  /**
+   * The store's delete (under the key lock, after the key's write-back) takes no stripe: a writer
+   * of another key of the same stripe, stuck in RocksDB's log write on a frozen disk (here: held
+   * after its records), does not hold it. The page stays deleted after a crash.
+   */
+  @Test
+  void shouldDeleteExclusivelyWhileAWriterHoldsTheKeysStripe() throws Exception {
+    long other = KEY + 1;
+    while (SsdTier.stripe(other, other) != SsdTier.stripe(KEY, KEY)) {
+      other++;
+    }
+    long sameStripe = other;
+    CountDownLatch writerHeld = new CountDownLatch(1);
+    try (Opened o = new Opened(dir)) {
+      SsdTier tier = o.tier;
+      assertTrue(tier.put(Pages.page(KEY, KEY, 0, 0, PAYLOAD, 1)));
+      tier.recordsWrittenHookForTest =
+          () -> {
+            if (Thread.currentThread().getName().equals("stuck-writer")) {
+              writerHeld.countDown();
+              try {
+                release.await();
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            }
+          };
+      Thread writer =
+          new Thread(
+              () -> tier.put(Pages.page(sameStripe, sameStripe, 0, 0, PAYLOAD, 1)), "stuck-writer");
+      writer.start();
+      assertTrue(writerHeld.await(30, TimeUnit.SECONDS), "the writer holds the stripe");
+
+      assertTrue(assertTimeoutPreemptively(ANSWERED_WITHIN, () -> tier.deleteExclusive(KEY, KEY)));
+      assertEquals(Tier.MISS, tier.length(KEY, KEY));
+      release.countDown();
+      writer.join(30_000);
+      awaitNoTombstone(tier);
+      assertFalse(hasRecord(tier, KEY));
+    }
+    SsdDirectoryRebuildKilledTest.crash(dir);
+    try (SsdTier tier = open(dir)) {
+      assertEquals(Tier.MISS, tier.length(KEY, KEY), "stays deleted after a rebuild");
+      assertEquals(SsdCrashReopenTest.LEN, tier.length(sameStripe, sameStripe));
+    }
+  }
+
   /** A close lets a held delete finish first, and then closes cleanly. */
   @Test
   void shouldFinishAHeldDeleteBeforeTheCloseEnds() throws Exception {
