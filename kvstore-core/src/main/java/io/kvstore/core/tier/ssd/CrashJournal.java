@@ -59,8 +59,14 @@ final class CrashJournal {
   static final int OPEN = 1;
   static final int CLOSED = 2;
   static final int UNTRUSTED = 3;
-  /** Runs of pages that may be between their records and their entries at once (with tombstones). */
-  static final int INTENTS = 256;
+  /**
+   * Entries of the intent table: runs of pages between their records and their entries, and
+   * tombstones, at once. Deletes answered while the disk is frozen each hold one until it thaws,
+   * so there are many (1.5 MiB of journal); journals of earlier runs had 256, still read.
+   */
+  static final int INTENTS = 65_536;
+  /** The most entries a journal read back may have. */
+  private static final int MAX_INTENTS = 1 << 20;
   /** The first word of an intent that is a tombstone (a segment id + 1 is never negative). */
   static final long TOMBSTONE = -1L;
 
@@ -160,7 +166,10 @@ final class CrashJournal {
     }
     int slots = b.getInt(SLOTS_OFFSET);
     int intents = b.getInt(INTENTS_OFFSET);
-    if (slots < 0 || intents != INTENTS || bytes.length != bytesFor(slots)) {
+    if (slots < 0
+        || intents <= 0
+        || intents > MAX_INTENTS
+        || bytes.length != (long) HEADER + 8L * slots + (long) INTENT_BYTES * intents) {
       return null;
     }
     int n = 0;
@@ -176,10 +185,10 @@ final class CrashJournal {
       }
     }
     java.util.List<Intent> list = new java.util.ArrayList<>();
-    long[] tombs = new long[2 * INTENTS];
+    long[] tombs = new long[2 * intents];
     int tombCount = 0;
     int base = HEADER + 8 * slots;
-    for (int i = 0; i < INTENTS; i++) {
+    for (int i = 0; i < intents; i++) {
       int at = base + INTENT_BYTES * i;
       long first = b.getLong(at);
       if (first == TOMBSTONE) {

@@ -42,8 +42,14 @@ final class RecordDeleter implements AutoCloseable {
   private final long[] keyLo = new long[CrashJournal.INTENTS];
   private final Segment[] segment = new Segment[CrashJournal.INTENTS];
   private final long[] offset = new long[CrashJournal.INTENTS];
-  /** Per entry: true from {@link #submit} until its record is deleted ({@link #recordDeleted}). */
-  private final boolean[] pending = new boolean[CrashJournal.INTENTS];
+  /**
+   * Keys from {@link #submit} until their record is deleted ({@link #recordDeleted}), with a count
+   * each: an open-addressing table (linear probing, deletion by backward shift), no object per key.
+   */
+  private final long[] pendingHi = new long[2 * CrashJournal.INTENTS];
+  private final long[] pendingLo = new long[2 * CrashJournal.INTENTS];
+  private final int[] pendingTimes = new int[2 * CrashJournal.INTENTS];
+  private final int pendingMask = 2 * CrashJournal.INTENTS - 1;
   /** Per entry: the ticket of its last submit, and of its last finished delete. */
   private final long[] submitted = new long[CrashJournal.INTENTS];
   private final long[] finished = new long[CrashJournal.INTENTS];
@@ -80,7 +86,10 @@ final class RecordDeleter implements AutoCloseable {
       keyLo[entry] = lo;
       segment[entry] = seg;
       this.offset[entry] = offset;
-      pending[entry] = true;
+      int at = find(hi, lo);
+      pendingHi[at] = hi;
+      pendingLo[at] = lo;
+      pendingTimes[at]++;
       pendingCount++;
       queue[(head + size) % queue.length] = entry;
       size++;
@@ -138,7 +147,10 @@ final class RecordDeleter implements AutoCloseable {
   void recordDeleted(int entry) {
     lock.lock();
     try {
-      pending[entry] = false;
+      int at = find(keyHi[entry], keyLo[entry]);
+      if (--pendingTimes[at] == 0) {
+        removeAt(at);
+      }
       release.accept(entry);
       pendingCount--; // after the release: a writer's unlocked read of 0 sees it done
       changed.signalAll();
@@ -182,16 +194,46 @@ final class RecordDeleter implements AutoCloseable {
     if (pendingCount == 0) {
       return false;
     }
-    for (int e = 0; e < pending.length; e++) {
-      if (pending[e]) {
-        for (int j = from; j < from + n; j++) {
-          if (keyHi[e] == hi[j] && keyLo[e] == lo[j]) {
-            return true;
-          }
-        }
+    for (int j = from; j < from + n; j++) {
+      if (pendingTimes[find(hi[j], lo[j])] > 0) {
+        return true;
       }
     }
     return false;
+  }
+
+  private int home(long hi, long lo) {
+    long h = (hi * 0x9E3779B97F4A7C15L) ^ lo;
+    h ^= h >>> 29;
+    return (int) h & pendingMask;
+  }
+
+  /** The key's cell, or the empty cell where it would go (the table is never full). */
+  private int find(long hi, long lo) {
+    int at = home(hi, lo);
+    while (pendingTimes[at] != 0 && (pendingHi[at] != hi || pendingLo[at] != lo)) {
+      at = (at + 1) & pendingMask;
+    }
+    return at;
+  }
+
+  /** Empties cell {@code at}, moving back later cells of its probe run that would be lost. */
+  private void removeAt(int at) {
+    int hole = at;
+    int next = (hole + 1) & pendingMask;
+    while (pendingTimes[next] != 0) {
+      int want = home(pendingHi[next], pendingLo[next]);
+      // Moves back unless its home lies cyclically in (hole, next].
+      boolean stays = hole <= next ? (want > hole && want <= next) : (want > hole || want <= next);
+      if (!stays) {
+        pendingHi[hole] = pendingHi[next];
+        pendingLo[hole] = pendingLo[next];
+        pendingTimes[hole] = pendingTimes[next];
+        hole = next;
+      }
+      next = (next + 1) & pendingMask;
+    }
+    pendingTimes[hole] = 0;
   }
 
   /** Tombstones whose record is not deleted yet. */

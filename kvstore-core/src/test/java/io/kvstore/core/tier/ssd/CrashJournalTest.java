@@ -32,13 +32,13 @@ class CrashJournalTest {
     CrashJournal j = CrashJournal.create(dir, new long[] {-1, 5});
     int intent = j.claim(5, 4096, 2128);
     byte[] file = Files.readAllBytes(dir.resolve(CrashJournal.FILE_NAME));
-    assertEquals(6_224, file.length);
+    assertEquals(1_572_944, file.length);
     HexFormat hex = HexFormat.of();
     String head =
-        "4b564a524e4c3031" + "62" + "00".repeat(39) + "00000001" + "00000002" + "00000100"
+        "4b564a524e4c3031" + "62" + "00".repeat(39) + "00000001" + "00000002" + "00010000"
             + "00".repeat(4) + "0000000000000000" + "0000000000000006";
     assertEquals(head, hex.formatHex(file, 0, 80));
-    byte[] intents = new byte[24 * 256];
+    byte[] intents = new byte[24 * 65_536];
     System.arraycopy(
         hex.parseHex("0000000000000006" + "0000000000001000" + "0000000000000850"),
         0, intents, 24 * intent, 24);

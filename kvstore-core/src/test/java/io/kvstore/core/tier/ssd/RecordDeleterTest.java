@@ -1,0 +1,97 @@
+package io.kvstore.core.tier.ssd;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.SplittableRandom;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The deleter's bookkeeping: which keys are pending (what writers wait for) through many submits
+ * and completions in any order of keys, the tombstones released, and every queued delete finished
+ * by a close.
+ */
+class RecordDeleterTest {
+
+  @Test
+  void shouldKnowExactlyWhichKeysArePendingThroughAFullTable() throws Exception {
+    int n = CrashJournal.INTENTS;
+    Semaphore allowed = new Semaphore(0);
+    AtomicReference<RecordDeleter> self = new AtomicReference<>();
+    AtomicIntegerArray released = new AtomicIntegerArray(n);
+    RecordDeleter d =
+        new RecordDeleter(
+            (entry, hi, lo, seg, off) -> {
+              allowed.acquireUninterruptibly();
+              self.get().recordDeleted(entry);
+            },
+            released::incrementAndGet,
+            "test-deleter");
+    self.set(d);
+    try {
+      SplittableRandom r = new SplittableRandom(42);
+      long[] hi = new long[n];
+      long[] lo = new long[n];
+      for (int e = 0; e < n; e++) {
+        hi[e] = r.nextLong() & 0xFFF; // few distinct hi: many keys share hash neighbourhoods
+        lo[e] = r.nextLong();
+        d.submit(e, hi[e], lo[e], null, 0);
+      }
+      assertEquals(n, d.pending());
+      for (int e = 0; e < n; e++) {
+        assertTrue(d.isPending(hi, lo, e, 1), "key of entry " + e);
+        assertFalse(d.isPending(new long[] {hi[e]}, new long[] {lo[e] + 1}, 0, 1));
+      }
+      // The deleter finishes them in queue order; check the rest stays pending all the way.
+      for (int done = 0; done < n; ) {
+        int step = Math.min(n - done, 1 + r.nextInt(5000));
+        allowed.release(step);
+        done += step;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (d.pending() > n - done && System.nanoTime() < deadline) {
+          Thread.sleep(1);
+        }
+        assertEquals(n - done, d.pending());
+        for (int e = 0; e < n; e += 97) {
+          assertEquals(e >= done, d.isPending(hi, lo, e, 1), "entry " + e + " after " + done);
+        }
+      }
+      for (int e = 0; e < n; e++) {
+        assertEquals(1, released.get(e), "tombstone " + e + " released once");
+      }
+    } finally {
+      allowed.release(n);
+      d.close();
+    }
+  }
+
+  @Test
+  void shouldFinishEveryQueuedDeleteBeforeTheCloseReturns() {
+    AtomicIntegerArray finished = new AtomicIntegerArray(16);
+    AtomicReference<RecordDeleter> self = new AtomicReference<>();
+    RecordDeleter d =
+        new RecordDeleter(
+            (entry, hi, lo, seg, off) -> {
+              self.get().recordDeleted(entry);
+              finished.incrementAndGet(entry);
+            },
+            e -> {},
+            "test-deleter");
+    self.set(d);
+    long[] tickets = new long[16];
+    for (int e = 0; e < 16; e++) {
+      tickets[e] = d.submit(e, e, e, null, 0);
+    }
+    d.close();
+    for (int e = 0; e < 16; e++) {
+      assertEquals(1, finished.get(e));
+      assertTrue(d.awaitFinished(e, tickets[e], 0), "finished, no wait needed");
+    }
+    assertEquals(0, d.pending());
+  }
+}
