@@ -62,7 +62,8 @@ final class StoreCounters {
                 ssd.segmentFilesReused(),
                 ssd.segmentFilesCreated(),
                 ssd.diskRoomBytes(),
-                ssd.rocksMemoryBytes());
+                ssd.rocksMemoryBytes(),
+                ssd.tombstones());
       }
       ts.add(
           new StoreStats.TierStats(

@@ -129,16 +129,19 @@ public record StoreStats(
    *     freed; -1 if the free space could not be read
    * @param rocksMemoryBytes memory RocksDB holds for the location records (memtables, block cache,
    *     index and filter readers), as last sampled
+   * @param deletesPending deleted pages whose location record's delete is not done yet (it waits
+   *     for the disk: a frozen or stalled one), each a tombstone in the crash journal
    */
   public record SsdFileStats(
       long diskBytes,
       long segmentFilesReused,
       long segmentFilesCreated,
       long diskRoomBytes,
-      long rocksMemoryBytes) {
+      long rocksMemoryBytes,
+      long deletesPending) {
 
     /** All zero: a store without an SSD tier. */
-    public static final SsdFileStats NONE = new SsdFileStats(0, 0, 0, 0, 0);
+    public static final SsdFileStats NONE = new SsdFileStats(0, 0, 0, 0, 0, 0);
   }
 
   /**

@@ -90,6 +90,10 @@ class TieredStoreFrozenDiskTest {
         assertNull(wrong, "deletes and replacing puts of SSD pages: " + wrong);
 
         assertTrue(store.awaitWriteBack(60_000), "write-back resumes after the thaw");
+        for (int i = 0; i < 3000 && store.stats().ssdFiles().deletesPending() > 0; i++) {
+          Thread.sleep(10);
+        }
+        assertEquals(0, store.stats().ssdFiles().deletesPending(), "the records deleted after it");
         checkDeletedAndReplaced(store);
       }
       try (TieredStore store = b.build()) {
@@ -112,6 +116,9 @@ class TieredStoreFrozenDiskTest {
       assertTrue(store.get(HI, k, d.clear()) > 0, "page " + k + " just replaced");
       assertEquals(2, TestPages.check(d.flip(), HI, k));
     }
+    assertTrue(
+        store.stats().ssdFiles().deletesPending() > 0,
+        "the record deletes wait for the thaw, as tombstones");
   }
 
   private static void checkDeletedAndReplaced(TieredStore store) {

@@ -155,6 +155,12 @@ public final class StoreMetrics {
             + " index and filter readers (sampled by puts at most every 100 ms, and at start).")
         .callback(cb -> cb.call(stats.get().ssdFiles().rocksMemoryBytes()))
         .register(r);
+    GaugeWithCallback.builder().name("kvstore_ssd_deletes_pending")
+        .help("Deleted pages whose location record's delete waits for the disk (a frozen or stalled"
+            + " one): each is gone for reads and a tombstone in the crash journal; 0 when the disk"
+            + " answers.")
+        .callback(cb -> cb.call(stats.get().ssdFiles().deletesPending()))
+        .register(r);
     CounterWithCallback.builder().name("kvstore_ssd_segment_files_total")
         .help("SSD segments started, by file: reused (overwriting a dropped segment's file, as every"
             + " segment should at capacity) or created (a new file).")

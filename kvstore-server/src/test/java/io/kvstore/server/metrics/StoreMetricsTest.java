@@ -55,7 +55,7 @@ class StoreMetricsTest {
         "Pages written into the tier when a faster tier evicted them.", 13, 23);
     tier(text, "kvstore_tier_admission_rejects_total", "counter",
         "Demotions into the tier refused by its admission policy.", 14, 24);
-    assertEquals(39, text.lines().filter(l -> l.startsWith("# TYPE ")).count(), text);
+    assertEquals(40, text.lines().filter(l -> l.startsWith("# TYPE ")).count(), text);
   }
 
   @Test
@@ -95,7 +95,7 @@ class StoreMetricsTest {
   @Test
   void shouldServeTheSsdTiersFileNumbers() {
     StoreStats stats = new StoreStats(0, 0, 0, 0, 0, 0, 0, 0, 0, List.of(), WriteBackStats.NONE,
-        StoreHealth.OK, 0, new StoreStats.SsdFileStats(123_456_789, 41, 3, 987_654_321, 55_555));
+        StoreHealth.OK, 0, new StoreStats.SsdFileStats(123_456_789, 41, 3, 987_654_321, 55_555, 17));
     MetricsRegistry registry = new MetricsRegistry();
     StoreMetrics.register(registry, () -> stats);
     String text = registry.scrape();
@@ -105,6 +105,8 @@ class StoreMetricsTest {
         || text.contains("kvstore_ssd_rocksdb_memory_bytes 55555\n"), text);
     assertTrue(text.contains("kvstore_ssd_disk_room_bytes 9.87654321E8\n")
         || text.contains("kvstore_ssd_disk_room_bytes 987654321\n"), text);
+    assertTrue(text.contains("kvstore_ssd_deletes_pending 17.0\n")
+        || text.contains("kvstore_ssd_deletes_pending 17\n"), text);
     assertTrue(text.contains("kvstore_ssd_segment_files_total{file=\"reused\"} 41\n"), text);
     assertTrue(text.contains("kvstore_ssd_segment_files_total{file=\"created\"} 3\n"), text);
   }

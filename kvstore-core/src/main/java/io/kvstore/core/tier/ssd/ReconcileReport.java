@@ -17,6 +17,8 @@ package io.kvstore.core.tier.ssd;
  *     index entries not) rewritten or deleted, with {@link Source#INDEX_AFTER_CRASH}
  * @param recordsRestored location records written anew from the index for the pages it kept,
  *     after damaged records were discarded ({@link SsdTier#open})
+ * @param deletesFinished deletes the killed process had answered without their location record's
+ *     delete yet (its crash journal's tombstones): those records deleted before anything read them
  */
 public record ReconcileReport(
     long pagesLoaded,
@@ -27,7 +29,8 @@ public record ReconcileReport(
     long danglingRepaired,
     Source source,
     long recordsRepaired,
-    long recordsRestored) {
+    long recordsRestored,
+    long deletesFinished) {
 
   /** Where the SSD tier's directory came from when it opened (spec/6-ssd-segments.md, 6.5). */
   public enum Source {

@@ -2341,6 +2341,18 @@ public final class SsdTier implements Tier {
 
   /** The line {@link #logOpen} says, or null after a clean close or for an empty tier. */
   static String openLine(ReconcileReport r) {
+    String line = openLineOfSource(r);
+    if (r.deletesFinished() == 0) {
+      return line;
+    }
+    String deletes = String.format(
+        java.util.Locale.ROOT,
+        "%,d deletes answered before the crash finished (their location records deleted)",
+        r.deletesFinished());
+    return line == null ? "SSD tier open after a crash: " + deletes : line + "; " + deletes;
+  }
+
+  private static String openLineOfSource(ReconcileReport r) {
     return switch (r.source()) {
       case INDEX_AFTER_CRASH -> String.format(
           java.util.Locale.ROOT,

@@ -71,8 +71,10 @@ final class SsdTierLoader {
             && index.reopenedAfterCrash()
             && journal != null
             && journal.trustworthy();
+    long deletesFinished = 0;
     if (journal != null && journal.sameBoot() && cfg.durability != SsdTierConfig.Durability.NONE) {
       applyTombstones(journal.tombstones(), index, trusted);
+      deletesFinished = journal.tombstones().length / 2;
     }
     Map<Long, Integer> slotOf =
         clean ? readSlotTable(segDir) : trusted ? journal.slotOf() : Map.of();
@@ -206,7 +208,7 @@ final class SsdTierLoader {
                 : rebuild ? ReconcileReport.Source.RECORDS : ReconcileReport.Source.INDEX_CHECKED;
     return new ReconcileReport(
         tier.pageCount(), tier.usedBytes(), invalid[0], evicted, orphans, dangling, source,
-        repaired, restored[0]);
+        repaired, restored[0], deletesFinished);
   }
 
   /** Records written per RocksDB batch when records are written anew from the index. */

@@ -116,6 +116,9 @@ class SsdDeferredDeleteTest {
     // The kill's files: the index is kept, and the tombstone's record is deleted by the open.
     try (SsdTier tier = open(copy)) {
       assertEquals(ReconcileReport.Source.INDEX_AFTER_CRASH, tier.reconcileReport().source());
+      assertEquals(1, tier.reconcileReport().deletesFinished());
+      assertTrue(SsdTier.openLine(tier.reconcileReport()).endsWith(
+          "; 1 deletes answered before the crash finished (their location records deleted)"));
       assertFalse(hasRecord(tier, KEY), "the open deleted the record of the answered delete");
       assertEquals(Tier.MISS, tier.length(KEY, KEY));
       SsdDirectoryRebuildKilledTest.assertServesLastPuts(
@@ -160,6 +163,7 @@ class SsdDeferredDeleteTest {
     }
     try (SsdTier tier = open(copy)) {
       assertEquals(ReconcileReport.Source.RECORDS, tier.reconcileReport().source());
+      assertEquals(1, tier.reconcileReport().deletesFinished());
       assertEquals(Tier.MISS, tier.length(KEY, KEY), "the deleted page is not rebuilt");
       assertFalse(hasRecord(tier, KEY));
       SsdDirectoryRebuildKilledTest.assertServesLastPuts(
