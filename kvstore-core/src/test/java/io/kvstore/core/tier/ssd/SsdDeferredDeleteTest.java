@@ -76,6 +76,14 @@ class SsdDeferredDeleteTest {
         };
   }
 
+  /** The usual pages and {@link #KEY}, then KEY deleted while the deleter is held: answered. */
+  private void deleteWithTheDeleterHeld(SsdTier tier) {
+    SsdCrashReopenTest.writePages(tier);
+    assertTrue(tier.put(Pages.page(KEY, KEY, 0, 0, PAYLOAD, 1)));
+    holdTheDeleter(tier);
+    assertTrue(assertTimeoutPreemptively(ANSWERED_WITHIN, () -> tier.delete(KEY, KEY)));
+  }
+
   private static boolean hasRecord(SsdTier tier, long key) throws Exception {
     return tier.locations().get(key, key, new long[2]);
   }
@@ -93,11 +101,7 @@ class SsdDeferredDeleteTest {
       throws Exception {
     try (Opened o = new Opened(dir)) {
       SsdTier tier = o.tier;
-      SsdCrashReopenTest.writePages(tier);
-      assertTrue(tier.put(Pages.page(KEY, KEY, 0, 0, PAYLOAD, 1)));
-      holdTheDeleter(tier);
-
-      assertTrue(assertTimeoutPreemptively(ANSWERED_WITHIN, () -> tier.delete(KEY, KEY)));
+      deleteWithTheDeleterHeld(tier);
       assertEquals(Tier.MISS, tier.length(KEY, KEY), "gone at once");
       assertEquals(Tier.MISS, tier.get(KEY, KEY, ByteBuffer.allocateDirect(SsdCrashReopenTest.LEN)));
       assertEquals(1, tier.tombstones());
@@ -143,10 +147,7 @@ class SsdDeferredDeleteTest {
   void shouldApplyTheTombstonesBeforeARebuild() throws Exception {
     try (Opened o = new Opened(dir)) {
       SsdTier tier = o.tier;
-      SsdCrashReopenTest.writePages(tier);
-      assertTrue(tier.put(Pages.page(KEY, KEY, 0, 0, PAYLOAD, 1)));
-      holdTheDeleter(tier);
-      assertTrue(assertTimeoutPreemptively(ANSWERED_WITHIN, () -> tier.delete(KEY, KEY)));
+      deleteWithTheDeleterHeld(tier);
       tier.recordFaultForTest = new org.rocksdb.RocksDBException("injected: the record write fails");
       try {
         tier.put(Pages.page(KEY + 1, KEY + 1, 0, 0, PAYLOAD, 1));
