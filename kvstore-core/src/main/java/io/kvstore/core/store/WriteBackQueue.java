@@ -304,9 +304,12 @@ final class WriteBackQueue implements AutoCloseable {
    * @return whether that much room is free now
    */
   boolean awaitRoom(long bytes, long maxWaitNanos) throws InterruptedException {
-    long start = System.nanoTime();
     lock.lock();
     try {
+      if (closed || hasRoom(bytes)) {
+        return hasRoom(bytes); // the common case: no clock read
+      }
+      long start = System.nanoTime();
       while (!closed && !hasRoom(bytes)) {
         long from = lastProgressNanos - start < 0 ? lastProgressNanos : start;
         long wait = from + maxWaitNanos - System.nanoTime();
