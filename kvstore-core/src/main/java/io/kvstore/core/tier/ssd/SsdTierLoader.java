@@ -260,12 +260,18 @@ final class SsdTierLoader {
               slot, hi, lo, entry.segmentId(), entry.segmentOffset(), entry.pageLength(),
               entry.namespaceId(), entry.parentHi(), entry.parentLo());
         } else {
+          org.rocksdb.RocksDBException fault = SsdTier.deleteFaultOfEveryTierForTest;
+          if (fault != null) {
+            throw fault;
+          }
           store.delete(slot, hi, lo);
         }
       }
     } catch (org.rocksdb.RocksDBException e) {
       throw new SsdStorageException(
-          "cannot delete the location records of pages deleted before the crash: " + e, e);
+          "cannot delete the location records of pages deleted before the crash (the crash"
+              + " journal keeps them for the next start): " + e,
+          e);
     }
   }
 

@@ -3,6 +3,7 @@ package io.kvstore.core.tier.ssd;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -135,6 +136,37 @@ class SsdDeferredDeleteTest {
       assertEquals(Tier.MISS, tier.length(KEY, KEY), "the deleted page stays deleted");
       SsdDirectoryRebuildKilledTest.assertServesLastPuts(
           tier, SsdCrashReopenTest.KEYS, "rebuilt");
+    }
+  }
+
+  /**
+   * An open that cannot delete a tombstone's record (RocksDB refuses) fails with a clear error and
+   * changes nothing a later start needs: once RocksDB takes writes, that start finishes the delete.
+   */
+  @Test
+  void shouldFailAnOpenThatCannotFinishTheDeletesAndFinishThemAtTheNext() throws Exception {
+    try (Opened o = new Opened(dir)) {
+      deleteWithTheDeleterHeld(o.tier);
+      StoreFixtures.copyTree(dir, copy);
+    }
+    SsdTier.deleteFaultOfEveryTierForTest = new org.rocksdb.RocksDBException("injected: refused");
+    try {
+      SsdStorageException e = assertThrows(SsdStorageException.class, () -> open(copy));
+      assertTrue(
+          e.getMessage().startsWith("cannot delete the location records of pages deleted before"
+              + " the crash (the crash journal keeps them for the next start)"),
+          e.getMessage());
+    } finally {
+      SsdTier.deleteFaultOfEveryTierForTest = null;
+    }
+    try (SsdTier tier = open(copy)) {
+      // The failed open closed the index it had reopened, so this one rebuilds (always right).
+      assertEquals(ReconcileReport.Source.RECORDS, tier.reconcileReport().source());
+      assertEquals(1, tier.reconcileReport().deletesFinished());
+      assertFalse(hasRecord(tier, KEY));
+      assertEquals(Tier.MISS, tier.length(KEY, KEY), "the deleted page is not rebuilt");
+      SsdDirectoryRebuildKilledTest.assertServesLastPuts(
+          tier, SsdCrashReopenTest.KEYS, "the start after the failed one");
     }
   }
 
