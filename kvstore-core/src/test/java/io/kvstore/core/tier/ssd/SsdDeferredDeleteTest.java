@@ -85,6 +85,16 @@ class SsdDeferredDeleteTest {
     assertTrue(assertTimeoutPreemptively(ANSWERED_WITHIN, () -> tier.delete(KEY, KEY)));
   }
 
+  /** Rebuilt from the records, the held delete finished first: KEY gone, every other page kept. */
+  private static void assertRebuiltWithTheDeleteFinished(SsdTier tier, String when)
+      throws Exception {
+    assertEquals(ReconcileReport.Source.RECORDS, tier.reconcileReport().source(), when);
+    assertEquals(1, tier.reconcileReport().deletesFinished(), when);
+    assertEquals(Tier.MISS, tier.length(KEY, KEY), "the deleted page is not rebuilt: " + when);
+    assertFalse(hasRecord(tier, KEY), when);
+    SsdDirectoryRebuildKilledTest.assertServesLastPuts(tier, SsdCrashReopenTest.KEYS, when);
+  }
+
   private static boolean hasRecord(SsdTier tier, long key) throws Exception {
     return tier.locations().get(key, key, new long[2]);
   }
@@ -161,12 +171,7 @@ class SsdDeferredDeleteTest {
     }
     try (SsdTier tier = open(copy)) {
       // The failed open closed the index it had reopened, so this one rebuilds (always right).
-      assertEquals(ReconcileReport.Source.RECORDS, tier.reconcileReport().source());
-      assertEquals(1, tier.reconcileReport().deletesFinished());
-      assertFalse(hasRecord(tier, KEY));
-      assertEquals(Tier.MISS, tier.length(KEY, KEY), "the deleted page is not rebuilt");
-      SsdDirectoryRebuildKilledTest.assertServesLastPuts(
-          tier, SsdCrashReopenTest.KEYS, "the start after the failed one");
+      assertRebuiltWithTheDeleteFinished(tier, "the start after the failed one");
     }
   }
 
@@ -195,12 +200,7 @@ class SsdDeferredDeleteTest {
       release.countDown();
     }
     try (SsdTier tier = open(copy)) {
-      assertEquals(ReconcileReport.Source.RECORDS, tier.reconcileReport().source());
-      assertEquals(1, tier.reconcileReport().deletesFinished());
-      assertEquals(Tier.MISS, tier.length(KEY, KEY), "the deleted page is not rebuilt");
-      assertFalse(hasRecord(tier, KEY));
-      SsdDirectoryRebuildKilledTest.assertServesLastPuts(
-          tier, SsdCrashReopenTest.KEYS, "rebuilt after the kill");
+      assertRebuiltWithTheDeleteFinished(tier, "rebuilt after the kill");
     }
   }
 
