@@ -85,6 +85,7 @@ class IndexHomeTest {
       assertEquals(Files.size(indexIn(runtime)), store.indexMemoryBytes());
       assertTrue(store.indexMemoryBytes() > 0);
       assertFalse(Files.exists(indexIn(data.resolve("index"))), "no copy in the data directory while open");
+      assertTrue(Files.exists(runtime.resolve(SsdTier.CRASH_JOURNAL_FILE)), "and the crash journal");
       putAll(store);
       before = served(store);
     }
@@ -92,6 +93,7 @@ class IndexHomeTest {
     assertTrue(Files.exists(indexIn(data.resolve("index"))), "a clean close leaves the data directory a copy");
     assertTrue(Files.exists(data.resolve("index").resolve(BlockIndex.CLEAN_MARKER_NAME)));
     assertFalse(Files.exists(indexIn(runtime)), "and frees the runtime directory");
+    assertFalse(Files.exists(runtime.resolve(SsdTier.CRASH_JOURNAL_FILE)), "journal included");
 
     try (LogCapture ssd = new LogCapture(SsdTier.class);
         TieredStore store = store(data, afterReboot).build()) {
