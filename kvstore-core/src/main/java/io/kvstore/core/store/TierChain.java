@@ -145,7 +145,9 @@ final class TierChain {
   }
 
   /**
-   * Under the key lock: removes every copy of the key, fastest first (see the class notes).
+   * Under the key lock, taken with {@link KeyLocks#lockForRemoval} (so no write-back of the key is
+   * in flight, and none can start): removes every copy of the key, fastest first (see the class
+   * notes).
    *
    * @return false if an SSD copy could not be removed (then nothing may be stored for the key)
    */
@@ -161,7 +163,6 @@ final class TierChain {
     if (writeBack == null) {
       return true;
     }
-    writeBack.awaitNotWriting(hi, lo);
     if (!keepDirty) {
       index.clearDirty(hi, lo);
     }
@@ -172,8 +173,8 @@ final class TierChain {
       // drop reaches them, and a crash before that would bring back a page this put or delete
       // replaced. The tier's delete asks its directory first (no I/O, no stripe lock), so a put of
       // a new key does not wait for writes of other keys. Nobody can add the key meanwhile: we
-      // hold its key lock and waited for any writer of it.
-      ssd.deleteExclusive(hi, lo); // under the key lock, after awaitNotWriting
+      // hold its key lock, taken once no writer had it (lockForRemoval).
+      ssd.deleteExclusive(hi, lo);
       return true;
     } catch (RuntimeException e) {
       writeBack.failures.increment();

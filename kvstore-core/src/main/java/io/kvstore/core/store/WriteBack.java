@@ -39,7 +39,7 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>A writer checks an entry under its key lock (a stripe of {@link KeyLocks}, never a memory
  * tier's lock), then writes without it; a put or delete of that very key waits for the write
- * ({@link #awaitNotWriting}), without the key lock ({@link KeyLocks#lockForRemoval}). So a stalled
+ * ({@link #awaitNotWriting}) before it takes the key lock ({@link KeyLocks#lockForRemoval}). So a stalled
  * disk delays only those puts and deletes, and gets of any key, which are served from the queue
  * meanwhile, never wait for it.
  */
@@ -290,10 +290,9 @@ final class WriteBack {
    * that a get finds each page in the queue or on SSD throughout.
    *
    * <p>Only the first entry of a write waits for its key lock; the others only try theirs, and a
-   * key lock held elsewhere ends the write there (the rest go in the next write). A put or delete
-   * holds its key lock while it waits for a marked key's write ({@link #awaitNotWriting}), so a
-   * writer that waited for a key lock while it had keys marked could wait for a thread that waits
-   * for it.
+   * key lock held elsewhere ends the write there (the rest go in the next write): a writer with
+   * keys marked never waits for a lock whose holder may be slow (a put removing an SSD copy), which
+   * would hold the puts waiting for those marked keys ({@link #awaitNotWriting}) as well.
    */
   private void write(Batch batch, int n, int writer) {
     long first = batch.first[0];

@@ -38,8 +38,7 @@ class TieredStoreFrozenDiskTest {
   @Test
   void shouldServeMemoryAndReachSafepointsWhileTheDataDiskIsFrozen() throws Exception {
     try (Ext4Mount disk = Ext4Mount.mount(tmp.resolve("disk"), tmp.resolve("disk.img"), 128)) {
-      TieredStoreBuilder b =
-          StoreFixtures.onDisk(disk.dir().resolve("data"), PAYLOAD).ssdDurability("wal").indexDir(runtime);
+      TieredStoreBuilder b = onFrozenDisk(disk);
       try (TieredStore store = b.build()) {
         for (long k = 0; k < 300; k++) { // most of them end on SSD only
           store.put(TestPages.page(HI, k, 1, PAYLOAD));
@@ -74,8 +73,7 @@ class TieredStoreFrozenDiskTest {
   @Test
   void shouldAnswerDeletesAndReplacingPutsOfSsdPagesWhileTheDataDiskIsFrozen() throws Exception {
     try (Ext4Mount disk = Ext4Mount.mount(tmp.resolve("disk"), tmp.resolve("disk.img"), 128)) {
-      TieredStoreBuilder b =
-          StoreFixtures.onDisk(disk.dir().resolve("data"), PAYLOAD).ssdDurability("wal").indexDir(runtime);
+      TieredStoreBuilder b = onFrozenDisk(disk);
       try (TieredStore store = b.build()) {
         for (long k = 0; k < 300; k++) {
           store.put(TestPages.page(HI, k, 1, PAYLOAD));
@@ -131,6 +129,13 @@ class TieredStoreFrozenDiskTest {
         assertEquals(2, TestPages.check(d.flip(), HI, k), "page " + k + " never its old version");
       }
     }
+  }
+
+  /** A store with its data directory on {@code disk} and its index on tmpfs ({@code wal}). */
+  private TieredStoreBuilder onFrozenDisk(Ext4Mount disk) {
+    return StoreFixtures.onDisk(disk.dir().resolve("data"), PAYLOAD)
+        .ssdDurability("wal")
+        .indexDir(runtime);
   }
 
   /** What must go on while the disk is frozen: memory reads and writes, GCs, a thread dump. */

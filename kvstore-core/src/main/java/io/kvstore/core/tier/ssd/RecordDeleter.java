@@ -1,5 +1,6 @@
 package io.kvstore.core.tier.ssd;
 
+import io.kvstore.core.memory.KeySlotTable;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -43,13 +44,10 @@ final class RecordDeleter implements AutoCloseable {
   private final Segment[] segment = new Segment[CrashJournal.INTENTS];
   private final long[] offset = new long[CrashJournal.INTENTS];
   /**
-   * Keys from {@link #submit} until their record is deleted ({@link #recordDeleted}), with a count
-   * each: an open-addressing table (linear probing, deletion by backward shift), no object per key.
+   * Keys from {@link #submit} until their record is deleted ({@link #recordDeleted}), each with its
+   * count of pending tombstones; primitive arrays, no object per key. Under {@link #lock}.
    */
-  private final long[] pendingHi = new long[2 * CrashJournal.INTENTS];
-  private final long[] pendingLo = new long[2 * CrashJournal.INTENTS];
-  private final int[] pendingTimes = new int[2 * CrashJournal.INTENTS];
-  private final int pendingMask = 2 * CrashJournal.INTENTS - 1;
+  private final KeySlotTable pendingKeys = new KeySlotTable(CrashJournal.INTENTS);
   /** Per entry: the ticket of its last submit, and of its last finished delete. */
   private final long[] submitted = new long[CrashJournal.INTENTS];
   private final long[] finished = new long[CrashJournal.INTENTS];
@@ -86,10 +84,8 @@ final class RecordDeleter implements AutoCloseable {
       keyLo[entry] = lo;
       segment[entry] = seg;
       this.offset[entry] = offset;
-      int at = find(hi, lo);
-      pendingHi[at] = hi;
-      pendingLo[at] = lo;
-      pendingTimes[at]++;
+      int times = pendingKeys.get(hi, lo);
+      pendingKeys.put(hi, lo, times == KeySlotTable.MISSING ? 1 : times + 1);
       pendingCount++;
       queue[(head + size) % queue.length] = entry;
       size++;
@@ -147,9 +143,13 @@ final class RecordDeleter implements AutoCloseable {
   void recordDeleted(int entry) {
     lock.lock();
     try {
-      int at = find(keyHi[entry], keyLo[entry]);
-      if (--pendingTimes[at] == 0) {
-        removeAt(at);
+      long hi = keyHi[entry];
+      long lo = keyLo[entry];
+      int times = pendingKeys.get(hi, lo);
+      if (times > 1) {
+        pendingKeys.put(hi, lo, times - 1);
+      } else {
+        pendingKeys.remove(hi, lo);
       }
       release.accept(entry);
       pendingCount--; // after the release: a writer's unlocked read of 0 sees it done
@@ -195,45 +195,11 @@ final class RecordDeleter implements AutoCloseable {
       return false;
     }
     for (int j = from; j < from + n; j++) {
-      if (pendingTimes[find(hi[j], lo[j])] > 0) {
+      if (pendingKeys.get(hi[j], lo[j]) != KeySlotTable.MISSING) {
         return true;
       }
     }
     return false;
-  }
-
-  private int home(long hi, long lo) {
-    long h = (hi * 0x9E3779B97F4A7C15L) ^ lo;
-    h ^= h >>> 29;
-    return (int) h & pendingMask;
-  }
-
-  /** The key's cell, or the empty cell where it would go (the table is never full). */
-  private int find(long hi, long lo) {
-    int at = home(hi, lo);
-    while (pendingTimes[at] != 0 && (pendingHi[at] != hi || pendingLo[at] != lo)) {
-      at = (at + 1) & pendingMask;
-    }
-    return at;
-  }
-
-  /** Empties cell {@code at}, moving back later cells of its probe run that would be lost. */
-  private void removeAt(int at) {
-    int hole = at;
-    int next = (hole + 1) & pendingMask;
-    while (pendingTimes[next] != 0) {
-      int want = home(pendingHi[next], pendingLo[next]);
-      // Moves back unless its home lies cyclically in (hole, next].
-      boolean stays = hole <= next ? (want > hole && want <= next) : (want > hole || want <= next);
-      if (!stays) {
-        pendingHi[hole] = pendingHi[next];
-        pendingLo[hole] = pendingLo[next];
-        pendingTimes[hole] = pendingTimes[next];
-        hole = next;
-      }
-      next = (next + 1) & pendingMask;
-    }
-    pendingTimes[hole] = 0;
   }
 
   /** Tombstones whose record is not deleted yet. */

@@ -70,6 +70,41 @@ class RecordDeleterTest {
     }
   }
 
+  /** Two tombstones of one key (deleted, put again, deleted): pending until both are done. */
+  @Test
+  void shouldKeepAKeyPendingUntilEachOfItsTombstonesIsDone() throws Exception {
+    Semaphore allowed = new Semaphore(0);
+    AtomicReference<RecordDeleter> self = new AtomicReference<>();
+    RecordDeleter d =
+        new RecordDeleter(
+            (entry, hi, lo, seg, off) -> {
+              allowed.acquireUninterruptibly();
+              self.get().recordDeleted(entry);
+            },
+            e -> {},
+            "test-deleter");
+    self.set(d);
+    try {
+      long[] hi = {7};
+      long[] lo = {9};
+      d.submit(0, 7, 9, null, 0);
+      long second = d.submit(1, 7, 9, null, 0);
+      allowed.release(1);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (d.pending() > 1 && System.nanoTime() < deadline) {
+        Thread.sleep(1);
+      }
+      assertEquals(1, d.pending());
+      assertTrue(d.isPending(hi, lo, 0, 1), "one tombstone of the key is left");
+      allowed.release(1);
+      assertTrue(d.awaitFinished(1, second, TimeUnit.SECONDS.toNanos(30)));
+      assertFalse(d.isPending(hi, lo, 0, 1));
+    } finally {
+      allowed.release(2);
+      d.close();
+    }
+  }
+
   @Test
   void shouldFinishEveryQueuedDeleteBeforeTheCloseReturns() {
     AtomicIntegerArray finished = new AtomicIntegerArray(16);
