@@ -335,6 +335,7 @@ public final class KvStoreDaemon {
           .ssdAdmission(c.ssdAdmission())
           .ssdDurability(c.ssdDurability())
           .ssdDiscardCorruptRecords(c.ssdCorruptRecords().equals("discard"))
+          .ssdFitToDisk(c.ssdFitDisk())
           .prefetchThreads(c.prefetchThreads())
           .memoryShards(c.memoryShards())
           .memoryPrefault(c.memoryPrefault())

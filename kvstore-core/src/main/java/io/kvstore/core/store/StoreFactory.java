@@ -104,6 +104,7 @@ final class StoreFactory {
                     .maxPages((int) ssdPages)
                     .durability(b.ssdDurability)
                     .discardCorruptRecords(b.ssdDiscardCorruptRecords)
+                    .fitToDisk(b.ssdFitToDisk)
                     .journalDir(journalDir)
                     .policyFactory(policy)
                     .build(),

@@ -90,6 +90,7 @@ public final class TieredStoreBuilder {
   int prefetchThreads = PREFETCH_THREADS_DEFAULT;
   SsdTierConfig.Durability ssdDurability = SsdTierConfig.Durability.parse(SSD_DURABILITY_DEFAULT);
   boolean ssdDiscardCorruptRecords;
+  boolean ssdFitToDisk = true;
   Path indexDir;
   boolean indexDirAuto;
   long indexMaxEntries = -1;
@@ -186,6 +187,18 @@ public final class TieredStoreBuilder {
    */
   public TieredStoreBuilder ssdDiscardCorruptRecords(boolean discard) {
     this.ssdDiscardCorruptRecords = discard;
+    return this;
+  }
+
+  /**
+   * Whether the SSD tier sizes itself to its file system at open (default true): when the file
+   * system cannot hold {@code ssdBytes} (the free space plus what the tier holds, less the
+   * reserve), the tier holds at most that and evicts its oldest pages there, instead of filling
+   * the disk and stopping its writes (NO_SPACE) until space is freed. Never below what it holds at
+   * open. See {@link SsdTierConfig.Builder#fitToDisk}.
+   */
+  public TieredStoreBuilder ssdFitToDisk(boolean fit) {
+    this.ssdFitToDisk = fit;
     return this;
   }
 

@@ -78,6 +78,13 @@ public enum ConfigKey {
           + " (stop, naming them) or discard (delete them and start: pages a whole block index"
           + " knows are kept, the others lost).",
       (b, v) -> b.ssdCorruptRecords(Values.parseName(v)), ServerConfig::ssdCorruptRecords),
+  /** {@link ServerConfig#ssdFitDisk()}. */
+  SSD_FIT_DISK("ssd.fit.disk", Values.BOOLEAN_FORM,
+      "Whether the SSD tier sizes itself to its file system at start: when the disk cannot hold"
+          + " ssd.bytes, the tier holds what it can and evicts its oldest pages there (true), or"
+          + " keeps ssd.bytes and stops taking pages once the disk is full (false).",
+      (b, v) -> b.ssdFitDisk(Values.parseBoolean(v)),
+      c -> Boolean.toString(c.ssdFitDisk())),
   /** {@link ServerConfig#indexDir()}. */
   INDEX_DIR("index.dir", "auto, data or " + Values.PATH_FORM,
       "Where the block index and the SSD tier's crash journal run: auto (a tmpfs directory under"

@@ -46,6 +46,8 @@ public final class ServerConfig {
   public static final String SSD_DURABILITY_DEFAULT = TieredStoreBuilder.SSD_DURABILITY_DEFAULT;
   /** What a start does with damaged location records: fail (stop and name them). */
   public static final String SSD_CORRUPT_RECORDS_DEFAULT = "fail";
+  /** Whether the SSD tier sizes itself to a smaller file system at start. */
+  public static final boolean SSD_FIT_DISK_DEFAULT = true;
   /** Default {@link #indexDir()}: chosen at start. */
   public static final String INDEX_DIR_DEFAULT = "auto";
   /** Threads that run prefetches (SSD reads ahead of need). */
@@ -146,6 +148,7 @@ public final class ServerConfig {
   private final String ssdAdmission;
   private final String ssdDurability;
   private final String ssdCorruptRecords;
+  private final boolean ssdFitDisk;
   private final String indexDir;
   private final int prefetchThreads;
   private final int maxFrameBytes;
@@ -193,6 +196,7 @@ public final class ServerConfig {
     ssdAdmission = b.ssdAdmission;
     ssdDurability = b.ssdDurability;
     ssdCorruptRecords = b.ssdCorruptRecords;
+    ssdFitDisk = b.ssdFitDisk;
     indexDir = b.indexDir;
     prefetchThreads = b.prefetchThreads;
     maxFrameBytes = b.maxFrameBytes;
@@ -317,6 +321,17 @@ public final class ServerConfig {
    */
   public String ssdCorruptRecords() {
     return ssdCorruptRecords;
+  }
+
+  /**
+   * Whether the SSD tier sizes itself to its file system at start (default true): when the file
+   * system cannot hold {@link #ssdBytes()}, the tier holds what it can (free space plus what it
+   * holds, less its reserve) and evicts its oldest pages there; false keeps {@link #ssdBytes()} and
+   * the tier stops taking pages when the disk is full. See {@link
+   * TieredStoreBuilder#ssdFitToDisk}.
+   */
+  public boolean ssdFitDisk() {
+    return ssdFitDisk;
   }
 
   /**
@@ -558,7 +573,7 @@ public final class ServerConfig {
         + ", dramBytes=" + dramBytes + ", ssdBytes=" + ssdBytes + ", maxPageBytes=" + maxPageBytes
         + ", ssdMinPageBytes=" + ssdMinPageBytes
         + ", evictionPolicy=" + evictionPolicy + ", ssdAdmission=" + ssdAdmission
-        + ", ssdDurability=" + ssdDurability + ", ssdCorruptRecords=" + ssdCorruptRecords + ", indexDir=" + indexDir
+        + ", ssdDurability=" + ssdDurability + ", ssdCorruptRecords=" + ssdCorruptRecords + ", ssdFitDisk=" + ssdFitDisk + ", indexDir=" + indexDir
         + ", prefetchThreads=" + prefetchThreads
         + ", maxFrameBytes=" + maxFrameBytes + ", maxBatch=" + maxBatch
         + ", maxInflightBytes=" + maxInflightBytes + ", maxConnections=" + maxConnections

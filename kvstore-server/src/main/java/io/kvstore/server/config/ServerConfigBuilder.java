@@ -30,6 +30,7 @@ public final class ServerConfigBuilder {
   String ssdAdmission = SSD_ADMISSION_DEFAULT;
   String ssdDurability = SSD_DURABILITY_DEFAULT;
   String ssdCorruptRecords = ServerConfig.SSD_CORRUPT_RECORDS_DEFAULT;
+  boolean ssdFitDisk = ServerConfig.SSD_FIT_DISK_DEFAULT;
   String indexDir = ServerConfig.INDEX_DIR_DEFAULT;
   int prefetchThreads = PREFETCH_THREADS_DEFAULT;
   int maxFrameBytes = MAX_FRAME_BYTES_DEFAULT;
@@ -214,6 +215,17 @@ public final class ServerConfigBuilder {
    */
   public ServerConfigBuilder ssdCorruptRecords(String v) {
     ssdCorruptRecords = Objects.requireNonNull(v, "ssdCorruptRecords");
+    return this;
+  }
+
+  /**
+   * Sets {@link ServerConfig#ssdFitDisk()}.
+   *
+   * @param v whether the SSD tier sizes itself to a smaller file system at start
+   * @return this
+   */
+  public ServerConfigBuilder ssdFitDisk(boolean v) {
+    ssdFitDisk = v;
     return this;
   }
 

@@ -77,7 +77,8 @@ public final class StoreMetrics {
         TierStats::hitBytes);
     perTierGauge(r, stats, "kvstore_tier_used_bytes", "Bytes in use in the tier now.",
         TierStats::usedBytes);
-    perTierGauge(r, stats, "kvstore_tier_capacity_bytes", "Configured capacity of the tier.",
+    perTierGauge(r, stats, "kvstore_tier_capacity_bytes",
+        "Capacity of the tier: as configured, or the SSD tier's fitted to a smaller disk at start.",
         TierStats::capacityBytes);
     perTierGauge(r, stats, "kvstore_tier_pages", "Pages held in the tier now.",
         TierStats::pageCount);

@@ -42,6 +42,7 @@ class ServerConfigLoaderTest {
     SAMPLES.put(ConfigKey.SSD_ADMISSION, new String[] {"never", "second_hit", "always-x"});
     SAMPLES.put(ConfigKey.SSD_DURABILITY, new String[] {"sync", "none", "wal"});
     SAMPLES.put(ConfigKey.SSD_CORRUPT_RECORDS, new String[] {"discard", "fail", "discard"});
+    SAMPLES.put(ConfigKey.SSD_FIT_DISK, new String[] {"false", "true", "false"});
     SAMPLES.put(ConfigKey.INDEX_DIR, new String[] {"/tmp/index-file", "data", "/tmp/index-flag"});
     SAMPLES.put(ConfigKey.PREFETCH_THREADS, new String[] {"3", "4", "5"});
     SAMPLES.put(ConfigKey.MAX_FRAME_BYTES, new String[] {"4MiB", "8MiB", "16MiB"});
@@ -117,6 +118,7 @@ class ServerConfigLoaderTest {
     assertEquals("always", c.ssdAdmission());
     assertEquals("wal", c.ssdDurability());
     assertEquals("fail", c.ssdCorruptRecords());
+    assertTrue(c.ssdFitDisk(), "the SSD tier fits itself to a smaller disk by default");
     assertEquals(1, c.prefetchThreads());
     assertEquals(64 << 20, c.maxFrameBytes());
     assertEquals(65_536, c.maxBatch());
@@ -316,6 +318,7 @@ class ServerConfigLoaderTest {
     bad.put(ConfigKey.SSD_DEGRADED_RETRY_MAX_MILLIS, "3600001");
     bad.put(ConfigKey.MEMORY_SHARDS, "3");
     bad.put(ConfigKey.MEMORY_PREFAULT, "on");
+    bad.put(ConfigKey.SSD_FIT_DISK, "yes");
     bad.put(ConfigKey.CLUSTER, "etcd://e:2379");
     assertEquals(ConfigKey.values().length, bad.size());
     for (Map.Entry<ConfigKey, String> b : bad.entrySet()) {

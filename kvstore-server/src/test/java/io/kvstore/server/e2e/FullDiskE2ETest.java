@@ -35,7 +35,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The whole daemon (store, protocol server, metrics and health over HTTP) with its data directory
- * on a real file system that fills up: a 48 MiB tmpfs, {@code ssd.bytes} 256 MiB, DRAM of a few
+ * on a real file system that fills up: a 64 MiB tmpfs, {@code ssd.bytes} 256 MiB not fitted to it
+ * ({@code ssd.fit.disk = false}: the disk fills as when other programs fill it), DRAM of a few
  * pages so that PUTs cause write-back. Once the disk is full the daemon keeps serving: PUTs still
  * succeed (into memory), a GET returns the exact bytes or a miss, {@code /health/ready} says
  * degraded and {@code kvstore_ssd_degraded} is 1, DELETE works. Needs root to mount (CI runs as
@@ -46,7 +47,7 @@ class FullDiskE2ETest {
   private static final long NS = 0xD15CF011L;
   private static final int PAYLOAD = 64 << 10;
   private static final int PAGE = PageFormat.pageLength(PAYLOAD);
-  /** Pages put one request at a time: enough to fill the 48 MiB file system about twice. */
+  /** Pages put one request at a time: more than the 64 MiB file system holds (about 1.6 times). */
   private static final int MOST_PAGES = 1600;
 
   @TempDir Path tmp;
@@ -57,15 +58,23 @@ class FullDiskE2ETest {
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
   @BeforeEach
-  void mountTmpfsAndStartTheDaemon() throws Exception {
+  void mountTmpfs() throws Exception {
     mount = Files.createDirectory(tmp.resolve("fs"));
     String who = run("id", "-u").trim();
     assumeTrue("0".equals(who),
-        "needs root to mount a 48 MiB tmpfs for a real full disk (CI runs as root); running as uid " + who);
-    String out = run("mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", mount.toString());
+        "needs root to mount a small tmpfs for a real full disk (CI runs as root); running as uid " + who);
+  }
+
+  /**
+   * The daemon on a file system of {@code mebibytes} with {@code ssd.bytes} 256 MiB: {@code
+   * fitDisk} false keeps that capacity, so the disk fills (as when others fill it); true fits the
+   * tier to it.
+   */
+  private void startDaemon(boolean fitDisk, int mebibytes) throws Exception {
+    String out =
+        run("mount", "-t", "tmpfs", "-o", "size=" + mebibytes + "m", "tmpfs", mount.toString());
     mounted = Files.getFileStore(mount).type().equals("tmpfs");
     assumeTrue(mounted, "mount -t tmpfs failed here (a container without CAP_SYS_ADMIN?): " + out);
-
     ServerConfig config = ServerConfig.builder()
         .port(0)
         .metricsPort(freePort())
@@ -79,6 +88,7 @@ class FullDiskE2ETest {
         .degradedRetryMaxMillis(200)
         .shutdownGraceSeconds(5)
         .shutdownFlushGraceSeconds(5)
+        .ssdFitDisk(fitDisk)
         .build();
     daemon = new KvStoreDaemon(config, new KvStoreNetworkServerFactory());
     daemon.start();
@@ -173,7 +183,7 @@ class FullDiskE2ETest {
         return k;
       }
       if (System.nanoTime() > deadline) {
-        fail("the SSD tier never went degraded after " + k + " pages of " + PAGE + " B on a 48 MiB"
+        fail("the SSD tier never went degraded after " + k + " pages of " + PAGE + " B on a 64 MiB"
             + " file system; data dir holds " + run("du", "-sh", mount.toString()));
       }
     }
@@ -181,6 +191,7 @@ class FullDiskE2ETest {
 
   @Test
   void shouldKeepServingWhenTheDiskIsFull() throws Exception {
+    startDaemon(false, 64);
     int filled = fillUntilDegraded();
     String body = httpGet("/health/ready").body();
     assertTrue(body.contains("NO_SPACE"), body);
@@ -228,6 +239,7 @@ class FullDiskE2ETest {
    */
   @Test
   void shouldRecoverByItselfOnceDeletesFreeSpace() throws Exception {
+    startDaemon(false, 64);
     int k = fillUntilDegraded();
     for (long i = 0; i < k; i += 64) {
       long[] keys = new long[2 * (int) Math.min(64, k - i)];
@@ -259,4 +271,52 @@ class FullDiskE2ETest {
     assertTrue(metric("kvstore_writeback_ssd_writes_total") > writes, "write-back resumed");
   }
 
+
+  /**
+   * The default ({@code ssd.fit.disk = true}): the 256 MiB tier fits itself to the 96 MiB file
+   * system at start, so more pages than it holds go through write-back without the disk
+   * filling: never degraded, no failed SSD write, the reserve kept free, and the newest pages are
+   * served (from SSD once memory has moved on), the oldest evicted as misses, never other bytes.
+   */
+  @Test
+  void shouldFitTheSsdTierToASmallerDiskAndKeepWritingBack() throws Exception {
+    // 96 MiB: RocksDB's library (17 MB) and ballast, the 16 MiB reserve and the fitted tier's
+    // margin for RocksDB's log space (about 22 MiB) leave the tier about 30 MiB.
+    startDaemon(true, 96);
+    String text = httpGet("/metrics").body();
+    Matcher cap = Pattern.compile("(?m)^kvstore_tier_capacity_bytes\\{tier=\"ssd\"\\} ([0-9.eE+]+)$")
+        .matcher(text);
+    assertTrue(cap.find(), text);
+    long capacity = (long) Double.parseDouble(cap.group(1));
+    assertTrue(capacity < 96L << 20 && capacity > 100L * PAGE, "SSD capacity " + capacity);
+
+    for (int k = 0; k < MOST_PAGES; k++) {
+      putOne(k);
+      if (k % 50 == 0) {
+        assertFalse(degraded(), "degraded after " + k + " pages: " + httpGet("/health/ready").body());
+      }
+    }
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (metric("kvstore_writeback_queue_bytes") > 0 && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+    assertFalse(degraded(), httpGet("/health/ready").body());
+    assertEquals(0, metric("kvstore_ssd_degraded"));
+    assertEquals(0, metric("kvstore_writeback_failures_total"), "no SSD write failed");
+    long writes = metric("kvstore_writeback_ssd_writes_total");
+    assertTrue(writes > capacity / PAGE + 400, "more pages written back than the tier holds: " + writes);
+    assertTrue(Files.getFileStore(mount).getUsableSpace() >= 16L << 20, "the reserve stays free");
+
+    int served = 0;
+    for (int k = 0; k < MOST_PAGES; k++) {
+      if (exactOrMiss(k)) {
+        served++;
+      }
+    }
+    assertFalse(exactOrMiss(0), "the oldest page was evicted");
+    for (int k = MOST_PAGES - 40; k < MOST_PAGES; k++) {
+      assertTrue(exactOrMiss(k), "page " + k + ", among the newest, is served");
+    }
+    assertTrue(served > 20L * 3 && served < MOST_PAGES, "served " + served + " of " + MOST_PAGES);
+  }
 }

@@ -43,7 +43,9 @@ class StoreMetricsTest {
     tier(text, "kvstore_tier_hits_total", "counter", "Pages found, by the tier they were found in.", 60, 33);
     tier(text, "kvstore_tier_hit_bytes_total", "counter", "Bytes of the pages found, by tier.", 6000, 3300);
     tier(text, "kvstore_tier_used_bytes", "gauge", "Bytes in use in the tier now.", 512, 2048);
-    tier(text, "kvstore_tier_capacity_bytes", "gauge", "Configured capacity of the tier.", 1024, 4096);
+    tier(text, "kvstore_tier_capacity_bytes", "gauge",
+        "Capacity of the tier: as configured, or the SSD tier's fitted to a smaller disk at start.",
+        1024, 4096);
     tier(text, "kvstore_tier_pages", "gauge", "Pages held in the tier now.", 5, 20);
     tier(text, "kvstore_tier_memory_bytes", "gauge",
         "Memory the tier holds now: a memory tier's slabs (the one allocated ahead of puts"

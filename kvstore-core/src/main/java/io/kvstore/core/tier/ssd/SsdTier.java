@@ -101,6 +101,10 @@ public final class SsdTier implements Tier {
   static final String PROBE = "write-probe";
   /** Size of the ballast (at most the free-space reserve). */
   static final long BALLAST_BYTES = 4L << 20;
+  /** Bytes a tier fitted to its file system leaves beyond its reserve: see {@link #fitToTheDisk}. */
+  static final long FIT_MARGIN_BYTES = 4L << 20;
+  /** And per file it may hold (segments and RocksDB's): a file system block of rounding each. */
+  static final long FIT_MARGIN_PER_FILE_BYTES = 4L << 10;
   /** Present in the segments directory while the tier is closed cleanly. */
   static final String CLEAN_MARKER = "clean";
   /** The crash journal's file name (spec/6.7), for tools that look at a store's files. */
@@ -147,6 +151,12 @@ public final class SsdTier implements Tier {
    * #diskBytes()} (metrics, STATS) reads it without waiting for that lock.
    */
   private volatile long diskBytes;
+  /**
+   * The bound on {@link #diskBytes()}: {@code capacityBytes} as configured, or less when the tier
+   * fitted itself to a smaller file system at open ({@link SsdTierConfig.Builder#fitToDisk}).
+   * Written once, at the end of the open.
+   */
+  private volatile long capacity;
   /** Bytes and pages of segments taken for dropping whose files are not deleted yet. */
   private long bytesGoing;
   private long pagesGoing;
@@ -313,6 +323,7 @@ public final class SsdTier implements Tier {
 
   private SsdTier(SsdTierConfig config, BlockIndex index, boolean recordsLost) {
     this.config = config;
+    this.capacity = config.capacityBytes;
     this.recordsLost = recordsLost;
     Path dir = config.dataDir.toAbsolutePath();
     this.segmentDir = dir.resolve(SEGMENTS_DIR);
@@ -396,7 +407,7 @@ public final class SsdTier implements Tier {
       throw e;
     }
     sampleRocksNow();
-    warnIfTheDiskIsSmaller();
+    fitToTheDisk();
   }
 
   /**
@@ -458,36 +469,89 @@ public final class SsdTier implements Tier {
   }
 
   /**
-   * One WARN line at open when the file system cannot hold the tier's capacity (with what the tier
-   * already holds on it): the disk then fills before the tier does, and a full disk pauses the
-   * tier's writes (NO_SPACE, the store's degraded state) until space is freed, where a tier sized
-   * to the disk would evict its oldest pages and go on taking new ones.
+   * At the end of the open, when the file system cannot hold the configured capacity (with what the
+   * tier already holds on it, less the free-space reserve): with {@link SsdTierConfig#fitToDisk}
+   * the tier's capacity becomes that room less a margin, never below what it holds now (so no page
+   * is evicted for it at open), and one WARN line says so; the tier then evicts its oldest pages at
+   * that bound, as at its configured one, instead of filling the disk. Without it, or when that
+   * capacity would be less than one page of the largest size (the disk is as good as full), one
+   * WARN line says that the disk will fill first and the tier then stops taking pages (NO_SPACE)
+   * until space is freed.
    */
-  private void warnIfTheDiskIsSmaller() {
+  private void fitToTheDisk() {
     try {
       lastUsableSpace = fileStore.getUsableSpace();
     } catch (IOException e) {
       return; // the first put's free-space check reports an unreadable file system
     }
     long room = diskRoomBytes();
-    if (room < config.capacityBytes) {
+    // What the tier's files take on the file system beyond what it counts (their sizes): the
+    // space RocksDB preallocates for its write-ahead log (1.1 write buffers per log file, two
+    // while a memtable is flushed; `du --apparent-size` does not show it), its info log (at most
+    // three files of 1 MiB), manifest and options files, and the rounding of each file to the
+    // file system's blocks. A tier fitted to the room itself would reach the reserve by these.
+    long walPreallocation = config.writeBufferBytes + config.writeBufferBytes / 10;
+    long margin =
+        FIT_MARGIN_BYTES
+            + 2 * walPreallocation
+            + FIT_MARGIN_PER_FILE_BYTES * (slots.length() + 16L);
+    if (room - (config.fitToDisk ? margin : 0) >= config.capacityBytes) {
+      return;
+    }
+    long held = diskBytes();
+    long fitted = Math.max(Math.max(0, room - margin), held);
+    // Too little room for one page of the largest size: the disk is as good as full, and a tier
+    // of no capacity would refuse every page without a word; unfitted, it says NO_SPACE (degraded).
+    boolean fit = config.fitToDisk && fitted >= Math.min(config.maxPageBytes, config.capacityBytes);
+    if (fit) {
+      capacity = fitted;
       LOG.log(
           System.Logger.Level.WARNING,
           String.format(
               java.util.Locale.ROOT,
               "the SSD tier in %s is sized for %,d bytes but its file system has room for about"
-                  + " %,d (%,d free plus the %,d the tier holds, less %,d kept free): the disk will"
-                  + " fill before the tier does, and the tier then stops taking pages (degraded,"
-                  + " NO_SPACE) until space is freed; a capacity (ssd.bytes) of at most %,d lets it"
-                  + " evict its oldest pages instead",
+                  + " %,d (%,d free plus the %,d the tier holds, less %,d kept free): the tier holds"
+                  + " at most %,d (%,d less for RocksDB's log space and the file system's rounding) and"
+                  + " evicts its oldest pages to stay within it (set ssd.fit.disk = false to keep"
+                  + " %,d and stop taking pages when the disk is full)",
               segmentDir,
               config.capacityBytes,
               room,
               lastUsableSpace,
-              diskBytes(),
+              held,
               config.freeSpaceReserveBytes,
-              room));
+              capacity,
+              margin,
+              config.capacityBytes));
+      return;
     }
+    LOG.log(
+        System.Logger.Level.WARNING,
+        String.format(
+            java.util.Locale.ROOT,
+            "the SSD tier in %s is sized for %,d bytes but its file system has room for about"
+                + " %,d (%,d free plus the %,d the tier holds, less %,d kept free): the disk will"
+                + " fill before the tier does, and the tier then stops taking pages (degraded,"
+                + " NO_SPACE) until space is freed; %s",
+            segmentDir,
+            config.capacityBytes,
+            room,
+            lastUsableSpace,
+            held,
+            config.freeSpaceReserveBytes,
+            config.fitToDisk
+                ? String.format(
+                    java.util.Locale.ROOT,
+                    "too little room to fit the tier to it (%,d less %,d for RocksDB's log space"
+                        + " and the file system's rounding is less than one page of %,d)",
+                    room,
+                    margin,
+                    config.maxPageBytes)
+                : String.format(
+                    java.util.Locale.ROOT,
+                    "a capacity (ssd.bytes) of at most %,d, or ssd.fit.disk = true, lets it evict"
+                        + " its oldest pages instead",
+                    room)));
   }
 
   /** Entries the tier's own block index is sized for: every page it may hold, plus slack. */
@@ -518,7 +582,7 @@ public final class SsdTier implements Tier {
 
   @Override
   public long capacityBytes() {
-    return config.capacityBytes;
+    return capacity;
   }
 
   @Override
@@ -539,8 +603,10 @@ public final class SsdTier implements Tier {
   /**
    * Bytes the tier could hold on its file system as of the last free-space reading (at open, then
    * at each put): what it holds on disk now ({@link #diskBytes()}) plus the free space, less the
-   * free-space reserve it never writes into. Below the capacity, the disk fills before the tier
-   * does, and the tier then stops taking pages (NO_SPACE) until space is freed. Reads no file
+   * free-space reserve it never writes into. Below the configured capacity at open, the tier fits
+   * its capacity to it ({@link SsdTierConfig.Builder#fitToDisk}); below the capacity later (others
+   * took space), the disk fills before the tier does, and the tier then stops taking pages
+   * (NO_SPACE) until space is freed. Reads no file
    * system (a metrics scrape never waits for the disk); -1 if the free space could not be read.
    */
   public long diskRoomBytes() {
@@ -781,7 +847,7 @@ public final class SsdTier implements Tier {
   }
 
   private boolean fits(int len) {
-    return len <= config.maxPageBytes && len <= config.capacityBytes;
+    return len <= config.maxPageBytes && len <= capacity;
   }
 
   /**
@@ -828,7 +894,11 @@ public final class SsdTier implements Tier {
       throw new SsdStorageException("cannot read the free space of " + segmentDir, e);
     }
     lastUsableSpace = free;
-    if (free < len + config.freeSpaceReserveBytes) {
+    // The bytes the put can add on disk: the tier evicts to stay within its capacity (dropping
+    // segment files or reusing them) before it writes, so at capacity it needs no free space
+    // beyond the reserve.
+    long growth = Math.min(len, Math.max(0, capacity - diskBytes()));
+    if (free < growth + config.freeSpaceReserveBytes) {
       writeFailures.increment();
       throw new SsdStorageException(
           TierWriteException.Reason.NO_SPACE,
@@ -860,7 +930,8 @@ public final class SsdTier implements Tier {
     while (true) {
       alloc.lock();
       try {
-        if (s.len[from] + rocksBytes > config.capacityBytes) {
+        long capacity = this.capacity;
+        if (s.len[from] + rocksBytes > capacity) {
           return null;
         }
         long len;
@@ -877,7 +948,7 @@ public final class SsdTier implements Tier {
             run++;
           } while (run < maxRun
               && base + len < config.segmentBytes
-              && len + s.len[from + run] + rocksBytes <= config.capacityBytes);
+              && len + s.len[from + run] + rocksBytes <= capacity);
           // A prepared next segment has its slot, and its file is the kept one a roll would reuse.
           boolean needSlot = roll && next == null && freeTop == 0;
           long spare =
@@ -891,10 +962,10 @@ public final class SsdTier implements Tier {
           // deleting each kept file before a roll could reuse it (see segmentFilesReused).
           // (At most an eighth of the capacity: a segment size set near the capacity, as in
           // tests, must not evict everything at each roll.)
-          long whole = Math.min(config.segmentBytes, config.capacityBytes / 8);
+          long whole = Math.min(config.segmentBytes, capacity / 8);
           long ahead = roll ? Math.max(0, Math.max(len, whole) - spare) : growth;
-          long bytesNow = diskBytes + rocksBytes + growth - config.capacityBytes;
-          long bytesOver = diskBytes + rocksBytes + ahead - config.capacityBytes;
+          long bytesNow = diskBytes + rocksBytes + growth - capacity;
+          long bytesOver = diskBytes + rocksBytes + ahead - capacity;
           long pagesOver = fresh > 0 ? pageCount.get() + fresh - config.maxPages : 0;
           if (!needSlot && bytesOver <= 0 && pagesOver <= 0) {
             break;

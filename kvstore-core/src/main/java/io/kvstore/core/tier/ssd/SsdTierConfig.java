@@ -88,6 +88,7 @@ public final class SsdTierConfig {
   final long writeBufferBytes;
   final long freeSpaceReserveBytes;
   final boolean discardCorruptRecords;
+  final boolean fitToDisk;
   /** Directory of the crash journal; null: the segment directory. */
   final Path journalDir;
   final IntFunction<EvictionPolicy> policyFactory;
@@ -111,6 +112,7 @@ public final class SsdTierConfig {
     writeBufferBytes = b.writeBufferBytes;
     freeSpaceReserveBytes = b.freeSpaceReserveBytes >= 0 ? b.freeSpaceReserveBytes : 2 * writeBufferBytes;
     discardCorruptRecords = b.discardCorruptRecords;
+    fitToDisk = b.fitToDisk;
     journalDir = b.journalDir;
     policyFactory = b.policyFactory;
   }
@@ -177,6 +179,14 @@ public final class SsdTierConfig {
   }
 
   /**
+   * Whether the tier sizes itself to its file system at open (default true): see {@link
+   * Builder#fitToDisk}.
+   */
+  public boolean fitToDisk() {
+    return fitToDisk;
+  }
+
+  /**
    * Directory of the tier's crash journal (spec/6.7), or null for the segment directory: the
    * directory the block index runs from, when that is not the data directory (the journal is
    * mapped and stored into on the write path, and vouches for that index only).
@@ -198,6 +208,7 @@ public final class SsdTierConfig {
     private long writeBufferBytes = DEFAULT_WRITE_BUFFER_BYTES;
     private long freeSpaceReserveBytes = -1;
     private boolean discardCorruptRecords;
+    private boolean fitToDisk = true;
     private Path journalDir;
     private IntFunction<EvictionPolicy> policyFactory = LruPolicy::new;
 
@@ -296,6 +307,24 @@ public final class SsdTierConfig {
      */
     public Builder discardCorruptRecords(boolean v) {
       discardCorruptRecords = v;
+      return this;
+    }
+
+    /**
+     * Whether the tier sizes itself to its file system at open (default true). When the file
+     * system cannot hold {@code capacityBytes} (what the tier holds on it, plus its free space,
+     * less {@link #freeSpaceReserveBytes}), the tier's capacity ({@link SsdTier#capacityBytes()})
+     * becomes that room, so it evicts its oldest pages and keeps taking new ones instead of filling
+     * the disk and stopping (NO_SPACE); less a margin for what RocksDB's files take beyond their
+     * sizes; never below what it holds at open, so a disk that others filled while the tier was
+     * down costs no page; not at all when that leaves less than one page of {@code maxPageBytes}
+     * (the disk is as good as full: puts fail with NO_SPACE until space is freed). Decided once per open: space that others take
+     * later still stops the tier's writes (degraded) until it is freed, and space freed later is
+     * used from the next open. False: {@code capacityBytes} as given, one WARN at open when the
+     * disk is smaller.
+     */
+    public Builder fitToDisk(boolean v) {
+      fitToDisk = v;
       return this;
     }
 

@@ -53,13 +53,26 @@ class SsdTierFullDiskTest {
     }
   }
 
+  /** A tier of 1 GiB, larger than the file system, kept at that size (not fitted to the disk). */
   private SsdTier open() {
-    return new SsdTier(
+    return open(false);
+  }
+
+  /**
+   * The same tier, fitted to the disk or not; fitted with RocksDB's smallest write buffer (1 MiB),
+   * so that its reserve and margin (two write buffers each, about) leave room on 64 MiB.
+   */
+  private SsdTier open(boolean fitToDisk) {
+    SsdTierConfig.Builder b =
         SsdTierConfig.builder(mnt.resolve("ssd"), 1L << 30) // larger than the file system
             .maxPageBytes(PAGE)
             .minPageBytes(256 << 10)
             .segmentBytes(4L << 20)
-            .build());
+            .fitToDisk(fitToDisk);
+    if (fitToDisk) {
+      b.writeBufferBytes(1L << 20);
+    }
+    return new SsdTier(b.build());
   }
 
   private static ByteBuffer page(long k) {
@@ -134,21 +147,7 @@ class SsdTierFullDiskTest {
   void shouldWarnAtOpenAndReportTheRoomWhenTheDiskIsSmallerThanTheTier() throws Exception {
     java.util.logging.Logger jul = java.util.logging.Logger.getLogger(SsdTier.class.getName());
     List<String> warnings = new CopyOnWriteArrayList<>();
-    Handler capture =
-        new Handler() {
-          @Override
-          public void publish(LogRecord r) {
-            if (r.getLevel().intValue() >= Level.WARNING.intValue()) {
-              warnings.add(r.getMessage());
-            }
-          }
-
-          @Override
-          public void flush() {}
-
-          @Override
-          public void close() {}
-        };
+    Handler capture = warningsInto(warnings);
     jul.addHandler(capture);
     try {
       // A tier the empty 64 MiB disk can hold: no warning.
@@ -198,6 +197,152 @@ class SsdTierFullDiskTest {
     } finally {
       jul.removeHandler(capture);
     }
+  }
+
+  /**
+   * The default: a 1 GiB tier on the 64 MiB file system takes the room there is as its capacity
+   * and evicts its oldest pages there, so 200 MiB of pages go through it without one NO_SPACE and
+   * the reserve stays free. Another program filling the disk afterwards still stops its writes
+   * (nothing is evicted for that), and freeing it lets them go on.
+   */
+  @Test
+  void shouldFitItselfToASmallerDiskAndEvictItsOldestInsteadOfFillingIt() throws Exception {
+    java.util.logging.Logger jul = java.util.logging.Logger.getLogger(SsdTier.class.getName());
+    List<String> warnings = new CopyOnWriteArrayList<>();
+    Handler capture = warningsInto(warnings);
+    jul.addHandler(capture);
+    long capacity;
+    try (SsdTier tier = open(true)) {
+      long fs = Files.getFileStore(mnt).getTotalSpace();
+      capacity = tier.capacityBytes();
+      long margin = tier.diskRoomBytes() - capacity;
+      assertTrue(
+          margin >= SsdTier.FIT_MARGIN_BYTES + 2 * (1L << 20)
+              && margin < SsdTier.FIT_MARGIN_BYTES + (8L << 20),
+          "the capacity is the room at open less a margin: " + margin);
+      assertTrue(capacity > 8L * PAGE && capacity < fs, "capacity " + capacity + " of " + fs);
+      assertEquals(1, warnings.size(), "one WARN at open: " + warnings);
+      String w = warnings.get(0);
+      assertTrue(w.contains("is sized for 1,073,741,824 bytes"), w);
+      assertTrue(
+          w.contains(String.format(java.util.Locale.ROOT, "holds at most %,d (%,d less", capacity, margin)),
+          w);
+      assertTrue(w.contains("ssd.fit.disk = false"), w);
+
+      long reserve = 2L << 20; // two write buffers of 1 MiB
+      for (long k = 1; k <= 200; k++) {
+        assertTrue(tier.put(page(k)), "put " + k + " of 1 MiB into a tier of " + capacity);
+        assertTrue(tier.diskBytes() <= capacity, "on disk " + tier.diskBytes() + " > " + capacity);
+        long free = Files.getFileStore(mnt).getUsableSpace();
+        assertTrue(free >= reserve, "free " + free + " below the reserve " + reserve + " at " + k);
+      }
+      assertEquals(capacity, tier.capacityBytes(), "decided once, at open");
+      // A batch (as the write-back writes them) larger than the free space above the reserve: the
+      // tier at its capacity evicts for it rather than fail for the space it is about to free.
+      ByteBuffer[] batch = new ByteBuffer[16];
+      for (int i = 0; i < batch.length; i++) {
+        batch[i] = page(300 + i);
+      }
+      boolean[] stored = new boolean[batch.length];
+      assertTrue(
+          Files.getFileStore(mnt).getUsableSpace() < reserve + 16L * PAGE,
+          "the batch is larger than the free space above the reserve");
+      tier.putAll(batch, batch.length, stored);
+      for (int i = 0; i < batch.length; i++) {
+        assertTrue(stored[i], "page " + (300 + i) + " of the batch");
+      }
+      assertServes(tier, 315);
+      assertTrue(tier.diskBytes() <= capacity);
+      assertTrue(tier.pageCount() >= 8 && tier.pageCount() < 64, "held " + tier.pageCount());
+      assertEquals(-1, tier.get(1, 1, ByteBuffer.allocateDirect(PAGE)), "the oldest was evicted");
+      for (long k = 312; k <= 315; k++) {
+        assertServes(tier, k);
+      }
+      assertEquals(0, tier.corruptions());
+      assertEquals(1, warnings.size(), "no more WARN lines: " + warnings);
+
+      // Someone else takes the rest: the tier stops taking pages and evicts none for it.
+      long held = tier.pageCount();
+      Path filler = mnt.resolve("filler");
+      fill(filler);
+      SsdStorageException full =
+          assertThrows(SsdStorageException.class, () -> tier.put(page(1000)));
+      assertEquals(TierWriteException.Reason.NO_SPACE, full.reason(), full.getMessage());
+      assertEquals(held, tier.pageCount(), "no page evicted because the disk was filled by others");
+      int served = 0;
+      for (long k = 1; k <= 315; k++) {
+        if (tier.get(k, k, ByteBuffer.allocateDirect(PAGE)) >= 0) {
+          assertServes(tier, k);
+          served++;
+        }
+      }
+      assertEquals(held, served);
+      Files.delete(filler);
+      assertTrue(tier.resumeWrites(), "space is back");
+      assertTrue(tier.put(page(1001)));
+      assertServes(tier, 1001);
+    } finally {
+      jul.removeHandler(capture);
+    }
+    // Reopened, it holds what it held: the capacity is fitted again, never below that.
+    try (SsdTier tier = open(true)) {
+      assertServes(tier, 1001);
+      assertServes(tier, 315);
+      assertTrue(tier.capacityBytes() >= tier.diskBytes());
+      assertTrue(
+          Math.abs(tier.capacityBytes() - capacity) <= 2L * PAGE,
+          "room at reopen " + tier.capacityBytes() + ", at the first open " + capacity);
+    }
+  }
+
+  /**
+   * A tier that filled its disk (not fitted), whose last free space another program took while it
+   * was down, keeps every page when reopened fitted: the fitted capacity is never below what it
+   * holds.
+   */
+  @Test
+  void shouldEvictNothingAtOpenWhenFittingToADiskItAlreadyFilled() throws Exception {
+    long held;
+    try (SsdTier tier = open(false)) {
+      for (long k = 1; k <= 200; k++) {
+        try {
+          tier.put(page(k));
+        } catch (SsdStorageException e) {
+          break;
+        }
+      }
+      held = tier.pageCount();
+      assertTrue(held >= 8, "held " + held);
+    }
+    // While it was down, another program took what was left: the room is now less than it holds.
+    fill(mnt.resolve("filler"));
+    try (SsdTier tier = open(true)) {
+      assertEquals(held, tier.pageCount(), "no page evicted at open");
+      assertTrue(
+          tier.diskRoomBytes() < tier.diskBytes() + SsdTier.FIT_MARGIN_BYTES,
+          "room " + tier.diskRoomBytes() + " is less than it holds and the margin");
+      assertEquals(tier.diskBytes(), tier.capacityBytes(), "the capacity is what it holds");
+      for (long k = 1; k <= held; k++) {
+        assertServes(tier, k);
+      }
+    }
+  }
+
+  private static Handler warningsInto(List<String> warnings) {
+    return new Handler() {
+      @Override
+      public void publish(LogRecord r) {
+        if (r.getLevel().intValue() >= Level.WARNING.intValue()) {
+          warnings.add(r.getMessage());
+        }
+      }
+
+      @Override
+      public void flush() {}
+
+      @Override
+      public void close() {}
+    };
   }
 
   private static void deleteTree(Path dir) throws IOException {
