@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kvstore.bench.CliRunner;
 import io.kvstore.common.Ext4Mount;
+import io.kvstore.common.TmpfsMount;
 import io.kvstore.core.index.BlockIndex;
 import io.kvstore.server.KvStoreServerCommand;
 import java.nio.file.Files;
@@ -107,6 +108,33 @@ class CrashTestCommandTest {
     assertEquals(6, csv.size(), "header, 4 rows, total");
     assertTrue(csv.get(5).startsWith("total,total,"), csv.get(5));
     assertTrue(Files.exists(out.resolve("crashtest-daemon.log")));
+  }
+
+  /**
+   * {@code --ssd-bytes} far larger than the data directory's file system: the daemon fits its SSD
+   * tier to the disk (ssd.fit.disk), which then evicts, so the run must not count an evicted page
+   * as lost. The run reads the fitted capacity from the daemon (STATS) and says so.
+   */
+  @Test
+  void shouldNotCountAsLostWhatATierFittedToASmallerDiskEvicts() throws Exception {
+    try (TmpfsMount fs = TmpfsMount.mount(dir.resolve("small"), "size=128m").lazyUnmount()) {
+      Path out = dir.resolve("out-small");
+      CliRunner cli = new CliRunner();
+      int status = cli.run("crashtest", "--server-script", serverScript().toString(),
+          "--data-dir", dir.resolve("small/data").toString(), "--out", out.toString(),
+          "--keys", "8192", "--page-bytes", "16KiB", "--writers", "2", "--hot-bytes", "256KiB",
+          "--dram-bytes", "1MiB", "--ssd-bytes", "1GiB", "--durability", "wal",
+          "--cycles", "2", "--duration", "1s", "--seed", "13");
+      assertEquals(0, status, cli.out() + cli.err());
+      assertTrue(cli.out().contains("PASS: "), cli.out());
+      assertTrue(cli.err().contains("(fitted to its disk), less than every key twice: lost pages"
+          + " not checked"), cli.err());
+      JsonNode total = new ObjectMapper().readTree(out.resolve("crashtest.json").toFile())
+          .get("total");
+      assertEquals(0, total.get("wrong").asLong());
+      assertEquals(0, total.get("stale").asLong());
+      assertEquals(0, total.get("resurrected").asLong());
+    }
   }
 
   @Test
