@@ -121,7 +121,7 @@ class CrashTestCommandTest {
       Path out = dir.resolve("out-small");
       CliRunner cli = new CliRunner();
       int status = cli.run("crashtest", "--server-script", serverScript().toString(),
-          "--data-dir", dir.resolve("small/data").toString(), "--out", out.toString(),
+          "--data-dir", fs.dir().resolve("data").toString(), "--out", out.toString(),
           "--keys", "8192", "--page-bytes", "16KiB", "--writers", "2", "--hot-bytes", "256KiB",
           "--dram-bytes", "1MiB", "--ssd-bytes", "1GiB", "--durability", "wal",
           "--cycles", "2", "--duration", "1s", "--seed", "13");

@@ -503,55 +503,48 @@ public final class SsdTier implements Tier {
     // Too little room for one page of the largest size: the disk is as good as full, and a tier
     // of no capacity would refuse every page without a word; unfitted, it says NO_SPACE (degraded).
     boolean fit = config.fitToDisk && fitted >= Math.min(config.maxPageBytes, config.capacityBytes);
-    if (fit) {
-      capacity = fitted;
-      LOG.log(
-          System.Logger.Level.WARNING,
-          String.format(
-              java.util.Locale.ROOT,
-              "the SSD tier in %s is sized for %,d bytes but its file system has room for about"
-                  + " %,d (%,d free plus the %,d the tier holds, less %,d kept free): the tier holds"
-                  + " at most %,d (%,d less for RocksDB's log space and the file system's rounding) and"
-                  + " evicts its oldest pages to stay within it (set ssd.fit.disk = false to keep"
-                  + " %,d and stop taking pages when the disk is full)",
-              segmentDir,
-              config.capacityBytes,
-              room,
-              lastUsableSpace,
-              held,
-              config.freeSpaceReserveBytes,
-              capacity,
-              margin,
-              config.capacityBytes));
-      return;
-    }
-    LOG.log(
-        System.Logger.Level.WARNING,
+    String sizes =
         String.format(
             java.util.Locale.ROOT,
-            "the SSD tier in %s is sized for %,d bytes but its file system has room for about"
-                + " %,d (%,d free plus the %,d the tier holds, less %,d kept free): the disk will"
-                + " fill before the tier does, and the tier then stops taking pages (degraded,"
-                + " NO_SPACE) until space is freed; %s",
+            "the SSD tier in %s is sized for %,d bytes but its file system has room for about %,d"
+                + " (%,d free plus the %,d the tier holds, less %,d kept free): ",
             segmentDir,
             config.capacityBytes,
             room,
             lastUsableSpace,
             held,
-            config.freeSpaceReserveBytes,
-            config.fitToDisk
-                ? String.format(
-                    java.util.Locale.ROOT,
-                    "too little room to fit the tier to it (%,d less %,d for RocksDB's log space"
-                        + " and the file system's rounding is less than one page of %,d)",
-                    room,
-                    margin,
-                    config.maxPageBytes)
-                : String.format(
-                    java.util.Locale.ROOT,
-                    "a capacity (ssd.bytes) of at most %,d, or ssd.fit.disk = true, lets it evict"
-                        + " its oldest pages instead",
-                    room)));
+            config.freeSpaceReserveBytes);
+    String consequence;
+    if (fit) {
+      capacity = fitted;
+      consequence =
+          String.format(
+              java.util.Locale.ROOT,
+              "the tier holds at most %,d (%,d less for RocksDB's log space and the file system's"
+                  + " rounding) and evicts its oldest pages to stay within it (set ssd.fit.disk ="
+                  + " false to keep %,d and stop taking pages when the disk is full)",
+              capacity,
+              margin,
+              config.capacityBytes);
+    } else {
+      consequence =
+          "the disk will fill before the tier does, and the tier then stops taking pages (degraded,"
+              + " NO_SPACE) until space is freed; "
+              + (config.fitToDisk
+                  ? String.format(
+                      java.util.Locale.ROOT,
+                      "too little room to fit the tier to it (%,d less %,d for RocksDB's log space"
+                          + " and the file system's rounding is less than one page of %,d)",
+                      room,
+                      margin,
+                      config.maxPageBytes)
+                  : String.format(
+                      java.util.Locale.ROOT,
+                      "a capacity (ssd.bytes) of at most %,d, or ssd.fit.disk = true, lets it"
+                          + " evict its oldest pages instead",
+                      room));
+    }
+    LOG.log(System.Logger.Level.WARNING, sizes + consequence);
   }
 
   /** Entries the tier's own block index is sized for: every page it may hold, plus slack. */
