@@ -157,6 +157,11 @@ public final class SsdTier implements Tier {
    * Written once, at the end of the open.
    */
   private volatile long capacity;
+  /**
+   * Bytes after which a segment is sealed: as configured, or, when derived from the capacity, from
+   * the fitted capacity (a 64th of it), so a fitted tier evicts in as small a share as any other.
+   */
+  private volatile long segmentBytes;
   /** Bytes and pages of segments taken for dropping whose files are not deleted yet. */
   private long bytesGoing;
   private long pagesGoing;
@@ -324,6 +329,7 @@ public final class SsdTier implements Tier {
   private SsdTier(SsdTierConfig config, BlockIndex index, boolean recordsLost) {
     this.config = config;
     this.capacity = config.capacityBytes;
+    this.segmentBytes = config.segmentBytes;
     this.recordsLost = recordsLost;
     Path dir = config.dataDir.toAbsolutePath();
     this.segmentDir = dir.resolve(SEGMENTS_DIR);
@@ -517,6 +523,9 @@ public final class SsdTier implements Tier {
     String consequence;
     if (fit) {
       capacity = fitted;
+      if (!config.segmentBytesGiven) {
+        segmentBytes = SsdTierConfig.defaultSegmentBytes(fitted);
+      }
       consequence =
           String.format(
               java.util.Locale.ROOT,
@@ -930,7 +939,7 @@ public final class SsdTier implements Tier {
         long len;
         int run;
         while (true) {
-          boolean roll = active == null || active.size >= config.segmentBytes;
+          boolean roll = active == null || active.size >= segmentBytes;
           long base = roll ? 0 : active.size;
           len = 0;
           run = 0;
@@ -940,7 +949,7 @@ public final class SsdTier implements Tier {
             fresh += s.fresh[from + run] ? 1 : 0;
             run++;
           } while (run < maxRun
-              && base + len < config.segmentBytes
+              && base + len < segmentBytes
               && len + s.len[from + run] + rocksBytes <= capacity);
           // A prepared next segment has its slot, and its file is the kept one a roll would reuse.
           boolean needSlot = roll && next == null && freeTop == 0;
@@ -955,7 +964,7 @@ public final class SsdTier implements Tier {
           // deleting each kept file before a roll could reuse it (see segmentFilesReused).
           // (At most an eighth of the capacity: a segment size set near the capacity, as in
           // tests, must not evict everything at each roll.)
-          long whole = Math.min(config.segmentBytes, capacity / 8);
+          long whole = Math.min(segmentBytes, capacity / 8);
           long ahead = roll ? Math.max(0, Math.max(len, whole) - spare) : growth;
           long bytesNow = diskBytes + rocksBytes + growth - capacity;
           long bytesOver = diskBytes + rocksBytes + ahead - capacity;
@@ -1002,7 +1011,7 @@ public final class SsdTier implements Tier {
           }
           victims.add(takeSlot(v));
         }
-        boolean rolls = active == null || active.size >= config.segmentBytes;
+        boolean rolls = active == null || active.size >= segmentBytes;
         if ((victims == null || victims.isEmpty()) && rolls && next == null) {
           // The next segment's file is not made yet: this put makes it, outside the lock (after
           // the finally below), or waits for the put that is making it; then it decides again.
@@ -2119,7 +2128,7 @@ public final class SsdTier implements Tier {
       if (closed) {
         return false;
       }
-      long need = config.freeSpaceReserveBytes + Math.min(config.segmentBytes, config.maxPageBytes);
+      long need = config.freeSpaceReserveBytes + Math.min(segmentBytes, config.maxPageBytes);
       try {
         if (fileStore.getUsableSpace() < need) {
           return false;

@@ -83,6 +83,8 @@ public final class SsdTierConfig {
   final int minPageBytes;
   final int maxPages;
   final long segmentBytes;
+  /** Whether {@link #segmentBytes} was set, not derived from the capacity. */
+  final boolean segmentBytesGiven;
   final Durability durability;
   final long blockCacheBytes;
   final long writeBufferBytes;
@@ -103,10 +105,8 @@ public final class SsdTierConfig {
             ? b.maxPages
             : Math.max(1, Math.min(MAX_PAGES_LIMIT, capacityBytes / minPageBytes));
     maxPages = (int) pages;
-    segmentBytes =
-        b.segmentBytes > 0
-            ? b.segmentBytes
-            : Math.max(1, Math.min(DEFAULT_MAX_SEGMENT_BYTES, capacityBytes / 64));
+    segmentBytesGiven = b.segmentBytes > 0;
+    segmentBytes = segmentBytesGiven ? b.segmentBytes : defaultSegmentBytes(capacityBytes);
     durability = b.durability;
     blockCacheBytes = b.blockCacheBytes;
     writeBufferBytes = b.writeBufferBytes;
@@ -153,6 +153,14 @@ public final class SsdTierConfig {
   /** Size at which a segment file is sealed and a new one started. */
   public long segmentBytes() {
     return segmentBytes;
+  }
+
+  /**
+   * The segment size a tier of {@code capacityBytes} gets unless one is set: a 64th of it, at most
+   * {@link #DEFAULT_MAX_SEGMENT_BYTES}, so that a segment, the unit of eviction, is a small share.
+   */
+  static long defaultSegmentBytes(long capacityBytes) {
+    return Math.max(1, Math.min(DEFAULT_MAX_SEGMENT_BYTES, capacityBytes / 64));
   }
 
   /** What an acknowledged put survives. */

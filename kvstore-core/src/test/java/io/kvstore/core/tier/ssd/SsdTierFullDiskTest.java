@@ -296,6 +296,43 @@ class SsdTierFullDiskTest {
   }
 
   /**
+   * A fitted tier whose segment size is derived (not set) takes it from the fitted capacity, a
+   * 64th of it: from the configured 1 GiB it would be 16 MiB, three segments on this disk, and
+   * each eviction would drop a third of what the tier holds.
+   */
+  @Test
+  void shouldDeriveTheSegmentSizeFromTheFittedCapacity() throws Exception {
+    int payload = (64 << 10) - 64;
+    try (SsdTier tier =
+        new SsdTier(
+            SsdTierConfig.builder(mnt.resolve("ssd"), 1L << 30)
+                .maxPageBytes(PAGE)
+                .minPageBytes(64 << 10)
+                .writeBufferBytes(1L << 20)
+                .build())) {
+      long capacity = tier.capacityBytes();
+      assertTrue(capacity < 64L << 20, "fitted: " + capacity);
+      for (long k = 1; k <= 1000; k++) {
+        assertTrue(tier.put(Pages.page(k, k, 0, 0, payload, k)));
+      }
+      long segment = capacity / 64;
+      long files;
+      long largest;
+      try (var list = Files.list(mnt.resolve("ssd").resolve(SsdTier.SEGMENTS_DIR))) {
+        List<Long> sizes =
+            list.filter(f -> f.getFileName().toString().endsWith(".seg"))
+                .map(f -> f.toFile().length())
+                .toList();
+        files = sizes.size();
+        largest = sizes.stream().mapToLong(Long::longValue).max().orElse(0);
+      }
+      assertTrue(files >= 32, files + " segment files for a capacity of " + capacity);
+      assertTrue(largest < segment + (64 << 10), "largest segment " + largest + " > " + segment);
+      Pages.assertServes(tier, 1000, payload);
+    }
+  }
+
+  /**
    * A tier that filled its disk (not fitted), whose last free space another program took while it
    * was down, keeps every page when reopened fitted: the fitted capacity is never below what it
    * holds.
