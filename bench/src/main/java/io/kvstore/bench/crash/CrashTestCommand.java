@@ -212,7 +212,9 @@ public final class CrashTestCommand implements Callable<Integer> {
     Path log = logDir.resolve("crashtest-daemon.log");
     Files.deleteIfExists(log);
     // Lost pages are checked where the SSD tier holds every key twice over (room for a segment's
-    // garbage): then nothing is evicted from it, and a page it held must survive every kill.
+    // garbage), and then in each cycle in which it evicted nothing (the run asks the daemon; a
+    // tier fitted to a smaller disk, or full of garbage, evicts): a page it held must survive
+    // every kill.
     boolean checkLost = ssd > 0 && (long) keys * pattern.pageLength() * 2 <= ssd;
     String setup = String.format("seed %d, %d cycles of up to %s, %d keys of %s payload, %d writers"
             + " x %d per request, durability %s, hot %s, dram %s, ssd %s%s", runSeed, cycles,
