@@ -105,6 +105,9 @@ final class StoreFactory {
                     .durability(b.ssdDurability)
                     .discardCorruptRecords(b.ssdDiscardCorruptRecords)
                     .fitToDisk(b.ssdFitToDisk)
+                    // The index running from a memory file system is copied to the data
+                    // directory at each clean close: a tier fitted to that disk leaves it room.
+                    .diskBytesAside(home.runtime() ? BlockIndex.bytesFor(entries) : 0)
                     .journalDir(journalDir)
                     .policyFactory(policy)
                     .build(),

@@ -497,10 +497,12 @@ public final class SsdTier implements Tier {
     // three files of 1 MiB), manifest and options files, and the rounding of each file to the
     // file system's blocks. A tier fitted to the room itself would reach the reserve by these.
     long walPreallocation = config.writeBufferBytes + config.writeBufferBytes / 10;
+    // And what the store writes beside it (the block index's copy at a clean close).
     long margin =
         FIT_MARGIN_BYTES
             + 2 * walPreallocation
-            + FIT_MARGIN_PER_FILE_BYTES * (slots.length() + 16L);
+            + FIT_MARGIN_PER_FILE_BYTES * (slots.length() + 16L)
+            + config.diskBytesAside;
     if (room - (config.fitToDisk ? margin : 0) >= config.capacityBytes) {
       return;
     }
@@ -529,8 +531,8 @@ public final class SsdTier implements Tier {
       consequence =
           String.format(
               java.util.Locale.ROOT,
-              "the tier holds at most %,d (%,d less for RocksDB's log space and the file system's"
-                  + " rounding) and evicts its oldest pages to stay within it (set ssd.fit.disk ="
+              "the tier holds at most %,d (%,d less for RocksDB's log space, the file system's"
+                  + " rounding and the block index's copy at a clean stop) and evicts its oldest pages to stay within it (set ssd.fit.disk ="
                   + " false to keep %,d and stop taking pages when the disk is full)",
               capacity,
               margin,
@@ -542,8 +544,9 @@ public final class SsdTier implements Tier {
               + (config.fitToDisk
                   ? String.format(
                       java.util.Locale.ROOT,
-                      "too little room to fit the tier to it (%,d less %,d for RocksDB's log space"
-                          + " and the file system's rounding is less than one page of %,d)",
+                      "too little room to fit the tier to it (%,d less %,d for RocksDB's log space,"
+                          + " the file system's rounding and the block index's copy is less than one"
+                          + " page of %,d)",
                       room,
                       margin,
                       config.maxPageBytes)

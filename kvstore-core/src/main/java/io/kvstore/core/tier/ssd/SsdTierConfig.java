@@ -91,6 +91,8 @@ public final class SsdTierConfig {
   final long freeSpaceReserveBytes;
   final boolean discardCorruptRecords;
   final boolean fitToDisk;
+  /** Bytes the store writes beside the tier on its file system (see Builder#diskBytesAside). */
+  final long diskBytesAside;
   /** Directory of the crash journal; null: the segment directory. */
   final Path journalDir;
   final IntFunction<EvictionPolicy> policyFactory;
@@ -113,6 +115,7 @@ public final class SsdTierConfig {
     freeSpaceReserveBytes = b.freeSpaceReserveBytes >= 0 ? b.freeSpaceReserveBytes : 2 * writeBufferBytes;
     discardCorruptRecords = b.discardCorruptRecords;
     fitToDisk = b.fitToDisk;
+    diskBytesAside = b.diskBytesAside;
     journalDir = b.journalDir;
     policyFactory = b.policyFactory;
   }
@@ -217,6 +220,7 @@ public final class SsdTierConfig {
     private long freeSpaceReserveBytes = -1;
     private boolean discardCorruptRecords;
     private boolean fitToDisk = true;
+    private long diskBytesAside;
     private Path journalDir;
     private IntFunction<EvictionPolicy> policyFactory = LruPolicy::new;
 
@@ -333,6 +337,19 @@ public final class SsdTierConfig {
      */
     public Builder fitToDisk(boolean v) {
       fitToDisk = v;
+      return this;
+    }
+
+    /**
+     * Bytes the store will write on the tier's file system beside the tier, which a tier fitted to
+     * that file system ({@link #fitToDisk}) leaves free: the block index's copy made at each clean
+     * close when the index runs from a memory file system (default 0).
+     */
+    public Builder diskBytesAside(long v) {
+      if (v < 0) {
+        throw new IllegalArgumentException("diskBytesAside must not be negative: " + v);
+      }
+      diskBytesAside = v;
       return this;
     }
 
