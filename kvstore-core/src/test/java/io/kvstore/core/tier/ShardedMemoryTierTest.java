@@ -434,14 +434,25 @@ class ShardedMemoryTierTest {
   }
 
   /** Direct bytes after a GC, once the cleaner has freed what it released (bounded wait). */
+  /**
+   * The direct memory once the cleaner has freed the garbage buffers of earlier tests: unchanged
+   * over four samples 25 ms apart (one equal pair was not enough after tests that leave hundreds of
+   * MiB of direct garbage: the cleaner paused, then freed more during the test).
+   */
   private static long settledDirectBytes() throws InterruptedException {
     System.gc();
     long last = directBytes();
-    for (int i = 0; i < 40; i++) {
+    int same = 0;
+    for (int i = 0; i < 200 && same < 4; i++) {
       Thread.sleep(25);
       long now = directBytes();
       if (now == last) {
-        return now;
+        same++;
+      } else {
+        same = 0;
+        if (i % 20 == 19) {
+          System.gc();
+        }
       }
       last = now;
     }
