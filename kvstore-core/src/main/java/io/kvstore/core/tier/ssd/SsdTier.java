@@ -480,7 +480,7 @@ public final class SsdTier implements Tier {
    * the tier's capacity becomes that room less a margin, never below what it holds now (so no page
    * is evicted for it at open), and one WARN line says so; the tier then evicts its oldest pages at
    * that bound, as at its configured one, instead of filling the disk. Without it, or when that
-   * capacity would be less than one page of the largest size (the disk is as good as full), one
+   * capacity would be less than 64 pages of the smallest size (the disk is as good as full), one
    * WARN line says that the disk will fill first and the tier then stops taking pages (NO_SPACE)
    * until space is freed.
    */
@@ -508,9 +508,12 @@ public final class SsdTier implements Tier {
     }
     long held = diskBytes();
     long fitted = Math.max(Math.max(0, room - margin), held);
-    // Too little room for one page of the largest size: the disk is as good as full, and a tier
-    // of no capacity would refuse every page without a word; unfitted, it says NO_SPACE (degraded).
-    boolean fit = config.fitToDisk && fitted >= Math.min(config.maxPageBytes, config.capacityBytes);
+    // Too little room for 64 pages of the smallest declared size (or one of the largest): the disk
+    // is as good as full, and a tier of (almost) no capacity would refuse pages without a word;
+    // unfitted, it says NO_SPACE (degraded). (One page of the largest size, 16 MiB by default, was
+    // too high a bar: a 96 MiB disk with 16 KiB pages stayed unfitted.)
+    long bar = Math.min(config.maxPageBytes, 64L * config.minPageBytes);
+    boolean fit = config.fitToDisk && fitted >= Math.min(bar, config.capacityBytes);
     String sizes =
         String.format(
             java.util.Locale.ROOT,
@@ -545,11 +548,11 @@ public final class SsdTier implements Tier {
                   ? String.format(
                       java.util.Locale.ROOT,
                       "too little room to fit the tier to it (%,d less %,d for RocksDB's log space,"
-                          + " the file system's rounding and the block index's copy is less than one"
-                          + " page of %,d)",
+                          + " the file system's rounding and the block index's copy is less than"
+                          + " %,d, 64 pages of the smallest size)",
                       room,
                       margin,
-                      config.maxPageBytes)
+                      bar)
                   : String.format(
                       java.util.Locale.ROOT,
                       "a capacity (ssd.bytes) of at most %,d, or ssd.fit.disk = true, lets it"

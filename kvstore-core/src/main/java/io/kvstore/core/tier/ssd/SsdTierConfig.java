@@ -329,7 +329,7 @@ public final class SsdTierConfig {
      * becomes that room, so it evicts its oldest pages and keeps taking new ones instead of filling
      * the disk and stopping (NO_SPACE); less a margin for what RocksDB's files take beyond their
      * sizes; never below what it holds at open, so a disk that others filled while the tier was
-     * down costs no page; not at all when that leaves less than one page of {@code maxPageBytes}
+     * down costs no page; not at all when that leaves less than 64 pages of {@code minPageBytes}
      * (the disk is as good as full: puts fail with NO_SPACE until space is freed). Decided once per open: space that others take
      * later still stops the tier's writes (degraded) until it is freed, and space freed later is
      * used from the next open. False: {@code capacityBytes} as given, one WARN at open when the
