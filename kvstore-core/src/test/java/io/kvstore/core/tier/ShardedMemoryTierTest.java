@@ -433,11 +433,11 @@ class ShardedMemoryTierTest {
     return length == Tier.MISS ? null : dst.flip();
   }
 
-  /** Direct bytes after a GC, once the cleaner has freed what it released (bounded wait). */
   /**
-   * The direct memory once the cleaner has freed the garbage buffers of earlier tests: unchanged
-   * over four samples 25 ms apart (one equal pair was not enough after tests that leave hundreds of
-   * MiB of direct garbage: the cleaner paused, then freed more during the test).
+   * Direct bytes after a GC, once the cleaner has freed the garbage buffers of earlier tests
+   * (bounded wait): unchanged over four samples 25 ms apart (one equal pair was not enough after
+   * tests that leave hundreds of MiB of direct garbage: the cleaner paused, then freed more during
+   * the test).
    */
   private static long settledDirectBytes() throws InterruptedException {
     System.gc();
