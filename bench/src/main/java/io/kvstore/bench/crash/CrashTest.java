@@ -1,5 +1,6 @@
 package io.kvstore.bench.crash;
 
+import io.kvstore.bench.targets.DaemonStats;
 import io.kvstore.client.GetResult;
 import io.kvstore.client.KvStoreClient;
 import io.kvstore.client.protocol.ErrorCode;
@@ -378,18 +379,15 @@ final class CrashTest {
    * {tier="ssd"}} in STATS), or 0 if it cannot say.
    */
   private static long ssdEvictions(KvStoreClient client) {
-    String prefix = "kvstore_tier_evictions_total{tier=\"ssd\"} ";
     try {
-      for (String line : client.stats().split("\n")) {
-        if (line.startsWith(prefix)) {
-          return (long) Double.parseDouble(line.substring(prefix.length()).trim());
-        }
-      }
+      return Math.max(0, DaemonStats.sample(client.stats(), SSD_EVICTIONS));
     } catch (RuntimeException e) {
       // A daemon that cannot answer now: the next poll, or the verification, will say more.
+      return 0;
     }
-    return 0;
   }
+
+  private static final String SSD_EVICTIONS = "kvstore_tier_evictions_total{tier=\"ssd\"}";
 
   private static void sleepNanos(long nanos) throws InterruptedException {
     long end = System.nanoTime() + nanos;

@@ -23,6 +23,21 @@ public final class DaemonStats {
   private DaemonStats() {}
 
   /**
+   * The value of the sample named exactly {@code name} (labels included, e.g. {@code
+   * kvstore_tier_evictions_total{tier="ssd"}}), or -1 if the text has none.
+   */
+  public static long sample(String text, String name) {
+    for (String line : text.split("\n")) {
+      String l = line.trim();
+      if (l.length() > name.length() && l.startsWith(name)
+          && Character.isWhitespace(l.charAt(name.length()))) {
+        return (long) Double.parseDouble(l.substring(name.length()).trim());
+      }
+    }
+    return -1;
+  }
+
+  /**
    * The tiers that have a {@code kvstore_tier_hits_total} sample, fastest first. Gets served from a
    * page waiting in the write-back queue ({@code kvstore_writeback_queue_hits_total}) count as SSD
    * hits, as {@code EmbeddedTarget} counts them.

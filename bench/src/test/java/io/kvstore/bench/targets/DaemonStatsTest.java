@@ -25,6 +25,14 @@ class DaemonStatsTest {
       """;
 
   @Test
+  void shouldReadOneSampleByItsWholeName() {
+    assertEquals(2, DaemonStats.sample(STATS, "kvstore_connections"));
+    assertEquals(4, DaemonStats.sample(STATS, "kvstore_tier_demotions_total{tier=\"dram\"}"));
+    assertEquals(-1, DaemonStats.sample(STATS, "kvstore_tier_evictions_total{tier=\"ssd\"}"));
+    assertEquals(-1, DaemonStats.sample(STATS, "kvstore_misses"), "a prefix of a name is not it");
+  }
+
+  @Test
   void shouldReadTheTierCountersFastestFirst() {
     TierCounters c = DaemonStats.parse(STATS);
     assertEquals(List.of(new TierCounters.Tier("hot", 10, 7, 0),

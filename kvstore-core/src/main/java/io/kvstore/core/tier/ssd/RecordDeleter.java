@@ -59,6 +59,9 @@ final class RecordDeleter implements AutoCloseable {
   private boolean stopping;
   /** {@link System#nanoTime()} when the thread began its current delete; 0 while it waits for one. */
   private volatile long busySince;
+  /** The entry the thread works on (-1: none), and whether its work called {@link #recordDeleted}. */
+  private int current = -1;
+  private boolean currentRecorded;
   private final Thread thread;
 
   RecordDeleter(Work work, java.util.function.IntConsumer release, String name) {
@@ -143,20 +146,33 @@ final class RecordDeleter implements AutoCloseable {
   void recordDeleted(int entry) {
     lock.lock();
     try {
-      long hi = keyHi[entry];
-      long lo = keyLo[entry];
-      int times = pendingKeys.get(hi, lo);
-      if (times > 1) {
-        pendingKeys.put(hi, lo, times - 1);
-      } else {
-        pendingKeys.remove(hi, lo);
+      if (entry == current) {
+        currentRecorded = true;
       }
-      release.accept(entry);
-      pendingCount--; // after the release: a writer's unlocked read of 0 sees it done
-      changed.signalAll();
+      unblock(entry, true);
     } finally {
       lock.unlock();
     }
+  }
+
+  /**
+   * Lets writers of {@code entry}'s key go on; with {@code release}, gives the tombstone's journal
+   * entry back first. Under {@link #lock}.
+   */
+  private void unblock(int entry, boolean release) {
+    long hi = keyHi[entry];
+    long lo = keyLo[entry];
+    int times = pendingKeys.get(hi, lo);
+    if (times > 1) {
+      pendingKeys.put(hi, lo, times - 1);
+    } else {
+      pendingKeys.remove(hi, lo);
+    }
+    if (release) {
+      this.release.accept(entry);
+    }
+    pendingCount--; // after the release: a writer's unlocked read of 0 sees it done
+    changed.signalAll();
   }
 
   /** Whether a key among {@code hi[from, from + n)}, {@code lo[...]} has a pending tombstone. */
@@ -232,6 +248,8 @@ final class RecordDeleter implements AutoCloseable {
         off = offset[entry];
         segment[entry] = null;
         ticket = submitted[entry]; // the entry may be claimed again once its tombstone goes
+        current = entry;
+        currentRecorded = false;
         busySince = Math.max(1, System.nanoTime());
       } finally {
         lock.unlock();
@@ -246,6 +264,14 @@ final class RecordDeleter implements AutoCloseable {
       } finally {
         lock.lock();
         try {
+          if (!currentRecorded) {
+            // The work ended without saying the record is gone: writers of the key must not wait
+            // for ever, but the record may still be there, so the journal keeps the tombstone
+            // (its entry stays taken): the next open after a crash deletes the key's record (a
+            // newer page of the key written meanwhile would then be a miss, never the old bytes).
+            unblock(entry, false);
+          }
+          current = -1;
           busySince = 0;
           finished[entry] = Math.max(finished[entry], ticket);
           changed.signalAll();

@@ -290,6 +290,39 @@ class SsdDeferredDeleteTest {
     }
   }
 
+  /**
+   * The record's delete on the deleter's thread throws (not a refusal RocksDB reports, which
+   * SsdTierFaultTest covers through this thread too): the delete is answered, the key is kept as a
+   * pending record delete, the tombstone is released and a writer of the key is not held; the
+   * resume deletes the record, and a new page of the key is then written and served.
+   */
+  @Test
+  void shouldKeepTheRecordDeleteForTheResumeWhenTheDeletersDeleteThrows() throws Exception {
+    try (Opened o = new Opened(dir)) {
+      SsdTier tier = o.tier;
+      assertTrue(tier.put(Pages.page(KEY, KEY, 0, 0, PAYLOAD, 1)));
+      tier.beforeDeferredDeleteForTest =
+          () -> {
+            throw new IllegalStateException("the record delete failed unexpectedly");
+          };
+      assertTrue(assertTimeoutPreemptively(ANSWERED_WITHIN, () -> tier.delete(KEY, KEY)));
+      awaitNoTombstone(tier);
+      assertEquals(Tier.MISS, tier.length(KEY, KEY));
+      assertEquals(1, tier.pendingLocationDeletes(), "kept for the resume");
+      assertTrue(hasRecord(tier, KEY), "the record is still there");
+      tier.beforeDeferredDeleteForTest = null;
+      assertTrue(tier.resumeWrites());
+      assertEquals(0, tier.pendingLocationDeletes());
+      assertFalse(hasRecord(tier, KEY), "the resume deleted it");
+      assertTrue(
+          assertTimeoutPreemptively(
+              ANSWERED_WITHIN, () -> tier.put(Pages.page(KEY, KEY, 0, 0, PAYLOAD, 2))),
+          "a writer of the key is not held");
+      assertServes(tier, 2);
+      assertTrue(hasRecord(tier, KEY));
+    }
+  }
+
   /** A close lets a held delete finish first, and then closes cleanly. */
   @Test
   void shouldFinishAHeldDeleteBeforeTheCloseEnds() throws Exception {
