@@ -72,8 +72,12 @@ final class SsdTierLoader {
             && journal != null
             && journal.trustworthy();
     long deletesFinished = 0;
-    if (journal != null && journal.sameBoot() && cfg.durability != SsdTierConfig.Durability.NONE) {
-      applyTombstones(journal.tombstones(), index, trusted);
+    // Whatever this open's durability: a store opened with none after a crash of a run with a log
+    // keeps the index the killed process left, and its records stay for a later rebuild; a
+    // tombstone not applied here would bring the deleted page back in either.
+    if (journal != null && journal.sameBoot()) {
+      applyTombstones(
+          journal.tombstones(), index, trusted, cfg.durability == SsdTierConfig.Durability.NONE);
       deletesFinished = journal.tombstones().length / 2;
     }
     Map<Long, Integer> slotOf =
@@ -242,12 +246,17 @@ final class SsdTierLoader {
    * record yet (the journal's tombstones, spec/6-ssd-segments.md 6.5 rule 8), before anything
    * reads the records: those deletes were answered. If the index is kept and has an SSD entry for
    * the key (no writer writes a record of a key whose tombstone is pending, so none is expected),
-   * the record is rewritten to the entry's place instead, as {@link #repairIntents} does.
+   * the record is rewritten to the entry's place instead, as {@link #repairIntents} does. An open
+   * with {@code none} keeps the index without a journal vouching for it ({@code dropEntries}):
+   * there an SSD entry of the key is the deleted page brought back by Chronicle's recovery (or a
+   * newer page of it, whose record delete failed on the deleter's thread: a miss then, never the
+   * old bytes), and is dropped with the record.
    *
    * @throws SsdStorageException if RocksDB refuses a delete (the open fails, and the journal, left
    *     in place, makes the next open try again)
    */
-  private void applyTombstones(long[] tombstones, BlockIndex index, boolean kept) {
+  private void applyTombstones(
+      long[] tombstones, BlockIndex index, boolean kept, boolean dropEntries) {
     io.kvstore.core.index.IndexEntry entry = new io.kvstore.core.index.IndexEntry();
     LocationStore.WriteSlot slot = new LocationStore.WriteSlot();
     LocationStore store = tier.locations();
@@ -260,6 +269,9 @@ final class SsdTierLoader {
               slot, hi, lo, entry.segmentId(), entry.segmentOffset(), entry.pageLength(),
               entry.namespaceId(), entry.parentHi(), entry.parentLo());
         } else {
+          if (dropEntries) {
+            index.removeSsd(hi, lo, BlockIndex.ANY_SEGMENT, 0, entry);
+          }
           org.rocksdb.RocksDBException fault = SsdTier.deleteFaultOfEveryTierForTest;
           if (fault != null) {
             throw fault;

@@ -149,6 +149,67 @@ class SsdDeferredDeleteTest {
     }
   }
 
+  private SsdTier openWithoutLog(Path d) {
+    return new SsdTier(SsdDirectoryRebuildKilledTest.config(d, SsdTierConfig.Durability.NONE));
+  }
+
+  /**
+   * The kill's files opened with {@code none} (an operator who turned the log off after a crash):
+   * the journal's tombstones are applied all the same, so the record goes and a later rebuild
+   * from the records (the log turned back on, then a crash) does not bring the page back.
+   */
+  @Test
+  void shouldApplyTheTombstonesWhenTheOpenAfterTheCrashHasNoLog() throws Exception {
+    try (Opened o = new Opened(dir)) {
+      deleteWithTheDeleterHeld(o.tier);
+      StoreFixtures.copyTree(dir, copy); // what a kill now leaves
+    }
+    try (SsdTier tier = openWithoutLog(copy)) {
+      assertEquals(1, tier.reconcileReport().deletesFinished());
+      assertFalse(hasRecord(tier, KEY), "the open deleted the record of the answered delete");
+      assertEquals(Tier.MISS, tier.length(KEY, KEY));
+      SsdDirectoryRebuildKilledTest.assertServesLastPuts(
+          tier, SsdCrashReopenTest.KEYS, "opened without a log after the kill");
+    }
+    SsdDirectoryRebuildKilledTest.crash(copy);
+    try (SsdTier tier = open(copy)) {
+      assertEquals(ReconcileReport.Source.RECORDS, tier.reconcileReport().source());
+      assertEquals(Tier.MISS, tier.length(KEY, KEY), "the deleted page stays deleted");
+      SsdDirectoryRebuildKilledTest.assertServesLastPuts(
+          tier, SsdCrashReopenTest.KEYS, "rebuilt with the log back on");
+    }
+  }
+
+  /**
+   * As above, with an index that still names the deleted page (Chronicle's recovery can bring back
+   * a removed entry of a killed process: here the index is the one from before the delete): the
+   * tombstone drops that entry too, so the {@code none} open, which keeps the index, serves a miss.
+   */
+  @Test
+  void shouldDropAnEntryTheTombstoneDeletedWhenTheOpenWithoutALogKeepsTheIndex() throws Exception {
+    try (Opened o = new Opened(dir)) {
+      SsdTier tier = o.tier;
+      SsdCrashReopenTest.writePages(tier);
+      assertTrue(tier.put(Pages.page(KEY, KEY, 0, 0, PAYLOAD, 1)));
+      StoreFixtures.copyTree(dir, copy); // the index and records naming KEY
+      holdTheDeleter(tier);
+      assertTrue(assertTimeoutPreemptively(ANSWERED_WITHIN, () -> tier.delete(KEY, KEY)));
+      java.nio.file.Files.copy(
+          tier.journalDir().resolve(CrashJournal.FILE_NAME),
+          copy.resolve(dir.relativize(tier.journalDir())).resolve(CrashJournal.FILE_NAME),
+          java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+    try (SsdTier tier = openWithoutLog(copy)) {
+      assertEquals(1, tier.reconcileReport().deletesFinished());
+      assertFalse(hasRecord(tier, KEY));
+      assertEquals(Tier.MISS, tier.length(KEY, KEY), "the tombstone dropped the entry");
+      assertEquals(
+          Tier.MISS, tier.get(KEY, KEY, ByteBuffer.allocateDirect(SsdCrashReopenTest.LEN)));
+      SsdDirectoryRebuildKilledTest.assertServesLastPuts(
+          tier, SsdCrashReopenTest.KEYS, "opened without a log");
+    }
+  }
+
   /**
    * An open that cannot delete a tombstone's record (RocksDB refuses) fails with a clear error and
    * changes nothing a later start needs: once RocksDB takes writes, that start finishes the delete.
