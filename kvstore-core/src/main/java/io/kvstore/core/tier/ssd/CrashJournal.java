@@ -306,9 +306,13 @@ final class CrashJournal {
 
   /**
    * Makes the journal in {@code dir} vouch for nothing (state {@link #UNTRUSTED}), keeping its
-   * tombstones for the rebuild that follows; deletes it if it cannot be written in place.
+   * tombstones for the rebuild that follows; a journal with no tombstone of this boot is deleted
+   * instead. One that holds tombstones and cannot be written in place is not deleted: its
+   * tombstones are deletes the killed process answered, and without them the rebuild would serve
+   * those pages again.
    *
-   * @throws IOException if it can be neither marked nor deleted
+   * @throws IOException if it can be neither marked nor deleted, or holds tombstones and cannot be
+   *     marked (the message says which file, and why)
    */
   static void markUntrusted(Path dir) throws IOException {
     Path file = dir.resolve(FILE_NAME);
@@ -318,15 +322,30 @@ final class CrashJournal {
       return;
     }
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+      IOException fault = markFaultForTest;
+      if (fault != null) {
+        throw fault;
+      }
       ByteBuffer state = ByteBuffer.allocate(4).putInt(0, UNTRUSTED);
       while (state.hasRemaining()) {
         ch.write(state, STATE_OFFSET + state.position());
       }
       ch.force(false);
     } catch (IOException e) {
-      Files.deleteIfExists(file);
+      throw new IOException(
+          "cannot mark the crash journal "
+              + file
+              + " untrusted before the directory is rebuilt ("
+              + e
+              + "); it is kept: it holds "
+              + last.tombstones().length / 2
+              + " deletes answered before the crash that the rebuild must apply",
+          e);
     }
   }
+
+  /** Test hook: the failure of the write that marks a journal untrusted (null: none). */
+  static volatile IOException markFaultForTest;
 
   /** Releases an intent once the run's index entries are written (or nothing was written). */
   void release(int intent) {

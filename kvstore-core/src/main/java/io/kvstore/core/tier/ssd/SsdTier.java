@@ -468,7 +468,9 @@ public final class SsdTier implements Tier {
     try {
       CrashJournal.markUntrusted(jDir);
     } catch (IOException e) {
-      throw new SsdStorageException("cannot remove the crash journal in " + jDir + ": " + e, e);
+      throw new SsdStorageException(
+          "cannot set aside the crash journal in " + jDir + " for the rebuild: " + e.getMessage(),
+          e);
     }
     BlockIndex.discardUnclean(indexDir); // rebuilt from RocksDB (the loader)
     return BlockIndex.open(indexDir, entries);

@@ -41,6 +41,7 @@ class SsdDeferredDeleteTest {
   @AfterEach
   void releaseTheDeleter() {
     release.countDown();
+    CrashJournal.markFaultForTest = null;
   }
 
   private SsdTier open(Path d) {
@@ -262,6 +263,37 @@ class SsdDeferredDeleteTest {
     }
     try (SsdTier tier = open(copy)) {
       assertRebuiltWithTheDeleteFinished(tier, "rebuilt after the kill");
+    }
+  }
+
+  /**
+   * The rebuild's journal cannot be marked untrusted (the write fails): the open fails with a clear
+   * error and keeps the journal, whose tombstone the next open applies. Deleting it instead, as
+   * the open once did, lost the answered delete: the rebuild served the page again.
+   */
+  @Test
+  void shouldKeepAJournalWithTombstonesThatCannotBeMarkedAndFailTheOpen() throws Exception {
+    try (Opened o = new Opened(dir)) {
+      SsdTier tier = o.tier;
+      deleteWithTheDeleterHeld(tier);
+      tier.recordFaultForTest = new org.rocksdb.RocksDBException("injected: the record write fails");
+      assertThrows(
+          SsdStorageException.class, () -> tier.put(Pages.page(KEY + 1, KEY + 1, 0, 0, PAYLOAD, 1)));
+      tier.recordFaultForTest = null;
+      StoreFixtures.copyTree(dir, copy);
+      release.countDown();
+    }
+    CrashJournal.markFaultForTest = new java.io.IOException("injected: Input/output error");
+    SsdStorageException e = assertThrows(SsdStorageException.class, () -> open(copy));
+    assertTrue(
+        e.getMessage().contains("for the rebuild: cannot mark the crash journal ")
+            && e.getMessage().endsWith(
+                "it is kept: it holds 1 deletes answered before the crash that the rebuild must"
+                    + " apply"),
+        e.getMessage());
+    CrashJournal.markFaultForTest = null;
+    try (SsdTier tier = open(copy)) {
+      assertRebuiltWithTheDeleteFinished(tier, "the start after the failed one");
     }
   }
 
