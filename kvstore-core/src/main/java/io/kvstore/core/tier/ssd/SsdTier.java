@@ -1095,13 +1095,17 @@ public final class SsdTier implements Tier {
 
   /**
    * A taken segment is gone: its bytes leave the disk count, unless its file was kept for reuse
-   * ({@code kept}: the bytes are still on disk, counted, and the next segment overwrites them).
+   * ({@code kept}: the bytes are still on disk, counted, and the next segment overwrites them) or
+   * could not be deleted ({@code fileStays}: still on disk until the next open deletes it, so still
+   * counted against the capacity).
    */
-  private void dropped(Segment seg, Segment kept) {
+  private void dropped(Segment seg, Segment kept, boolean fileStays) {
     alloc.lock();
     try {
       if (kept == null) {
-        diskBytes -= seg.goingBytes;
+        if (!fileStays) {
+          diskBytes -= seg.goingBytes;
+        }
       } else {
         spareFiles.addLast(kept);
       }
@@ -1115,13 +1119,14 @@ public final class SsdTier implements Tier {
 
   /** Deletes a file kept for reuse that the disk bound now needs back. */
   private void deleteFree(Segment f) {
+    boolean stays = false;
     try {
       f.delete();
     } catch (IOException e) {
-      // It stays on disk until the next open, which deletes every kept file.
+      stays = true; // on disk until the next open, which deletes every kept file
     }
     Segment none = null;
-    dropped(f, none);
+    dropped(f, none, stays);
   }
 
   /**
@@ -1559,6 +1564,7 @@ public final class SsdTier implements Tier {
   /** As {@link #drop(Segment, boolean)}; while opening ({@code reader} set) no file is kept. */
   void drop(Segment seg, boolean eviction, SsdTierLoader reader) {
     Segment kept = null;
+    boolean fileStays = true; // until deleted or kept: a drop that throws leaves the file
     seg.io.writeLock().lock();
     try {
       synchronized (seg) {
@@ -1655,13 +1661,16 @@ public final class SsdTier implements Tier {
       if (kept == null) {
         try {
           seg.delete();
+          fileStays = false;
         } catch (IOException e) {
           // The file stays; the next open finds no index entry naming it and deletes it.
         }
+      } else {
+        fileStays = false;
       }
     } finally {
       seg.io.writeLock().unlock();
-      dropped(seg, kept);
+      dropped(seg, kept, fileStays);
     }
   }
 

@@ -416,6 +416,75 @@ class SsdDeferredDeleteTest {
     }
   }
 
+  /**
+   * The drop of a segment its deletes emptied throws on the deleter's thread (after the records
+   * are gone): counted as a write failure; the deletes are answered, the deleter goes on, the tier
+   * keeps serving and taking pages, and the next open deletes the segment's file that stayed.
+   */
+  @Test
+  void shouldCountADropThatThrowsOnTheDeletersThreadAndGoOn() throws Exception {
+    int keys = 3_000; // three 1 MiB segments of 1 KiB pages and more
+    Path segDir = dir.resolve(SsdTier.SEGMENTS_DIR);
+    java.util.concurrent.atomic.AtomicInteger thrown = new java.util.concurrent.atomic.AtomicInteger();
+    Path first;
+    try (Opened o = new Opened(dir)) {
+      SsdTier tier = o.tier;
+      for (long k = 1; k <= keys; k++) {
+        assertTrue(tier.put(Pages.page(k, k, 0, 0, PAYLOAD, 1)));
+      }
+      try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(segDir)) {
+        first = // the oldest segment: key 1's, emptied by the deletes below
+            files
+                .filter(f -> f.getFileName().toString().matches("[0-9a-f]{16}\\.seg"))
+                .sorted()
+                .findFirst()
+                .orElseThrow();
+      }
+      tier.dropStripeHookForTest =
+          st -> {
+            if (thrown.getAndIncrement() == 0) {
+              throw new IllegalStateException("injected: the drop failed");
+            }
+          };
+      for (long k = 1; k <= keys / 2; k++) {
+        long key = k;
+        assertTrue(assertTimeoutPreemptively(ANSWERED_WITHIN, () -> tier.delete(key, key)));
+      }
+      awaitNoTombstone(tier);
+      assertTrue(thrown.get() > 0, "a segment emptied and its drop ran");
+      assertEquals(1, tier.writeFailures(), "the failed drop is counted");
+      tier.dropStripeHookForTest = null;
+      for (long k = 1; k <= keys; k++) {
+        assertEquals(k <= keys / 2 ? Tier.MISS : SsdCrashReopenTest.LEN, tier.length(k, k), "key " + k);
+      }
+      long key = keys + 1;
+      assertTrue(
+          assertTimeoutPreemptively(ANSWERED_WITHIN, () -> tier.delete(keys, keys)),
+          "the deleter goes on");
+      assertTrue(tier.put(Pages.page(key, key, 0, 0, PAYLOAD, 1)), "the tier takes pages");
+      assertTrue(java.nio.file.Files.exists(first), "the failed drop left its file: " + first);
+      long segmentFileBytes;
+      try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(segDir)) {
+        segmentFileBytes =
+            files
+                .filter(f -> f.getFileName().toString().endsWith(".seg"))
+                .mapToLong(f -> f.toFile().length())
+                .sum();
+      }
+      assertEquals(
+          segmentFileBytes,
+          tier.diskBytes() - tier.sampledRocksBytes(),
+          "the file that stayed is still counted against the capacity");
+    }
+    try (SsdTier tier = open(dir)) {
+      assertEquals(0, tier.writeFailures());
+      assertFalse(java.nio.file.Files.exists(first), "the open deleted the file the drop left");
+      for (long k = 1; k < keys; k++) {
+        assertEquals(k <= keys / 2 ? Tier.MISS : SsdCrashReopenTest.LEN, tier.length(k, k), "key " + k);
+      }
+    }
+  }
+
   /** A close lets a held delete finish first, and then closes cleanly. */
   @Test
   void shouldFinishAHeldDeleteBeforeTheCloseEnds() throws Exception {
