@@ -488,9 +488,20 @@ public final class SsdTier implements Tier {
    */
   private void fitToTheDisk() {
     try {
-      lastUsableSpace = fileStore.getUsableSpace();
+      lastUsableSpace = usableSpace();
     } catch (IOException e) {
-      return; // the first put's free-space check reports an unreadable file system
+      // Nothing to fit to: the first put's free-space check fails the same way, and says so.
+      LOG.log(
+          System.Logger.Level.WARNING,
+          String.format(
+              java.util.Locale.ROOT,
+              "cannot read the free space of %s (%s): the SSD tier keeps its configured capacity"
+                  + " of %,d bytes, not fitted to its disk (ssd.fit.disk), and takes no page while"
+                  + " the free space cannot be read",
+              segmentDir,
+              e,
+              config.capacityBytes));
+      return;
     }
     long room = diskRoomBytes();
     // What the tier's files take on the file system beyond what it counts (their sizes): the
@@ -894,11 +905,23 @@ public final class SsdTier implements Tier {
     }
   }
 
+  /** Test hook: the failure of every tier's free-space reads, from its open on (null: none). */
+  static volatile IOException freeSpaceFaultForTest;
+
+  /** The file system's usable space ({@link FileStore#getUsableSpace}). */
+  private long usableSpace() throws IOException {
+    IOException fault = freeSpaceFaultForTest;
+    if (fault != null) {
+      throw fault;
+    }
+    return fileStore.getUsableSpace();
+  }
+
   /** Fails fast, before writing, when the file system is about to run out. */
   private void checkFreeSpace(long len, int pages) {
     long free;
     try {
-      free = fileStore.getUsableSpace();
+      free = usableSpace();
     } catch (IOException e) {
       writeFailures.increment();
       throw new SsdStorageException("cannot read the free space of " + segmentDir, e);
@@ -1689,7 +1712,7 @@ public final class SsdTier implements Tier {
       alloc.unlock();
     }
     try {
-      return fileStore.getUsableSpace() >= 2 * config.freeSpaceReserveBytes;
+      return usableSpace() >= 2 * config.freeSpaceReserveBytes;
     } catch (IOException e) {
       return false;
     }
@@ -2147,7 +2170,7 @@ public final class SsdTier implements Tier {
       }
       long need = config.freeSpaceReserveBytes + Math.min(segmentBytes, config.maxPageBytes);
       try {
-        if (fileStore.getUsableSpace() < need) {
+        if (usableSpace() < need) {
           return false;
         }
       } catch (IOException e) {
@@ -2256,7 +2279,7 @@ public final class SsdTier implements Tier {
       return;
     }
     try {
-      if (fileStore.getUsableSpace() < config.freeSpaceReserveBytes + size) {
+      if (usableSpace() < config.freeSpaceReserveBytes + size) {
         return;
       }
       writeZeros(ballast, size);

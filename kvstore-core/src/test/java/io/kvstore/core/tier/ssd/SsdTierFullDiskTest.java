@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvstore.common.TmpfsMount;
 import io.kvstore.core.index.BlockIndex;
+import io.kvstore.core.tier.Tier;
 import io.kvstore.core.tier.TierWriteException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -416,6 +417,47 @@ class SsdTierFullDiskTest {
       for (Path p : (Iterable<Path>) all.sorted(java.util.Comparator.reverseOrder())::iterator) {
         Files.delete(p);
       }
+    }
+  }
+
+  /**
+   * The free space cannot be read at open (a file system that fails statvfs): the tier opens at
+   * its configured capacity with one WARN that says so, takes no page while the reading fails
+   * (counted, with that error), and takes pages once it reads again.
+   */
+  @Test
+  void shouldOpenUnfittedAndRefusePagesWhileTheFreeSpaceCannotBeRead() throws Exception {
+    java.util.logging.Logger jul = java.util.logging.Logger.getLogger(SsdTier.class.getName());
+    List<String> warnings = new CopyOnWriteArrayList<>();
+    Handler capture = warningsInto(warnings);
+    jul.addHandler(capture);
+    SsdTier.freeSpaceFaultForTest = new IOException("injected: statfs failed");
+    try (SsdTier tier = open(true)) {
+      assertEquals(1L << 30, tier.capacityBytes(), "not fitted: nothing to fit to");
+      assertEquals(-1, tier.diskRoomBytes(), "the room is unknown");
+      assertEquals(1, warnings.size(), "one WARN at open: " + warnings);
+      assertTrue(
+          warnings.get(0).startsWith("cannot read the free space of ")
+              && warnings
+                  .get(0)
+                  .endsWith(
+                      "(java.io.IOException: injected: statfs failed): the SSD tier keeps its"
+                          + " configured capacity of 1,073,741,824 bytes, not fitted to its disk"
+                          + " (ssd.fit.disk), and takes no page while the free space cannot be"
+                          + " read"),
+          warnings.get(0));
+      SsdStorageException e = assertThrows(SsdStorageException.class, () -> tier.put(page(1)));
+      assertTrue(e.getMessage().startsWith("cannot read the free space of "), e.getMessage());
+      assertEquals(1, tier.writeFailures());
+      assertEquals(Tier.MISS, tier.length(1, 1));
+      SsdTier.freeSpaceFaultForTest = null;
+      assertTrue(tier.put(page(1)), "taken once the free space reads again");
+      ByteBuffer dst = ByteBuffer.allocateDirect(PAGE);
+      assertEquals(PAGE, tier.get(1, 1, dst));
+      assertTrue(Pages.sameBytes(page(1), dst, 0, PAGE));
+    } finally {
+      SsdTier.freeSpaceFaultForTest = null;
+      jul.removeHandler(capture);
     }
   }
 
