@@ -65,6 +65,9 @@ final class StoreFactory {
       if (b.ssdBytes > 0) {
         Files.createDirectories(b.dataDir);
         long entries = b.indexMaxEntries > 0 ? b.indexMaxEntries : indexEntries(b, ssdPages);
+        // Before the index home moves or deletes any copy of the index: a tier that crashed under
+        // another kind of durability is refused here, with nothing changed.
+        SsdTier.claimDurability(b.dataDir.resolve("ssd"), b.ssdDurability);
         IndexHome home = indexHome(b, entries);
         // The lock's close copies an index that runs from a memory file system back to the data
         // directory first (after the index closed), then releases the directory.

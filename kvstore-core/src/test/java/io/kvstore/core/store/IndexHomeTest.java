@@ -114,6 +114,9 @@ class IndexHomeTest {
     try (TieredStore store = store(data, runtime).build()) {
       putAll(store);
       before = served(store);
+      // The reads promoted pages and pushed the last dirty ones to the write-back queue: settled
+      // before the copies, or those the kill finds still queued are lost (a flake, 103 of 120).
+      assertTrue(store.awaitWriteBack(30_000));
       // A SIGKILL leaves both directories as they are; a power loss leaves only the data directory.
       StoreFixtures.copyTree(data, killedData);
       StoreFixtures.copyTree(runtime, killedRuntime);
@@ -134,6 +137,70 @@ class IndexHomeTest {
         TieredStore store = store(powerLossData, afterReboot).build()) {
       assertTrue(joined(ssd).contains("rebuilt from its location records"), joined(ssd));
       assertEquals(before, served(store), "the write-ahead-logged records know every SSD page");
+    }
+  }
+
+  /**
+   * A killed run with a log (its index and crash journal in the runtime directory) started again
+   * with {@code none}, whose index lives in the data directory: that open found none of the 120
+   * pages (an empty index, nothing rebuilt). It is refused, changing nothing; the start with the
+   * mode it crashed under recovers every page, and after its clean stop {@code none} may follow.
+   */
+  @Test
+  void shouldRefuseToRecoverAKilledRunWithALogWithoutOne() throws Exception {
+    Path killedData = copies.resolve("killed-data");
+    Path killedRuntime = copies.resolve("killed-runtime");
+    int before;
+    try (TieredStore store = store(data, runtime).build()) {
+      putAll(store);
+      before = served(store);
+      assertTrue(store.awaitWriteBack(30_000)); // as in the test above
+      StoreFixtures.copyTree(data, killedData);
+      StoreFixtures.copyTree(runtime, killedRuntime);
+    }
+    Files.writeString(
+        killedRuntime.resolve(IndexHome.OWNER_FILE),
+        killedData.toAbsolutePath().normalize() + "\n",
+        StandardCharsets.UTF_8);
+    io.kvstore.core.tier.ssd.SsdStorageException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            io.kvstore.core.tier.ssd.SsdStorageException.class,
+            () -> small(killedData).ssdDurability("none").build());
+    assertTrue(e.getMessage().contains("did not close cleanly under ssd.durability = wal"), e.getMessage());
+    assertTrue(Files.exists(indexIn(killedRuntime)), "the killed run's index is where it was");
+    assertTrue(Files.exists(killedRuntime.resolve(SsdTier.CRASH_JOURNAL_FILE)));
+    try (TieredStore store = store(killedData, killedRuntime).build()) {
+      assertEquals(before, served(store), "recovered under the mode it crashed under");
+    }
+    try (TieredStore store = small(killedData).ssdDurability("none").build()) {
+      assertEquals(before, served(store), "after the clean stop, none takes the copy");
+    }
+  }
+
+  /**
+   * A killed run without a log (its index in the data directory, its location records not logged)
+   * started again with {@code wal} and a runtime directory: the index home would delete the data
+   * directory's index, and the rebuild from those records would serve what they say. Refused; the
+   * start with {@code none} recovers every page.
+   */
+  @Test
+  void shouldRefuseToRecoverAKilledRunWithoutALogWithOne() throws Exception {
+    Path killedData = copies.resolve("killed-data");
+    int before;
+    try (TieredStore store = small(data).ssdDurability("none").build()) {
+      putAll(store);
+      before = served(store);
+      assertTrue(store.awaitWriteBack(30_000));
+      StoreFixtures.copyTree(data, killedData);
+    }
+    io.kvstore.core.tier.ssd.SsdStorageException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            io.kvstore.core.tier.ssd.SsdStorageException.class,
+            () -> store(killedData, runtime).build());
+    assertTrue(e.getMessage().contains("did not close cleanly under ssd.durability = none"), e.getMessage());
+    assertTrue(Files.exists(indexIn(killedData.resolve("index"))), "the data directory's index stays");
+    try (TieredStore store = small(killedData).ssdDurability("none").build()) {
+      assertEquals(before, served(store), "recovered under the mode it crashed under");
     }
   }
 

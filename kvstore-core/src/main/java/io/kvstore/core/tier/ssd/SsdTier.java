@@ -417,6 +417,87 @@ public final class SsdTier implements Tier {
   }
 
   /**
+   * The durability ({@code none}, {@code wal}, {@code sync}) of the last run that opened the tier,
+   * in its segments directory: recovering after a crash follows the rules of the mode the tier
+   * crashed under (spec/6-ssd-segments.md 6.6), not those of the next run.
+   */
+  static final String DURABILITY_FILE = "durability";
+
+  /**
+   * Checks that a tier in {@code ssdDir} may open with {@code durability}, and records it as the
+   * tier's mode: called before anything of the tier is opened, moved or deleted. A tier that did
+   * not close cleanly under {@code none} cannot recover under {@code wal} or {@code sync}, nor the
+   * other way round: {@code none} keeps its directory in the data directory and writes its location
+   * records without a log (they may name replaced or deleted pages), {@code wal} and {@code sync}
+   * keep the directory and the crash journal where {@code index.dir} puts them ({@code /dev/shm} by
+   * default) and rebuild from their logged records. Either, opened under the other's rules, would
+   * lose the tier's pages (a {@code none} open found none of the 120 pages a killed {@code wal}
+   * run held) or bring replaced and deleted pages back. A tier with no record of its mode (a data
+   * directory of an earlier version, or a new one) is not checked.
+   *
+   * @throws SsdStorageException if the tier did not close cleanly under a mode of the other kind
+   *     (nothing is changed then), or its mode cannot be read or recorded
+   */
+  public static void claimDurability(Path ssdDir, SsdTierConfig.Durability durability) {
+    Path segDir = ssdDir.toAbsolutePath().resolve(SEGMENTS_DIR);
+    Path file = segDir.resolve(DURABILITY_FILE);
+    SsdTierConfig.Durability last = null;
+    try {
+      if (Files.exists(file)) {
+        String text = Files.readString(file, java.nio.charset.StandardCharsets.US_ASCII).trim();
+        try {
+          last = SsdTierConfig.Durability.valueOf(text.toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+          throw new SsdStorageException(
+              "cannot read the durability the SSD tier in " + ssdDir + " last ran with: " + file
+                  + " holds '" + text + "', not none, wal or sync",
+              e);
+        }
+      }
+      boolean clean = Files.exists(segDir.resolve(CLEAN_MARKER));
+      if (last != null
+          && !clean
+          && (last == SsdTierConfig.Durability.NONE) != (durability == SsdTierConfig.Durability.NONE)) {
+        String was = last.name().toLowerCase(java.util.Locale.ROOT);
+        throw new SsdStorageException(
+            "the SSD tier in " + ssdDir + " did not close cleanly under ssd.durability = " + was
+                + " (the daemon was killed or crashed), and recovering it under "
+                + durability.name().toLowerCase(java.util.Locale.ROOT)
+                + " would lose its pages or bring back replaced and deleted ones: start it once"
+                + " with ssd.durability = " + was
+                + " (and the index.dir it ran with), stop it cleanly (SIGTERM), then start it with"
+                + " the new durability. Nothing was changed.");
+      }
+      if (last == durability) {
+        return;
+      }
+      Files.createDirectories(segDir);
+      Path tmp = segDir.resolve(DURABILITY_FILE + ".tmp");
+      try (java.nio.channels.FileChannel ch =
+          java.nio.channels.FileChannel.open(
+              tmp,
+              java.nio.file.StandardOpenOption.CREATE,
+              java.nio.file.StandardOpenOption.TRUNCATE_EXISTING,
+              java.nio.file.StandardOpenOption.WRITE)) {
+        ByteBuffer text =
+            ByteBuffer.wrap(
+                (durability.name().toLowerCase(java.util.Locale.ROOT) + "\n")
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        while (text.hasRemaining()) {
+          ch.write(text);
+        }
+        ch.force(true);
+      }
+      Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+          java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      BlockIndex.syncDirectory(segDir);
+    } catch (IOException e) {
+      throw new SsdStorageException(
+          "cannot record the durability of the SSD tier in " + file + ": " + e, e);
+    }
+  }
+
+  /**
    * Opens the block index in {@code indexDir} that is the directory of the SSD tier in {@code
    * ssdDir}. After a crash with a write-ahead log ({@code wal}, {@code sync}) the index the killed
    * process left is reopened as it was if the tier's crash journal trusts it (written on this boot,
@@ -433,6 +514,7 @@ public final class SsdTier implements Tier {
    */
   public static BlockIndex openIndex(
       Path ssdDir, Path indexDir, Path journalDir, long entries, SsdTierConfig.Durability durability) {
+    claimDurability(ssdDir, durability); // a store claims it before its index home: again, a no-op
     Path segDir = ssdDir.toAbsolutePath().resolve(SEGMENTS_DIR);
     Path jDir = journalDir == null ? segDir : journalDir.toAbsolutePath().normalize();
     if (!jDir.equals(segDir)) {

@@ -150,12 +150,19 @@ class SsdDeferredDeleteTest {
     }
   }
 
-  private SsdTier openWithoutLog(Path d) {
+  /**
+   * Opens {@code d} with {@code none} as a data directory of an earlier version would be: one that
+   * crashed under {@code wal} is refused otherwise ({@link SsdTierDurabilitySwitchTest}), and an
+   * earlier version did not record the mode.
+   */
+  private SsdTier openWithoutLog(Path d) throws java.io.IOException {
+    java.nio.file.Files.delete(d.resolve(SsdTier.SEGMENTS_DIR).resolve(SsdTier.DURABILITY_FILE));
     return new SsdTier(SsdDirectoryRebuildKilledTest.config(d, SsdTierConfig.Durability.NONE));
   }
 
   /**
-   * The kill's files opened with {@code none} (an operator who turned the log off after a crash):
+   * The kill's files opened with {@code none} (a data directory of an earlier version, which did
+   * not record the mode it ran with, whose operator turned the log off after a crash):
    * the journal's tombstones are applied all the same, so the record goes and a later rebuild
    * from the records (the log turned back on, then a crash) does not bring the page back.
    */
@@ -172,6 +179,7 @@ class SsdDeferredDeleteTest {
       SsdDirectoryRebuildKilledTest.assertServesLastPuts(
           tier, SsdCrashReopenTest.KEYS, "opened without a log after the kill");
     }
+    open(copy).close(); // the log back on
     SsdDirectoryRebuildKilledTest.crash(copy);
     try (SsdTier tier = open(copy)) {
       assertEquals(ReconcileReport.Source.RECORDS, tier.reconcileReport().source());
