@@ -260,7 +260,8 @@ public final class KvStoreServerCommand implements Callable<Integer> {
 
   /**
    * The failure in {@code e}'s cause chain whose message says all an operator needs (the data
-   * directory in use or unusable, a port in use, the SSD tier's location records damaged), or null.
+   * directory in use or unusable, a port in use, the SSD tier's location records damaged or its
+   * crash under another durability), or null.
    */
   private static Throwable operatorsMatter(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
@@ -268,7 +269,7 @@ public final class KvStoreServerCommand implements Callable<Integer> {
           || t instanceof IndexDirInUseException
           || t instanceof DataDirUnusableException
           || t instanceof CannotStartException
-          || (t instanceof SsdStorageException s && s.corruptRecords())) {
+          || (t instanceof SsdStorageException s && (s.corruptRecords() || s.wrongDurability()))) {
         return t;
       }
     }

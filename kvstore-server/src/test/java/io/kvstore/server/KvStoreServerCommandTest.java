@@ -318,6 +318,26 @@ class KvStoreServerCommandTest {
   }
 
   @Test
+  void shouldExitWith1InOneLineWhenTheDataDirectoryCrashedUnderAnotherDurability() throws Exception {
+    // A store with a log, then what a kill leaves of its SSD tier: no clean-close marker.
+    try (TieredStore store = TieredStore.builder().dataDir(dir.resolve("data"))
+        .hotBytes(0).dramBytes(0).ssdBytes(64L << 20).ssdDurability("wal").build()) {
+      assertEquals(-1, store.get(1, 2, ByteBuffer.allocate(128)));
+    }
+    Files.delete(dir.resolve("data").resolve("ssd").resolve("segments").resolve("clean"));
+    RecordingNetworkServer.Factory factory = new RecordingNetworkServer.Factory(false);
+    int code = commandLine(command(factory, Map.of()))
+        .execute(smallDaemonArgs(0, "--ssd-durability", "none").toArray(String[]::new));
+    assertEquals(KvStoreServerCommand.EXIT_FAILED, code);
+    assertTrue(err.toString().startsWith("kvstore-server: could not start: the SSD tier in "),
+        err.toString());
+    assertTrue(err.toString().contains(" did not close cleanly under ssd.durability = wal"),
+        err.toString());
+    assertEquals(1, err.toString().lines().count(), "one line, no stack trace: " + err);
+    assertNull(factory.last, "no network server");
+  }
+
+  @Test
   void shouldExitWith1InOneLineWhenTheIndexDirectoryIsInUse() throws Exception {
     // Another store (another data directory) runs its index from the directory given.
     Path shared = dir.resolve("index-shared");

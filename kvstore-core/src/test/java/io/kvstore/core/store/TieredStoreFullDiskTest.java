@@ -200,4 +200,50 @@ class TieredStoreFullDiskTest {
       assertEquals(writes, store.stats().writeBack().ssdWrites(), "no page was written meanwhile");
     }
   }
+
+  /**
+   * A restart with another durability on a disk others filled while the store was down: the mode
+   * is recorded (spec/6.6, "Changing the mode") in the room of the ballast the last run left,
+   * before anything else of the store opens, and every page is served. Without that room the
+   * record failed and was dropped (a WARN), leaving a crash of this run unchecked.
+   */
+  @Test
+  void shouldRecordAnotherDurabilityAtARestartOnADiskOthersFilled() throws Exception {
+    int k;
+    try (TieredStore store = builder().ssdDurability("none").build()) {
+      k = fillUntilDegraded(store);
+      for (long i = 0; i < k / 2; i++) {
+        store.delete(5, i); // room again: the clean close leaves its ballast
+      }
+    }
+    Path ssd = mount.resolve("data").resolve("ssd");
+    assertTrue(Files.exists(ssd.resolve("ballast")), "the close left its ballast");
+    Path filler = mount.resolve("filler");
+    try (java.nio.channels.FileChannel ch =
+        java.nio.channels.FileChannel.open(
+            filler,
+            java.nio.file.StandardOpenOption.CREATE,
+            java.nio.file.StandardOpenOption.WRITE)) {
+      ByteBuffer zeros = ByteBuffer.allocateDirect(4096);
+      try {
+        while (true) {
+          ch.write(zeros.clear());
+        }
+      } catch (java.io.IOException full) {
+        // the file system is full
+      }
+    }
+    try (LogCapture log = new LogCapture(io.kvstore.core.tier.ssd.SsdTier.class);
+        TieredStore store = builder().ssdDurability("wal").build()) {
+      assertEquals(
+          "wal",
+          Files.readString(ssd.resolve("segments").resolve("durability")).trim(),
+          "recorded on the full disk: " + String.join("\n", log.lines()));
+      int served = 0;
+      for (long i = k / 2; i < k; i++) {
+        served += exactOrMiss(store, i) ? 1 : 0;
+      }
+      assertTrue(served > 0, "the pages kept are served");
+    }
+  }
 }

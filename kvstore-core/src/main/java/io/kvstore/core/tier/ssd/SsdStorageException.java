@@ -13,33 +13,45 @@ public final class SsdStorageException extends TierWriteException {
 
   /** Whether RocksDB found the location records' own files damaged ({@link #corruptRecords()}). */
   private final boolean corruptRecords;
+  /** Whether the tier crashed under another kind of durability ({@link #wrongDurability()}). */
+  private final boolean wrongDurability;
 
   /** An exception with a message that says what the tier was doing, and the RocksDB cause. */
   public SsdStorageException(String message, Throwable cause) {
     super(reasonOf(cause), message, cause);
     this.corruptRecords = false;
+    this.wrongDurability = false;
   }
 
-  private SsdStorageException(String message, Throwable cause, boolean corruptRecords) {
+  private SsdStorageException(
+      String message, Throwable cause, boolean corruptRecords, boolean wrongDurability) {
     super(Reason.IO_ERROR, message, cause);
     this.corruptRecords = corruptRecords;
+    this.wrongDurability = wrongDurability;
   }
 
   /** RocksDB found the tier's location records damaged on disk (its Corruption status). */
   static SsdStorageException corruptRecords(String message, Throwable cause) {
-    return new SsdStorageException(message, cause, true);
+    return new SsdStorageException(message, cause, true, false);
+  }
+
+  /** The tier crashed under a durability of another kind than the open's ({@link SsdTier#claimDurability}). */
+  static SsdStorageException wrongDurability(String message) {
+    return new SsdStorageException(message, null, false, true);
   }
 
   /** An exception with a message only. */
   public SsdStorageException(String message) {
     super(Reason.IO_ERROR, message);
     this.corruptRecords = false;
+    this.wrongDurability = false;
   }
 
   /** An exception with an explicit reason. */
   public SsdStorageException(Reason reason, String message, Throwable cause) {
     super(reason, message, cause);
     this.corruptRecords = false;
+    this.wrongDurability = false;
   }
 
   /**
@@ -49,6 +61,15 @@ public final class SsdStorageException extends TierWriteException {
    */
   public boolean corruptRecords() {
     return corruptRecords;
+  }
+
+  /**
+   * Whether the tier did not close cleanly under a durability of another kind than the open's
+   * ({@code none} against {@code wal} or {@code sync}): nothing was changed, and the message says
+   * which mode to start it with once.
+   */
+  public boolean wrongDurability() {
+    return wrongDurability;
   }
 
   /** NO_SPACE when any cause in the chain is RocksDB's NoSpace status or an ENOSPC message. */

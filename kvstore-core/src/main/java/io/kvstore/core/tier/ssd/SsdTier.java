@@ -459,7 +459,7 @@ public final class SsdTier implements Tier {
           && !clean
           && (last == SsdTierConfig.Durability.NONE) != (durability == SsdTierConfig.Durability.NONE)) {
         String was = last.name().toLowerCase(java.util.Locale.ROOT);
-        throw new SsdStorageException(
+        throw SsdStorageException.wrongDurability(
             "the SSD tier in " + ssdDir + " did not close cleanly under ssd.durability = " + was
                 + " (the daemon was killed or crashed), and recovering it under "
                 + durability.name().toLowerCase(java.util.Locale.ROOT)
@@ -472,7 +472,15 @@ public final class SsdTier implements Tier {
         return;
       }
       Files.createDirectories(segDir);
-      Path tmp = segDir.resolve(DURABILITY_FILE + ".tmp");
+    } catch (IOException e) {
+      throw new SsdStorageException(
+          "cannot check the durability the SSD tier in " + ssdDir + " last ran with: " + e, e);
+    }
+    Path tmp = segDir.resolve(DURABILITY_FILE + ".tmp");
+    try {
+      // On a disk others filled while the tier was down, the ballast the last run left is the room
+      // this takes (the open frees it anyway, for RocksDB's new manifest, and places it again).
+      Files.deleteIfExists(ssdDir.toAbsolutePath().resolve(BALLAST));
       try (java.nio.channels.FileChannel ch =
           java.nio.channels.FileChannel.open(
               tmp,
@@ -491,9 +499,31 @@ public final class SsdTier implements Tier {
       Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
           java.nio.file.StandardCopyOption.REPLACE_EXISTING);
       BlockIndex.syncDirectory(segDir);
-    } catch (IOException e) {
-      throw new SsdStorageException(
-          "cannot record the durability of the SSD tier in " + file + ": " + e, e);
+    } catch (IOException | java.io.UncheckedIOException e) {
+      // A disk full even without the ballast, or a file system refusing the write: the tier opens
+      // all the same, unrecorded, as a data directory of an earlier version; a record of the last
+      // mode left in place would refuse the right mode after a crash of this run, so it goes (a
+      // delete needs no room).
+      try {
+        Files.deleteIfExists(tmp);
+      } catch (IOException ignored) {
+        // whatever holds its name: the next record's write fails the same way, and says so
+      }
+      try {
+        Files.deleteIfExists(file);
+      } catch (IOException suppressed) {
+        e.addSuppressed(suppressed);
+        throw new SsdStorageException(
+            "cannot record the durability of the SSD tier in " + file + ", nor remove the old"
+                + " record: " + e,
+            e);
+      }
+      LOG.log(
+          System.Logger.Level.WARNING,
+          "cannot record the durability of the SSD tier in {0} ({1}): until a start records it, a"
+              + " start after a crash is not checked against the mode the tier crashed under",
+          file,
+          e.toString());
     }
   }
 

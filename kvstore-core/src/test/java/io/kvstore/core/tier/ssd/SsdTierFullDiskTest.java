@@ -461,6 +461,59 @@ class SsdTierFullDiskTest {
     }
   }
 
+  /**
+   * A start with another durability on a disk others filled while the tier was down records it in
+   * the room of the ballast the last run left, and opens. Where the record cannot be written (here
+   * its temporary file's name is taken by a directory), the tier opens all the same, with one WARN,
+   * and the old record goes (it would refuse the right mode after a crash of this run); the next
+   * start that can write records its mode again.
+   */
+  @Test
+  void shouldRecordAnotherDurabilityOnAFullDiskAndStartWhenItCannot() throws Exception {
+    Path ssd = mnt.resolve("ssd");
+    java.util.function.Function<SsdTierConfig.Durability, SsdTier> open =
+        d -> new SsdTier(
+            SsdTierConfig.builder(ssd, 16L << 20)
+                .maxPageBytes(PAGE)
+                .minPageBytes(256 << 10)
+                .segmentBytes(4L << 20)
+                .writeBufferBytes(1L << 20)
+                .fitToDisk(false)
+                .durability(d)
+                .build());
+    Path record = ssd.resolve(SsdTier.SEGMENTS_DIR).resolve(SsdTier.DURABILITY_FILE);
+    try (SsdTier tier = open.apply(SsdTierConfig.Durability.NONE)) {
+      assertTrue(tier.put(page(1)));
+    }
+    assertEquals("none", Files.readString(record).trim());
+    assertTrue(Files.exists(ssd.resolve(SsdTier.BALLAST)), "the last run left its ballast");
+    fill(mnt.resolve("filler"));
+    try (SsdTier tier = open.apply(SsdTierConfig.Durability.WAL)) {
+      assertServes(tier, 1);
+    }
+    assertEquals("wal", Files.readString(record).trim(), "recorded on the full disk");
+
+    Files.createDirectory(record.resolveSibling(SsdTier.DURABILITY_FILE + ".tmp"));
+    java.util.logging.Logger jul = java.util.logging.Logger.getLogger(SsdTier.class.getName());
+    List<String> warnings = new CopyOnWriteArrayList<>();
+    Handler capture = warningsInto(warnings);
+    jul.addHandler(capture);
+    try (SsdTier tier = open.apply(SsdTierConfig.Durability.NONE)) {
+      assertServes(tier, 1);
+      assertTrue(
+          warnings.stream().anyMatch(w -> w.startsWith("cannot record the durability of the SSD")),
+          warnings.toString());
+      assertTrue(Files.notExists(record), "the old record is gone");
+    } finally {
+      jul.removeHandler(capture);
+    }
+    Files.deleteIfExists(record.resolveSibling(SsdTier.DURABILITY_FILE + ".tmp"));
+    try (SsdTier tier = open.apply(SsdTierConfig.Durability.NONE)) {
+      assertServes(tier, 1);
+    }
+    assertEquals("none", Files.readString(record).trim());
+  }
+
   @Test
   void shouldRefuseAtStartupADirectoryThatCannotFit() {
     UncheckedIOException e =
