@@ -156,6 +156,9 @@ public final class BlockIndex implements AutoCloseable {
     }
     ChronicleMap<IndexKey, IndexRecord> map;
     try {
+      if (recover) {
+        markHeaderReady(file);
+      }
       var builder = builder(maxEntries);
       // Without the marker the last process died with the map open: its segment locks may still
       // be held and an entry may be half written. Recovery clears both.
@@ -188,6 +191,47 @@ public final class BlockIndex implements AutoCloseable {
       throw e;
     }
     return new BlockIndex(map, file, marker, maxEntries, clockMs, recover, !exists, false);
+  }
+
+  /**
+   * Clears the "not complete" flag of the map file's header size word if a process left it set: a
+   * recovery or a creation of the file that was killed (Chronicle Map sets it for the time of
+   * either). Chronicle's {@code recoverPersistedTo} takes the flag for another process still
+   * creating the file and waits a minute for it ({@code ChronicleMapBuilder.waitUntilReady}: 600
+   * sleeps of 100 ms) before it recovers the file all the same: seen as a 62 s restart in a crash
+   * run that killed a daemon ({@code none}) during the recovery of its index. No other process
+   * has the file open (the data directory's lock), so the recovery goes on at once, as it would
+   * after the minute: it sets the flag itself, checks the header (rewriting it from this
+   * builder's configuration if its checksum fails) and recovers the entries.
+   */
+  private static void markHeaderReady(Path file) throws IOException {
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+      if (ch.size() < net.openhft.chronicle.hash.impl.SizePrefixedBlob.SELF_BOOTSTRAPPING_HEADER_OFFSET) {
+        return; // no header to mark: Chronicle's own error, after its wait
+      }
+      java.nio.ByteBuffer word =
+          java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      long at = net.openhft.chronicle.hash.impl.SizePrefixedBlob.SIZE_WORD_OFFSET;
+      while (word.hasRemaining() && ch.read(word, at + word.position()) >= 0) {
+        // until the four bytes are read
+      }
+      int sizeWord = word.getInt(0);
+      if (net.openhft.chronicle.hash.impl.SizePrefixedBlob.isReady(sizeWord)
+          || net.openhft.chronicle.hash.impl.SizePrefixedBlob.extractSize(sizeWord) == 0) {
+        return; // ready; or no header size to keep (Chronicle's own error, after its wait)
+      }
+      LOG.log(
+          System.Logger.Level.INFO,
+          "the block index {0} was left in the middle of its recovery or creation by a killed"
+              + " process: recovering it now",
+          file);
+      word.putInt(0, sizeWord & ~net.openhft.chronicle.hash.impl.SizePrefixedBlob.NOT_COMPLETE);
+      word.clear();
+      while (word.hasRemaining()) {
+        ch.write(word, at + word.position());
+      }
+      ch.force(false);
+    }
   }
 
   private static net.openhft.chronicle.map.ChronicleMapBuilder<IndexKey, IndexRecord> builder(

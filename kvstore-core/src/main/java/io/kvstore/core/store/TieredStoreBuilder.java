@@ -170,6 +170,9 @@ public final class TieredStoreBuilder {
    * What an acknowledged SSD put survives, by name: {@code none} (a clean close loses nothing; a
    * process crash turns the last unflushed pages into misses), {@code wal} (survives a process
    * crash) or {@code sync} (survives a machine crash; slowest). See {@link SsdTierConfig.Durability}.
+   * A data directory that was not closed cleanly under {@code none} opens only with {@code none},
+   * and one that was not under {@code wal} or {@code sync} only with one of those: {@link #build}
+   * refuses the other, changing nothing ({@link io.kvstore.core.tier.ssd.SsdStorageException#wrongDurability}).
    *
    * @throws IllegalArgumentException naming the valid values if {@code name} is none of them
    */
