@@ -58,6 +58,12 @@ final class IndexHome {
   static final String DATA_SUBDIR = "index";
   /** File in a runtime directory naming the data directory it belongs to. */
   static final String OWNER_FILE = "data-dir";
+  /**
+   * File in the data directory's index subdirectory naming the directory the index lived in during
+   * the last run (the data directory's own place, or a runtime directory), for the start after a
+   * crash: {@link #leftByKilledRun}.
+   */
+  static final String LIVE_DIR_FILE = "live-dir";
   /** Base of the automatic runtime directories, one per data directory, under /dev/shm. */
   static final String AUTO_PREFIX = "kvstore-index-";
   /** Test hook: a failure copying the data directory's index in at open, or null. */
@@ -504,6 +510,90 @@ final class IndexHome {
       return HexFormat.of().formatHex(d, 0, 8);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
+    }
+  }
+
+  /** The directory the index lived in during the last run, as recorded; null if unknown. */
+  static Path lastLiveDir(Path dataDir) {
+    Path file = dataDir.resolve(DATA_SUBDIR).resolve(LIVE_DIR_FILE);
+    try {
+      if (!Files.isRegularFile(file)) {
+        return null;
+      }
+      String text = Files.readString(file, StandardCharsets.UTF_8).strip();
+      return text.isEmpty() ? null : Path.of(text).toAbsolutePath().normalize();
+    } catch (IOException | RuntimeException e) {
+      return null; // unreadable: as if unknown (the start then uses the configured place)
+    }
+  }
+
+  /**
+   * Whether {@code dir}, the index's place during the last run, holds the index that run left
+   * when it was killed: the SSD tier did not close cleanly, the index file is there without its
+   * clean marker and, for a runtime directory, it names this data directory as its owner.
+   */
+  static boolean leftByKilledRun(Path dataDir, Path dir) {
+    Path data = dataDir.toAbsolutePath().normalize();
+    if (SsdTier.closedCleanly(data.resolve("ssd"))
+        || !Files.isRegularFile(dir.resolve(BlockIndex.FILE_NAME))
+        || Files.exists(dir.resolve(BlockIndex.CLEAN_MARKER_NAME))) {
+      return false;
+    }
+    if (dir.equals(data.resolve(DATA_SUBDIR))) {
+      return true;
+    }
+    try {
+      return Files.readString(dir.resolve(OWNER_FILE), StandardCharsets.UTF_8)
+          .strip()
+          .equals(data.toString());
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /**
+   * Records where the index lives in this run ({@link #lastLiveDir}), through a synced temporary
+   * file, when that changed. If it cannot be written, the old record goes (it would send the
+   * start after a crash of this run to the wrong place) and one WARN says so.
+   */
+  static void recordLiveDir(Path dataDir, Path live) {
+    Path dir = dataDir.resolve(DATA_SUBDIR);
+    Path file = dir.resolve(LIVE_DIR_FILE);
+    Path liveAbs = live.toAbsolutePath().normalize();
+    if (liveAbs.equals(lastLiveDir(dataDir))) {
+      return;
+    }
+    Path tmp = dir.resolve(LIVE_DIR_FILE + ".tmp");
+    try {
+      Files.createDirectories(dir);
+      try (FileChannel ch =
+          FileChannel.open(
+              tmp,
+              StandardOpenOption.CREATE,
+              StandardOpenOption.TRUNCATE_EXISTING,
+              StandardOpenOption.WRITE)) {
+        java.nio.ByteBuffer b =
+            java.nio.ByteBuffer.wrap((liveAbs + "\n").getBytes(StandardCharsets.UTF_8));
+        while (b.hasRemaining()) {
+          ch.write(b);
+        }
+        ch.force(true);
+      }
+      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      BlockIndex.syncDirectory(dir);
+    } catch (IOException | RuntimeException e) {
+      try {
+        Files.deleteIfExists(tmp);
+        Files.deleteIfExists(file);
+      } catch (IOException suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      LOG.log(
+          System.Logger.Level.WARNING,
+          "cannot record where the block index runs in {0} ({1}): a start after a crash of this"
+              + " run uses the configured index.dir",
+          file,
+          e.toString());
     }
   }
 }

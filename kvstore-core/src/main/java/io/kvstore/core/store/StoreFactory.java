@@ -69,6 +69,7 @@ final class StoreFactory {
         // another kind of durability is refused here, with nothing changed.
         SsdTier.claimDurability(b.dataDir.resolve("ssd"), b.ssdDurability);
         IndexHome home = indexHome(b, entries);
+        IndexHome.recordLiveDir(b.dataDir, home.liveDir());
         // The lock's close copies an index that runs from a memory file system back to the data
         // directory first (after the index closed), then releases the directory.
         DataDirLock lock = dirLock;
@@ -168,9 +169,24 @@ final class StoreFactory {
         }
       }
     }
-    if (runtime == null
-        || runtime.toAbsolutePath().normalize().equals(
-            b.dataDir.resolve(IndexHome.DATA_SUBDIR).toAbsolutePath().normalize())) {
+    // After a crash, the index (and the crash journal) are where the killed run kept them: if
+    // index.dir changed since, this start recovers them there, and the new place is taken at the
+    // next start after a clean stop. Elsewhere the killed run's index would stay on its memory
+    // file system for good, and the tombstones of its journal would not be applied.
+    Path own = b.dataDir.resolve(IndexHome.DATA_SUBDIR).toAbsolutePath().normalize();
+    Path wanted = runtime == null ? own : runtime.toAbsolutePath().normalize();
+    Path last = IndexHome.lastLiveDir(b.dataDir);
+    if (last != null && !last.equals(wanted) && IndexHome.leftByKilledRun(b.dataDir, last)) {
+      LOG.log(
+          System.Logger.Level.WARNING,
+          "the last run was killed with the block index and crash journal in {0}: this start"
+              + " recovers them there; {1} (index.dir) is used from the next start after a clean"
+              + " stop",
+          last,
+          wanted);
+      runtime = last.equals(own) ? null : last;
+    }
+    if (runtime == null || runtime.toAbsolutePath().normalize().equals(own)) {
       return IndexHome.inDataDir(b.dataDir); // the data directory's own place: nothing to copy
     }
     IndexHome home = IndexHome.inRuntimeDir(b.dataDir, runtime);

@@ -204,6 +204,83 @@ class IndexHomeTest {
     }
   }
 
+  /**
+   * A killed run with its index in a runtime directory, started again with the index in the data
+   * directory (index.dir changed in between): the start recovers the index and journal where the
+   * killed run left them (kept as they were, not rebuilt), and the clean stop takes them to the
+   * data directory, freeing the runtime directory; the next start uses the new place. Before, the
+   * start rebuilt from the records, left the killed run's index in the runtime directory for good
+   * and ignored its journal's tombstones.
+   */
+  @Test
+  void shouldRecoverAKilledRunWhereItKeptItsIndexWhenIndexDirChanged() throws Exception {
+    Path killedData = copies.resolve("killed-data");
+    Path killedRuntime = copies.resolve("killed-runtime");
+    int before;
+    try (TieredStore store = store(data, runtime).build()) {
+      putAll(store);
+      before = served(store);
+      assertTrue(store.awaitWriteBack(30_000));
+      StoreFixtures.copyTree(data, killedData);
+      StoreFixtures.copyTree(runtime, killedRuntime);
+    }
+    // The copies are another data directory: the runtime copy names it, and it names the copy.
+    Files.writeString(
+        killedRuntime.resolve(IndexHome.OWNER_FILE),
+        killedData.toAbsolutePath().normalize() + "\n",
+        StandardCharsets.UTF_8);
+    Files.writeString(
+        killedData.resolve("index").resolve(IndexHome.LIVE_DIR_FILE),
+        killedRuntime.toAbsolutePath().normalize() + "\n",
+        StandardCharsets.UTF_8);
+
+    try (LogCapture ssd = new LogCapture(SsdTier.class);
+        LogCapture factory = new LogCapture(StoreFactory.class);
+        TieredStore store = small(killedData).ssdDurability("wal").build()) {
+      assertTrue(
+          joined(factory).contains("this start recovers them there"), joined(factory));
+      assertTrue(joined(ssd).contains("kept the index the killed process left"), joined(ssd));
+      assertEquals(before, served(store));
+    }
+    assertFalse(Files.exists(indexIn(killedRuntime)), "the clean stop freed the runtime directory");
+    assertTrue(Files.exists(indexIn(killedData.resolve("index"))));
+    try (LogCapture factory = new LogCapture(StoreFactory.class);
+        TieredStore store = small(killedData).ssdDurability("wal").build()) {
+      assertFalse(joined(factory).contains("recovers them there"), joined(factory));
+      assertEquals(before, served(store), "the new place from the clean stop on");
+    }
+    assertEquals(
+        killedData.resolve("index").toAbsolutePath().normalize(),
+        IndexHome.lastLiveDir(killedData));
+  }
+
+  /** The other way: a killed run with its index in the data directory, started with a runtime one. */
+  @Test
+  void shouldRecoverAKilledRunWithItsIndexInTheDataDirectoryWhereItWas() throws Exception {
+    Path killedData = copies.resolve("killed-data");
+    int before;
+    try (TieredStore store = small(data).ssdDurability("wal").build()) {
+      putAll(store);
+      before = served(store);
+      assertTrue(store.awaitWriteBack(30_000));
+      StoreFixtures.copyTree(data, killedData);
+    }
+    Files.writeString(
+        killedData.resolve("index").resolve(IndexHome.LIVE_DIR_FILE),
+        killedData.resolve("index").toAbsolutePath().normalize() + "\n",
+        StandardCharsets.UTF_8);
+    try (LogCapture ssd = new LogCapture(SsdTier.class);
+        TieredStore store = store(killedData, runtime).build()) {
+      assertTrue(joined(ssd).contains("kept the index the killed process left"), joined(ssd));
+      assertEquals(before, served(store));
+      assertFalse(Files.exists(indexIn(runtime)), "not the runtime directory, this time");
+    }
+    try (TieredStore store = store(killedData, runtime).build()) {
+      assertTrue(Files.exists(indexIn(runtime)), "the runtime directory from the clean stop on");
+      assertEquals(before, served(store));
+    }
+  }
+
   @Test
   void shouldLeaveTheIndexInTheRuntimeDirectoryWhenTheCopyFails() throws Exception {
     int before;

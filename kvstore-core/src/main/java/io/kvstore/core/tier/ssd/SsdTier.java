@@ -416,6 +416,11 @@ public final class SsdTier implements Tier {
     fitToTheDisk();
   }
 
+  /** Whether the SSD tier in {@code ssdDir} was closed cleanly (its clean marker is there). */
+  public static boolean closedCleanly(Path ssdDir) {
+    return Files.exists(ssdDir.toAbsolutePath().resolve(SEGMENTS_DIR).resolve(CLEAN_MARKER));
+  }
+
   /**
    * The durability ({@code none}, {@code wal}, {@code sync}) of the last run that opened the tier,
    * in its segments directory: recovering after a crash follows the rules of the mode the tier
