@@ -563,27 +563,11 @@ final class IndexHome {
     if (liveAbs.equals(lastLiveDir(dataDir))) {
       return;
     }
-    Path tmp = dir.resolve(LIVE_DIR_FILE + ".tmp");
     try {
       Files.createDirectories(dir);
-      try (FileChannel ch =
-          FileChannel.open(
-              tmp,
-              StandardOpenOption.CREATE,
-              StandardOpenOption.TRUNCATE_EXISTING,
-              StandardOpenOption.WRITE)) {
-        java.nio.ByteBuffer b =
-            java.nio.ByteBuffer.wrap((liveAbs + "\n").getBytes(StandardCharsets.UTF_8));
-        while (b.hasRemaining()) {
-          ch.write(b);
-        }
-        ch.force(true);
-      }
-      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      BlockIndex.syncDirectory(dir);
+      io.kvstore.common.SyncedFiles.replace(file, liveAbs + "\n");
     } catch (IOException | RuntimeException e) {
       try {
-        Files.deleteIfExists(tmp);
         Files.deleteIfExists(file);
       } catch (IOException suppressed) {
         e.addSuppressed(suppressed);

@@ -141,6 +141,33 @@ class IndexHomeTest {
   }
 
   /**
+   * A store with a log and its index in the runtime directory, killed: copies of both directories
+   * as the kill leaves them (the write-back settled first, as in the test above), the runtime
+   * copy owned by the data copy and named by its record of where the index lives.
+   *
+   * @return the pages the store served before the kill
+   */
+  private int killedWithRuntimeIndex(Path killedData, Path killedRuntime) throws Exception {
+    int before;
+    try (TieredStore store = store(data, runtime).build()) {
+      putAll(store);
+      before = served(store);
+      assertTrue(store.awaitWriteBack(30_000));
+      StoreFixtures.copyTree(data, killedData);
+      StoreFixtures.copyTree(runtime, killedRuntime);
+    }
+    Files.writeString(
+        killedRuntime.resolve(IndexHome.OWNER_FILE),
+        killedData.toAbsolutePath().normalize() + "\n",
+        StandardCharsets.UTF_8);
+    Files.writeString(
+        killedData.resolve("index").resolve(IndexHome.LIVE_DIR_FILE),
+        killedRuntime.toAbsolutePath().normalize() + "\n",
+        StandardCharsets.UTF_8);
+    return before;
+  }
+
+  /**
    * A killed run with a log (its index and crash journal in the runtime directory) started again
    * with {@code none}, whose index lives in the data directory: that open found none of the 120
    * pages (an empty index, nothing rebuilt). It is refused, changing nothing; the start with the
@@ -150,18 +177,7 @@ class IndexHomeTest {
   void shouldRefuseToRecoverAKilledRunWithALogWithoutOne() throws Exception {
     Path killedData = copies.resolve("killed-data");
     Path killedRuntime = copies.resolve("killed-runtime");
-    int before;
-    try (TieredStore store = store(data, runtime).build()) {
-      putAll(store);
-      before = served(store);
-      assertTrue(store.awaitWriteBack(30_000)); // as in the test above
-      StoreFixtures.copyTree(data, killedData);
-      StoreFixtures.copyTree(runtime, killedRuntime);
-    }
-    Files.writeString(
-        killedRuntime.resolve(IndexHome.OWNER_FILE),
-        killedData.toAbsolutePath().normalize() + "\n",
-        StandardCharsets.UTF_8);
+    int before = killedWithRuntimeIndex(killedData, killedRuntime);
     io.kvstore.core.tier.ssd.SsdStorageException e =
         org.junit.jupiter.api.Assertions.assertThrows(
             io.kvstore.core.tier.ssd.SsdStorageException.class,
@@ -216,23 +232,7 @@ class IndexHomeTest {
   void shouldRecoverAKilledRunWhereItKeptItsIndexWhenIndexDirChanged() throws Exception {
     Path killedData = copies.resolve("killed-data");
     Path killedRuntime = copies.resolve("killed-runtime");
-    int before;
-    try (TieredStore store = store(data, runtime).build()) {
-      putAll(store);
-      before = served(store);
-      assertTrue(store.awaitWriteBack(30_000));
-      StoreFixtures.copyTree(data, killedData);
-      StoreFixtures.copyTree(runtime, killedRuntime);
-    }
-    // The copies are another data directory: the runtime copy names it, and it names the copy.
-    Files.writeString(
-        killedRuntime.resolve(IndexHome.OWNER_FILE),
-        killedData.toAbsolutePath().normalize() + "\n",
-        StandardCharsets.UTF_8);
-    Files.writeString(
-        killedData.resolve("index").resolve(IndexHome.LIVE_DIR_FILE),
-        killedRuntime.toAbsolutePath().normalize() + "\n",
-        StandardCharsets.UTF_8);
+    int before = killedWithRuntimeIndex(killedData, killedRuntime);
 
     try (LogCapture ssd = new LogCapture(SsdTier.class);
         LogCapture factory = new LogCapture(StoreFactory.class);

@@ -481,39 +481,17 @@ public final class SsdTier implements Tier {
       throw new SsdStorageException(
           "cannot check the durability the SSD tier in " + ssdDir + " last ran with: " + e, e);
     }
-    Path tmp = segDir.resolve(DURABILITY_FILE + ".tmp");
     try {
       // On a disk others filled while the tier was down, the ballast the last run left is the room
       // this takes (the open frees it anyway, for RocksDB's new manifest, and places it again).
       Files.deleteIfExists(ssdDir.toAbsolutePath().resolve(BALLAST));
-      try (java.nio.channels.FileChannel ch =
-          java.nio.channels.FileChannel.open(
-              tmp,
-              java.nio.file.StandardOpenOption.CREATE,
-              java.nio.file.StandardOpenOption.TRUNCATE_EXISTING,
-              java.nio.file.StandardOpenOption.WRITE)) {
-        ByteBuffer text =
-            ByteBuffer.wrap(
-                (durability.name().toLowerCase(java.util.Locale.ROOT) + "\n")
-                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-        while (text.hasRemaining()) {
-          ch.write(text);
-        }
-        ch.force(true);
-      }
-      Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
-          java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-      BlockIndex.syncDirectory(segDir);
-    } catch (IOException | java.io.UncheckedIOException e) {
+      io.kvstore.common.SyncedFiles.replace(
+          file, durability.name().toLowerCase(java.util.Locale.ROOT) + "\n");
+    } catch (IOException | RuntimeException e) {
       // A disk full even without the ballast, or a file system refusing the write: the tier opens
       // all the same, unrecorded, as a data directory of an earlier version; a record of the last
       // mode left in place would refuse the right mode after a crash of this run, so it goes (a
       // delete needs no room).
-      try {
-        Files.deleteIfExists(tmp);
-      } catch (IOException ignored) {
-        // whatever holds its name: the next record's write fails the same way, and says so
-      }
       try {
         Files.deleteIfExists(file);
       } catch (IOException suppressed) {

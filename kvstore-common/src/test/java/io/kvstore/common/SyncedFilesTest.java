@@ -1,0 +1,35 @@
+package io.kvstore.common;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SyncedFilesTest {
+
+  @TempDir Path dir;
+
+  @Test
+  void shouldReplaceTheWholeContentAndLeaveNoTemporaryFile() throws Exception {
+    Path f = dir.resolve("state");
+    SyncedFiles.replace(f, "a longer first content\n");
+    SyncedFiles.replace(f, "wal\n");
+    assertEquals("wal\n", Files.readString(f));
+    assertFalse(Files.exists(dir.resolve("state.tmp")));
+  }
+
+  @Test
+  void shouldLeaveTheOldContentWhenTheWriteFails() throws Exception {
+    Path f = dir.resolve("state");
+    SyncedFiles.replace(f, "none\n");
+    // The temporary file's name taken by a non-empty directory: the write cannot even start.
+    Files.createDirectories(dir.resolve("state.tmp").resolve("x"));
+    assertThrows(IOException.class, () -> SyncedFiles.replace(f, "sync\n"));
+    assertEquals("none\n", Files.readString(f));
+  }
+}
