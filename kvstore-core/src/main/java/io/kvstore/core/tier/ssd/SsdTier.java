@@ -2545,6 +2545,31 @@ public final class SsdTier implements Tier {
                   + " index, their records written anew",
               r.recordsRestored()));
     }
+    String evicted = evictedToFitLine(r, config);
+    if (evicted != null) {
+      LOG.log(System.Logger.Level.WARNING, evicted);
+    }
+  }
+
+  /**
+   * The WARN line of an open that evicted pages to fit the capacity (a smaller {@code ssd.bytes},
+   * or a larger {@code ssd.min.page.bytes}, than the last run's), or null if it evicted none: those
+   * pages are gone, and an operator who lowered the setting by mistake should hear of it.
+   */
+  static String evictedToFitLine(ReconcileReport r, SsdTierConfig config) {
+    if (r.evictedToFit() == 0) {
+      return null;
+    }
+    return String.format(
+        java.util.Locale.ROOT,
+        "SSD tier open: the pages on disk did not fit its capacity (%,d bytes, at most %,d pages;"
+            + " ssd.bytes or ssd.min.page.bytes changed since the last run?): %,d pages evicted,"
+            + " least recently used first; %,d pages (%,d bytes) kept",
+        config.capacityBytes,
+        config.maxPages,
+        r.evictedToFit(),
+        r.pagesLoaded(),
+        r.bytesLoaded());
   }
 
   /** The line {@link #logOpen} says, or null after a clean close or for an empty tier. */

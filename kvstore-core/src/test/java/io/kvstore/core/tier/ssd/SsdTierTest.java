@@ -212,6 +212,24 @@ class SsdTierTest {
         tier.put(Pages.page(k, k, 10_000 - 64));
       }
     }
+    java.util.logging.Logger jul = java.util.logging.Logger.getLogger(SsdTier.class.getName());
+    java.util.List<String> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.logging.Handler capture =
+        new java.util.logging.Handler() {
+          @Override
+          public void publish(java.util.logging.LogRecord r) {
+            if (r.getLevel() == java.util.logging.Level.WARNING) {
+              warnings.add(r.getMessage());
+            }
+          }
+
+          @Override
+          public void flush() {}
+
+          @Override
+          public void close() {}
+        };
+    jul.addHandler(capture);
     try (SsdTier tier = openOnePagePerSegment(50_000)) {
       // RocksDB's files (flushed on close) count against the capacity too: 4 or 5 pages fit.
       long pages = tier.pageCount();
@@ -222,6 +240,22 @@ class SsdTierTest {
       for (long k = 11 - pages; k <= 10; k++) {
         assertTrue(tier.contains(k, k), "the most recent pages stay: " + k);
       }
+      // The open says so (one WARN): pages are gone because a setting shrank.
+      assertEquals(
+          String.format(
+              java.util.Locale.ROOT,
+              "SSD tier open: the pages on disk did not fit its capacity (50,000 bytes, at most"
+                  + " 10,000 pages; ssd.bytes or ssd.min.page.bytes changed since the last run?):"
+                  + " %d pages evicted, least recently used first; %d pages (%,d bytes) kept",
+              10 - pages,
+              pages,
+              pages * 10_000),
+          SsdTier.evictedToFitLine(tier.reconcileReport(), tier.config()));
+      assertEquals(
+          java.util.List.of(SsdTier.evictedToFitLine(tier.reconcileReport(), tier.config())),
+          warnings);
+    } finally {
+      jul.removeHandler(capture);
     }
   }
 
