@@ -281,6 +281,29 @@ class IndexHomeTest {
     }
   }
 
+  /**
+   * The record of where the index lives cannot be written (here its temporary file's name is taken
+   * by a directory that holds a file): the store opens all the same, with one WARN, and the stale
+   * record goes, so that a crash of this run does not send the next start to the last run's place.
+   */
+  @Test
+  void shouldOpenAndDropTheStaleRecordWhenWhereTheIndexLivesCannotBeRecorded() throws Exception {
+    try (TieredStore store = small(data).ssdDurability("wal").build()) {
+      putAll(store);
+    }
+    Path record = data.resolve("index").resolve(IndexHome.LIVE_DIR_FILE);
+    assertEquals(data.resolve("index").toAbsolutePath().normalize(), IndexHome.lastLiveDir(data));
+    Files.createDirectories(record.resolveSibling(IndexHome.LIVE_DIR_FILE + ".tmp").resolve("x"));
+    try (LogCapture home = new LogCapture(IndexHome.class);
+        TieredStore store = store(data, runtime).build()) {
+      assertTrue(
+          joined(home).contains("cannot record where the block index runs in " + record),
+          joined(home));
+      assertFalse(Files.exists(record), "the stale record is gone");
+      assertEquals(PAGES, served(store), "the store serves as before");
+    }
+  }
+
   @Test
   void shouldLeaveTheIndexInTheRuntimeDirectoryWhenTheCopyFails() throws Exception {
     int before;

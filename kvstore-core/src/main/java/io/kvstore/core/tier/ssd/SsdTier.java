@@ -337,6 +337,10 @@ public final class SsdTier implements Tier {
         config.journalDir == null ? segmentDir : config.journalDir.toAbsolutePath().normalize();
     this.ballast = dir.resolve(BALLAST);
     this.probeFile = dir.resolve(PROBE);
+    if (index == null) {
+      // A tier opened alone, first of all (a store claims it before it places its index).
+      claimDurability(dir, config.durability);
+    }
     // RocksDB writes a new manifest when it opens: on a file system that others filled up, the
     // ballast left by the last run is the room it needs.
     try {
@@ -459,9 +463,8 @@ public final class SsdTier implements Tier {
               e);
         }
       }
-      boolean clean = Files.exists(segDir.resolve(CLEAN_MARKER));
       if (last != null
-          && !clean
+          && !closedCleanly(ssdDir)
           && (last == SsdTierConfig.Durability.NONE) != (durability == SsdTierConfig.Durability.NONE)) {
         String was = last.name().toLowerCase(java.util.Locale.ROOT);
         throw SsdStorageException.wrongDurability(
@@ -527,7 +530,6 @@ public final class SsdTier implements Tier {
    */
   public static BlockIndex openIndex(
       Path ssdDir, Path indexDir, Path journalDir, long entries, SsdTierConfig.Durability durability) {
-    claimDurability(ssdDir, durability); // a store claims it before its index home: again, a no-op
     Path segDir = ssdDir.toAbsolutePath().resolve(SEGMENTS_DIR);
     Path jDir = journalDir == null ? segDir : journalDir.toAbsolutePath().normalize();
     if (!jDir.equals(segDir)) {

@@ -113,6 +113,12 @@ class SsdTierDurabilitySwitchTest {
     SsdStorageException e =
         assertThrows(SsdStorageException.class, () -> open(d, SsdTierConfig.Durability.WAL));
     assertTrue(e.getMessage().endsWith("holds 'fast', not none, wal or sync"), e.getMessage());
+    Files.delete(file);
+    Files.createDirectories(file.resolve("x")); // a record that cannot be read at all
+    e = assertThrows(SsdStorageException.class, () -> open(d, SsdTierConfig.Durability.WAL));
+    assertTrue(
+        e.getMessage().startsWith("cannot check the durability the SSD tier in "), e.getMessage());
+    Files.delete(file.resolve("x"));
     Files.delete(file); // as an earlier version left it: not checked, recorded from now on
     try (SsdTier tier = open(d, SsdTierConfig.Durability.WAL)) {
       assertEquals("wal", recorded(d));
