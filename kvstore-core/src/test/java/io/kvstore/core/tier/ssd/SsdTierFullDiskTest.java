@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvstore.common.TmpfsMount;
 import io.kvstore.core.index.BlockIndex;
+import io.kvstore.core.store.LogCapture;
 import io.kvstore.core.tier.Tier;
 import io.kvstore.core.tier.TierWriteException;
 import java.io.IOException;
@@ -17,10 +18,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.logging.Handler;
-import java.util.logging.Level;
-import java.util.logging.LogRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -146,10 +143,8 @@ class SsdTierFullDiskTest {
 
   @Test
   void shouldWarnAtOpenAndReportTheRoomWhenTheDiskIsSmallerThanTheTier() throws Exception {
-    java.util.logging.Logger jul = java.util.logging.Logger.getLogger(SsdTier.class.getName());
-    List<String> warnings = new CopyOnWriteArrayList<>();
-    Handler capture = warningsInto(warnings);
-    jul.addHandler(capture);
+    LogCapture log = new LogCapture(SsdTier.class);
+    List<String> warnings = log.warnings();
     try {
       // A tier the empty 64 MiB disk can hold: no warning.
       try (SsdTier tier =
@@ -196,7 +191,7 @@ class SsdTierFullDiskTest {
         assertEquals(1, warnings.size(), "no more WARN lines from the tier: " + warnings);
       }
     } finally {
-      jul.removeHandler(capture);
+      log.close();
     }
   }
 
@@ -208,10 +203,8 @@ class SsdTierFullDiskTest {
    */
   @Test
   void shouldFitItselfToASmallerDiskAndEvictItsOldestInsteadOfFillingIt() throws Exception {
-    java.util.logging.Logger jul = java.util.logging.Logger.getLogger(SsdTier.class.getName());
-    List<String> warnings = new CopyOnWriteArrayList<>();
-    Handler capture = warningsInto(warnings);
-    jul.addHandler(capture);
+    LogCapture log = new LogCapture(SsdTier.class);
+    List<String> warnings = log.warnings();
     long capacity;
     try (SsdTier tier = open(true)) {
       long fs = Files.getFileStore(mnt).getTotalSpace();
@@ -284,7 +277,7 @@ class SsdTierFullDiskTest {
       assertTrue(tier.put(page(1001)));
       assertServes(tier, 1001);
     } finally {
-      jul.removeHandler(capture);
+      log.close();
     }
     // Reopened, it holds what it held: the capacity is fitted again, never below that.
     try (SsdTier tier = open(true)) {
@@ -395,23 +388,6 @@ class SsdTierFullDiskTest {
     }
   }
 
-  private static Handler warningsInto(List<String> warnings) {
-    return new Handler() {
-      @Override
-      public void publish(LogRecord r) {
-        if (r.getLevel().intValue() >= Level.WARNING.intValue()) {
-          warnings.add(r.getMessage());
-        }
-      }
-
-      @Override
-      public void flush() {}
-
-      @Override
-      public void close() {}
-    };
-  }
-
   private static void deleteTree(Path dir) throws IOException {
     try (var all = Files.walk(dir)) {
       for (Path p : (Iterable<Path>) all.sorted(java.util.Comparator.reverseOrder())::iterator) {
@@ -427,10 +403,8 @@ class SsdTierFullDiskTest {
    */
   @Test
   void shouldOpenUnfittedAndRefusePagesWhileTheFreeSpaceCannotBeRead() throws Exception {
-    java.util.logging.Logger jul = java.util.logging.Logger.getLogger(SsdTier.class.getName());
-    List<String> warnings = new CopyOnWriteArrayList<>();
-    Handler capture = warningsInto(warnings);
-    jul.addHandler(capture);
+    LogCapture log = new LogCapture(SsdTier.class);
+    List<String> warnings = log.warnings();
     SsdTier.freeSpaceFaultForTest = new IOException("injected: statfs failed");
     try (SsdTier tier = open(true)) {
       assertEquals(1L << 30, tier.capacityBytes(), "not fitted: nothing to fit to");
@@ -457,7 +431,7 @@ class SsdTierFullDiskTest {
       assertTrue(Pages.sameBytes(page(1), dst, 0, PAGE));
     } finally {
       SsdTier.freeSpaceFaultForTest = null;
-      jul.removeHandler(capture);
+      log.close();
     }
   }
 
@@ -494,10 +468,8 @@ class SsdTierFullDiskTest {
     assertEquals("wal", Files.readString(record).trim(), "recorded on the full disk");
 
     Files.createDirectory(record.resolveSibling(SsdTier.DURABILITY_FILE + ".tmp"));
-    java.util.logging.Logger jul = java.util.logging.Logger.getLogger(SsdTier.class.getName());
-    List<String> warnings = new CopyOnWriteArrayList<>();
-    Handler capture = warningsInto(warnings);
-    jul.addHandler(capture);
+    LogCapture log = new LogCapture(SsdTier.class);
+    List<String> warnings = log.warnings();
     try (SsdTier tier = open.apply(SsdTierConfig.Durability.NONE)) {
       assertServes(tier, 1);
       assertTrue(
@@ -505,7 +477,7 @@ class SsdTierFullDiskTest {
           warnings.toString());
       assertTrue(Files.notExists(record), "the old record is gone");
     } finally {
-      jul.removeHandler(capture);
+      log.close();
     }
     Files.deleteIfExists(record.resolveSibling(SsdTier.DURABILITY_FILE + ".tmp"));
     try (SsdTier tier = open.apply(SsdTierConfig.Durability.NONE)) {

@@ -212,24 +212,7 @@ class SsdTierTest {
         tier.put(Pages.page(k, k, 10_000 - 64));
       }
     }
-    java.util.logging.Logger jul = java.util.logging.Logger.getLogger(SsdTier.class.getName());
-    java.util.List<String> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
-    java.util.logging.Handler capture =
-        new java.util.logging.Handler() {
-          @Override
-          public void publish(java.util.logging.LogRecord r) {
-            if (r.getLevel() == java.util.logging.Level.WARNING) {
-              warnings.add(r.getMessage());
-            }
-          }
-
-          @Override
-          public void flush() {}
-
-          @Override
-          public void close() {}
-        };
-    jul.addHandler(capture);
+    io.kvstore.core.store.LogCapture log = new io.kvstore.core.store.LogCapture(SsdTier.class);
     try (SsdTier tier = openOnePagePerSegment(50_000)) {
       // RocksDB's files (flushed on close) count against the capacity too: 4 or 5 pages fit.
       long pages = tier.pageCount();
@@ -253,9 +236,9 @@ class SsdTierTest {
           SsdTier.evictedToFitLine(tier.reconcileReport(), tier.config()));
       assertEquals(
           java.util.List.of(SsdTier.evictedToFitLine(tier.reconcileReport(), tier.config())),
-          warnings);
+          log.warnings());
     } finally {
-      jul.removeHandler(capture);
+      log.close();
     }
   }
 
