@@ -110,23 +110,11 @@ class IndexHomeTest {
     Path killedData = copies.resolve("killed-data");
     Path killedRuntime = copies.resolve("killed-runtime");
     Path powerLossData = copies.resolve("power-loss-data");
-    int before;
-    try (TieredStore store = store(data, runtime).build()) {
-      putAll(store);
-      before = served(store);
-      // The reads promoted pages and pushed the last dirty ones to the write-back queue: settled
-      // before the copies, or those the kill finds still queued are lost (a flake, 103 of 120).
-      assertTrue(store.awaitWriteBack(30_000));
-      // A SIGKILL leaves both directories as they are; a power loss leaves only the data directory.
-      StoreFixtures.copyTree(data, killedData);
-      StoreFixtures.copyTree(runtime, killedRuntime);
-      StoreFixtures.copyTree(data, powerLossData);
-    }
-    // The copies are another data directory: the runtime copy must name it as its owner.
-    Files.writeString(
-        killedRuntime.resolve(IndexHome.OWNER_FILE),
-        killedData.toAbsolutePath().normalize() + "\n",
-        StandardCharsets.UTF_8);
+    // A SIGKILL leaves both directories as they are; a power loss leaves only the data directory
+    // (its record names a runtime directory that a reboot emptied; here one another data
+    // directory owns, which it must not take either).
+    int before = killedWithRuntimeIndex(killedData, killedRuntime);
+    StoreFixtures.copyTree(killedData, powerLossData);
 
     try (LogCapture ssd = new LogCapture(SsdTier.class);
         TieredStore store = store(killedData, killedRuntime).build()) {
@@ -142,8 +130,10 @@ class IndexHomeTest {
 
   /**
    * A store with a log and its index in the runtime directory, killed: copies of both directories
-   * as the kill leaves them (the write-back settled first, as in the test above), the runtime
-   * copy owned by the data copy and named by its record of where the index lives.
+   * as the kill leaves them, the runtime copy owned by the data copy and named by its record of
+   * where the index lives. The write-back is settled first: the reads promote pages and push the
+   * last dirty ones to the write-back queue, and those a copy finds still queued are lost (a
+   * flake, 103 of 120).
    *
    * @return the pages the store served before the kill
    */
