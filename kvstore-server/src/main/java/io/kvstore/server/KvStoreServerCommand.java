@@ -1,6 +1,7 @@
 package io.kvstore.server;
 
 import io.kvstore.core.store.DataDirInUseException;
+import io.kvstore.core.store.IndexDirFullException;
 import io.kvstore.core.store.IndexDirInUseException;
 import io.kvstore.core.store.DataDirUnusableException;
 import io.kvstore.core.tier.ssd.SsdStorageException;
@@ -260,13 +261,14 @@ public final class KvStoreServerCommand implements Callable<Integer> {
 
   /**
    * The failure in {@code e}'s cause chain whose message says all an operator needs (the data
-   * directory in use or unusable, a port in use, the SSD tier's location records damaged or its
+   * directory in use or unusable, the index directory in use or full, a port in use, the SSD tier's location records damaged or its
    * crash under another durability), or null.
    */
   private static Throwable operatorsMatter(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof DataDirInUseException
           || t instanceof IndexDirInUseException
+          || t instanceof IndexDirFullException
           || t instanceof DataDirUnusableException
           || t instanceof CannotStartException
           || (t instanceof SsdStorageException s && (s.corruptRecords() || s.wrongDurability()))) {

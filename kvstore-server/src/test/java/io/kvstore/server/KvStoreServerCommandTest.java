@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.kvstore.common.TmpfsMount;
 import io.kvstore.core.store.TieredStore;
 import io.kvstore.server.config.ConfigKey;
 import java.io.IOException;
@@ -314,6 +315,24 @@ class KvStoreServerCommandTest {
           + ProcessHandle.current().pid() + ")"), err.toString());
       assertEquals(1, err.toString().lines().count(), err.toString());
       assertEquals(-1, holder.get(1, 2, ByteBuffer.allocate(128)), "the holder still serves");
+    }
+  }
+
+  @Test
+  void shouldExitWith1InOneLineWhenTheIndexDirectoryHasNoRoom() throws Exception {
+    // index.dir on a real tmpfs too small for the block index: one line saying what is missing.
+    try (TmpfsMount shm = TmpfsMount.mount(dir.resolve("shm"), "size=1m")) {
+      RecordingNetworkServer.Factory factory = new RecordingNetworkServer.Factory(false);
+      int code = commandLine(command(factory, Map.of()))
+          .execute(smallDaemonArgs(0, "--index-dir", shm.dir().resolve("index").toString())
+              .toArray(String[]::new));
+      assertEquals(KvStoreServerCommand.EXIT_FAILED, code);
+      assertTrue(err.toString().startsWith("kvstore-server: could not start: the block index"
+          + " directory " + shm.dir().resolve("index")), err.toString());
+      assertTrue(err.toString().contains("has no room for the block index"), err.toString());
+      assertTrue(err.toString().contains("give that file system more room"), err.toString());
+      assertEquals(1, err.toString().lines().count(), "one line, no stack trace: " + err);
+      assertNull(factory.last, "no network server");
     }
   }
 

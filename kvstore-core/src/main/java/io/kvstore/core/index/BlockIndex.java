@@ -460,8 +460,11 @@ public final class BlockIndex implements AutoCloseable {
   private static void checkRoom(Path dir, long entries) {
     long need = bytesFor(entries);
     long free;
+    long total;
     try {
-      free = Files.getFileStore(dir).getUsableSpace();
+      java.nio.file.FileStore fs = Files.getFileStore(dir);
+      free = fs.getUsableSpace();
+      total = fs.getTotalSpace();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read the free space of " + dir, e);
     }
@@ -476,7 +479,11 @@ public final class BlockIndex implements AutoCloseable {
                   + free
                   + " free in "
                   + dir
-                  + " (lower the SSD capacity or raise the smallest page size, ssd.min.page.bytes)"));
+                  + (need > total
+                      ? " (lower the SSD capacity or raise the smallest page size,"
+                          + " ssd.min.page.bytes)"
+                      : " (other files fill its file system: free room there, or lower the SSD"
+                          + " capacity or raise the smallest page size, ssd.min.page.bytes)")));
     }
   }
 

@@ -68,6 +68,10 @@ final class IndexHome {
   static final String AUTO_PREFIX = "kvstore-index-";
   /** Test hook: a failure copying the data directory's index in at open, or null. */
   static volatile IOException copyInFaultForTest;
+  /** Test hook: the memory file system {@code auto} looks at instead of /dev/shm, or null. */
+  static volatile Path shmForTest;
+  /** Test hook: run just before the data directory's index is copied in at open, or null. */
+  static volatile Runnable beforeCopyInForTest;
   /** Test hook: a failure copying the index back to the data directory at close, or null. */
   static volatile IOException persistFaultForTest;
 
@@ -102,10 +106,16 @@ final class IndexHome {
    * clean close whose copy could not be made) is used as it is. Then the data directory's copy is
    * deleted: a later machine crash must not find it.
    *
+   * <p>The runtime directory's file system must have room for the index (the data directory's
+   * copy, or a new one of {@code newIndexBytes}), counting what this directory already holds: if it
+   * has not, or a copy in fails because it filled meanwhile, nothing in the data directory changes
+   * and the open fails with {@link IndexDirFullException}.
+   *
    * @throws IndexDirInUseException if another store uses the runtime directory
+   * @throws IndexDirFullException if the runtime directory's file system has no room for the index
    * @throws UncheckedIOException if a directory cannot be made or a file removed
    */
-  static IndexHome inRuntimeDir(Path dataDir, Path runtimeDir) {
+  static IndexHome inRuntimeDir(Path dataDir, Path runtimeDir, long newIndexBytes) {
     Path persistent = dataDir.resolve(DATA_SUBDIR);
     Path live = runtimeDir.toAbsolutePath().normalize();
     FileChannel lock = null;
@@ -117,7 +127,15 @@ final class IndexHome {
       Path liveFile = live.resolve(BlockIndex.FILE_NAME);
       Path savedFile = persistent.resolve(BlockIndex.FILE_NAME);
       Path savedMarker = persistent.resolve(BlockIndex.CLEAN_MARKER_NAME);
-      if (Files.exists(savedFile) && Files.exists(savedMarker)) {
+      boolean copyIn = Files.exists(savedFile) && Files.exists(savedMarker);
+      // Before anything is deleted: a store that cannot run its index here must leave the data
+      // directory's copy where the next start finds it.
+      long need = copyIn ? Files.size(savedFile) : newIndexBytes;
+      long free = usableSpace(live);
+      if (free + held(live) < need) {
+        throw full(live, need, free);
+      }
+      if (copyIn) {
         // The data directory's clean copy is the latest clean close whatever the runtime
         // directory holds: a run with the index there deletes that copy when it opens, so a copy
         // present now was made after it (by a run with index.dir = data, or by a close whose
@@ -132,6 +150,10 @@ final class IndexHome {
           if (fault != null) {
             throw fault;
           }
+          Runnable before = beforeCopyInForTest;
+          if (before != null) {
+            before.run();
+          }
           copy(savedFile, tmp);
           Files.move(tmp, liveFile, StandardCopyOption.ATOMIC_MOVE);
           Files.createFile(live.resolve(BlockIndex.CLEAN_MARKER_NAME));
@@ -143,10 +165,15 @@ final class IndexHome {
               (System.nanoTime() - t0) / 1_000_000,
               Files.size(liveFile));
         } catch (IOException e) {
-          // An unreadable copy (a failing disk) costs its speed, not its pages: the index opens
-          // new, and the SSD tier rebuilds its directory from its location records.
           Files.deleteIfExists(tmp);
           Files.deleteIfExists(liveFile);
+          long left = usableSpace(live);
+          if (left < need) {
+            // The file system filled while the copy ran: the copy is whole, keep it (as above).
+            throw full(live, need, left);
+          }
+          // An unreadable copy (a failing disk) costs its speed, not its pages: the index opens
+          // new, and the SSD tier rebuilds its directory from its location records.
           LOG.log(
               System.Logger.Level.WARNING,
               "cannot copy the block index from {0} to {1} ({2}): the SSD tier rebuilds its"
@@ -174,6 +201,30 @@ final class IndexHome {
       throw (RuntimeException) e;
     }
     return new IndexHome(persistent, live, true, lock);
+  }
+
+  /** Free bytes of {@code dir}'s file system. */
+  private static long usableSpace(Path dir) throws IOException {
+    return Files.getFileStore(dir).getUsableSpace();
+  }
+
+  /**
+   * Bytes the runtime directory's index and crash journal take: room the open frees (replacing
+   * them) or keeps using.
+   */
+  private static long held(Path live) throws IOException {
+    long n = 0;
+    for (String name : new String[] {BlockIndex.FILE_NAME, SsdTier.CRASH_JOURNAL_FILE}) {
+      Path p = live.resolve(name);
+      if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+        n += Files.size(p);
+      }
+    }
+    return n;
+  }
+
+  private static IndexDirFullException full(Path live, long need, long free) throws IOException {
+    return new IndexDirFullException(live, need, free, Files.getFileStore(live).getTotalSpace());
   }
 
   /**
@@ -235,7 +286,8 @@ final class IndexHome {
    * then lives in the data directory).
    */
   static Optional<Path> autoRuntimeDir(Path dataDir, long indexBytes) {
-    return autoRuntimeDir(Path.of("/dev/shm"), dataDir, indexBytes);
+    Path shm = shmForTest;
+    return autoRuntimeDir(shm != null ? shm : Path.of("/dev/shm"), dataDir, indexBytes);
   }
 
   /**

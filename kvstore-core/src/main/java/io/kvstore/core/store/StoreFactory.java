@@ -150,6 +150,7 @@ final class StoreFactory {
    */
   private static IndexHome indexHome(TieredStoreBuilder b, long entries) {
     Path runtime = b.indexDir;
+    boolean auto = false;
     if (b.indexDirAuto) {
       if (b.ssdDurability == SsdTierConfig.Durability.NONE) {
         LOG.log(
@@ -158,6 +159,7 @@ final class StoreFactory {
                 + " machine crash recovers the index it finds there)");
       } else {
         runtime = IndexHome.autoRuntimeDir(b.dataDir, BlockIndex.bytesFor(entries)).orElse(null);
+        auto = runtime != null;
         if (runtime == null) {
           LOG.log(
               System.Logger.Level.WARNING,
@@ -185,11 +187,27 @@ final class StoreFactory {
           last,
           wanted);
       runtime = last.equals(own) ? null : last;
+      auto = false;
     }
     if (runtime == null || runtime.toAbsolutePath().normalize().equals(own)) {
       return IndexHome.inDataDir(b.dataDir); // the data directory's own place: nothing to copy
     }
-    IndexHome home = IndexHome.inRuntimeDir(b.dataDir, runtime);
+    IndexHome home;
+    try {
+      home = IndexHome.inRuntimeDir(b.dataDir, runtime, BlockIndex.bytesFor(entries));
+    } catch (IndexDirFullException e) {
+      if (!auto) {
+        throw e;
+      }
+      // auto found room a moment ago (or the data directory's copy is larger than a new index):
+      // the store still starts, at the data disk's speed.
+      LOG.log(
+          System.Logger.Level.WARNING,
+          "the block index runs from the data directory {0}: {1}",
+          own,
+          e.room());
+      return IndexHome.inDataDir(b.dataDir);
+    }
     LOG.log(
         System.Logger.Level.INFO,
         "the block index runs from {0}; {1} gets a copy at each clean stop",

@@ -11,6 +11,7 @@ import io.kvstore.core.index.BlockIndex;
 import io.kvstore.core.tier.TestPages;
 import io.kvstore.core.tier.ssd.SsdTier;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -43,6 +44,8 @@ class IndexHomeTest {
   void clearFault() {
     IndexHome.persistFaultForTest = null;
     IndexHome.copyInFaultForTest = null;
+    IndexHome.beforeCopyInForTest = null;
+    IndexHome.shmForTest = null;
   }
 
   private TieredStoreBuilder store(Path dataDir, Path runtimeDir) {
@@ -388,6 +391,108 @@ class IndexHomeTest {
       assertTrue(joined(ssd).contains("rebuilt from its location records"), joined(ssd));
       assertFalse(Files.exists(indexIn(data.resolve("index"))), "the unreadable copy is gone");
       assertEquals(before, served(store), "every page, from the records");
+    }
+  }
+
+  /** Fills {@code fs}'s file system with one file until {@code leave} bytes or fewer are free. */
+  private static Path fill(Path fs, long leave) throws IOException {
+    Path filler = fs.resolve("filler");
+    long size = Files.getFileStore(fs).getUsableSpace() - leave;
+    try (java.nio.channels.FileChannel ch =
+        java.nio.channels.FileChannel.open(
+            filler,
+            java.nio.file.StandardOpenOption.CREATE,
+            java.nio.file.StandardOpenOption.WRITE)) {
+      ByteBuffer zeros = ByteBuffer.allocate(1 << 20);
+      for (long at = 0; at < size; ) {
+        zeros.clear().limit((int) Math.min(zeros.capacity(), size - at));
+        at += ch.write(zeros, at); // tmpfs counts written pages, not a file's length
+      }
+    }
+    return filler;
+  }
+
+  /**
+   * index.dir on a real tmpfs that other files filled while the store was stopped: the start is
+   * refused, saying what is missing, before anything changed; the data directory keeps its clean
+   * copy, and the start once there is room serves every page from it (no rebuild). Before the
+   * check, the failed copy in deleted the data directory's copy and the open then failed with
+   * "lower the SSD capacity or raise the smallest page size": the next start had to rebuild.
+   */
+  @Test
+  void shouldRefuseAFullIndexDirectoryAndKeepTheDataDirectorysCopy() throws Exception {
+    try (TmpfsMount shm = TmpfsMount.mount(copies.resolve("shm"), "size=16m").lazyUnmount()) {
+      Path dir = shm.dir().resolve("index");
+      int before;
+      long indexBytes;
+      try (TieredStore store = store(data, dir).build()) {
+        putAll(store);
+        before = served(store);
+        indexBytes = store.indexMemoryBytes();
+      }
+      assertTrue(before > 0);
+      Path filler = fill(shm.dir(), indexBytes / 2);
+
+      IndexDirFullException e =
+          org.junit.jupiter.api.Assertions.assertThrows(
+              IndexDirFullException.class, () -> store(data, dir).build());
+      assertTrue(e.getMessage().contains("has no room for the block index"), e.getMessage());
+      assertTrue(e.getMessage().contains("other files fill it"), e.getMessage());
+      assertTrue(Files.exists(indexIn(data.resolve("index"))), "the data directory keeps its copy");
+      assertTrue(Files.exists(data.resolve("index").resolve(BlockIndex.CLEAN_MARKER_NAME)));
+
+      Files.delete(filler);
+      try (LogCapture ssd = new LogCapture(SsdTier.class);
+          TieredStore store = store(data, dir).build()) {
+        assertFalse(joined(ssd).contains("rebuilt"), joined(ssd));
+        assertEquals(before, served(store), "every page, from the kept copy");
+      }
+    }
+  }
+
+  /**
+   * The tmpfs fills while the data directory's copy is being copied in (real ENOSPC): as above,
+   * the copy is kept and the start refused; with {@code auto}, the store runs its index from the
+   * data directory instead (one WARN) and serves every page.
+   */
+  @Test
+  void shouldKeepTheCopyWhenTheIndexDirectoryFillsDuringTheCopyAndFallBackOnAuto() throws Exception {
+    try (TmpfsMount shm = TmpfsMount.mount(copies.resolve("shm"), "size=32m").lazyUnmount()) {
+      IndexHome.shmForTest = shm.dir();
+      int before;
+      Path auto;
+      try (TieredStore store = small(data).ssdDurability("wal").indexDirAuto().build()) {
+        auto = IndexHome.autoDirUnder(shm.dir(), data);
+        assertTrue(Files.exists(indexIn(auto)), "auto runs it from the tmpfs");
+        putAll(store);
+        before = served(store);
+      }
+      Path[] filler = new Path[1];
+      IndexHome.beforeCopyInForTest =
+          () -> {
+            try {
+              filler[0] = fill(shm.dir(), 0);
+            } catch (IOException e) {
+              throw new UncheckedIOException(e);
+            }
+          };
+      org.junit.jupiter.api.Assertions.assertThrows(
+          IndexDirFullException.class, () -> store(data, auto).build(), "index.dir given: refused");
+      assertTrue(Files.exists(indexIn(data.resolve("index"))), "the data directory keeps its copy");
+      Files.delete(filler[0]);
+
+      try (LogCapture home = new LogCapture(StoreFactory.class);
+          LogCapture ssd = new LogCapture(SsdTier.class);
+          TieredStore store = small(data).ssdDurability("wal").indexDirAuto().build()) {
+        assertTrue(
+            joined(home).contains("the block index runs from the data directory"), joined(home));
+        assertTrue(joined(home).contains("has no room for the block index"), joined(home));
+        assertFalse(joined(ssd).contains("rebuilt"), joined(ssd));
+        assertTrue(Files.exists(indexIn(data.resolve("index"))), "it runs there");
+        assertFalse(Files.exists(indexIn(auto)));
+        assertEquals(before, served(store), "every page");
+      }
+      Files.deleteIfExists(filler[0]);
     }
   }
 
