@@ -14,19 +14,20 @@ public final class IndexDirFullException extends IllegalStateException {
 
   private final String room;
 
-  IndexDirFullException(Path indexDir, long needBytes, long freeBytes, long totalBytes) {
-    this(room(indexDir, needBytes, freeBytes, totalBytes), needBytes > totalBytes);
+  IndexDirFullException(
+      Path indexDir, long needBytes, long freeBytes, long totalBytes, boolean copyKept) {
+    this(room(indexDir, needBytes, freeBytes, totalBytes), needBytes > totalBytes, copyKept);
   }
 
-  private IndexDirFullException(String room, boolean tooSmall) {
+  private IndexDirFullException(String room, boolean tooSmall, boolean copyKept) {
     super(
         room
             + (tooSmall
                 ? ": give that file system more room (for /dev/shm: its size= mount option, or"
                     + " docker run --shm-size)"
                 : ": other files fill it; free room there")
-            + ", or set index.dir to data (the data directory). Nothing was changed; the data"
-            + " directory's copy of the index is kept for the next start");
+            + ", or set index.dir to data (the data directory). Nothing was changed"
+            + (copyKept ? "; the data directory's copy of the index is kept for the next start" : ""));
     this.room = room;
   }
 

@@ -130,10 +130,12 @@ final class IndexHome {
       boolean copyIn = Files.exists(savedFile) && Files.exists(savedMarker);
       // Before anything is deleted: a store that cannot run its index here must leave the data
       // directory's copy where the next start finds it.
+      // (An index the runtime directory holds without a copy to replace it, left by a killed run,
+      // is the index open's to keep or replace: it checks the room for a new one itself.)
       long need = copyIn ? Files.size(savedFile) : newIndexBytes;
       long free = usableSpace(live);
-      if (free + held(live) < need) {
-        throw full(live, need, free);
+      if ((copyIn || !Files.exists(liveFile)) && free + held(live) < need) {
+        throw full(live, need, free, copyIn);
       }
       if (copyIn) {
         // The data directory's clean copy is the latest clean close whatever the runtime
@@ -170,7 +172,7 @@ final class IndexHome {
           long left = usableSpace(live);
           if (left < need) {
             // The file system filled while the copy ran: the copy is whole, keep it (as above).
-            throw full(live, need, left);
+            throw full(live, need, left, true);
           }
           // An unreadable copy (a failing disk) costs its speed, not its pages: the index opens
           // new, and the SSD tier rebuilds its directory from its location records.
@@ -223,8 +225,10 @@ final class IndexHome {
     return n;
   }
 
-  private static IndexDirFullException full(Path live, long need, long free) throws IOException {
-    return new IndexDirFullException(live, need, free, Files.getFileStore(live).getTotalSpace());
+  private static IndexDirFullException full(Path live, long need, long free, boolean copyKept)
+      throws IOException {
+    return new IndexDirFullException(
+        live, need, free, Files.getFileStore(live).getTotalSpace(), copyKept);
   }
 
   /**

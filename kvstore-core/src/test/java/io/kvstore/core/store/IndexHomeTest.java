@@ -438,6 +438,7 @@ class IndexHomeTest {
               IndexDirFullException.class, () -> store(data, dir).build());
       assertTrue(e.getMessage().contains("has no room for the block index"), e.getMessage());
       assertTrue(e.getMessage().contains("other files fill it"), e.getMessage());
+      assertTrue(e.getMessage().contains("copy of the index is kept"), e.getMessage());
       assertTrue(Files.exists(indexIn(data.resolve("index"))), "the data directory keeps its copy");
       assertTrue(Files.exists(data.resolve("index").resolve(BlockIndex.CLEAN_MARKER_NAME)));
 
