@@ -1,6 +1,7 @@
 package io.kvstore.server;
 
 import io.kvstore.core.store.DataDirInUseException;
+import io.kvstore.core.index.BlockIndex;
 import io.kvstore.core.store.IndexDirFullException;
 import io.kvstore.core.store.IndexDirInUseException;
 import io.kvstore.core.store.DataDirUnusableException;
@@ -216,6 +217,11 @@ public final class KvStoreServerCommand implements Callable<Integer> {
       d = new KvStoreDaemon(loaded.config(), factory);
       daemon = d;
       if (installShutdownHook) {
+        if (loaded.config().ssdBytes() > 0) {
+          // Chronicle registers a hook of its own when the index first opens, which a signal
+          // during the start would make fail: registered now instead.
+          BlockIndex.initializeShutdownHooks();
+        }
         // Installed before start: a signal during start waits for it, then stops what it opened.
         Runtime.getRuntime().addShutdownHook(new Thread(d::stop, "kvstore-shutdown"));
       }

@@ -234,6 +234,28 @@ public final class BlockIndex implements AutoCloseable {
     }
   }
 
+  /**
+   * Initializes the Chronicle class that registers a JVM shutdown hook the first time an index is
+   * opened (Chronicle Core's {@code BackgroundResourceReleaser}). Registering a hook fails once
+   * the JVM is shutting down, so without this a SIGTERM that arrives while a daemon opens its store
+   * makes that open fail with {@code ExceptionInInitializerError: Shutdown in progress} (seen: a
+   * daemon signalled 0.9 s after its start printed two stack traces and never closed its store)
+   * instead of letting it finish and be closed by the daemon's own hook. A process that stops its
+   * store from a shutdown hook calls this before installing that hook.
+   *
+   * @throws IllegalStateException if the class cannot be loaded (a broken class path)
+   */
+  public static void initializeShutdownHooks() {
+    try {
+      Class.forName(
+          "net.openhft.chronicle.core.io.BackgroundResourceReleaser",
+          true,
+          BlockIndex.class.getClassLoader());
+    } catch (ClassNotFoundException e) {
+      throw new IllegalStateException("Chronicle Core is missing from the class path", e);
+    }
+  }
+
   private static net.openhft.chronicle.map.ChronicleMapBuilder<IndexKey, IndexRecord> builder(
       long maxEntries) {
     return ChronicleMap.of(IndexKey.class, IndexRecord.class)
