@@ -26,6 +26,8 @@ final class CrashReport {
   private final String setup;
   private final List<CycleResult> cycles = new ArrayList<>();
   private final List<String> failures = new ArrayList<>();
+  /** Stops that went wrong: a SIGTERM the daemon did not answer by exiting cleanly. */
+  private int stopFailures;
   private String aborted;
 
   /**
@@ -47,6 +49,12 @@ final class CrashReport {
     if (failures.size() < 20) {
       failures.add(description);
     }
+  }
+
+  /** Records a stop with SIGTERM that went wrong: the run fails. */
+  void stopFailure(String description) {
+    stopFailures++;
+    failure(description);
   }
 
   /** Records that the run stopped early (the daemon did not come back): the run fails. */
@@ -95,9 +103,9 @@ final class CrashReport {
         resurrected, lost, live, liveFail, errors);
   }
 
-  /** Whether no page failed and every cycle ran. */
+  /** Whether no page failed, every SIGTERM stopped the daemon cleanly and every cycle ran. */
   boolean passed() {
-    return aborted == null && total().failures() == 0;
+    return aborted == null && stopFailures == 0 && total().failures() == 0;
   }
 
   /** Prints the table. */

@@ -48,6 +48,7 @@ final class CrashTest {
       boolean stopOnFailure,
       Path snapshotDir,
       double killDuringRestart,
+      double termDuringRestart,
       boolean checkLost) {}
 
   /** "Lost" failure lines kept per cycle (the count says the rest). */
@@ -113,6 +114,21 @@ final class CrashTest {
           kind = "kill2";
           second = String.format(", killed again %d ms into its restart (%s)", delay,
               serving ? "already serving" : "while starting");
+        } else if (config.termDuringRestart() > 0
+            && random.nextDouble() < config.termDuringRestart()) {
+          // An operator stopping the restart (SIGTERM) at the same kind of moment: it must stop
+          // cleanly, whatever it was doing, and the start after it must find every page.
+          long delay = (long) (random.nextDouble() * 1.2 * lastRestartMillis);
+          DaemonProcess.TermOutcome t = DaemonProcess.startAndTerm(config.serverScript(),
+              config.dataDir(), config.daemonFlags(), config.log(), Duration.ofMillis(delay));
+          kind = "term2";
+          second = String.format(", its restart stopped with SIGTERM %d ms in (%s, exit %d%s)",
+              delay, t.serving() ? "already serving" : "while starting", t.status(),
+              t.problem() == null ? "" : ": " + t.problem());
+          if (t.problem() != null) {
+            report.stopFailure(String.format("cycle %d: the restart stopped with SIGTERM %d ms"
+                + " after the fork %s", cycle, delay, t.problem()));
+          }
         }
         daemon = start();
         long restart = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - daemon.startNanos());
@@ -142,7 +158,7 @@ final class CrashTest {
         long logBefore = Files.size(config.log());
         int status = daemon.stop();
         if (status == -1) {
-          report.failure("the daemon did not stop within the grace period after SIGTERM");
+          report.stopFailure("the daemon did not stop within the grace period after SIGTERM");
         }
         long allowed = status == -1 ? Long.MAX_VALUE : StopLine.pagesNotKept(config.log(), logBefore);
         daemon = start();

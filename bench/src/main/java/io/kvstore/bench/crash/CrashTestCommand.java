@@ -132,6 +132,13 @@ public final class CrashTestCommand implements Callable<Integer> {
           + " is verified: a crash during crash recovery (default: ${DEFAULT-VALUE}).")
   private double killDuringRestart;
 
+  @Option(names = "--term-during-restart", defaultValue = "0", paramLabel = "P",
+      description = "The share of the other cycles (0 to 1) whose restart is stopped with SIGTERM"
+          + " at such a moment: it must exit within 60 s, with status 0 or 143, no uncaught"
+          + " exception and no stop with errors, else the run fails; then it is restarted and"
+          + " verified (default: ${DEFAULT-VALUE}).")
+  private double termDuringRestart;
+
   @Option(names = "--stop-on-failure",
       description = "Stop after the first cycle that finds a failure, keeping the data directory.")
   private boolean stopOnFailure;
@@ -175,6 +182,7 @@ public final class CrashTestCommand implements Callable<Integer> {
         "--delete-ratio and --read-ratio must be >= 0 and leave room for puts (sum < 1)");
     check(payload >= PagePattern.MIN_PAYLOAD_BYTES, "--page-bytes must be at least 32 B");
     check(killDuringRestart >= 0 && killDuringRestart <= 1, "--kill-during-restart must be 0 to 1");
+    check(termDuringRestart >= 0 && termDuringRestart <= 1, "--term-during-restart must be 0 to 1");
     check(List.of("none", "wal", "sync").contains(durability),
         "--durability must be none, wal or sync, got '" + durability + "'");
     Path script = serverScript != null ? serverScript : DaemonTarget.findServerScript();
@@ -228,7 +236,7 @@ public final class CrashTestCommand implements Callable<Integer> {
     CrashTest test = new CrashTest(new CrashTest.Config(script, data.resolve("store"), flags,
         pattern, keys, cycles, durationNanos, writers, batch, deleteRatio, readRatio, runSeed,
         cleanRestart == null || cleanRestart, Duration.ofNanos(startTimeoutNanos), log,
-        stopOnFailure, snapshotDir, killDuringRestart, checkLost), report, progress);
+        stopOnFailure, snapshotDir, killDuringRestart, termDuringRestart, checkLost), report, progress);
     boolean finished = false;
     DiskFreezer freezer = null;
     if (freezeEvery != null) {

@@ -7,8 +7,8 @@ package io.kvstore.bench.crash;
  *
  * @param cycle 1-based cycle number
  * @param kind "kill" (SIGKILL at a random moment), "kill2" (the same, and a second SIGKILL during
- *     the restart that followed, {@code --kill-during-restart}) or "clean" (SIGTERM, the graceful
- *     stop)
+ *     the restart that followed, {@code --kill-during-restart}), "term2" (the same with SIGTERM,
+ *     {@code --term-during-restart}) or "clean" (SIGTERM, the graceful stop)
  * @param killAfterMillis how long the writers ran before the kill
  * @param putsAcked pages whose PUT was acknowledged
  * @param deletesAcked keys whose DELETE was acknowledged

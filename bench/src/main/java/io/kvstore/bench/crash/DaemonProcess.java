@@ -131,6 +131,62 @@ final class DaemonProcess implements AutoCloseable {
     }
   }
 
+  /**
+   * What became of a restart stopped with SIGTERM ({@link #startAndTerm}).
+   *
+   * @param serving whether it had logged that it serves when the signal was sent
+   * @param status its exit status, or -1 when it did not exit within the grace period (then killed)
+   * @param problem what was wrong with the stop (no exit, an uncaught exception, a stop with
+   *     errors, an exit status other than 0 or 143), or null
+   */
+  record TermOutcome(boolean serving, int status, String problem) {}
+
+  /**
+   * Forks the daemon as {@link #start} does and sends it SIGTERM {@code delay} later, whatever it
+   * is doing then (an operator stopping a restart that takes long): it must exit within the grace
+   * period, with status 0 or 143, no uncaught exception and no stop with errors in its own output,
+   * leaving its data directory for the next start.
+   */
+  static TermOutcome startAndTerm(Path script, Path dataDir, List<String> flags, Path log,
+      Duration delay) throws IOException {
+    Launch launch = launch(script, dataDir, flags, log);
+    DaemonProcess d = new DaemonProcess(launch.process(), -1, launch.startNanos(), log);
+    try {
+      Thread.sleep(delay.toMillis());
+      boolean serving = DaemonLog.servingPort(log, launch.ownOutputFrom()) > 0;
+      int status = d.stop();
+      String own = ownOutput(log, launch.ownOutputFrom());
+      String problem = null;
+      if (status == -1) {
+        problem = "did not exit within " + STOP_GRACE_SECONDS + " s of SIGTERM (killed)";
+      } else if (own.contains("Exception in thread")) {
+        problem = "an uncaught exception: " + own.lines()
+            .filter(l -> l.contains("Exception in thread")).findFirst().orElse("");
+      } else if (own.contains("stopped, with errors")) {
+        problem = "it stopped with errors (see its log)";
+      } else if (status != 0 && status != 128 + 15) {
+        problem = "it exited with status " + status;
+      }
+      Files.writeString(log, "=== SIGTERM " + delay.toMillis() + " ms after the fork ("
+          + (serving ? "serving" : "still starting") + "): exit status " + status
+          + (problem == null ? "" : ", " + problem) + "\n", StandardCharsets.UTF_8,
+          StandardOpenOption.APPEND);
+      return new TermOutcome(serving, status, problem);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while restarting the daemon to stop it", e);
+    } finally {
+      d.close();
+    }
+  }
+
+  /** The log from byte {@code from} on: one daemon's own output. */
+  private static String ownOutput(Path log, long from) throws IOException {
+    byte[] all = Files.readAllBytes(log);
+    int start = (int) Math.min(from, all.length);
+    return new String(all, start, all.length - start, StandardCharsets.UTF_8);
+  }
+
   /** The protocol port. */
   int port() {
     return port;

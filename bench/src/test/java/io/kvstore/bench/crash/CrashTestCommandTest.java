@@ -142,6 +142,28 @@ class CrashTestCommandTest {
   }
 
   @Test
+  void shouldStopTheRestartsWithSigtermCleanlyAndStillFindEveryAcknowledgedPage() throws Exception {
+    Path out = dir.resolve("out3");
+    CliRunner cli = new CliRunner();
+    int status = cli.run(smallRun("data3", out, "--cycles", "2", "--duration", "600ms",
+        "--seed", "12", "--term-during-restart", "1"));
+    assertEquals(0, status, cli.out() + cli.err());
+    assertTrue(cli.out().contains("PASS: "), cli.out());
+    JsonNode cycles = new ObjectMapper().readTree(out.resolve("crashtest.json").toFile()).get("cycles");
+    assertEquals("term2", cycles.get(0).get("kind").asText());
+    assertEquals("term2", cycles.get(1).get("kind").asText());
+    String log = Files.readString(out.resolve("crashtest-daemon.log"));
+    List<String> terms = log.lines().filter(l -> l.startsWith("=== SIGTERM ")).toList();
+    assertEquals(2, terms.size(), "two stopped restarts: " + terms);
+    for (String t : terms) {
+      assertTrue(t.matches("=== SIGTERM \\d+ ms after the fork \\((serving|still starting)\\):"
+          + " exit status (0|143)"), t);
+    }
+    assertEquals(2, cli.run("crashtest", "--term-during-restart", "-0.1"));
+    assertTrue(cli.err().contains("--term-during-restart must be 0 to 1"), cli.err());
+  }
+
+  @Test
   void shouldAlsoKillTheRestartsAndStillFindEveryAcknowledgedPage() throws Exception {
     Path out = dir.resolve("out2");
     CliRunner cli = new CliRunner();
