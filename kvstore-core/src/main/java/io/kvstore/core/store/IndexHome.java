@@ -205,6 +205,30 @@ final class IndexHome {
     return new IndexHome(persistent, live, true, lock);
   }
 
+  /**
+   * Deletes the temporary file a clean close leaves in the data directory's index subdirectory
+   * when the process is killed while it copies the index there (as large as the index: gigabytes
+   * of the data disk, until the next clean close would have overwritten it). Called at open, under
+   * the data directory's lock, wherever the index runs. Best effort: one WARN if it cannot go.
+   */
+  static void removeUnfinishedCopy(Path dataDir) {
+    Path tmp = dataDir.resolve(DATA_SUBDIR).resolve(BlockIndex.FILE_NAME + ".tmp");
+    try {
+      if (!Files.isRegularFile(tmp, LinkOption.NOFOLLOW_LINKS)) {
+        return;
+      }
+      long size = Files.size(tmp);
+      Files.delete(tmp);
+      LOG.log(
+          System.Logger.Level.INFO,
+          "removed {0} ({1} bytes): a copy of the block index that a stop killed midway left",
+          tmp,
+          size);
+    } catch (IOException e) {
+      LOG.log(System.Logger.Level.WARNING, "cannot remove {0}: {1}", tmp, e.toString());
+    }
+  }
+
   /** Free bytes of {@code dir}'s file system. */
   private static long usableSpace(Path dir) throws IOException {
     return Files.getFileStore(dir).getUsableSpace();

@@ -149,6 +149,7 @@ final class StoreFactory {
    * TieredStoreBuilder#indexDirAuto} picks, or the data directory.
    */
   private static IndexHome indexHome(TieredStoreBuilder b, long entries) {
+    IndexHome.removeUnfinishedCopy(b.dataDir);
     Path runtime = b.indexDir;
     boolean auto = false;
     if (b.indexDirAuto) {

@@ -497,6 +497,26 @@ class IndexHomeTest {
     }
   }
 
+  /**
+   * A stop killed while it copied the index to the data directory leaves the temporary copy (as
+   * large as the index): the next open removes it, wherever the index runs then.
+   */
+  @Test
+  void shouldRemoveTheCopyAStopKilledMidwayLeft() throws Exception {
+    for (Path where : new Path[] {runtime, data.resolve("index")}) {
+      Path tmp = data.resolve("index").resolve(BlockIndex.FILE_NAME + ".tmp");
+      Files.createDirectories(tmp.getParent());
+      Files.write(tmp, new byte[1 << 20]);
+      try (LogCapture home = new LogCapture(IndexHome.class);
+          TieredStore store = store(data, where).build()) {
+        assertFalse(Files.exists(tmp), "removed at open, index in " + where);
+        assertEquals(0, store.stats().corruptions());
+        assertTrue(joined(home).contains("a copy of the block index that a stop killed midway"),
+            joined(home));
+      }
+    }
+  }
+
   @Test
   void shouldRefuseARuntimeDirectoryAnotherRunningStoreUses() throws Exception {
     Path other = copies.resolve("other-data");
