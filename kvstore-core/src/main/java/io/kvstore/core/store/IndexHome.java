@@ -124,6 +124,8 @@ final class IndexHome {
       createPrivateDirectory(live);
       lock = lock(live);
       claim(live, dataDir);
+      // A copy in that a kill cut short (as large as the index): room the check below needs.
+      Files.deleteIfExists(live.resolve(BlockIndex.FILE_NAME + ".tmp"));
       Path liveFile = live.resolve(BlockIndex.FILE_NAME);
       Path savedFile = persistent.resolve(BlockIndex.FILE_NAME);
       Path savedMarker = persistent.resolve(BlockIndex.CLEAN_MARKER_NAME);
@@ -235,12 +237,15 @@ final class IndexHome {
   }
 
   /**
-   * Bytes the runtime directory's index and crash journal take: room the open frees (replacing
-   * them) or keeps using.
+   * Bytes the runtime directory's index, crash journal and cut-short copy in take: room the open
+   * frees (replacing or deleting them) or keeps using. 0 for a directory that does not exist.
    */
   private static long held(Path live) throws IOException {
     long n = 0;
-    for (String name : new String[] {BlockIndex.FILE_NAME, SsdTier.CRASH_JOURNAL_FILE}) {
+    for (String name :
+        new String[] {
+          BlockIndex.FILE_NAME, SsdTier.CRASH_JOURNAL_FILE, BlockIndex.FILE_NAME + ".tmp"
+        }) {
       Path p = live.resolve(name);
       if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
         n += Files.size(p);
@@ -330,8 +335,7 @@ final class IndexHome {
         return Optional.empty();
       }
       FileStore fs = Files.getFileStore(shm);
-      Path held = dir.resolve(BlockIndex.FILE_NAME);
-      long room = fs.getUsableSpace() + (Files.isRegularFile(held) ? Files.size(held) : 0);
+      long room = fs.getUsableSpace() + held(dir);
       if (!"tmpfs".equals(fs.type()) || room / 2 < indexBytes) {
         return Optional.empty();
       }

@@ -452,6 +452,37 @@ class IndexHomeTest {
   }
 
   /**
+   * A start killed while it copied the index in leaves the cut-short copy on the tmpfs (here 20 of
+   * its 32 MiB): the next start deletes it and has room again; auto counts it as room too. Without
+   * that the start was refused for want of room the store itself held.
+   */
+  @Test
+  void shouldCountAndDeleteACopyInAKilledStartLeft() throws Exception {
+    try (TmpfsMount shm = TmpfsMount.mount(copies.resolve("shm"), "size=32m").lazyUnmount()) {
+      Path dir = IndexHome.autoDirUnder(shm.dir(), data);
+      int before;
+      try (TieredStore store = store(data, dir).build()) {
+        putAll(store);
+        before = served(store);
+      }
+      Path cut = dir.resolve(BlockIndex.FILE_NAME + ".tmp");
+      try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(cut.toFile(), "rw")) {
+        f.write(new byte[20 << 20]); // tmpfs counts written pages
+      }
+      long index = Files.size(indexIn(data.resolve("index")));
+      assertTrue(Files.getFileStore(shm.dir()).getUsableSpace() < index, "no room without it");
+      assertEquals(dir, IndexHome.autoRuntimeDir(shm.dir(), data, index / 2).orElse(null),
+          "auto counts it as room");
+      try (LogCapture ssd = new LogCapture(SsdTier.class);
+          TieredStore store = store(data, dir).build()) {
+        assertFalse(Files.exists(cut), "deleted");
+        assertFalse(joined(ssd).contains("rebuilt"), joined(ssd));
+        assertEquals(before, served(store));
+      }
+    }
+  }
+
+  /**
    * The tmpfs fills while the data directory's copy is being copied in (real ENOSPC): as above,
    * the copy is kept and the start refused; with {@code auto}, the store runs its index from the
    * data directory instead (one WARN) and serves every page.
