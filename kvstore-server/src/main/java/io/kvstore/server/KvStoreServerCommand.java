@@ -4,6 +4,7 @@ import io.kvstore.core.store.DataDirInUseException;
 import io.kvstore.core.index.BlockIndex;
 import io.kvstore.core.store.IndexDirFullException;
 import io.kvstore.core.store.IndexDirInUseException;
+import io.kvstore.core.store.IndexDirUnusableException;
 import io.kvstore.core.store.DataDirUnusableException;
 import io.kvstore.core.tier.ssd.SsdStorageException;
 import io.kvstore.server.config.AuthGrant;
@@ -267,7 +268,7 @@ public final class KvStoreServerCommand implements Callable<Integer> {
 
   /**
    * The failure in {@code e}'s cause chain whose message says all an operator needs (the data
-   * directory in use or unusable, the index directory in use or full, a port in use, the SSD tier's location records damaged or its
+   * directory in use or unusable, the index directory in use, unusable or full, a port in use, the SSD tier's location records damaged or its
    * crash under another durability), or null.
    */
   private static Throwable operatorsMatter(Throwable e) {
@@ -275,6 +276,7 @@ public final class KvStoreServerCommand implements Callable<Integer> {
       if (t instanceof DataDirInUseException
           || t instanceof IndexDirInUseException
           || t instanceof IndexDirFullException
+          || t instanceof IndexDirUnusableException
           || t instanceof DataDirUnusableException
           || t instanceof CannotStartException
           || (t instanceof SsdStorageException s && (s.corruptRecords() || s.wrongDurability()))) {

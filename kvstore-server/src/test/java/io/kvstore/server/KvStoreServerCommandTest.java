@@ -319,6 +319,19 @@ class KvStoreServerCommandTest {
   }
 
   @Test
+  void shouldExitWith1InOneLineWhenTheIndexDirectoryIsAFile() throws Exception {
+    Path file = Files.writeString(dir.resolve("not-a-dir"), "x");
+    RecordingNetworkServer.Factory factory = new RecordingNetworkServer.Factory(false);
+    int code = commandLine(command(factory, Map.of()))
+        .execute(smallDaemonArgs(0, "--index-dir", file.toString()).toArray(String[]::new));
+    assertEquals(KvStoreServerCommand.EXIT_FAILED, code);
+    assertTrue(err.toString().startsWith("kvstore-server: could not start: cannot use the block"
+        + " index directory " + file + " (index.dir): "), err.toString());
+    assertEquals(1, err.toString().lines().count(), "one line, no stack trace: " + err);
+    assertNull(factory.last, "no network server");
+  }
+
+  @Test
   void shouldExitWith1InOneLineWhenTheIndexDirectoryHasNoRoom() throws Exception {
     // index.dir on a real tmpfs too small for the block index: one line saying what is missing.
     try (TmpfsMount shm = TmpfsMount.mount(dir.resolve("shm"), "size=1m")) {

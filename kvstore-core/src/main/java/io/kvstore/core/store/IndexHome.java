@@ -3,7 +3,6 @@ package io.kvstore.core.store;
 import io.kvstore.core.index.BlockIndex;
 import io.kvstore.core.tier.ssd.SsdTier;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileStore;
@@ -113,7 +112,8 @@ final class IndexHome {
    *
    * @throws IndexDirInUseException if another store uses the runtime directory
    * @throws IndexDirFullException if the runtime directory's file system has no room for the index
-   * @throws UncheckedIOException if a directory cannot be made or a file removed
+   * @throws IndexDirUnusableException if the directory cannot be made, locked or written, or a file
+   *     in it or the data directory's copy removed
    */
   static IndexHome inRuntimeDir(Path dataDir, Path runtimeDir, long newIndexBytes) {
     Path persistent = dataDir.resolve(DATA_SUBDIR);
@@ -199,8 +199,7 @@ final class IndexHome {
         closeQuietly(lock);
       }
       if (e instanceof IOException io) {
-        throw new UncheckedIOException(
-            "cannot prepare the block index's runtime directory " + live + ": " + io, io);
+        throw new IndexDirUnusableException(live, io);
       }
       throw (RuntimeException) e;
     }
