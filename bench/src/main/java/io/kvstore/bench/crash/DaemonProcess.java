@@ -113,22 +113,7 @@ final class DaemonProcess implements AutoCloseable {
    */
   static boolean startAndKill(Path script, Path dataDir, List<String> flags, Path log,
       Duration delay) throws IOException {
-    Launch launch = launch(script, dataDir, flags, log);
-    DaemonProcess d = new DaemonProcess(launch.process(), -1, launch.startNanos(), log);
-    try {
-      Thread.sleep(delay.toMillis());
-      boolean serving = DaemonLog.servingPort(log, launch.ownOutputFrom()) > 0;
-      d.kill();
-      Files.writeString(log, "=== SIGKILL " + delay.toMillis() + " ms after the fork ("
-          + (serving ? "serving" : "still starting") + ")\n", StandardCharsets.UTF_8,
-          StandardOpenOption.APPEND);
-      return serving;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("interrupted while restarting the daemon to kill it", e);
-    } finally {
-      d.close();
-    }
+    return startAndSignal(script, dataDir, flags, log, delay, true).serving();
   }
 
   /**
@@ -149,11 +134,25 @@ final class DaemonProcess implements AutoCloseable {
    */
   static TermOutcome startAndTerm(Path script, Path dataDir, List<String> flags, Path log,
       Duration delay) throws IOException {
+    return startAndSignal(script, dataDir, flags, log, delay, false);
+  }
+
+  /** {@link #startAndKill} ({@code kill}: status -1, no problem looked for) or {@link #startAndTerm}. */
+  private static TermOutcome startAndSignal(Path script, Path dataDir, List<String> flags,
+      Path log, Duration delay, boolean kill) throws IOException {
     Launch launch = launch(script, dataDir, flags, log);
     DaemonProcess d = new DaemonProcess(launch.process(), -1, launch.startNanos(), log);
     try {
       Thread.sleep(delay.toMillis());
       boolean serving = DaemonLog.servingPort(log, launch.ownOutputFrom()) > 0;
+      String when = delay.toMillis() + " ms after the fork ("
+          + (serving ? "serving" : "still starting") + ")";
+      if (kill) {
+        d.kill();
+        Files.writeString(log, "=== SIGKILL " + when + "\n", StandardCharsets.UTF_8,
+            StandardOpenOption.APPEND);
+        return new TermOutcome(serving, -1, null);
+      }
       int status = d.stop();
       String own = ownOutput(log, launch.ownOutputFrom());
       String problem = null;
@@ -167,14 +166,13 @@ final class DaemonProcess implements AutoCloseable {
       } else if (status != 0 && status != 128 + 15) {
         problem = "it exited with status " + status;
       }
-      Files.writeString(log, "=== SIGTERM " + delay.toMillis() + " ms after the fork ("
-          + (serving ? "serving" : "still starting") + "): exit status " + status
+      Files.writeString(log, "=== SIGTERM " + when + ": exit status " + status
           + (problem == null ? "" : ", " + problem) + "\n", StandardCharsets.UTF_8,
           StandardOpenOption.APPEND);
       return new TermOutcome(serving, status, problem);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new IOException("interrupted while restarting the daemon to stop it", e);
+      throw new IOException("interrupted while restarting the daemon to signal it", e);
     } finally {
       d.close();
     }
