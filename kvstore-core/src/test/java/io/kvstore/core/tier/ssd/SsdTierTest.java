@@ -272,6 +272,36 @@ class SsdTierTest {
     }
   }
 
+  /**
+   * A page larger than a verify chunk is read and checksummed chunk by chunk: one flipped bit in
+   * its first, a middle or its last chunk is found all the same (a miss, a corruption counted,
+   * the page removed), and an undamaged one of that size reads back exactly.
+   */
+  @Test
+  void shouldMissALargePageDamagedInAnyOfItsChunks() throws Exception {
+    int payload = 2 * SsdTier.VERIFY_CHUNK + 1000; // three chunks, the last a short one
+    int[] damageAt = {100, SsdTier.VERIFY_CHUNK + 5, 2 * SsdTier.VERIFY_CHUNK + 900};
+    try (SsdTier tier = open(64L << 20)) {
+      ByteBuffer good = Pages.page(50, 1, payload);
+      assertTrue(tier.put(good));
+      for (int i = 0; i < damageAt.length; i++) {
+        ByteBuffer page = Pages.page(60 + i, 1, payload);
+        assertTrue(tier.put(page));
+        byte[] bad = new byte[page.capacity()];
+        page.get(0, bad);
+        bad[damageAt[i]] ^= 0x10;
+        tier.writeRawPageForTest(60 + i, 1, bad);
+        assertEquals(Tier.MISS, tier.get(60 + i, 1, ByteBuffer.allocateDirect(page.capacity())),
+            "a bit flipped at byte " + damageAt[i]);
+        assertEquals(i + 1, tier.corruptions());
+        assertFalse(tier.contains(60 + i, 1));
+      }
+      ByteBuffer dst = ByteBuffer.allocateDirect(good.capacity());
+      assertEquals(good.capacity(), tier.get(50, 1, dst));
+      assertTrue(Pages.sameBytes(good, dst, 0, good.capacity()));
+    }
+  }
+
   @Test
   void shouldMissAPageStoredUnderAnotherKeyOrWithAnotherLength() throws Exception {
     try (SsdTier tier = open(1 << 20)) {
