@@ -277,6 +277,7 @@ public final class KvStoreServerCommand implements Callable<Integer> {
           || t instanceof IndexDirInUseException
           || t instanceof IndexDirFullException
           || t instanceof IndexDirUnusableException
+          || t instanceof BlockIndex.NoRoomException
           || t instanceof DataDirUnusableException
           || t instanceof CannotStartException
           || (t instanceof SsdStorageException s && (s.corruptRecords() || s.wrongDurability()))) {

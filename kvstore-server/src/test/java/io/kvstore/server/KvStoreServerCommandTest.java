@@ -319,6 +319,25 @@ class KvStoreServerCommandTest {
   }
 
   @Test
+  void shouldExitWith1InOneLineWhenTheBlockIndexCannotFitTheDataDisk() throws Exception {
+    // index.dir = data on an 8 MiB disk: the index of a 64 MiB SSD tier at 16 KiB pages does fit,
+    // one of 1 GiB does not.
+    try (TmpfsMount disk = TmpfsMount.mount(dir.resolve("disk"), "size=8m")) {
+      RecordingNetworkServer.Factory factory = new RecordingNetworkServer.Factory(false);
+      List<String> args = new ArrayList<>(List.of("--data-dir", disk.dir().resolve("data").toString(),
+          "--port", "0", "--metrics-port", "0", "--hot-bytes", "0", "--dram-bytes", "8MiB",
+          "--ssd-bytes", "1GiB", "--index-dir", "data"));
+      int code = commandLine(command(factory, Map.of())).execute(args.toArray(String[]::new));
+      assertEquals(KvStoreServerCommand.EXIT_FAILED, code);
+      assertTrue(err.toString().startsWith("kvstore-server: could not start: cannot open the block"
+          + " index: needs "), err.toString());
+      assertTrue(err.toString().contains("lower the SSD capacity"), err.toString());
+      assertEquals(1, err.toString().lines().count(), "one line, no stack trace: " + err);
+      assertNull(factory.last, "no network server");
+    }
+  }
+
+  @Test
   void shouldExitWith1InOneLineWhenTheIndexDirectoryIsAFile() throws Exception {
     Path file = Files.writeString(dir.resolve("not-a-dir"), "x");
     RecordingNetworkServer.Factory factory = new RecordingNetworkServer.Factory(false);

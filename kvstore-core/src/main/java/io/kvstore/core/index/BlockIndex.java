@@ -491,21 +491,34 @@ public final class BlockIndex implements AutoCloseable {
       throw new UncheckedIOException("cannot read the free space of " + dir, e);
     }
     if (need > free) {
-      throw new UncheckedIOException(
-          new IOException(
-              "cannot open the block index: needs "
-                  + need
-                  + " bytes ("
-                  + entries
-                  + " entries), "
-                  + free
-                  + " free in "
-                  + dir
-                  + (need > total
-                      ? " (lower the SSD capacity or raise the smallest page size,"
-                          + " ssd.min.page.bytes)"
-                      : " (other files fill its file system: free room there, or lower the SSD"
-                          + " capacity or raise the smallest page size, ssd.min.page.bytes)")));
+      throw new NoRoomException(
+          "cannot open the block index: needs "
+              + String.format("%,d", need)
+              + " bytes ("
+              + String.format("%,d", entries)
+              + " entries), "
+              + String.format("%,d", free)
+              + " free in "
+              + dir
+              + (need > total
+                  ? " (lower the SSD capacity or raise the smallest page size,"
+                      + " ssd.min.page.bytes)"
+                  : " (other files fill its file system: free room there, or lower the SSD"
+                      + " capacity or raise the smallest page size, ssd.min.page.bytes)"));
+    }
+  }
+
+  /**
+   * A new index file cannot fit its file system: refused at open, before anything is made. The
+   * message names the directory, the bytes needed and free, and what to change, so an operator
+   * needs no stack trace.
+   */
+  public static final class NoRoomException extends UncheckedIOException {
+
+    private static final long serialVersionUID = 1L;
+
+    NoRoomException(String message) {
+      super(message, new IOException(message));
     }
   }
 

@@ -489,7 +489,7 @@ class SsdTierFullDiskTest {
   @Test
   void shouldRefuseAtStartupADirectoryThatCannotFit() {
     UncheckedIOException e =
-        assertThrows(UncheckedIOException.class, () -> BlockIndex.open(mnt.resolve("idx"), 2_000_000));
+        assertThrows(BlockIndex.NoRoomException.class, () -> BlockIndex.open(mnt.resolve("idx"), 2_000_000));
     String msg = e.getMessage();
     assertTrue(msg.contains("cannot open the block index: needs "), msg);
     assertTrue(msg.contains(" free in " + mnt.resolve("idx")), msg);
