@@ -39,17 +39,30 @@ public final class SyncedFiles {
       }
       Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     } catch (IOException | RuntimeException e) {
-      try {
-        Files.deleteIfExists(tmp);
-      } catch (IOException | RuntimeException suppressed) {
-        e.addSuppressed(suppressed); // whatever holds its name: the next write fails the same way
-      }
+      deleteAfter(e, tmp); // if something holds its name, the next write fails the same way
       throw e;
     }
     try (FileChannel dir = FileChannel.open(file.getParent(), StandardOpenOption.READ)) {
       dir.force(true);
     } catch (IOException | RuntimeException e) {
       // A platform that cannot open a directory: the rename is as durable as the OS makes it.
+    }
+  }
+
+  /**
+   * Deletes {@code file}, left half made or stale by a step that failed with {@code failure}: a
+   * failure to delete it is added to {@code failure} as suppressed, not thrown, so the caller
+   * reports the first failure.
+   *
+   * @return whether {@code file} is gone (deleted, or never there)
+   */
+  public static boolean deleteAfter(Throwable failure, Path file) {
+    try {
+      Files.deleteIfExists(file);
+      return true;
+    } catch (IOException | RuntimeException suppressed) {
+      failure.addSuppressed(suppressed);
+      return false;
     }
   }
 }

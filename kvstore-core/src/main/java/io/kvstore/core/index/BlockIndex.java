@@ -165,11 +165,7 @@ public final class BlockIndex implements AutoCloseable {
       map = recover ? builder.recoverPersistedTo(f, true) : builder.createPersistedTo(f);
     } catch (IOException | RuntimeException e) {
       if (!exists) {
-        try {
-          Files.deleteIfExists(file);
-        } catch (IOException suppressed) {
-          e.addSuppressed(suppressed);
-        }
+        io.kvstore.common.SyncedFiles.deleteAfter(e, file);
       }
       throw new UncheckedIOException(
           "cannot open the block index " + file + ": " + e,

@@ -1,5 +1,6 @@
 package io.kvstore.core.store;
 
+import io.kvstore.common.SyncedFiles;
 import io.kvstore.core.index.BlockIndex;
 import io.kvstore.core.tier.ssd.SsdTier;
 import java.io.IOException;
@@ -458,11 +459,7 @@ final class IndexHome {
       Files.createFile(persistentDir.resolve(BlockIndex.CLEAN_MARKER_NAME));
       BlockIndex.syncDirectory(persistentDir);
     } catch (IOException | RuntimeException e) {
-      try {
-        Files.deleteIfExists(tmp);
-      } catch (IOException suppressed) {
-        e.addSuppressed(suppressed);
-      }
+      SyncedFiles.deleteAfter(e, tmp);
       LOG.log(
           System.Logger.Level.WARNING,
           "cannot copy the block index from {0} to {1} ({2}): it stays in {0}; a start on this"
@@ -648,13 +645,9 @@ final class IndexHome {
     }
     try {
       Files.createDirectories(dir);
-      io.kvstore.common.SyncedFiles.replace(file, liveAbs + "\n");
+      SyncedFiles.replace(file, liveAbs + "\n");
     } catch (IOException | RuntimeException e) {
-      try {
-        Files.deleteIfExists(file);
-      } catch (IOException suppressed) {
-        e.addSuppressed(suppressed);
-      }
+      SyncedFiles.deleteAfter(e, file);
       LOG.log(
           System.Logger.Level.WARNING,
           "cannot record where the block index runs in {0} ({1}): a start after a crash of this"

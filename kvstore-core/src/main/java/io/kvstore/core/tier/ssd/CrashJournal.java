@@ -237,11 +237,7 @@ final class CrashJournal {
       Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       return new CrashJournal(RegionMapping.map(ch, bytesFor(slots)), slots);
     } catch (IOException | RuntimeException e) {
-      try {
-        Files.deleteIfExists(tmp);
-      } catch (IOException suppressed) {
-        e.addSuppressed(suppressed);
-      }
+      io.kvstore.common.SyncedFiles.deleteAfter(e, tmp);
       throw e;
     }
   }

@@ -1,6 +1,7 @@
 package io.kvstore.core.tier.ssd;
 
 import io.kvstore.common.PageFormat;
+import io.kvstore.common.SyncedFiles;
 import io.kvstore.core.index.BlockIndex;
 import io.kvstore.core.index.IndexEntry;
 import io.kvstore.core.policy.EvictionPolicy;
@@ -493,17 +494,14 @@ public final class SsdTier implements Tier {
       // On a disk others filled while the tier was down, the ballast the last run left is the room
       // this takes (the open frees it anyway, for RocksDB's new manifest, and places it again).
       Files.deleteIfExists(ssdDir.toAbsolutePath().resolve(BALLAST));
-      io.kvstore.common.SyncedFiles.replace(
+      SyncedFiles.replace(
           file, durability.name().toLowerCase(java.util.Locale.ROOT) + "\n");
     } catch (IOException | RuntimeException e) {
       // A disk full even without the ballast, or a file system refusing the write: the tier opens
       // all the same, unrecorded, as a data directory of an earlier version; a record of the last
       // mode left in place would refuse the right mode after a crash of this run, so it goes (a
       // delete needs no room).
-      try {
-        Files.deleteIfExists(file);
-      } catch (IOException suppressed) {
-        e.addSuppressed(suppressed);
+      if (!SyncedFiles.deleteAfter(e, file)) {
         throw new SsdStorageException(
             "cannot record the durability of the SSD tier in " + file + ", nor remove the old"
                 + " record: " + e,
@@ -2634,13 +2632,11 @@ public final class SsdTier implements Tier {
               + " will rebuild the directory from the location records",
           journalDir,
           e.toString());
-      try {
-        Files.deleteIfExists(journalDir.resolve(CrashJournal.FILE_NAME));
-      } catch (IOException suppressed) {
-        e.addSuppressed(suppressed);
+      if (!SyncedFiles.deleteAfter(e, journalDir.resolve(CrashJournal.FILE_NAME))) {
         throw new SsdStorageException(
-            "cannot remove the last run's crash journal in " + journalDir + ": " + suppressed,
-            suppressed);
+            "cannot write the crash journal in " + journalDir + ", nor remove the last run's"
+                + " (the failure to remove it is suppressed in the cause): " + e,
+            e);
       }
       return null;
     }
