@@ -161,6 +161,22 @@ class IndexHomeTest {
   }
 
   /**
+   * A store with its index in the data directory and {@code durability}, killed: a copy of the data
+   * directory as the kill leaves it (write-back settled first, as above).
+   *
+   * @return the pages the store served before the kill
+   */
+  private int killedWithDataDirIndex(Path killedData, String durability) throws Exception {
+    try (TieredStore store = small(data).ssdDurability(durability).build()) {
+      putAll(store);
+      int before = served(store);
+      assertTrue(store.awaitWriteBack(30_000));
+      StoreFixtures.copyTree(data, killedData);
+      return before;
+    }
+  }
+
+  /**
    * A killed run with a log (its index and crash journal in the runtime directory) started again
    * with {@code none}, whose index lives in the data directory: that open found none of the 120
    * pages (an empty index, nothing rebuilt). It is refused, changing nothing; the start with the
@@ -195,13 +211,7 @@ class IndexHomeTest {
   @Test
   void shouldRefuseToRecoverAKilledRunWithoutALogWithOne() throws Exception {
     Path killedData = copies.resolve("killed-data");
-    int before;
-    try (TieredStore store = small(data).ssdDurability("none").build()) {
-      putAll(store);
-      before = served(store);
-      assertTrue(store.awaitWriteBack(30_000));
-      StoreFixtures.copyTree(data, killedData);
-    }
+    int before = killedWithDataDirIndex(killedData, "none");
     io.kvstore.core.tier.ssd.SsdStorageException e =
         org.junit.jupiter.api.Assertions.assertThrows(
             io.kvstore.core.tier.ssd.SsdStorageException.class,
@@ -251,13 +261,7 @@ class IndexHomeTest {
   @Test
   void shouldRecoverAKilledRunWithItsIndexInTheDataDirectoryWhereItWas() throws Exception {
     Path killedData = copies.resolve("killed-data");
-    int before;
-    try (TieredStore store = small(data).ssdDurability("wal").build()) {
-      putAll(store);
-      before = served(store);
-      assertTrue(store.awaitWriteBack(30_000));
-      StoreFixtures.copyTree(data, killedData);
-    }
+    int before = killedWithDataDirIndex(killedData, "wal");
     Files.writeString(
         killedData.resolve("index").resolve(IndexHome.LIVE_DIR_FILE),
         killedData.resolve("index").toAbsolutePath().normalize() + "\n",
