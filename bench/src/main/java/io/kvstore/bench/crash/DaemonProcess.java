@@ -154,7 +154,7 @@ final class DaemonProcess implements AutoCloseable {
         return new TermOutcome(serving, -1, null);
       }
       int status = d.stop();
-      String own = ownOutput(log, launch.ownOutputFrom());
+      String own = DaemonLog.ownOutput(log, launch.ownOutputFrom());
       String problem = null;
       if (status == -1) {
         problem = "did not exit within " + STOP_GRACE_SECONDS + " s of SIGTERM (killed)";
@@ -176,13 +176,6 @@ final class DaemonProcess implements AutoCloseable {
     } finally {
       d.close();
     }
-  }
-
-  /** The log from byte {@code from} on: one daemon's own output. */
-  private static String ownOutput(Path log, long from) throws IOException {
-    byte[] all = Files.readAllBytes(log);
-    int start = (int) Math.min(from, all.length);
-    return new String(all, start, all.length - start, StandardCharsets.UTF_8);
   }
 
   /** The protocol port. */

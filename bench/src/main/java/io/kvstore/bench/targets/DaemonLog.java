@@ -39,15 +39,20 @@ public final class DaemonLog {
    * there is none yet.
    */
   public static int servingPort(Path log, long from) throws IOException {
+    Matcher m = SERVING.matcher(ownOutput(log, from));
+    return m.find() ? Integer.parseInt(m.group(1)) : -1;
+  }
+
+  /**
+   * The text of {@code log} from byte {@code from} on (one daemon's own output, when several append
+   * to one file); empty if the log does not exist or ends before it.
+   */
+  public static String ownOutput(Path log, long from) throws IOException {
     if (!Files.exists(log)) {
-      return -1;
+      return "";
     }
     byte[] all = Files.readAllBytes(log);
-    if (all.length <= from) {
-      return -1;
-    }
-    String own = new String(all, (int) from, all.length - (int) from, StandardCharsets.UTF_8);
-    Matcher m = SERVING.matcher(own);
-    return m.find() ? Integer.parseInt(m.group(1)) : -1;
+    int start = (int) Math.min(from, all.length);
+    return new String(all, start, all.length - start, StandardCharsets.UTF_8);
   }
 }
