@@ -268,9 +268,7 @@ public final class CompareCommand implements Callable<Integer> {
       }
       bar.finish(done, "");
     } finally {
-      for (Target t : opened.values()) {
-        t.close();
-      }
+      closeNewestFirst(List.copyOf(opened.values()));
     }
     report.writeTable(stdout);
     if (out != null) {
@@ -280,6 +278,31 @@ public final class CompareCommand implements Callable<Integer> {
     boolean bad = report.results().values().stream().flatMap(List::stream)
         .anyMatch(r -> r.errors() > 0 || r.misses() > 0);
     return bad ? 1 : 0;
+  }
+
+  /**
+   * Closes the targets in the reverse of the order they were opened, each even if an earlier one
+   * failed to close (the first failure is thrown, later ones suppressed). {@code daemon-shm} shares
+   * the daemon the {@code daemon} target started: closed first, its clients are gone before that
+   * daemon stops, instead of logging a reconnect attempt against the stopped daemon at the end of
+   * every run.
+   */
+  static void closeNewestFirst(List<Target> targets) {
+    RuntimeException failure = null;
+    for (int i = targets.size() - 1; i >= 0; i--) {
+      try {
+        targets.get(i).close();
+      } catch (RuntimeException e) {
+        if (failure == null) {
+          failure = e;
+        } else {
+          failure.addSuppressed(e);
+        }
+      }
+    }
+    if (failure != null) {
+      throw failure;
+    }
   }
 
   private Target open(String kind, long namespaceId, int maxPageLength, long dram, long wsBytes,

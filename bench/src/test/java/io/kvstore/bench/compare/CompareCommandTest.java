@@ -1,6 +1,7 @@
 package io.kvstore.bench.compare;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -8,6 +9,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kvstore.bench.CliRunner;
 import io.kvstore.bench.targets.RedisTarget;
+import io.kvstore.bench.targets.Session;
+import io.kvstore.bench.targets.Target;
+import io.kvstore.bench.targets.TierCounters;
 import io.kvstore.common.PageFormat;
 import io.kvstore.common.TcpRelay;
 import io.kvstore.server.KvStoreDaemon;
@@ -175,6 +179,49 @@ class CompareCommandTest {
     } finally {
       daemon.stop();
     }
+  }
+
+  @Test
+  void shouldCloseTargetsNewestFirstEvenWhenOneFailsToClose() {
+    List<String> closed = new java.util.ArrayList<>();
+    List<Target> targets = List.of(
+        closing("daemon", closed, null),
+        closing("daemon-shm", closed, new IllegalStateException("shm close failed")),
+        closing("redis", closed, new IllegalStateException("redis close failed")));
+    IllegalStateException e = assertThrows(IllegalStateException.class,
+        () -> CompareCommand.closeNewestFirst(targets));
+    // daemon-shm's clients go before the daemon they share stops; a failing close stops nothing.
+    assertEquals(List.of("redis", "daemon-shm", "daemon"), closed);
+    assertEquals("redis close failed", e.getMessage());
+    assertEquals(1, e.getSuppressed().length);
+    assertEquals("shm close failed", e.getSuppressed()[0].getMessage());
+  }
+
+  private static Target closing(String name, List<String> closed, RuntimeException failure) {
+    return new Target() {
+      @Override
+      public String name() {
+        return name;
+      }
+
+      @Override
+      public Session openSession() {
+        throw new UnsupportedOperationException();
+      }
+
+      @Override
+      public TierCounters counters() {
+        return TierCounters.NONE;
+      }
+
+      @Override
+      public void close() {
+        closed.add(name);
+        if (failure != null) {
+          throw failure;
+        }
+      }
+    };
   }
 
   @Test
