@@ -191,7 +191,7 @@ final class CellRunner {
             good = done;
             moved = (long) done * ws.pageLength;
           } else if (lent != null) {
-            done = session.fetchPrefixInPlace(keys, n, lent);
+            done = session.fetchPrefixInPlace(keys, n, lent, ws.pageLength);
           } else {
             done = session.fetchPrefix(keys, n, dsts);
           }

@@ -7,6 +7,7 @@ import io.kvstore.bench.targets.ByteSize;
 import io.kvstore.bench.targets.ClusterTarget;
 import io.kvstore.bench.targets.DaemonTarget;
 import io.kvstore.bench.targets.EmbeddedTarget;
+import io.kvstore.bench.targets.FloorTarget;
 import io.kvstore.bench.targets.MemcpyTarget;
 import io.kvstore.bench.targets.RawSocketTarget;
 import io.kvstore.bench.targets.RedisTarget;
@@ -57,12 +58,17 @@ public final class CompareCommand implements Callable<Integer> {
 
   @Spec private CommandSpec spec;
 
+  /** The floor target's working set for this run's cells (see {@link #call()}). */
+  private long floorBytes;
+
   @Option(names = "--targets", split = ",", defaultValue = "daemon,daemon-shm,redis,raw,memcpy,memcpy-ws",
       paramLabel = "T",
       description = "Targets, in table order: daemon (over TCP), daemon-shm (the same daemon, page"
           + " bytes through shared memory), embedded, redis, raw (a loopback socket), memcpy (two"
           + " direct buffers in this process, in cache), memcpy-ws (the same from and into a"
-          + " working set of --working-set bytes, not in cache), cluster (default:"
+          + " working set of --working-set bytes, not in cache), floor (the least any same-host"
+          + " path must do per page: a get checks the page in place in such a working set and"
+          + " lends it, a put copies it into one and checks the copy), cluster (default:"
           + " ${DEFAULT-VALUE}).")
   private List<String> targets;
 
@@ -193,10 +199,10 @@ public final class CompareCommand implements Callable<Integer> {
     }
     for (String t : targets) {
       if (!List.of("daemon", "daemon-shm", "embedded", "redis", "raw", "memcpy", "memcpy-ws",
-          "cluster").contains(t)) {
+          "floor", "cluster").contains(t)) {
         throw new ParameterException(spec.commandLine(), "unknown target '" + t
             + "'; valid targets: daemon, daemon-shm, embedded, redis, raw, memcpy, memcpy-ws,"
-            + " cluster");
+            + " floor, cluster");
       }
     }
     if (durationNanos <= 0) {
@@ -216,6 +222,12 @@ public final class CompareCommand implements Callable<Integer> {
     PrintWriter stdout = spec.commandLine().getOut();
     CompareReport report = new CompareReport(
         "kvbench compare " + String.join(" ", spec.commandLine().getParseResult().originalArgs()));
+    // The floor's pages, like the stores', are as many as a working set's (at least 64), and it
+    // lends every page of a get until the next: a slot for each page all connections hold at once.
+    floorBytes = FloorTarget.workingSetFor(wsBytes, cells.stream()
+        .mapToLong(c -> Math.max(c.connections() * (long) c.batch(), sets.get(c.pageBytes()).count())
+            * FloorTarget.slotBytes(PageFormat.pageLength(c.pageBytes())))
+        .max().orElse(0));
     Map<String, Target> opened = new LinkedHashMap<>();
     CellRunner runner = new CellRunner(ns.id(), warmupNanos, durationNanos);
     try (ProgressBar bar = new ProgressBar(System.err,
@@ -314,6 +326,8 @@ public final class CompareCommand implements Callable<Integer> {
         return new MemcpyTarget(namespaceId);
       case "memcpy-ws":
         return new MemcpyTarget(namespaceId, wsBytes);
+      case "floor":
+        return new FloorTarget(namespaceId, floorBytes);
       case "daemon": {
         if (connect != null) {
           String[] hp = hostPort(connect, "--connect");

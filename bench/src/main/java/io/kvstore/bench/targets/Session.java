@@ -67,6 +67,16 @@ public interface Session extends AutoCloseable {
     throw new UnsupportedOperationException("this session copies fetched pages");
   }
 
+  /**
+   * {@link #fetchPrefixInPlace(long[], int, ByteBuffer[])} of pages known to be {@code pageLength}
+   * bytes each (a working set's), for a session that cannot learn the length from a store (the
+   * {@code floor} target). Other sessions ignore the length.
+   */
+  default int fetchPrefixInPlace(long[] keys, int count, ByteBuffer[] views, int pageLength)
+      throws IOException {
+    return fetchPrefixInPlace(keys, count, views);
+  }
+
   /** Gives back the pages of the last {@link #fetchPrefixInPlace}; harmless when there are none. */
   default void releaseFetched() {}
 

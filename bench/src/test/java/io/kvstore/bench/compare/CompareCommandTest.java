@@ -182,6 +182,26 @@ class CompareCommandTest {
   }
 
   @Test
+  void shouldRunTheFloorTargetInTheMatrixAndVerifyEveryPageItLends() throws IOException {
+    Path out = dir.resolve("floor");
+    assertEquals(0, cli.run(args("floor,memcpy", out)), cli.err() + cli.out());
+    JsonNode root = new ObjectMapper().readTree(out.resolve("compare.json").toFile());
+    int floorRows = 0;
+    for (JsonNode cell : root.path("cells")) {
+      for (JsonNode r : cell.path("results")) {
+        assertEquals(0, r.path("errors").asLong(), r.toString());
+        assertEquals(0, r.path("misses").asLong(), r.toString());
+        if (r.path("target").asText().equals("floor")) {
+          floorRows++;
+          assertTrue(r.path("calls").asLong() >= CellRunner.MIN_CALLS, r.toString());
+          assertEquals(r.path("pages").asLong() * 4160, r.path("bytes").asLong());
+        }
+      }
+    }
+    assertEquals(8, floorRows, "every get and put cell");
+  }
+
+  @Test
   void shouldCloseTargetsNewestFirstEvenWhenOneFailsToClose() {
     List<String> closed = new java.util.ArrayList<>();
     List<Target> targets = List.of(

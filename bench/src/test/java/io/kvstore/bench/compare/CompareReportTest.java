@@ -46,6 +46,26 @@ class CompareReportTest {
   }
 
   @Test
+  void shouldCompareSharedMemoryWithTheFloorForReferenceOnlyWhenTheFloorRan() {
+    Cell get = new Cell("get", 2 << 20, 1, 1);
+    Cell put = new Cell("put", 2 << 20, 1, 1);
+    CompareReport r = new CompareReport("kvbench compare");
+    r.add(result("kvstore-daemon-shm", get, 8_000_000_000L, 300_000));
+    r.add(result("memcpy", get, 25_000_000_000L, 50_000));
+    r.add(result("kvstore-daemon-shm", put, 6_000_000_000L, 400_000));
+    r.add(result("memcpy", put, 15_000_000_000L, 150_000));
+    String floorLine = "2 MiB pages (for reference): kvstore-daemon-shm GB/s >= 70% of floor";
+    assertTrue(r.goals().stream().noneMatch(g -> g.description().equals(floorLine)),
+        "no floor line without the floor target");
+    r.add(result("floor", get, 16_000_000_000L, 80_000));
+    r.add(result("floor", put, 8_000_000_000L, 230_000));
+    Goal floor = r.goals().stream().filter(g -> g.description().equals(floorLine)).findFirst()
+        .orElseThrow();
+    assertEquals(floorLine + ": met in 1 of 2 cells; missed in get 2 MiB x1 c1 (0.50x)",
+        floor.line());
+  }
+
+  @Test
   void shouldSayWhenAGoalWasNotMeasured() {
     CompareReport r = new CompareReport("kvbench compare");
     r.add(result("kvstore-embedded", new Cell("put", 4096, 1, 1), 1, 1));
