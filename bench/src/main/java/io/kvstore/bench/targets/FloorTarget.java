@@ -3,6 +3,8 @@ package io.kvstore.bench.targets;
 import io.kvstore.common.PageFormat;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -24,8 +26,10 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>The working set (twice: one for gets, one for puts, as {@code memcpy-ws}) repeats a 4 KiB pattern and slots start at multiples of 4 KiB, so every slot
  * holds the same payload for a page length: a get writes only the page's 64-byte header (the
- * asked-for key and namespace, the payload's CRC computed once per length). A slot lent by a get
- * is claimed until {@link Session#releaseFetched()}, so sessions never stamp a page another
+ * asked-for key and namespace, the payload's CRC computed once per length) and puts the pattern
+ * back when the page is released, since a page of another length may span those bytes. A slot
+ * lent by a get is claimed until {@link Session#releaseFetched()}, so sessions never stamp a page
+ * another
  * session holds; a put writes whichever slot comes next (its bytes are never read back, and
  * {@code compare} never runs gets and puts at once).
  */
@@ -60,6 +64,10 @@ public final class FloorTarget implements Target {
   /** Per slot of the current stride: 1 while a get has it lent. */
   private final AtomicIntegerArray lent;
   private final AtomicLong next = new AtomicLong();
+  /** The 4 KiB the working sets repeat. */
+  private final byte[] block = new byte[SLOT_ALIGN];
+  /** Payload CRC32C per page length (every slot holds the same payload): guarded by itself. */
+  private final Map<Integer, Integer> payloadCrcs = new HashMap<>();
 
   /**
    * @param workingSetBytes bytes of the working set, 1 byte to 1 GiB (held twice in direct memory,
@@ -75,7 +83,6 @@ public final class FloorTarget implements Target {
     this.workingSetBytes = workingSetBytes;
     this.ring = ByteBuffer.allocateDirect((int) workingSetBytes).order(ByteOrder.LITTLE_ENDIAN);
     this.sinks = ByteBuffer.allocateDirect((int) workingSetBytes);
-    byte[] block = new byte[SLOT_ALIGN];
     for (int i = 0; i < block.length; i++) {
       block[i] = (byte) (i * 37 + 11);
     }
@@ -118,6 +125,22 @@ public final class FloorTarget implements Target {
     return Math.max(1, workingSetBytes / stride(length));
   }
 
+  /**
+   * The payload CRC32C of a page of {@code length} bytes at any slot: computed from the pattern
+   * itself, not from the working set, whose bytes under a lent page's header differ from it.
+   */
+  private int payloadCrc(int length) {
+    synchronized (payloadCrcs) {
+      return payloadCrcs.computeIfAbsent(length, l -> {
+        ByteBuffer page = ByteBuffer.allocate(l);
+        for (int at = 0; at < l; at += SLOT_ALIGN) {
+          page.put(at, block, 0, Math.min(SLOT_ALIGN, l - at));
+        }
+        return PageFormat.crc32c(page, PageFormat.HEADER_LENGTH, l - PageFormat.HEADER_LENGTH);
+      });
+    }
+  }
+
   /** Claims a slot for a page of {@code length} that no get holds, and returns its index. */
   private int claim(int length) {
     long slots = slots(length);
@@ -136,8 +159,9 @@ public final class FloorTarget implements Target {
     /** Payload CRC of a page of {@link #crcLength} bytes (every slot holds the same payload). */
     private int crcLength = -1;
     private int payloadCrc;
-    /** Slots lent by the last in-place fetch, and their count. */
+    /** Slots lent by the last in-place fetch, their offsets, and their count. */
     private int[] held = new int[0];
+    private int[] heldAt = new int[0];
     private int heldCount;
     /** The puts' CRCs summed into a field (a store the compiler keeps), so that none is dead code. */
     private long checksums;
@@ -164,17 +188,19 @@ public final class FloorTarget implements Target {
       slots(pageLength); // a page larger than the working set is refused before anything is read
       int payload = pageLength - PageFormat.HEADER_LENGTH;
       if (crcLength != pageLength) {
-        payloadCrc = PageFormat.crc32c(ring, PageFormat.HEADER_LENGTH, payload);
+        payloadCrc = payloadCrc(pageLength);
         crcLength = pageLength;
       }
       if (held.length < count) {
         held = new int[count];
+        heldAt = new int[count];
       }
       long stride = stride(pageLength);
       for (int i = 0; i < count; i++) {
         int slot = claim(pageLength);
-        held[heldCount++] = slot;
         int at = (int) (slot * stride);
+        held[heldCount] = slot;
+        heldAt[heldCount++] = at;
         PageFormat.writeHeader(ring, at, keys[2 * i], keys[2 * i + 1], 0, 0, namespaceId, 16,
             payload, payloadCrc);
         // The SDK's check before it lends a page (spec/4 §4.3.1), in place.
@@ -191,6 +217,8 @@ public final class FloorTarget implements Target {
     @Override
     public void releaseFetched() {
       for (int i = 0; i < heldCount; i++) {
+        // The pattern back under the header: a page of another length may span these bytes.
+        ring.put(heldAt[i], block, 0, PageFormat.HEADER_LENGTH);
         lent.set(held[i], 0);
       }
       heldCount = 0;

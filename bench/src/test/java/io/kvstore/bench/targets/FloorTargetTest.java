@@ -72,6 +72,32 @@ class FloorTargetTest {
   }
 
   @Test
+  void shouldLendIntactPagesOfOneLengthAfterPagesOfAnother() throws IOException {
+    // 4 KiB pages fill a 64 KiB working set, so their headers land inside the 16 KiB pages'
+    // payloads that follow: released, they must leave the pattern as it was (compare's matrix runs
+    // 64 KiB cells, then 2 MiB cells, on one target).
+    int small = PageFormat.pageLength(4000);
+    try (FloorTarget t = new FloorTarget(NS, 64 << 10); Session s = t.openSession()) {
+      for (int round = 0; round < 3; round++) {
+        ByteBuffer[] smallViews = new ByteBuffer[16];
+        assertEquals(16, s.fetchPrefixInPlace(keys(0, 16), 16, smallViews, small));
+        for (int i = 0; i < 16; i++) {
+          assertTrue(BenchPages.verify(smallViews[i], 7, i, NS, small), "small page " + i);
+        }
+        s.releaseFetched();
+        ByteBuffer[] views = new ByteBuffer[3];
+        assertEquals(3, s.fetchPrefixInPlace(keys(100, 3), 3, views, LENGTH),
+            "round " + round);
+        for (int i = 0; i < 3; i++) {
+          assertTrue(BenchPages.verify(views[i], 7, 100 + i, NS, LENGTH), "round " + round
+              + ", page " + i);
+        }
+        s.releaseFetched();
+      }
+    }
+  }
+
+  @Test
   void shouldStorePutsApartFromTheLentPages() throws IOException {
     try (FloorTarget t = new FloorTarget(NS, FOUR_PAGES); Session s = t.openSession()) {
       ByteBuffer page = ByteBuffer.allocateDirect(LENGTH);
