@@ -58,9 +58,6 @@ public final class CompareCommand implements Callable<Integer> {
 
   @Spec private CommandSpec spec;
 
-  /** The floor target's working set for this run's cells (see {@link #call()}). */
-  private long floorBytes;
-
   @Option(names = "--targets", split = ",", defaultValue = "daemon,daemon-shm,redis,raw,memcpy,memcpy-ws",
       paramLabel = "T",
       description = "Targets, in table order: daemon (over TCP), daemon-shm (the same daemon, page"
@@ -224,7 +221,7 @@ public final class CompareCommand implements Callable<Integer> {
         "kvbench compare " + String.join(" ", spec.commandLine().getParseResult().originalArgs()));
     // The floor's pages, like the stores', are as many as a working set's (at least 64), and it
     // lends every page of a get until the next: a slot for each page all connections hold at once.
-    floorBytes = FloorTarget.workingSetFor(wsBytes, cells.stream()
+    long floorBytes = FloorTarget.workingSetFor(wsBytes, cells.stream()
         .mapToLong(c -> Math.max(c.connections() * (long) c.batch(), sets.get(c.pageBytes()).count())
             * FloorTarget.slotBytes(PageFormat.pageLength(c.pageBytes())))
         .max().orElse(0));
@@ -236,7 +233,8 @@ public final class CompareCommand implements Callable<Integer> {
       for (String t : targets) {
         // daemon-shm shares the daemon of the daemon target when both run (one daemon, two paths).
         opened.put(t, t.equals("daemon-shm") && opened.get("daemon") instanceof DaemonTarget d
-            ? d.withSharedMemory() : open(t, ns.id(), maxPageLength, dram, wsBytes, timeout));
+            ? d.withSharedMemory()
+            : open(t, ns.id(), maxPageLength, dram, wsBytes, floorBytes, timeout));
       }
       Set<String> preloaded = new HashSet<>();
       if (targetWarmupNanos > 0) {
@@ -318,10 +316,11 @@ public final class CompareCommand implements Callable<Integer> {
   }
 
   private Target open(String kind, long namespaceId, int maxPageLength, long dram, long wsBytes,
-      Duration timeout) throws IOException {
+      long floorBytes, Duration timeout) throws IOException {
     switch (kind) {
       case "daemon-shm":
-        return new SharedMemoryDaemon((DaemonTarget) open("daemon", namespaceId, maxPageLength, dram, wsBytes, timeout));
+        return new SharedMemoryDaemon((DaemonTarget) open("daemon", namespaceId, maxPageLength, dram,
+            wsBytes, floorBytes, timeout));
       case "memcpy":
         return new MemcpyTarget(namespaceId);
       case "memcpy-ws":

@@ -256,7 +256,8 @@ public final class DaemonTarget implements Target {
     }
 
     @Override
-    public int fetchPrefixInPlace(long[] keys, int count, ByteBuffer[] views) throws IOException {
+    public int fetchPrefixInPlace(long[] keys, int count, ByteBuffer[] views, int pageLength)
+        throws IOException {
       if (!inPlace) {
         throw new UnsupportedOperationException("page views are measured through shared memory");
       }

@@ -24,19 +24,17 @@ import java.util.concurrent.atomic.AtomicLong;
  *       storing the page makes, and the check a daemon makes of its own copy (spec/4 §4.4).
  * </ul>
  *
- * <p>The working set (twice: one for gets, one for puts, as {@code memcpy-ws}) repeats a 4 KiB pattern and slots start at multiples of 4 KiB, so every slot
+ * <p>The working set (twice: one for gets, one for puts, as {@code memcpy-ws}) is {@link
+ * PatternedSlots}: it repeats a 4 KiB pattern and slots start at multiples of 4 KiB, so every slot
  * holds the same payload for a page length: a get writes only the page's 64-byte header (the
  * asked-for key and namespace, the payload's CRC computed once per length) and puts the pattern
  * back when the page is released, since a page of another length may span those bytes. A slot
  * lent by a get is claimed until {@link Session#releaseFetched()}, so sessions never stamp a page
- * another
- * session holds; a put writes whichever slot comes next (its bytes are never read back, and
+ * another session holds; a put writes whichever slot comes next (its bytes are never read back, and
  * {@code compare} never runs gets and puts at once).
  */
 public final class FloorTarget implements Target {
 
-  /** Slots start at multiples of this. */
-  private static final int SLOT_ALIGN = 4096;
   /** Largest working set (each of the two). */
   public static final long MAX_BYTES = 1L << 30;
 
@@ -52,20 +50,20 @@ public final class FloorTarget implements Target {
 
   /** Bytes of a slot for a page of {@code length}: the length rounded up to 4 KiB. */
   public static long slotBytes(int length) {
-    return stride(length);
+    return PatternedSlots.stride(length);
   }
 
   private final long namespaceId;
   private final long workingSetBytes;
   /** Where gets' pages lie: the pattern, only headers ever written. */
   private final ByteBuffer ring;
+  /** {@link #ring} read-only, which gets' views are sliced from (one object per page lent). */
+  private final ByteBuffer lendable;
   /** Where puts' pages go (never read back), apart so that puts never change what gets lend. */
   private final ByteBuffer sinks;
   /** Per slot of the current stride: 1 while a get has it lent. */
   private final AtomicIntegerArray lent;
   private final AtomicLong next = new AtomicLong();
-  /** The 4 KiB the working sets repeat. */
-  private final byte[] block = new byte[SLOT_ALIGN];
   /** Payload CRC32C per page length (every slot holds the same payload): guarded by itself. */
   private final Map<Integer, Integer> payloadCrcs = new HashMap<>();
 
@@ -81,16 +79,11 @@ public final class FloorTarget implements Target {
     }
     this.namespaceId = namespaceId;
     this.workingSetBytes = workingSetBytes;
-    this.ring = ByteBuffer.allocateDirect((int) workingSetBytes).order(ByteOrder.LITTLE_ENDIAN);
-    this.sinks = ByteBuffer.allocateDirect((int) workingSetBytes);
-    for (int i = 0; i < block.length; i++) {
-      block[i] = (byte) (i * 37 + 11);
-    }
-    for (int at = 0; at < workingSetBytes; at += SLOT_ALIGN) {
-      ring.put(at, block, 0, (int) Math.min(SLOT_ALIGN, workingSetBytes - at));
-      sinks.put(at, block, 0, (int) Math.min(SLOT_ALIGN, workingSetBytes - at));
-    }
-    this.lent = new AtomicIntegerArray((int) Math.max(1, workingSetBytes / SLOT_ALIGN));
+    this.ring = PatternedSlots.allocate(workingSetBytes).order(ByteOrder.LITTLE_ENDIAN);
+    this.sinks = PatternedSlots.allocate(workingSetBytes);
+    this.lendable = ring.asReadOnlyBuffer();
+    this.lent =
+        new AtomicIntegerArray((int) Math.max(1, workingSetBytes / PatternedSlots.SLOT_ALIGN));
   }
 
   @Override
@@ -113,16 +106,12 @@ public final class FloorTarget implements Target {
     // The working set is freed with the target.
   }
 
-  private static long stride(int length) {
-    return (length + SLOT_ALIGN - 1L) / SLOT_ALIGN * SLOT_ALIGN;
-  }
-
   private long slots(int length) {
     if (length > workingSetBytes) {
       throw new IllegalStateException("a page of " + length + " bytes is larger than the floor's"
           + " working set of " + workingSetBytes);
     }
-    return Math.max(1, workingSetBytes / stride(length));
+    return Math.max(1, workingSetBytes / PatternedSlots.stride(length));
   }
 
   /**
@@ -132,10 +121,7 @@ public final class FloorTarget implements Target {
   private int payloadCrc(int length) {
     synchronized (payloadCrcs) {
       return payloadCrcs.computeIfAbsent(length, l -> {
-        ByteBuffer page = ByteBuffer.allocate(l);
-        for (int at = 0; at < l; at += SLOT_ALIGN) {
-          page.put(at, block, 0, Math.min(SLOT_ALIGN, l - at));
-        }
+        ByteBuffer page = PatternedSlots.allocate(l);
         return PageFormat.crc32c(page, PageFormat.HEADER_LENGTH, l - PageFormat.HEADER_LENGTH);
       });
     }
@@ -177,12 +163,6 @@ public final class FloorTarget implements Target {
     }
 
     @Override
-    public int fetchPrefixInPlace(long[] keys, int count, ByteBuffer[] views) {
-      throw new UnsupportedOperationException("the floor target needs the page length: use"
-          + " fetchPrefixInPlace(keys, count, views, pageLength)");
-    }
-
-    @Override
     public int fetchPrefixInPlace(long[] keys, int count, ByteBuffer[] views, int pageLength) {
       releaseFetched();
       slots(pageLength); // a page larger than the working set is refused before anything is read
@@ -195,7 +175,7 @@ public final class FloorTarget implements Target {
         held = new int[count];
         heldAt = new int[count];
       }
-      long stride = stride(pageLength);
+      long stride = PatternedSlots.stride(pageLength);
       for (int i = 0; i < count; i++) {
         int slot = claim(pageLength);
         int at = (int) (slot * stride);
@@ -209,7 +189,7 @@ public final class FloorTarget implements Target {
           throw new IllegalStateException("the floor's page does not verify: "
               + PageFormat.describe(code));
         }
-        views[i] = ring.duplicate().position(at).limit(at + pageLength).slice().asReadOnlyBuffer();
+        views[i] = lendable.slice(at, pageLength);
       }
       return count;
     }
@@ -218,7 +198,7 @@ public final class FloorTarget implements Target {
     public void releaseFetched() {
       for (int i = 0; i < heldCount; i++) {
         // The pattern back under the header: a page of another length may span these bytes.
-        ring.put(heldAt[i], block, 0, PageFormat.HEADER_LENGTH);
+        PatternedSlots.fill(ring, heldAt[i], PageFormat.HEADER_LENGTH);
         lent.set(held[i], 0);
       }
       heldCount = 0;
@@ -229,7 +209,8 @@ public final class FloorTarget implements Target {
       for (int i = 0; i < count; i++) {
         ByteBuffer p = pages[i];
         int length = p.remaining();
-        int at = (int) (Math.floorMod(next.getAndIncrement(), slots(length)) * stride(length));
+        long slot = Math.floorMod(next.getAndIncrement(), slots(length));
+        int at = (int) (slot * PatternedSlots.stride(length));
         sinks.put(at, p, p.position(), length); // the one copy, into memory not in cache
         // The daemon's check of its own copy: the payload's CRC32C, read back from the slot.
         checksums += PageFormat.crc32c(sinks, at + PageFormat.HEADER_LENGTH,

@@ -47,24 +47,12 @@ public final class MemcpyTarget implements Target {
     }
     this.namespaceId = namespaceId;
     this.workingSetBytes = workingSetBytes;
-    this.source = ByteBuffer.allocateDirect((int) workingSetBytes);
-    this.sinks = ByteBuffer.allocateDirect((int) workingSetBytes);
-    // Every byte written now (not in the measured time). The source repeats every 4 KiB and
-    // slots start at multiples of 4 KiB, so every slot holds the same payload for a page length:
-    // one header (and payload CRC) per length serves every slot.
-    byte[] block = new byte[SLOT_ALIGN];
-    for (int i = 0; i < block.length; i++) {
-      block[i] = (byte) (i * 31 + 7);
-    }
-    for (int at = 0; at < workingSetBytes; at += SLOT_ALIGN) {
-      int n = (int) Math.min(SLOT_ALIGN, workingSetBytes - at);
-      source.put(at, block, 0, n);
-      sinks.put(at, block, 0, n);
-    }
+    // Every byte written now (not in the measured time), one pattern over every slot
+    // (PatternedSlots): one header (and payload CRC) per length serves every slot.
+    this.source = PatternedSlots.allocate(workingSetBytes);
+    this.sinks = PatternedSlots.allocate(workingSetBytes);
   }
 
-  /** Slots of the working set start at multiples of this. */
-  private static final int SLOT_ALIGN = 4096;
 
   @Override
   public String name() {
@@ -161,7 +149,7 @@ public final class MemcpyTarget implements Target {
         throw new IllegalStateException("a page of " + length + " bytes is larger than the"
             + " memcpy-ws working set of " + workingSetBytes);
       }
-      long stride = (length + SLOT_ALIGN - 1L) / SLOT_ALIGN * SLOT_ALIGN;
+      long stride = PatternedSlots.stride(length);
       long slots = Math.max(1, workingSetBytes / stride);
       return (int) ((next++ % slots) * stride);
     }

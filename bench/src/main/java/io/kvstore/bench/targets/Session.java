@@ -61,20 +61,14 @@ public interface Session extends AutoCloseable {
    * until {@link #releaseFetched()}, which the caller must call before the next fetch. The bytes are
    * not checked here: the caller verifies them.
    *
+   * @param pageLength the length of every page asked for (a working set's pages are all one length):
+   *     a store's session learns it from the store and ignores it; the {@code floor} target, which
+   *     holds no pages of its own, lends pages of that length
    * @throws UnsupportedOperationException unless {@link #fetchesInPlace()}
-   */
-  default int fetchPrefixInPlace(long[] keys, int count, ByteBuffer[] views) throws IOException {
-    throw new UnsupportedOperationException("this session copies fetched pages");
-  }
-
-  /**
-   * {@link #fetchPrefixInPlace(long[], int, ByteBuffer[])} of pages known to be {@code pageLength}
-   * bytes each (a working set's), for a session that cannot learn the length from a store (the
-   * {@code floor} target). Other sessions ignore the length.
    */
   default int fetchPrefixInPlace(long[] keys, int count, ByteBuffer[] views, int pageLength)
       throws IOException {
-    return fetchPrefixInPlace(keys, count, views);
+    throw new UnsupportedOperationException("this session copies fetched pages");
   }
 
   /** Gives back the pages of the last {@link #fetchPrefixInPlace}; harmless when there are none. */

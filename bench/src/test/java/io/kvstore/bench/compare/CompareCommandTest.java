@@ -226,7 +226,7 @@ class CompareCommandTest {
 
       @Override
       public Session openSession() {
-        throw new UnsupportedOperationException();
+        throw new UnsupportedOperationException("a target only closed in this test");
       }
 
       @Override

@@ -57,7 +57,7 @@ final class TargetContract {
       if (s.fetchesInPlace()) {
         // Lent in place: the same bytes, verified the same way, unreadable once released.
         ByteBuffer[] views = new ByteBuffer[n + 1];
-        assertEquals(n, s.fetchPrefixInPlace(keys, n + 1, views));
+        assertEquals(n, s.fetchPrefixInPlace(keys, n + 1, views, length));
         for (int i = 0; i < n; i++) {
           assertTrue(BenchPages.verify(views[i], keys[2 * i], keys[2 * i + 1], NAMESPACE, length),
               "lent page " + i);
